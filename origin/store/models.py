@@ -1,0 +1,82 @@
+"""Row types of the metadata store."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+
+@dataclass(frozen=True)
+class Tenant:
+    id: str
+    name: str
+    webhook_url: str
+    webhook_signing_key: str
+    whitelisted_domains: list[str] = field(default_factory=list)
+    app_ids: list[str] = field(default_factory=list)
+    max_file_size: int | None = None
+    active: bool = True
+    created_at: float = 0.0
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> Tenant:
+        return cls(
+            id=row["id"],
+            name=row["name"],
+            webhook_url=row["webhook_url"],
+            webhook_signing_key=row["webhook_signing_key"],
+            whitelisted_domains=orjson.loads(row["whitelisted_domains"]),
+            app_ids=orjson.loads(row["app_ids"]),
+            max_file_size=row["max_file_size"],
+            active=bool(row["active"]),
+            created_at=row["created_at"],
+        )
+
+    def public_dict(self) -> dict[str, Any]:
+        """Everything but secrets (list/update output)."""
+        return {
+            "id": self.id,
+            "name": self.name,
+            "webhook_url": self.webhook_url,
+            "whitelisted_domains": self.whitelisted_domains,
+            "app_ids": self.app_ids,
+            "max_file_size": self.max_file_size,
+            "active": self.active,
+        }
+
+
+@dataclass(frozen=True)
+class Bucket:
+    tenant_id: str
+    name: str
+    backend: str
+    is_default: bool
+
+
+@dataclass(frozen=True)
+class FileRecord:
+    id: str
+    tenant_id: str
+    bucket: str
+    key: str
+    filename: str
+    user_id: str
+    status: str
+    mime: str
+    size: int
+    etag: str
+    duration: float | None
+    width: int | None
+    height: int | None
+    video_codec: str | None
+    audio_codec: str | None
+    require_signed: bool
+    source: str
+    created_at: float
+    updated_at: float
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> FileRecord:
+        return cls(**{**row, "require_signed": bool(row["require_signed"])})

@@ -1,0 +1,78 @@
+"""The one schema of the metadata store, as numbered migrations valid on SQLite and PostgreSQL.
+
+Portable types only: TEXT, BIGINT, INTEGER (booleans), DOUBLE PRECISION (POSIX timestamps).
+Append a migration to change the schema; never edit one that has shipped.
+"""
+
+from __future__ import annotations
+
+from origin.store.db import Database
+
+MIGRATIONS: list[tuple[int, str]] = [
+    (
+        1,
+        """
+        CREATE TABLE tenants (
+            id TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            api_key_hash TEXT NOT NULL UNIQUE,
+            webhook_url TEXT NOT NULL DEFAULT '',
+            webhook_signing_key TEXT NOT NULL,
+            whitelisted_domains TEXT NOT NULL DEFAULT '[]',
+            app_ids TEXT NOT NULL DEFAULT '[]',
+            max_file_size BIGINT,
+            active INTEGER NOT NULL DEFAULT 1,
+            created_at DOUBLE PRECISION NOT NULL
+        );
+        CREATE TABLE buckets (
+            tenant_id TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+            name TEXT NOT NULL,
+            backend TEXT NOT NULL,
+            is_default INTEGER NOT NULL DEFAULT 0,
+            created_at DOUBLE PRECISION NOT NULL,
+            PRIMARY KEY (tenant_id, name)
+        );
+        CREATE TABLE files (
+            id TEXT PRIMARY KEY,
+            tenant_id TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+            bucket TEXT NOT NULL,
+            key TEXT NOT NULL UNIQUE,
+            filename TEXT NOT NULL,
+            user_id TEXT NOT NULL,
+            status TEXT NOT NULL,
+            mime TEXT NOT NULL DEFAULT 'application/octet-stream',
+            size BIGINT NOT NULL DEFAULT 0,
+            etag TEXT NOT NULL DEFAULT '',
+            duration DOUBLE PRECISION,
+            width INTEGER,
+            height INTEGER,
+            video_codec TEXT,
+            audio_codec TEXT,
+            require_signed INTEGER NOT NULL DEFAULT 0,
+            source TEXT NOT NULL DEFAULT 'direct',
+            created_at DOUBLE PRECISION NOT NULL,
+            updated_at DOUBLE PRECISION NOT NULL
+        );
+        CREATE INDEX files_tenant ON files (tenant_id, created_at);
+        """,
+    ),
+]
+
+
+async def migrate(db: Database) -> int:
+    """Apply pending migrations; returns the schema version now in force."""
+    await db.executescript(
+        "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at TEXT)"
+    )
+    current = await db.fetchval("SELECT MAX(version) AS v FROM schema_version") or 0
+    for version, sql in MIGRATIONS:
+        if version <= current:
+            continue
+        async with db.transaction() as tx:
+            for statement in filter(str.strip, sql.split(";")):
+                await tx.execute(statement)
+            await tx.execute(
+                "INSERT INTO schema_version (version, applied_at) VALUES (?, CURRENT_TIMESTAMP)", version
+            )
+        current = version
+    return int(current)

@@ -1,0 +1,12 @@
+"""Shared fixtures. Fixtures that start real servers live in tests/fixtures/ and are loaded here."""
+
+import pytest
+
+pytest_plugins = [
+    "tests.fixtures.servers",
+]
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
