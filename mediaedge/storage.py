@@ -104,6 +104,10 @@ class StorageBackend(abc.ABC):
 
         return await self.write(key, chunks(), content_type)
 
+    def local_path(self, key: str) -> str | None:
+        """A filesystem path holding the object's bytes, if the backend keeps them on local disk."""
+        return None
+
     async def presign_get(self, key: str, expires_in: int, filename: str | None = None) -> str | None:
         """A URL that downloads the object without credentials, or ``None`` if the backend has none."""
         return None

@@ -4,6 +4,8 @@ import pytest
 
 pytest_plugins = [
     "tests.fixtures.servers",
+    "tests.fixtures.origin",
+    "tests.fixtures.media",
 ]
 
 

@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass
 
 from mediaedge.keys import build_key, split_ext
-from origin.store.db import Database, IntegrityError
+from origin.store.db import Conn, Database, IntegrityError
 from origin.store.models import FileRecord
 
 MAX_SUFFIX = 10_000
@@ -78,8 +78,10 @@ class FileStore:
             return record
         raise RuntimeError(f"no free name for {filename!r} after {MAX_SUFFIX} attempts")
 
-    async def complete_file(self, file_id: str, meta: FileMeta) -> FileRecord:
-        await self.db.execute(
+    async def complete_file(self, file_id: str, meta: FileMeta, conn: Conn | None = None) -> FileRecord:
+        """Mark a reserved file ready with its metadata. Pass ``conn`` to run inside a transaction."""
+        db = conn or self.db
+        await db.execute(
             "UPDATE files SET status = 'ready', size = ?, etag = ?, mime = ?, duration = ?, width = ?,"
             " height = ?, video_codec = ?, audio_codec = ?, updated_at = ? WHERE id = ?",
             meta.size,
@@ -93,9 +95,9 @@ class FileStore:
             time.time(),
             file_id,
         )
-        record = await self.get_file(file_id)
-        assert record is not None
-        return record
+        row = await db.fetchone("SELECT * FROM files WHERE id = ?", file_id)
+        assert row is not None
+        return FileRecord.from_row(row)
 
     async def register_file(
         self,

@@ -46,6 +46,9 @@ class LocalStorage(StorageBackend):
             raise ValueError(f"key escapes the storage root: {key!r}")
         return path
 
+    def local_path(self, key: str) -> str | None:
+        return str(self.path(key))
+
     @staticmethod
     def _info(key: str, st: os.stat_result) -> ObjectInfo:
         # size + mtime in ns identify a version of the file; replace() gives a new inode/mtime.
@@ -64,7 +67,7 @@ class LocalStorage(StorageBackend):
             f = await aiofiles.open(self.path(key), "rb")
         except (FileNotFoundError, NotADirectoryError):
             raise ObjectNotFound(key) from None
-        async with f:
+        try:
             await f.seek(start)
             remaining = None if end is None else end - start + 1
             while remaining is None or remaining > 0:
@@ -74,6 +77,8 @@ class LocalStorage(StorageBackend):
                 if remaining is not None:
                     remaining -= len(chunk)
                 yield chunk
+        finally:
+            await f.close()
 
     def _tmp_path(self, path: Path) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,71 @@
+"""The origin ASGI app: the seed's API, the edge contract, and the background services."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute
+
+from mediaedge.errors import HTTPError, error_body
+from mediaedge.settings import Settings
+from origin.routes import edge_api, files, upload
+from origin.state import OriginState
+
+log = logging.getLogger("mediaedge.origin")
+
+ROUTES: list[BaseRoute] = [*upload.routes, *files.routes, *edge_api.routes]
+
+
+def _error_response(status: int, message: str, code: str | None = None, headers: dict | None = None) -> Response:
+    return Response(error_body(status, message, code), status, headers=headers, media_type="application/json")
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPError)
+    return _error_response(exc.status, exc.message, exc.code, exc.headers)
+
+
+async def _starlette_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    return _error_response(exc.status_code, str(exc.detail), headers=exc.headers)
+
+
+async def _unhandled(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return _error_response(500, "Internal server error")
+
+
+def create_app(settings: Settings, state: OriginState | None = None) -> Starlette:
+    """The origin app. Pass ``state`` to share an already open one (tests, ``mediaedge up``)."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        own = state is None
+        origin = state or await OriginState.open(settings)
+        app.state.origin = origin
+        tasks = [asyncio.create_task(service(origin)) for service in origin.services]
+        try:
+            yield
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            if own:
+                await origin.close()
+
+    return Starlette(
+        routes=ROUTES,
+        lifespan=lifespan,
+        exception_handlers={
+            HTTPError: _http_error,
+            StarletteHTTPException: _starlette_error,
+            Exception: _unhandled,
+        },
+    )

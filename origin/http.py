@@ -1,0 +1,41 @@
+"""Small request/response helpers shared by the origin's routes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+
+from mediaedge.errors import HTTPError
+
+
+class JSON(Response):
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content)
+
+
+async def json_body(request: Request) -> dict[str, Any]:
+    """The request's JSON object, or a 400 in the seed's format."""
+    raw = await request.body()
+    try:
+        body = orjson.loads(raw) if raw else None
+    except orjson.JSONDecodeError:
+        raise HTTPError(400, "Body must be valid JSON") from None
+    if not isinstance(body, dict):
+        raise HTTPError(400, "Body must be a JSON object")
+    return body
+
+
+def str_field(body: dict[str, Any], name: str, *, required: bool = False) -> str | None:
+    value = body.get(name)
+    if value is None or value == "":
+        if required:
+            raise HTTPError(400, f"{name} is required")
+        return None
+    if not isinstance(value, str):
+        raise HTTPError(400, f"{name} must be a string")
+    return value

@@ -1,0 +1,100 @@
+"""The last step of every ingest path (direct upload, TUS, from-URL): spool file → bucket → record.
+
+A name is reserved first (race-free ``_1`` suffixing), the spool file is probed, moved into the
+bucket's backend atomically, and the record flips to ``ready`` — only then can the edge serve it.
+Any failure removes the reservation and the spool file: nothing half-done stays visible.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+from mediaedge.errors import HTTPError
+from mediaedge.keys import sanitize_destination, sanitize_filename, sanitize_segment
+from mediaedge.storage import StorageError
+from origin.probe import ProbeResult, guess_mime, is_media, probe
+from origin.state import OriginState
+from origin.store import FileMeta, FileRecord, Tenant
+
+DEFAULT_USER = "anonymous"
+
+
+@dataclass(frozen=True)
+class IngestRequest:
+    """What the client asked for, before sanitising."""
+
+    filename: str
+    user_id: str | None = None
+    destination: str | None = None
+    bucket: str | None = None
+    require_signed: bool = False
+    declared_type: str | None = None
+    source: str = "direct"
+    source_url: str | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+def max_file_size(state: OriginState, tenant: Tenant) -> int:
+    return tenant.max_file_size or state.settings.origin.max_file_size
+
+
+def parse_bool(value: str | bool | None) -> bool:
+    if isinstance(value, bool):
+        return value
+    return (value or "").strip().lower() in ("1", "true", "yes", "on")
+
+
+async def ingest_file(state: OriginState, tenant: Tenant, spool_path: str, req: IngestRequest) -> FileRecord:
+    """Move a finished spool file into the tenant's bucket and register it. Consumes ``spool_path``."""
+    try:
+        size = os.path.getsize(spool_path)
+        limit = max_file_size(state, tenant)
+        if size > limit:
+            raise HTTPError(413, f"File exceeds the maximum size of {limit} bytes")
+        bucket = await state.store.get_bucket(tenant.id, req.bucket)
+        if bucket is None:
+            raise HTTPError(404, f"Bucket not found: {req.bucket}", "BUCKET_NOT_FOUND")
+        backend = state.backend(bucket)
+        filename = sanitize_filename(req.filename)
+        record = await state.store.reserve_file(
+            tenant.id,
+            bucket.name,
+            sanitize_segment(req.user_id or "", fallback=DEFAULT_USER),
+            sanitize_destination(req.destination),
+            filename,
+            require_signed=req.require_signed,
+            source=req.source,
+        )
+        try:
+            mime = guess_mime(filename, req.declared_type)
+            found = await probe(spool_path) if is_media(mime) else ProbeResult()
+            info = await backend.put_file(record.key, spool_path, mime)
+            meta = FileMeta(
+                size=info.size,
+                etag=info.etag,
+                mime=mime,
+                duration=found.duration,
+                width=found.width,
+                height=found.height,
+                video_codec=found.video_codec,
+                audio_codec=found.audio_codec,
+            )
+            async with state.store.db.transaction() as tx:
+                record = await state.store.complete_file(record.id, meta, conn=tx)
+                await on_file_ready(state, tenant, record, req, tx)
+        except BaseException:
+            await state.store.delete_file(record.id)
+            raise
+    except StorageError as exc:
+        raise HTTPError(503, f"Storage failed: {exc}", "storage.unavailable") from exc
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(spool_path)
+    return record
+
+
+async def on_file_ready(state: OriginState, tenant: Tenant, record: FileRecord, req: IngestRequest, tx: Any) -> None:
+    """Events caused by a file becoming ready, committed in the same transaction (webhook outbox)."""

@@ -1,0 +1,39 @@
+"""Telling edges to forget objects after a delete or replace (DESIGN §4).
+
+Best effort by design: an edge that misses a purge revalidates with If-None-Match after its TTL
+and heals itself, so a failed purge is logged, never fatal.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import httpx
+
+from mediaedge.cluster import EDGE_SECRET_HEADER
+from origin.state import OriginState
+
+log = logging.getLogger("mediaedge.origin.purge")
+
+
+async def purge_edges(state: OriginState, keys: list[str], prefixes: list[str] | None = None) -> int:
+    """POST the keys to every known edge; returns how many edges acknowledged."""
+    edges = list(dict.fromkeys([*state.settings.cluster.edges, state.settings.edge.url]))
+    body = {"keys": keys, "prefixes": prefixes or []}
+
+    async def one(edge: str) -> bool:
+        try:
+            response = await state.http.post(
+                f"{edge.rstrip('/')}/_edge/purge",
+                json=body,
+                headers={EDGE_SECRET_HEADER: state.edge_secret},
+                timeout=5.0,
+            )
+        except httpx.HTTPError as exc:
+            log.warning("purge of %d keys on %s failed: %s", len(keys), edge, exc)
+            return False
+        return response.status_code < 300
+
+    results = await asyncio.gather(*(one(edge) for edge in edges))
+    return sum(results)

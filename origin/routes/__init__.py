@@ -1,0 +1,1 @@
+"""Origin HTTP routes, one module per area of the API."""

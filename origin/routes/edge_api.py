@@ -1,0 +1,87 @@
+"""The origin side of the edge contract (DESIGN §4): objects with their policy, tenant policy.
+
+Authenticated by the shared edge secret. Edges ask for whole objects or one range
+(``bytes=a-b`` / ``bytes=a-``, which is all the edge's slice fetcher sends).
+"""
+
+from __future__ import annotations
+
+import re
+from email.utils import formatdate
+
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+from starlette.routing import Route
+
+from mediaedge.cluster import EDGE_SECRET_HEADER, secret_matches
+from mediaedge.errors import HTTPError
+from mediaedge.keys import InvalidKey, validate_key
+from origin.http import JSON
+from origin.state import OriginState, get_state
+from origin.store import FileRecord
+
+_RANGE = re.compile(r"^bytes=(\d+)-(\d*)$")
+
+
+def _require_edge(request: Request) -> OriginState:
+    state = get_state(request)
+    if not secret_matches(request.headers.get(EDGE_SECRET_HEADER), state.edge_secret):
+        raise HTTPError(401, "Edge secret required", "EDGE_SECRET_INVALID")
+    return state
+
+
+def policy_headers(record: FileRecord) -> dict[str, str]:
+    return {
+        "ETag": f'"{record.etag}"',
+        "Last-Modified": formatdate(record.updated_at, usegmt=True),
+        "Content-Type": record.mime,
+        "Cache-Control": "private, max-age=31536000" if record.require_signed else "public, max-age=31536000",
+        "Accept-Ranges": "bytes",
+        "X-Mediaedge-File-Id": record.id,
+        "X-Mediaedge-Tenant": record.tenant_id,
+        "X-Mediaedge-Access": "signed" if record.require_signed else "public",
+    }
+
+
+async def edge_object(request: Request) -> Response:
+    state = _require_edge(request)
+    try:
+        key = validate_key(request.path_params["key"])
+    except InvalidKey as exc:
+        raise HTTPError(400, str(exc)) from None
+    record = await state.store.get_file_by_key(key)
+    if record is None or record.status != "ready":
+        raise HTTPError(404, "Object not found", "FILE_NOT_FOUND")
+    headers = policy_headers(record)
+    if request.headers.get("if-none-match") == headers["ETag"]:
+        return Response(status_code=304, headers=headers)
+    bucket = await state.store.get_bucket(record.tenant_id, record.bucket)
+    if bucket is None:
+        raise HTTPError(404, "Object not found", "FILE_NOT_FOUND")
+    backend = state.backend(bucket)
+    start, end, status = 0, record.size - 1, 200
+    if (match := _RANGE.match(request.headers.get("range", ""))) and record.size:
+        start = int(match.group(1))
+        end = min(int(match.group(2)) if match.group(2) else record.size - 1, record.size - 1)
+        if start > end:
+            raise HTTPError(416, "Range not satisfiable", headers={"Content-Range": f"bytes */{record.size}"})
+        status = 206
+        headers["Content-Range"] = f"bytes {start}-{end}/{record.size}"
+    headers["Content-Length"] = str(end - start + 1 if record.size else 0)
+    if request.method == "HEAD" or not record.size:
+        return Response(status_code=status, headers=headers)
+    return StreamingResponse(backend.open_range(key, start, end), status_code=status, headers=headers)
+
+
+async def edge_tenant(request: Request) -> JSON:
+    state = _require_edge(request)
+    tenant = await state.store.get_tenant(request.path_params["tenant_id"])
+    if tenant is None:
+        raise HTTPError(404, "Tenant not found", "TENANT_NOT_FOUND")
+    return JSON({"id": tenant.id, "whitelisted_domains": tenant.whitelisted_domains, "app_ids": tenant.app_ids})
+
+
+routes = [
+    Route("/_edge/objects/{key:path}", edge_object, methods=["GET", "HEAD"]),
+    Route("/_edge/tenants/{tenant_id}", edge_tenant, methods=["GET"]),
+]

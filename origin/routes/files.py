@@ -1,0 +1,154 @@
+"""The seed's file API: duration, download URL, register, delete."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import time
+from urllib.parse import quote, urlencode
+
+from starlette.requests import Request
+from starlette.responses import StreamingResponse
+from starlette.routing import Route
+
+from mediaedge.errors import HTTPError
+from mediaedge.keys import InvalidKey, validate_key
+from mediaedge.storage import ObjectNotFound
+from origin.auth import require_tenant
+from origin.http import JSON, json_body, str_field
+from origin.ingest import parse_bool
+from origin.lookup import file_from_url
+from origin.probe import ProbeResult, guess_mime, is_media, probe
+from origin.purge import purge_edges
+from origin.state import OriginState, get_state
+from origin.store import FileMeta
+
+DOWNLOAD_TTL = 900
+
+
+async def duration(request: Request) -> JSON:
+    state = get_state(request)
+    tenant = await require_tenant(request)
+    record = await file_from_url(state, tenant, request.query_params.get("file"))
+    return JSON({"status": 200, "duration": record.duration})
+
+
+def _download_signature(state: OriginState, file_id: str, expires: int) -> str:
+    key = hmac.new(state.edge_secret.encode(), b"download-url", hashlib.sha256).digest()
+    return hmac.new(key, f"{file_id}:{expires}".encode(), hashlib.sha256).hexdigest()
+
+
+async def download(request: Request) -> JSON:
+    state = get_state(request)
+    tenant = await require_tenant(request)
+    record = await file_from_url(state, tenant, request.query_params.get("file"))
+    bucket = await state.store.get_bucket(tenant.id, record.bucket)
+    if bucket is None:
+        raise HTTPError(404, "Bucket not found", "BUCKET_NOT_FOUND")
+    url = await state.backend(bucket).presign_get(record.key, DOWNLOAD_TTL, record.filename)
+    if url is None:  # disk: a short-lived URL signed by the origin itself
+        expires = int(time.time()) + DOWNLOAD_TTL
+        query = urlencode({"expires": expires, "signature": _download_signature(state, record.id, expires)})
+        url = f"{state.settings.origin.url}/files/raw/{record.id}?{query}"
+    return JSON({"url": url, "filename": record.filename, "file_size": record.size})
+
+
+async def raw_download(request: Request) -> StreamingResponse:
+    """The target of a disk download URL: checks the signature, streams the file as an attachment."""
+    state = get_state(request)
+    file_id = request.path_params["file_id"]
+    try:
+        expires = int(request.query_params.get("expires", ""))
+    except ValueError:
+        raise HTTPError(403, "Invalid download link", "DOWNLOAD_LINK_INVALID") from None
+    signature = request.query_params.get("signature", "")
+    expected = _download_signature(state, file_id, expires)
+    if not hmac.compare_digest(signature, expected):
+        raise HTTPError(403, "Invalid download link", "DOWNLOAD_LINK_INVALID")
+    if expires < time.time():
+        raise HTTPError(403, "Download link expired", "DOWNLOAD_LINK_EXPIRED")
+    record = await state.store.get_file(file_id)
+    bucket = record and await state.store.get_bucket(record.tenant_id, record.bucket)
+    if record is None or bucket is None:
+        raise HTTPError(404, "File not found", "FILE_NOT_FOUND")
+    return StreamingResponse(
+        state.backend(bucket).open_range(record.key),
+        media_type=record.mime,
+        headers={
+            "Content-Length": str(record.size),
+            "Content-Disposition": f"attachment; filename*=UTF-8''{quote(record.filename)}",
+        },
+    )
+
+
+async def register(request: Request) -> JSON:
+    state = get_state(request)
+    tenant = await require_tenant(request)
+    body = await json_body(request)
+    file_path = str_field(body, "filePath", required=True) or ""
+    try:
+        key = validate_key(file_path.strip("/"))
+    except InvalidKey as exc:
+        raise HTTPError(400, f"Invalid filePath: {exc}") from None
+    if not key.startswith(f"{tenant.id}/"):
+        raise HTTPError(403, "filePath must lie under the tenant's own prefix", "FORBIDDEN_PATH")
+    bucket = await state.store.get_bucket(tenant.id, str_field(body, "bucket"))
+    if bucket is None:
+        raise HTTPError(404, "Bucket not found", "BUCKET_NOT_FOUND")
+    backend = state.backend(bucket)
+    try:
+        info = await backend.stat(key)
+    except ObjectNotFound:
+        raise HTTPError(404, "No object at filePath in that bucket", "OBJECT_NOT_FOUND") from None
+    filename = key.rsplit("/", 1)[-1]
+    mime = guess_mime(filename, info.content_type)
+    found = ProbeResult()
+    if is_media(mime):
+        source = backend.local_path(key) or await backend.presign_get(key, 600)
+        found = await probe(source) if source else found
+    user_id = str_field(body, "userId") or key.split("/")[1]
+    record, replaced = await state.store.register_file(
+        tenant.id,
+        bucket.name,
+        key,
+        filename,
+        user_id,
+        parse_bool(body.get("requireSignedUrl")),
+        FileMeta(info.size, info.etag, mime, found.duration, found.width, found.height, found.video_codec,
+                 found.audio_codec),
+    )
+    if replaced:
+        await purge_edges(state, [record.key])
+    return JSON(
+        {
+            "key": record.id,
+            "url": state.access_url(record),
+            "filename": record.filename,
+            "file_type": record.mime,
+            "file_size": record.size,
+            "duration": record.duration,
+        },
+        status_code=201,
+    )
+
+
+async def delete(request: Request) -> JSON:
+    state = get_state(request)
+    tenant = await require_tenant(request)
+    body = await json_body(request)
+    record = await file_from_url(state, tenant, str_field(body, "file", required=True))
+    bucket = await state.store.get_bucket(tenant.id, record.bucket)
+    if bucket is not None:
+        await state.backend(bucket).delete(record.key)
+    await state.store.delete_file(record.id)
+    await purge_edges(state, [record.key])
+    return JSON({"success": True, "message": "File deleted successfully"})
+
+
+routes = [
+    Route("/files/duration", duration, methods=["GET"]),
+    Route("/files/download", download, methods=["GET"]),
+    Route("/files/raw/{file_id}", raw_download, methods=["GET"]),
+    Route("/files/register", register, methods=["POST"]),
+    Route("/files/delete", delete, methods=["DELETE"]),
+]
