@@ -16,6 +16,7 @@ from starlette.routing import BaseRoute
 from mediaedge.errors import HTTPError, error_body
 from mediaedge.settings import Settings
 from origin.routes import edge_api, files, upload
+from origin.services import origin_services
 from origin.state import OriginState
 
 log = logging.getLogger("mediaedge.origin")
@@ -50,7 +51,7 @@ def create_app(settings: Settings, state: OriginState | None = None) -> Starlett
         own = state is None
         origin = state or await OriginState.open(settings)
         app.state.origin = origin
-        tasks = [asyncio.create_task(service(origin)) for service in origin.services]
+        tasks = [asyncio.create_task(service(origin)) for service in [*origin_services(origin), *origin.services]]
         try:
             yield
         finally:

@@ -1,0 +1,14 @@
+"""Background services an origin API process runs beside its routes.
+
+Each is ``async def service(state: OriginState) -> None``: it runs until cancelled at shutdown and
+must survive its own errors (log and continue). Append new services to :func:`origin_services`.
+"""
+
+from __future__ import annotations
+
+from origin.state import OriginState, Service
+
+
+def origin_services(state: OriginState) -> list[Service]:
+    """The services an origin API process starts (webhook dispatch, upload expiry, …)."""
+    return []
