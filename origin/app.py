@@ -15,13 +15,13 @@ from starlette.routing import BaseRoute
 
 from mediaedge.errors import HTTPError, error_body
 from mediaedge.settings import Settings
-from origin.routes import edge_api, files, upload
+from origin.routes import edge_api, files, tokens, upload
 from origin.services import origin_services
 from origin.state import OriginState
 
 log = logging.getLogger("mediaedge.origin")
 
-ROUTES: list[BaseRoute] = [*upload.routes, *files.routes, *edge_api.routes]
+ROUTES: list[BaseRoute] = [*upload.routes, *files.routes, *tokens.routes, *edge_api.routes]
 
 
 def _error_response(status: int, message: str, code: str | None = None, headers: dict | None = None) -> Response:

@@ -15,6 +15,7 @@ from mediaedge.errors import HTTPError
 from mediaedge.plugins import get_plugin_manager
 from mediaedge.settings import Settings
 from mediaedge.storage import StorageBackend
+from origin.keys import KeyRing
 from origin.store import Bucket, FileRecord, Store, open_store
 
 Service = Callable[["OriginState"], Awaitable[None]]
@@ -28,6 +29,7 @@ class OriginState:
     backends: dict[str, StorageBackend]
     edge_secret: str
     http: httpx.AsyncClient
+    keys: KeyRing
     #: Long-running tasks started with the app (webhook dispatcher, cleaners, workers).
     services: list[Service] = field(default_factory=list)
 
@@ -44,6 +46,7 @@ class OriginState:
             backends=backends,
             edge_secret=edge_secret(settings),
             http=httpx.AsyncClient(timeout=30.0),
+            keys=KeyRing(store, settings),
         )
 
     async def close(self) -> None:

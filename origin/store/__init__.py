@@ -6,12 +6,13 @@ from origin.store.db import Database, IntegrityError, connect
 from origin.store.files import FileMeta, FileStore
 from origin.store.models import Bucket, FileRecord, Tenant
 from origin.store.schema import migrate
+from origin.store.signing_keys import SigningKeyStore
 from origin.store.tenants import TenantStore
 
 __all__ = ["Bucket", "FileMeta", "FileRecord", "IntegrityError", "Store", "Tenant", "open_store"]
 
 
-class Store(TenantStore, FileStore):
+class Store(TenantStore, FileStore, SigningKeyStore):
     """One object with every query; built on a :class:`~origin.store.db.Database`."""
 
     def __init__(self, db: Database) -> None:

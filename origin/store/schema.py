@@ -56,6 +56,20 @@ MIGRATIONS: list[tuple[int, str]] = [
         CREATE INDEX files_tenant ON files (tenant_id, created_at);
         """,
     ),
+    (
+        6,
+        """
+        CREATE TABLE signing_keys (
+            kid TEXT PRIMARY KEY,
+            algorithm TEXT NOT NULL,
+            private_pem TEXT NOT NULL,
+            public_jwk TEXT NOT NULL,
+            created_at DOUBLE PRECISION NOT NULL,
+            retired_at DOUBLE PRECISION,
+            max_exp BIGINT NOT NULL DEFAULT 0
+        );
+        """,
+    ),
 ]
 
 

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import logging
 import re
 from collections.abc import AsyncIterable, AsyncIterator, Iterator, Mapping
@@ -270,32 +271,35 @@ class S3Storage(StorageBackend):
         client = await self._s3()
         extra = {"ContentType": content_type} if content_type else {}
         first = max(self.part_size, self.multipart_threshold)
-        buf = bytearray()
+        # Bodies go to aiohttp as BytesIO: it streams those without copying or warning about size.
+        buf = io.BytesIO()
         upload: _Multipart | None = None
         try:
             async for chunk in chunks:
                 view = memoryview(chunk)
                 while view:
                     cap = first if upload is None else self.part_size
-                    room = cap - len(buf)
-                    buf += view[:room]
+                    room = cap - buf.tell()
+                    buf.write(view[:room])
                     view = view[room:]
-                    if len(buf) < cap:
+                    if buf.tell() < cap:
                         continue
                     if upload is None:
                         upload = _Multipart(self, client, key, s3_key)
                         await upload.start(extra)
                     buf = await upload.send_full_parts(buf)
-            if upload is None and len(buf) < self.multipart_threshold:
+            if upload is None and buf.tell() < self.multipart_threshold:
+                buf.seek(0)
                 with self._errors("write", key):
-                    await client.put_object(Bucket=self.bucket, Key=s3_key, Body=bytes(buf), **extra)
+                    await client.put_object(Bucket=self.bucket, Key=s3_key, Body=buf, **extra)
             else:
                 if upload is None:
                     upload = _Multipart(self, client, key, s3_key)
                     await upload.start(extra)
-                if buf or not upload.parts:
+                if buf.tell() or not upload.parts:
+                    buf.seek(0)
                     await upload.send_part(buf)
-                buf = bytearray()
+                buf = io.BytesIO()
                 await upload.complete()
         except BaseException:
             if upload is not None and not upload.completed:
@@ -381,7 +385,7 @@ class _Multipart:
             )
         self.upload_id = created["UploadId"]
 
-    async def send_part(self, body: bytes | bytearray) -> None:
+    async def send_part(self, body: io.BytesIO) -> None:
         number = len(self.parts) + 1
         if number > MAX_PARTS:
             raise StorageError(f"s3 write {self.key!r} failed: more than {MAX_PARTS} parts; raise part_size")
@@ -395,19 +399,21 @@ class _Multipart:
             )
         self.parts.append({"PartNumber": number, "ETag": sent["ETag"]})
 
-    async def send_full_parts(self, buf: bytearray) -> bytearray:
-        """Send every whole part in ``buf``; return what is left (a fresh buffer)."""
+    async def send_full_parts(self, buf: io.BytesIO) -> io.BytesIO:
+        """Send every whole part written to ``buf``; return a fresh buffer holding the rest."""
         size = self.storage.part_size
-        if len(buf) == size:  # the common case: send the buffer itself, no copy
+        length = buf.tell()
+        if length == size:  # the common case: send the buffer itself, no copy
+            buf.seek(0)
             await self.send_part(buf)
-            return bytearray()
-        view = memoryview(buf)
-        offset = 0
-        while len(buf) - offset >= size:
-            await self.send_part(view[offset : offset + size].tobytes())
-            offset += size
-        rest = bytearray(view[offset:])
-        view.release()
+            return io.BytesIO()
+        rest = io.BytesIO()
+        with buf.getbuffer() as view:  # a threshold above part_size: cut the first buffer up
+            offset = 0
+            while length - offset >= size:
+                await self.send_part(io.BytesIO(view[offset : offset + size].tobytes()))
+                offset += size
+            rest.write(view[offset:length])
         return rest
 
     async def complete(self) -> None:

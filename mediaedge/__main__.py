@@ -1,0 +1,3 @@
+from mediaedge.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,352 @@
+"""The ``mediaedge`` command line (DESIGN §7).
+
+Flags that map to settings are passed on as ``MEDIAEDGE_*`` environment variables, so server
+processes (and uvicorn's worker processes) load exactly the settings the command was given.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+import orjson
+
+from mediaedge import __version__
+from mediaedge.settings import Settings, SettingsError, env_name, load_settings
+
+T = TypeVar("T")
+
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="mediaedge", description="Self-hosted media delivery: origin, edge, worker.")
+    p.add_argument("--version", action="version", version=f"mediaedge {__version__}")
+    p.add_argument("--config", help="settings file overriding config/default.toml (or MEDIAEDGE_CONFIG)")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    up = sub.add_parser("up", help="run origin API, a worker and an edge together (single node)")
+    up.add_argument("--data-dir")
+    up.add_argument("--host")
+    up.add_argument("--origin-port", type=int)
+    up.add_argument("--edge-port", type=int)
+
+    origin = sub.add_parser("origin", help="run the origin API server")
+    edge = sub.add_parser(
+        "edge", help="run an edge server, or `edge purge KEY` to purge a key from every edge"
+    )
+    for server in (origin, edge):
+        server.add_argument("--data-dir")
+        server.add_argument("--host")
+        server.add_argument("--port", type=int)
+        server.add_argument("--workers", type=int, help="server worker processes")
+    edge_sub = edge.add_subparsers(dest="edge_command", metavar="SUBCOMMAND")
+    purge = edge_sub.add_parser("purge", help="purge KEY (or a prefix) from every configured edge")
+    purge.add_argument("key")
+    purge.add_argument("--prefix", action="store_true", help="treat KEY as a key prefix")
+
+    worker = sub.add_parser("worker", help="run a job worker (transcodes, URL fetches)")
+    worker.add_argument("--data-dir")
+    worker.add_argument("--concurrency", type=int)
+
+    tenant = sub.add_parser("tenant", help="manage tenants")
+    tsub = tenant.add_subparsers(dest="tenant_command", required=True, metavar="SUBCOMMAND")
+    create = tsub.add_parser("create", help="create a tenant; prints its API key once")
+    create.add_argument("name")
+    update = tsub.add_parser("update", help="change a tenant (by id or name)")
+    update.add_argument("tenant")
+    update.add_argument("--name")
+    update.add_argument("--rotate-key", action="store_true", help="issue a new API key (old one stops working)")
+    update.add_argument("--disable", action="store_true")
+    update.add_argument("--enable", action="store_true")
+    for cmd in (create, update):
+        cmd.add_argument("--whitelist", action="append", metavar="DOMAIN", help="whitelisted domain (repeat)")
+        cmd.add_argument("--app-id", action="append", metavar="ID", help="whitelisted app id (repeat)")
+        cmd.add_argument("--webhook-url")
+        cmd.add_argument("--max-file-size", type=int, metavar="BYTES")
+    listing = tsub.add_parser("list", help="list tenants")
+    for cmd in (create, update, listing):
+        cmd.add_argument("--json", action="store_true", help="machine-readable output")
+
+    plugins = sub.add_parser("plugins", help="list loaded plugins and the hooks each implements")
+    plugins.add_argument("--json", action="store_true")
+
+    keys = sub.add_parser("keys", help="manage URL-token signing keys")
+    ksub = keys.add_subparsers(dest="keys_command", required=True, metavar="SUBCOMMAND")
+    ksub.add_parser("rotate", help="make a new signing key active; old keys verify until their tokens expire")
+    ksub.add_parser("list", help="list signing keys")
+
+    db = sub.add_parser("db", help="metadata database")
+    dsub = db.add_subparsers(dest="db_command", required=True, metavar="SUBCOMMAND")
+    dsub.add_parser("migrate", help="apply pending schema migrations")
+    return p
+
+
+def _flag_env(args: argparse.Namespace) -> dict[str, str]:
+    """Settings given as flags, as MEDIAEDGE_* variables."""
+    env: dict[str, str] = {}
+
+    def put(path: str, value: Any) -> None:
+        if value is not None:
+            env[env_name(path)] = str(value)
+
+    put("data_dir", getattr(args, "data_dir", None))
+    host = getattr(args, "host", None)
+    if args.command == "up":
+        put("origin.host", host)
+        put("edge.host", host)
+        put("origin.port", args.origin_port)
+        put("edge.port", args.edge_port)
+    elif args.command in ("origin", "edge"):
+        put(f"{args.command}.host", host)
+        put(f"{args.command}.port", args.port)
+        put(f"{args.command}.workers", args.workers)
+    elif args.command == "worker":
+        put("jobs.concurrency", args.concurrency)
+    if args.config:
+        env["MEDIAEDGE_CONFIG"] = os.path.abspath(args.config)
+    return env
+
+
+def _run(coro_fn: Callable[[], Awaitable[T]]) -> T:
+    return asyncio.run(coro_fn())  # type: ignore[arg-type]
+
+
+def _print(data: Any, as_json: bool, text: str) -> None:
+    print(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode() if as_json else text)
+
+
+# -- commands ---------------------------------------------------------------------------------------
+
+
+async def _with_store(settings: Settings, fn: Callable[[Any], Awaitable[T]]) -> T:
+    from origin.store import open_store
+
+    store = await open_store(settings.database.url)
+    try:
+        return await fn(store)
+    finally:
+        await store.close()
+
+
+def cmd_tenant(settings: Settings, args: argparse.Namespace) -> int:
+    async def create(store: Any) -> int:
+        tenant, api_key = await store.create_tenant(
+            args.name,
+            settings.storage.default,
+            webhook_url=args.webhook_url or "",
+            whitelisted_domains=args.whitelist or [],
+            app_ids=args.app_id or [],
+            max_file_size=args.max_file_size,
+        )
+        data = {**tenant.public_dict(), "api_key": api_key, "webhook_signing_key": tenant.webhook_signing_key}
+        _print(data, args.json, f"tenant {tenant.id} ({tenant.name})\napi_key: {api_key}\n"
+               f"webhook_signing_key: {tenant.webhook_signing_key}")
+        return 0
+
+    async def listing(store: Any) -> int:
+        tenants = await store.list_tenants()
+        _print([t.public_dict() for t in tenants], args.json,
+               "\n".join(f"{t.id}  {t.name}  webhook={t.webhook_url or '-'}  domains={','.join(t.whitelisted_domains) or '*'}"
+                         for t in tenants) or "no tenants")
+        return 0
+
+    async def update(store: Any) -> int:
+        tenant = await store.find_tenant(args.tenant)
+        if tenant is None:
+            print(f"no tenant {args.tenant!r}", file=sys.stderr)
+            return 1
+        tenant = await store.update_tenant(
+            tenant.id,
+            name=args.name,
+            webhook_url=args.webhook_url,
+            whitelisted_domains=args.whitelist,
+            app_ids=args.app_id,
+            max_file_size=args.max_file_size,
+            active=True if args.enable else False if args.disable else None,
+        )
+        data = tenant.public_dict()
+        if args.rotate_key:
+            data["api_key"] = await store.rotate_api_key(tenant.id)
+        _print(data, args.json, "\n".join(f"{k}: {v}" for k, v in data.items()))
+        return 0
+
+    action = {"create": create, "list": listing, "update": update}[args.tenant_command]
+    return _run(lambda: _with_store(settings, action))
+
+
+def cmd_plugins(settings: Settings, args: argparse.Namespace) -> int:
+    from mediaedge.plugins import get_plugin_manager, plugin_infos
+
+    infos = plugin_infos(get_plugin_manager(block=settings.plugins.block))
+    rows = [{"name": i.name, "module": i.module, "version": i.version, "hooks": list(i.hooks)} for i in infos]
+    _print(rows, args.json, "\n".join(f"{i.name:<22} {i.module:<32} {', '.join(i.hooks)}" for i in infos))
+    return 0
+
+
+def cmd_keys(settings: Settings, args: argparse.Namespace) -> int:
+    from origin.keys import KeyRing
+
+    async def run(store: Any) -> int:
+        ring = KeyRing(store, settings)
+        if args.keys_command == "rotate":
+            key = await ring.rotate()
+            print(f"new active key {key.kid} ({key.algorithm}); older keys verify until their last token expires")
+        for row in await store.list_signing_keys():
+            state = "retired" if row["retired_at"] else "active"
+            print(f"{row['kid']}  {row['algorithm']}  {state}")
+        return 0
+
+    return _run(lambda: _with_store(settings, run))
+
+
+def cmd_db(settings: Settings, args: argparse.Namespace) -> int:
+    from origin.store.db import connect
+    from origin.store.schema import migrate
+
+    async def run() -> int:
+        db = await connect(settings.database.url)
+        try:
+            print(f"schema version {await migrate(db)}")
+        finally:
+            await db.close()
+        return 0
+
+    return _run(run)
+
+
+def cmd_edge_purge(settings: Settings, args: argparse.Namespace) -> int:
+    import httpx
+
+    from mediaedge.cluster import EDGE_SECRET_HEADER, edge_secret
+
+    body = {"keys": [] if args.prefix else [args.key], "prefixes": [args.key] if args.prefix else []}
+    failed = 0
+    for edge in dict.fromkeys([*settings.cluster.edges, settings.edge.url]):
+        try:
+            r = httpx.post(f"{edge}/_edge/purge", json=body, headers={EDGE_SECRET_HEADER: edge_secret(settings)})
+            print(f"{edge}: {r.status_code} {r.text.strip()}")
+            failed += r.status_code >= 300
+        except httpx.HTTPError as exc:
+            print(f"{edge}: unreachable ({exc})")
+            failed += 1
+    return 1 if failed else 0
+
+
+def cmd_origin(settings: Settings, args: argparse.Namespace) -> int:
+    import uvicorn
+
+    uvicorn.run(
+        "origin.asgi:app",
+        factory=True,
+        host=settings.origin.host,
+        port=settings.origin.port,
+        workers=settings.origin.workers,
+        loop="uvloop",
+        http="httptools",
+        log_level="info",
+        proxy_headers=settings.origin.trust_forwarded,
+    )
+    return 0
+
+
+def cmd_edge(settings: Settings, args: argparse.Namespace) -> int:
+    if args.edge_command == "purge":
+        return cmd_edge_purge(settings, args)
+    from edge.server import run_edge
+
+    run_edge(settings)
+    return 0
+
+
+def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
+    from origin.worker import main_worker
+
+    main_worker(settings)
+    return 0
+
+
+def ensure_demo_tenant(settings: Settings) -> dict[str, Any] | None:
+    """On first start, create the demo tenant and keep its credentials in ``data_dir`` (mode 0600)."""
+    path = Path(settings.data_dir) / "demo-tenant.json"
+    if path.exists():
+        data: dict[str, Any] = orjson.loads(path.read_bytes())
+        return data
+
+    async def create(store: Any) -> dict[str, Any] | None:
+        if await store.list_tenants():
+            return None
+        tenant, api_key = await store.create_tenant("demo", settings.storage.default)
+        return {"id": tenant.id, "api_key": api_key, "webhook_signing_key": tenant.webhook_signing_key}
+
+    data = _run(lambda: _with_store(settings, create))
+    if data:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+        path.write_bytes(orjson.dumps(data, option=orjson.OPT_INDENT_2))
+    return data
+
+
+def cmd_up(settings: Settings, args: argparse.Namespace, env: dict[str, str]) -> int:
+    """Origin, worker and edge as child processes; stops all when one stops or on Ctrl-C."""
+    Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
+    _run(lambda: _with_store(settings, lambda store: asyncio.sleep(0)))  # migrate once, before children race
+    demo = ensure_demo_tenant(settings) if settings.demo_tenant else None
+    child_env = {**os.environ, **env}
+    children = [
+        subprocess.Popen([sys.executable, "-m", "mediaedge", role], env=child_env)
+        for role in ("origin", "worker", "edge")
+    ]
+    print(f"mediaedge {__version__}: origin {settings.origin.url}  edge {settings.edge.url}  data {settings.data_dir}")
+    if demo:
+        print(f"demo tenant {demo['id']}  API-Key: {demo['api_key']}  (saved in {settings.data_dir}/demo-tenant.json)")
+    stopping = False
+
+    def stop(*_: Any) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    while not stopping and all(c.poll() is None for c in children):
+        time.sleep(0.2)
+    for c in children:
+        if c.poll() is None:
+            c.terminate()
+    for c in children:
+        try:
+            c.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            c.kill()
+    failed = [c.returncode for c in children if c.returncode not in (0, -signal.SIGTERM, None)]
+    return 1 if failed and not stopping else 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    env = _flag_env(args)
+    try:
+        settings = load_settings(environ={**os.environ, **env})
+    except SettingsError as exc:
+        print(f"mediaedge: invalid setting: {exc}", file=sys.stderr)
+        return 2
+    os.environ.update(env)  # children and uvicorn workers load the same settings
+    if args.command == "up":
+        return cmd_up(settings, args, env)
+    commands: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
+        "origin": cmd_origin,
+        "edge": cmd_edge,
+        "worker": cmd_worker,
+        "tenant": cmd_tenant,
+        "plugins": cmd_plugins,
+        "keys": cmd_keys,
+        "db": cmd_db,
+    }
+    return commands[args.command](settings, args)
