@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import os
@@ -238,6 +239,30 @@ async def test_failed_write_keeps_the_old_object(
         await s3_multipart.write(KEY, failing_after([b"x" * 100]))  # single-put path
     assert await read_all(s3_multipart, KEY) == b"old version"
     assert pending_uploads(s3_client, s3_backend_options["bucket"]) == []
+
+
+@pytest.mark.anyio
+async def test_cancelled_multipart_is_aborted(
+    s3_multipart: S3Storage, s3_backend_options: dict[str, Any], s3_client: Any
+) -> None:
+    bucket = s3_backend_options["bucket"]
+    part_sent = asyncio.Event()
+
+    async def stalls_after_one_part() -> AsyncIterator[bytes]:
+        yield b"x" * (5 * MiB)  # fills part 1; the next pull happens once it is uploaded
+        part_sent.set()
+        await asyncio.Event().wait()
+        yield b""
+
+    task = asyncio.create_task(s3_multipart.write(KEY, stalls_after_one_part()))
+    await asyncio.wait_for(part_sent.wait(), 10)
+    assert len(pending_uploads(s3_client, bucket)) == 1
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert pending_uploads(s3_client, bucket) == []
+    with pytest.raises(ObjectNotFound):
+        await s3_multipart.stat(KEY)
 
 
 @pytest.mark.anyio

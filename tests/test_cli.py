@@ -1,0 +1,79 @@
+"""The mediaedge command line, run as a user runs it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+
+def mediaedge(data_dir: Path, *args: str, check: bool = True, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "mediaedge", *args],
+        env={**os.environ, "MEDIAEDGE_DATA_DIR": str(data_dir), **env},
+        capture_output=True, text=True, check=check, timeout=60,
+    )
+
+
+def test_version():
+    out = subprocess.run([sys.executable, "-m", "mediaedge", "--version"], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "mediaedge 0.1.0"
+
+
+def test_tenant_create_list_update_round_trip(tmp_path):
+    created = json.loads(mediaedge(tmp_path, "tenant", "create", "acme", "--whitelist", "example.com",
+                                   "--whitelist", "*.cdn.example.com", "--app-id", "com.acme.app",
+                                   "--webhook-url", "https://hooks.example.com/m", "--json").stdout)
+    assert created["api_key"].startswith("tk_") and created["webhook_signing_key"].startswith("whsec_")
+    assert created["whitelisted_domains"] == ["example.com", "*.cdn.example.com"]
+    listed = json.loads(mediaedge(tmp_path, "tenant", "list", "--json").stdout)
+    assert [t["id"] for t in listed] == [created["id"]]
+    assert "api_key" not in listed[0] and "webhook_signing_key" not in listed[0]
+    updated = json.loads(mediaedge(tmp_path, "tenant", "update", "acme", "--app-id", "com.acme.tv",
+                                   "--rotate-key", "--json").stdout)
+    assert updated["app_ids"] == ["com.acme.tv"]
+    assert updated["api_key"] != created["api_key"]
+
+
+def test_update_of_unknown_tenant_fails(tmp_path):
+    result = mediaedge(tmp_path, "tenant", "update", "ghost", "--name", "x", check=False)
+    assert result.returncode == 1 and "no tenant 'ghost'" in result.stderr
+
+
+def test_plugins_lists_built_ins_with_their_hooks(tmp_path):
+    rows = json.loads(mediaedge(tmp_path, "plugins", "--json").stdout)
+    by_name = {r["name"]: r for r in rows}
+    assert "register_storage_backends" in by_name["storage_local"]["hooks"]
+
+
+def test_blocked_plugin_disappears_from_the_list(tmp_path):
+    rows = json.loads(mediaedge(tmp_path, "plugins", "--json", MEDIAEDGE_PLUGINS_BLOCK="storage_s3").stdout)
+    assert "storage_s3" not in {r["name"] for r in rows}
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "message"),
+    [
+        (["origin", "--port", "0"], {}, "invalid setting: origin.port: must be a TCP port"),
+        (["plugins"], {"MEDIAEDGE_EDGE_WORKERS": "zero"}, "invalid setting: edge.workers: expected an integer"),
+    ],
+)
+def test_invalid_settings_exit_2_naming_the_setting(tmp_path, args, env, message):
+    result = mediaedge(tmp_path, *args, check=False, **env)
+    assert result.returncode == 2
+    assert message in result.stderr
+
+
+def test_keys_rotate_prints_the_new_active_key(tmp_path):
+    first = mediaedge(tmp_path, "keys", "rotate").stdout
+    second = mediaedge(tmp_path, "keys", "rotate").stdout
+    assert "new active key" in first
+    assert second.count("retired") == 1 and second.count("active") == 2  # header line + one active key
+
+
+def test_db_migrate_is_idempotent(tmp_path):
+    assert mediaedge(tmp_path, "db", "migrate").stdout == mediaedge(tmp_path, "db", "migrate").stdout
