@@ -1,0 +1,35 @@
+"""Raw ASGI responses: one ``send`` for the start line and headers, one for the body."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, MutableMapping, Sequence
+from typing import Any
+
+from mediaedge.errors import HTTPError
+
+Headers = list[tuple[bytes, bytes]]
+HeaderSeq = Sequence[tuple[bytes, bytes]]
+Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
+Scope = MutableMapping[str, Any]
+
+JSON = b"application/json"
+
+
+async def send_response(send: Send, status: int, headers: Headers, body: bytes = b"", head: bool = False) -> int:
+    """Send a complete response; ``headers`` must already hold Content-Length. Returns body bytes sent."""
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": b"" if head else body})
+    return 0 if head else len(body)
+
+
+async def send_json(send: Send, status: int, body: bytes, extra: HeaderSeq = (), head: bool = False) -> int:
+    """A JSON response with Content-Type and Content-Length set."""
+    headers = [(b"content-type", JSON), (b"content-length", b"%d" % len(body)), *extra]
+    return await send_response(send, status, headers, body, head)
+
+
+async def send_error(send: Send, error: HTTPError, extra: HeaderSeq = (), head: bool = False) -> int:
+    """The seed's error body for ``error``, with its headers and ``extra``."""
+    headers = [*extra, *((k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in error.headers.items())]
+    return await send_json(send, error.status, error.body(), headers, head)
