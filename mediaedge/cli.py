@@ -136,6 +136,11 @@ async def _with_store(settings: Settings, fn: Callable[[Any], Awaitable[T]]) -> 
         await store.close()
 
 
+def _tenant_line(t: Any) -> str:
+    domains = ",".join(t.whitelisted_domains) or "*"
+    return f"{t.id}  {t.name}  webhook={t.webhook_url or '-'}  domains={domains}"
+
+
 def cmd_tenant(settings: Settings, args: argparse.Namespace) -> int:
     async def create(store: Any) -> int:
         tenant, api_key = await store.create_tenant(
@@ -154,8 +159,7 @@ def cmd_tenant(settings: Settings, args: argparse.Namespace) -> int:
     async def listing(store: Any) -> int:
         tenants = await store.list_tenants()
         _print([t.public_dict() for t in tenants], args.json,
-               "\n".join(f"{t.id}  {t.name}  webhook={t.webhook_url or '-'}  domains={','.join(t.whitelisted_domains) or '*'}"
-                         for t in tenants) or "no tenants")
+               "\n".join(_tenant_line(t) for t in tenants) or "no tenants")
         return 0
 
     async def update(store: Any) -> int:
@@ -277,8 +281,8 @@ def ensure_demo_tenant(settings: Settings) -> dict[str, Any] | None:
     """On first start, create the demo tenant and keep its credentials in ``data_dir`` (mode 0600)."""
     path = Path(settings.data_dir) / "demo-tenant.json"
     if path.exists():
-        data: dict[str, Any] = orjson.loads(path.read_bytes())
-        return data
+        saved: dict[str, Any] = orjson.loads(path.read_bytes())
+        return saved
 
     async def create(store: Any) -> dict[str, Any] | None:
         if await store.list_tenants():

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from mediaedge.settings import Settings
 
-EDGE_SECRET_HEADER = "x-mediaedge-edge-secret"
+EDGE_SECRET_HEADER = "x-mediaedge-edge-secret"  # noqa: S105 - a header name, not a secret
 
 
 def edge_secret(settings: Settings) -> str:

@@ -78,7 +78,7 @@ def _db_url(v: str) -> None:
         raise ValueError("must be sqlite:///PATH or postgresql://...")
 
 
-def _check(fn: Callable[[Any], None]) -> Any:
+def _check(fn: Callable[[Any], object]) -> Any:
     return field(metadata={"check": fn})
 
 

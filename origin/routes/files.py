@@ -68,7 +68,7 @@ async def raw_download(request: Request) -> StreamingResponse:
     if expires < time.time():
         raise HTTPError(403, "Download link expired", "DOWNLOAD_LINK_EXPIRED")
     record = await state.store.get_file(file_id)
-    bucket = record and await state.store.get_bucket(record.tenant_id, record.bucket)
+    bucket = await state.store.get_bucket(record.tenant_id, record.bucket) if record else None
     if record is None or bucket is None:
         raise HTTPError(404, "File not found", "FILE_NOT_FOUND")
     return StreamingResponse(

@@ -79,8 +79,13 @@ async def test_ip_bound_token(origin_client, tenant):
 
 @pytest.mark.parametrize(
     ("body", "status"),
-    [({}, 400), ({"url": "not a url"}, 400), ({"url": "https://e/x/zz/u/f.mp4"}, 403),
-     ({"url": "https://e/x/{tid}/u1/course/missing.mp4"}, 404), ({"url": "https://e/x/{tid}/u1/a", "expiresIn": "soon"}, 400)],
+    [
+        ({}, 400),
+        ({"url": "not a url"}, 400),
+        ({"url": "https://e/x/zz/u/f.mp4"}, 403),
+        ({"url": "https://e/x/{tid}/u1/course/missing.mp4"}, 404),
+        ({"url": "https://e/x/{tid}/u1/a", "expiresIn": "soon"}, 400),
+    ],
 )
 async def test_bad_requests_are_refused_in_seed_format(origin_client, tenant, body, status):
     body = {k: v.replace("{tid}", tenant.tenant.id) if isinstance(v, str) else v for k, v in body.items()}

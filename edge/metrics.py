@@ -1,0 +1,101 @@
+"""Counters for ``GET /metrics`` in the Prometheus text format (version 0.0.4).
+
+Families (labels never carry tokens or paths):
+
+- ``mediaedge_edge_requests_total{code}`` — responses by status code;
+- ``mediaedge_edge_response_bytes_total`` — body bytes sent;
+- ``mediaedge_edge_tenant_requests_total{tenant}``, ``mediaedge_edge_tenant_response_bytes_total{tenant}``
+  — delivered responses (2xx/304/416 of an existing object) by tenant id;
+- ``mediaedge_edge_cache_lookups_total{result}`` — ``hit``/``miss``/``revalidated``/``stale``;
+- ``mediaedge_edge_cache_stat{tier,stat}`` — the cache layer's own counters (``cache.stats``);
+- ``mediaedge_edge_origin_fetch_seconds`` — histogram of origin fetch latency (``cache.histogram()``).
+
+Each worker process counts for itself.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+CONTENT_TYPE = b"text/plain; version=0.0.4; charset=utf-8"
+
+
+def _label(value: object) -> str:
+    return str(value).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+def _number(value: float) -> str:
+    if value == float("inf"):
+        return "+Inf"
+    return repr(value) if isinstance(value, float) else str(value)
+
+
+def _family(name: str, kind: str, help_text: str, samples: Iterable[tuple[str, float]]) -> list[str]:
+    lines = [f"# HELP {name} {help_text}", f"# TYPE {name} {kind}"]
+    lines += [f"{name}{labels} {_number(value)}" for labels, value in samples]
+    return lines
+
+
+def _by(label: str, counts: Mapping[Any, float]) -> list[tuple[str, float]]:
+    return [(f'{{{label}="{_label(k)}"}}', v) for k, v in sorted(counts.items(), key=lambda kv: str(kv[0]))]
+
+
+def _cache_stats(stats: Mapping[str, Any]) -> list[tuple[str, float]]:
+    """Flat ``{"hits": 3}`` or per tier ``{"memory": {"hits": 3}}`` counters as labelled samples."""
+    samples = []
+    for name, value in sorted(stats.items()):
+        if isinstance(value, Mapping):
+            samples += [(f'{{tier="{_label(name)}",stat="{_label(k)}"}}', v) for k, v in sorted(value.items())]
+        elif isinstance(value, int | float) and not isinstance(value, bool):
+            samples.append((f'{{stat="{_label(name)}"}}', value))
+    return samples
+
+
+def _histogram(name: str, help_text: str, histogram: Mapping[str, Any]) -> list[str]:
+    """``{"buckets": [(upper_bound, cumulative_count), ...], "sum": s, "count": n}`` as a histogram."""
+    lines = [f"# HELP {name} {help_text}", f"# TYPE {name} histogram"]
+    lines += [f'{name}_bucket{{le="{_number(float(le))}"}} {n}' for le, n in histogram["buckets"]]
+    if not any(float(le) == float("inf") for le, _ in histogram["buckets"]):
+        lines.append(f'{name}_bucket{{le="+Inf"}} {histogram["count"]}')
+    lines += [f"{name}_sum {_number(histogram['sum'])}", f"{name}_count {histogram['count']}"]
+    return lines
+
+
+class Metrics:
+    """The edge's own counters; :meth:`render` adds the cache layer's."""
+
+    def __init__(self) -> None:
+        self.requests: defaultdict[int, int] = defaultdict(int)
+        self.bytes_out = 0
+        self.tenant_requests: defaultdict[str, int] = defaultdict(int)
+        self.tenant_bytes: defaultdict[str, int] = defaultdict(int)
+        self.lookups: defaultdict[str, int] = defaultdict(int)
+
+    def observe(self, status: int, sent: int, tenant: str | None) -> None:
+        """Count one response."""
+        self.requests[status] += 1
+        self.bytes_out += sent
+        if tenant is not None:
+            self.tenant_requests[tenant] += 1
+            self.tenant_bytes[tenant] += sent
+
+    def render(self, cache: Any) -> bytes:
+        """The exposition text, including ``cache.stats`` and ``cache.histogram()``."""
+        lines = [
+            *_family("mediaedge_edge_requests_total", "counter", "Responses by status code.",
+                     _by("code", self.requests)),
+            *_family("mediaedge_edge_response_bytes_total", "counter", "Body bytes sent.", [("", self.bytes_out)]),
+            *_family("mediaedge_edge_tenant_requests_total", "counter", "Delivered responses by tenant.",
+                     _by("tenant", self.tenant_requests)),
+            *_family("mediaedge_edge_tenant_response_bytes_total", "counter", "Body bytes delivered by tenant.",
+                     _by("tenant", self.tenant_bytes)),
+            *_family("mediaedge_edge_cache_lookups_total", "counter", "Cache lookups by result.",
+                     _by("result", self.lookups)),
+            *_family("mediaedge_edge_cache_stat", "untyped", "The cache layer's counters, by tier.",
+                     _cache_stats(cache.stats)),
+            *_histogram("mediaedge_edge_origin_fetch_seconds", "Latency of fetches from the origin.",
+                        cache.histogram()),
+        ]
+        return ("\n".join(lines) + "\n").encode()

@@ -1,0 +1,84 @@
+"""``POST /_edge/purge``: the origin drops objects (and tenant policies) from this edge's caches.
+
+Authenticated by the edge secret header (constant-time compare). Body::
+
+    {"keys": ["t/u/a.mp4"], "prefixes": ["t/u/stream/"], "tenants": ["t"]}
+
+``keys`` are purged exactly, ``prefixes`` as key prefixes (non-empty), ``tenants`` drop the cached
+whitelist of those tenants. Answer: ``{"purged": <objects dropped>}``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from edge.policy import TenantPolicies
+from edge.respond import Receive, Scope
+from mediaedge.cluster import EDGE_SECRET_HEADER, secret_matches
+from mediaedge.errors import HTTPError
+from mediaedge.keys import InvalidKey, validate_key
+
+MAX_BODY = 1 << 20
+_SECRET = EDGE_SECRET_HEADER.encode()
+
+
+async def read_body(receive: Receive, limit: int) -> bytes:
+    """The request body, or 413 beyond ``limit`` bytes."""
+    body = bytearray()
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise HTTPError(400, "Client disconnected")
+        body += message.get("body", b"")
+        if len(body) > limit:
+            raise HTTPError(413, "Request body too large")
+        if not message.get("more_body"):
+            return bytes(body)
+
+
+def _strings(body: dict[str, Any], name: str, prefix: bool) -> list[str]:
+    values = body.get(name, [])
+    if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+        raise HTTPError(400, f"{name} must be a list of strings", "validation.failed")
+    try:
+        for value in values:
+            validate_key(value.rstrip("/") if prefix else value)
+    except InvalidKey as exc:
+        raise HTTPError(400, f"{name}: {exc}", "validation.failed") from None
+    return values
+
+
+class Purger:
+    """Handles purge requests against the cache and the tenant policy cache."""
+
+    def __init__(self, cache: Any, policies: TenantPolicies, secret: str) -> None:
+        self._cache = cache
+        self._policies = policies
+        self._secret = secret
+
+    def authorized(self, scope: Scope) -> bool:
+        given = next((v.decode("latin-1") for k, v in scope["headers"] if k == _SECRET), None)
+        return secret_matches(given, self._secret)
+
+    async def purge(self, scope: Scope, receive: Receive) -> bytes:
+        """Run one purge request; returns the JSON answer body."""
+        if not self.authorized(scope):
+            raise HTTPError(401, "Edge secret required", "EDGE_SECRET_INVALID")
+        try:
+            body = orjson.loads(await read_body(receive, MAX_BODY))
+        except orjson.JSONDecodeError:
+            raise HTTPError(400, "Body must be JSON", "validation.failed") from None
+        if not isinstance(body, dict):
+            raise HTTPError(400, "Body must be a JSON object", "validation.failed")
+        keys, prefixes = _strings(body, "keys", False), _strings(body, "prefixes", True)
+        tenants = _strings(body, "tenants", False)
+        purged = 0
+        for key in keys:
+            purged += await self._cache.purge(key)
+        for prefix in prefixes:
+            purged += await self._cache.purge(prefix, prefix=True)
+        for tenant in tenants:
+            self._policies.forget(tenant)
+        return orjson.dumps({"purged": purged})
