@@ -41,12 +41,12 @@ async def read_body(receive: Receive, limit: int) -> bytes:
 def _strings(body: dict[str, Any], name: str, prefix: bool) -> list[str]:
     values = body.get(name, [])
     if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
-        raise HTTPError(400, f"{name} must be a list of strings", "validation.failed")
+        raise HTTPError(400, f"{name} must be a list of strings", "PURGE_INVALID")
     try:
         for value in values:
             validate_key(value.rstrip("/") if prefix else value)
     except InvalidKey as exc:
-        raise HTTPError(400, f"{name}: {exc}", "validation.failed") from None
+        raise HTTPError(400, f"{name}: {exc}", "PURGE_INVALID") from None
     return values
 
 
@@ -69,9 +69,9 @@ class Purger:
         try:
             body = orjson.loads(await read_body(receive, MAX_BODY))
         except orjson.JSONDecodeError:
-            raise HTTPError(400, "Body must be JSON", "validation.failed") from None
+            raise HTTPError(400, "Body must be JSON", "PURGE_INVALID") from None
         if not isinstance(body, dict):
-            raise HTTPError(400, "Body must be a JSON object", "validation.failed")
+            raise HTTPError(400, "Body must be a JSON object", "PURGE_INVALID")
         keys, prefixes = _strings(body, "keys", False), _strings(body, "prefixes", True)
         tenants = _strings(body, "tenants", False)
         purged = 0

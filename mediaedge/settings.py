@@ -60,6 +60,11 @@ def _positive(v: int) -> None:
         raise ValueError("must be positive")
 
 
+def _non_negative(v: float) -> None:
+    if v < 0:
+        raise ValueError("must not be negative")
+
+
 def _url_or_empty(v: str) -> None:
     if v and (urlsplit(v).scheme not in ("http", "https") or not urlsplit(v).hostname):
         raise ValueError("must be an http(s) URL")
@@ -159,6 +164,46 @@ class NetSettings:
 
 
 @dataclass(frozen=True, kw_only=True)
+class JobSettings:
+    concurrency: int = _check(_positive)
+    lease_seconds: float = _check(_positive)
+    heartbeat_seconds: float = _check(_positive)
+    poll_interval: float = _check(_positive)
+    backoff_scale: float = _check(_non_negative)
+
+
+@dataclass(frozen=True, kw_only=True)
+class FfmpegStreamSettings:
+    preset: str
+    segment_seconds: float = _check(_positive)
+    keyframe_seconds: float = _check(_positive)
+    work_dir: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class CloudflareStreamSettings:
+    account_id: str
+    api_token: str
+    base_url: str = _check(_url_or_empty)
+
+
+@dataclass(frozen=True, kw_only=True)
+class VdocipherSettings:
+    api_secret: str
+    base_url: str = _check(_url_or_empty)
+
+
+@dataclass(frozen=True, kw_only=True)
+class StreamSettings:
+    default_provider: str
+    poll_interval: float = _check(_positive)
+    timeout: float = _check(_positive)
+    ffmpeg: FfmpegStreamSettings
+    cloudflare: CloudflareStreamSettings
+    vdocipher: VdocipherSettings
+
+
+@dataclass(frozen=True, kw_only=True)
 class Settings:
     data_dir: str
     demo_tenant: bool
@@ -170,6 +215,8 @@ class Settings:
     cluster: ClusterSettings
     plugins: PluginSettings
     net: NetSettings
+    jobs: JobSettings
+    streams: StreamSettings
 
     def replace(self, **changes: Any) -> Settings:
         """A copy with top-level sections replaced (tests use it)."""
@@ -226,6 +273,11 @@ def _from_env(text: str, like: Any, path: str) -> Any:
             return int(text)
         except ValueError:
             raise SettingsError(f"{path}: expected an integer, got {text!r} (from {env_name(path)})") from None
+    if isinstance(like, float):
+        try:
+            return float(text)
+        except ValueError:
+            raise SettingsError(f"{path}: expected a number, got {text!r} (from {env_name(path)})") from None
     if isinstance(like, list):
         return [item.strip() for item in text.split(",") if item.strip()]
     return text
@@ -333,4 +385,6 @@ def load_settings(
     for name, backend in settings.storage.backends.items():
         if not isinstance(backend.get("kind"), str):
             raise SettingsError(f"storage.backends.{name}.kind: required")
+    if settings.jobs.heartbeat_seconds >= settings.jobs.lease_seconds:
+        raise SettingsError("jobs.heartbeat_seconds: must be shorter than jobs.lease_seconds")
     return settings

@@ -11,7 +11,7 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute
+from starlette.routing import BaseRoute, Route
 
 from mediaedge.errors import HTTPError, error_body
 from mediaedge.settings import Settings
@@ -21,7 +21,13 @@ from origin.state import OriginState
 
 log = logging.getLogger("mediaedge.origin")
 
-ROUTES: list[BaseRoute] = [*upload.routes, *files.routes, *tokens.routes, *edge_api.routes]
+async def healthz(request: Request) -> Response:
+    """Liveness plus a cheap metadata-store round trip."""
+    await request.app.state.origin.store.db.fetchval("SELECT 1")
+    return Response(b'{"status":"ok"}', media_type="application/json")
+
+
+ROUTES: list[BaseRoute] = [Route("/healthz", healthz, methods=["GET"]), *upload.routes, *files.routes, *tokens.routes, *edge_api.routes]
 
 
 def _error_response(status: int, message: str, code: str | None = None, headers: dict | None = None) -> Response:

@@ -162,8 +162,8 @@ class S3Storage(StorageBackend):
         addressing_style = _opt_str(options, "addressing_style") or None
         if addressing_style is not None and addressing_style not in ADDRESSING_STYLES:
             raise ValueError(f"addressing_style: must be one of {', '.join(ADDRESSING_STYLES)}")
-        part_size = _opt_size(options, "part_size", DEFAULT_PART_SIZE)
-        threshold = _opt_size(options, "multipart_threshold", None)
+        part_size = _opt_size(options, "part_size")
+        threshold = _opt_size(options, "multipart_threshold")
         checksums = options.get("checksums")
         if checksums is not None and not isinstance(checksums, bool):
             raise ValueError("checksums: must be true or false")
@@ -175,7 +175,7 @@ class S3Storage(StorageBackend):
             access_key_id=access_key_id,
             secret_access_key=secret_access_key,
             addressing_style=addressing_style,
-            part_size=part_size,
+            part_size=DEFAULT_PART_SIZE if part_size is None else part_size,
             multipart_threshold=threshold,
             checksums=checksums,
         )
@@ -472,10 +472,10 @@ def _opt_str(options: Mapping[str, Any], name: str) -> str | None:
     return value
 
 
-def _opt_size(options: Mapping[str, Any], name: str, default: int | None) -> int | None:
+def _opt_size(options: Mapping[str, Any], name: str) -> int | None:
     value = options.get(name)
     if value is None:
-        return default
+        return None
     if isinstance(value, bool):
         raise ValueError(f"{name}: expected a size in bytes or like 8MiB")
     if isinstance(value, int):

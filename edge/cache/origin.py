@@ -1,0 +1,154 @@
+"""The edge's client for the origin's ``GET /_edge/objects/{key}``.
+
+One shared ``httpx.AsyncClient`` (HTTP/1.1, keep-alive pool) carries the edge secret on every request.
+Bodies are streamed, never read whole. Transport failures surface as :class:`OriginError`; status
+codes are left to the caller to interpret.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from email.utils import parsedate_to_datetime
+from urllib.parse import quote
+
+import httpx
+
+from edge.cache.errors import OriginError
+from edge.cache.meta import ObjectMeta
+from mediaedge.cluster import EDGE_SECRET_HEADER
+from mediaedge.keys import validate_key
+
+__all__ = ["OriginClient", "OriginResponse"]
+
+_CONTENT_RANGE = re.compile(r"bytes\s+(\d+)-(\d+)/(\d+)", re.IGNORECASE)
+_SMALL_BODY = 64 * 1024  # drain bodies up to this size so the connection goes back to the pool
+
+
+def _parse_int(value: str | None) -> int | None:
+    return int(value) if value is not None and value.isdigit() else None
+
+
+def _parse_http_date(value: str | None) -> float:
+    try:
+        return parsedate_to_datetime(value).timestamp() if value else 0.0
+    except (TypeError, ValueError):
+        return 0.0
+
+
+class OriginResponse:
+    """An origin answer: status, parsed headers, and a body not read yet."""
+
+    def __init__(self, response: httpx.Response, elapsed: float) -> None:
+        headers = response.headers
+        self._response = response
+        self.status = response.status_code
+        self.elapsed = elapsed  # seconds until the response headers arrived
+        self.etag = headers.get("etag")
+        self.cache_control = headers.get("cache-control", "")
+        self.content_length = _parse_int(headers.get("content-length"))
+        match = _CONTENT_RANGE.fullmatch(headers.get("content-range", "").strip())
+        self.content_range = (
+            (int(match.group(1)), int(match.group(2)), int(match.group(3))) if match else None
+        )
+
+    @property
+    def size(self) -> int | None:
+        """The whole object's size: the Content-Range total of a 206, the Content-Length of a 200."""
+        if self.status == 206:
+            return self.content_range[2] if self.content_range else None
+        return self.content_length if self.status == 200 else None
+
+    def meta(self, key: str, fetched_at: float) -> ObjectMeta:
+        """The object's meta from a 200/206; :class:`OriginError` if ETag or size is missing.
+
+        ``X-Mediaedge-Access`` defaults to ``signed``: a missing policy header never opens an object.
+        """
+        headers = self._response.headers
+        size = self.size
+        if not self.etag or size is None:
+            raise OriginError("Origin response lacks ETag or size")
+        return ObjectMeta(
+            key=key,
+            size=size,
+            etag=self.etag,
+            last_modified=_parse_http_date(headers.get("last-modified")),
+            content_type=headers.get("content-type", "application/octet-stream"),
+            cache_control=self.cache_control,
+            file_id=headers.get("x-mediaedge-file-id", ""),
+            tenant_id=headers.get("x-mediaedge-tenant", ""),
+            access="public" if headers.get("x-mediaedge-access") == "public" else "signed",
+            fetched_at=fetched_at,
+        )
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        """The body as it arrives; a cut connection or timeout raises :class:`OriginError`."""
+        try:
+            async for chunk in self._response.aiter_bytes():
+                yield chunk
+        except httpx.HTTPError as exc:
+            raise OriginError("Origin sent an incomplete body") from exc
+
+    async def discard(self) -> None:
+        """Read and drop a small body so the connection is reused; larger ones are cut on close."""
+        if self.content_length is not None and self.content_length <= _SMALL_BODY:
+            try:
+                await self._response.aread()
+            except httpx.HTTPError as exc:
+                raise OriginError("Origin sent an incomplete body") from exc
+
+
+class OriginClient:
+    """Pulls objects from ``origin_url``; ``timeout`` bounds connecting (at most 5 s) and each read."""
+
+    def __init__(
+        self,
+        origin_url: str,
+        edge_secret: str,
+        *,
+        timeout: float = 30.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self._client = httpx.AsyncClient(
+            base_url=origin_url.rstrip("/"),
+            headers={EDGE_SECRET_HEADER: edge_secret, "accept-encoding": "identity"},
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
+            limits=httpx.Limits(max_connections=100, max_keepalive_connections=100),
+            trust_env=False,  # the edge→origin hop never goes through an environment proxy
+            transport=transport,
+        )
+
+    @asynccontextmanager
+    async def open(
+        self,
+        key: str,
+        *,
+        byte_range: tuple[int, int] | None = None,
+        if_none_match: str | None = None,
+        if_match: str | None = None,
+    ) -> AsyncIterator[OriginResponse]:
+        """``GET /_edge/objects/{key}`` with optional ``Range: bytes=a-b`` and conditions; the
+        response stays open (body unread) inside the ``async with``."""
+        headers = {}
+        if byte_range is not None:
+            headers["range"] = f"bytes={byte_range[0]}-{byte_range[1]}"
+        if if_none_match:
+            headers["if-none-match"] = if_none_match
+        if if_match:
+            headers["if-match"] = if_match
+        url = "/_edge/objects/" + quote(validate_key(key), safe="/")
+        request = self._client.build_request("GET", url, headers=headers)
+        started = time.monotonic()
+        try:
+            response = await self._client.send(request, stream=True)
+        except httpx.HTTPError as exc:
+            raise OriginError() from exc
+        try:
+            yield OriginResponse(response, time.monotonic() - started)
+        finally:
+            await response.aclose()
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
