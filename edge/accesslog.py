@@ -24,7 +24,7 @@ def redact(raw_path: bytes) -> str:
 
 
 def write(
-    client: str | None, method: str, raw_path: bytes, status: int, sent: int, started: float, tenant: str | None
+    client: str | None, method: str, raw_path: bytes, status: int, sent: int, tenant: str | None, started: float
 ) -> None:
     """Log one response; ``started`` is its ``time.perf_counter()`` at arrival."""
     record = {

@@ -36,13 +36,16 @@ def _decode(segment: bytes) -> str:
 
 
 def split_object_path(raw_path: bytes) -> tuple[str, str]:
-    """``b"/cred/t/u/f.mp4"`` → ``("cred", "t/u/f.mp4")``; raises :class:`HTTPError` 400 otherwise."""
+    """``b"/cred/t/u/f.mp4"`` → ``("cred", "t/u/f.mp4")``; raises :class:`HTTPError` 400 (404 for a
+    path of one segment, which names no object)."""
     if len(raw_path) > MAX_PATH_BYTES:
         raise HTTPError(414, "Path too long", "INVALID_PATH")
     if not raw_path.startswith(b"/") or _BAD_BYTES.search(raw_path) or _BAD_ESCAPES.search(raw_path):
         raise invalid_path()
     segments = raw_path[1:].split(b"/")
-    if len(segments) < 2 or any(s in (b"", b".", b"..") for s in segments):
+    if len(segments) < 2:
+        raise HTTPError(404, "Not found")
+    if any(s in (b"", b".", b"..") for s in segments):
         raise invalid_path()
     if not _CREDENTIAL.match(segments[0]):
         raise invalid_path("Invalid file id or token")

@@ -164,6 +164,15 @@ class NetSettings:
 
 
 @dataclass(frozen=True, kw_only=True)
+class TusSettings:
+    max_size: int = _check(_positive)
+    expires_after: str = _check(parse_duration)
+    cleanup_interval: int = _check(_positive)
+    lock_timeout: int = _check(_positive)
+    lock_lease: int = _check(_positive)
+
+
+@dataclass(frozen=True, kw_only=True)
 class JobSettings:
     concurrency: int = _check(_positive)
     lease_seconds: float = _check(_positive)
@@ -215,6 +224,7 @@ class Settings:
     cluster: ClusterSettings
     plugins: PluginSettings
     net: NetSettings
+    tus: TusSettings
     jobs: JobSettings
     streams: StreamSettings
 

@@ -304,9 +304,9 @@ class KeySet:
             raise TokenError("TOKEN_ALGORITHM", "The token's algorithm is not accepted")
         if "crit" in header:
             raise TokenError("TOKEN_MALFORMED", "The token declares critical extensions")
-        public = self._keys.get(kid) if isinstance(kid, str) else None
-        if public is None:
+        if not isinstance(kid, str) or kid not in self._keys:
             raise TokenError("TOKEN_KEY_UNKNOWN", "The token's signing key is unknown")
+        public = self._keys[kid]
         if alg != public.algorithm:
             raise TokenError("TOKEN_ALGORITHM", "The token's algorithm does not match its key")
         try:

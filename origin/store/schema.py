@@ -57,6 +57,86 @@ MIGRATIONS: list[tuple[int, str]] = [
         """,
     ),
     (
+        2,
+        """
+        CREATE TABLE jobs (
+            id TEXT PRIMARY KEY,
+            kind TEXT NOT NULL,
+            tenant_id TEXT NOT NULL,
+            payload TEXT NOT NULL,
+            status TEXT NOT NULL,
+            attempt INTEGER NOT NULL DEFAULT 0,
+            max_attempts INTEGER NOT NULL,
+            run_after DOUBLE PRECISION NOT NULL,
+            lease_owner TEXT,
+            lease_expires_at DOUBLE PRECISION,
+            result TEXT,
+            last_error TEXT,
+            created_at DOUBLE PRECISION NOT NULL,
+            updated_at DOUBLE PRECISION NOT NULL
+        );
+        CREATE INDEX jobs_claim ON jobs (status, run_after);
+        CREATE INDEX jobs_tenant_status ON jobs (tenant_id, status)
+        """,
+    ),
+    (
+        4,
+        """
+        CREATE TABLE tus_uploads (
+            id TEXT PRIMARY KEY,
+            tenant_id TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+            upload_length BIGINT,
+            upload_offset BIGINT NOT NULL DEFAULT 0,
+            metadata TEXT NOT NULL DEFAULT '{}',
+            bucket TEXT,
+            is_partial INTEGER NOT NULL DEFAULT 0,
+            is_final INTEGER NOT NULL DEFAULT 0,
+            parts TEXT NOT NULL DEFAULT '[]',
+            file_id TEXT,
+            lock_owner TEXT,
+            lock_until DOUBLE PRECISION,
+            release_requested INTEGER NOT NULL DEFAULT 0,
+            expires_at DOUBLE PRECISION NOT NULL,
+            created_at DOUBLE PRECISION NOT NULL,
+            updated_at DOUBLE PRECISION NOT NULL
+        );
+        CREATE INDEX tus_uploads_expires ON tus_uploads (expires_at);
+        CREATE INDEX tus_uploads_unregistered ON tus_uploads (file_id, is_partial)
+        """,
+    ),
+    (
+        5,
+        """
+        CREATE TABLE streams (
+            id TEXT PRIMARY KEY,
+            tenant_id TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+            provider TEXT NOT NULL,
+            url TEXT NOT NULL,
+            source_ref TEXT NOT NULL,
+            source_file_id TEXT,
+            output_prefix TEXT,
+            uid TEXT,
+            status TEXT NOT NULL,
+            progress DOUBLE PRECISION NOT NULL DEFAULT 0,
+            meta TEXT NOT NULL,
+            qualities TEXT,
+            require_signed INTEGER NOT NULL DEFAULT 0,
+            hls_url TEXT,
+            dash_url TEXT,
+            thumbnail TEXT,
+            duration DOUBLE PRECISION,
+            outputs TEXT NOT NULL DEFAULT '{}',
+            error TEXT,
+            job_id TEXT,
+            created_at DOUBLE PRECISION NOT NULL,
+            updated_at DOUBLE PRECISION NOT NULL
+        );
+        CREATE UNIQUE INDEX streams_source ON streams (tenant_id, provider, source_ref);
+        CREATE INDEX streams_output_prefix ON streams (output_prefix);
+        CREATE INDEX streams_tenant ON streams (tenant_id, created_at)
+        """,
+    ),
+    (
         6,
         """
         CREATE TABLE signing_keys (

@@ -259,9 +259,7 @@ class S3Storage(StorageBackend):
                 async for chunk in body.iter_chunks(CHUNK_SIZE):
                     yield chunk
 
-    async def write(
-        self, key: str, chunks: AsyncIterable[bytes], content_type: str | None = None
-    ) -> ObjectInfo:
+    async def write(self, key: str, chunks: AsyncIterable[bytes], content_type: str | None = None) -> ObjectInfo:
         """Store ``chunks``: one PutObject below the threshold, else a multipart upload.
 
         Memory stays at about one buffer of ``max(part_size, multipart_threshold)`` bytes; the object
@@ -339,9 +337,7 @@ class S3Storage(StorageBackend):
             params["ResponseContentDisposition"] = content_disposition(filename)
         client = await self._s3()
         with self._errors("presign", key):
-            url: str = await client.generate_presigned_url(
-                "get_object", Params=params, ExpiresIn=int(expires_in)
-            )
+            url: str = await client.generate_presigned_url("get_object", Params=params, ExpiresIn=int(expires_in))
         return url
 
     async def presign_post(
@@ -380,9 +376,7 @@ class _Multipart:
 
     async def start(self, extra: Mapping[str, str]) -> None:
         with self.storage._errors("write", self.key):
-            created = await self.client.create_multipart_upload(
-                Bucket=self.storage.bucket, Key=self.s3_key, **extra
-            )
+            created = await self.client.create_multipart_upload(Bucket=self.storage.bucket, Key=self.s3_key, **extra)
         self.upload_id = created["UploadId"]
 
     async def send_part(self, body: io.BytesIO) -> None:
@@ -431,18 +425,14 @@ class _Multipart:
         if self.upload_id is None:
             return
         task = asyncio.ensure_future(
-            self.client.abort_multipart_upload(
-                Bucket=self.storage.bucket, Key=self.s3_key, UploadId=self.upload_id
-            )
+            self.client.abort_multipart_upload(Bucket=self.storage.bucket, Key=self.s3_key, UploadId=self.upload_id)
         )
         try:
             await asyncio.shield(task)
         except asyncio.CancelledError:  # the abort itself carries on in the background
             raise
         except Exception as exc:
-            logger.warning(
-                "s3: could not abort multipart upload of %r (%s): %s", self.s3_key, self.upload_id, exc
-            )
+            logger.warning("s3: could not abort multipart upload of %r (%s): %s", self.s3_key, self.upload_id, exc)
 
 
 def content_disposition(filename: str) -> str:

@@ -1,0 +1,400 @@
+"""The edge cache: object metas and slice bytes across memory, disk and origin.
+
+``lookup`` answers what an object is (fresh meta without any I/O; after its TTL a conditional request;
+stale meta when the origin is down). ``read`` streams a byte range of one version: memory, else disk,
+else origin, one slice at a time. Concurrent misses share one origin request (lookups through a future,
+slices through a :class:`~edge.cache.flight.Flight`). Fetches run in tasks of their own, so a reader
+that goes away never cancels bytes other readers wait for. Built for asyncio (uvicorn, hypercorn).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import dataclasses
+import logging
+import time
+from collections.abc import AsyncIterator, Callable, Coroutine
+from contextlib import aclosing, asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from cachetools import LRUCache, TTLCache
+
+from edge.cache.disk import DiskTier
+from edge.cache.errors import ObjectChanged, ObjectNotFound, OriginError
+from edge.cache.flight import Flight
+from edge.cache.memory import MemoryTier
+from edge.cache.meta import ObjectMeta, freshness_lifetime
+from edge.cache.origin import OriginClient, OriginResponse
+from edge.cache.slices import SliceId, slice_span, spans
+from edge.cache.stats import Histogram, LatencyHistogram, new_counters
+from mediaedge.errors import HTTPError
+from mediaedge.settings import EdgeSettings
+
+__all__ = ["EdgeCache"]
+
+log = logging.getLogger("mediaedge.edge.cache")
+
+META_ENTRIES = 100_000  # metas kept in memory (a few hundred bytes each)
+NOT_FOUND_ENTRIES = 10_000
+NOT_FOUND_TTL = 5.0  # seconds a 404 from the origin is remembered
+
+LookupResult = tuple[ObjectMeta, str]
+
+
+class EdgeCache:
+    """Memory tier, disk tier (when ``disk_cache_dir`` and ``disk_cache_bytes`` are set) and origin.
+
+    Owns ``origin``: :meth:`close` closes it. ``clock`` (wall-clock seconds) is for tests.
+    """
+
+    def __init__(
+        self,
+        settings: EdgeSettings,
+        origin: OriginClient,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._origin = origin
+        self._slice = settings.slice_bytes
+        self._ttl = float(settings.object_ttl)
+        self._clock = clock
+        self._memory = MemoryTier(settings.memory_cache_bytes)
+        self._disk = (
+            DiskTier(Path(settings.disk_cache_dir), settings.disk_cache_bytes)
+            if settings.disk_cache_dir and settings.disk_cache_bytes > 0
+            else None
+        )
+        self._metas: LRUCache[str, ObjectMeta] = LRUCache(META_ENTRIES)
+        self._not_found: TTLCache[str, bool] = TTLCache(NOT_FOUND_ENTRIES, NOT_FOUND_TTL, timer=clock)
+        self._lookups: dict[str, asyncio.Future[LookupResult | HTTPError]] = {}
+        self._flights: dict[SliceId, Flight] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._epoch = 0  # bumped by purge(); fetches that overlap a purge do not store what they got
+        self._latency = LatencyHistogram()
+        self.stats: dict[str, int] = new_counters()
+
+    async def start(self) -> None:
+        """Open the disk tier (index, reconciliation with the directory)."""
+        if self._disk is not None:
+            await self._disk.open()
+
+    async def close(self) -> None:
+        """Stop fetches under way (their readers get :class:`OriginError`), close disk and origin."""
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        if self._disk is not None:
+            await self._disk.close()
+        await self._origin.aclose()
+
+    def histogram(self) -> Histogram:
+        """Origin response times (seconds to headers) as cumulative Prometheus buckets, sum, count."""
+        return self._latency.snapshot()
+
+    # -- lookup ---------------------------------------------------------------------------------
+
+    async def lookup(self, key: str) -> LookupResult:
+        """The meta of ``key`` and how it was obtained: ``"hit"`` (fresh, no I/O), ``"miss"``
+        (fetched), ``"revalidated"`` (origin confirmed the cached version) or ``"stale"`` (origin
+        failing, cached meta served). Raises :class:`ObjectNotFound` or :class:`OriginError`."""
+        meta = self._metas.get(key)
+        if meta is not None and self._is_fresh(meta):
+            self.stats["lookup.hit"] += 1
+            return meta, "hit"
+        if key in self._not_found:
+            self.stats["lookup.not_found"] += 1
+            raise ObjectNotFound()
+        future = self._lookups.get(key)
+        if future is None:
+            future = self._lookups[key] = asyncio.get_running_loop().create_future()
+            self._spawn(self._refresh(key, meta, future))
+        result = await asyncio.shield(future)
+        if isinstance(result, HTTPError):
+            self.stats["lookup.not_found" if isinstance(result, ObjectNotFound) else "lookup.error"] += 1
+            raise copy.copy(result) from result
+        self.stats[f"lookup.{result[1]}"] += 1
+        return result
+
+    def _is_fresh(self, meta: ObjectMeta) -> bool:
+        age = self._clock() - meta.fetched_at
+        return 0 <= age < freshness_lifetime(meta.cache_control, self._ttl)
+
+    async def _refresh(
+        self, key: str, cached: ObjectMeta | None, future: asyncio.Future[LookupResult | HTTPError]
+    ) -> None:
+        """The one task behind concurrent lookups of ``key``: disk, then the origin."""
+
+        def settle(result: LookupResult | HTTPError) -> None:
+            if not future.done():
+                future.set_result(result)
+            if self._lookups.get(key) is future:
+                del self._lookups[key]
+
+        try:
+            if cached is None and self._disk is not None:
+                cached = await self._disk.get_meta(key)
+                if cached is not None and self._is_fresh(cached):
+                    self._metas[key] = cached
+                    settle((cached, "hit"))
+                    return
+            await self._ask_origin(key, cached, settle)
+        except HTTPError as exc:
+            settle(exc)
+        except Exception:
+            log.exception("lookup of %s failed", key)
+            settle(OriginError())
+        finally:
+            settle(OriginError("Edge cache closed"))  # only if cancelled before settling
+
+    async def _ask_origin(
+        self, key: str, cached: ObjectMeta | None, settle: Callable[[LookupResult | HTTPError], None]
+    ) -> None:
+        """Fetch or revalidate the meta of ``key``. The request asks for slice 0 too, so a miss on a
+        small object costs one round trip; its bytes go to a flight that readers join."""
+        epoch = self._epoch
+        etag = cached.etag if cached is not None else None
+        try:
+            for byte_range in ((0, self._slice - 1), None):  # no Range if the object is empty (416)
+                async with self._origin.open(key, byte_range=byte_range, if_none_match=etag) as resp:
+                    self._latency.observe(resp.elapsed)
+                    if resp.status != 416 or byte_range is None:
+                        await self._on_meta_response(key, cached, resp, settle, epoch)
+                        return
+        except OriginError as exc:
+            if cached is None:
+                raise
+            log.warning("origin failed for %s, serving stale: %r", key, exc.__cause__ or exc)
+            settle((cached, "stale"))
+
+    async def _on_meta_response(
+        self,
+        key: str,
+        cached: ObjectMeta | None,
+        resp: OriginResponse,
+        settle: Callable[[LookupResult | HTTPError], None],
+        epoch: int,
+    ) -> None:
+        if resp.status == 404:
+            await self._drop(key)
+            self._not_found[key] = True
+            raise ObjectNotFound()
+        if resp.status == 304 and cached is not None:
+            meta = dataclasses.replace(
+                cached, fetched_at=self._clock(), cache_control=resp.cache_control or cached.cache_control
+            )
+            self._store_meta(meta, epoch)
+            settle((meta, "revalidated"))
+            return
+        if resp.status not in (200, 206):
+            raise OriginError(f"Origin answered {resp.status}")
+        meta = resp.meta(key, self._clock())
+        self._store_meta(meta, epoch)
+        sid = (key, meta.etag, 0)
+        first = slice_span(meta.size, self._slice, 0)
+        flight = None
+        if meta.size and sid not in self._flights and self._is_slice_body(resp, meta, *first):
+            flight = self._flights[sid] = Flight()
+        settle((meta, "revalidated" if cached is not None and cached.etag == meta.etag else "miss"))
+        if cached is not None and cached.etag != meta.etag:
+            self._spawn(self._drop_other_versions(meta))
+        if flight is None:
+            await resp.discard()
+            return
+        async with self._flying(sid, flight):
+            await self._pump(meta, 0, resp, flight, epoch)
+
+    def _store_meta(self, meta: ObjectMeta, epoch: int) -> None:
+        if epoch != self._epoch:
+            return  # a purge ran meanwhile: hand the meta to the waiters, keep nothing
+        self._metas[meta.key] = meta
+        if self._disk is not None:
+            self._spawn(self._disk.put_meta(meta))
+
+    # -- read -----------------------------------------------------------------------------------
+
+    async def read(self, meta: ObjectMeta, start: int, end: int) -> AsyncIterator[bytes]:
+        """Bytes ``[start, end]`` (inclusive) of exactly ``meta``'s version, as they become available.
+
+        Raises :class:`OriginError` (:class:`ObjectChanged` if the origin now has another version)
+        when a needed slice cannot be fetched, ``ValueError`` for a range outside the object.
+        """
+        if start < 0 or end >= meta.size:
+            raise ValueError(f"range {start}-{end} outside an object of {meta.size} bytes")
+        if start > end:
+            return
+        for index, lo, hi in spans(start, end, self._slice):
+            data = self._memory.get((meta.key, meta.etag, index))
+            if data is not None:
+                self.stats["memory.hit"] += 1
+                yield data[lo:hi]
+                continue
+            self.stats["memory.miss"] += 1
+            pos = 0
+            async for chunk in self._flight(meta, index):
+                if pos + len(chunk) > lo:
+                    yield chunk[max(lo - pos, 0) : hi - pos]
+                pos += len(chunk)
+                if pos >= hi:
+                    break
+
+    def read_fast(self, meta: ObjectMeta, start: int, end: int) -> bytes | None:
+        """Bytes ``[start, end]`` if every slice they need is in memory, else ``None``. No I/O."""
+        if not 0 <= start <= end < meta.size:
+            return None
+        size = self._slice
+        index = start // size
+        if index == end // size:  # the common case: one slice
+            data = self._memory.get((meta.key, meta.etag, index))
+            if data is None:
+                return None
+            self.stats["memory.hit"] += 1
+            return data[start - index * size : end - index * size + 1]
+        parts = []
+        for index, lo, hi in spans(start, end, size):
+            data = self._memory.get((meta.key, meta.etag, index))
+            if data is None:
+                return None
+            parts.append(data[lo:hi])
+        self.stats["memory.hit"] += len(parts)
+        return b"".join(parts)
+
+    def _flight(self, meta: ObjectMeta, index: int) -> Flight:
+        """The flight bringing slice ``index`` from disk or origin; joins one under way if any."""
+        sid = (meta.key, meta.etag, index)
+        flight = self._flights.get(sid)
+        if flight is not None:
+            self.stats["coalesced"] += 1
+            return flight
+        flight = self._flights[sid] = Flight()
+        self._spawn(self._fill(meta, index, flight))
+        return flight
+
+    async def _fill(self, meta: ObjectMeta, index: int, flight: Flight) -> None:
+        sid = (meta.key, meta.etag, index)
+        first, last = slice_span(meta.size, self._slice, index)
+        epoch = self._epoch
+        async with self._flying(sid, flight):
+            if self._disk is not None:
+                data = await self._disk.get(sid, last - first + 1)
+                self.stats["disk.miss" if data is None else "disk.hit"] += 1
+                if data is not None:
+                    self._memory.put(sid, data)  # promote
+                    flight.feed(data)
+                    return
+            async with self._origin.open(meta.key, byte_range=(first, last), if_match=meta.etag) as resp:
+                self._latency.observe(resp.elapsed)
+                if resp.status == 404:
+                    await self._drop(meta.key)
+                    raise ObjectNotFound()
+                if resp.status == 412 or (resp.status in (200, 206) and resp.etag != meta.etag):
+                    await self._drop(meta.key)
+                    raise ObjectChanged()
+                if not self._is_slice_body(resp, meta, first, last):
+                    raise OriginError(f"Origin answered {resp.status} for bytes {first}-{last}")
+                await self._pump(meta, index, resp, flight, epoch)
+
+    @staticmethod
+    def _is_slice_body(resp: OriginResponse, meta: ObjectMeta, first: int, last: int) -> bool:
+        """Whether the body is exactly bytes ``[first, last]`` of ``meta``'s version: a 206 for that
+        range, or a 200 when the range is the whole object. Never a partial body for a whole one."""
+        if resp.etag != meta.etag:
+            return False
+        if resp.status == 206:
+            return resp.content_range == (first, last, meta.size)
+        return resp.status == 200 and first == 0 and last == meta.size - 1 == (resp.content_length or 0) - 1
+
+    async def _pump(
+        self, meta: ObjectMeta, index: int, resp: OriginResponse, flight: Flight, epoch: int
+    ) -> None:
+        """Stream a slice body into its flight; keep it (memory, then disk) only if complete."""
+        first, last = slice_span(meta.size, self._slice, index)
+        expected = last - first + 1
+        received = 0
+        self.stats["origin.fetch"] += 1
+        async with aclosing(resp.chunks()) as chunks:
+            async for chunk in chunks:
+                received += len(chunk)
+                self.stats["bytes_from_origin"] += len(chunk)
+                if received > expected:
+                    raise OriginError("Origin sent more bytes than announced")
+                flight.feed(chunk)
+        if received != expected:
+            raise OriginError("Origin sent an incomplete body")
+        data = flight.data()
+        keep = epoch == self._epoch
+        if keep:
+            self._memory.put((meta.key, meta.etag, index), data)
+        flight.finish()
+        if keep and self._disk is not None:
+            await self._disk.put(meta, index, data)
+
+    @asynccontextmanager
+    async def _flying(self, sid: SliceId, flight: Flight) -> AsyncIterator[None]:
+        """Run a flight's fetch: any failure ends the flight with an error (never raises out), and
+        the flight leaves the registry when the fetch is over."""
+        try:
+            yield
+        except HTTPError as exc:
+            self.stats["origin.error"] += 1
+            log.warning("fetching %s slice %d failed: %r", sid[0], sid[2], exc.__cause__ or exc)
+            flight.finish(exc)
+        except Exception:
+            self.stats["origin.error"] += 1
+            log.exception("fetching %s slice %d failed", sid[0], sid[2])
+            flight.finish(OriginError())
+        finally:
+            flight.finish(OriginError("Edge cache closed"))  # no-op unless cancelled
+            if self._flights.get(sid) is flight:
+                del self._flights[sid]
+
+    # -- invalidation ---------------------------------------------------------------------------
+
+    async def purge(self, key: str, prefix: bool = False) -> int:
+        """Forget ``key`` (or every key starting with ``key``) in every tier; return how many
+        objects were cached."""
+        self._epoch += 1
+        dropped = await self._drop(key, prefix=prefix)
+        self.stats["purged"] += dropped
+        return dropped
+
+    async def _drop(self, key: str, *, prefix: bool = False) -> int:
+        """Drop metas, negative entries and slices of ``key`` (or the prefix) from every tier."""
+
+        def hit(candidate: str) -> bool:
+            return candidate.startswith(key) if prefix else candidate == key
+
+        keys = {k for k in self._metas if hit(k)}
+        for k in keys:
+            del self._metas[k]
+        for k in [k for k in self._not_found if hit(k)]:
+            del self._not_found[k]
+        for k in [k for k in self._lookups if hit(k)]:
+            del self._lookups[k]  # its waiters still get their answer; new lookups start afresh
+        keys |= self._memory.drop(lambda sid: hit(sid[0]))
+        if self._disk is not None:
+            keys |= await self._disk.drop(key, prefix=prefix)
+        return len(keys)
+
+    async def _drop_other_versions(self, meta: ObjectMeta) -> None:
+        """Drop the slices of ``meta.key`` that belong to any version but ``meta``'s."""
+        self._memory.drop(lambda sid: sid[0] == meta.key and sid[1] != meta.etag)
+        if self._disk is not None:
+            await self._disk.drop(meta.key, keep_etag=meta.etag)
+
+    # -- tasks ----------------------------------------------------------------------------------
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run ``work`` in a task of its own (not the requester's), logged if it fails."""
+        task = asyncio.get_running_loop().create_task(self._logged(work))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    @staticmethod
+    async def _logged(work: Coroutine[Any, Any, None]) -> None:
+        try:
+            await work
+        except Exception:
+            log.exception("edge cache background task failed")

@@ -1,0 +1,146 @@
+"""Edge hot path vs nginx on the same files, one core each, wrk on another core.
+
+    python loadtests/bench_edge.py [--duration 10] [--connections 50]
+
+Uploads a 1 KiB object, a 1 MiB segment and a 100 MiB file as *signed* files, warms the edge cache
+through a signed JWT URL, then runs wrk against nginx (serving the origin's object directory) and
+against the edge, and prints req/s, MB/s and edge/nginx ratios. Finally it holds 1,000 concurrent
+connections on the edge and reports its RSS against the configured cache budget. Not a test:
+numbers only. Needs wrk and nginx (Debian: nginx-light wrk); without nginx only the edge is run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import httpx
+
+from loadtests._procs import free_port, pinned, rss_bytes, stack, wait_http
+
+SERVER_CORE, LOAD_CORE = 0, 1
+RANGE_LUA = """
+math.randomseed(os.time())
+local size, span = {size}, {span}
+request = function()
+  local start = math.random(0, size - span)
+  wrk.headers["Range"] = "bytes=" .. start .. "-" .. (start + span - 1)
+  return wrk.format("GET", wrk.path)
+end
+"""
+NGINX_CONF = """
+worker_processes 1;
+daemon off;
+pid {dir}/nginx.pid;
+error_log {dir}/error.log warn;
+events {{ worker_connections 4096; }}
+http {{
+  access_log off;
+  sendfile on; tcp_nopush on; keepalive_requests 1000000;
+  types {{ video/mp4 mp4; application/octet-stream bin; }}
+  server {{ listen 127.0.0.1:{port}; root {root}; etag on; }}
+}}
+"""
+
+
+def wrk(url: str, duration: int, connections: int, script: str | None = None) -> tuple[float, float]:
+    """(requests/s, MB/s) from one wrk run pinned to the load core."""
+    cmd = ["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--latency"]
+    if script:
+        cmd += ["-s", script]
+    out = subprocess.run(pinned([*cmd, url], LOAD_CORE), capture_output=True, text=True, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    value, unit = re.search(r"Transfer/sec:\s+([\d.]+)(\w+)", out).groups()  # type: ignore[union-attr]
+    scale = {"B": 1e-6, "KB": 1024 / 1e6, "MB": 1024**2 / 1e6, "GB": 1024**3 / 1e6}[unit]
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    if errors:
+        raise RuntimeError(f"{url}: {errors.group(1)} error responses\n{out}")
+    return rps, float(value) * scale
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--duration", type=int, default=10)
+    ap.add_argument("--connections", type=int, default=50)
+    args = ap.parse_args()
+    if not shutil.which("wrk"):
+        raise SystemExit("wrk is needed (apt-get install wrk)")
+    tmp = Path(tempfile.mkdtemp(prefix="mediaedge-bench-"))
+    budget = 512 * 1024 * 1024
+    env = {"MEDIAEDGE_EDGE_MEMORY_CACHE_BYTES": str(budget)}
+    with stack(tmp / "var", "origin", "edge", env=env, edge_core=SERVER_CORE) as s:
+        files = {"1 KiB": os.urandom(1024), "1 MiB segment": os.urandom(1024 * 1024),
+                 "100 MiB file": os.urandom(100 * 1024 * 1024)}
+        names = {"1 KiB": "small.bin", "1 MiB segment": "seg_001.bin", "100 MiB file": "movie.mp4"}
+        urls: dict[str, tuple[str, str]] = {}
+        with httpx.Client(timeout=120) as client:
+            for label, data in files.items():
+                up = client.post(f"{s.origin}/upload/direct-upload", headers=s.headers,
+                                 files={"file": (names[label], data)},
+                                 data={"userId": "bench", "requireSignedUrl": "true"}).json()
+                signed = client.post(f"{s.origin}/auth/url-token", headers=s.headers,
+                                     json={"url": up["url"], "expiresIn": "1h"}).json()["url"]
+                urls[label] = (signed.replace(":8080", f":{s.edge_port}"), f"/{up['key']}")
+                for start in range(0, len(data), 1024 * 1024):  # warm every slice
+                    r = client.get(urls[label][0], headers={"Range": f"bytes={start}-{start + 1024 * 1024 - 1}"})
+                    assert r.status_code in (200, 206), r.text
+
+        nginx_port = free_port()
+        nginx = None
+        if shutil.which("nginx"):
+            conf = tmp / "nginx.conf"
+            conf.write_text(NGINX_CONF.format(dir=tmp, port=nginx_port, root=tmp / "var" / "objects"))
+            nginx = subprocess.Popen(pinned(["nginx", "-c", str(conf), "-p", str(tmp)], SERVER_CORE),
+                                     stderr=subprocess.DEVNULL)
+            wait_http(f"http://127.0.0.1:{nginx_port}/")
+        lua = tmp / "ranges.lua"
+        lua.write_text(RANGE_LUA.format(size=len(files["100 MiB file"]), span=1024 * 1024))
+        cases = [("1 KiB", None, "≥ 0.5"), ("1 MiB segment", None, "≥ 1.0"),
+                 ("random 1 MiB ranges of 100 MiB", str(lua), "≥ 0.8")]
+        try:
+            print(f"{'case':<32}{'nginx req/s':>12}{'MB/s':>9}{'edge req/s':>12}{'MB/s':>9}{'ratio':>8}  target")
+            for label, script, target in cases:
+                key = "100 MiB file" if script else label
+                edge_url, path = urls[key]
+                edge = wrk(edge_url, args.duration, args.connections, script)
+                ref = wrk(f"http://127.0.0.1:{nginx_port}{path}", args.duration, args.connections, script) \
+                    if nginx else (float("nan"), float("nan"))
+                print(f"{label:<32}{ref[0]:>12.0f}{ref[1]:>9.0f}{edge[0]:>12.0f}{edge[1]:>9.0f}"
+                      f"{edge[0] / ref[0]:>8.2f}  {target}")
+        finally:
+            if nginx:
+                nginx.terminate()
+                nginx.wait()
+
+        edge_pid = s.procs["edge"].pid
+        samples: list[int] = []
+        stop = threading.Event()
+
+        def sample() -> None:
+            while not stop.wait(0.2):
+                samples.append(rss_bytes(edge_pid))
+
+        sampler = threading.Thread(target=sample)
+        sampler.start()
+        started = time.monotonic()
+        wrk(urls["1 MiB segment"][0], args.duration, 1000)
+        stop.set()
+        sampler.join()
+        peak = max(samples) if samples else rss_bytes(edge_pid)
+        print(f"\n1,000 connections for {time.monotonic() - started:.0f} s: edge RSS peak {peak / 2**20:.0f} MiB, "
+              f"median {statistics.median(samples or [peak]) / 2**20:.0f} MiB; budget {budget / 2**20:.0f} MiB "
+              f"+ 100 MiB = {(budget + 100 * 2**20) / 2**20:.0f} MiB → "
+              f"{'within' if peak <= budget + 100 * 2**20 else 'OVER'}")
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
