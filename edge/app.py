@@ -53,7 +53,7 @@ class EdgeApp:
         self.keys = JWKSource(client, origin, settings.edge.jwks_refresh)
         self.policies = TenantPolicies(client, origin, secret, settings.edge.tenant_ttl)
         self.metrics = Metrics()
-        self.delivery = Delivery(cache, TokenVerifier(self.keys), self.policies, self.metrics)
+        self.delivery = Delivery(cache, TokenVerifier(self.keys), self.policies)
         self.purger = Purger(cache, self.policies, secret)
         self.access_log = settings.edge.access_log
 

@@ -25,8 +25,8 @@ from typing import Any, NamedTuple
 
 from edge import cors
 from edge.auth import TokenVerifier
+from edge.cache.errors import ObjectChanged
 from edge.conditional import if_range_matches, precondition
-from edge.metrics import Metrics
 from edge.policy import TenantPolicies
 from edge.ranges import ByteRange, content_range, multipart, parse_range, unsatisfied_range
 from edge.representation import Representation, Representations
@@ -42,7 +42,7 @@ CACHE_STATUS = {
     "hit": b"mediaedge; hit",
     "miss": b"mediaedge; fwd=miss",
     "revalidated": b"mediaedge; fwd=stale; fwd-status=304",
-    "stale": b"mediaedge; hit; detail=stale",
+    "stale": b"mediaedge; fwd=stale; detail=stale-if-error",
 }
 
 _WANTED = frozenset(
@@ -116,11 +116,10 @@ async def _watch_disconnect(receive: Receive) -> None:
 class Delivery:
     """Serves objects from the edge cache."""
 
-    def __init__(self, cache: Any, verifier: TokenVerifier, policies: TenantPolicies, metrics: Metrics) -> None:
+    def __init__(self, cache: Any, verifier: TokenVerifier, policies: TenantPolicies) -> None:
         self.cache = cache
         self.verifier = verifier
         self.policies = policies
-        self.metrics = metrics
         self.representations = Representations()
 
     # -- access ------------------------------------------------------------------------------------
@@ -149,7 +148,6 @@ class Delivery:
             if exc.status == 404:
                 raise not_found() from None
             raise
-        self.metrics.lookups[status] += 1
         return meta, status
 
     @staticmethod
@@ -168,7 +166,14 @@ class Delivery:
     # -- GET / HEAD --------------------------------------------------------------------------------
 
     async def get(self, scope: Scope, receive: Receive, send: Send, credential: str, key: str) -> Outcome:
-        """Answer ``GET``/``HEAD`` of an object."""
+        """Answer ``GET``/``HEAD`` of an object; once more if it changed at the origin before its
+        first byte was sent (a second change answers 502)."""
+        try:
+            return await self._get(scope, receive, send, credential, key)
+        except ObjectChanged:
+            return await self._get(scope, receive, send, credential, key)
+
+    async def _get(self, scope: Scope, receive: Receive, send: Send, credential: str, key: str) -> Outcome:
         headers = request_headers(scope)
         claims = None
         if looks_like_token(credential):

@@ -6,8 +6,9 @@ Families (labels never carry tokens or paths):
 - ``mediaedge_edge_response_bytes_total`` — body bytes sent;
 - ``mediaedge_edge_tenant_requests_total{tenant}``, ``mediaedge_edge_tenant_response_bytes_total{tenant}``
   — delivered responses (2xx/304/416 of an existing object) by tenant id;
-- ``mediaedge_edge_cache_lookups_total{result}`` — ``hit``/``miss``/``revalidated``/``stale``;
-- ``mediaedge_edge_cache_stat{tier,stat}`` — the cache layer's own counters (``cache.stats``);
+- ``mediaedge_edge_cache_total{tier,stat}`` — the cache layer's counters (``cache.stats``): a counter
+  ``memory.hit`` is exported as ``{tier="memory",stat="hit"}`` (``lookup.stale`` as
+  ``{tier="lookup",stat="stale"}``), one without a dot as ``{stat="coalesced"}``;
 - ``mediaedge_edge_origin_fetch_seconds`` — histogram of origin fetch latency (``cache.histogram()``).
 
 Each worker process counts for itself.
@@ -42,23 +43,20 @@ def _by(label: str, counts: Mapping[Any, float]) -> list[tuple[str, float]]:
     return [(f'{{{label}="{_label(k)}"}}', v) for k, v in sorted(counts.items(), key=lambda kv: str(kv[0]))]
 
 
-def _cache_stats(stats: Mapping[str, Any]) -> list[tuple[str, float]]:
-    """Flat ``{"hits": 3}`` or per tier ``{"memory": {"hits": 3}}`` counters as labelled samples."""
+def _cache_stats(stats: Mapping[str, float]) -> list[tuple[str, float]]:
+    """``{"memory.hit": 3, "coalesced": 1}`` as samples labelled by tier and stat."""
     samples = []
     for name, value in sorted(stats.items()):
-        if isinstance(value, Mapping):
-            samples += [(f'{{tier="{_label(name)}",stat="{_label(k)}"}}', v) for k, v in sorted(value.items())]
-        elif isinstance(value, int | float) and not isinstance(value, bool):
-            samples.append((f'{{stat="{_label(name)}"}}', value))
+        tier, dot, stat = name.partition(".")
+        labels = f'tier="{_label(tier)}",stat="{_label(stat)}"' if dot else f'stat="{_label(name)}"'
+        samples.append((f"{{{labels}}}", value))
     return samples
 
 
 def _histogram(name: str, help_text: str, histogram: Mapping[str, Any]) -> list[str]:
-    """``{"buckets": [(upper_bound, cumulative_count), ...], "sum": s, "count": n}`` as a histogram."""
+    """``{"buckets": [(upper_bound, cumulative_count), ..., (inf, count)], "sum": s, "count": n}``."""
     lines = [f"# HELP {name} {help_text}", f"# TYPE {name} histogram"]
     lines += [f'{name}_bucket{{le="{_number(float(le))}"}} {n}' for le, n in histogram["buckets"]]
-    if not any(float(le) == float("inf") for le, _ in histogram["buckets"]):
-        lines.append(f'{name}_bucket{{le="+Inf"}} {histogram["count"]}')
     lines += [f"{name}_sum {_number(histogram['sum'])}", f"{name}_count {histogram['count']}"]
     return lines
 
@@ -71,7 +69,6 @@ class Metrics:
         self.bytes_out = 0
         self.tenant_requests: defaultdict[str, int] = defaultdict(int)
         self.tenant_bytes: defaultdict[str, int] = defaultdict(int)
-        self.lookups: defaultdict[str, int] = defaultdict(int)
 
     def observe(self, status: int, sent: int, tenant: str | None) -> None:
         """Count one response."""
@@ -91,9 +88,7 @@ class Metrics:
                      _by("tenant", self.tenant_requests)),
             *_family("mediaedge_edge_tenant_response_bytes_total", "counter", "Body bytes delivered by tenant.",
                      _by("tenant", self.tenant_bytes)),
-            *_family("mediaedge_edge_cache_lookups_total", "counter", "Cache lookups by result.",
-                     _by("result", self.lookups)),
-            *_family("mediaedge_edge_cache_stat", "untyped", "The cache layer's counters, by tier.",
+            *_family("mediaedge_edge_cache_total", "counter", "The cache layer's counters, by tier.",
                      _cache_stats(cache.stats)),
             *_histogram("mediaedge_edge_origin_fetch_seconds", "Latency of fetches from the origin.",
                         cache.histogram()),

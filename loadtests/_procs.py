@@ -23,6 +23,35 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+@contextlib.contextmanager
+def moto_server() -> Iterator[str]:
+    """A moto S3 server subprocess on a free loopback port; always stopped."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"moto server exited with {proc.returncode}")
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
+                break
+            if time.monotonic() > deadline:
+                raise RuntimeError("moto server did not start within 30 s")
+            time.sleep(0.05)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 def wait_http(url: str, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -106,7 +135,9 @@ class Stack:
 
 
 @contextlib.contextmanager
-def stack(data_dir: Path, *roles: str, env: dict[str, str] | None = None, edge_core: int | None = None) -> Iterator[Stack]:
+def stack(
+    data_dir: Path, *roles: str, env: dict[str, str] | None = None, edge_core: int | None = None
+) -> Iterator[Stack]:
     s = Stack(data_dir, env)
     try:
         for role in roles:

@@ -83,6 +83,13 @@ def _db_url(v: str) -> None:
         raise ValueError("must be sqlite:///PATH or postgresql://...")
 
 
+def _net_allow(v: list[str]) -> None:
+    from mediaedge.net import parse_allow_entry  # imports httpx: loaded only where settings are checked
+
+    for entry in v:
+        parse_allow_entry(entry)
+
+
 def _check(fn: Callable[[Any], object]) -> Any:
     return field(metadata={"check": fn})
 
@@ -160,7 +167,18 @@ class PluginSettings:
 
 @dataclass(frozen=True, kw_only=True)
 class NetSettings:
-    allow: list[str]
+    allow: list[str] = _check(_net_allow)
+    connect_timeout: float = _check(_positive)
+    timeout: float = _check(_positive)
+
+
+@dataclass(frozen=True, kw_only=True)
+class WebhookSettings:
+    timeout: float = _check(_positive)
+    backoff_scale: float = _check(_non_negative)
+    lease_seconds: float = _check(_positive)
+    poll_interval: float = _check(_positive)
+    batch: int = _check(_positive)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -227,6 +245,7 @@ class Settings:
     tus: TusSettings
     jobs: JobSettings
     streams: StreamSettings
+    webhooks: WebhookSettings
 
     def replace(self, **changes: Any) -> Settings:
         """A copy with top-level sections replaced (tests use it)."""

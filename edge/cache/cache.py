@@ -43,6 +43,11 @@ NOT_FOUND_TTL = 5.0  # seconds a 404 from the origin is remembered
 LookupResult = tuple[ObjectMeta, str]
 
 
+def _matcher(key: str, prefix: bool) -> Callable[[str], bool]:
+    """A test for object keys: equal to ``key``, or with ``prefix`` starting with it."""
+    return (lambda k: k.startswith(key)) if prefix else (lambda k: k == key)
+
+
 class EdgeCache:
     """Memory tier, disk tier (when ``disk_cache_dir`` and ``disk_cache_bytes`` are set) and origin.
 
@@ -181,37 +186,33 @@ class EdgeCache:
             await self._drop(key)
             self._not_found[key] = True
             raise ObjectNotFound()
+        flight = None
         if resp.status == 304 and cached is not None:
             meta = dataclasses.replace(
                 cached, fetched_at=self._clock(), cache_control=resp.cache_control or cached.cache_control
             )
-            self._store_meta(meta, epoch)
-            settle((meta, "revalidated"))
-            return
-        if resp.status not in (200, 206):
+            status = "revalidated"
+        elif resp.status in (200, 206):
+            meta = resp.meta(key, self._clock())
+            status = "revalidated" if cached is not None and cached.etag == meta.etag else "miss"
+            sid = (key, meta.etag, 0)
+            if meta.size and sid not in self._flights and self._is_slice_body(resp, meta, 0):
+                flight = self._flights[sid] = Flight()
+        else:
             raise OriginError(f"Origin answered {resp.status}")
-        meta = resp.meta(key, self._clock())
-        self._store_meta(meta, epoch)
-        sid = (key, meta.etag, 0)
-        first = slice_span(meta.size, self._slice, 0)
-        flight = None
-        if meta.size and sid not in self._flights and self._is_slice_body(resp, meta, *first):
-            flight = self._flights[sid] = Flight()
-        settle((meta, "revalidated" if cached is not None and cached.etag == meta.etag else "miss"))
+        keep = epoch == self._epoch  # after a purge, hand the answer to the waiters but keep nothing
+        if keep:
+            self._metas[key] = meta
+        settle((meta, status))
         if cached is not None and cached.etag != meta.etag:
             self._spawn(self._drop_other_versions(meta))
+        if keep and self._disk is not None:
+            await self._disk.put_meta(meta)
         if flight is None:
             await resp.discard()
             return
         async with self._flying(sid, flight):
             await self._pump(meta, 0, resp, flight, epoch)
-
-    def _store_meta(self, meta: ObjectMeta, epoch: int) -> None:
-        if epoch != self._epoch:
-            return  # a purge ran meanwhile: hand the meta to the waiters, keep nothing
-        self._metas[meta.key] = meta
-        if self._disk is not None:
-            self._spawn(self._disk.put_meta(meta))
 
     # -- read -----------------------------------------------------------------------------------
 
@@ -292,19 +293,18 @@ class EdgeCache:
                 if resp.status == 412 or (resp.status in (200, 206) and resp.etag != meta.etag):
                     await self._drop(meta.key)
                     raise ObjectChanged()
-                if not self._is_slice_body(resp, meta, first, last):
+                if not self._is_slice_body(resp, meta, index):
                     raise OriginError(f"Origin answered {resp.status} for bytes {first}-{last}")
                 await self._pump(meta, index, resp, flight, epoch)
 
-    @staticmethod
-    def _is_slice_body(resp: OriginResponse, meta: ObjectMeta, first: int, last: int) -> bool:
-        """Whether the body is exactly bytes ``[first, last]`` of ``meta``'s version: a 206 for that
-        range, or a 200 when the range is the whole object. Never a partial body for a whole one."""
-        if resp.etag != meta.etag:
-            return False
+    def _is_slice_body(self, resp: OriginResponse, meta: ObjectMeta, index: int) -> bool:
+        """Whether the body is exactly slice ``index`` of ``meta``'s version: a 206 for its range,
+        or a 200 when the slice is the whole object. A partial body never passes for a whole one."""
+        first, last = slice_span(meta.size, self._slice, index)
         if resp.status == 206:
             return resp.content_range == (first, last, meta.size)
-        return resp.status == 200 and first == 0 and last == meta.size - 1 == (resp.content_length or 0) - 1
+        whole = first == 0 and last == meta.size - 1
+        return resp.status == 200 and whole and resp.content_length == meta.size
 
     async def _pump(
         self, meta: ObjectMeta, index: int, resp: OriginResponse, flight: Flight, epoch: int
@@ -356,23 +356,21 @@ class EdgeCache:
         """Forget ``key`` (or every key starting with ``key``) in every tier; return how many
         objects were cached."""
         self._epoch += 1
+        hit = _matcher(key, prefix)
+        for pending in [k for k in self._lookups if hit(k)]:
+            del self._lookups[pending]  # its waiters still get their answer; new lookups start afresh
         dropped = await self._drop(key, prefix=prefix)
         self.stats["purged"] += dropped
         return dropped
 
     async def _drop(self, key: str, *, prefix: bool = False) -> int:
         """Drop metas, negative entries and slices of ``key`` (or the prefix) from every tier."""
-
-        def hit(candidate: str) -> bool:
-            return candidate.startswith(key) if prefix else candidate == key
-
+        hit = _matcher(key, prefix)
         keys = {k for k in self._metas if hit(k)}
         for k in keys:
             del self._metas[k]
         for k in [k for k in self._not_found if hit(k)]:
             del self._not_found[k]
-        for k in [k for k in self._lookups if hit(k)]:
-            del self._lookups[k]  # its waiters still get their answer; new lookups start afresh
         keys |= self._memory.drop(lambda sid: hit(sid[0]))
         if self._disk is not None:
             keys |= await self._disk.drop(key, prefix=prefix)

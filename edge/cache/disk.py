@@ -12,8 +12,10 @@ from __future__ import annotations
 import os
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from anyio.to_thread import run_sync
 
@@ -26,12 +28,29 @@ __all__ = ["DiskTier"]
 
 INDEX_FILE = "index.sqlite3"
 
+T = TypeVar("T")
+
 
 @dataclass(frozen=True, slots=True)
 class _Entry:
     key: str
     etag: str
     size: int  # bytes on disk, header included
+
+
+@dataclass(frozen=True, slots=True)
+class _Drop:
+    """What one drop() covered, checked by writes it overlapped (they must not resurrect it)."""
+
+    key: str
+    prefix: bool
+    keep_etag: str | None
+
+    def covers(self, key: str, etag: str | None) -> bool:
+        """Whether the drop covers a slice of (key, etag), or with ``etag=None`` the meta of key."""
+        if not (key.startswith(self.key) if self.prefix else key == self.key):
+            return False
+        return self.keep_etag is None or (etag is not None and etag != self.keep_etag)
 
 
 class DiskTier:
@@ -45,7 +64,8 @@ class DiskTier:
         self._entries: OrderedDict[str, _Entry] = OrderedDict()  # least recently used first
         self._by_key: dict[str, set[str]] = {}
         self._used = 0
-        self._epoch = 0  # bumped by drop(); a put that overlapped a drop discards its file
+        self._writing = 0  # writes in threads right now
+        self._drops: list[_Drop] = []  # drops issued while writes were in progress
 
     @property
     def bytes_used(self) -> int:
@@ -81,9 +101,8 @@ class DiskTier:
         name = slice_name((meta.key, meta.etag, index))
         if name in self._entries or not data or len(data) > self._max:
             return
-        epoch = self._epoch
-        name, size = await run_sync(self._write, meta, index, data)
-        if epoch != self._epoch:  # a purge ran meanwhile; this slice may belong to what it dropped
+        kept, size = await self._write(meta.key, meta.etag, lambda: self._write_slice(meta, index, data))
+        if not kept:  # a drop covering this slice ran meanwhile
             await run_sync(self._delete, [name])
             return
         self._remember(name, _Entry(meta.key, meta.etag, size))
@@ -93,12 +112,30 @@ class DiskTier:
         return await run_sync(self._index.get_meta, key)
 
     async def put_meta(self, meta: ObjectMeta) -> None:
-        await run_sync(self._index.put_meta, meta)
+        """Record ``meta`` as the latest version of its object."""
+        kept, _ = await self._write(meta.key, None, lambda: self._index.put_meta(meta))
+        if not kept:
+            await run_sync(lambda: self._index.drop_metas(meta.key))
+
+    async def _write(self, key: str, etag: str | None, work: Callable[[], T]) -> tuple[bool, T]:
+        """Run a blocking write in a thread; also say whether it stands, i.e. no drop covering
+        (key, etag) overlapped it (``etag=None``: a meta write)."""
+        mark = len(self._drops)
+        self._writing += 1
+        try:
+            result = await run_sync(work)
+        finally:
+            self._writing -= 1
+        overlapped = any(drop.covers(key, etag) for drop in self._drops[mark:])
+        if not self._writing:
+            self._drops.clear()
+        return not overlapped, result
 
     async def drop(self, key: str, *, prefix: bool = False, keep_etag: str | None = None) -> set[str]:
         """Delete the slices (and, unless ``keep_etag`` is given, the meta) of ``key`` or of every key
         under the prefix ``key``; with ``keep_etag``, slices of that version stay. Returns the keys hit."""
-        self._epoch += 1
+        if self._writing:
+            self._drops.append(_Drop(key, prefix, keep_etag))
         if prefix:
             keys = [k for k in self._by_key if k.startswith(key)]
         else:
@@ -147,11 +184,11 @@ class DiskTier:
         self._index.touch(name, atime)
         return data
 
-    def _write(self, meta: ObjectMeta, index: int, data: bytes) -> tuple[str, int]:
+    def _write_slice(self, meta: ObjectMeta, index: int, data: bytes) -> int:
         name, size = write_slice(self._dir, meta, index, data)
         self._index.put_meta(meta, replace=False)
         self._index.add([SliceRow(name, meta.key, meta.etag, index, size, time.time())])
-        return name, size
+        return size
 
     def _delete(self, names: list[str]) -> None:
         for name in names:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import asynccontextmanager
 from email.utils import parsedate_to_datetime
 from urllib.parse import quote
@@ -83,7 +83,7 @@ class OriginResponse:
             fetched_at=fetched_at,
         )
 
-    async def chunks(self) -> AsyncIterator[bytes]:
+    async def chunks(self) -> AsyncGenerator[bytes, None]:
         """The body as it arrives; a cut connection or timeout raises :class:`OriginError`."""
         try:
             async for chunk in self._response.aiter_bytes():

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from origin.store.db import Database, IntegrityError, connect
 from origin.store.files import FileMeta, FileStore
+from origin.store.jobs import JobStore
 from origin.store.models import Bucket, FileRecord, Tenant
 from origin.store.schema import migrate
 from origin.store.signing_keys import SigningKeyStore
 from origin.store.tenants import TenantStore
+from origin.store.uploads import TusUpload, UploadStore
 
-__all__ = ["Bucket", "FileMeta", "FileRecord", "IntegrityError", "Store", "Tenant", "open_store"]
+__all__ = ["Bucket", "FileMeta", "FileRecord", "IntegrityError", "Store", "Tenant", "TusUpload", "open_store"]
 
 
-class Store(TenantStore, FileStore, SigningKeyStore):
+class Store(TenantStore, FileStore, JobStore, SigningKeyStore, UploadStore):
     """One object with every query; built on a :class:`~origin.store.db.Database`."""
 
     def __init__(self, db: Database) -> None:

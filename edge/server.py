@@ -1,0 +1,68 @@
+"""Run the edge: uvicorn (uvloop + httptools, HTTP/1.1) or hypercorn (HTTP/2 over TLS), with
+``edge.workers`` processes. Worker processes rebuild the settings from the environment variable
+:data:`SETTINGS_ENV`, which :func:`run_edge` fills, so command-line overrides reach every worker.
+The servers' own access logs stay off: they would print tokens (see :mod:`edge.accesslog`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+
+import orjson
+
+from edge.app import EdgeApp, create_app
+from mediaedge.settings import Settings, load_settings
+
+SETTINGS_ENV = "_MEDIAEDGE_EDGE_SETTINGS"
+KEEP_ALIVE = 65  # seconds; players fetch a segment every few seconds on one connection
+
+
+def app_from_env() -> EdgeApp:
+    """The app factory each worker process calls."""
+    return create_app(load_settings(environ={}, overrides=orjson.loads(os.environ[SETTINGS_ENV])))
+
+
+def run_edge(settings: Settings) -> None:
+    """Serve the edge until interrupted."""
+    os.environ[SETTINGS_ENV] = orjson.dumps(dataclasses.asdict(settings)).decode()
+    if settings.edge.server == "hypercorn":
+        _hypercorn(settings)
+    else:
+        _uvicorn(settings)
+
+
+def _uvicorn(settings: Settings) -> None:
+    import uvicorn
+
+    edge = settings.edge
+    uvicorn.run(
+        "edge.server:app_from_env",
+        factory=True,
+        host=edge.host,
+        port=edge.port,
+        workers=edge.workers,
+        loop="uvloop",
+        http="httptools",
+        lifespan="on",
+        access_log=False,
+        timeout_keep_alive=KEEP_ALIVE,
+        ssl_certfile=edge.tls_cert or None,
+        ssl_keyfile=edge.tls_key or None,
+    )
+
+
+def _hypercorn(settings: Settings) -> None:
+    from hypercorn.config import Config
+    from hypercorn.run import run
+
+    edge = settings.edge
+    config = Config()
+    config.application_path = "edge.server:app_from_env()"
+    config.bind = [f"[{edge.host}]:{edge.port}" if ":" in edge.host else f"{edge.host}:{edge.port}"]
+    config.workers = edge.workers
+    config.worker_class = "uvloop"
+    config.keep_alive_timeout = KEEP_ALIVE
+    if edge.tls_cert:  # ALPN offers h2 and http/1.1
+        config.certfile, config.keyfile = edge.tls_cert, edge.tls_key
+    run(config)
