@@ -7,24 +7,27 @@ is the seed's JSON body (:func:`mediaedge.errors.error_body`).
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import time
-from typing import Any
 
 import httpx
 import orjson
 
 from edge import accesslog
 from edge.auth import TokenVerifier
+from edge.cache import EdgeCache, OriginClient
 from edge.delivery import Delivery, Outcome, ResponseAborted
 from edge.jwks import JWKSource
 from edge.metrics import CONTENT_TYPE as METRICS_TYPE
 from edge.metrics import Metrics
 from edge.paths import split_object_path
 from edge.policy import TenantPolicies
+from edge.protocols import Cache
 from edge.purge import Purger
 from edge.respond import Receive, Scope, Send, send_error, send_json, send_response
-from mediaedge.cluster import edge_secret
+from mediaedge.cluster import edge_secret, keep_registered
 from mediaedge.errors import HTTPError
 from mediaedge.settings import Settings
 
@@ -34,9 +37,11 @@ log = logging.getLogger(__name__)
 ROUTES = {b"/healthz": ("GET", "HEAD"), b"/metrics": ("GET",), b"/_edge/purge": ("POST",)}
 OBJECT_METHODS = ("GET", "HEAD", "OPTIONS")
 HEALTHY = orjson.dumps({"status": "ok"})
-# Error answers on object URLs may be read by players on any origin (they reveal nothing a plain
-# request would not), so web players can tell "signed URL required" from a network failure.
-_OBJECT_ERROR_HEADERS = [(b"access-control-allow-origin", b"*")]
+# Errors are never stored by caches in front of the edge (a 404 is heuristically cacheable). On object
+# URLs they may be read by players on any origin (they reveal nothing a plain request would not), so
+# web players can tell "signed URL required" from a network failure.
+_ERROR_HEADERS = [(b"cache-control", b"no-store")]
+_OBJECT_ERROR_HEADERS = [*_ERROR_HEADERS, (b"access-control-allow-origin", b"*")]
 
 
 def _not_allowed(methods: tuple[str, ...]) -> HTTPError:
@@ -46,8 +51,10 @@ def _not_allowed(methods: tuple[str, ...]) -> HTTPError:
 class EdgeApp:
     """The edge. Use as an ASGI app (lifespan starts and stops it) or ``async with`` in tests."""
 
-    def __init__(self, settings: Settings, cache: Any, client: httpx.AsyncClient, secret: str) -> None:
+    def __init__(self, settings: Settings, cache: Cache, client: httpx.AsyncClient, secret: str) -> None:
         origin = settings.edge.origin_url
+        self.settings = settings
+        self.secret = secret
         self.cache = cache
         self.client = client
         self.keys = JWKSource(client, origin, settings.edge.jwks_refresh)
@@ -56,13 +63,23 @@ class EdgeApp:
         self.delivery = Delivery(cache, TokenVerifier(self.keys), self.policies)
         self.purger = Purger(cache, self.policies, secret)
         self.access_log = settings.edge.access_log
+        self._registration: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        """Start the cache and load the token keys."""
+        """Start the cache, load the token keys, and keep this edge registered with the origin (so
+        deletes purge it; see :func:`mediaedge.cluster.keep_registered`)."""
         await self.cache.start()
         await self.keys.start()
+        edge = self.settings.edge
+        self._registration = asyncio.create_task(
+            keep_registered(self.client, edge.origin_url, self.secret, edge.registration_url, edge.region)
+        )
 
     async def close(self) -> None:
+        if self._registration is not None:
+            self._registration.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._registration
         await self.keys.close()
         await self.cache.close()
         await self.client.aclose()
@@ -104,7 +121,7 @@ class EdgeApp:
         try:
             outcome = await self._route(scope, receive, send, method, raw_path)
         except HTTPError as exc:
-            extra = [] if raw_path in ROUTES else _OBJECT_ERROR_HEADERS
+            extra = _ERROR_HEADERS if raw_path in ROUTES else _OBJECT_ERROR_HEADERS
             outcome = Outcome(exc.status, await send_error(send, exc, extra, head=method == "HEAD"))
         except ResponseAborted:
             self.metrics.observe(499, 0, None)
@@ -112,7 +129,7 @@ class EdgeApp:
         except Exception:
             log.exception("unhandled error on %s %s", method, accesslog.redact(raw_path))
             error = HTTPError(500, "Internal server error")
-            outcome = Outcome(500, await send_error(send, error, head=method == "HEAD"))
+            outcome = Outcome(500, await send_error(send, error, _ERROR_HEADERS, head=method == "HEAD"))
         self.metrics.observe(*outcome)
         if self.access_log:
             client = scope.get("client")
@@ -143,16 +160,17 @@ class EdgeApp:
         return Outcome(200, await send_json(send, 200, await self.purger.purge(scope, receive)))
 
 
-def create_app(settings: Settings, *, cache: Any = None, transport: httpx.AsyncBaseTransport | None = None) -> EdgeApp:
+def create_app(
+    settings: Settings, *, cache: Cache | None = None, transport: httpx.AsyncBaseTransport | None = None
+) -> EdgeApp:
     """The edge app for ``settings``.
 
-    ``cache`` defaults to an :class:`edge.cache.EdgeCache` pulling from ``edge.origin_url``;
+    ``cache`` (any :class:`edge.protocols.Cache`) defaults to an :class:`edge.cache.EdgeCache` pulling
+    from ``edge.origin_url``;
     ``transport`` carries the edge's own requests to the origin (JWKS, tenant policy) — tests pass
     an ``httpx.MockTransport``.
     """
     secret = edge_secret(settings)
     if cache is None:
-        from edge.cache import EdgeCache, OriginClient
-
         cache = EdgeCache(settings.edge, OriginClient(settings.edge.origin_url, secret))
     return EdgeApp(settings, cache, httpx.AsyncClient(transport=transport), secret)

@@ -34,8 +34,9 @@ class TokenVerifier:
         try:
             claims = self._keys.keyset.verify(token, now=now)
         except TokenError as exc:
-            if exc.code != "TOKEN_KEY_UNKNOWN" or not await self._keys.refresh_for_unknown_kid():
+            if exc.code != "TOKEN_KEY_UNKNOWN":
                 raise
+            await self._keys.refresh_for_unknown_kid()
             claims = self._keys.keyset.verify(token, now=now)
         self._verified.put(token, claims)
         return claims

@@ -20,14 +20,15 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator
-from typing import Any, NamedTuple
+from collections.abc import AsyncGenerator, AsyncIterator
+from typing import NamedTuple
 
 from edge import cors
 from edge.auth import TokenVerifier
-from edge.cache.errors import ObjectChanged
+from edge.cache import ObjectChanged, ObjectMeta
 from edge.conditional import if_range_matches, precondition
 from edge.policy import TenantPolicies
+from edge.protocols import Cache
 from edge.ranges import ByteRange, content_range, multipart, parse_range, unsatisfied_range
 from edge.representation import Representation, Representations
 from edge.respond import Headers, Receive, Scope, Send, send_response
@@ -116,7 +117,7 @@ async def _watch_disconnect(receive: Receive) -> None:
 class Delivery:
     """Serves objects from the edge cache."""
 
-    def __init__(self, cache: Any, verifier: TokenVerifier, policies: TenantPolicies) -> None:
+    def __init__(self, cache: Cache, verifier: TokenVerifier, policies: TenantPolicies) -> None:
         self.cache = cache
         self.verifier = verifier
         self.policies = policies
@@ -141,7 +142,7 @@ class Delivery:
             raise not_found()
         return policy
 
-    async def _lookup(self, key: str) -> tuple[Any, str]:
+    async def _lookup(self, key: str) -> tuple[ObjectMeta, str]:
         try:
             meta, status = await self.cache.lookup(key)
         except HTTPError as exc:
@@ -151,7 +152,7 @@ class Delivery:
         return meta, status
 
     @staticmethod
-    def _check_access(meta: Any, credential: str, claims: Claims | None, headers: dict[bytes, str]) -> None:
+    def _check_access(meta: ObjectMeta, credential: str, claims: Claims | None, headers: dict[bytes, str]) -> None:
         if claims is None:
             if meta.access == "public":
                 if credential != meta.file_id:
@@ -204,10 +205,14 @@ class Delivery:
             sent = await self._send(send, receive, rep, 200, [*rep.full, *extra], [(b"", 0, rep.size - 1)])
             return Outcome(200, sent, meta.tenant_id)
         if not ranges:
-            raise HTTPError(416, "Range not satisfiable", "RANGE_NOT_SATISFIABLE",
-                            {"Content-Range": unsatisfied_range(rep.size).decode()})
+            raise HTTPError(
+                416,
+                "Range not satisfiable",
+                "RANGE_NOT_SATISFIABLE",
+                {"Content-Range": unsatisfied_range(rep.size).decode()},
+            )
         if len(ranges) == 1:
-            (first, last), = ranges
+            ((first, last),) = ranges
             response_headers = [
                 *rep.partial,
                 (b"content-type", rep.content_type),
@@ -258,49 +263,57 @@ class Delivery:
         meta = rep.meta
         if rep.size == 0:
             return await send_response(send, status, headers, b"".join(p for p, _, _ in spans) + tail)
-        fast = [self.cache.read_fast(meta, first, last) for _, first, last in spans]
-        if all(chunk is not None for chunk in fast):
-            if len(spans) == 1 and not spans[0][0] and not tail:
-                return await send_response(send, status, headers, fast[0])
-            body = b"".join(part for (prefix, _, _), data in zip(spans, fast, strict=True) for part in (prefix, data))
-            return await send_response(send, status, headers, body + tail)
+        if len(spans) == 1 and not spans[0][0] and not tail:  # 200 or single-part 206: the hot path
+            body = self.cache.read_fast(meta, spans[0][1], spans[0][2])
+        else:
+            body = self._read_fast_framed(meta, spans, tail)
+        if body is not None:
+            return await send_response(send, status, headers, body)
         return await self._stream(send, receive, meta, status, headers, spans, tail)
+
+    def _read_fast_framed(self, meta: ObjectMeta, spans: list[tuple[bytes, int, int]], tail: bytes) -> bytes | None:
+        """The whole multipart body from memory, or None if any range is not in memory."""
+        parts: list[bytes] = []
+        for prefix, first, last in spans:
+            data = self.cache.read_fast(meta, first, last)
+            if data is None:
+                return None
+            parts += (prefix, data)
+        parts.append(tail)
+        return b"".join(parts)
 
     async def _stream(
         self,
         send: Send,
         receive: Receive,
-        meta: Any,
+        meta: ObjectMeta,
         status: int,
         headers: Headers,
         spans: list[tuple[bytes, int, int]],
         tail: bytes,
     ) -> int:
-        readers: list[AsyncIterator[bytes]] = [aiter(self.cache.read(meta, first, last)) for _, first, last in spans]
+        readers = [aiter(self.cache.read(meta, first, last)) for _, first, last in spans]
         first_chunk = await anext(readers[0], b"")
         await send({"type": "http.response.start", "status": status, "headers": headers})
         watcher = asyncio.ensure_future(_watch_disconnect(receive))
         sent = 0
         try:
-            for index, (prefix, reader) in enumerate(zip((p for p, _, _ in spans), readers, strict=True)):
-                chunks = _prepend(first_chunk, reader) if index == 0 else reader
-                async for chunk in _prepend(prefix, chunks):
-                    if watcher.done():
+            async with contextlib.aclosing(_pieces([p for p, _, _ in spans], readers, first_chunk, tail)) as pieces:
+                async for piece in pieces:
+                    if watcher.done():  # the client went away; stop reading
                         return sent
-                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
-                    sent += len(chunk)
-            await send({"type": "http.response.body", "body": tail})
-            return sent + len(tail)
+                    await send({"type": "http.response.body", "body": piece, "more_body": True})
+                    sent += len(piece)
+            await send({"type": "http.response.body", "body": b""})
+            return sent
         except Exception as exc:
             log.warning("aborting response for %s after %d bytes: %s", meta.key, sent, exc)
             raise ResponseAborted from exc
         finally:
             watcher.cancel()
             for reader in readers:
-                close = getattr(reader, "aclose", None)
-                if close is not None:
-                    with contextlib.suppress(Exception):
-                        await close()
+                with contextlib.suppress(Exception):
+                    await reader.aclose()  # type: ignore[attr-defined]
 
     # -- OPTIONS -----------------------------------------------------------------------------------
 
@@ -319,9 +332,17 @@ class Delivery:
         return Outcome(204, 0, tenant_id)
 
 
-async def _prepend(first: bytes, rest: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
-    if first:
-        yield first
-    async for chunk in rest:
-        if chunk:
-            yield chunk
+async def _pieces(
+    prefixes: list[bytes], readers: list[AsyncIterator[bytes]], first_chunk: bytes, tail: bytes
+) -> AsyncGenerator[bytes, None]:
+    """The body in order: each range's prefix and bytes (the first chunk already read), then ``tail``."""
+    for index, (prefix, reader) in enumerate(zip(prefixes, readers, strict=True)):
+        if prefix:
+            yield prefix
+        if index == 0 and first_chunk:
+            yield first_chunk
+        async for chunk in reader:
+            if chunk:
+                yield chunk
+    if tail:
+        yield tail

@@ -31,9 +31,10 @@ class JWKSource:
         self._client = client
         self._url = origin_url.rstrip("/") + "/.well-known/jwks.json"
         self._every = refresh_every
-        self._last_attempt = -MIN_REFETCH_INTERVAL
+        self._last_on_demand = 0.0
         self._lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
+        self._on_demand: asyncio.Future[bool] | None = None
 
     async def start(self) -> None:
         """Fetch once (failure is logged, not fatal) and start the periodic refresh."""
@@ -41,16 +42,16 @@ class JWKSource:
         self._task = asyncio.create_task(self._periodic())
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        for task in (self._task, self._on_demand):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._task = self._on_demand = None
 
     async def refresh(self) -> bool:
         """Fetch the JWKS now; True if it was fetched and parsed."""
         async with self._lock:
-            self._last_attempt = time.monotonic()
             try:
                 response = await self._client.get(self._url, timeout=FETCH_TIMEOUT)
                 response.raise_for_status()
@@ -60,11 +61,15 @@ class JWKSource:
                 return False
             return True
 
-    async def refresh_for_unknown_kid(self) -> bool:
-        """Refresh unless one was attempted within :data:`MIN_REFETCH_INTERVAL`; True if refreshed."""
-        if time.monotonic() - self._last_attempt < MIN_REFETCH_INTERVAL:
-            return False
-        return await self.refresh()
+    async def refresh_for_unknown_kid(self) -> None:
+        """Return once the keys are at most :data:`MIN_REFETCH_INTERVAL` seconds older than the first
+        request that needed them: start an on-demand refresh if none ran that recently, or wait for
+        the one under way (a burst of tokens signed with a new key shares one fetch)."""
+        task = self._on_demand
+        if task is None or (task.done() and time.monotonic() - self._last_on_demand >= MIN_REFETCH_INTERVAL):
+            self._last_on_demand = time.monotonic()
+            task = self._on_demand = asyncio.ensure_future(self.refresh())
+        await asyncio.shield(task)
 
     async def _periodic(self) -> None:
         while True:

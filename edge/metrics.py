@@ -5,7 +5,7 @@ Families (labels never carry tokens or paths):
 - ``mediaedge_edge_requests_total{code}`` — responses by status code;
 - ``mediaedge_edge_response_bytes_total`` — body bytes sent;
 - ``mediaedge_edge_tenant_requests_total{tenant}``, ``mediaedge_edge_tenant_response_bytes_total{tenant}``
-  — delivered responses (2xx/304/416 of an existing object) by tenant id;
+  — delivered responses (200/206/304) by tenant id;
 - ``mediaedge_edge_cache_total{tier,stat}`` — the cache layer's counters (``cache.stats``): a counter
   ``memory.hit`` is exported as ``{tier="memory",stat="hit"}`` (``lookup.stale`` as
   ``{tier="lookup",stat="stale"}``), one without a dot as ``{stat="coalesced"}``;
@@ -19,6 +19,8 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from typing import Any
+
+from edge.protocols import Cache
 
 CONTENT_TYPE = b"text/plain; version=0.0.4; charset=utf-8"
 
@@ -78,19 +80,33 @@ class Metrics:
             self.tenant_requests[tenant] += 1
             self.tenant_bytes[tenant] += sent
 
-    def render(self, cache: Any) -> bytes:
+    def render(self, cache: Cache) -> bytes:
         """The exposition text, including ``cache.stats`` and ``cache.histogram()``."""
         lines = [
-            *_family("mediaedge_edge_requests_total", "counter", "Responses by status code.",
-                     _by("code", self.requests)),
+            *_family(
+                "mediaedge_edge_requests_total", "counter", "Responses by status code.", _by("code", self.requests)
+            ),
             *_family("mediaedge_edge_response_bytes_total", "counter", "Body bytes sent.", [("", self.bytes_out)]),
-            *_family("mediaedge_edge_tenant_requests_total", "counter", "Delivered responses by tenant.",
-                     _by("tenant", self.tenant_requests)),
-            *_family("mediaedge_edge_tenant_response_bytes_total", "counter", "Body bytes delivered by tenant.",
-                     _by("tenant", self.tenant_bytes)),
-            *_family("mediaedge_edge_cache_total", "counter", "The cache layer's counters, by tier.",
-                     _cache_stats(cache.stats)),
-            *_histogram("mediaedge_edge_origin_fetch_seconds", "Latency of fetches from the origin.",
-                        cache.histogram()),
+            *_family(
+                "mediaedge_edge_tenant_requests_total",
+                "counter",
+                "Delivered responses by tenant.",
+                _by("tenant", self.tenant_requests),
+            ),
+            *_family(
+                "mediaedge_edge_tenant_response_bytes_total",
+                "counter",
+                "Body bytes delivered by tenant.",
+                _by("tenant", self.tenant_bytes),
+            ),
+            *_family(
+                "mediaedge_edge_cache_total",
+                "counter",
+                "The cache layer's counters, by tier.",
+                _cache_stats(cache.stats),
+            ),
+            *_histogram(
+                "mediaedge_edge_origin_fetch_seconds", "Latency of fetches from the origin.", cache.histogram()
+            ),
         ]
         return ("\n".join(lines) + "\n").encode()

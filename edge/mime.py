@@ -55,9 +55,9 @@ DEFAULT_TYPE = "application/octet-stream"
 _ACTIVE = ("text/html", "image/svg+xml", "application/xhtml+xml", "text/xml", "application/xml")
 
 _PLAYLISTS = frozenset({"m3u8", "mpd"})
-_MEDIA = frozenset(
-    ext for ext, kind in TYPES.items() if kind.startswith(("video/", "audio/", "image/"))
-) | frozenset({"vtt", "srt", "ttml"})
+_MEDIA = frozenset(ext for ext, kind in TYPES.items() if kind.startswith(("video/", "audio/", "image/"))) | frozenset(
+    {"vtt", "srt", "ttml"}
+)
 
 
 class CacheClass(Enum):

@@ -18,7 +18,7 @@ from mediaedge.keys import InvalidKey, validate_key
 MAX_PATH_BYTES = 8192
 
 _CREDENTIAL = re.compile(rb"^[A-Za-z0-9._~-]{1,4096}$")
-_BAD_BYTES = re.compile(rb"[^\x21-\x7e]|\\")
+_BAD_BYTES = re.compile(rb"[^\x21-\x5b\x5d-\x7e]")  # outside printable ASCII, or a backslash
 _BAD_ESCAPES = re.compile(rb"%(?![0-9A-Fa-f]{2})|%(?:2[EeFf5]|5[Cc]|[01][0-9A-Fa-f]|7[Ff])")
 
 
@@ -40,7 +40,9 @@ def split_object_path(raw_path: bytes) -> tuple[str, str]:
     path of one segment, which names no object)."""
     if len(raw_path) > MAX_PATH_BYTES:
         raise HTTPError(414, "Path too long", "INVALID_PATH")
-    if not raw_path.startswith(b"/") or _BAD_BYTES.search(raw_path) or _BAD_ESCAPES.search(raw_path):
+    if not raw_path.startswith(b"/") or _BAD_BYTES.search(raw_path):
+        raise invalid_path()
+    if b"%" in raw_path and _BAD_ESCAPES.search(raw_path):
         raise invalid_path()
     segments = raw_path[1:].split(b"/")
     if len(segments) < 2:

@@ -73,9 +73,7 @@ class TenantPolicies:
         """Drop a cached policy (the origin changed it)."""
         self._entries.pop(tenant_id)
 
-    async def _refresh(
-        self, tenant_id: str, stale: tuple[float, TenantPolicy | None] | None
-    ) -> TenantPolicy | None:
+    async def _refresh(self, tenant_id: str, stale: tuple[float, TenantPolicy | None] | None) -> TenantPolicy | None:
         try:
             policy = await self._fetch(tenant_id)
         except (httpx.HTTPError, ValueError) as exc:

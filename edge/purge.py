@@ -15,6 +15,7 @@ from typing import Any
 import orjson
 
 from edge.policy import TenantPolicies
+from edge.protocols import Cache
 from edge.respond import Receive, Scope
 from mediaedge.cluster import EDGE_SECRET_HEADER, secret_matches
 from mediaedge.errors import HTTPError
@@ -53,7 +54,7 @@ def _strings(body: dict[str, Any], name: str, prefix: bool) -> list[str]:
 class Purger:
     """Handles purge requests against the cache and the tenant policy cache."""
 
-    def __init__(self, cache: Any, policies: TenantPolicies, secret: str) -> None:
+    def __init__(self, cache: Cache, policies: TenantPolicies, secret: str) -> None:
         self._cache = cache
         self._policies = policies
         self._secret = secret

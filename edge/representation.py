@@ -18,9 +18,9 @@ copies would outlive the token. The origin's own ``Cache-Control`` governs this 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from edge import mime
+from edge.cache import ObjectMeta
 from edge.conditional import http_date
 from edge.lru import LRU
 
@@ -47,7 +47,7 @@ def cache_control(key: str, public: bool) -> bytes:
 class Representation:
     """One object version with its header lists ready to send."""
 
-    meta: Any
+    meta: ObjectMeta
     size: int
     etag: str
     last_modified: int
@@ -57,8 +57,8 @@ class Representation:
     not_modified: Headers  # 304
 
 
-def build(meta: Any) -> Representation:
-    """Prebuild the headers of ``meta`` (an ``edge.cache.ObjectMeta``)."""
+def build(meta: ObjectMeta) -> Representation:
+    """Prebuild the headers of ``meta``."""
     ctype = mime.content_type(meta.key, meta.content_type).encode("latin-1")
     validators: Headers = [
         (b"etag", meta.etag.encode("latin-1")),
@@ -89,9 +89,9 @@ class Representations:
     """Prebuilt representations by object version (``ObjectMeta`` is frozen and hashable)."""
 
     def __init__(self, maxsize: int = MAX_REPRESENTATIONS) -> None:
-        self._built: LRU[Any, Representation] = LRU(maxsize)
+        self._built: LRU[ObjectMeta, Representation] = LRU(maxsize)
 
-    def get(self, meta: Any) -> Representation:
+    def get(self, meta: ObjectMeta) -> Representation:
         rep = self._built.get(meta)
         if rep is None:
             rep = build(meta)

@@ -1,15 +1,22 @@
-"""What origin and edges share: the edge secret and the header that carries it."""
+"""What origin and edges share: the edge secret, the header that carries it, and edge registration."""
 
 from __future__ import annotations
 
+import asyncio
 import hmac
+import logging
 import os
 import secrets
 from pathlib import Path
 
+import httpx
+
 from mediaedge.settings import Settings
 
 EDGE_SECRET_HEADER = "x-mediaedge-edge-secret"  # noqa: S105 - a header name, not a secret
+REGISTER_PATH = "/_edge/register"
+
+log = logging.getLogger("mediaedge.cluster")
 
 
 def edge_secret(settings: Settings) -> str:
@@ -34,3 +41,33 @@ def edge_secret(settings: Settings) -> str:
 def secret_matches(given: str | None, expected: str) -> bool:
     """Constant-time comparison of a presented edge secret."""
     return given is not None and hmac.compare_digest(given.encode(), expected.encode())
+
+
+async def register_edge(
+    http: httpx.AsyncClient, origin_url: str, secret: str, edge_url: str, region: str
+) -> float:
+    """Register (or heartbeat) the edge at ``edge_url`` with the origin, so deletes purge it.
+
+    Returns the seconds until the next heartbeat is due. Raises ``httpx.HTTPError`` on failure.
+    """
+    response = await http.post(
+        origin_url.rstrip("/") + REGISTER_PATH,
+        json={"url": edge_url, "region": region},
+        headers={EDGE_SECRET_HEADER: secret},
+        timeout=10.0,
+    )
+    response.raise_for_status()
+    return float(response.json()["heartbeat"])
+
+
+async def keep_registered(
+    http: httpx.AsyncClient, origin_url: str, secret: str, edge_url: str, region: str, *, retry: float = 5.0
+) -> None:
+    """Register now and at every heartbeat until cancelled; a failure is logged and retried soon."""
+    while True:
+        try:
+            delay = await register_edge(http, origin_url, secret, edge_url, region)
+        except (httpx.HTTPError, ValueError, KeyError) as exc:
+            log.warning("edge registration with %s failed: %s", origin_url, exc)
+            delay = retry
+        await asyncio.sleep(delay)

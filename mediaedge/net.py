@@ -119,14 +119,15 @@ _BLOCKED: tuple[tuple[IPNetwork, str], ...] = tuple(
         ("ff00::/8", "multicast"),
     ]
 )
-_NAT64 = IPv6Network("64:ff9b::/96")
+#: Prefixes whose last 32 bits are an IPv4 address: NAT64 and SIIT's IPv4-translated form.
+_TRANSLATED = (IPv6Network("64:ff9b::/96"), IPv6Network("::ffff:0:0:0/96"))
 
 
 def _embedded_ipv4(ip: IPv6Address) -> list[IPv4Address]:
-    """The IPv4 addresses an IPv6 address stands for (mapped, NAT64, 6to4, Teredo server + client)."""
+    """The IPv4 addresses an IPv6 address stands for (mapped, translated, 6to4, Teredo server + client)."""
     if ip.ipv4_mapped is not None:
         return [ip.ipv4_mapped]
-    if ip in _NAT64:
+    if any(ip in prefix for prefix in _TRANSLATED):
         return [IPv4Address(int(ip) & 0xFFFFFFFF)]
     if ip.sixtofour is not None:
         return [ip.sixtofour]
@@ -305,7 +306,7 @@ class _GuardedBackend(httpcore.AsyncNetworkBackend):
         self,
         host: str,
         port: int,
-        timeout: float | None = None,
+        timeout: float | None = None,  # noqa: ASYNC109 - httpcore's interface
         local_address: str | None = None,
         socket_options: Iterable[Any] | None = None,
     ) -> httpcore.AsyncNetworkStream:
@@ -329,10 +330,11 @@ class _GuardedBackend(httpcore.AsyncNetworkBackend):
 
 class _GuardedTransport(httpx.AsyncHTTPTransport):
     def __init__(self, policy: NetPolicy) -> None:
-        super().__init__(trust_env=False)
+        ssl_context = httpx.create_ssl_context(trust_env=False)
+        super().__init__(verify=ssl_context, trust_env=False)
         # httpx has no public way to pass a network backend; its pool is replaced by one that has it.
         self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=httpx.create_ssl_context(trust_env=False),
+            ssl_context=ssl_context,
             max_connections=100,
             max_keepalive_connections=20,
             keepalive_expiry=5.0,
@@ -428,13 +430,14 @@ class SafeClient:
         content: bytes | None = None,
         max_bytes: int | None = None,
         follow_redirects: bool = True,
-        timeout: float | None = None,
+        deadline: float | None = None,
     ) -> AsyncIterator[SafeResponse]:
         """Send a request and yield the final response, its body not yet read.
 
-        ``timeout`` (default: the client's) bounds everything inside the ``async with``, body included.
+        ``deadline`` (default: the client's ``timeout``) bounds everything inside the ``async with``,
+        body included.
         """
-        limit = timeout or self.timeout
+        limit = deadline or self.timeout
         try:
             async with asyncio.timeout(limit):
                 response = await self._send(method, url, headers or {}, content, follow_redirects)

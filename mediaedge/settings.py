@@ -130,15 +130,25 @@ class EdgeSettings:
     tenant_ttl: int = _check(_positive)
     jwks_refresh: int = _check(_positive)
     access_log: bool = False
+    region: str = ""
+    advertise_url: str = _check(_url_or_empty)
 
     @property
     def url(self) -> str:
         return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
+    @property
+    def registration_url(self) -> str:
+        """Where origins reach this edge instance for purges: ``advertise_url``, else :attr:`url`."""
+        return (self.advertise_url or self.url).rstrip("/")
+
 
 @dataclass(frozen=True, kw_only=True)
 class DatabaseSettings:
     url: str = _check(_db_url)
+    pool_min: int = _check(_positive)
+    pool_max: int = _check(_positive)
+    migrate_on_start: bool = True
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -158,6 +168,7 @@ class TokenSettings:
 class ClusterSettings:
     edge_secret: str
     edges: list[str]
+    edge_heartbeat: int = _check(_positive)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -204,7 +215,6 @@ class FfmpegStreamSettings:
     preset: str
     segment_seconds: float = _check(_positive)
     keyframe_seconds: float = _check(_positive)
-    work_dir: str
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -225,9 +235,17 @@ class StreamSettings:
     default_provider: str
     poll_interval: float = _check(_positive)
     timeout: float = _check(_positive)
+    work_dir: str
     ffmpeg: FfmpegStreamSettings
     cloudflare: CloudflareStreamSettings
     vdocipher: VdocipherSettings
+
+
+@dataclass(frozen=True, kw_only=True)
+class EmbedSettings:
+    source: str
+    playback_expires_in: str = _check(parse_duration)
+    url_expires_in: str = _check(parse_duration)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -246,6 +264,7 @@ class Settings:
     jobs: JobSettings
     streams: StreamSettings
     webhooks: WebhookSettings
+    embed: EmbedSettings
 
     def replace(self, **changes: Any) -> Settings:
         """A copy with top-level sections replaced (tests use it)."""
@@ -414,6 +433,8 @@ def load_settings(
     for name, backend in settings.storage.backends.items():
         if not isinstance(backend.get("kind"), str):
             raise SettingsError(f"storage.backends.{name}.kind: required")
+    if settings.database.pool_min > settings.database.pool_max:
+        raise SettingsError("database.pool_min: must not exceed database.pool_max")
     if settings.jobs.heartbeat_seconds >= settings.jobs.lease_seconds:
         raise SettingsError("jobs.heartbeat_seconds: must be shorter than jobs.lease_seconds")
     return settings

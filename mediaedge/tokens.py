@@ -268,9 +268,9 @@ class KeySet:
         self._keys = dict(keys or {})
 
     @classmethod
-    def from_jwks(cls, document: Mapping[str, Any]) -> KeySet:
+    def from_jwks(cls, document: object) -> KeySet:
         """Build from a JWKS document; entries without a usable ``kid``/type are skipped."""
-        entries = document.get("keys")
+        entries = document.get("keys") if isinstance(document, Mapping) else None
         if not isinstance(entries, list):
             raise ValueError("a JWKS document needs a 'keys' list")
         keys: dict[str, _PublicKey] = {}

@@ -15,7 +15,7 @@ from starlette.routing import BaseRoute, Route
 
 from mediaedge.errors import HTTPError, error_body
 from mediaedge.settings import Settings
-from origin.routes import edge_api, files, tokens, upload
+from origin.routes import edge_api, embed, files, from_url, streams, tokens, tus, upload, webhooks
 from origin.services import origin_services
 from origin.state import OriginState
 
@@ -27,7 +27,18 @@ async def healthz(request: Request) -> Response:
     return Response(b'{"status":"ok"}', media_type="application/json")
 
 
-ROUTES: list[BaseRoute] = [Route("/healthz", healthz, methods=["GET"]), *upload.routes, *files.routes, *tokens.routes, *edge_api.routes]
+ROUTES: list[BaseRoute] = [
+    Route("/healthz", healthz, methods=["GET"]),
+    *upload.routes,
+    *from_url.routes,
+    *webhooks.routes,
+    *files.routes,
+    *tokens.routes,
+    *streams.routes,
+    *edge_api.routes,
+    *tus.routes,
+    *embed.routes,
+]
 
 
 def _error_response(status: int, message: str, code: str | None = None, headers: dict | None = None) -> Response:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -39,3 +40,10 @@ def str_field(body: dict[str, Any], name: str, *, required: bool = False) -> str
     if not isinstance(value, str):
         raise HTTPError(400, f"{name} must be a string")
     return value
+
+
+def iso_time(ts: float | None) -> str | None:
+    """A POSIX timestamp as ISO 8601 UTC with milliseconds (``2024-05-01T12:00:00.000Z``)."""
+    if ts is None:
+        return None
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

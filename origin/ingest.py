@@ -18,6 +18,7 @@ from mediaedge.storage import StorageError
 from origin.probe import ProbeResult, guess_mime, is_media, probe
 from origin.state import OriginState
 from origin.store import FileMeta, FileRecord, Tenant
+from origin.webhooks import emit, file_uploaded_event, url_uploaded_event
 
 DEFAULT_USER = "anonymous"
 
@@ -98,3 +99,9 @@ async def ingest_file(state: OriginState, tenant: Tenant, spool_path: str, req: 
 
 async def on_file_ready(state: OriginState, tenant: Tenant, record: FileRecord, req: IngestRequest, tx: Any) -> None:
     """Events caused by a file becoming ready, committed in the same transaction (webhook outbox)."""
+    url = state.access_url(record)
+    if req.source == "url" and req.source_url:
+        event = url_uploaded_event(record, url, req.source_url, req.meta)
+    else:
+        event = file_uploaded_event(record, url, req.meta)
+    await emit(tx, tenant, event)

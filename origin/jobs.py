@@ -20,7 +20,7 @@ runs inside the transaction that records it.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -44,7 +44,7 @@ __all__ = [
 DEFAULT_BACKOFF: tuple[float, ...] = (5, 10, 20)
 DEFAULT_MAX_ATTEMPTS = 4
 
-RunJob = Callable[["OriginState", Job], Awaitable[dict[str, Any] | None]]
+RunJob = Callable[["OriginState", Job], Coroutine[Any, Any, dict[str, Any] | None]]
 OnFailed = Callable[["OriginState", Job, str, Conn], Awaitable[None]]
 
 

@@ -2,12 +2,16 @@
 
 Best effort by design: an edge that misses a purge revalidates with If-None-Match after its TTL
 and heals itself, so a failed purge is logged, never fatal.
+
+The edges purged are those that registered lately (``POST /_edge/register``, any origin process may
+have taken it), the configured ``cluster.edges`` and ``edge.url``, each once.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 
 import httpx
 
@@ -16,10 +20,21 @@ from origin.state import OriginState
 
 log = logging.getLogger("mediaedge.origin.purge")
 
+#: A registered edge is purged while its last heartbeat is at most this many intervals old.
+LIVE_HEARTBEATS = 3
+
+
+async def purge_targets(state: OriginState) -> list[str]:
+    """Base URLs of every edge to purge: live registered ones plus the configured ones, deduplicated."""
+    seen_since = time.time() - LIVE_HEARTBEATS * state.settings.cluster.edge_heartbeat
+    registered = [edge.url for edge in await state.store.live_edges(seen_since)]
+    configured = [*state.settings.cluster.edges, state.settings.edge.url]
+    return list(dict.fromkeys(url.rstrip("/") for url in [*registered, *configured]))
+
 
 async def purge_edges(state: OriginState, keys: list[str], prefixes: list[str] | None = None) -> int:
     """POST the keys to every known edge; returns how many edges acknowledged."""
-    edges = list(dict.fromkeys([*state.settings.cluster.edges, state.settings.edge.url]))
+    edges = await purge_targets(state)
     body = {"keys": keys, "prefixes": prefixes or []}
 
     async def one(edge: str) -> bool:

@@ -37,7 +37,13 @@ class OriginState:
     async def open(cls, settings: Settings, pm: pluggy.PluginManager | None = None) -> OriginState:
         pm = pm or get_plugin_manager(block=settings.plugins.block)
         backends = build_backends(settings, pm)
-        store = await open_store(settings.database.url)
+        database = settings.database
+        store = await open_store(
+            database.url,
+            migrate_schema=database.migrate_on_start,
+            pool_min=database.pool_min,
+            pool_max=database.pool_max,
+        )
         pm.hook.startup(settings=settings, tier="origin")
         return cls(
             settings=settings,

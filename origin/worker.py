@@ -25,7 +25,7 @@ from origin.state import OriginState
 log = logging.getLogger("mediaedge.worker")
 
 #: Modules that register job kinds at import; a worker imports them all before it claims anything.
-JOB_MODULES: tuple[str, ...] = ("origin.streams.jobs",)
+JOB_MODULES: tuple[str, ...] = ("origin.streams.jobs", "origin.fetch_url")
 
 
 class Worker:
@@ -70,7 +70,7 @@ class Worker:
             await self._fail(job, kind, _reason(exc))
         except Exception as exc:
             log.warning("job %s (%s) attempt %d/%d failed: %s", job.id, job.kind, job.attempt,
-                        job.max_attempts, _reason(exc), exc_info=not isinstance(exc, OSError))
+                        job.max_attempts, _reason(exc), exc_info=log.isEnabledFor(logging.DEBUG))
             if job.attempt >= job.max_attempts:
                 await self._fail(job, kind, _reason(exc))
             else:
@@ -132,7 +132,7 @@ async def run_worker(state: OriginState, concurrency: int, stop: asyncio.Event |
                 {stopping, *running}, timeout=worker.settings.poll_interval, return_when=asyncio.FIRST_COMPLETED
             )
             for task in done - {stopping}:
-                running.discard(task)  # type: ignore[arg-type]
+                running.discard(task)
                 if not task.cancelled() and task.exception() is not None:
                     log.error("worker %s: job task crashed", worker.owner, exc_info=task.exception())
     finally:

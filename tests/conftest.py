@@ -6,6 +6,7 @@ pytest_plugins = [
     "tests.fixtures.servers",
     "tests.fixtures.s3",
     "tests.fixtures.origin",
+    "tests.fixtures.db",
     "tests.fixtures.origin_server",
     "tests.fixtures.media",
 ]

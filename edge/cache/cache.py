@@ -22,6 +22,7 @@ from typing import Any
 from cachetools import LRUCache, TTLCache
 
 from edge.cache.disk import DiskTier
+from edge.cache.droplog import Drop, DropLog
 from edge.cache.errors import ObjectChanged, ObjectNotFound, OriginError
 from edge.cache.flight import Flight
 from edge.cache.memory import MemoryTier
@@ -30,6 +31,7 @@ from edge.cache.origin import OriginClient, OriginResponse
 from edge.cache.slices import SliceId, slice_span, spans
 from edge.cache.stats import Histogram, LatencyHistogram, new_counters
 from mediaedge.errors import HTTPError
+from mediaedge.keys import validate_key
 from mediaedge.settings import EdgeSettings
 
 __all__ = ["EdgeCache"]
@@ -67,7 +69,7 @@ class EdgeCache:
         self._clock = clock
         self._memory = MemoryTier(settings.memory_cache_bytes)
         self._disk = (
-            DiskTier(Path(settings.disk_cache_dir), settings.disk_cache_bytes)
+            DiskTier(Path(settings.disk_cache_dir), settings.disk_cache_bytes, settings.slice_bytes)
             if settings.disk_cache_dir and settings.disk_cache_bytes > 0
             else None
         )
@@ -76,7 +78,7 @@ class EdgeCache:
         self._lookups: dict[str, asyncio.Future[LookupResult | HTTPError]] = {}
         self._flights: dict[SliceId, Flight] = {}
         self._tasks: set[asyncio.Task[None]] = set()
-        self._epoch = 0  # bumped by purge(); fetches that overlap a purge do not store what they got
+        self._drops = DropLog()  # a fetch overtaken by a purge or invalidation stores nothing of it
         self._latency = LatencyHistogram()
         self.stats: dict[str, int] = new_counters()
 
@@ -99,12 +101,22 @@ class EdgeCache:
         """Origin response times (seconds to headers) as cumulative Prometheus buckets, sum, count."""
         return self._latency.snapshot()
 
+    async def join(self) -> None:
+        """Wait until every fetch under way has finished (its bytes stored or dropped)."""
+        while self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    def bytes_cached(self) -> dict[str, int]:
+        """Bytes held per tier, for gauges: ``{"memory": ..., "disk": ...}`` (disk counts file sizes)."""
+        return {"memory": self._memory.bytes_used, "disk": self._disk.bytes_used if self._disk else 0}
+
     # -- lookup ---------------------------------------------------------------------------------
 
     async def lookup(self, key: str) -> LookupResult:
         """The meta of ``key`` and how it was obtained: ``"hit"`` (fresh, no I/O), ``"miss"``
         (fetched), ``"revalidated"`` (origin confirmed the cached version) or ``"stale"`` (origin
-        failing, cached meta served). Raises :class:`ObjectNotFound` or :class:`OriginError`."""
+        failing, cached meta served). Raises :class:`ObjectNotFound`, :class:`OriginError`, or
+        :class:`~mediaedge.keys.InvalidKey` for a key that is not a valid object key."""
         meta = self._metas.get(key)
         if meta is not None and self._is_fresh(meta):
             self.stats["lookup.hit"] += 1
@@ -114,6 +126,7 @@ class EdgeCache:
             raise ObjectNotFound()
         future = self._lookups.get(key)
         if future is None:
+            validate_key(key)  # InvalidKey (a ValueError) for the caller, before any task or I/O
             future = self._lookups[key] = asyncio.get_running_loop().create_future()
             self._spawn(self._refresh(key, meta, future))
         result = await asyncio.shield(future)
@@ -138,14 +151,16 @@ class EdgeCache:
             if self._lookups.get(key) is future:
                 del self._lookups[key]
 
+        mark = self._drops.start()
         try:
             if cached is None and self._disk is not None:
                 cached = await self._disk.get_meta(key)
                 if cached is not None and self._is_fresh(cached):
-                    self._metas[key] = cached
+                    if not self._drops.overtaken(mark, key, cached.etag):
+                        self._metas[key] = cached
                     settle((cached, "hit"))
                     return
-            await self._ask_origin(key, cached, settle)
+            await self._ask_origin(key, cached, settle, mark)
         except HTTPError as exc:
             settle(exc)
         except Exception:
@@ -153,20 +168,20 @@ class EdgeCache:
             settle(OriginError())
         finally:
             settle(OriginError("Edge cache closed"))  # only if cancelled before settling
+            self._drops.finish()
 
     async def _ask_origin(
-        self, key: str, cached: ObjectMeta | None, settle: Callable[[LookupResult | HTTPError], None]
+        self, key: str, cached: ObjectMeta | None, settle: Callable[[LookupResult | HTTPError], None], mark: int
     ) -> None:
         """Fetch or revalidate the meta of ``key``. The request asks for slice 0 too, so a miss on a
         small object costs one round trip; its bytes go to a flight that readers join."""
-        epoch = self._epoch
         etag = cached.etag if cached is not None else None
         try:
             for byte_range in ((0, self._slice - 1), None):  # no Range if the object is empty (416)
                 async with self._origin.open(key, byte_range=byte_range, if_none_match=etag) as resp:
                     self._latency.observe(resp.elapsed)
                     if resp.status != 416 or byte_range is None:
-                        await self._on_meta_response(key, cached, resp, settle, epoch)
+                        await self._on_meta_response(key, cached, resp, settle, mark)
                         return
         except OriginError as exc:
             if cached is None:
@@ -180,7 +195,7 @@ class EdgeCache:
         cached: ObjectMeta | None,
         resp: OriginResponse,
         settle: Callable[[LookupResult | HTTPError], None],
-        epoch: int,
+        mark: int,
     ) -> None:
         if resp.status == 404:
             await self._drop(key)
@@ -200,19 +215,18 @@ class EdgeCache:
                 flight = self._flights[sid] = Flight()
         else:
             raise OriginError(f"Origin answered {resp.status}")
-        keep = epoch == self._epoch  # after a purge, hand the answer to the waiters but keep nothing
-        if keep:
+        if not self._drops.overtaken(mark, key, meta.etag):  # else answer the waiters, keep nothing
             self._metas[key] = meta
         settle((meta, status))
         if cached is not None and cached.etag != meta.etag:
             self._spawn(self._drop_other_versions(meta))
-        if keep and self._disk is not None:
-            await self._disk.put_meta(meta)
         if flight is None:
             await resp.discard()
-            return
-        async with self._flying(sid, flight):
-            await self._pump(meta, 0, resp, flight, epoch)
+        else:
+            async with self._flying(sid, flight):
+                await self._pump(meta, 0, resp, flight, mark)
+        if self._disk is not None and not self._drops.overtaken(mark, key, meta.etag):
+            await self._disk.put_meta(meta)
 
     # -- read -----------------------------------------------------------------------------------
 
@@ -276,26 +290,30 @@ class EdgeCache:
     async def _fill(self, meta: ObjectMeta, index: int, flight: Flight) -> None:
         sid = (meta.key, meta.etag, index)
         first, last = slice_span(meta.size, self._slice, index)
-        epoch = self._epoch
-        async with self._flying(sid, flight):
-            if self._disk is not None:
-                data = await self._disk.get(sid, last - first + 1)
-                self.stats["disk.miss" if data is None else "disk.hit"] += 1
-                if data is not None:
-                    self._memory.put(sid, data)  # promote
-                    flight.feed(data)
-                    return
-            async with self._origin.open(meta.key, byte_range=(first, last), if_match=meta.etag) as resp:
-                self._latency.observe(resp.elapsed)
-                if resp.status == 404:
-                    await self._drop(meta.key)
-                    raise ObjectNotFound()
-                if resp.status == 412 or (resp.status in (200, 206) and resp.etag != meta.etag):
-                    await self._drop(meta.key)
-                    raise ObjectChanged()
-                if not self._is_slice_body(resp, meta, index):
-                    raise OriginError(f"Origin answered {resp.status} for bytes {first}-{last}")
-                await self._pump(meta, index, resp, flight, epoch)
+        mark = self._drops.start()
+        try:
+            async with self._flying(sid, flight):
+                if self._disk is not None:
+                    data = await self._disk.get(sid, last - first + 1)
+                    self.stats["disk.miss" if data is None else "disk.hit"] += 1
+                    if data is not None:
+                        if not self._drops.overtaken(mark, meta.key, meta.etag):
+                            self._memory.put(sid, data)  # promote
+                        flight.feed(data)
+                        return
+                async with self._origin.open(meta.key, byte_range=(first, last), if_match=meta.etag) as resp:
+                    self._latency.observe(resp.elapsed)
+                    if resp.status == 404:
+                        await self._drop(meta.key)
+                        raise ObjectNotFound()
+                    if resp.status == 412 or (resp.status in (200, 206) and resp.etag != meta.etag):
+                        await self._drop(meta.key)
+                        raise ObjectChanged()
+                    if not self._is_slice_body(resp, meta, index):
+                        raise OriginError(f"Origin answered {resp.status} for bytes {first}-{last}")
+                    await self._pump(meta, index, resp, flight, mark)
+        finally:
+            self._drops.finish()
 
     def _is_slice_body(self, resp: OriginResponse, meta: ObjectMeta, index: int) -> bool:
         """Whether the body is exactly slice ``index`` of ``meta``'s version: a 206 for its range,
@@ -306,10 +324,9 @@ class EdgeCache:
         whole = first == 0 and last == meta.size - 1
         return resp.status == 200 and whole and resp.content_length == meta.size
 
-    async def _pump(
-        self, meta: ObjectMeta, index: int, resp: OriginResponse, flight: Flight, epoch: int
-    ) -> None:
-        """Stream a slice body into its flight; keep it (memory, then disk) only if complete."""
+    async def _pump(self, meta: ObjectMeta, index: int, resp: OriginResponse, flight: Flight, mark: int) -> None:
+        """Stream a slice body into its flight; keep it (memory, then disk) only if complete and not
+        overtaken by a drop since ``mark``."""
         first, last = slice_span(meta.size, self._slice, index)
         expected = last - first + 1
         received = 0
@@ -324,7 +341,7 @@ class EdgeCache:
         if received != expected:
             raise OriginError("Origin sent an incomplete body")
         data = flight.data()
-        keep = epoch == self._epoch
+        keep = not self._drops.overtaken(mark, meta.key, meta.etag)
         if keep:
             self._memory.put((meta.key, meta.etag, index), data)
         flight.finish()
@@ -355,7 +372,6 @@ class EdgeCache:
     async def purge(self, key: str, prefix: bool = False) -> int:
         """Forget ``key`` (or every key starting with ``key``) in every tier; return how many
         objects were cached."""
-        self._epoch += 1
         hit = _matcher(key, prefix)
         for pending in [k for k in self._lookups if hit(k)]:
             del self._lookups[pending]  # its waiters still get their answer; new lookups start afresh
@@ -365,6 +381,7 @@ class EdgeCache:
 
     async def _drop(self, key: str, *, prefix: bool = False) -> int:
         """Drop metas, negative entries and slices of ``key`` (or the prefix) from every tier."""
+        self._drops.record(Drop(key, prefix))
         hit = _matcher(key, prefix)
         keys = {k for k in self._metas if hit(k)}
         for k in keys:
@@ -378,6 +395,7 @@ class EdgeCache:
 
     async def _drop_other_versions(self, meta: ObjectMeta) -> None:
         """Drop the slices of ``meta.key`` that belong to any version but ``meta``'s."""
+        self._drops.record(Drop(meta.key, keep_etag=meta.etag))
         self._memory.drop(lambda sid: sid[0] == meta.key and sid[1] != meta.etag)
         if self._disk is not None:
             await self._disk.drop(meta.key, keep_etag=meta.etag)

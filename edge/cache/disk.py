@@ -19,6 +19,7 @@ from typing import TypeVar
 
 from anyio.to_thread import run_sync
 
+from edge.cache.droplog import Drop, DropLog
 from edge.cache.index import DiskIndex, SliceRow
 from edge.cache.meta import ObjectMeta
 from edge.cache.slicefile import TMP_SUFFIX, read_header, read_slice, slice_name, slice_path, write_slice
@@ -38,34 +39,19 @@ class _Entry:
     size: int  # bytes on disk, header included
 
 
-@dataclass(frozen=True, slots=True)
-class _Drop:
-    """What one drop() covered, checked by writes it overlapped (they must not resurrect it)."""
-
-    key: str
-    prefix: bool
-    keep_etag: str | None
-
-    def covers(self, key: str, etag: str | None) -> bool:
-        """Whether the drop covers a slice of (key, etag), or with ``etag=None`` the meta of key."""
-        if not (key.startswith(self.key) if self.prefix else key == self.key):
-            return False
-        return self.keep_etag is None or (etag is not None and etag != self.keep_etag)
-
-
 class DiskTier:
-    """Slices as files under ``root/slices``; total file size kept at or under ``max_bytes``."""
+    """Slices of ``slice_bytes`` as files under ``root/slices``; total file size kept at or under
+    ``max_bytes``. Files of another slice size are never served and age out."""
 
-    def __init__(self, root: Path, max_bytes: int) -> None:
-        self._root = root
+    def __init__(self, root: Path, max_bytes: int, slice_bytes: int) -> None:
         self._dir = root / "slices"
         self._index = DiskIndex(root / INDEX_FILE)
         self._max = max_bytes
+        self._slice_bytes = slice_bytes
         self._entries: OrderedDict[str, _Entry] = OrderedDict()  # least recently used first
         self._by_key: dict[str, set[str]] = {}
         self._used = 0
-        self._writing = 0  # writes in threads right now
-        self._drops: list[_Drop] = []  # drops issued while writes were in progress
+        self._drops = DropLog()  # so that a write overtaken by a drop does not resurrect what it dropped
 
     @property
     def bytes_used(self) -> int:
@@ -78,11 +64,12 @@ class DiskTier:
         await self._evict()
 
     async def close(self) -> None:
+        """Close the index (LRU order and metas are already persisted)."""
         await run_sync(self._index.close)
 
     async def get(self, sid: SliceId, length: int) -> bytes | None:
         """The bytes of a slice if stored intact (exactly ``length`` bytes), else ``None``."""
-        name = slice_name(sid)
+        name = slice_name(sid, self._slice_bytes)
         if name not in self._entries:
             return None
         self._entries.move_to_end(name)
@@ -98,7 +85,7 @@ class DiskTier:
 
     async def put(self, meta: ObjectMeta, index: int, data: bytes) -> None:
         """Store slice ``index`` of ``meta``'s version, evicting least recently used slices to fit."""
-        name = slice_name((meta.key, meta.etag, index))
+        name = slice_name((meta.key, meta.etag, index), self._slice_bytes)
         if name in self._entries or not data or len(data) > self._max:
             return
         kept, size = await self._write(meta.key, meta.etag, lambda: self._write_slice(meta, index, data))
@@ -109,33 +96,29 @@ class DiskTier:
         await self._evict()
 
     async def get_meta(self, key: str) -> ObjectMeta | None:
+        """The latest meta recorded for ``key``, if any."""
         return await run_sync(self._index.get_meta, key)
 
     async def put_meta(self, meta: ObjectMeta) -> None:
         """Record ``meta`` as the latest version of its object."""
-        kept, _ = await self._write(meta.key, None, lambda: self._index.put_meta(meta))
+        kept, _ = await self._write(meta.key, meta.etag, lambda: self._index.put_meta(meta))
         if not kept:
             await run_sync(lambda: self._index.drop_metas(meta.key))
 
-    async def _write(self, key: str, etag: str | None, work: Callable[[], T]) -> tuple[bool, T]:
-        """Run a blocking write in a thread; also say whether it stands, i.e. no drop covering
-        (key, etag) overlapped it (``etag=None``: a meta write)."""
-        mark = len(self._drops)
-        self._writing += 1
+    async def _write(self, key: str, etag: str, work: Callable[[], T]) -> tuple[bool, T]:
+        """Run a blocking write about version ``etag`` of ``key`` in a thread; also say whether it
+        stands, i.e. no drop covering it overlapped."""
+        mark = self._drops.start()
         try:
             result = await run_sync(work)
+            return not self._drops.overtaken(mark, key, etag), result
         finally:
-            self._writing -= 1
-        overlapped = any(drop.covers(key, etag) for drop in self._drops[mark:])
-        if not self._writing:
-            self._drops.clear()
-        return not overlapped, result
+            self._drops.finish()
 
     async def drop(self, key: str, *, prefix: bool = False, keep_etag: str | None = None) -> set[str]:
         """Delete the slices (and, unless ``keep_etag`` is given, the meta) of ``key`` or of every key
         under the prefix ``key``; with ``keep_etag``, slices of that version stay. Returns the keys hit."""
-        if self._writing:
-            self._drops.append(_Drop(key, prefix, keep_etag))
+        self._drops.record(Drop(key, prefix, keep_etag))
         if prefix:
             keys = [k for k in self._by_key if k.startswith(key)]
         else:
@@ -185,8 +168,7 @@ class DiskTier:
         return data
 
     def _write_slice(self, meta: ObjectMeta, index: int, data: bytes) -> int:
-        name, size = write_slice(self._dir, meta, index, data)
-        self._index.put_meta(meta, replace=False)
+        name, size = write_slice(self._dir, meta, index, self._slice_bytes, data)
         self._index.add([SliceRow(name, meta.key, meta.etag, index, size, time.time())])
         return size
 
@@ -200,6 +182,8 @@ class DiskTier:
         rows = {row.name: row for row in self._index.open()}
         files: dict[str, Path] = {}
         for path in self._dir.glob("*/*"):
+            if not path.is_file():
+                continue
             if path.name.endswith(TMP_SUFFIX):
                 path.unlink(missing_ok=True)
             else:
@@ -214,9 +198,9 @@ class DiskTier:
     def _adopt(self, path: Path) -> SliceRow | None:
         """The index row for a slice file found on disk, or ``None`` (and the file removed) if invalid."""
         try:
-            meta, index = read_header(path)
-            if slice_name((meta.key, meta.etag, index)) != path.name:
-                raise ValueError(f"{path}: name does not match its header")
+            meta, index, slice_bytes = read_header(path)
+            if slice_bytes != self._slice_bytes or slice_name((meta.key, meta.etag, index), slice_bytes) != path.name:
+                raise ValueError(f"{path}: another slice size, or a name that does not match its header")
             stat = os.stat(path)
         except (OSError, ValueError):
             path.unlink(missing_ok=True)

@@ -41,6 +41,8 @@ class SliceRow:
 
 
 class DiskIndex:
+    """The SQLite file at ``path``; every method blocks."""
+
     def __init__(self, path: Path) -> None:
         self._path = path
         self._lock = threading.Lock()
@@ -95,9 +97,13 @@ class DiskIndex:
             db.execute("UPDATE slices SET atime = ? WHERE name = ?", (atime, name))
 
     def get_meta(self, key: str) -> ObjectMeta | None:
+        """The meta recorded for ``key``; ``None`` if there is none or it cannot be read."""
         with self._transaction() as db:
             row = db.execute("SELECT meta FROM objects WHERE key = ?", (key,)).fetchone()
-        return None if row is None else ObjectMeta.from_dict(orjson.loads(row[0]))
+        try:
+            return None if row is None else ObjectMeta.from_dict(orjson.loads(row[0]))
+        except (orjson.JSONDecodeError, KeyError, TypeError):
+            return None
 
     def put_meta(self, meta: ObjectMeta, *, replace: bool = True) -> None:
         verb = "INSERT OR REPLACE" if replace else "INSERT OR IGNORE"

@@ -7,6 +7,7 @@ codes are left to the caller to interpret.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import time
 from collections.abc import AsyncGenerator, AsyncIterator
@@ -50,9 +51,7 @@ class OriginResponse:
         self.cache_control = headers.get("cache-control", "")
         self.content_length = _parse_int(headers.get("content-length"))
         match = _CONTENT_RANGE.fullmatch(headers.get("content-range", "").strip())
-        self.content_range = (
-            (int(match.group(1)), int(match.group(2)), int(match.group(3))) if match else None
-        )
+        self.content_range = (int(match.group(1)), int(match.group(2)), int(match.group(3))) if match else None
 
     @property
     def size(self) -> int | None:
@@ -92,12 +91,11 @@ class OriginResponse:
             raise OriginError("Origin sent an incomplete body") from exc
 
     async def discard(self) -> None:
-        """Read and drop a small body so the connection is reused; larger ones are cut on close."""
+        """Read and drop a small body so the connection is reused; a larger one is cut on close.
+        Transport errors are ignored: the body was not wanted."""
         if self.content_length is not None and self.content_length <= _SMALL_BODY:
-            try:
+            with contextlib.suppress(httpx.HTTPError):
                 await self._response.aread()
-            except httpx.HTTPError as exc:
-                raise OriginError("Origin sent an incomplete body") from exc
 
 
 class OriginClient:
@@ -130,13 +128,14 @@ class OriginClient:
         if_match: str | None = None,
     ) -> AsyncIterator[OriginResponse]:
         """``GET /_edge/objects/{key}`` with optional ``Range: bytes=a-b`` and conditions; the
-        response stays open (body unread) inside the ``async with``."""
+        response stays open (body unread) inside the ``async with``. A weak ``if_match`` is not sent
+        (If-Match compares strongly, so it could never match); callers check the ETag themselves."""
         headers = {}
         if byte_range is not None:
             headers["range"] = f"bytes={byte_range[0]}-{byte_range[1]}"
         if if_none_match:
             headers["if-none-match"] = if_none_match
-        if if_match:
+        if if_match and not if_match.startswith("W/"):
             headers["if-match"] = if_match
         url = "/_edge/objects/" + quote(validate_key(key), safe="/")
         request = self._client.build_request("GET", url, headers=headers)

@@ -1,6 +1,8 @@
-"""One slice on disk: ``<root>/<h[:2]>/<h>`` where ``h`` hashes (key, etag, index), never the raw key.
+"""One slice on disk: ``<root>/<h[:2]>/<h>`` where ``h`` hashes (key, etag, slice size, index), never
+the raw key. The slice size is part of the identity, so a changed ``slice_bytes`` setting can never
+make a file stand for the wrong bytes.
 
-A file is ``MAGIC | u32 header length | header JSON {"meta", "index"} | slice bytes``. The header lets
+A file is ``MAGIC | u32 header length | header JSON {"meta", "index", "slice_bytes"} | slice bytes``. The header lets
 the disk tier rebuild its index from the directory alone. Writes go to a temporary file in the same
 directory and are renamed into place, so a reader never sees a partial slice. Blocking; run in a thread.
 """
@@ -26,22 +28,22 @@ TMP_SUFFIX = ".tmp"
 _PREFIX = struct.Struct(">4sI")
 
 
-def slice_name(sid: SliceId) -> str:
+def slice_name(sid: SliceId, slice_bytes: int) -> str:
     """The file name of a slice: hex SHA-256 of its identity."""
     key, etag, index = sid
-    return hashlib.sha256(f"{key}\0{etag}\0{index}".encode()).hexdigest()
+    return hashlib.sha256(f"{key}\0{etag}\0{slice_bytes}\0{index}".encode()).hexdigest()
 
 
 def slice_path(root: Path, name: str) -> Path:
     return root / name[:2] / name
 
 
-def write_slice(root: Path, meta: ObjectMeta, index: int, data: bytes) -> tuple[str, int]:
+def write_slice(root: Path, meta: ObjectMeta, index: int, slice_bytes: int, data: bytes) -> tuple[str, int]:
     """Store slice ``index`` of ``meta``'s version atomically; return its name and file size."""
-    name = slice_name((meta.key, meta.etag, index))
+    name = slice_name((meta.key, meta.etag, index), slice_bytes)
     path = slice_path(root, name)
     path.parent.mkdir(parents=True, exist_ok=True)
-    header = orjson.dumps({"meta": meta.to_dict(), "index": index})
+    header = orjson.dumps({"meta": meta.to_dict(), "index": index, "slice_bytes": slice_bytes})
     tmp = path.with_name(f".{name}.{uuid.uuid4().hex}{TMP_SUFFIX}")
     try:
         with open(tmp, "wb") as f:
@@ -72,12 +74,12 @@ def read_slice(path: Path) -> bytes:
         return f.read()
 
 
-def read_header(path: Path) -> tuple[ObjectMeta, int]:
-    """The meta and slice index a file holds; ``ValueError`` if malformed."""
+def read_header(path: Path) -> tuple[ObjectMeta, int, int]:
+    """The meta, slice index and slice size a file holds; ``ValueError`` if malformed."""
     with open(path, "rb") as f:
         raw = f.read(_header_length(f, path))
     try:
         header = orjson.loads(raw)
-        return ObjectMeta.from_dict(header["meta"]), int(header["index"])
+        return ObjectMeta.from_dict(header["meta"]), int(header["index"]), int(header["slice_bytes"])
     except (orjson.JSONDecodeError, KeyError, TypeError) as exc:
         raise ValueError(f"{path}: bad slice header") from exc

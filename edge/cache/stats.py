@@ -52,6 +52,7 @@ class LatencyHistogram:
         self._sum = 0.0
 
     def observe(self, seconds: float) -> None:
+        """Count one response time."""
         self._counts[bisect_left(BUCKETS, seconds)] += 1
         self._sum += seconds
 

@@ -8,17 +8,20 @@ from __future__ import annotations
 
 import re
 from email.utils import formatdate
+from urllib.parse import urlsplit
 
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
-from mediaedge.cluster import EDGE_SECRET_HEADER, secret_matches
+from mediaedge.cluster import EDGE_SECRET_HEADER, REGISTER_PATH, secret_matches
 from mediaedge.errors import HTTPError
 from mediaedge.keys import InvalidKey, validate_key
-from origin.http import JSON
+from mediaedge.storage import StorageBackend
+from origin.http import JSON, json_body, str_field
 from origin.state import OriginState, get_state
 from origin.store import FileRecord
+from origin.streams.outputs import stream_object
 
 _RANGE = re.compile(r"^bytes=(\d+)-(\d*)$")
 
@@ -35,12 +38,23 @@ def policy_headers(record: FileRecord) -> dict[str, str]:
         "ETag": f'"{record.etag}"',
         "Last-Modified": formatdate(record.updated_at, usegmt=True),
         "Content-Type": record.mime,
-        "Cache-Control": "private, max-age=31536000" if record.require_signed else "public, max-age=31536000",
+        # No max-age: the edge keeps a copy fresh for its edge.object_ttl, then revalidates with
+        # If-None-Match, which heals a missed purge. Players get their own Cache-Control from the edge.
+        "Cache-Control": "private" if record.require_signed else "public",
         "Accept-Ranges": "bytes",
         "X-Mediaedge-File-Id": record.id,
         "X-Mediaedge-Tenant": record.tenant_id,
         "X-Mediaedge-Access": "signed" if record.require_signed else "public",
     }
+
+
+async def _file_object(state: OriginState, key: str) -> tuple[StorageBackend, int, dict[str, str]] | None:
+    """Backend, size and policy headers of a ready file; stream outputs are found by ``stream_object``."""
+    record = await state.store.get_file_by_key(key)
+    if record is None or record.status != "ready":
+        return None
+    bucket = await state.store.get_bucket(record.tenant_id, record.bucket)
+    return (state.backend(bucket), record.size, policy_headers(record)) if bucket else None
 
 
 async def edge_object(request: Request) -> Response:
@@ -49,26 +63,22 @@ async def edge_object(request: Request) -> Response:
         key = validate_key(request.path_params["key"])
     except InvalidKey as exc:
         raise HTTPError(400, str(exc)) from None
-    record = await state.store.get_file_by_key(key)
-    if record is None or record.status != "ready":
+    found = await _file_object(state, key) or await stream_object(state, key)
+    if found is None:
         raise HTTPError(404, "Object not found", "FILE_NOT_FOUND")
-    headers = policy_headers(record)
+    backend, size, headers = found
     if request.headers.get("if-none-match") == headers["ETag"]:
         return Response(status_code=304, headers=headers)
-    bucket = await state.store.get_bucket(record.tenant_id, record.bucket)
-    if bucket is None:
-        raise HTTPError(404, "Object not found", "FILE_NOT_FOUND")
-    backend = state.backend(bucket)
-    start, end, status = 0, record.size - 1, 200
-    if (match := _RANGE.match(request.headers.get("range", ""))) and record.size:
+    start, end, status = 0, size - 1, 200
+    if (match := _RANGE.match(request.headers.get("range", ""))) and size:
         start = int(match.group(1))
-        end = min(int(match.group(2)) if match.group(2) else record.size - 1, record.size - 1)
+        end = min(int(match.group(2)) if match.group(2) else size - 1, size - 1)
         if start > end:
-            raise HTTPError(416, "Range not satisfiable", headers={"Content-Range": f"bytes */{record.size}"})
+            raise HTTPError(416, "Range not satisfiable", headers={"Content-Range": f"bytes */{size}"})
         status = 206
-        headers["Content-Range"] = f"bytes {start}-{end}/{record.size}"
-    headers["Content-Length"] = str(end - start + 1 if record.size else 0)
-    if request.method == "HEAD" or not record.size:
+        headers["Content-Range"] = f"bytes {start}-{end}/{size}"
+    headers["Content-Length"] = str(end - start + 1 if size else 0)
+    if request.method == "HEAD" or not size:
         return Response(status_code=status, headers=headers)
     return StreamingResponse(backend.open_range(key, start, end), status_code=status, headers=headers)
 
@@ -81,7 +91,20 @@ async def edge_tenant(request: Request) -> JSON:
     return JSON({"id": tenant.id, "whitelisted_domains": tenant.whitelisted_domains, "app_ids": tenant.app_ids})
 
 
+async def edge_register(request: Request) -> JSON:
+    """An edge announces ``{url, region}`` at start and every heartbeat, so deletes purge it too."""
+    state = _require_edge(request)
+    body = await json_body(request)
+    url = (str_field(body, "url", required=True) or "").rstrip("/")
+    if urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).hostname:
+        raise HTTPError(400, "url must be the edge's http(s) base URL")
+    region = str_field(body, "region") or ""
+    await state.store.register_edge(url, region)
+    return JSON({"url": url, "region": region, "heartbeat": state.settings.cluster.edge_heartbeat})
+
+
 routes = [
     Route("/_edge/objects/{key:path}", edge_object, methods=["GET", "HEAD"]),
     Route("/_edge/tenants/{tenant_id}", edge_tenant, methods=["GET"]),
+    Route(REGISTER_PATH, edge_register, methods=["POST"]),
 ]

@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass
 
 from mediaedge.keys import build_key, split_ext
-from origin.store.db import Conn, Database, IntegrityError
+from origin.store.db import Conn, Database, UniqueViolation
 from origin.store.models import FileRecord
 
 MAX_SUFFIX = 10_000
@@ -71,7 +71,7 @@ class FileStore:
                     now,
                     now,
                 )
-            except IntegrityError:
+            except UniqueViolation:
                 continue
             record = await self.get_file(file_id)
             assert record is not None

@@ -82,15 +82,21 @@ def _claimable(alias: str = "") -> str:
 
 
 def _claim_sql(kind_count: int, dialect: str) -> str:
+    """Only placeholders and fixed text are interpolated into this SQL."""
     kinds = ", ".join("?" * kind_count)
     lock = " FOR UPDATE SKIP LOCKED" if dialect == "postgresql" else ""
+    fewest_running_first = (
+        "(SELECT COUNT(*) FROM jobs r WHERE r.tenant_id = j.tenant_id AND r.status = 'running'"
+        " AND r.lease_expires_at > ?)"
+    )
+    pick = (
+        f"SELECT j.id FROM jobs j WHERE j.kind IN ({kinds}) AND {_claimable('j')}"  # noqa: S608
+        f" ORDER BY {fewest_running_first}, j.run_after, j.created_at LIMIT 1{lock}"
+    )
     return (
-        "UPDATE jobs SET status = 'running', attempt = attempt + 1, lease_owner = ?, lease_expires_at = ?,"
-        " last_error = CASE WHEN status = 'running' THEN ? ELSE last_error END, updated_at = ?"
-        f" WHERE id = (SELECT j.id FROM jobs j WHERE j.kind IN ({kinds}) AND {_claimable('j')}"
-        " ORDER BY (SELECT COUNT(*) FROM jobs r WHERE r.tenant_id = j.tenant_id AND r.status = 'running'"
-        f" AND r.lease_expires_at > ?), j.run_after, j.created_at LIMIT 1{lock})"
-        f" AND {_claimable()} RETURNING *"
+        "UPDATE jobs SET status = 'running', attempt = attempt + 1, lease_owner = ?,"  # noqa: S608
+        " lease_expires_at = ?, last_error = CASE WHEN status = 'running' THEN ? ELSE last_error END, updated_at = ?"
+        f" WHERE id = ({pick}) AND {_claimable()} RETURNING *"
     )
 
 

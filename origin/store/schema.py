@@ -149,6 +149,7 @@ MIGRATIONS: list[tuple[int, str]] = [
             url TEXT NOT NULL,
             source_ref TEXT NOT NULL,
             source_file_id TEXT,
+            bucket TEXT,
             output_prefix TEXT,
             uid TEXT,
             status TEXT NOT NULL,
@@ -185,23 +186,42 @@ MIGRATIONS: list[tuple[int, str]] = [
         );
         """,
     ),
+    (
+        7,
+        """
+        CREATE TABLE edges (
+            url TEXT PRIMARY KEY,
+            region TEXT NOT NULL DEFAULT '',
+            registered_at DOUBLE PRECISION NOT NULL,
+            last_seen DOUBLE PRECISION NOT NULL
+        );
+        CREATE INDEX edges_last_seen ON edges (last_seen)
+        """,
+    ),
 ]
 
 
 async def migrate(db: Database) -> int:
-    """Apply pending migrations; returns the schema version now in force."""
-    await db.executescript(
-        "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at TEXT)"
-    )
-    current = await db.fetchval("SELECT MAX(version) AS v FROM schema_version") or 0
-    for version, sql in MIGRATIONS:
-        if version <= current:
-            continue
-        async with db.transaction() as tx:
-            for statement in filter(str.strip, sql.split(";")):
-                await tx.execute(statement)
-            await tx.execute(
-                "INSERT INTO schema_version (version, applied_at) VALUES (?, CURRENT_TIMESTAMP)", version
-            )
-        current = version
-    return int(current)
+    """Apply pending migrations in list order; returns the highest schema version now in force.
+
+    Safe when several processes start at once: ``db.migration_lock()`` (a PostgreSQL advisory lock)
+    is held throughout, and each migration re-checks inside its exclusive transaction that it is
+    still pending. Versions are tracked one by one, so a lower number that lands later still runs.
+    """
+    async with db.migration_lock():
+        await db.executescript(
+            "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at TEXT)"
+        )
+        applied = {row["version"] for row in await db.fetchall("SELECT version FROM schema_version")}
+        for version, sql in MIGRATIONS:
+            if version in applied:
+                continue
+            async with db.transaction() as tx:
+                if await tx.fetchone("SELECT version FROM schema_version WHERE version = ?", version):
+                    continue  # another process got here first
+                for statement in filter(str.strip, sql.split(";")):
+                    await tx.execute(statement)
+                await tx.execute(
+                    "INSERT INTO schema_version (version, applied_at) VALUES (?, CURRENT_TIMESTAMP)", version
+                )
+        return int(await db.fetchval("SELECT MAX(version) AS v FROM schema_version") or 0)

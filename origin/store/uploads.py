@@ -15,6 +15,7 @@ import orjson
 
 from origin.store.db import Database
 
+
 @dataclass(frozen=True)
 class TusUpload:
     id: str
@@ -149,18 +150,18 @@ class UploadStore:
 
     # -- the lease -----------------------------------------------------------------------------------
 
-    async def take_upload_lease(self, upload_id: str, owner: str, seconds: float) -> bool:
-        """Take the lease if it is free or expired; True on success."""
+    async def take_upload_lease(self, upload_id: str, owner: str, seconds: float) -> TusUpload | None:
+        """Take the lease if it is free or expired: the upload as it is now, or None if not taken."""
         now = time.time()
-        changed = await self.db.execute(
+        row = await self.db.fetchone(
             "UPDATE tus_uploads SET lock_owner = ?, lock_until = ?, release_requested = 0"
-            " WHERE id = ? AND (lock_owner IS NULL OR lock_until < ?)",
+            " WHERE id = ? AND (lock_owner IS NULL OR lock_until < ?) RETURNING *",
             owner,
             now + seconds,
             upload_id,
             now,
         )
-        return changed == 1
+        return TusUpload.from_row(row) if row else None
 
     async def renew_upload_lease(self, upload_id: str, owner: str, seconds: float) -> bool:
         """Extend a held lease; False if it was lost or another process asked for it."""

@@ -1,0 +1,320 @@
+"""The embeddable player (seed 000 "Embed & Player Integration", docs/embed.md).
+
+- ``GET /embed?file=FILE_ID&api_key=KEY`` (the seed's form) or ``GET /embed?token=T`` (an embed URL
+  from ``POST /embed/token``): an HTML page that plays the file's ready HLS stream (``playStream``,
+  default true) or the file itself, through the edge with tokens minted here for this page.
+- ``POST /embed/token`` (``API-Key``): a short-lived signed embed URL that carries no API key.
+- ``GET /embed/assets/{name}``: the page's script, style sheet and hls.js, cacheable for a year.
+
+Every query parameter reaches the page only inside a JSON data block with ``<``, ``>`` and ``&``
+escaped, and the player script writes text with ``textContent``; a strict Content-Security-Policy
+backs that up. The page sends no ``Referer``, so the API key in its URL never leaves the browser.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import time
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from string import Template
+from typing import Any
+from urllib.parse import quote, urlencode, urlsplit
+
+import jwt
+import orjson
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import Route
+
+from edge.whitelist import Whitelist
+from mediaedge.errors import HTTPError
+from mediaedge.settings import parse_duration
+from mediaedge.streams import provider_classes
+from mediaedge.tokens import SigningKey, sign_token
+from origin.auth import require_tenant
+from origin.http import JSON, json_body, str_field
+from origin.state import OriginState, get_state
+from origin.store import FileRecord, Tenant
+from origin.store.streams import StreamRecord
+
+log = logging.getLogger("mediaedge.embed")
+
+#: Served asset name → its path inside the ``origin`` package (hls.js comes from npm at install time).
+ASSETS = {
+    "player.js": "embed/player.js",
+    "player.css": "embed/player.css",
+    "hls.min.js": "embed/node_modules/hls.js/dist/hls.min.js",
+}
+ASSET_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8"}
+FLAGS = {"playStream": True, "autoplay": False, "muted": False, "loop": False, "controls": True, "loader": True}
+WATERMARK_FIELDS = ("user_id", "user_name", "user_email")
+MAX_WATERMARK_FIELD = 200
+EMBED_AUDIENCE = "mediaedge-embed"
+NONE = "'none'"
+
+
+@dataclass(frozen=True)
+class Asset:
+    body: bytes
+    version: str
+    media_type: str
+
+
+@cache
+def _asset(name: str) -> Asset | None:
+    path = resources.files("origin").joinpath(ASSETS[name])
+    if not path.is_file():
+        log.warning("embed asset %s is missing (run `npm install --prefix origin/embed`)", ASSETS[name])
+        return None
+    body = path.read_bytes()
+    return Asset(body, hashlib.sha256(body).hexdigest()[:16], ASSET_TYPES[name[name.rindex("."):]])
+
+
+@cache
+def _template() -> Template:
+    return Template(resources.files("origin").joinpath("embed/player.html").read_text("utf-8"))
+
+
+def _asset_url(name: str) -> str | None:
+    asset = _asset(name)
+    return None if asset is None else f"/embed/assets/{name}?v={asset.version}"
+
+
+# -- embed tokens ----------------------------------------------------------------------------------
+
+
+def _embed_key(state: OriginState) -> bytes:
+    return hmac.new(state.edge_secret.encode(), b"embed-token", hashlib.sha256).digest()
+
+
+def _mint_embed_token(state: OriginState, tenant: Tenant, file_id: str, lifetime: int, watermark: str) -> str:
+    now = int(time.time())
+    claims = {"aud": EMBED_AUDIENCE, "tid": tenant.id, "fid": file_id, "iat": now, "exp": now + lifetime}
+    if watermark:
+        claims["wm"] = watermark
+    return jwt.encode(claims, _embed_key(state), algorithm="HS256")
+
+
+def _read_embed_token(state: OriginState, token: str) -> dict[str, Any]:
+    try:
+        claims: dict[str, Any] = jwt.decode(token, _embed_key(state), algorithms=["HS256"], audience=EMBED_AUDIENCE,
+                                            options={"require": ["exp", "tid", "fid"]})
+    except jwt.ExpiredSignatureError:
+        raise HTTPError(401, "This embed link has expired", "EMBED_TOKEN_EXPIRED") from None
+    except jwt.PyJWTError:
+        raise HTTPError(401, "Invalid embed token", "EMBED_TOKEN_INVALID") from None
+    return claims
+
+
+# -- request parsing -------------------------------------------------------------------------------
+
+
+def _flag(request: Request, name: str) -> bool:
+    value = request.query_params.get(name)
+    if value is None or value == "":
+        return FLAGS[name]
+    if value.lower() in ("true", "1"):
+        return True
+    if value.lower() in ("false", "0"):
+        return False
+    raise HTTPError(400, f"{name} must be true or false", "EMBED_PARAM_INVALID")
+
+
+def _watermark(values: dict[str, Any]) -> str:
+    parts = [str(values.get(name) or "").strip()[:MAX_WATERMARK_FIELD] for name in WATERMARK_FIELDS]
+    return " · ".join(p for p in parts if p)
+
+
+async def _page_file(request: Request, state: OriginState) -> tuple[Tenant, FileRecord, str]:
+    """The tenant, file and watermark of an embed request (API key or embed token)."""
+    params = request.query_params
+    token = params.get("token")
+    if token:
+        claims = _read_embed_token(state, token)
+        tenant = await state.store.get_tenant(claims["tid"])
+        if tenant is None or not tenant.active:
+            raise HTTPError(401, "Invalid embed token", "EMBED_TOKEN_INVALID")
+        file_id, watermark = claims["fid"], claims.get("wm") or _watermark(dict(params))
+    else:
+        tenant = await require_tenant(request, api_key=params.get("api_key"))
+        file_id, watermark = params.get("file") or "", _watermark(dict(params))
+    if not file_id or params.get("file", file_id) != file_id:
+        raise HTTPError(400, "file must be the id of the file to play", "FILE_REQUIRED")
+    return tenant, await _playable(state, tenant, file_id), watermark
+
+
+async def _playable(state: OriginState, tenant: Tenant, file_id: str) -> FileRecord:
+    record = await state.store.get_file(file_id)
+    if record is None or record.tenant_id != tenant.id or record.status != "ready":
+        raise HTTPError(404, "File not found", "FILE_NOT_FOUND")
+    if not record.mime.startswith(("video/", "audio/")):
+        raise HTTPError(400, "The file is not audio or video", "FILE_NOT_PLAYABLE")
+    return record
+
+
+def _check_framing(request: Request, whitelist: Whitelist) -> None:
+    """Refuse pages outside the tenant's whitelist (the Referer of an iframe load is its parent)."""
+    referer = request.headers.get("referer")
+    if referer and not whitelist.allows_url(referer):
+        raise HTTPError(403, "This page may not embed the tenant's media", "ORIGIN_NOT_WHITELISTED")
+
+
+# -- playback URLs ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Signer:
+    """Edge URLs for one page view: one signing key, one expiry (recorded once, by :meth:`note`)."""
+
+    state: OriginState
+    tenant_id: str
+    key: SigningKey
+    now: int
+    expires_at: int
+
+    @classmethod
+    async def start(cls, state: OriginState, tenant_id: str, lifetime: int) -> _Signer:
+        now = int(time.time())
+        return cls(state, tenant_id, await state.keys.active(), now, now + lifetime)
+
+    def url(self, key: str, prefix: str | None = None) -> str:
+        """``{EDGE}/{token}/{key}``; the token covers ``prefix`` (a stream's folder) or exactly ``key``."""
+        token = sign_token(self.key, tenant_id=self.tenant_id, path=prefix or key,
+                           scope="prefix" if prefix else "exact", expires_at=self.expires_at, now=self.now)
+        return f"{self.state.settings.edge.url}/{token}/{quote(key)}"
+
+    async def note(self) -> None:
+        await self.state.store.note_token_expiry(self.key.kid, self.expires_at)
+
+
+def _playback_lifetime(state: OriginState, record: FileRecord) -> int:
+    lifetime = max(parse_duration(state.settings.embed.playback_expires_in), int((record.duration or 0) * 2 + 1))
+    return min(lifetime, parse_duration(state.settings.tokens.max_expires_in))
+
+
+async def _ready_stream(state: OriginState, record: FileRecord) -> StreamRecord | None:
+    """The file's ready stream with an HLS URL, the default provider's first."""
+    default = state.settings.streams.default_provider
+    for provider in sorted(provider_classes(state.pm), key=lambda name: name != default):
+        for stream in await state.store.streams_by_source(state.store.db, record.tenant_id, provider, [record.id]):
+            if stream.status == "ready" and stream.hls_url:
+                return stream
+    return None
+
+
+async def _hls_url(state: OriginState, record: FileRecord, signer: _Signer) -> str | None:
+    """The file's ready HLS master playlist: on the edge with a prefix token for the stream's folder,
+    or a remote provider's URL as it is."""
+    stream = await _ready_stream(state, record)
+    if stream is None or stream.hls_url is None:
+        return None
+    if not (stream.output_prefix and stream.hls_url.startswith(state.settings.edge.url + "/")):
+        return stream.hls_url
+    playlist = urlsplit(stream.hls_url).path.rsplit("/", 1)[-1]
+    return signer.url(stream.output_prefix + playlist, prefix=stream.output_prefix)
+
+
+# -- the page --------------------------------------------------------------------------------------
+
+
+def _script_json(data: dict[str, Any]) -> str:
+    """JSON that cannot end its ``<script type="application/json">`` element early."""
+    return orjson.dumps(data).decode().replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def _csp(media_urls: list[str], whitelist: Whitelist) -> str:
+    """The page's policy: our scripts and styles only, media from the edge, framed by whitelisted sites."""
+    origins = sorted({f"{u.scheme}://{u.netloc}" for u in map(urlsplit, media_urls)})
+    ancestors = "*"
+    if whitelist.restricted:
+        hosts = sorted([*whitelist.exact, *("*" + suffix for suffix in whitelist.suffixes)])
+        ancestors = " ".join(f"{scheme}://{host}" for host in hosts for scheme in ("https", "http")) or NONE
+    return (f"default-src {NONE}; script-src 'self'; style-src 'self'; media-src {' '.join([*origins, 'blob:'])}; "
+            f"connect-src {' '.join(origins) or NONE}; worker-src blob:; frame-ancestors {ancestors}; "
+            f"base-uri {NONE}; form-action {NONE}")
+
+
+def _page(config: dict[str, Any], status: int, csp: str) -> HTMLResponse:
+    scripts = [url for url in (_asset_url("hls.min.js") if config.get("hls") else None, _asset_url("player.js")) if url]
+    html = _template().substitute(
+        css=_asset_url("player.css") or "",
+        config=_script_json(config),
+        scripts="\n".join(f'<script src="{url}"></script>' for url in scripts),
+    )
+    headers = {
+        "Content-Security-Policy": csp,
+        "Referrer-Policy": "no-referrer",
+        "Cache-Control": "no-store",
+        "X-Content-Type-Options": "nosniff",
+    }
+    return HTMLResponse(html, status, headers)
+
+
+async def embed_page(request: Request) -> HTMLResponse:
+    state = get_state(request)
+    source = state.settings.embed.source
+    try:
+        flags = {name: _flag(request, name) for name in FLAGS}
+        tenant, record, watermark = await _page_file(request, state)
+        whitelist = Whitelist.of(tenant.whitelisted_domains)
+        _check_framing(request, whitelist)
+        signer = await _Signer.start(state, tenant.id, _playback_lifetime(state, record))
+        hls = await _hls_url(state, record, signer) if flags["playStream"] else None
+        mp4 = signer.url(record.key)
+        await signer.note()
+    except HTTPError as exc:
+        return _page({"source": source, "error": exc.message}, exc.status, _csp([], Whitelist.of([])))
+    config = {
+        "source": source,
+        "hls": hls,
+        "mp4": mp4,
+        "duration": record.duration,
+        "watermark": watermark,
+        **{name: value for name, value in flags.items() if name != "playStream"},
+    }
+    return _page(config, 200, _csp([u for u in (hls, mp4) if u], whitelist))
+
+
+async def embed_token(request: Request) -> JSON:
+    """``{file, expiresIn?, user_id?, user_name?, user_email?}`` → a signed embed URL without the API key."""
+    state = get_state(request)
+    tenant = await require_tenant(request)
+    body = await json_body(request)
+    record = await _playable(state, tenant, str_field(body, "file", required=True) or "")
+    try:
+        lifetime = parse_duration(body.get("expiresIn") or state.settings.embed.url_expires_in)
+    except ValueError as exc:
+        raise HTTPError(400, f"expiresIn: {exc}", "EXPIRES_IN_INVALID") from None
+    lifetime = min(lifetime, parse_duration(state.settings.tokens.max_expires_in))
+    watermark = _watermark({name: str_field(body, name) for name in WATERMARK_FIELDS})
+    token = _mint_embed_token(state, tenant, record.id, lifetime, watermark)
+    url = f"{state.settings.origin.url}/embed?{urlencode({'file': record.id, 'token': token})}"
+    return JSON({"token": token, "url": url, "expiresAt": int(time.time()) + lifetime})
+
+
+async def embed_asset(request: Request) -> Response:
+    name = request.path_params["name"]
+    asset = _asset(name) if name in ASSETS else None
+    if asset is None:
+        raise HTTPError(404, "Not found")
+    etag = f'"{asset.version}"'
+    immutable = request.query_params.get("v") == asset.version
+    headers = {
+        "ETag": etag,
+        "Cache-Control": "public, max-age=31536000, immutable" if immutable else "public, max-age=300",
+        "X-Content-Type-Options": "nosniff",
+    }
+    if request.headers.get("if-none-match") == etag:
+        return Response(status_code=304, headers=headers)
+    return Response(asset.body, headers=headers, media_type=asset.media_type)
+
+
+routes = [
+    Route("/embed", embed_page, methods=["GET"]),
+    Route("/embed/token", embed_token, methods=["POST"]),
+    Route("/embed/assets/{name}", embed_asset, methods=["GET"]),
+]

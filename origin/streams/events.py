@@ -1,0 +1,48 @@
+"""Stream status changes, each committed with the seed's "Stream Status Update" webhook."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from origin.state import OriginState
+from origin.store.db import Conn
+from origin.store.streams import StreamRecord
+from origin.webhooks import Event, emit
+
+#: Seed 000: pending → processing → downloading → ready, or → failed once retries are exhausted.
+STATUSES = ("pending", "processing", "downloading", "ready", "failed")
+
+
+def stream_event(stream: StreamRecord) -> Event:
+    """The seed's webhook payload for a stream, in its current state."""
+    return {
+        "eventType": "stream",
+        "data": {
+            "uid": stream.uid,
+            "provider": stream.provider,
+            "url": stream.url,
+            "hlsUrl": stream.hls_url,
+            "dashUrl": stream.dash_url,
+            "thumbnail": stream.thumbnail,
+            "status": stream.status,
+            "duration": stream.duration,
+            "encodingData": stream.meta,
+        },
+    }
+
+
+async def transition(
+    state: OriginState, conn: Conn, stream_id: str, status: str, **changes: Any
+) -> StreamRecord | None:
+    """Move a stream to ``status`` (with ``changes``) and queue its webhook, both on ``conn``.
+
+    ``None`` when the stream no longer exists (deleted while it was being made).
+    """
+    if status not in STATUSES:
+        raise ValueError(f"unknown stream status {status!r}")
+    if not await state.store.update_stream(conn, stream_id, status=status, **changes):
+        return None
+    stream = await state.store.get_stream(stream_id, conn)
+    assert stream is not None
+    await emit(conn, stream.tenant_id, stream_event(stream))
+    return stream

@@ -1,0 +1,138 @@
+"""The ``stream.process`` job: drive a stream's provider from ``pending`` to ``ready``.
+
+Attempt by attempt: the stream turns ``processing`` (webhook), the provider encodes (local) or is
+polled (remote) while progress is recorded, the outputs are put in place (``downloading``, webhook)
+and the stream turns ``ready`` (webhook) with its URLs. A provider's :class:`ProviderRejected`
+fails the stream at once; other errors are retried with backoff, and when retries run out the
+stream turns ``failed`` (webhook) in the transaction that fails the job.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import time
+from typing import Any
+
+from mediaedge.qualities import parse_qualities
+from mediaedge.streams import ProviderRejected, ProviderStream, StreamContext, StreamProvider, StreamSource
+from origin.jobs import Job, PermanentJobError, register_job
+from origin.state import OriginState
+from origin.store.db import Conn
+from origin.store.streams import StreamRecord
+from origin.streams.events import transition
+from origin.streams.sources import get_provider, stream_context, stream_source, work_dir
+
+STREAM_JOB = "stream.process"
+BACKOFF = (5.0, 10.0, 20.0)
+MAX_ATTEMPTS = 4
+#: Progress is written at most this often, and only when it moved by a whole percent.
+PROGRESS_INTERVAL = 1.0
+
+
+class StreamGone(PermanentJobError):
+    """The stream was deleted while it was being made."""
+
+
+class _Reporter:
+    """``StreamContext.report``: status changes with their webhook, throttled progress without."""
+
+    def __init__(self, state: OriginState, stream: StreamRecord) -> None:
+        self.state, self.stream_id, self.status = state, stream.id, stream.status
+        self.progress, self.written_at = stream.progress, 0.0
+
+    async def __call__(self, status: str, progress: float | None) -> None:
+        if status != self.status:
+            changes: dict[str, Any] = {} if progress is None else {"progress": round(progress, 1)}
+            async with self.state.store.db.transaction() as tx:
+                if await transition(self.state, tx, self.stream_id, status, **changes) is None:
+                    raise StreamGone("the stream was deleted")
+            self.status = status
+        elif progress is not None and abs(progress - self.progress) >= 1 and self._due():
+            async with self.state.store.db.transaction() as tx:
+                if not await self.state.store.update_stream(tx, self.stream_id, progress=round(progress, 1)):
+                    raise StreamGone("the stream was deleted")
+            self.progress, self.written_at = progress, time.monotonic()
+
+    def _due(self) -> bool:
+        return time.monotonic() - self.written_at >= PROGRESS_INTERVAL
+
+
+async def run_stream(state: OriginState, job: Job) -> dict[str, Any]:
+    stream = await state.store.get_stream(job.payload["stream_id"])
+    if stream is None:
+        raise StreamGone("the stream was deleted")
+    try:
+        provider = get_provider(state, stream.provider)
+    except ValueError as exc:
+        raise PermanentJobError(str(exc)) from None
+    source = await stream_source(state, stream)
+    root = work_dir(state, stream.id)
+    await asyncio.to_thread(shutil.rmtree, root, True)  # an earlier attempt's leftovers, if its worker died
+    scratch = root / f"attempt-{job.attempt}"
+    await asyncio.to_thread(scratch.mkdir, parents=True)
+    report = _Reporter(state, stream)
+    ctx = stream_context(state, stream, scratch, report)
+    try:
+        if not provider.remote and stream.uid != stream.id:  # a local provider's uid is the stream's id
+            await _save(state, stream.id, uid=stream.id)
+        await report("processing", 0.0)
+        result = await _make(state, stream, provider, source, ctx)
+        if result.state == "failed":
+            raise PermanentJobError(result.error or f"{provider.name} could not make the stream")
+        await report("downloading", None)
+        async with state.store.db.transaction() as tx:
+            done = await transition(
+                state, tx, stream.id, "ready", uid=result.uid, progress=100.0, hls_url=result.hls_url,
+                dash_url=result.dash_url, thumbnail=result.thumbnail, duration=result.duration,
+                outputs=dict(result.outputs), error=None,
+            )
+        if done is None:  # deleted while its outputs were being written: do not leave them behind
+            await provider.delete(result.uid, source, ctx)
+            raise StreamGone("the stream was deleted")
+        return {"uid": result.uid, "hls_url": result.hls_url, "dash_url": result.dash_url}
+    except ProviderRejected as exc:
+        raise PermanentJobError(str(exc)) from exc
+    finally:
+        await asyncio.to_thread(shutil.rmtree, root, True)
+
+
+async def _make(
+    state: OriginState, stream: StreamRecord, provider: StreamProvider, source: StreamSource, ctx: StreamContext
+) -> ProviderStream:
+    """Create the stream (or pick up a remote one an earlier attempt created) and wait for its end."""
+    if provider.remote and stream.uid:
+        result = await provider.status(stream.uid, source, ctx)
+    else:
+        qualities = parse_qualities(stream.qualities) if stream.qualities else None
+        result = await provider.create(source, qualities, ctx)
+        if provider.remote:
+            try:
+                await _save(state, stream.id, uid=result.uid)
+            except StreamGone:  # deleted while the provider was creating it: do not leave it there
+                await provider.delete(result.uid, source, ctx)
+                raise
+    deadline = time.monotonic() + state.settings.streams.timeout
+    while result.state == "processing":
+        await ctx.report("processing", result.progress)
+        if time.monotonic() > deadline:
+            raise PermanentJobError(f"{provider.name} did not finish within {state.settings.streams.timeout:g} s")
+        await asyncio.sleep(state.settings.streams.poll_interval)
+        result = await provider.status(result.uid, source, ctx)
+    return result
+
+
+async def _save(state: OriginState, stream_id: str, **changes: Any) -> None:
+    async with state.store.db.transaction() as tx:
+        if not await state.store.update_stream(tx, stream_id, **changes):
+            raise StreamGone("the stream was deleted")
+
+
+async def stream_failed(state: OriginState, job: Job, error: str, tx: Conn) -> None:
+    """Retries are exhausted (or the failure is permanent): the stream ends ``failed`` with the reason."""
+    stream = await state.store.get_stream(job.payload["stream_id"], tx)
+    if stream is not None and stream.status != "failed":
+        await transition(state, tx, stream.id, "failed", error=error)
+
+
+register_job(STREAM_JOB, run_stream, on_failed=stream_failed, backoff=BACKOFF, max_attempts=MAX_ATTEMPTS)

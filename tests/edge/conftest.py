@@ -1,0 +1,70 @@
+"""Fixtures for edge app tests: settings, a fake cache with a few objects, a fake origin, the app."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from edge.app import EdgeApp, create_app
+from mediaedge.settings import Settings, load_settings
+from mediaedge.tokens import SigningKey, generate_signing_key
+from tests.edge.fakes import (
+    DATA,
+    ORIGIN,
+    PLAYLIST,
+    PUBLIC,
+    SECRET,
+    SEGMENT,
+    SIGNED,
+    TENANTS,
+    WL_PUBLIC,
+    WL_SIGNED,
+    FakeCache,
+    FakeOrigin,
+)
+
+
+@pytest.fixture(scope="session")
+def signing_key() -> SigningKey:
+    return generate_signing_key("RS256")
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return load_settings(
+        environ={},
+        overrides={"data_dir": str(tmp_path), "cluster": {"edge_secret": SECRET}, "edge": {"origin_url": ORIGIN}},
+    )
+
+
+@pytest.fixture
+def cache() -> FakeCache:
+    cache = FakeCache()
+    cache.add(PUBLIC, DATA, file_id="f1")
+    cache.add(SIGNED, DATA, access="signed", file_id="f2")
+    cache.add(PLAYLIST, b"#EXTM3U\n720p/seg-001.ts\n", access="signed", file_id="f3")
+    cache.add(SEGMENT, DATA[:500], access="signed", file_id="f4")
+    cache.add(WL_PUBLIC, DATA, file_id="f5")
+    cache.add(WL_SIGNED, DATA, access="signed", file_id="f6")
+    return cache
+
+
+@pytest.fixture
+def origin(signing_key: SigningKey) -> FakeOrigin:
+    return FakeOrigin(keys=[signing_key], tenants={k: dict(v) for k, v in TENANTS.items()})
+
+
+@pytest.fixture
+async def app(settings: Settings, cache: FakeCache, origin: FakeOrigin) -> AsyncIterator[EdgeApp]:
+    async with create_app(settings, cache=cache, transport=origin.transport()) as edge:
+        yield edge
+
+
+@pytest.fixture
+async def client(app: EdgeApp) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app, client=("203.0.113.9", 50000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://edge.test") as http:
+        yield http

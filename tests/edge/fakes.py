@@ -1,0 +1,231 @@
+"""Test doubles for the edge app: a cache implementing the ``edge.cache`` interface, an origin for
+JWKS and tenant policy (an ``httpx.MockTransport``), and a raw ASGI caller for paths httpx would
+normalise."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import math
+import time
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import orjson
+
+from edge.cache import ObjectChanged, ObjectMeta, ObjectNotFound, OriginError
+from mediaedge.cluster import EDGE_SECRET_HEADER
+from mediaedge.tokens import SigningKey, jwks, sign_token
+
+PUBLIC = "t1/u1/videos/clip.mp4"
+SIGNED = "t1/u1/private/lecture.mp4"
+PLAYLIST = "t1/u1/hls/master.m3u8"
+SEGMENT = "t1/u1/hls/720p/seg-001.ts"
+WL_PUBLIC = "t2/u1/a.mp4"  # tenant t2 has whitelists
+WL_SIGNED = "t2/u1/b.mp4"
+DATA = bytes(range(256)) * 8  # 2048 bytes
+
+TENANTS = {
+    "t1": {"whitelisted_domains": [], "app_ids": []},
+    "t2": {"whitelisted_domains": ["allowed.com", "https://*.partner.com/"], "app_ids": ["com.example.app"]},
+}
+
+SECRET = "test-edge-secret"
+ORIGIN = "http://origin.test"
+LAST_MODIFIED = 1_700_000_000.0
+
+
+def make_meta(
+    key: str,
+    data: bytes,
+    *,
+    access: str = "public",
+    file_id: str = "f1",
+    tenant_id: str | None = None,
+    content_type: str = "",
+    last_modified: float = LAST_MODIFIED,
+) -> ObjectMeta:
+    return ObjectMeta(
+        key=key,
+        size=len(data),
+        etag=f'"{hashlib.sha256(data + key.encode()).hexdigest()[:16]}"',
+        last_modified=last_modified,
+        content_type=content_type,
+        cache_control="public, max-age=60",
+        file_id=file_id,
+        tenant_id=tenant_id or key.split("/", 1)[0],
+        access=access,
+        fetched_at=time.time(),
+    )
+
+
+class FakeCache:
+    """In-memory objects. ``fast`` decides whether ``read_fast`` answers; ``status`` is what lookups
+    report; ``fail_reads``/``change_reads`` make the next reads raise."""
+
+    def __init__(self) -> None:
+        self.objects: dict[str, tuple[ObjectMeta, bytes]] = {}
+        self.fast = True
+        self.status = "hit"
+        self.chunk = 100
+        self.fail_reads = 0
+        self.change_reads = 0
+        self.lookup_error: Exception | None = None
+        self.purged: list[tuple[str, bool]] = []
+        self.lookups: list[str] = []
+        self.started = self.closed = False
+        self.stats: dict[str, int] = {"memory.hit": 3, "memory.miss": 1, "lookup.stale": 0, "coalesced": 2}
+
+    def add(self, key: str, data: bytes, **meta: Any) -> ObjectMeta:
+        obj = make_meta(key, data, **meta)
+        self.objects[key] = (obj, data)
+        return obj
+
+    async def start(self) -> None:
+        self.started = True
+
+    async def close(self) -> None:
+        self.closed = True
+
+    async def lookup(self, key: str) -> tuple[ObjectMeta, str]:
+        self.lookups.append(key)
+        if self.lookup_error is not None:
+            raise self.lookup_error
+        if key not in self.objects:
+            raise ObjectNotFound()
+        return self.objects[key][0], self.status
+
+    def _bytes(self, meta: ObjectMeta, start: int, end: int) -> bytes:
+        stored, data = self.objects[meta.key]
+        assert stored is meta, "read of a version the cache no longer has"
+        assert 0 <= start <= end < meta.size
+        return data[start : end + 1]
+
+    async def read(self, meta: ObjectMeta, start: int, end: int) -> AsyncIterator[bytes]:
+        if self.change_reads:
+            self.change_reads -= 1
+            data = self.objects[meta.key][1]
+            self.objects[meta.key] = (make_meta(meta.key, data, access=meta.access, file_id=meta.file_id), data)
+            raise ObjectChanged()
+        data = self._bytes(meta, start, end)
+        for offset in range(0, len(data), self.chunk):
+            await asyncio.sleep(0)  # like disk or network I/O
+            if self.fail_reads and offset:
+                self.fail_reads -= 1
+                raise OriginError("origin went away")
+            yield data[offset : offset + self.chunk]
+
+    def read_fast(self, meta: ObjectMeta, start: int, end: int) -> bytes | None:
+        return self._bytes(meta, start, end) if self.fast else None
+
+    async def purge(self, key: str, prefix: bool = False) -> int:
+        self.purged.append((key, prefix))
+        hits = [k for k in self.objects if (k.startswith(key) if prefix else k == key)]
+        for k in hits:
+            del self.objects[k]
+        return len(hits)
+
+    def histogram(self) -> dict[str, Any]:
+        return {"buckets": [(0.01, 1), (0.1, 3), (math.inf, 4)], "sum": 0.5, "count": 4}
+
+
+@dataclass
+class FakeOrigin:
+    """``/.well-known/jwks.json``, ``/_edge/tenants/{id}`` and ``/_edge/register`` as the origin serves them."""
+
+    keys: list[SigningKey]
+    tenants: dict[str, dict[str, list[str]]]
+    requests: list[str] = field(default_factory=list)
+    registrations: list[dict[str, str]] = field(default_factory=list)
+    down: bool = False
+
+    def handler(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request.url.path)
+        if self.down:
+            raise httpx.ConnectError("origin down", request=request)
+        if request.url.path == "/.well-known/jwks.json":
+            return httpx.Response(200, json=jwks(self.keys))
+        if request.url.path == "/_edge/register":
+            self.registrations.append(orjson.loads(request.content))
+            return httpx.Response(200, json={"heartbeat": 30})
+        if request.url.path.startswith("/_edge/tenants/"):
+            if request.headers.get(EDGE_SECRET_HEADER) != SECRET:
+                return httpx.Response(401, json={"statusCode": 401})
+            tenant_id = request.url.path.rsplit("/", 1)[1]
+            if tenant_id not in self.tenants:
+                return httpx.Response(404, json={"statusCode": 404})
+            return httpx.Response(200, json={"id": tenant_id, **self.tenants[tenant_id]})
+        return httpx.Response(404)
+
+    def transport(self) -> httpx.MockTransport:
+        return httpx.MockTransport(self.handler)
+
+    def count(self, path_prefix: str) -> int:
+        return sum(1 for p in self.requests if p.startswith(path_prefix))
+
+
+@dataclass
+class Reply:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return orjson.loads(self.body)
+
+
+async def call(
+    app: Any,
+    method: str,
+    raw_path: bytes,
+    headers: Iterable[tuple[str, str]] = (),
+    body: bytes = b"",
+    client: tuple[str, int] = ("127.0.0.1", 50000),
+) -> Reply:
+    """Drive the ASGI app with an exact ``raw_path`` (httpx would normalise dot segments)."""
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": raw_path.decode("latin-1"),
+        "raw_path": raw_path,
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers],
+        "client": client,
+        "server": ("edge.test", 80),
+    }
+    messages: list[dict[str, Any]] = []
+    requests = [{"type": "http.request", "body": body, "more_body": False}]
+    done = asyncio.Event()
+
+    async def receive() -> dict[str, Any]:
+        if requests:
+            return requests.pop()
+        await done.wait()
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        messages.append(message)
+        if message["type"] == "http.response.body" and not message.get("more_body"):
+            done.set()
+
+    await app(scope, receive, send)
+    reply_headers: dict[str, str] = {}
+    for name, value in messages[0]["headers"]:
+        key, text = name.decode("latin-1"), value.decode("latin-1")
+        reply_headers[key] = f"{reply_headers[key]}, {text}" if key in reply_headers else text
+    return Reply(messages[0]["status"], reply_headers, b"".join(m.get("body", b"") for m in messages[1:]))
+
+
+def token_for(key: SigningKey, path: str, *, tenant: str | None = None, ttl: int = 3600, **kwargs: Any) -> str:
+    """A token signed with the origin's ``key`` for ``path`` expiring ``ttl`` seconds from now
+    (issued an hour before it expires when ``ttl`` is negative)."""
+    now = int(time.time())
+    expires = now + ttl
+    tenant_id = tenant or path.split("/", 1)[0]
+    return sign_token(key, tenant_id=tenant_id, path=path, expires_at=expires, now=min(now, expires - 3600), **kwargs)

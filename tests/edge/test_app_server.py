@@ -1,0 +1,110 @@
+"""The app behind real servers (raw paths as uvicorn and hypercorn deliver them), and run_edge."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import pytest
+
+from edge import server
+from edge.app import EdgeApp, create_app
+from mediaedge.settings import Settings
+from tests.edge.fakes import DATA, PUBLIC, FakeCache, FakeOrigin
+from tests.fixtures.servers import free_port
+
+pytestmark = pytest.mark.anyio
+
+
+@asynccontextmanager
+async def uvicorn_server(app: EdgeApp, port: int) -> AsyncIterator[None]:
+    import uvicorn
+
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="on", access_log=False, log_level="warning")
+    instance = uvicorn.Server(config)
+    task = asyncio.create_task(instance.serve())
+    while not instance.started:
+        await asyncio.sleep(0.01)
+    try:
+        yield
+    finally:
+        instance.should_exit = True
+        await task
+
+
+@asynccontextmanager
+async def hypercorn_server(app: EdgeApp, port: int) -> AsyncIterator[None]:
+    from hypercorn.asyncio import serve
+    from hypercorn.config import Config
+
+    config = Config()
+    config.bind = [f"127.0.0.1:{port}"]
+    stop = asyncio.Event()
+    task = asyncio.create_task(serve(app, config, shutdown_trigger=stop.wait))  # type: ignore[arg-type]
+    for _ in range(200):
+        try:
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.close()
+            break
+        except OSError:
+            await asyncio.sleep(0.01)
+    try:
+        yield
+    finally:
+        stop.set()
+        await task
+
+
+async def raw_request(port: int, request_line: bytes, headers: bytes = b"") -> tuple[int, bytes]:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(request_line + b"\r\nHost: edge.test\r\nConnection: close\r\n" + headers + b"\r\n")
+    await writer.drain()
+    response = await reader.read()
+    writer.close()
+    head, _, body = response.partition(b"\r\n\r\n")
+    return int(head.split(b" ", 2)[1]), body
+
+
+@pytest.mark.parametrize("serve", [uvicorn_server, hypercorn_server], ids=["uvicorn", "hypercorn"])
+async def test_real_server_raw_paths(settings: Settings, cache: FakeCache, origin: FakeOrigin, serve: Any) -> None:
+    port = free_port()
+    async with serve(create_app(settings, cache=cache, transport=origin.transport()), port):
+        status, body = await raw_request(port, f"GET /f1/{PUBLIC} HTTP/1.1".encode(), b"Range: bytes=0-9\r\n")
+        assert (status, body) == (206, DATA[:10])
+        for path in (
+            b"/f1/t1/u1/%2e%2e/videos/clip.mp4",
+            b"/f1/t1%2Fu1/videos/clip.mp4",
+            b"/f1/t1/u1/%252e/x",
+            b"/f1/t1/u1/../u1/videos/clip.mp4",
+            b"/f1/t1/u1/..%5cx",
+        ):
+            status, body = await raw_request(port, b"GET " + path + b" HTTP/1.1")
+            assert status == 400, path
+            assert b'"INVALID_PATH"' in body
+    assert cache.started and cache.closed
+
+
+def test_run_edge_passes_settings_to_workers(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    import uvicorn
+
+    calls: list[dict[str, Any]] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kwargs: calls.append({"app": app, **kwargs}))
+    monkeypatch.delenv(server.SETTINGS_ENV, raising=False)
+    tuned = settings.replace(edge=dataclasses.replace(settings.edge, port=9191, workers=3))
+    server.run_edge(tuned)
+    (call,) = calls
+    assert call["app"] == "edge.server:app_from_env" and call["factory"]
+    assert (call["port"], call["workers"], call["loop"], call["http"], call["access_log"]) == (
+        9191,
+        3,
+        "uvloop",
+        "httptools",
+        False,
+    )
+    built: list[Settings] = []
+    monkeypatch.setattr(server, "create_app", lambda s: built.append(s) or "app")
+    assert server.app_from_env() == "app"
+    assert built == [tuned]  # what every worker process rebuilds

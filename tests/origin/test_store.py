@@ -1,0 +1,248 @@
+"""Every query of the store (tenants, buckets, files, signing keys, edges, TUS uploads, streams) on SQLite
+and PostgreSQL. Jobs and webhook outbox queries are tested with their features, on both too."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from mediaedge.tokens import generate_signing_key
+from origin.store import FileMeta, IntegrityError, Store, open_store
+from origin.store.streams import NewStream
+
+pytestmark = pytest.mark.anyio
+
+BIG = 20_000_000_000  # past 32 bits: sizes are BIGINT
+
+
+async def test_tenant_is_created_with_a_default_bucket_and_found_by_id_name_and_api_key(store: Store):
+    tenant, api_key = await store.create_tenant(
+        "acme", "local", webhook_url="https://hooks.example/x", whitelisted_domains=["a.example"],
+        app_ids=["app1"], max_file_size=BIG,
+    )
+    assert api_key.startswith("tk_")
+    for found in (
+        await store.get_tenant(tenant.id),
+        await store.find_tenant(tenant.id),
+        await store.find_tenant("acme"),
+        await store.tenant_by_api_key(api_key),
+    ):
+        assert found == tenant
+    assert tenant.max_file_size == BIG and tenant.active is True
+    assert isinstance(tenant.created_at, float)
+    assert await store.tenant_by_api_key(api_key + "x") is None
+    assert await store.get_tenant("nope") is None
+    assert await store.find_tenant("nope") is None
+    bucket = await store.get_bucket(tenant.id, None)
+    assert bucket is not None
+    assert (bucket.name, bucket.backend, bucket.is_default) == ("default", "local", True)
+
+
+async def test_tenants_are_listed_oldest_first(store: Store):
+    first, _ = await store.create_tenant("one", "local")
+    second, _ = await store.create_tenant("two", "local")
+    assert [t.id for t in await store.list_tenants()] == [first.id, second.id]
+
+
+async def test_update_tenant_changes_only_the_given_fields(store: Store):
+    tenant, _ = await store.create_tenant("acme", "local", whitelisted_domains=["a.example"])
+    assert await store.update_tenant(tenant.id) == tenant
+    updated = await store.update_tenant(
+        tenant.id, name="acme2", webhook_url="https://h.example", app_ids=["x", "y"], max_file_size=BIG + 1,
+        active=False,
+    )
+    assert updated is not None
+    assert (updated.name, updated.webhook_url, updated.app_ids, updated.max_file_size, updated.active) == (
+        "acme2", "https://h.example", ["x", "y"], BIG + 1, False,
+    )
+    assert updated.whitelisted_domains == ["a.example"]
+    reenabled = await store.update_tenant(tenant.id, active=True)
+    assert reenabled is not None and reenabled.active is True
+
+
+async def test_rotating_the_api_key_retires_the_old_one(store: Store):
+    tenant, old = await store.create_tenant("acme", "local")
+    new = await store.rotate_api_key(tenant.id)
+    assert new != old
+    assert await store.tenant_by_api_key(old) is None
+    assert await store.tenant_by_api_key(new) == tenant
+
+
+async def test_buckets_by_name_and_duplicates_refused(store: Store):
+    tenant, _ = await store.create_tenant("acme", "local")
+    created = await store.create_bucket(tenant.id, "archive", "s3")
+    assert await store.get_bucket(tenant.id, "archive") == created
+    assert created.is_default is False
+    assert await store.get_bucket(tenant.id, "missing") is None
+    with pytest.raises(IntegrityError):
+        await store.create_bucket(tenant.id, "archive", "s3")
+
+
+async def test_file_lifecycle_reserve_complete_list_delete(store: Store):
+    tenant, _ = await store.create_tenant("acme", "local")
+    reserved = await store.reserve_file(
+        tenant.id, "default", "u1", "lectures", "clip.mp4", require_signed=True, source="direct"
+    )
+    assert (reserved.status, reserved.key) == ("uploading", f"{tenant.id}/u1/lectures/clip.mp4")
+    assert reserved.require_signed is True
+    assert await store.list_files(tenant.id) == []  # uploading files are not listed
+
+    meta = FileMeta(size=BIG, etag="abc", mime="video/mp4", duration=10.04, width=640, height=360,
+                    video_codec="h264", audio_codec="aac")
+    async with store.db.transaction() as tx:
+        done = await store.complete_file(reserved.id, meta, tx)
+    assert (done.status, done.size, done.duration, done.width, done.video_codec) == (
+        "ready", BIG, 10.04, 640, "h264",
+    )
+    assert isinstance(done.updated_at, float) and done.updated_at >= reserved.updated_at
+    assert await store.get_file(reserved.id) == done
+    assert await store.get_file_by_key(reserved.key) == done
+    assert await store.list_files(tenant.id) == [done]
+
+    await store.delete_file(reserved.id)
+    assert await store.get_file(reserved.id) is None
+    assert await store.get_file_by_key(reserved.key) is None
+
+
+async def test_list_files_is_newest_first_and_limited(store: Store):
+    tenant, _ = await store.create_tenant("acme", "local")
+    ids = []
+    for n in range(3):
+        record = await store.reserve_file(tenant.id, "default", "u", "", f"f{n}.txt", require_signed=False,
+                                          source="direct")
+        await store.complete_file(record.id, FileMeta(size=n, etag=str(n), mime="text/plain"))
+        ids.append(record.id)
+    assert [f.id for f in await store.list_files(tenant.id, limit=2)] == ids[::-1][:2]
+
+
+async def test_register_file_inserts_then_replaces(store: Store):
+    tenant, _ = await store.create_tenant("acme", "local")
+    key = f"{tenant.id}/u1/imported/a.mp4"
+    first, replaced = await store.register_file(
+        tenant.id, "default", key, "a.mp4", "u1", False, FileMeta(size=1, etag="e1", mime="video/mp4")
+    )
+    assert (replaced, first.status, first.source, first.size) == (False, "ready", "register", 1)
+    again, replaced = await store.register_file(
+        tenant.id, "default", key, "a.mp4", "u2", True, FileMeta(size=BIG, etag="e2", mime="video/mp4", duration=3.5)
+    )
+    assert replaced is True
+    assert (again.id, again.user_id, again.require_signed, again.size, again.etag, again.duration) == (
+        first.id, "u2", True, BIG, "e2", 3.5,
+    )
+
+
+async def test_concurrent_duplicate_names_get_distinct_suffixes_across_processes(store: Store, db_url: str):
+    """Two origin processes (two stores on one database) reserving the same name at once."""
+    tenant, _ = await store.create_tenant("acme", "local")
+    other = await open_store(db_url)
+    try:
+        reservations = await asyncio.gather(*(
+            s.reserve_file(tenant.id, "default", "u", "d", "clip.mp4", require_signed=False, source="direct")
+            for s in [store, other] * 6
+        ))
+    finally:
+        await other.close()
+    names = sorted(r.filename for r in reservations)
+    assert names == sorted(["clip.mp4", *(f"clip_{n}.mp4" for n in range(1, 12))])
+    assert len({r.id for r in reservations}) == 12
+
+
+async def test_files_need_an_existing_tenant(store: Store):
+    with pytest.raises(IntegrityError):
+        await store.reserve_file("ghost", "default", "u", "", "a.txt", require_signed=False, source="direct")
+
+
+async def test_signing_keys_rotate_and_retired_keys_verify_until_their_last_token_expires(store: Store):
+    assert await store.active_signing_key() is None
+    first, second = generate_signing_key("EdDSA"), generate_signing_key("EdDSA")
+    await store.add_signing_key(first, retire_others=False)
+    assert await store.active_signing_key() == first
+    now = time.time()
+    await store.note_token_expiry(first.kid, int(now) + 100)
+    await store.note_token_expiry(first.kid, int(now) + 50)  # never lowers max_exp
+    await store.add_signing_key(second, retire_others=True)
+    assert await store.active_signing_key() == second
+    assert await store.verifying_jwks(now) == [second.public_jwk, first.public_jwk]
+    assert await store.verifying_jwks(now + 100) == [second.public_jwk]
+    rows = await store.list_signing_keys()
+    assert [(r["kid"], r["retired_at"] is None, r["max_exp"]) for r in rows] == [
+        (first.kid, False, int(now) + 100), (second.kid, True, 0),
+    ]
+
+
+async def test_edges_register_heartbeat_and_age_out(store: Store):
+    await store.register_edge("http://edge-a:8080", "eu")
+    await store.register_edge("http://edge-b:8080", "us")
+    before = time.time()
+    await store.register_edge("http://edge-a:8080", "eu-west")  # heartbeat: same row, new region
+    edges = await store.live_edges(0)
+    assert [(e.url, e.region) for e in edges] == [("http://edge-a:8080", "eu-west"), ("http://edge-b:8080", "us")]
+    assert edges[0].last_seen >= before > edges[0].registered_at
+    assert [e.url for e in await store.live_edges(before)] == ["http://edge-a:8080"]
+
+    await store.db.execute("UPDATE edges SET last_seen = ? WHERE url = ?", before - 2 * 86400, "http://edge-b:8080")
+    await store.register_edge("http://edge-a:8080", "eu-west")  # registration forgets long-silent edges
+    assert await store.db.fetchval("SELECT COUNT(*) AS n FROM edges") == 1
+
+
+async def test_tus_upload_progress_and_the_cross_process_lease(store: Store):
+    tenant, _ = await store.create_tenant("acme", "local")
+    upload = await store.create_upload(
+        tenant.id, length=None, metadata={"filename": "YS5tcDQ=", "flag": None}, bucket=None,
+        expires_at=time.time() + 60,
+    )
+    assert (upload.length, upload.offset, upload.metadata, upload.complete) == (
+        None, 0, {"filename": "YS5tcDQ=", "flag": None}, False,
+    )
+    assert await store.get_upload(upload.id, "other-tenant") is None
+    await store.set_upload_progress(upload.id, BIG, length=BIG)
+    done = await store.get_upload(upload.id, tenant.id)
+    assert done is not None
+    assert (done.offset, done.length, done.needs_ingest) == (BIG, BIG, True)
+    assert await store.unregistered_uploads() == [done]
+    assert await store.expired_uploads(time.time() + 120) == []  # awaiting ingest: never expired
+
+    assert await store.take_upload_lease(upload.id, "a", 30)
+    assert not await store.take_upload_lease(upload.id, "b", 30)
+    await store.request_upload_release(upload.id)
+    assert not await store.renew_upload_lease(upload.id, "a", 30)  # asked to let go
+    await store.release_upload_lease(upload.id, "a")
+    assert await store.take_upload_lease(upload.id, "b", 30)
+    assert await store.renew_upload_lease(upload.id, "b", 30)
+
+    await store.set_upload_file(upload.id, "file1")
+    assert await store.unregistered_uploads() == []
+    assert [u.id for u in await store.expired_uploads(time.time() + 120)] == [upload.id]
+    await store.delete_upload(upload.id)
+    assert await store.get_upload(upload.id) is None
+
+
+async def test_streams_are_unique_per_source_and_updated_in_transactions(store: Store):
+    tenant, _ = await store.create_tenant("acme", "local")
+    new = NewStream(tenant_id=tenant.id, provider="ffmpeg", url="http://e/f/k.mp4", source_ref="f1",
+                    meta={"name": "L1"}, require_signed=True, qualities=[{"resolution": "240p"}],
+                    source_file_id="f1", bucket="default", output_prefix="k.mp4.stream/")
+    async with store.db.transaction() as tx:
+        stream_id = await store.insert_stream(tx, new)
+    with pytest.raises(IntegrityError):
+        async with store.db.transaction() as tx:
+            await store.insert_stream(tx, new)
+    async with store.db.transaction() as tx:
+        assert await store.update_stream(tx, stream_id, status="ready", progress=100, duration=4,
+                                         outputs={"hls": "x.m3u8"})
+        assert [s.id for s in await store.streams_by_source(tx, tenant.id, "ffmpeg", ["f1", "f2"])] == [stream_id]
+    stream = await store.get_stream(stream_id)
+    assert stream is not None
+    assert (stream.status, stream.progress, stream.duration, stream.outputs, stream.require_signed) == (
+        "ready", 100.0, 4.0, {"hls": "x.m3u8"}, True,
+    )
+    assert await store.stream_by_output_prefix("k.mp4.stream/") == stream
+    assert await store.list_streams(tenant.id, limit=10, offset=0, status="ready") == ([stream], 1)
+    assert await store.list_streams(tenant.id, limit=10, offset=0, status="failed") == ([], 0)
+    async with store.db.transaction() as tx:
+        await store.restart_stream(tx, stream_id, new)
+        assert await store.delete_stream(tx, stream_id)
+        assert not await store.update_stream(tx, stream_id, status="failed")
+    assert await store.get_stream(stream_id) is None
