@@ -3,16 +3,23 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
+NPM_CI  = npm ci --no-audit --no-fund --loglevel=error
 PYTEST_ARGS ?=
+LOADTEST_ARGS ?=
 
-.PHONY: install run test lint typecheck bench clean
+.PHONY: install run test lint loadtest bench clean
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml
+# Python packages into .venv; hls.js for the embed page and the JS test clients (tus-js-client,
+# @tus/server, playwright-core) from npm.
+$(STAMP): pyproject.toml origin/embed/package-lock.json tests/e2e/package-lock.json tests/js/package-lock.json
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(NPM_CI) --prefix origin/embed
+	$(NPM_CI) --prefix tests/e2e
+	$(NPM_CI) --prefix tests/js
 	touch $(STAMP)
 
 run: install
@@ -25,5 +32,13 @@ lint: install
 	$(BIN)/ruff check mediaedge edge origin plugins tests loadtests
 	$(BIN)/mypy
 
+# Headless locust against a local stack with a seeded stream; prints the summary.
+loadtest: install
+	$(BIN)/python -m loadtests.run $(LOADTEST_ARGS)
+
+# Edge vs nginx on this machine (needs nginx and wrk: apt-get install nginx-light wrk).
+bench: install
+	$(BIN)/python -m loadtests.bench_edge
+
 clean:
-	rm -rf $(VENV) var .pytest_cache
+	rm -rf $(VENV) var .pytest_cache origin/embed/node_modules tests/e2e/node_modules tests/js/node_modules
