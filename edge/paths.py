@@ -12,10 +12,13 @@ from __future__ import annotations
 import re
 from urllib.parse import unquote_to_bytes
 
+from edge.lru import LRU
 from mediaedge.errors import HTTPError
 from mediaedge.keys import InvalidKey, validate_key
 
 MAX_PATH_BYTES = 8192
+#: Valid paths already parsed: players fetch the same playlists and segments over and over.
+_PARSED: LRU[bytes, tuple[str, str]] = LRU(65_536)
 
 _CREDENTIAL = re.compile(rb"^[A-Za-z0-9._~-]{1,4096}$")
 _BAD_BYTES = re.compile(rb"[^\x21-\x5b\x5d-\x7e]")  # outside printable ASCII, or a backslash
@@ -37,7 +40,15 @@ def _decode(segment: bytes) -> str:
 
 def split_object_path(raw_path: bytes) -> tuple[str, str]:
     """``b"/cred/t/u/f.mp4"`` → ``("cred", "t/u/f.mp4")``; raises :class:`HTTPError` 400 (404 for a
-    path of one segment, which names no object)."""
+    path of one segment, which names no object). Valid results are remembered (a pure function)."""
+    parsed = _PARSED.get(raw_path)
+    if parsed is None:
+        parsed = _split(raw_path)
+        _PARSED.put(raw_path, parsed)
+    return parsed
+
+
+def _split(raw_path: bytes) -> tuple[str, str]:
     if len(raw_path) > MAX_PATH_BYTES:
         raise HTTPError(414, "Path too long", "INVALID_PATH")
     if not raw_path.startswith(b"/") or _BAD_BYTES.search(raw_path):

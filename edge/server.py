@@ -46,6 +46,8 @@ def _uvicorn(settings: Settings) -> None:
         http="httptools",
         lifespan="on",
         access_log=False,
+        proxy_headers=False,  # the client address is the peer's; X-Forwarded-For is not trusted
+        server_header=False,
         timeout_keep_alive=KEEP_ALIVE,
         ssl_certfile=edge.tls_cert or None,
         ssl_keyfile=edge.tls_key or None,

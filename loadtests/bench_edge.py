@@ -6,7 +6,9 @@ Uploads a 1 KiB object, a 1 MiB segment and a 100 MiB file as *signed* files, wa
 through a signed JWT URL, then runs wrk against nginx (serving the origin's object directory) and
 against the edge, and prints req/s, MB/s and edge/nginx ratios. Finally it holds 1,000 concurrent
 connections on the edge and reports its RSS against the configured cache budget. Not a test:
-numbers only. Needs wrk and nginx (Debian: nginx-light wrk); without nginx only the edge is run.
+numbers only. A last column runs a bare raw-ASGI app on uvicorn (:mod:`loadtests.bare_asgi`) with
+the same body on the same core: the ceiling of the HTTP server the edge runs on. Needs wrk and nginx
+(Debian: nginx-light wrk); without nginx only the edge is run.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import re
 import shutil
 import statistics
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -37,6 +40,7 @@ request = function()
 end
 """
 NGINX_CONF = """
+{user}
 worker_processes 1;
 daemon off;
 pid {dir}/nginx.pid;
@@ -64,6 +68,21 @@ def wrk(url: str, duration: int, connections: int, script: str | None = None) ->
     if errors:
         raise RuntimeError(f"{url}: {errors.group(1)} error responses\n{out}")
     return rps, float(value) * scale
+
+
+def bare_uvicorn(size: int, duration: int, connections: int) -> tuple[float, float]:
+    """wrk against :mod:`loadtests.bare_asgi` on the edge's core: the server's own ceiling."""
+    port = free_port()
+    cmd = [sys.executable, "-m", "uvicorn", "loadtests.bare_asgi:app", "--port", str(port), "--loop", "uvloop",
+           "--http", "httptools", "--no-access-log", "--no-proxy-headers", "--no-server-header",
+           "--log-level", "warning"]
+    server = subprocess.Popen(pinned(cmd, SERVER_CORE), env={**os.environ, "BARE_ASGI_BYTES": str(size)})
+    try:
+        wait_http(f"http://127.0.0.1:{port}/")
+        return wrk(f"http://127.0.0.1:{port}/", duration, connections)
+    finally:
+        server.terminate()
+        server.wait()
 
 
 def main() -> None:
@@ -97,7 +116,9 @@ def main() -> None:
         nginx = None
         if shutil.which("nginx"):
             conf = tmp / "nginx.conf"
-            conf.write_text(NGINX_CONF.format(dir=tmp, port=nginx_port, root=tmp / "var" / "objects"))
+            # Stored objects are 0600 (atomic temp-file writes): nginx's worker must run as their owner.
+            user = "user root;" if os.geteuid() == 0 else ""
+            conf.write_text(NGINX_CONF.format(user=user, dir=tmp, port=nginx_port, root=tmp / "var" / "objects"))
             nginx = subprocess.Popen(pinned(["nginx", "-c", str(conf), "-p", str(tmp)], SERVER_CORE),
                                      stderr=subprocess.DEVNULL)
             wait_http(f"http://127.0.0.1:{nginx_port}/")
@@ -105,16 +126,19 @@ def main() -> None:
         lua.write_text(RANGE_LUA.format(size=len(files["100 MiB file"]), span=1024 * 1024))
         cases = [("1 KiB", None, "≥ 0.5"), ("1 MiB segment", None, "≥ 1.0"),
                  ("random 1 MiB ranges of 100 MiB", str(lua), "≥ 0.8")]
+        nan = (float("nan"), float("nan"))
         try:
-            print(f"{'case':<32}{'nginx req/s':>12}{'MB/s':>9}{'edge req/s':>12}{'MB/s':>9}{'ratio':>8}  target")
+            print(f"{'case':<32}{'nginx req/s':>12}{'MB/s':>9}{'edge req/s':>12}{'MB/s':>9}{'ratio':>8}  target"
+                  f"{'bare uvicorn req/s':>20}{'edge/bare':>10}")
             for label, script, target in cases:
                 key = "100 MiB file" if script else label
                 edge_url, path = urls[key]
                 edge = wrk(edge_url, args.duration, args.connections, script)
                 ref = wrk(f"http://127.0.0.1:{nginx_port}{path}", args.duration, args.connections, script) \
-                    if nginx else (float("nan"), float("nan"))
+                    if nginx else nan
+                bare = nan if script else bare_uvicorn(len(files[key]), args.duration, args.connections)
                 print(f"{label:<32}{ref[0]:>12.0f}{ref[1]:>9.0f}{edge[0]:>12.0f}{edge[1]:>9.0f}"
-                      f"{edge[0] / ref[0]:>8.2f}  {target}")
+                      f"{edge[0] / ref[0]:>8.2f}  {target:<8}{bare[0]:>18.0f}{edge[0] / bare[0]:>10.2f}")
         finally:
             if nginx:
                 nginx.terminate()

@@ -10,8 +10,10 @@ that goes away never cancels bytes other readers wait for. Built for asyncio (uv
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import dataclasses
+import itertools
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, Coroutine
@@ -21,6 +23,7 @@ from typing import Any
 
 from cachetools import LRUCache, TTLCache
 
+from edge import freshness
 from edge.cache.disk import DiskTier
 from edge.cache.droplog import Drop, DropLog
 from edge.cache.errors import ObjectChanged, ObjectNotFound, OriginError
@@ -30,6 +33,8 @@ from edge.cache.meta import ObjectMeta, freshness_lifetime
 from edge.cache.origin import OriginClient, OriginResponse
 from edge.cache.slices import SliceId, slice_span, spans
 from edge.cache.stats import Histogram, LatencyHistogram, new_counters
+from edge.conditional import parse_http_date
+from edge.freshness import ClientRequest
 from mediaedge.errors import HTTPError
 from mediaedge.keys import validate_key
 from mediaedge.settings import EdgeSettings
@@ -45,9 +50,35 @@ NOT_FOUND_TTL = 5.0  # seconds a 404 from the origin is remembered
 LookupResult = tuple[ObjectMeta, str]
 
 
+MAX_UNKNOWN_LENGTH = 64 << 20  # a pull-zone body without Content-Length is buffered up to this size
+_UPSTREAM_ERRORS = frozenset({500, 502, 503, 504})
+_versions = itertools.count()
+
+
+def _combinable(meta: ObjectMeta) -> bool:
+    """Whether slices of a pull-zone entry can be fetched one by one (RFC 9111 §3.4): a 200 with a
+    strong ETag (sent as If-Match). Anything else is only ever stored from one whole response."""
+    return meta.http is not None and meta.http.status == 200 and meta.etag.startswith('"')
+
+
 def _matcher(key: str, prefix: bool) -> Callable[[str], bool]:
     """A test for object keys: equal to ``key``, or with ``prefix`` starting with it."""
     return (lambda k: k.startswith(key)) if prefix else (lambda k: k == key)
+
+
+async def _read_bounded(chunks: AsyncIterator[bytes], limit: int) -> bytes:
+    parts, total = [], 0
+    async with aclosing(chunks) as body:  # type: ignore[type-var]
+        async for chunk in body:
+            total += len(chunk)
+            if total > limit:
+                raise OriginError("Upstream response without Content-Length is too large to cache")
+            parts.append(chunk)
+    return b"".join(parts)
+
+
+async def _once(data: bytes) -> AsyncIterator[bytes]:
+    yield data
 
 
 class EdgeCache:
@@ -141,9 +172,14 @@ class EdgeCache:
         return 0 <= age < freshness_lifetime(meta.cache_control, self._ttl)
 
     async def _refresh(
-        self, key: str, cached: ObjectMeta | None, future: asyncio.Future[LookupResult | HTTPError]
+        self,
+        key: str,
+        cached: ObjectMeta | None,
+        future: asyncio.Future[LookupResult | HTTPError],
+        request: ClientRequest | None = None,
     ) -> None:
-        """The one task behind concurrent lookups of ``key``: disk, then the origin."""
+        """The one task behind concurrent lookups of ``key``: disk, then the origin (a pull zone's
+        upstream when ``request`` is given)."""
 
         def settle(result: LookupResult | HTTPError) -> None:
             if not future.done():
@@ -153,6 +189,9 @@ class EdgeCache:
 
         mark = self._drops.start()
         try:
+            if request is not None:
+                await self._ask_upstream(key, cached, request, settle, mark)
+                return
             if cached is None and self._disk is not None:
                 cached = await self._disk.get_meta(key)
                 if cached is not None and self._is_fresh(cached):
@@ -228,6 +267,231 @@ class EdgeCache:
         if self._disk is not None and not self._drops.overtaken(mark, key, meta.etag):
             await self._disk.put_meta(meta)
 
+    # -- pull zones (RFC 9111) ------------------------------------------------------------------
+
+    async def lookup_zone(self, key: str, request: ClientRequest, *, share: bool = True) -> LookupResult:
+        """A pull zone's lookup of ``key`` (a request target, see :class:`UpstreamClient`) for ``request``.
+
+        Statuses: ``hit`` (fresh, no I/O), ``swr`` (stale served, revalidation started), ``miss``
+        (fetched, stored), ``pass`` (fetched, not storable: ``meta.http.reason``; call :meth:`release`
+        once delivered), ``revalidated`` (304), ``updated`` (a stored entry replaced), ``stale``
+        (upstream failing, served stale). Concurrent lookups share one upstream request, except for
+        requests with ``Authorization``, and a shared answer that turns out not storable is fetched
+        again for each waiter (it may be meant for one client only). 504 for ``only-if-cached``
+        without a usable entry; 502 when the upstream fails and nothing may stand in.
+        """
+        meta = self._metas.get(key)
+        if meta is not None and meta.http is not None and freshness.vary_matches(meta.http, request):
+            age = freshness.current_age(meta.http, meta.fetched_at, self._clock())
+            use = freshness.usability(meta.http, age, request)
+            if use == "fresh":
+                self.stats["lookup.hit"] += 1
+                return meta, "hit"
+            if use == "swr" and not request.only_if_cached:
+                if key not in self._lookups:
+                    future = self._lookups[key] = asyncio.get_running_loop().create_future()
+                    self._spawn(self._refresh(key, meta, future, request))
+                self.stats["lookup.swr"] += 1
+                return meta, "swr"
+        else:
+            meta = None
+        if request.only_if_cached:
+            raise HTTPError(504, "Not in the edge cache (only-if-cached)")
+        share = share and not request.authorization
+        joined = self._lookups.get(key) if share else None
+        own = joined is None
+        if joined is not None:
+            future = joined
+        else:
+            future = asyncio.get_running_loop().create_future()
+            if share:
+                self._lookups[key] = future
+            self._spawn(self._refresh(key, meta, future, request))
+        result = await asyncio.shield(future)
+        if isinstance(result, HTTPError):
+            self.stats["lookup.error"] += 1
+            raise copy.copy(result) from result
+        if not own and result[1] == "pass":
+            return await self.lookup_zone(key, request, share=False)
+        self.stats[f"lookup.{result[1]}"] += 1
+        return result
+
+    def release(self, meta: ObjectMeta) -> None:
+        """Forget the bytes of a ``pass`` answer once delivered (no-store: out of memory promptly)."""
+        if meta.http is not None and not meta.http.stored:
+            for index in range(-(-meta.size // self._slice)):
+                self._memory.discard((meta.key, meta.etag, index))
+
+    async def invalidate(self, target: str) -> int:
+        """Drop ``target`` and its Vary'd variants (RFC 9111 §4.4)."""
+        return await self.purge(target) + await self.purge(target + "#", prefix=True)
+
+    async def _ask_upstream(
+        self,
+        key: str,
+        cached: ObjectMeta | None,
+        request: ClientRequest,
+        settle: Callable[[LookupResult | HTTPError], None],
+        mark: int,
+    ) -> None:
+        """Validate or fetch ``key`` at the upstream; the disk tier first when memory had nothing."""
+        if cached is None and self._disk is not None:
+            cached = await self._disk.get_meta(key)
+            if cached is not None and (cached.http is None or not freshness.vary_matches(cached.http, request)):
+                cached = None
+            if cached is not None and cached.http is not None:
+                age = freshness.current_age(cached.http, cached.fetched_at, self._clock())
+                use = freshness.usability(cached.http, age, request)
+                if use in ("fresh", "swr") and not self._drops.overtaken(mark, key, cached.etag):
+                    self._metas[key] = cached
+                if use == "fresh":
+                    settle((cached, "hit"))
+                    return
+                if use == "swr":
+                    settle((cached, "swr"))  # and revalidate below
+        headers = dict(request.forward)
+        if cached is not None and cached.http is not None:
+            if not cached.etag.startswith("~"):
+                headers["if-none-match"] = cached.etag
+            if last_modified := cached.http.header("last-modified"):
+                headers["if-modified-since"] = last_modified
+        request_time = self._clock()
+        try:
+            for byte_range in ((0, self._slice - 1), None):  # no Range if the object is empty (416)
+                async with self._origin.open(key, byte_range=byte_range, headers=headers) as resp:
+                    self._latency.observe(resp.elapsed)
+                    if resp.status == 416 and byte_range is not None:
+                        continue
+                    if cached is not None and resp.status in _UPSTREAM_ERRORS and self._stale_ok(cached, False):
+                        settle((cached, "stale"))
+                        await resp.discard()
+                        return
+                    await self._on_upstream_response(key, cached, request, resp, request_time, settle, mark)
+                    return
+        except OriginError as exc:
+            if cached is None or not self._stale_ok(cached, True):
+                raise
+            log.warning("upstream failed for %s, serving stale: %r", key, exc.__cause__ or exc)
+            settle((cached, "stale"))
+
+    def _stale_ok(self, cached: ObjectMeta, disconnected: bool) -> bool:
+        if cached.http is None:
+            return False
+        age = freshness.current_age(cached.http, cached.fetched_at, self._clock())
+        return freshness.may_serve_stale_on_error(cached.http, age, disconnected)
+
+    async def _on_upstream_response(
+        self,
+        key: str,
+        cached: ObjectMeta | None,
+        request: ClientRequest,
+        resp: OriginResponse,
+        request_time: float,
+        settle: Callable[[LookupResult | HTTPError], None],
+        mark: int,
+    ) -> None:
+        response_time = self._clock()
+        fields = resp.headers.multi_items()
+        if resp.status == 304:
+            if cached is None or cached.http is None:
+                raise OriginError("Upstream answered 304 to an unconditional request")
+            http = freshness.updated(cached.http, fields, request_time, response_time)
+            meta = dataclasses.replace(cached, fetched_at=response_time, http=http)
+            await self._keep(meta, mark) if http.stored else await self._drop(cached.key)
+            settle((meta, "revalidated"))
+            await resp.discard()
+            return
+        status = 200 if resp.status == 206 else resp.status
+        http = freshness.stored_response(status, fields, request, request_time, response_time)
+        chunks: AsyncIterator[bytes] = resp.chunks()
+        size = resp.size if resp.status in (200, 206) else resp.content_length
+        if resp.status == 206 and (resp.content_range is None or resp.content_range[0] != 0):
+            raise OriginError("Upstream answered a range the edge did not ask for")
+        if size is None:  # no Content-Length: buffer (bounded) to learn the size
+            data = await _read_bounded(chunks, MAX_UNKNOWN_LENGTH)
+            size, chunks = len(data), _once(data)
+        etag = resp.etag if resp.etag and http.stored else f"~{next(_versions)}"
+        headers = http.header
+        meta = ObjectMeta(
+            key=freshness.variant_key(key.split("#", 1)[0], http.vary),
+            size=size,
+            etag=etag,
+            last_modified=float(parse_http_date(headers("last-modified") or "") or 0),
+            content_type=headers("content-type") or "application/octet-stream",
+            cache_control=headers("cache-control") or "",
+            file_id="",
+            tenant_id="",
+            access="public",
+            fetched_at=response_time,
+            http=http,
+        )
+        if cached is not None and (not http.stored or cached.key != meta.key or cached.etag != meta.etag):
+            await self._drop(cached.key) if not http.stored else self._spawn(self._drop_other_versions(meta))
+        flights = self._open_flights(meta, 1 if resp.status == 206 else None)
+        if http.stored and not self._drops.overtaken(mark, meta.key, meta.etag):
+            self._metas[meta.key] = meta
+        settle((meta, "pass" if not http.stored else "miss" if cached is None else "updated"))
+        if resp.status == 206:
+            if flights:
+                async with self._flying((meta.key, meta.etag, 0), flights[0]):
+                    await self._pump(meta, 0, resp, flights[0], mark)
+            else:
+                await resp.discard()
+        else:
+            await self._pump_whole(meta, chunks, flights, mark)
+        if http.stored and self._disk is not None and not self._drops.overtaken(mark, meta.key, meta.etag):
+            await self._disk.put_meta(meta)
+
+    async def _keep(self, meta: ObjectMeta, mark: int) -> None:
+        if not self._drops.overtaken(mark, meta.key, meta.etag):
+            self._metas[meta.key] = meta
+            if self._disk is not None:
+                await self._disk.put_meta(meta)
+
+    def _open_flights(self, meta: ObjectMeta, count: int | None) -> list[Flight]:
+        """Register flights for the first ``count`` slices (all by default) of ``meta``, so readers
+        join them instead of fetching."""
+        total = -(-meta.size // self._slice)
+        flights = [Flight() for _ in range(total if count is None else min(count, total))]
+        for index, flight in enumerate(flights):
+            self._flights[(meta.key, meta.etag, index)] = flight
+        return flights
+
+    async def _pump_whole(
+        self, meta: ObjectMeta, chunks: AsyncIterator[bytes], flights: list[Flight], mark: int
+    ) -> None:
+        """Cut a whole response body into slices as it arrives: each into its flight, then memory
+        (and disk for a stored entry) unless a drop overtook it."""
+        disk = self._disk if meta.http is not None and meta.http.stored else None
+        self.stats["origin.fetch"] += 1
+        async with contextlib.AsyncExitStack() as stack:
+            for index, flight in enumerate(flights):
+                await stack.enter_async_context(self._flying((meta.key, meta.etag, index), flight))
+            index, received, buf = 0, 0, bytearray()
+            async with aclosing(chunks) as body:  # type: ignore[type-var]
+                async for chunk in body:
+                    received += len(chunk)
+                    self.stats["bytes_from_origin"] += len(chunk)
+                    if received > meta.size:
+                        raise OriginError("Upstream sent more bytes than announced")
+                    while chunk:
+                        first, last = slice_span(meta.size, self._slice, index)
+                        take = chunk[: last - first + 1 - len(buf)]
+                        chunk = chunk[len(take) :]
+                        buf += take
+                        flights[index].feed(take)
+                        if len(buf) == last - first + 1:
+                            data, buf = bytes(buf), bytearray()
+                            keep = not self._drops.overtaken(mark, meta.key, meta.etag)
+                            if keep:
+                                self._memory.put((meta.key, meta.etag, index), data)
+                            flights[index].finish()
+                            if keep and disk is not None:
+                                await disk.put(meta, index, data)
+                            index += 1
+            if received != meta.size:
+                raise OriginError("Upstream sent an incomplete body")
+
     # -- read -----------------------------------------------------------------------------------
 
     async def read(self, meta: ObjectMeta, start: int, end: int) -> AsyncIterator[bytes]:
@@ -272,7 +536,7 @@ class EdgeCache:
             data = self._memory.get((meta.key, meta.etag, index))
             if data is None:
                 return None
-            parts.append(data[lo:hi])
+            parts.append(memoryview(data)[lo:hi])  # views: the join below is the only copy
         self.stats["memory.hit"] += len(parts)
         return b"".join(parts)
 
@@ -293,6 +557,9 @@ class EdgeCache:
         mark = self._drops.start()
         try:
             async with self._flying(sid, flight):
+                if meta.http is not None and not _combinable(meta):
+                    await self._drop(meta.key)  # no way to fetch exactly this version's slice: refetch it
+                    raise ObjectChanged()
                 if self._disk is not None:
                     data = await self._disk.get(sid, last - first + 1)
                     self.stats["disk.miss" if data is None else "disk.hit"] += 1
@@ -301,7 +568,10 @@ class EdgeCache:
                             self._memory.put(sid, data)  # promote
                         flight.feed(data)
                         return
-                async with self._origin.open(meta.key, byte_range=(first, last), if_match=meta.etag) as resp:
+                extra = dict(meta.http.vary) if meta.http is not None else None
+                async with self._origin.open(
+                    meta.key, byte_range=(first, last), if_match=meta.etag, headers=extra
+                ) as resp:
                     self._latency.observe(resp.elapsed)
                     if resp.status == 404:
                         await self._drop(meta.key)
@@ -345,7 +615,7 @@ class EdgeCache:
         if keep:
             self._memory.put((meta.key, meta.etag, index), data)
         flight.finish()
-        if keep and self._disk is not None:
+        if keep and self._disk is not None and (meta.http is None or meta.http.stored):
             await self._disk.put(meta, index, data)
 
     @asynccontextmanager
