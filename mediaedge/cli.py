@@ -301,6 +301,10 @@ def ensure_demo_tenant(settings: Settings) -> dict[str, Any] | None:
 def cmd_up(settings: Settings, args: argparse.Namespace, env: dict[str, str]) -> int:
     """Origin, worker and edge as child processes; stops all when one stops or on Ctrl-C."""
     Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
+    if args.host is not None or args.origin_port is not None:  # the edge pulls from the origin started here
+        host = "127.0.0.1" if settings.origin.host in ("0.0.0.0", "::") else settings.origin.host  # noqa: S104
+        host = f"[{host}]" if ":" in host else host
+        env = {**env, env_name("edge.origin_url"): f"http://{host}:{settings.origin.port}"}
     _run(lambda: _with_store(settings, lambda store: asyncio.sleep(0)))  # migrate once, before children race
     demo = ensure_demo_tenant(settings) if settings.demo_tenant else None
     child_env = {**os.environ, **env}
