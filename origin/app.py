@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -41,7 +41,9 @@ ROUTES: list[BaseRoute] = [
 ]
 
 
-def _error_response(status: int, message: str, code: str | None = None, headers: dict | None = None) -> Response:
+def _error_response(
+    status: int, message: str, code: str | None = None, headers: Mapping[str, str] | None = None
+) -> Response:
     return Response(error_body(status, message, code), status, headers=headers, media_type="application/json")
 
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 import pluggy
@@ -18,7 +19,7 @@ from mediaedge.storage import StorageBackend
 from origin.keys import KeyRing
 from origin.store import Bucket, FileRecord, Store, open_store
 
-Service = Callable[["OriginState"], Awaitable[None]]
+Service = Callable[["OriginState"], Coroutine[Any, Any, None]]
 
 
 @dataclass

@@ -16,7 +16,9 @@ def test_defaults_are_the_embedded_single_node(tmp_path):
 
 def test_file_then_environment_override(tmp_path):
     config = tmp_path / "site.toml"
-    config.write_text('[edge]\nport = 9000\norigin_url = "http://origin.internal:8000"\n[net]\nallow = ["10.0.0.0/8"]\n')
+    config.write_text(
+        '[edge]\nport = 9000\norigin_url = "http://origin.internal:8000"\n[net]\nallow = ["10.0.0.0/8"]\n'
+    )
     environ = {"MEDIAEDGE_EDGE_PORT": "9100", "MEDIAEDGE_NET_ALLOW": "127.0.0.1:9000, ::1/128"}
     s = load_settings(config, environ=environ)
     assert s.edge.port == 9100
