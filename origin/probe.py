@@ -6,14 +6,13 @@ parsing ``ffmpeg -i``'s stream summary, which carries the same facts.
 
 from __future__ import annotations
 
-import asyncio
 import mimetypes
 import re
 from dataclasses import dataclass
 
 import orjson
 
-from mediaedge.ffmpeg import ffmpeg_exe, ffprobe_exe
+from mediaedge.ffmpeg import ffmpeg_exe, ffprobe_exe, is_cover_art, run_tool
 
 PROBE_TIMEOUT = 60.0
 MEDIA_PREFIXES = ("video/", "audio/")
@@ -47,29 +46,17 @@ def is_media(mime: str) -> bool:
     return mime.startswith(MEDIA_PREFIXES)
 
 
-async def _run(*args: str) -> tuple[int, bytes, bytes]:
-    proc = await asyncio.create_subprocess_exec(
-        *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
-    )
-    try:
-        out, err = await asyncio.wait_for(proc.communicate(), PROBE_TIMEOUT)
-    except TimeoutError:
-        proc.kill()
-        await proc.wait()
-        raise
-    return proc.returncode or 0, out, err
-
-
 async def probe(source: str) -> ProbeResult:
     """Probe a local path or an http(s) URL. Unreadable media gives an empty result, not an error."""
     ffprobe = ffprobe_exe()
     try:
         if ffprobe:
-            code, out, _ = await _run(
-                ffprobe, "-v", "error", "-print_format", "json", "-show_format", "-show_streams", source
+            code, out, _ = await run_tool(
+                ffprobe, "-v", "error", "-print_format", "json", "-show_format", "-show_streams", source,
+                deadline=PROBE_TIMEOUT,
             )
             return parse_ffprobe(orjson.loads(out)) if code == 0 else ProbeResult()
-        _, _, err = await _run(ffmpeg_exe(), "-hide_banner", "-i", source)
+        _, _, err = await run_tool(ffmpeg_exe(), "-hide_banner", "-i", source, deadline=PROBE_TIMEOUT)
         return parse_ffmpeg_banner(err.decode(errors="replace"))
     except (TimeoutError, orjson.JSONDecodeError, OSError):
         return ProbeResult()
@@ -77,7 +64,7 @@ async def probe(source: str) -> ProbeResult:
 
 def parse_ffprobe(doc: dict) -> ProbeResult:
     streams = doc.get("streams") or []
-    video = next((s for s in streams if s.get("codec_type") == "video" and not _is_cover(s)), None)
+    video = next((s for s in streams if s.get("codec_type") == "video" and not is_cover_art(s)), None)
     audio = next((s for s in streams if s.get("codec_type") == "audio"), None)
     duration = (doc.get("format") or {}).get("duration")
     return ProbeResult(
@@ -88,9 +75,6 @@ def parse_ffprobe(doc: dict) -> ProbeResult:
         audio_codec=audio.get("codec_name") if audio else None,
     )
 
-
-def _is_cover(stream: dict) -> bool:
-    return bool((stream.get("disposition") or {}).get("attached_pic"))
 
 
 _DURATION = re.compile(r"Duration: (\d+):(\d+):(\d+(?:\.\d+)?)")

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
 import orjson
 
-from mediaedge.ffmpeg import ffprobe_exe
+from mediaedge.ffmpeg import ffprobe_exe, is_cover_art, run_tool
 from mediaedge.streams import ProviderRejected
 
 PROBE_TIMEOUT = 120.0
@@ -34,24 +33,17 @@ async def probe_source(source: str) -> SourceInfo:
     ffprobe = ffprobe_exe()
     if ffprobe is None:
         raise RuntimeError("the ffmpeg stream provider needs ffprobe on PATH")
-    proc = await asyncio.create_subprocess_exec(
-        ffprobe, "-v", "error", "-print_format", "json", "-show_format", "-show_streams", source,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    code, out, err = await run_tool(
+        ffprobe, "-v", "error", "-print_format", "json", "-show_format", "-show_streams", source, deadline=PROBE_TIMEOUT
     )
-    try:
-        out, err = await asyncio.wait_for(proc.communicate(), PROBE_TIMEOUT)
-    except TimeoutError:
-        proc.kill()
-        await proc.wait()
-        raise
-    if proc.returncode != 0:
+    if code != 0:
         raise ProviderRejected(f"source is not readable media: {err.decode(errors='replace').strip()[:300]}")
     return parse_probe(orjson.loads(out))
 
 
 def parse_probe(doc: dict[str, Any]) -> SourceInfo:
     streams = doc.get("streams") or []
-    videos = [s for s in streams if s.get("codec_type") == "video" and not _is_cover(s)]
+    videos = [s for s in streams if s.get("codec_type") == "video" and not is_cover_art(s)]
     audios = [s for s in streams if s.get("codec_type") == "audio"]
     duration = float((doc.get("format") or {}).get("duration") or 0)
     if duration <= 0:
@@ -64,9 +56,6 @@ def parse_probe(doc: dict[str, Any]) -> SourceInfo:
         fps = _rate(video.get("avg_frame_rate")) or _rate(video.get("r_frame_rate"))
     return SourceInfo(width, height, fps or 25.0, duration, len(videos), len(audios))
 
-
-def _is_cover(stream: dict[str, Any]) -> bool:
-    return bool((stream.get("disposition") or {}).get("attached_pic"))
 
 
 def _display_size(video: dict[str, Any]) -> tuple[int, int]:
