@@ -1,6 +1,6 @@
 """Edge hot path vs nginx on the same files, one core each, wrk on another core.
 
-    python loadtests/bench_edge.py [--duration 10] [--connections 50]
+    python -m loadtests.bench_edge [--duration 10] [--connections 50] [--rounds 3]
 
 Uploads a 1 KiB object, a 1 MiB segment and a 100 MiB file as *signed* files, warms the edge cache
 through a signed JWT URL, then runs wrk against nginx (serving the origin's object directory) and
@@ -14,6 +14,7 @@ the same body on the same core: the ceiling of the HTTP server the edge runs on.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import re
 import shutil
@@ -23,6 +24,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -70,8 +72,9 @@ def wrk(url: str, duration: int, connections: int, script: str | None = None) ->
     return rps, float(value) * scale
 
 
-def bare_uvicorn(size: int, duration: int, connections: int) -> tuple[float, float]:
-    """wrk against :mod:`loadtests.bare_asgi` on the edge's core: the server's own ceiling."""
+@contextlib.contextmanager
+def bare_uvicorn(size: int) -> Iterator[str]:
+    """:mod:`loadtests.bare_asgi` serving ``size`` bytes on the edge's core: the server's own ceiling."""
     port = free_port()
     cmd = [sys.executable, "-m", "uvicorn", "loadtests.bare_asgi:app", "--port", str(port), "--loop", "uvloop",
            "--http", "httptools", "--no-access-log", "--no-proxy-headers", "--no-server-header",
@@ -79,16 +82,22 @@ def bare_uvicorn(size: int, duration: int, connections: int) -> tuple[float, flo
     server = subprocess.Popen(pinned(cmd, SERVER_CORE), env={**os.environ, "BARE_ASGI_BYTES": str(size)})
     try:
         wait_http(f"http://127.0.0.1:{port}/")
-        return wrk(f"http://127.0.0.1:{port}/", duration, connections)
+        yield f"http://127.0.0.1:{port}/"
     finally:
         server.terminate()
         server.wait()
+
+
+def median_pair(runs: list[tuple[float, float]]) -> tuple[float, float]:
+    """Median req/s and MB/s of several runs."""
+    return statistics.median(r for r, _ in runs), statistics.median(m for _, m in runs)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--duration", type=int, default=10)
     ap.add_argument("--connections", type=int, default=50)
+    ap.add_argument("--rounds", type=int, default=3, help="interleaved runs per server; medians are printed")
     args = ap.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("wrk is needed (apt-get install wrk)")
@@ -128,15 +137,24 @@ def main() -> None:
                  ("random 1 MiB ranges of 100 MiB", str(lua), "≥ 0.8")]
         nan = (float("nan"), float("nan"))
         try:
+            print(f"median of {args.rounds} interleaved {args.duration} s runs per server, "
+                  f"{args.connections} connections")
             print(f"{'case':<32}{'nginx req/s':>12}{'MB/s':>9}{'edge req/s':>12}{'MB/s':>9}{'ratio':>8}  target"
                   f"{'bare uvicorn req/s':>20}{'edge/bare':>10}")
             for label, script, target in cases:
                 key = "100 MiB file" if script else label
                 edge_url, path = urls[key]
-                edge = wrk(edge_url, args.duration, args.connections, script)
-                ref = wrk(f"http://127.0.0.1:{nginx_port}{path}", args.duration, args.connections, script) \
-                    if nginx else nan
-                bare = nan if script else bare_uvicorn(len(files[key]), args.duration, args.connections)
+                runs: dict[str, list[tuple[float, float]]] = {"edge": [], "nginx": [], "bare": []}
+                with contextlib.ExitStack() as servers:
+                    bare_url = None if script else servers.enter_context(bare_uvicorn(len(files[key])))
+                    for _ in range(args.rounds):  # interleaved: a noisy neighbour hits every server alike
+                        runs["edge"].append(wrk(edge_url, args.duration, args.connections, script))
+                        if nginx:
+                            nginx_url = f"http://127.0.0.1:{nginx_port}{path}"
+                            runs["nginx"].append(wrk(nginx_url, args.duration, args.connections, script))
+                        if bare_url:
+                            runs["bare"].append(wrk(bare_url, args.duration, args.connections))
+                edge, ref, bare = (median_pair(runs[name]) if runs[name] else nan for name in ("edge", "nginx", "bare"))
                 print(f"{label:<32}{ref[0]:>12.0f}{ref[1]:>9.0f}{edge[0]:>12.0f}{edge[1]:>9.0f}"
                       f"{edge[0] / ref[0]:>8.2f}  {target:<8}{bare[0]:>18.0f}{edge[0] / bare[0]:>10.2f}")
         finally:
