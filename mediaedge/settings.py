@@ -65,6 +65,12 @@ def _non_negative(v: float) -> None:
         raise ValueError("must not be negative")
 
 
+def _cors_origins(v: list[str]) -> None:
+    for origin in v:
+        if origin != "*" and not re.fullmatch(r"https?://[^/\s]+", origin.rstrip("/")):
+            raise ValueError(f'must be "*" or origins like https://app.example.com (got {origin!r})')
+
+
 def _url_or_empty(v: str) -> None:
     if v and (urlsplit(v).scheme not in ("http", "https") or not urlsplit(v).hostname):
         raise ValueError("must be an http(s) URL")
@@ -106,6 +112,7 @@ class OriginSettings:
     max_file_size: int = _check(_positive)
     spool_dir: str = ""
     trust_forwarded: bool = False
+    cors_origins: list[str] = _check(_cors_origins)
 
     @property
     def url(self) -> str:

@@ -9,12 +9,14 @@ from collections.abc import AsyncIterator, Mapping
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from mediaedge.errors import HTTPError, error_body
 from mediaedge.settings import Settings
+from origin.cors import CORSMiddleware
 from origin.routes import edge_api, embed, files, from_url, streams, tokens, tus, upload, webhooks
 from origin.services import origin_services
 from origin.state import OriginState
@@ -82,6 +84,7 @@ def create_app(settings: Settings, state: OriginState | None = None) -> Starlett
 
     return Starlette(
         routes=ROUTES,
+        middleware=[Middleware(CORSMiddleware, allowed=settings.origin.cors_origins)],
         lifespan=lifespan,
         exception_handlers={
             HTTPError: _http_error,
