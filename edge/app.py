@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Callable
 
 import httpx
 import orjson
@@ -27,6 +28,7 @@ from edge.policy import TenantPolicies
 from edge.protocols import Cache
 from edge.purge import Purger
 from edge.respond import Receive, Scope, Send, send_error, send_json, send_response
+from edge.zones import Zones
 from mediaedge.cluster import edge_secret, keep_registered
 from mediaedge.errors import HTTPError
 from mediaedge.settings import Settings
@@ -51,7 +53,15 @@ def _not_allowed(methods: tuple[str, ...]) -> HTTPError:
 class EdgeApp:
     """The edge. Use as an ASGI app (lifespan starts and stops it) or ``async with`` in tests."""
 
-    def __init__(self, settings: Settings, cache: Cache, client: httpx.AsyncClient, secret: str) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        cache: Cache,
+        client: httpx.AsyncClient,
+        secret: str,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         origin = settings.edge.origin_url
         self.settings = settings
         self.secret = secret
@@ -61,7 +71,8 @@ class EdgeApp:
         self.policies = TenantPolicies(client, origin, secret, settings.edge.tenant_ttl)
         self.metrics = Metrics()
         self.delivery = Delivery(cache, TokenVerifier(self.keys), self.policies)
-        self.purger = Purger(cache, self.policies, secret)
+        self.zones = Zones(settings, self.keys, self.policies, clock=clock)  # pull zones (docs/caching.md)
+        self.purger = Purger(cache, self.policies, secret, self.zones)
         self.access_log = settings.edge.access_log
         self._registration: asyncio.Task[None] | None = None
 
@@ -69,6 +80,7 @@ class EdgeApp:
         """Start the cache, load the token keys, and keep this edge registered with the origin (so
         deletes purge it; see :func:`mediaedge.cluster.keep_registered`)."""
         await self.cache.start()
+        await self.zones.start()
         await self.keys.start()
         edge = self.settings.edge
         self._registration = asyncio.create_task(
@@ -81,6 +93,7 @@ class EdgeApp:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._registration
         await self.keys.close()
+        await self.zones.close()
         await self.cache.close()
         await self.client.aclose()
 
@@ -141,6 +154,8 @@ class EdgeApp:
             if method not in methods:
                 raise _not_allowed(methods)
             return await self._fixed(raw_path, scope, receive, send)
+        if self.zones and (routed := self.zones.match(scope, raw_path)) is not None:
+            return await self.zones.handle(*routed, scope, receive, send)
         if raw_path.startswith(b"/_edge/"):
             raise HTTPError(404, "Not found")
         credential, key = split_object_path(raw_path)
@@ -161,16 +176,20 @@ class EdgeApp:
 
 
 def create_app(
-    settings: Settings, *, cache: Cache | None = None, transport: httpx.AsyncBaseTransport | None = None
+    settings: Settings,
+    *,
+    cache: Cache | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+    clock: Callable[[], float] = time.time,
 ) -> EdgeApp:
     """The edge app for ``settings``.
 
     ``cache`` (any :class:`edge.protocols.Cache`) defaults to an :class:`edge.cache.EdgeCache` pulling
     from ``edge.origin_url``;
     ``transport`` carries the edge's own requests to the origin (JWKS, tenant policy) — tests pass
-    an ``httpx.MockTransport``.
+    an ``httpx.MockTransport``; ``clock`` (wall-clock seconds) drives the pull zones' caches (tests).
     """
     secret = edge_secret(settings)
     if cache is None:
         cache = EdgeCache(settings.edge, OriginClient(settings.edge.origin_url, secret))
-    return EdgeApp(settings, cache, httpx.AsyncClient(transport=transport), secret)
+    return EdgeApp(settings, cache, httpx.AsyncClient(transport=transport), secret, clock=clock)

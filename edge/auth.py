@@ -11,17 +11,36 @@ token is a different string: it misses the cache and goes through full verificat
 
 from __future__ import annotations
 
-from edge.jwks import JWKSource
+from typing import Protocol
+
 from edge.lru import LRU
-from mediaedge.tokens import Claims, TokenError
+from mediaedge.tokens import Claims, KeySet, TokenError
 
 MAX_CACHED_TOKENS = 65_536
+
+
+class KeySource(Protocol):
+    """Where verifying keys come from: :class:`edge.jwks.JWKSource` (the origin's JWKS) or a fixed set."""
+
+    keyset: KeySet
+
+    async def refresh_for_unknown_kid(self) -> None: ...
+
+
+class StaticKeys:
+    """A fixed key set (a pull zone's own JWKS file): nothing to refresh."""
+
+    def __init__(self, keyset: KeySet) -> None:
+        self.keyset = keyset
+
+    async def refresh_for_unknown_kid(self) -> None:
+        return None
 
 
 class TokenVerifier:
     """Verifies tokens against the current JWKS; hot tokens cost a dictionary lookup."""
 
-    def __init__(self, keys: JWKSource, maxsize: int = MAX_CACHED_TOKENS) -> None:
+    def __init__(self, keys: KeySource, maxsize: int = MAX_CACHED_TOKENS) -> None:
         self._keys = keys
         self._verified: LRU[str, Claims] = LRU(maxsize)
 

@@ -190,20 +190,35 @@ class Delivery:
 
         rep = self.representations.get(meta)
         extra = [(b"cache-status", CACHE_STATUS.get(status, b"mediaedge")), *cors.allow_origin(policy, origin)]
+        return await self.respond(scope, receive, send, headers, rep, extra, meta.tenant_id)
+
+    async def respond(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        headers: dict[bytes, str],
+        rep: Representation,
+        extra: Headers,
+        tenant: str | None,
+    ) -> Outcome:
+        """Answer a GET/HEAD that passed every access check with ``rep``: preconditions (304/412),
+        then ranges (206/416) or the whole representation; ``extra`` goes on every answer but 412/416.
+        Pull zones (:mod:`edge.zones`) use it too."""
         head = scope["method"] == "HEAD"
         outcome = precondition(headers, rep.etag, rep.last_modified)
         if outcome == 412:
             raise HTTPError(412, "Precondition failed", "PRECONDITION_FAILED")
         if outcome == 304:
             await send_response(send, 304, [*rep.not_modified, *extra])
-            return Outcome(304, 0, meta.tenant_id)
+            return Outcome(304, 0, tenant)
         if head:  # RFC 9110 §14.2: Range is defined for GET only
             await send_response(send, 200, [*rep.full, *extra], head=True)
-            return Outcome(200, 0, meta.tenant_id)
+            return Outcome(200, 0, tenant)
         ranges = self._ranges(headers, rep)
         if ranges is None:
-            sent = await self._send(send, receive, rep, 200, [*rep.full, *extra], [(b"", 0, rep.size - 1)])
-            return Outcome(200, sent, meta.tenant_id)
+            sent = await self.send_whole(send, receive, rep, 200, [*rep.full, *extra])
+            return Outcome(200, sent, tenant)
         if not ranges:
             raise HTTPError(
                 416,
@@ -221,7 +236,7 @@ class Delivery:
                 *extra,
             ]
             sent = await self._send(send, receive, rep, 206, response_headers, [(b"", first, last)])
-            return Outcome(206, sent, meta.tenant_id)
+            return Outcome(206, sent, tenant)
         framing = multipart(ranges, rep.size, rep.content_type)
         response_headers = [
             *rep.partial,
@@ -231,7 +246,7 @@ class Delivery:
         ]
         spans = [(head_bytes, first, last) for head_bytes, (first, last) in zip(framing.heads, ranges, strict=True)]
         sent = await self._send(send, receive, rep, 206, response_headers, spans, framing.tail)
-        return Outcome(206, sent, meta.tenant_id)
+        return Outcome(206, sent, tenant)
 
     @staticmethod
     def _ranges(headers: dict[bytes, str], rep: Representation) -> list[ByteRange] | None:
@@ -244,6 +259,10 @@ class Delivery:
         return parse_range(value, rep.size)
 
     # -- body --------------------------------------------------------------------------------------
+
+    async def send_whole(self, send: Send, receive: Receive, rep: Representation, status: int, headers: Headers) -> int:
+        """Send ``status``, ``headers`` and every byte of ``rep``."""
+        return await self._send(send, receive, rep, status, headers, [(b"", 0, rep.size - 1)])
 
     async def _send(
         self,

@@ -5,12 +5,13 @@ Authenticated by the edge secret header (constant-time compare). Body::
     {"keys": ["t/u/a.mp4"], "prefixes": ["t/u/stream/"], "tenants": ["t"]}
 
 ``keys`` are purged exactly, ``prefixes`` as key prefixes (non-empty), ``tenants`` drop the cached
-whitelist of those tenants. Answer: ``{"purged": <objects dropped>}``.
+whitelist of those tenants. With ``"zone": "NAME"``, ``keys`` and ``prefixes`` are request targets
+(``/path?query``) in that pull zone's cache instead. Answer: ``{"purged": <objects dropped>}``.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
@@ -20,6 +21,9 @@ from edge.respond import Receive, Scope
 from mediaedge.cluster import EDGE_SECRET_HEADER, secret_matches
 from mediaedge.errors import HTTPError
 from mediaedge.keys import InvalidKey, validate_key
+
+if TYPE_CHECKING:
+    from edge.zones import Zones
 
 MAX_BODY = 1 << 20
 _SECRET = EDGE_SECRET_HEADER.encode()
@@ -54,8 +58,9 @@ def _strings(body: dict[str, Any], name: str, prefix: bool) -> list[str]:
 class Purger:
     """Handles purge requests against the cache and the tenant policy cache."""
 
-    def __init__(self, cache: Cache, policies: TenantPolicies, secret: str) -> None:
+    def __init__(self, cache: Cache, policies: TenantPolicies, secret: str, zones: Zones | None = None) -> None:
         self._cache = cache
+        self._zones = zones
         self._policies = policies
         self._secret = secret
 
@@ -73,6 +78,9 @@ class Purger:
             raise HTTPError(400, "Body must be JSON", "PURGE_INVALID") from None
         if not isinstance(body, dict):
             raise HTTPError(400, "Body must be a JSON object", "PURGE_INVALID")
+        zone = body.get("zone")
+        if zone is not None:
+            return await self._purge_zone(zone, body)
         keys, prefixes = _strings(body, "keys", False), _strings(body, "prefixes", True)
         tenants = _strings(body, "tenants", False)
         purged = 0
@@ -83,3 +91,14 @@ class Purger:
         for tenant in tenants:
             self._policies.forget(tenant)
         return orjson.dumps({"purged": purged})
+
+    async def _purge_zone(self, zone: object, body: dict[str, Any]) -> bytes:
+        targets = {}
+        for name in ("keys", "prefixes"):
+            values = body.get(name, [])
+            if not isinstance(values, list) or not all(isinstance(v, str) and v.startswith("/") for v in values):
+                raise HTTPError(400, f"{name} must be a list of paths starting with /", "PURGE_INVALID")
+            targets[name] = values
+        if not isinstance(zone, str) or self._zones is None:
+            raise HTTPError(400, "zone must be a zone name", "PURGE_INVALID")
+        return orjson.dumps({"purged": await self._zones.purge(zone, targets["keys"], targets["prefixes"])})

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-__all__ = ["Settings", "SettingsError", "load_settings", "parse_duration"]
+__all__ = ["Settings", "SettingsError", "ZoneSettings", "load_settings", "parse_duration", "zone_settings"]
 
 ENV_PREFIX = "MEDIAEDGE_"
 
@@ -139,6 +139,7 @@ class EdgeSettings:
     access_log: bool = False
     region: str = ""
     advertise_url: str = _check(_url_or_empty)
+    zones: dict[str, dict[str, Any]] = field(default_factory=dict)  # pull zones, see ZoneSettings
 
     @property
     def url(self) -> str:
@@ -148,6 +149,69 @@ class EdgeSettings:
     def registration_url(self) -> str:
         """Where origins reach this edge instance for purges: ``advertise_url``, else :attr:`url`."""
         return (self.advertise_url or self.url).rstrip("/")
+
+
+_ZONE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+_ZONE_PREFIX = re.compile(r"^/[A-Za-z0-9._~-]+$")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ZoneSettings:
+    """One pull zone (``[edge.zones.NAME]``): requests for ``host`` (or under ``prefix``, stripped)
+    are served from ``upstream`` through the edge cache, with RFC 9111 semantics (docs/caching.md)."""
+
+    name: str
+    upstream: str
+    host: str = ""
+    prefix: str = ""
+    headers: dict[str, str] = field(default_factory=dict)
+    tokens: bool = False
+    token_keys: str = "origin"  # noqa: S105  (not a secret: "origin" or a JWKS file path)
+    token_tenant: str = ""
+    whitelisted_domains: list[str] = field(default_factory=list)
+    app_ids: list[str] = field(default_factory=list)
+    memory_cache_bytes: int = 64 << 20
+    disk_cache_bytes: int = 0
+    timeout: float = 30.0
+
+
+def zone_settings(zones: Mapping[str, Any]) -> list[ZoneSettings]:
+    """Validate ``edge.zones``; raises :class:`SettingsError` naming the setting."""
+    found: list[ZoneSettings] = []
+    hints = typing.get_type_hints(ZoneSettings)
+    known = {f.name for f in dataclasses.fields(ZoneSettings)} - {"name"}
+    routes: set[tuple[str, str]] = set()
+    for name, table in zones.items():
+        path = f"edge.zones.{name}"
+        if not _ZONE_NAME.match(name):
+            raise SettingsError(f"{path}: a zone name is lower-case letters, digits, - and _")
+        if not isinstance(table, Mapping):
+            raise SettingsError(f"{path}: expected a table")
+        for key, value in table.items():
+            if key not in known:
+                raise SettingsError(f"{path}.{key}: unknown setting")
+            if not _type_ok(value, hints[key]):
+                raise SettingsError(
+                    f"{path}.{key}: expected {getattr(hints[key], '__name__', hints[key])}, got {value!r}"
+                )
+        zone = ZoneSettings(name=name, **{"token_tenant": name, **table})
+        upstream = urlsplit(zone.upstream)
+        if upstream.scheme not in ("http", "https") or not upstream.hostname or upstream.query:
+            raise SettingsError(f"{path}.upstream: must be an http(s) URL without a query")
+        if not zone.host and not zone.prefix:
+            raise SettingsError(f"{path}: set host or prefix (or both)")
+        if zone.prefix and not _ZONE_PREFIX.match(zone.prefix):
+            raise SettingsError(f"{path}.prefix: must be one path segment like /static")
+        if zone.prefix in ("/_edge", "/healthz", "/metrics"):
+            raise SettingsError(f"{path}.prefix: {zone.prefix} is the edge's own")
+        if zone.memory_cache_bytes <= 0 or zone.disk_cache_bytes < 0 or zone.timeout <= 0:
+            raise SettingsError(f"{path}: cache budgets and timeout must be positive")
+        route = (zone.host.lower(), zone.prefix)
+        if route in routes:
+            raise SettingsError(f"{path}: another zone has the same host and prefix")
+        routes.add(route)
+        found.append(dataclasses.replace(zone, host=zone.host.lower()))
+    return found
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -197,6 +261,7 @@ class WebhookSettings:
     lease_seconds: float = _check(_positive)
     poll_interval: float = _check(_positive)
     batch: int = _check(_positive)
+    retention: str = _check(parse_duration)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -215,6 +280,7 @@ class JobSettings:
     heartbeat_seconds: float = _check(_positive)
     poll_interval: float = _check(_positive)
     backoff_scale: float = _check(_non_negative)
+    retention: str = _check(parse_duration)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -442,6 +508,7 @@ def load_settings(
             raise SettingsError(f"storage.backends.{name}.kind: required")
     if settings.database.pool_min > settings.database.pool_max:
         raise SettingsError("database.pool_min: must not exceed database.pool_max")
+    zone_settings(settings.edge.zones)
     if settings.jobs.heartbeat_seconds >= settings.jobs.lease_seconds:
         raise SettingsError("jobs.heartbeat_seconds: must be shorter than jobs.lease_seconds")
     return settings

@@ -391,7 +391,7 @@ class EdgeCache:
         mark: int,
     ) -> None:
         response_time = self._clock()
-        fields = resp.headers.multi_items()
+        fields = [(n.decode("latin-1"), v.decode("latin-1")) for n, v in resp.headers.raw]
         if resp.status == 304:
             if cached is None or cached.http is None:
                 raise OriginError("Upstream answered 304 to an unconditional request")

@@ -23,6 +23,10 @@ class MemoryTier:
         if 0 < len(data) <= self._lru.maxsize:
             self._lru[sid] = data
 
+    def discard(self, sid: SliceId) -> None:
+        """Forget one slice if held."""
+        self._lru.pop(sid, None)
+
     def drop(self, matches: Callable[[SliceId], bool]) -> set[str]:
         """Drop every slice ``matches`` accepts; return the object keys that lost slices."""
         doomed = [sid for sid in self._lru if matches(sid)]

@@ -7,7 +7,41 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-__all__ = ["ObjectMeta", "freshness_lifetime"]
+__all__ = ["ObjectMeta", "StoredResponse", "freshness_lifetime"]
+
+
+@dataclass(frozen=True, slots=True)
+class StoredResponse:
+    """The HTTP response a pull-zone entry replays, with its RFC 9111 freshness (see :mod:`edge.freshness`).
+
+    ``headers`` are the end-to-end fields as received (lower-case names; framing and ``Age`` left
+    out); ``vary`` pairs each ``Vary`` field with the value the original request had; ``stored`` is
+    False for a response that must not be kept (``reason`` says why) but is still being delivered.
+    """
+
+    status: int
+    headers: tuple[tuple[str, str], ...]
+    lifetime: float
+    heuristic: bool
+    initial_age: float
+    no_cache: bool
+    no_stale: bool
+    swr: float
+    sie: float
+    vary: tuple[tuple[str, str], ...]
+    stored: bool = True
+    reason: str = ""
+
+    def header(self, name: str) -> str | None:
+        """The first stored field ``name`` (lower-case), or None."""
+        return next((v for n, v in self.headers if n == name), None)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> StoredResponse:
+        data = dict(data)
+        data["headers"] = tuple(tuple(pair) for pair in data["headers"])
+        data["vary"] = tuple(tuple(pair) for pair in data["vary"])
+        return cls(**data)
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +62,7 @@ class ObjectMeta:
     tenant_id: str
     access: str
     fetched_at: float
+    http: StoredResponse | None = None  # pull zones only; None for mediaedge objects
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-serialisable copy (disk index, slice file headers)."""
@@ -36,7 +71,9 @@ class ObjectMeta:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ObjectMeta:
         """Inverse of :meth:`to_dict`; raises ``TypeError``/``KeyError`` on a malformed record."""
-        return cls(**{f.name: data[f.name] for f in dataclasses.fields(cls)})
+        fields = {f.name: data[f.name] for f in dataclasses.fields(cls) if f.name != "http"}
+        http = data.get("http")
+        return cls(**fields, http=StoredResponse.from_dict(http) if http else None)
 
 
 @lru_cache(maxsize=4096)

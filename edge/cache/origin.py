@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import re
 import time
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from email.utils import parsedate_to_datetime
 from urllib.parse import quote
@@ -22,7 +22,7 @@ from edge.cache.meta import ObjectMeta
 from mediaedge.cluster import EDGE_SECRET_HEADER
 from mediaedge.keys import validate_key
 
-__all__ = ["OriginClient", "OriginResponse"]
+__all__ = ["OriginClient", "OriginResponse", "UpstreamClient"]
 
 _CONTENT_RANGE = re.compile(r"bytes\s+(\d+)-(\d+)/(\d+)", re.IGNORECASE)
 _SMALL_BODY = 64 * 1024  # drain bodies up to this size so the connection goes back to the pool
@@ -42,9 +42,11 @@ def _parse_http_date(value: str | None) -> float:
 class OriginResponse:
     """An origin answer: status, parsed headers, and a body not read yet."""
 
-    def __init__(self, response: httpx.Response, elapsed: float) -> None:
+    def __init__(self, response: httpx.Response, elapsed: float, raw: bool = False) -> None:
         headers = response.headers
         self._response = response
+        self._raw = raw
+        self.headers = headers
         self.status = response.status_code
         self.elapsed = elapsed  # seconds until the response headers arrived
         self.etag = headers.get("etag")
@@ -85,7 +87,8 @@ class OriginResponse:
     async def chunks(self) -> AsyncGenerator[bytes, None]:
         """The body as it arrives; a cut connection or timeout raises :class:`OriginError`."""
         try:
-            async for chunk in self._response.aiter_bytes():
+            chunks = self._response.aiter_raw() if self._raw else self._response.aiter_bytes()
+            async for chunk in chunks:
                 yield chunk
         except httpx.HTTPError as exc:
             raise OriginError("Origin sent an incomplete body") from exc
@@ -101,6 +104,8 @@ class OriginResponse:
 class OriginClient:
     """Pulls objects from ``origin_url``; ``timeout`` bounds connecting (at most 5 s) and each read."""
 
+    raw = False  # bodies decoded by httpx (the origin never encodes them: Accept-Encoding: identity)
+
     def __init__(
         self,
         origin_url: str,
@@ -109,9 +114,15 @@ class OriginClient:
         timeout: float = 30.0,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        self._client = httpx.AsyncClient(
-            base_url=origin_url.rstrip("/"),
-            headers={EDGE_SECRET_HEADER: edge_secret, "accept-encoding": "identity"},
+        self._client = self._make_client(origin_url, {EDGE_SECRET_HEADER: edge_secret}, timeout, transport)
+
+    @staticmethod
+    def _make_client(
+        base_url: str, headers: dict[str, str], timeout: float, transport: httpx.AsyncBaseTransport | None
+    ) -> httpx.AsyncClient:
+        return httpx.AsyncClient(
+            base_url=base_url.rstrip("/"),
+            headers={"accept-encoding": "identity", **headers},
             timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
             limits=httpx.Limits(max_connections=100, max_keepalive_connections=100),
             trust_env=False,  # the edge→origin hop never goes through an environment proxy
@@ -126,28 +137,56 @@ class OriginClient:
         byte_range: tuple[int, int] | None = None,
         if_none_match: str | None = None,
         if_match: str | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> AsyncIterator[OriginResponse]:
         """``GET /_edge/objects/{key}`` with optional ``Range: bytes=a-b`` and conditions; the
         response stays open (body unread) inside the ``async with``. A weak ``if_match`` is not sent
-        (If-Match compares strongly, so it could never match); callers check the ETag themselves."""
-        headers = {}
+        (If-Match compares strongly, so it could never match); callers check the ETag themselves.
+        ``headers`` are added to the request (pull zones: conditionals, Vary'd fields)."""
+        headers = dict(headers or {})
         if byte_range is not None:
             headers["range"] = f"bytes={byte_range[0]}-{byte_range[1]}"
         if if_none_match:
             headers["if-none-match"] = if_none_match
         if if_match and not if_match.startswith("W/"):
             headers["if-match"] = if_match
-        url = "/_edge/objects/" + quote(validate_key(key), safe="/")
-        request = self._client.build_request("GET", url, headers=headers)
+        request = self._client.build_request("GET", self.target(key), headers=headers)
         started = time.monotonic()
         try:
             response = await self._client.send(request, stream=True)
         except httpx.HTTPError as exc:
             raise OriginError() from exc
         try:
-            yield OriginResponse(response, time.monotonic() - started)
+            yield OriginResponse(response, time.monotonic() - started, self.raw)
         finally:
             await response.aclose()
 
+    def target(self, key: str) -> str:
+        """The request target of ``key`` (raises :class:`~mediaedge.keys.InvalidKey` for a bad key)."""
+        return "/_edge/objects/" + quote(validate_key(key), safe="/")
+
     async def aclose(self) -> None:
         await self._client.aclose()
+
+
+class UpstreamClient(OriginClient):
+    """A pull zone's upstream: cache keys are request targets relative to ``base_url`` (``path?query``,
+    plus ``#secondary-key`` for a Vary'd response, which is never sent); ``headers`` go on every request.
+    Bodies are passed on as received (``Content-Encoding`` kept)."""
+
+    raw = True
+
+    def __init__(
+        self,
+        base_url: str,
+        headers: Mapping[str, str],
+        *,
+        timeout: float = 30.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self._client = self._make_client(base_url, dict(headers), timeout, transport)
+        self.client = self._client  # for passing other methods through (edge.zones)
+
+    def target(self, key: str) -> str:
+        """``/a/b?q#vary`` → ``/a/b?q`` (the zone checked the path before it became a key)."""
+        return key.split("#", 1)[0]

@@ -28,6 +28,10 @@ COUNTERS = (
     "lookup.stale",
     "lookup.not_found",
     "lookup.error",
+    # pull zones only (edge.zones)
+    "lookup.swr",
+    "lookup.pass",
+    "lookup.updated",
     # objects dropped by purge()
     "purged",
 )
