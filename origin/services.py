@@ -7,10 +7,11 @@ must survive its own errors (log and continue). Append new services to :func:`or
 from __future__ import annotations
 
 from origin.dispatcher import webhook_dispatcher
+from origin.retention import history_pruner
 from origin.state import OriginState, Service
 from origin.tus.cleaner import tus_cleaner
 
 
 def origin_services(state: OriginState) -> list[Service]:
-    """The services an origin API process starts (webhook dispatch, upload expiry, …)."""
-    return [webhook_dispatcher, tus_cleaner]
+    """The services an origin API process starts (webhook dispatch, upload expiry, history retention)."""
+    return [webhook_dispatcher, tus_cleaner, history_pruner]

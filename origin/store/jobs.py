@@ -103,6 +103,12 @@ def _claim_sql(kind_count: int, dialect: str) -> str:
 class JobStore:
     db: Database
 
+    async def prune_jobs(self, finished_before: float) -> int:
+        """Delete succeeded and failed jobs last updated before ``finished_before``; returns how many."""
+        return await self.db.execute(
+            "DELETE FROM jobs WHERE status IN ('succeeded', 'failed') AND updated_at < ?", finished_before
+        )
+
     async def get_job(self, job_id: str) -> Job | None:
         row = await self.db.fetchone("SELECT * FROM jobs WHERE id = ?", job_id)
         return Job.from_row(row) if row else None

@@ -84,6 +84,13 @@ async def insert_delivery(conn: Conn, tenant_id: str, event_type: str, body: str
 class WebhookStore:
     db: Database
 
+    async def prune_deliveries(self, settled_before: float) -> int:
+        """Delete delivered, failed and skipped deliveries (and their attempts) settled before ``settled_before``."""
+        return await self.db.execute(
+            "DELETE FROM webhook_deliveries WHERE status IN ('delivered', 'failed', 'skipped') AND updated_at < ?",
+            settled_before,
+        )
+
     async def claim_deliveries(self, owner: str, lease_seconds: float, limit: int) -> list[WebhookDelivery]:
         """Lease up to ``limit`` due deliveries to ``owner``, oldest due first."""
         now = time.time()

@@ -1,0 +1,41 @@
+"""The background service that keeps the history tables bounded.
+
+Finished jobs (``GET /upload/jobs/{id}``) and settled webhook deliveries (``GET /webhooks/deliveries``)
+are kept for ``jobs.retention`` and ``webhooks.retention`` after they last changed, then deleted.
+Rows still queued, running or due for a retry are never touched. Every origin process runs the sweep;
+deleting is idempotent, so several at once are harmless.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+from mediaedge.settings import parse_duration
+from origin.state import OriginState
+
+log = logging.getLogger("mediaedge.origin.retention")
+
+SWEEP_INTERVAL = 3600.0
+
+
+async def history_pruner(state: OriginState) -> None:
+    """Run :func:`prune` every hour until cancelled."""
+    while True:
+        try:
+            await prune(state)
+        except Exception:
+            log.exception("retention: prune failed")
+        await asyncio.sleep(SWEEP_INTERVAL)
+
+
+async def prune(state: OriginState, now: float | None = None) -> tuple[int, int]:
+    """Delete expired history; returns ``(jobs, deliveries)`` deleted. ``now`` overrides the clock."""
+    now = time.time() if now is None else now
+    settings = state.settings
+    jobs = await state.store.prune_jobs(now - parse_duration(settings.jobs.retention))
+    deliveries = await state.store.prune_deliveries(now - parse_duration(settings.webhooks.retention))
+    if jobs or deliveries:
+        log.info("retention: deleted %d finished jobs and %d settled webhook deliveries", jobs, deliveries)
+    return jobs, deliveries

@@ -1,0 +1,70 @@
+"""History retention: finished jobs and settled webhook deliveries are deleted after their retention;
+anything still queued, running or due for a retry stays. On SQLite and PostgreSQL (the ``store``
+fixture)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import pytest
+
+from mediaedge.settings import Settings
+from origin.retention import prune
+from origin.store import Store
+from origin.store.jobs import insert_job
+from origin.store.webhooks import insert_delivery
+from tests.fixtures.origin import make_settings
+
+pytestmark = pytest.mark.anyio
+
+DAY = 86_400
+
+
+@dataclass
+class FakeState:  # what :func:`prune` reads of an OriginState
+    settings: Settings
+    store: Store
+
+
+async def _job(store: Store, tenant_id: str, outcome: str | None) -> str:
+    async with store.db.transaction() as tx:
+        job_id = await insert_job(tx, "test.retention", tenant_id, {}, 3, 0)
+    if outcome is not None:
+        claimed = await store.claim_job(["test.retention"], "w1", 60)
+        assert claimed is not None and claimed.id == job_id
+        if outcome == "succeeded":
+            assert await store.finish_job(job_id, "w1", {"ok": True})
+        else:
+            async with store.db.transaction() as tx:
+                assert await store.fail_job(tx, job_id, "w1", "boom")
+    return job_id
+
+
+async def _delivery(store: Store, tenant_id: str, status: str | None) -> str:
+    async with store.db.transaction() as tx:
+        delivery_id = await insert_delivery(tx, tenant_id, "file.uploaded", "{}", 5)
+    if status is not None:
+        (claimed,) = await store.claim_deliveries("d1", 60, 10)
+        assert await store.settle_delivery(claimed.id, "d1", status=status, next_attempt_at=time.time(), error=None)
+    return delivery_id
+
+
+async def test_prune_deletes_only_settled_history_older_than_its_retention(store: Store, tmp_path):
+    settings = make_settings(tmp_path, jobs={"retention": "7d"}, webhooks={"retention": "30d"})
+    tenant, _ = await store.create_tenant("acme", "local")
+    succeeded = await _job(store, tenant.id, "succeeded")
+    failed = await _job(store, tenant.id, "failed")
+    queued = await _job(store, tenant.id, None)
+    delivered = await _delivery(store, tenant.id, "delivered")
+    pending = await _delivery(store, tenant.id, None)
+    state = FakeState(settings, store)
+
+    assert await prune(state) == (0, 0)  # everything is fresh
+    assert await prune(state, now=time.time() + 8 * DAY) == (2, 0)  # jobs past 7 days
+    assert await store.get_job(succeeded) is None and await store.get_job(failed) is None
+    assert (await store.get_job(queued)).status == "queued"  # type: ignore[union-attr]
+
+    assert await prune(state, now=time.time() + 31 * DAY) == (0, 1)  # deliveries past 30 days
+    assert await store.get_delivery(tenant.id, delivered) is None
+    assert (await store.get_delivery(tenant.id, pending)).status == "pending"  # type: ignore[union-attr]
