@@ -12,6 +12,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import httpx
 import orjson
@@ -28,6 +29,7 @@ from edge.policy import TenantPolicies
 from edge.protocols import Cache
 from edge.purge import Purger
 from edge.respond import Receive, Scope, Send, send_error, send_json, send_response
+from edge.workers import WorkerGroup
 from edge.zones import Zones
 from mediaedge.cluster import edge_secret, keep_registered
 from mediaedge.errors import HTTPError
@@ -61,6 +63,7 @@ class EdgeApp:
         secret: str,
         *,
         clock: Callable[[], float] = time.time,
+        workers: WorkerGroup | None = None,
     ) -> None:
         origin = settings.edge.origin_url
         self.settings = settings
@@ -72,7 +75,8 @@ class EdgeApp:
         self.metrics = Metrics()
         self.delivery = Delivery(cache, TokenVerifier(self.keys), self.policies)
         self.zones = Zones(settings, self.keys, self.policies, clock=clock)  # pull zones (docs/caching.md)
-        self.purger = Purger(cache, self.policies, secret, self.zones)
+        self.workers = workers
+        self.purger = Purger(cache, self.policies, secret, self.zones, workers)
         self.access_log = settings.edge.access_log
         self._registration: asyncio.Task[None] | None = None
 
@@ -82,6 +86,8 @@ class EdgeApp:
         await self.cache.start()
         await self.zones.start()
         await self.keys.start()
+        if self.workers is not None:
+            await self.workers.start(self.purger.apply, lambda: self.metrics.snapshot(self.cache))
         edge = self.settings.edge
         self._registration = asyncio.create_task(
             keep_registered(self.client, edge.origin_url, self.secret, edge.registration_url, edge.region)
@@ -92,6 +98,8 @@ class EdgeApp:
             self._registration.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._registration
+        if self.workers is not None:
+            await self.workers.close()
         await self.keys.close()
         await self.zones.close()
         await self.cache.close()
@@ -169,7 +177,7 @@ class EdgeApp:
         if raw_path == b"/healthz":
             return Outcome(200, await send_json(send, 200, HEALTHY, head=scope["method"] == "HEAD"))
         if raw_path == b"/metrics":
-            body = self.metrics.render(self.cache)
+            body = self.metrics.render(self.cache, self.workers.peer_metrics() if self.workers else ())
             headers = [(b"content-type", METRICS_TYPE), (b"content-length", b"%d" % len(body))]
             return Outcome(200, await send_response(send, 200, headers, body))
         return Outcome(200, await send_json(send, 200, await self.purger.purge(scope, receive)))
@@ -190,6 +198,12 @@ def create_app(
     an ``httpx.MockTransport``; ``clock`` (wall-clock seconds) drives the pull zones' caches (tests).
     """
     secret = edge_secret(settings)
+    workers = None
+    if settings.edge.workers > 1:  # one of several processes: see edge.workers
+        workers = WorkerGroup(
+            Path(settings.edge.disk_cache_dir or Path(settings.data_dir) / "edge-cache"), settings.edge.workers
+        )
+        settings = workers.worker_settings(settings)
     if cache is None:
         cache = EdgeCache(settings.edge, OriginClient(settings.edge.origin_url, secret))
-    return EdgeApp(settings, cache, httpx.AsyncClient(transport=transport), secret, clock=clock)
+    return EdgeApp(settings, cache, httpx.AsyncClient(transport=transport), secret, clock=clock, workers=workers)

@@ -11,14 +11,15 @@ Families (labels never carry tokens or paths):
   ``{tier="lookup",stat="stale"}``), one without a dot as ``{stat="coalesced"}``;
 - ``mediaedge_edge_origin_fetch_seconds`` — histogram of origin fetch latency (``cache.histogram()``).
 
-Each worker process counts for itself.
+With ``edge.workers`` > 1 every worker publishes a :class:`Snapshot` and ``/metrics`` answers the
+sum of all workers (:mod:`edge.workers`), at most a second old for the others.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, TypedDict
 
 from edge.protocols import Cache
 
@@ -56,15 +57,82 @@ def _cache_stats(stats: Mapping[str, float]) -> list[tuple[str, float]]:
 
 
 def _histogram(name: str, help_text: str, histogram: Mapping[str, Any]) -> list[str]:
-    """``{"buckets": [(upper_bound, cumulative_count), ..., (inf, count)], "sum": s, "count": n}``."""
+    """``{"buckets": [[le, cumulative_count], ..., ["+Inf", count]], "sum": s, "count": n}``."""
     lines = [f"# HELP {name} {help_text}", f"# TYPE {name} histogram"]
-    lines += [f'{name}_bucket{{le="{_number(float(le))}"}} {n}' for le, n in histogram["buckets"]]
+    lines += [f'{name}_bucket{{le="{le}"}} {n}' for le, n in histogram["buckets"]]
     lines += [f"{name}_sum {_number(histogram['sum'])}", f"{name}_count {histogram['count']}"]
     return lines
 
 
+class Snapshot(TypedDict):
+    """Every counter of one process, JSON-ready (workers exchange them, see :mod:`edge.workers`)."""
+
+    requests: dict[str, int]
+    bytes_out: int
+    tenant_requests: dict[str, int]
+    tenant_bytes: dict[str, int]
+    cache: dict[str, int]
+    histogram: dict[str, Any]
+
+
+def _add(into: dict[str, int], counts: Mapping[str, int]) -> None:
+    for key, value in counts.items():
+        into[key] = into.get(key, 0) + value
+
+
+def merge(snapshots: Iterable[Snapshot]) -> Snapshot:
+    """The sum of several processes' snapshots (histograms share their bucket bounds)."""
+    total: Snapshot = {
+        "requests": {},
+        "bytes_out": 0,
+        "tenant_requests": {},
+        "tenant_bytes": {},
+        "cache": {},
+        "histogram": {"buckets": [], "sum": 0.0, "count": 0},
+    }
+    for snap in snapshots:
+        for name in ("requests", "tenant_requests", "tenant_bytes", "cache"):
+            _add(total[name], snap[name])
+        total["bytes_out"] += snap["bytes_out"]
+        hist, other = total["histogram"], snap["histogram"]
+        if not hist["buckets"]:
+            hist["buckets"] = [[le, 0] for le, _ in other["buckets"]]
+        for bucket, (_, n) in zip(hist["buckets"], other["buckets"], strict=True):
+            bucket[1] += n
+        hist["sum"] += other["sum"]
+        hist["count"] += other["count"]
+    return total
+
+
+def render(snap: Snapshot) -> bytes:
+    """The exposition text of a snapshot."""
+    lines = [
+        *_family(
+            "mediaedge_edge_requests_total", "counter", "Responses by status code.", _by("code", snap["requests"])
+        ),
+        *_family("mediaedge_edge_response_bytes_total", "counter", "Body bytes sent.", [("", snap["bytes_out"])]),
+        *_family(
+            "mediaedge_edge_tenant_requests_total",
+            "counter",
+            "Delivered responses by tenant.",
+            _by("tenant", snap["tenant_requests"]),
+        ),
+        *_family(
+            "mediaedge_edge_tenant_response_bytes_total",
+            "counter",
+            "Body bytes delivered by tenant.",
+            _by("tenant", snap["tenant_bytes"]),
+        ),
+        *_family(
+            "mediaedge_edge_cache_total", "counter", "The cache layer's counters, by tier.", _cache_stats(snap["cache"])
+        ),
+        *_histogram("mediaedge_edge_origin_fetch_seconds", "Latency of fetches from the origin.", snap["histogram"]),
+    ]
+    return ("\n".join(lines) + "\n").encode()
+
+
 class Metrics:
-    """The edge's own counters; :meth:`render` adds the cache layer's."""
+    """The edge's own counters; snapshots add the cache layer's."""
 
     def __init__(self) -> None:
         self.requests: defaultdict[int, int] = defaultdict(int)
@@ -80,33 +148,22 @@ class Metrics:
             self.tenant_requests[tenant] += 1
             self.tenant_bytes[tenant] += sent
 
-    def render(self, cache: Cache) -> bytes:
-        """The exposition text, including ``cache.stats`` and ``cache.histogram()``."""
-        lines = [
-            *_family(
-                "mediaedge_edge_requests_total", "counter", "Responses by status code.", _by("code", self.requests)
-            ),
-            *_family("mediaedge_edge_response_bytes_total", "counter", "Body bytes sent.", [("", self.bytes_out)]),
-            *_family(
-                "mediaedge_edge_tenant_requests_total",
-                "counter",
-                "Delivered responses by tenant.",
-                _by("tenant", self.tenant_requests),
-            ),
-            *_family(
-                "mediaedge_edge_tenant_response_bytes_total",
-                "counter",
-                "Body bytes delivered by tenant.",
-                _by("tenant", self.tenant_bytes),
-            ),
-            *_family(
-                "mediaedge_edge_cache_total",
-                "counter",
-                "The cache layer's counters, by tier.",
-                _cache_stats(cache.stats),
-            ),
-            *_histogram(
-                "mediaedge_edge_origin_fetch_seconds", "Latency of fetches from the origin.", cache.histogram()
-            ),
-        ]
-        return ("\n".join(lines) + "\n").encode()
+    def snapshot(self, cache: Cache) -> Snapshot:
+        """This process's counters, including ``cache.stats`` and ``cache.histogram()``."""
+        histogram = cache.histogram()
+        return {
+            "requests": {str(code): n for code, n in self.requests.items()},
+            "bytes_out": self.bytes_out,
+            "tenant_requests": dict(self.tenant_requests),
+            "tenant_bytes": dict(self.tenant_bytes),
+            "cache": dict(cache.stats),
+            "histogram": {
+                "buckets": [[_number(float(le)), n] for le, n in histogram["buckets"]],
+                "sum": histogram["sum"],
+                "count": histogram["count"],
+            },
+        }
+
+    def render(self, cache: Cache, peers: Iterable[Snapshot] = ()) -> bytes:
+        """The exposition text of this process plus ``peers`` (the other worker processes)."""
+        return render(merge([self.snapshot(cache), *peers]))

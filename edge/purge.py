@@ -6,7 +6,9 @@ Authenticated by the edge secret header (constant-time compare). Body::
 
 ``keys`` are purged exactly, ``prefixes`` as key prefixes (non-empty), ``tenants`` drop the cached
 whitelist of those tenants. With ``"zone": "NAME"``, ``keys`` and ``prefixes`` are request targets
-(``/path?query``) in that pull zone's cache instead. Answer: ``{"purged": <objects dropped>}``.
+(``/path?query``) in that pull zone's cache instead. Answer: ``{"purged": <objects dropped>}`` (by
+this worker process; with ``edge.workers`` > 1 the others apply it from the journal, see
+:mod:`edge.workers`).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from mediaedge.errors import HTTPError
 from mediaedge.keys import InvalidKey, validate_key
 
 if TYPE_CHECKING:
+    from edge.workers import WorkerGroup
     from edge.zones import Zones
 
 MAX_BODY = 1 << 20
@@ -58,9 +61,17 @@ def _strings(body: dict[str, Any], name: str, prefix: bool) -> list[str]:
 class Purger:
     """Handles purge requests against the cache and the tenant policy cache."""
 
-    def __init__(self, cache: Cache, policies: TenantPolicies, secret: str, zones: Zones | None = None) -> None:
+    def __init__(
+        self,
+        cache: Cache,
+        policies: TenantPolicies,
+        secret: str,
+        zones: Zones | None = None,
+        journal: WorkerGroup | None = None,
+    ) -> None:
         self._cache = cache
         self._zones = zones
+        self._journal = journal  # sibling worker processes, told of every purge applied here
         self._policies = policies
         self._secret = secret
 
@@ -78,6 +89,13 @@ class Purger:
             raise HTTPError(400, "Body must be JSON", "PURGE_INVALID") from None
         if not isinstance(body, dict):
             raise HTTPError(400, "Body must be a JSON object", "PURGE_INVALID")
+        purged = await self.apply(body)
+        if self._journal is not None:
+            await self._journal.publish_purge(body)
+        return orjson.dumps({"purged": purged})
+
+    async def apply(self, body: dict[str, Any]) -> int:
+        """Apply a purge request's body here; returns how many objects were dropped."""
         zone = body.get("zone")
         if zone is not None:
             return await self._purge_zone(zone, body)
@@ -90,9 +108,9 @@ class Purger:
             purged += await self._cache.purge(prefix, prefix=True)
         for tenant in tenants:
             self._policies.forget(tenant)
-        return orjson.dumps({"purged": purged})
+        return purged
 
-    async def _purge_zone(self, zone: object, body: dict[str, Any]) -> bytes:
+    async def _purge_zone(self, zone: object, body: dict[str, Any]) -> int:
         targets = {}
         for name in ("keys", "prefixes"):
             values = body.get(name, [])
@@ -101,4 +119,4 @@ class Purger:
             targets[name] = values
         if not isinstance(zone, str) or self._zones is None:
             raise HTTPError(400, "zone must be a zone name", "PURGE_INVALID")
-        return orjson.dumps({"purged": await self._zones.purge(zone, targets["keys"], targets["prefixes"])})
+        return await self._zones.purge(zone, targets["keys"], targets["prefixes"])

@@ -1,0 +1,80 @@
+"""A real edge with two uvicorn worker processes: a delete at the origin purges both workers, and
+``/metrics`` on either counts the requests of both."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.fixtures.origin_server import OriginProcess
+from tests.fixtures.servers import free_port
+
+pytestmark = pytest.mark.slow
+
+REQUESTS = 30
+
+
+@pytest.fixture
+def edge_with_two_workers(origin_server: OriginProcess) -> Iterator[str]:
+    port = free_port()
+    env = {
+        **os.environ,
+        "MEDIAEDGE_DATA_DIR": str(origin_server.data_dir),  # shares the origin's edge secret file
+        "MEDIAEDGE_EDGE_PORT": str(port),
+        "MEDIAEDGE_EDGE_ORIGIN_URL": origin_server.url,
+        "MEDIAEDGE_EDGE_WORKERS": "2",
+        "MEDIAEDGE_EDGE_OBJECT_TTL": "3600",  # only a purge, not revalidation, can drop the object
+    }
+    log = (origin_server.data_dir.parent / "edge.log").open("wb")
+    proc = subprocess.Popen([sys.executable, "-m", "mediaedge", "edge"], env=env, stdout=log, stderr=log)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            try:
+                if httpx.get(f"{url}/healthz").status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.05)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+        log.close()
+
+
+def _fresh_get(url: str) -> int:
+    with httpx.Client() as client:  # a new connection each time: the kernel spreads them over workers
+        return client.get(url).status_code
+
+
+def test_two_workers_share_purges_and_metrics(origin_server: OriginProcess, edge_with_two_workers: str):
+    edge = edge_with_two_workers
+    up = httpx.post(f"{origin_server.url}/upload/direct-upload", headers=origin_server.headers,
+                    files={"file": ("clip.bin", os.urandom(2048))}, data={"userId": "u1"})
+    assert up.status_code == 201, up.text
+    access_url = up.json()["url"]
+    url = edge + access_url.split("8080", 1)[1]
+    tenant = up.json()["key"].split("/", 1)[0]
+
+    assert [_fresh_get(url) for _ in range(REQUESTS)] == [200] * REQUESTS
+    cache_dir = Path(origin_server.data_dir) / "edge-cache"
+    expected = f'mediaedge_edge_tenant_requests_total{{tenant="{tenant}"}} {REQUESTS}'
+    for _ in range(100):  # each worker publishes its counters every second
+        if expected in httpx.get(f"{edge}/metrics").text:
+            break
+        time.sleep(0.05)
+    assert expected in httpx.get(f"{edge}/metrics").text
+    assert {p.name for p in (cache_dir / "metrics").glob("w*.json")} == {"w0.json", "w1.json"}
+
+    deleted = httpx.request("DELETE", f"{origin_server.url}/files/delete", headers=origin_server.headers,
+                            json={"file": access_url})
+    assert deleted.status_code == 200, deleted.text
+    time.sleep(0.5)  # the worker that took the purge journals it; its sibling polls every 0.2 s
+    assert [_fresh_get(url) for _ in range(REQUESTS)] == [404] * REQUESTS
