@@ -1,6 +1,7 @@
-"""Run the edge: uvicorn (uvloop + httptools, HTTP/1.1) or hypercorn (HTTP/2 over TLS), with
-``edge.workers`` processes. Worker processes rebuild the settings from the environment variable
-:data:`SETTINGS_ENV`, which :func:`run_edge` fills, so command-line overrides reach every worker.
+"""Run the edge: uvicorn (uvloop + httptools, HTTP/1.1), hypercorn (HTTP/2 over TLS) or the lean
+HTTP/1.1 server of :mod:`edge.http1`, with ``edge.workers`` processes. Worker processes rebuild the
+settings from the environment variable :data:`SETTINGS_ENV`, which :func:`run_edge` fills, so
+command-line overrides reach every worker.
 The servers' own access logs stay off: they would print tokens (see :mod:`edge.accesslog`).
 """
 
@@ -11,11 +12,11 @@ import os
 
 import orjson
 
+from edge import http1
 from edge.app import EdgeApp, create_app
 from mediaedge.settings import Settings, load_settings
 
 SETTINGS_ENV = "_MEDIAEDGE_EDGE_SETTINGS"
-KEEP_ALIVE = 65  # seconds; players fetch a segment every few seconds on one connection
 
 
 def app_from_env() -> EdgeApp:
@@ -26,10 +27,7 @@ def app_from_env() -> EdgeApp:
 def run_edge(settings: Settings) -> None:
     """Serve the edge until interrupted."""
     os.environ[SETTINGS_ENV] = orjson.dumps(dataclasses.asdict(settings)).decode()
-    if settings.edge.server == "hypercorn":
-        _hypercorn(settings)
-    else:
-        _uvicorn(settings)
+    {"hypercorn": _hypercorn, "lean": _lean}.get(settings.edge.server, _uvicorn)(settings)
 
 
 def _uvicorn(settings: Settings) -> None:
@@ -48,7 +46,7 @@ def _uvicorn(settings: Settings) -> None:
         access_log=False,
         proxy_headers=False,  # the client address is the peer's; X-Forwarded-For is not trusted
         server_header=False,
-        timeout_keep_alive=KEEP_ALIVE,
+        timeout_keep_alive=http1.KEEP_ALIVE,
         ssl_certfile=edge.tls_cert or None,
         ssl_keyfile=edge.tls_key or None,
     )
@@ -64,7 +62,13 @@ def _hypercorn(settings: Settings) -> None:
     config.bind = [f"[{edge.host}]:{edge.port}" if ":" in edge.host else f"{edge.host}:{edge.port}"]
     config.workers = edge.workers
     config.worker_class = "uvloop"
-    config.keep_alive_timeout = KEEP_ALIVE
+    config.keep_alive_timeout = http1.KEEP_ALIVE
     if edge.tls_cert:  # ALPN offers h2 and http/1.1
         config.certfile, config.keyfile = edge.tls_cert, edge.tls_key
     run(config)
+
+
+def _lean(settings: Settings) -> None:
+    edge = settings.edge
+    context = http1.tls_context(edge.tls_cert, edge.tls_key) if edge.tls_cert else None
+    http1.run(app_from_env, edge.host, edge.port, workers=edge.workers, ssl_context=context)

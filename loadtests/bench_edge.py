@@ -1,12 +1,13 @@
 """Edge hot path vs nginx on the same files, one core each, wrk on another core.
 
-    python -m loadtests.bench_edge [--duration 10] [--connections 50] [--rounds 3]
+    python -m loadtests.bench_edge [--duration 10] [--connections 50] [--rounds 3] [--server uvicorn|lean|both]
 
-Uploads a 1 KiB object, a 1 MiB segment and a 100 MiB file as *signed* files, warms the edge cache
-through a signed JWT URL, then runs wrk against nginx (serving the origin's object directory) and
-against the edge, and prints req/s, MB/s and edge/nginx ratios. Finally it holds 1,000 concurrent
-connections on the edge and reports its RSS against the configured cache budget. Not a test:
-numbers only. A last column runs a bare raw-ASGI app on uvicorn (:mod:`loadtests.bare_asgi`) with
+Uploads a 1 KiB object, a 1 MiB segment and a 100 MiB file as *signed* files, starts the edge on
+each chosen HTTP server (``edge.server``; both side by side by default), warms their caches through
+a signed JWT URL, then runs wrk against nginx (serving the origin's object directory) and against
+each edge, and prints req/s, MB/s and edge/nginx ratios, a row per server. Finally it holds 1,000
+concurrent connections on each edge and reports its RSS against the configured cache budget. Not a
+test: numbers only. A last column runs a bare raw-ASGI app on uvicorn (:mod:`loadtests.bare_asgi`) with
 the same body on the same core: the ceiling of the HTTP server the edge runs on. Needs wrk and nginx
 (Debian: nginx-light wrk); without nginx only the edge is run.
 """
@@ -26,10 +27,11 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 
-from loadtests._procs import free_port, pinned, rss_bytes, stack, wait_http
+from loadtests._procs import Stack, free_port, pinned, rss_bytes, stack, wait_http
 
 SERVER_CORE, LOAD_CORE = 0, 1
 RANGE_LUA = """
@@ -88,6 +90,18 @@ def bare_uvicorn(size: int) -> Iterator[str]:
         server.wait()
 
 
+def start_edge(s: Stack, server: str, cache_dir: Path) -> str:
+    """An edge on ``server`` (its own port and disk cache) pinned to the server core; its base URL.
+    Stopped with the stack."""
+    port = free_port()
+    env = {**s.env, "MEDIAEDGE_EDGE_PORT": str(port), "MEDIAEDGE_EDGE_SERVER": server,
+           "MEDIAEDGE_EDGE_DISK_CACHE_DIR": str(cache_dir)}
+    s.procs[f"edge-{server}"] = subprocess.Popen(pinned([sys.executable, "-m", "mediaedge", "edge"], SERVER_CORE),
+                                                 env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_http(f"http://127.0.0.1:{port}/healthz")
+    return f"http://127.0.0.1:{port}"
+
+
 def median_pair(runs: list[tuple[float, float]]) -> tuple[float, float]:
     """Median req/s and MB/s of several runs."""
     return statistics.median(r for r, _ in runs), statistics.median(m for _, m in runs)
@@ -98,28 +112,33 @@ def main() -> None:
     ap.add_argument("--duration", type=int, default=10)
     ap.add_argument("--connections", type=int, default=50)
     ap.add_argument("--rounds", type=int, default=3, help="interleaved runs per server; medians are printed")
+    ap.add_argument("--server", choices=("uvicorn", "lean", "both"), default="both", help="the edge's HTTP server")
     args = ap.parse_args()
+    servers = ("uvicorn", "lean") if args.server == "both" else (args.server,)
     if not shutil.which("wrk"):
         raise SystemExit("wrk is needed (apt-get install wrk)")
     tmp = Path(tempfile.mkdtemp(prefix="mediaedge-bench-"))
     budget = 512 * 1024 * 1024
     env = {"MEDIAEDGE_EDGE_MEMORY_CACHE_BYTES": str(budget)}
-    with stack(tmp / "var", "origin", "edge", env=env, edge_core=SERVER_CORE) as s:
+    with stack(tmp / "var", "origin", env=env) as s:
         files = {"1 KiB": os.urandom(1024), "1 MiB segment": os.urandom(1024 * 1024),
                  "100 MiB file": os.urandom(100 * 1024 * 1024)}
         names = {"1 KiB": "small.bin", "1 MiB segment": "seg_001.bin", "100 MiB file": "movie.mp4"}
-        urls: dict[str, tuple[str, str]] = {}
+        edges = {server: start_edge(s, server, tmp / f"edge-cache-{server}") for server in servers}
+        paths: dict[str, tuple[str, str]] = {}  # label → (signed edge path, object path)
         with httpx.Client(timeout=120) as client:
             for label, data in files.items():
                 up = client.post(f"{s.origin}/upload/direct-upload", headers=s.headers,
                                  files={"file": (names[label], data)},
                                  data={"userId": "bench", "requireSignedUrl": "true"}).json()
-                signed = client.post(f"{s.origin}/auth/url-token", headers=s.headers,
-                                     json={"url": up["url"], "expiresIn": "1h"}).json()["url"]
-                urls[label] = (signed.replace(":8080", f":{s.edge_port}"), f"/{up['key']}")
-                for start in range(0, len(data), 1024 * 1024):  # warm every slice
-                    r = client.get(urls[label][0], headers={"Range": f"bytes={start}-{start + 1024 * 1024 - 1}"})
-                    assert r.status_code in (200, 206), r.text
+                signed = urlsplit(client.post(f"{s.origin}/auth/url-token", headers=s.headers,
+                                              json={"url": up["url"], "expiresIn": "1h"}).json()["url"])
+                paths[label] = (f"{signed.path}?{signed.query}" if signed.query else signed.path, f"/{up['key']}")
+                for edge in edges.values():
+                    for start in range(0, len(data), 1024 * 1024):  # warm every slice
+                        r = client.get(edge + paths[label][0],
+                                       headers={"Range": f"bytes={start}-{start + 1024 * 1024 - 1}"})
+                        assert r.status_code in (200, 206), r.text
 
         nginx_port = free_port()
         nginx = None
@@ -139,48 +158,52 @@ def main() -> None:
         try:
             print(f"median of {args.rounds} interleaved {args.duration} s runs per server, "
                   f"{args.connections} connections")
-            print(f"{'case':<32}{'nginx req/s':>12}{'MB/s':>9}{'edge req/s':>12}{'MB/s':>9}{'ratio':>8}  target"
-                  f"{'bare uvicorn req/s':>20}{'edge/bare':>10}")
+            print(f"{'case':<32}{'server':<9}{'nginx req/s':>12}{'MB/s':>9}{'edge req/s':>12}{'MB/s':>9}{'ratio':>8}"
+                  f"  target{'bare uvicorn req/s':>20}{'edge/bare':>10}")
             for label, script, target in cases:
                 key = "100 MiB file" if script else label
-                edge_url, path = urls[key]
-                runs: dict[str, list[tuple[float, float]]] = {"edge": [], "nginx": [], "bare": []}
-                with contextlib.ExitStack() as servers:
-                    bare_url = None if script else servers.enter_context(bare_uvicorn(len(files[key])))
+                edge_path, path = paths[key]
+                runs: dict[str, list[tuple[float, float]]] = {name: [] for name in (*edges, "nginx", "bare")}
+                with contextlib.ExitStack() as bare_server:
+                    bare_url = None if script else bare_server.enter_context(bare_uvicorn(len(files[key])))
                     for _ in range(args.rounds):  # interleaved: a noisy neighbour hits every server alike
-                        runs["edge"].append(wrk(edge_url, args.duration, args.connections, script))
+                        for server, edge in edges.items():
+                            runs[server].append(wrk(edge + edge_path, args.duration, args.connections, script))
                         if nginx:
                             nginx_url = f"http://127.0.0.1:{nginx_port}{path}"
                             runs["nginx"].append(wrk(nginx_url, args.duration, args.connections, script))
                         if bare_url:
                             runs["bare"].append(wrk(bare_url, args.duration, args.connections))
-                edge, ref, bare = (median_pair(runs[name]) if runs[name] else nan for name in ("edge", "nginx", "bare"))
-                print(f"{label:<32}{ref[0]:>12.0f}{ref[1]:>9.0f}{edge[0]:>12.0f}{edge[1]:>9.0f}"
-                      f"{edge[0] / ref[0]:>8.2f}  {target:<8}{bare[0]:>18.0f}{edge[0] / bare[0]:>10.2f}")
+                ref, bare = (median_pair(runs[name]) if runs[name] else nan for name in ("nginx", "bare"))
+                for server in edges:
+                    edge_rps, edge_mbs = median_pair(runs[server])
+                    print(f"{label:<32}{server:<9}{ref[0]:>12.0f}{ref[1]:>9.0f}{edge_rps:>12.0f}{edge_mbs:>9.0f}"
+                          f"{edge_rps / ref[0]:>8.2f}  {target:<8}{bare[0]:>18.0f}{edge_rps / bare[0]:>10.2f}")
         finally:
             if nginx:
                 nginx.terminate()
                 nginx.wait()
 
-        edge_pid = s.procs["edge"].pid
-        samples: list[int] = []
-        stop = threading.Event()
+        for server, edge in edges.items():
+            edge_pid = s.procs[f"edge-{server}"].pid
+            samples: list[int] = []
+            stop = threading.Event()
 
-        def sample() -> None:
-            while not stop.wait(0.2):
-                samples.append(rss_bytes(edge_pid))
+            def sample(pid: int = edge_pid, into: list[int] = samples, done: threading.Event = stop) -> None:
+                while not done.wait(0.2):
+                    into.append(rss_bytes(pid))
 
-        sampler = threading.Thread(target=sample)
-        sampler.start()
-        started = time.monotonic()
-        wrk(urls["1 MiB segment"][0], args.duration, 1000)
-        stop.set()
-        sampler.join()
-        peak = max(samples) if samples else rss_bytes(edge_pid)
-        print(f"\n1,000 connections for {time.monotonic() - started:.0f} s: edge RSS peak {peak / 2**20:.0f} MiB, "
-              f"median {statistics.median(samples or [peak]) / 2**20:.0f} MiB; budget {budget / 2**20:.0f} MiB "
-              f"+ 100 MiB = {(budget + 100 * 2**20) / 2**20:.0f} MiB → "
-              f"{'within' if peak <= budget + 100 * 2**20 else 'OVER'}")
+            sampler = threading.Thread(target=sample)
+            sampler.start()
+            started = time.monotonic()
+            wrk(edge + paths["1 MiB segment"][0], args.duration, 1000)
+            stop.set()
+            sampler.join()
+            peak = max(samples) if samples else rss_bytes(edge_pid)
+            print(f"\n{server}: 1,000 connections for {time.monotonic() - started:.0f} s: edge RSS peak "
+                  f"{peak / 2**20:.0f} MiB, median {statistics.median(samples or [peak]) / 2**20:.0f} MiB; budget "
+                  f"{budget / 2**20:.0f} MiB + 100 MiB = {(budget + 100 * 2**20) / 2**20:.0f} MiB → "
+                  f"{'within' if peak <= budget + 100 * 2**20 else 'OVER'}")
     shutil.rmtree(tmp, ignore_errors=True)
 
 

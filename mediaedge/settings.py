@@ -126,7 +126,7 @@ class EdgeSettings:
     public_url: str = _check(_url_or_empty)
     origin_url: str = _check(_url_or_empty)
     workers: int = _check(_positive)
-    server: str = _check(_choice("uvicorn", "hypercorn"))
+    server: str = _check(_choice("uvicorn", "hypercorn", "lean"))
     tls_cert: str = ""
     tls_key: str = ""
     memory_cache_bytes: int = _check(_positive)

@@ -58,6 +58,20 @@ async def hypercorn_server(app: EdgeApp, port: int) -> AsyncIterator[None]:
         await task
 
 
+@asynccontextmanager
+async def lean_server(app: EdgeApp, port: int) -> AsyncIterator[None]:
+    import socket
+
+    from edge.http1 import Server
+
+    instance = Server(app)
+    await instance.start(socket.create_server(("127.0.0.1", port)))
+    try:
+        yield
+    finally:
+        await instance.stop()
+
+
 async def raw_request(port: int, request_line: bytes, headers: bytes = b"") -> tuple[int, bytes]:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     writer.write(request_line + b"\r\nHost: edge.test\r\nConnection: close\r\n" + headers + b"\r\n")
@@ -68,7 +82,7 @@ async def raw_request(port: int, request_line: bytes, headers: bytes = b"") -> t
     return int(head.split(b" ", 2)[1]), body
 
 
-@pytest.mark.parametrize("serve", [uvicorn_server, hypercorn_server], ids=["uvicorn", "hypercorn"])
+@pytest.mark.parametrize("serve", [uvicorn_server, hypercorn_server, lean_server], ids=["uvicorn", "hypercorn", "lean"])
 async def test_real_server_raw_paths(settings: Settings, cache: FakeCache, origin: FakeOrigin, serve: Any) -> None:
     port = free_port()
     async with serve(create_app(settings, cache=cache, transport=origin.transport()), port):
@@ -108,3 +122,14 @@ def test_run_edge_passes_settings_to_workers(settings: Settings, monkeypatch: py
     monkeypatch.setattr(server, "create_app", lambda s: built.append(s) or "app")
     assert server.app_from_env() == "app"
     assert built == [tuned]  # what every worker process rebuilds
+
+
+def test_run_edge_lean(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    from edge import http1
+
+    calls: list[tuple[Any, ...]] = []
+    monkeypatch.setattr(http1, "run", lambda *args, **kwargs: calls.append((*args, kwargs)))
+    monkeypatch.delenv(server.SETTINGS_ENV, raising=False)
+    edge = dataclasses.replace(settings.edge, server="lean", port=9192, workers=2)
+    server.run_edge(settings.replace(edge=edge))
+    assert calls == [(server.app_from_env, "127.0.0.1", 9192, {"workers": 2, "ssl_context": None})]

@@ -1,0 +1,699 @@
+"""A lean HTTP/1.1 ASGI server for the edge: one ``asyncio.Protocol`` with ``httptools`` on uvloop.
+
+Why not uvicorn: on a cache hit the edge app costs less than uvicorn's own per-request machinery (a
+Task, a cycle object, message queues, header checks). Here:
+
+- **Eager execution.** The app coroutine is stepped synchronously (``coro.send(None)``) right after
+  the request's headers are parsed. A request that never suspends (the edge's cache hit) is answered
+  without a Task; one that suspends continues in a Task that takes over the very same coroutine at
+  the awaitable it yielded (what Python 3.12's eager task factory does), so cancellation and
+  exceptions reach it exactly as in a Task started from the beginning.
+- **Pipelining.** Parsed requests queue up and start strictly one after the other; reading pauses
+  while any wait, so a client cannot make the server buffer without bound.
+- **Backpressure.** ``send`` waits while the transport's write buffer is above its high-water mark
+  (``pause_writing``/``resume_writing``), before writing, so a response that fits in one write never
+  suspends and a multi-GB stream holds one chunk plus the buffer. Request bodies pause reading when
+  more than :data:`READ_LIMIT` bytes wait unread.
+- The response head is built once, with a per-second ``date`` and cached status lines, and goes out
+  in the same write as the first body chunk.
+
+No access log: the edge writes its own (tokens must never be logged). WebSocket/h2c upgrades are
+ignored (RFC 9110 §7.8 lets a server do so): the request is answered normally, then the connection
+is closed. :func:`run` serves an app factory in one or several forked processes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import logging
+import os
+import signal
+import socket
+import ssl
+import time
+from collections.abc import Callable, Coroutine, Generator, MutableMapping
+from email.utils import formatdate
+from http import HTTPStatus
+from typing import Any, cast
+from urllib.parse import unquote
+
+import httptools
+
+from edge.respond import Receive, Scope, Send
+from mediaedge.errors import error_body
+
+__all__ = ["KEEP_ALIVE", "Server", "run", "tls_context"]
+
+log = logging.getLogger(__name__)
+
+ASGIApp = Callable[[Scope, Receive, Send], Coroutine[Any, Any, None]]
+
+KEEP_ALIVE = 65  # seconds an idle connection stays open; players fetch a segment every few seconds
+MAX_HEAD = 64 * 1024  # request line + headers; larger → 431
+READ_LIMIT = 64 * 1024  # unread request body bytes before reading pauses
+GRACE = 5.0  # seconds in-flight requests get to finish at shutdown
+WRITE_HIGH_WATER = 256 * 1024  # transport buffer above which send() waits
+BACKLOG = 2048
+
+_DISCONNECT = "http.disconnect"
+_CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+_COPY_LIMIT = 16 * 1024  # bodies below this are joined to the head: one plain write is cheapest
+_status_lines: dict[int, bytes] = {}
+
+
+class _HeadTooLarge(Exception):
+    """Raised from a parser callback when the request head exceeds :data:`MAX_HEAD`."""
+
+
+class _Date:
+    """The ``date`` header line, formatted at most once per second."""
+
+    second = 0
+    line = b""
+
+    @classmethod
+    def get(cls) -> bytes:
+        now = int(time.time())
+        if now != cls.second:
+            cls.second, cls.line = now, b"date: %s\r\n" % formatdate(now, usegmt=True).encode()
+        return cls.line
+
+
+def _status_line(status: int) -> bytes:
+    line = _status_lines.get(status)
+    if line is None:
+        try:
+            phrase = HTTPStatus(status).phrase.encode()
+        except ValueError:
+            phrase = b""
+        line = _status_lines[status] = b"HTTP/1.1 %d %s\r\n" % (status, phrase)
+    return line
+
+
+def _error_response(status: int, message: str, head: bool = False) -> bytes:
+    """A complete ``connection: close`` answer with the seed's JSON error body."""
+    body = error_body(status, message)
+    return b"%scontent-type: application/json\r\ncontent-length: %d\r\nconnection: close\r\n%s\r\n%s" % (
+        _status_line(status),
+        len(body),
+        _Date.get(),
+        b"" if head else body,
+    )
+
+
+class _Resumed(Coroutine[Any, Any, None]):
+    """The rest of an app coroutine that suspended during its eager first step, for a Task to drive.
+
+    The Task's first ``send`` gets back the awaitable the coroutine already yielded, so the Task waits
+    on it exactly as if it had run that step itself; everything after (results, exceptions,
+    cancellation) goes straight to the coroutine.
+    """
+
+    __slots__ = ("_coro", "_pending")
+
+    def __init__(self, coro: Coroutine[Any, Any, None], yielded: Any) -> None:
+        self._coro = coro
+        self._pending: list[Any] = [yielded]
+
+    def send(self, value: Any) -> Any:
+        if self._pending:
+            return self._pending.pop()
+        return self._coro.send(value)
+
+    def throw(self, typ: Any, val: Any = None, tb: Any = None) -> Any:
+        if self._pending:  # thrown before the Task's first step (cancelled at once): as a Task would,
+            awaited = self._pending.pop()  # cancel what the coroutine waits on, then throw there
+            if isinstance(awaited, asyncio.Future):
+                awaited.cancel()
+        return self._coro.throw(typ if val is None else val)
+
+    def close(self) -> None:
+        self._coro.close()
+
+    def __await__(self) -> Generator[Any, None, None]:
+        raise TypeError("driven by a Task only")
+
+
+class _Exchange:
+    """One request and its response: the scope, the unread request body, ``receive`` and ``send``."""
+
+    __slots__ = (
+        "proto",
+        "scope",
+        "keep_alive",
+        "head",
+        "expect_continue",
+        "chunks",
+        "buffered",
+        "complete",
+        "delivered",
+        "waiter",
+        "status",
+        "headers",
+        "written",
+        "chunked",
+        "no_body",
+        "length",
+        "sent",
+        "done",
+        "task",
+    )
+
+    def __init__(self, proto: HttpProtocol, scope: Scope, keep_alive: bool, expect_continue: bool) -> None:
+        self.proto = proto
+        self.scope = scope
+        self.keep_alive = keep_alive
+        self.head = scope["method"] == "HEAD"
+        self.expect_continue = expect_continue
+        self.chunks: list[bytes] = []
+        self.buffered = 0
+        self.complete = False  # the whole request body was parsed
+        self.delivered = False  # receive() returned the last http.request
+        self.waiter: asyncio.Future[None] | None = None
+        self.status = 0  # from http.response.start; the head goes out with the first body
+        self.headers: Any = ()
+        self.written = False
+        self.chunked = False
+        self.no_body = False
+        self.length: int | None = None
+        self.sent = 0
+        self.done = False  # the response is complete
+        self.task: asyncio.Task[None] | None = None
+
+    # -- running the app ---------------------------------------------------------------------------
+
+    def run(self) -> None:
+        """Step the app eagerly; only if it suspends does a Task take over."""
+        coro = self.proto.server.app(self.scope, self.receive, self.send)
+        try:
+            yielded = coro.send(None)
+        except StopIteration:
+            self.finish(None)
+        except Exception as exc:
+            self.finish(exc)
+        else:
+            self.task = self.proto.loop.create_task(_Resumed(coro, yielded))
+            self.task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        self.finish(asyncio.CancelledError() if task.cancelled() else task.exception())
+        self.proto.advance()
+
+    def finish(self, exc: BaseException | None) -> None:
+        """The app returned or raised: answer 500 if nothing was written yet, drop the connection if a
+        response is half-written."""
+        proto = self.proto
+        proto.active = None
+        if proto.transport.is_closing():
+            return  # the client is gone (the app was cancelled) or the connection is being dropped
+        if exc is not None:
+            log.error("ASGI app failed on %s", self.scope["method"], exc_info=exc)
+        elif not self.done:
+            log.error("ASGI app returned without completing the response")
+        if self.done:
+            return
+        if not self.written:
+            proto.transport.write(_error_response(500, "Internal server error", self.head))
+        proto.transport.close()
+
+    # -- request body ------------------------------------------------------------------------------
+
+    def wake(self) -> None:
+        if self.waiter is not None and not self.waiter.done():
+            self.waiter.set_result(None)
+
+    def on_body(self, body: bytes) -> None:
+        self.chunks.append(body)
+        self.buffered += len(body)
+        self.wake()
+
+    async def receive(self) -> dict[str, Any]:
+        proto = self.proto
+        if self.expect_continue:
+            self.expect_continue = False
+            if not self.complete and not self.written and not proto.closed:
+                proto.transport.write(_CONTINUE)
+        while not (proto.closed or self.done) and (self.delivered or not (self.chunks or self.complete)):
+            self.waiter = proto.loop.create_future()
+            await self.waiter
+        if proto.closed or self.done:
+            return {"type": _DISCONNECT}
+        body = b"".join(self.chunks)
+        self.chunks.clear()
+        self.buffered = 0
+        self.delivered = self.complete
+        proto.flow()
+        return {"type": "http.request", "body": body, "more_body": not self.complete}
+
+    # -- response ----------------------------------------------------------------------------------
+
+    async def send(self, message: MutableMapping[str, Any]) -> None:
+        proto = self.proto
+        if proto.write_paused and not proto.closed:
+            await proto.drain()
+        if proto.closed:
+            return  # the client is gone; the app learns it from receive() or cancellation
+        kind = message["type"]
+        if kind == "http.response.body" and self.status and not self.done:
+            self._body(message.get("body", b""), message.get("more_body", False))
+        elif kind == "http.response.start" and not self.status:
+            self.status = message["status"]
+            self.headers = message.get("headers", ())
+        else:
+            raise RuntimeError(f"unexpected ASGI message {kind!r} in this state")
+
+    def _body(self, body: bytes, more: bool) -> None:
+        head = b"" if self.written else self._head(body, more)
+        self.written = True
+        if self.no_body:
+            body = b""
+        elif self.length is not None and self.sent + len(body) > self.length:
+            raise RuntimeError("response body longer than its Content-Length")
+        self.sent += len(body)
+        transport = self.proto.transport
+        if self.chunked:
+            if body:
+                transport.writelines((head + b"%x\r\n" % len(body), body, b"\r\n" if more else b"\r\n0\r\n\r\n"))
+            else:
+                transport.write(head if more else head + b"0\r\n\r\n")
+        elif len(body) < _COPY_LIMIT:
+            transport.write(head + body)
+        else:
+            transport.writelines((head, body))  # one writev, no copy of a large body
+        if not more:
+            if self.length is not None and self.sent < self.length and not self.no_body:
+                self.keep_alive = False  # the client waits for bytes that will never come
+            self.done = True
+            self.wake()
+            self.proto.response_complete(self)
+
+    def _head(self, first: bytes, more: bool) -> bytes:
+        """The status line and headers for the stored start message, knowing the first body chunk.
+
+        Without Content-Length a single-chunk body gets one, a streamed one is chunked (HTTP/1.1) or
+        delimited by closing the connection (HTTP/1.0).
+        """
+        status = self.status
+        self.no_body = self.head or status < 200 or status in (204, 304)
+        lines = [_status_line(status)]
+        connection = None
+        for name, value in self.headers:
+            lname = name.lower()
+            if lname == b"content-length":
+                self.length = int(value)
+            elif lname == b"connection":
+                connection = value.lower()
+                self.keep_alive = self.keep_alive and b"close" not in connection
+            lines += (name, b": ", value, b"\r\n")
+        added = []
+        if self.length is None and not self.no_body:
+            if not more:
+                self.length = len(first)
+                added.append(b"content-length: %d\r\n" % self.length)
+            elif self.scope["http_version"] == "1.1":
+                self.chunked = True
+                added.append(b"transfer-encoding: chunked\r\n")
+            else:
+                self.keep_alive = False
+        if self.proto.shutting_down:
+            self.keep_alive = False
+        if connection is None or (not self.keep_alive and b"close" not in connection):
+            if not self.keep_alive:
+                added.append(b"connection: close\r\n")
+            elif self.scope["http_version"] == "1.0":
+                added.append(b"connection: keep-alive\r\n")
+        head = b"".join((*lines, *added, _Date.get(), b"\r\n"))
+        # One line feed per line (status, headers, date, blank): a CR or LF inside a header would split
+        # the response (header injection). Two C-level counts instead of a regex per header.
+        expected = len(self.headers) + len(added) + 3
+        if head.count(b"\n") != expected or head.count(b"\r") != expected:
+            raise RuntimeError("invalid character in a response header")
+        return head
+
+
+class HttpProtocol(asyncio.Protocol):
+    """One client connection: parses requests with httptools and runs them one at a time, in order."""
+
+    def __init__(self, server: Server) -> None:
+        self.server = server
+        self.loop = server.loop
+        self.parser = httptools.HttpRequestParser(self)
+        self.transport: asyncio.Transport = None  # type: ignore[assignment]  # set in connection_made
+        self.client: tuple[str, int] | None = None
+        self.sockname: tuple[str, int] | None = None
+        self.queue: collections.deque[_Exchange] = collections.deque()  # parsed, waiting their turn
+        self.active: _Exchange | None = None  # the exchange whose app runs
+        self.parsing: _Exchange | None = None  # the exchange whose body the parser reads
+        self.url = b""
+        self.headers: list[tuple[bytes, bytes]] = []
+        self.head_size = 0
+        self.error = 0  # 400/431 to answer once the exchanges before it are done
+        self.upgraded = False
+        self.closed = False
+        self.shutting_down = False
+        self.read_paused = False
+        self.write_paused = False
+        self.drain_waiter: asyncio.Future[None] | None = None
+        self.idle_since = 0.0
+        self.timer: asyncio.TimerHandle | None = None
+
+    # -- transport events --------------------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport = cast(asyncio.Transport, transport)
+        transport.set_write_buffer_limits(WRITE_HIGH_WATER)
+        peer, local = transport.get_extra_info("peername"), transport.get_extra_info("sockname")
+        self.client = (peer[0], peer[1]) if isinstance(peer, tuple) else None  # IPv6 has 4 fields
+        self.sockname = (local[0], local[1]) if isinstance(local, tuple) else None
+        self.server.connections.add(self)
+        self.idle_since = self.loop.time()
+        self.timer = self.loop.call_later(self.server.keep_alive, self._check_idle)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        self.server.forget(self)
+        if self.timer is not None:
+            self.timer.cancel()
+        if self.drain_waiter is not None and not self.drain_waiter.done():
+            self.drain_waiter.set_result(None)
+        for exchange in self.queue:
+            exchange.wake()
+        self.queue.clear()
+        active = self.active
+        if active is not None:
+            receiving = active.waiter is not None and not active.waiter.done()
+            active.wake()
+            # An app waiting in receive() learns of it the ASGI way (http.disconnect); one suspended
+            # elsewhere while producing its response is cancelled, as it works for nobody now. One that
+            # already answered keeps running: work after the response (metrics) must not die with the socket.
+            if active.task is not None and not active.done and not receiving:
+                active.task.cancel()
+
+    def data_received(self, data: bytes) -> None:
+        if self.error or self.upgraded:
+            return
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserUpgrade:
+            self.upgraded = True  # the bytes after this request belong to a protocol we do not speak
+            for exchange in (self.active, *self.queue):
+                if exchange is not None:
+                    exchange.keep_alive = False
+        except httptools.HttpParserError as exc:
+            self._bad_request(431 if isinstance(exc.__context__, _HeadTooLarge) else 400)
+        self.advance()
+
+    def pause_writing(self) -> None:
+        self.write_paused = True
+
+    def resume_writing(self) -> None:
+        self.write_paused = False
+        if self.drain_waiter is not None and not self.drain_waiter.done():
+            self.drain_waiter.set_result(None)
+
+    async def drain(self) -> None:
+        while self.write_paused and not self.closed:
+            self.drain_waiter = self.loop.create_future()
+            await self.drain_waiter
+
+    # -- httptools callbacks -----------------------------------------------------------------------
+
+    def on_message_begin(self) -> None:
+        self.url = b""
+        self.headers = []
+        self.head_size = 0
+
+    def on_url(self, url: bytes) -> None:
+        self.url += url
+        self._count(len(url))
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self.headers.append((name.lower(), value))
+        self._count(len(name) + len(value) + 4)
+
+    def _count(self, size: int) -> None:
+        self.head_size += size
+        if self.head_size > MAX_HEAD:
+            raise _HeadTooLarge
+
+    def on_headers_complete(self) -> None:
+        parser = self.parser
+        url = self.url
+        if url[:1] == b"/":
+            raw_path, _, query = url.partition(b"?")
+        else:  # absolute-form (a proxy-style request line) or "*"
+            parsed = httptools.parse_url(url)
+            raw_path, query = parsed.path or b"/", parsed.query or b""
+        path = raw_path.decode("latin-1")
+        if "%" in path:
+            path = unquote(path)
+        server = self.server
+        scope: Scope = {
+            "type": "http",
+            "asgi": {"version": "3.0", "spec_version": "2.3"},
+            "http_version": parser.get_http_version(),
+            "method": parser.get_method().decode("ascii"),
+            "scheme": server.scheme,
+            "path": path,
+            "raw_path": raw_path,
+            "query_string": query,
+            "root_path": "",
+            "headers": self.headers,
+            "client": self.client,
+            "server": self.sockname,
+        }
+        if server.state:
+            scope["state"] = server.state.copy()
+        expect = any(n == b"expect" and v.lower() == b"100-continue" for n, v in self.headers)
+        self.parsing = exchange = _Exchange(self, scope, parser.should_keep_alive(), expect)
+        self.queue.append(exchange)
+
+    def on_body(self, body: bytes) -> None:
+        assert self.parsing is not None
+        self.parsing.on_body(body)
+
+    def on_message_complete(self) -> None:
+        assert self.parsing is not None
+        self.parsing.complete = True
+        self.parsing.wake()
+
+    # -- scheduling --------------------------------------------------------------------------------
+
+    def advance(self) -> None:
+        """Start queued exchanges until one suspends; then answer a pending parse error, or go idle."""
+        while self.active is None and self.queue and not self.transport.is_closing():
+            self.active = self.queue.popleft()
+            self.active.run()  # eager: usually finishes (and clears self.active) right here
+        if self.active is None and not self.transport.is_closing():
+            if self.error:
+                self.transport.write(_error_response(self.error, HTTPStatus(self.error).phrase))
+                self.transport.close()
+            elif self.shutting_down:
+                self.transport.close()
+            else:
+                self.idle_since = self.loop.time()
+        self.flow()
+
+    def flow(self) -> None:
+        """Pause reading while requests wait their turn or an unread body is large; resume after."""
+        parsing = self.parsing
+        unread = parsing is not None and not parsing.complete and parsing.buffered > READ_LIMIT
+        full = bool(self.queue) or bool(self.error) or unread
+        if full != self.read_paused and not self.closed:
+            self.read_paused = full
+            if full:
+                self.transport.pause_reading()
+            else:
+                self.transport.resume_reading()
+
+    def response_complete(self, exchange: _Exchange) -> None:
+        # An unread request body leaves the parser mid-message: the connection cannot be reused.
+        if not (exchange.keep_alive and exchange.complete):
+            self.transport.close()
+
+    def _bad_request(self, status: int) -> None:
+        """A request the parser refused: answered after the exchanges before it; an app still reading
+        that request's body loses its connection."""
+        self.error = status
+        if self.parsing is not None and not self.parsing.complete:
+            if self.parsing is self.active:
+                self.transport.close()
+            else:
+                self.queue.remove(self.parsing)
+            self.parsing = None
+
+    def _check_idle(self) -> None:
+        """Close the connection once it has been idle for ``keep_alive`` seconds; checked lazily so
+        requests need not re-arm a timer each."""
+        idle = self.loop.time() - self.idle_since
+        busy = self.active is not None or bool(self.queue)
+        if not busy and idle >= self.server.keep_alive:
+            self.transport.close()
+        else:
+            self.timer = self.loop.call_later(self.server.keep_alive - (0 if busy else idle), self._check_idle)
+
+    def shutdown(self) -> None:
+        """Close now if idle; otherwise after the response in flight."""
+        self.shutting_down = True
+        if self.active is None and not self.queue:
+            self.transport.close()
+
+
+class _Lifespan:
+    """The app's lifespan protocol: startup before serving, shutdown after. An app that returns
+    instead of answering does not use lifespan; one that raises or reports failure stops the server."""
+
+    def __init__(self, app: ASGIApp, state: dict[str, Any]) -> None:
+        self.inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self.reply: asyncio.Future[MutableMapping[str, Any]] | None = None
+        scope = {"type": "lifespan", "asgi": {"version": "3.0", "spec_version": "2.3"}, "state": state}
+        self.task = asyncio.create_task(app(scope, self.inbox.get, self._send))
+
+    async def _send(self, message: MutableMapping[str, Any]) -> None:
+        if self.reply is not None and not self.reply.done():
+            self.reply.set_result(message)
+
+    async def call(self, phase: str) -> None:
+        """Send ``lifespan.{phase}`` and wait for the app's answer."""
+        if self.task.done():
+            return
+        self.reply = asyncio.get_running_loop().create_future()
+        self.inbox.put_nowait({"type": f"lifespan.{phase}"})
+        await asyncio.wait((self.reply, self.task), return_when=asyncio.FIRST_COMPLETED)
+        if self.reply.done():
+            message = self.reply.result()
+            if message["type"] == f"lifespan.{phase}.failed":
+                raise RuntimeError(f"lifespan {phase} failed: {message.get('message', '')}")
+        elif (exc := self.task.exception()) is not None:
+            raise RuntimeError(f"lifespan {phase} failed") from exc
+        else:
+            self.reply.cancel()
+
+
+class Server:
+    """Serve ``app`` on listening sockets in the running loop: ``await start(sock)``, ``await stop()``."""
+
+    def __init__(
+        self, app: ASGIApp, *, ssl_context: ssl.SSLContext | None = None, keep_alive: float = KEEP_ALIVE
+    ) -> None:
+        self.app = app
+        self.ssl = ssl_context
+        self.scheme = "https" if ssl_context else "http"
+        self.keep_alive = keep_alive
+        self.state: dict[str, Any] = {}
+        self.connections: set[HttpProtocol] = set()
+        self.loop = asyncio.get_running_loop()
+        self._lifespan: _Lifespan | None = None
+        self._servers: list[asyncio.Server] = []
+        self._emptied: asyncio.Future[None] | None = None  # set by stop(), resolved when the last connection goes
+
+    def forget(self, proto: HttpProtocol) -> None:
+        self.connections.discard(proto)
+        if not self.connections and self._emptied is not None and not self._emptied.done():
+            self._emptied.set_result(None)
+
+    async def start(self, sock: socket.socket) -> None:
+        """Run lifespan startup (once), then accept connections on ``sock``."""
+        if self._lifespan is None:
+            self._lifespan = _Lifespan(self.app, self.state)
+            await self._lifespan.call("startup")
+        server = await self.loop.create_server(lambda: HttpProtocol(self), sock=sock, ssl=self.ssl, backlog=BACKLOG)
+        self._servers.append(server)
+
+    async def stop(self, grace: float = GRACE) -> None:
+        """Stop accepting, let in-flight requests finish for up to ``grace`` seconds, close every
+        connection, then run lifespan shutdown."""
+        for server in self._servers:
+            server.close()
+        for proto in list(self.connections):
+            proto.shutdown()
+        if self.connections:
+            self._emptied = self.loop.create_future()
+            await asyncio.wait((self._emptied,), timeout=grace)
+        tasks = [p.active.task for p in self.connections if p.active is not None and p.active.task is not None]
+        for proto in list(self.connections):
+            proto.transport.abort()  # connection_lost cancels what is still running
+        if tasks:
+            await asyncio.wait(tasks, timeout=grace)
+        for server in self._servers:
+            await server.wait_closed()
+        if self._lifespan is not None:
+            await self._lifespan.call("shutdown")
+            if not self._lifespan.task.done():
+                self._lifespan.task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._lifespan.task
+
+
+def tls_context(cert: str, key: str = "") -> ssl.SSLContext:
+    """A server TLS context for HTTP/1.1 (ALPN ``http/1.1``)."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key or None)
+    context.set_alpn_protocols(["http/1.1"])
+    return context
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.create_server((host, port), family=family, backlog=BACKLOG)
+    sock.set_inheritable(True)
+    return sock
+
+
+async def _serve(app_factory: Callable[[], ASGIApp], sock: socket.socket, ssl_context: ssl.SSLContext | None) -> None:
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    server = Server(app_factory(), ssl_context=ssl_context)
+    await server.start(sock)
+    await stop.wait()
+    await server.stop()
+
+
+def _serve_process(app_factory: Callable[[], ASGIApp], sock: socket.socket, ssl_context: ssl.SSLContext | None) -> None:
+    import uvloop
+
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(_serve(app_factory, sock, ssl_context))
+
+
+def run(
+    app_factory: Callable[[], ASGIApp],
+    host: str,
+    port: int,
+    *,
+    workers: int = 1,
+    ssl_context: ssl.SSLContext | None = None,
+) -> None:
+    """Serve until SIGTERM/SIGINT. With ``workers`` > 1 the parent binds, forks that many processes
+    (each builds its own app and uvloop and accepts on the shared socket), forwards the stop signals
+    and waits for them; a worker that dies is not replaced."""
+    sock = _listen(host, port)
+    if workers == 1:
+        _serve_process(app_factory, sock, ssl_context)
+        return
+    children: list[int] = []
+    for _ in range(workers):
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - runs in the child
+            code = 1
+            try:
+                _serve_process(app_factory, sock, ssl_context)
+                code = 0
+            finally:
+                os._exit(code)
+        children.append(pid)
+    sock.close()
+
+    def forward(signum: int, _frame: object) -> None:
+        for child in children:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(child, signum)
+
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGINT, forward)
+    for child in children:
+        os.waitpid(child, 0)
