@@ -443,17 +443,24 @@ async def test_stale_while_revalidate_serves_stale_and_refreshes_in_background(
     assert (await client.get("/z/a")).headers["cache-status"].startswith("mediaedge; fwd=stale; fwd-status=304")
 
 
-@pytest.mark.parametrize("failure", [503, "connection"])
-async def test_stale_if_error(
-    edge: EdgeApp, client: httpx.AsyncClient, upstream: Upstream, clock: Clock, failure: int | str
+async def _cache_then_fail(
+    edge: EdgeApp, client: httpx.AsyncClient, upstream: Upstream, clock: Clock, failure: int | str, directives: str
 ) -> None:
-    route_on_base(upstream, Route(headers={"cache-control": "max-age=1, stale-if-error=60", "etag": '"v1"'}))
+    """Store ``/z/a`` with ``directives``, let it go stale, then make the upstream answer 503 or vanish."""
+    route_on_base(upstream, Route(headers={"cache-control": directives, "etag": '"v1"'}))
     await client.get("/z/a")
     clock.now += 10
     if failure == "connection":
         edge.zones.by_name["z"].upstream.client.base_url = f"http://127.0.0.1:{free_port()}/base"
     else:
         route_on_base(upstream, Route(status=503, body=b"down"))
+
+
+@pytest.mark.parametrize("failure", [503, "connection"])
+async def test_stale_if_error(
+    edge: EdgeApp, client: httpx.AsyncClient, upstream: Upstream, clock: Clock, failure: int | str
+) -> None:
+    await _cache_then_fail(edge, client, upstream, clock, failure, "max-age=1, stale-if-error=60")
     response = await client.get("/z/a")
     assert response.status_code == 200
     assert response.content == b"hello world"
@@ -470,13 +477,7 @@ async def test_stale_if_error(
 async def test_must_revalidate_never_serves_stale(
     edge: EdgeApp, client: httpx.AsyncClient, upstream: Upstream, clock: Clock, failure: int | str
 ) -> None:
-    route_on_base(upstream, Route(headers={"cache-control": "max-age=1, must-revalidate", "etag": '"v1"'}))
-    await client.get("/z/a")
-    clock.now += 10
-    if failure == "connection":
-        edge.zones.by_name["z"].upstream.client.base_url = f"http://127.0.0.1:{free_port()}/base"
-    else:
-        route_on_base(upstream, Route(status=503, body=b"down"))
+    await _cache_then_fail(edge, client, upstream, clock, failure, "max-age=1, must-revalidate")
     response = await client.get("/z/a")
     assert response.status_code in (502, 503)
     if failure == "connection":
