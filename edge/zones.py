@@ -189,7 +189,7 @@ class Zones:
             raise HTTPError(401, "This file requires a JWT in the URL path", "JWT_REQUIRED")
         assert zone.verifier is not None
         try:
-            claims = await zone.verifier.verify(credential, time.time())
+            claims = await zone.verifier.verify(credential, self._clock())
         except TokenError as exc:
             raise HTTPError(401, exc.message, exc.code) from None
         tenant = zone.settings.token_tenant

@@ -194,6 +194,10 @@ def zone_settings(zones: Mapping[str, Any]) -> list[ZoneSettings]:
                 raise SettingsError(
                     f"{path}.{key}: expected {getattr(hints[key], '__name__', hints[key])}, got {value!r}"
                 )
+        if not all(isinstance(v, str) for v in table.get("headers", {}).values()):
+            raise SettingsError(f"{path}.headers: header values must be strings")
+        if "upstream" not in table:
+            raise SettingsError(f"{path}.upstream: missing")
         zone = ZoneSettings(name=name, **{"token_tenant": name, **table})
         upstream = urlsplit(zone.upstream)
         if upstream.scheme not in ("http", "https") or not upstream.hostname or upstream.query:
@@ -204,8 +208,11 @@ def zone_settings(zones: Mapping[str, Any]) -> list[ZoneSettings]:
             raise SettingsError(f"{path}.prefix: must be one path segment like /static")
         if zone.prefix in ("/_edge", "/healthz", "/metrics"):
             raise SettingsError(f"{path}.prefix: {zone.prefix} is the edge's own")
-        if zone.memory_cache_bytes <= 0 or zone.disk_cache_bytes < 0 or zone.timeout <= 0:
-            raise SettingsError(f"{path}: cache budgets and timeout must be positive")
+        for key in ("memory_cache_bytes", "timeout"):
+            if getattr(zone, key) <= 0:
+                raise SettingsError(f"{path}.{key}: must be positive")
+        if zone.disk_cache_bytes < 0:
+            raise SettingsError(f"{path}.disk_cache_bytes: must be 0 (no disk tier) or positive")
         route = (zone.host.lower(), zone.prefix)
         if route in routes:
             raise SettingsError(f"{path}: another zone has the same host and prefix")

@@ -3,147 +3,33 @@ server on a loopback port that counts requests), with the edge's clock under tes
 
 from __future__ import annotations
 
-import time
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 
 import httpx
 import pytest
 
-from edge.app import EdgeApp, create_app
+from edge.app import EdgeApp
 from edge.conditional import http_date
 from edge.zones import zone_path
 from mediaedge.errors import HTTPError
-from mediaedge.settings import Settings, load_settings
-from tests.edge.fakes import ORIGIN, SECRET, FakeCache, FakeOrigin
-from tests.fixtures.loopback import serve_asgi
+from tests.edge.fakes import SECRET
+from tests.edge.zone_fixtures import (  # noqa: F401  (pytest fixtures)
+    Clock,
+    Route,
+    Seen,
+    Upstream,
+    client_fixture,
+    clock_fixture,
+    edge_fixture,
+    route_on_base,
+    upstream_fixture,
+    zone_settings_fixture,
+    zones_fixture,
+)
 from tests.fixtures.servers import free_port
 
 pytestmark = pytest.mark.anyio
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = float(int(time.time()))
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@dataclass
-class Route:
-    """What the upstream answers for one path; 304 when the request's validators match."""
-
-    status: int = 200
-    headers: dict[str, str] = field(default_factory=dict)
-    body: bytes = b"hello world"
-    not_modified: dict[str, str] = field(default_factory=dict)  # extra fields of a 304
-    ranges: bool = False  # honour Range with 206
-    date: bool = True  # send Date (the test clock's)
-
-
-@dataclass
-class Seen:
-    method: str
-    path: str
-    headers: dict[str, str]
-    body: bytes
-
-
-class Upstream:
-    """A scripted origin: ``routes[path]`` answers; ``requests`` records every request."""
-
-    def __init__(self, clock: Clock) -> None:
-        self.clock = clock
-        self.routes: dict[str, Route | Callable[[Seen], Route]] = {}
-        self.requests: list[Seen] = []
-        self.url = ""
-
-    def count(self, path: str = "/a") -> int:
-        return sum(1 for r in self.requests if r.path.split("?")[0] == path)
-
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        body = b""
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
-        path = scope["path"] + ("?" + scope["query_string"].decode() if scope["query_string"] else "")
-        seen = Seen(scope["method"], path, {k.decode(): v.decode() for k, v in scope["headers"]}, body)
-        self.requests.append(seen)
-        route = self.routes.get(scope["path"], Route(status=404, body=b"no route"))
-        if callable(route):
-            route = route(seen)
-        headers = dict(route.headers)
-        if route.date:
-            headers.setdefault("date", http_date(self.clock.now))
-        status, data = route.status, route.body
-        inm, ims = seen.headers.get("if-none-match"), seen.headers.get("if-modified-since")
-        if status == 200 and (
-            (inm and inm == headers.get("etag")) or (ims and not inm and ims == headers.get("last-modified"))
-        ):
-            status, data = 304, b""
-            headers = {k: v for k, v in headers.items() if k != "content-type"} | route.not_modified
-        elif status == 200 and route.ranges and (rng := seen.headers.get("range")):
-            first, last = (int(x) for x in rng.removeprefix("bytes=").split("-"))
-            last = min(last, len(data) - 1)
-            headers["content-range"] = f"bytes {first}-{last}/{len(data)}"
-            status, data = 206, data[first : last + 1]
-        raw = [(k.encode(), v.encode()) for k, v in headers.items()]
-        if status != 304:
-            raw.append((b"content-length", b"%d" % len(data)))
-        await send({"type": "http.response.start", "status": status, "headers": raw})
-        await send({"type": "http.response.body", "body": data})
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-async def upstream(clock: Clock) -> AsyncIterator[Upstream]:
-    server = Upstream(clock)
-    async with serve_asgi(server, date_header=False, server_header=False) as url:
-        server.url = url
-        yield server
-
-
-@pytest.fixture
-def zone_settings(tmp_path: Path, upstream: Upstream) -> Settings:
-    zones = {
-        "z": {"prefix": "/z", "upstream": upstream.url + "/base", "headers": {"X-Upstream-Auth": "s3cret"}},
-        "h": {"host": "cdn.example.test", "upstream": upstream.url},
-    }
-    return load_settings(
-        environ={},
-        overrides={
-            "data_dir": str(tmp_path),
-            "cluster": {"edge_secret": SECRET},
-            "edge": {"origin_url": ORIGIN, "disk_cache_bytes": 0, "slice_bytes": 16, "zones": zones},
-        },
-    )
-
-
-@pytest.fixture
-async def edge(zone_settings: Settings, clock: Clock) -> AsyncIterator[EdgeApp]:
-    origin = FakeOrigin(keys=[], tenants={})
-    async with create_app(zone_settings, cache=FakeCache(), transport=origin.transport(), clock=clock) as app:
-        yield app
-
-
-@pytest.fixture
-async def client(edge: EdgeApp) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=edge, client=("203.0.113.9", 50000))
-    async with httpx.AsyncClient(transport=transport, base_url="http://edge.test") as http:
-        yield http
-
-
-def route_on_base(upstream: Upstream, route: Route | Callable[[Seen], Route], path: str = "/a") -> None:
-    upstream.routes["/base" + path] = route
 
 
 # -- the table -----------------------------------------------------------------------------------------
