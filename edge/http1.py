@@ -27,11 +27,13 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import ctypes
 import logging
 import os
 import signal
 import socket
 import ssl
+import sys
 import time
 from collections.abc import Callable, Coroutine, Generator, MutableMapping
 from email.utils import formatdate
@@ -56,6 +58,8 @@ READ_LIMIT = 64 * 1024  # unread request body bytes before reading pauses
 GRACE = 5.0  # seconds in-flight requests get to finish at shutdown
 WRITE_HIGH_WATER = 256 * 1024  # transport buffer above which send() waits
 BACKLOG = 2048
+RESPAWN_DELAY = 1.0  # seconds before replacing a worker that died within this long of its start
+PR_SET_PDEATHSIG = 1  # prctl(2)
 
 _DISCONNECT = "http.disconnect"
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
@@ -660,6 +664,14 @@ def _serve_process(app_factory: Callable[[], ASGIApp], sock: socket.socket, ssl_
         runner.run(_serve(app_factory, sock, ssl_context))
 
 
+def _die_with_parent(parent: int) -> None:
+    """Linux: this worker gets SIGTERM when its parent dies, even by SIGKILL, so it never outlives it."""
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    if os.getppid() != parent:  # the parent died before the line above took effect
+        os._exit(0)
+
+
 def run(
     app_factory: Callable[[], ASGIApp],
     host: str,
@@ -669,31 +681,48 @@ def run(
     ssl_context: ssl.SSLContext | None = None,
 ) -> None:
     """Serve until SIGTERM/SIGINT. With ``workers`` > 1 the parent binds, forks that many processes
-    (each builds its own app and uvloop and accepts on the shared socket), forwards the stop signals
-    and waits for them; a worker that dies is not replaced."""
+    (each builds its own app and uvloop and accepts on the shared socket) and supervises them: a
+    worker that dies is replaced (after a second if it died young, so a crash loop cannot spin), the
+    stop signals are forwarded, and workers exit if the parent is killed."""
     sock = _listen(host, port)
     if workers == 1:
         _serve_process(app_factory, sock, ssl_context)
         return
-    children: list[int] = []
-    for _ in range(workers):
+    parent = os.getpid()
+    children: dict[int, float] = {}  # pid -> start time
+    stopping = False
+
+    def spawn() -> None:
         pid = os.fork()
         if pid == 0:  # pragma: no cover - runs in the child
             code = 1
             try:
+                _die_with_parent(parent)
                 _serve_process(app_factory, sock, ssl_context)
                 code = 0
             finally:
                 os._exit(code)
-        children.append(pid)
-    sock.close()
+        children[pid] = time.monotonic()
 
     def forward(signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
         for child in children:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(child, signum)
 
     signal.signal(signal.SIGTERM, forward)
     signal.signal(signal.SIGINT, forward)
-    for child in children:
-        os.waitpid(child, 0)
+    for _ in range(workers):
+        spawn()
+    while children:
+        pid, status = os.wait()
+        started = children.pop(pid, None)
+        if started is None or stopping:
+            continue
+        log.warning("edge worker %d ended (wait status %d); starting another", pid, status)
+        if time.monotonic() - started < RESPAWN_DELAY:
+            time.sleep(RESPAWN_DELAY)
+        if not stopping:
+            spawn()
+    sock.close()

@@ -107,7 +107,7 @@ def test_run_edge_passes_settings_to_workers(settings: Settings, monkeypatch: py
     calls: list[dict[str, Any]] = []
     monkeypatch.setattr(uvicorn, "run", lambda app, **kwargs: calls.append({"app": app, **kwargs}))
     monkeypatch.delenv(server.SETTINGS_ENV, raising=False)
-    tuned = settings.replace(edge=dataclasses.replace(settings.edge, port=9191, workers=3))
+    tuned = settings.replace(edge=dataclasses.replace(settings.edge, server="uvicorn", port=9191, workers=3))
     server.run_edge(tuned)
     (call,) = calls
     assert call["app"] == "edge.server:app_from_env" and call["factory"]

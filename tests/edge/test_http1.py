@@ -592,3 +592,52 @@ def test_run_forks_workers_that_share_the_socket_and_stop_on_sigterm() -> None:
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=20) == 0
+
+
+def _children(pid: int) -> list[int]:
+    return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def _until(check: Callable[[], bool], timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, "condition not reached"
+        time.sleep(0.05)
+
+
+def test_a_dead_worker_is_replaced_and_workers_die_with_a_killed_parent() -> None:
+    port = free_port()
+    code = (
+        "from edge import http1\n"
+        "from loadtests.bare_asgi import app\n"
+        f"http1.run(lambda: app, '127.0.0.1', {port}, workers=2)\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", code], env={**os.environ, "BARE_ASGI_BYTES": "7"})
+    try:
+        _until(lambda: len(_children(proc.pid)) == 2)
+        first, second = _children(proc.pid)
+        os.kill(first, signal.SIGKILL)  # a crashed worker ...
+        _until(lambda: first not in _children(proc.pid) and len(_children(proc.pid)) == 2)  # ... is replaced
+        replacement = next(c for c in _children(proc.pid) if c != second)
+        _until(lambda: _get_ok(port))
+        proc.kill()  # the supervisor killed outright: its workers must not linger holding the port
+        proc.wait(timeout=20)
+        _until(lambda: not _alive(second) and not _alive(replacement))
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def _get_ok(port: int) -> bool:
+    try:
+        return httpx.get(f"http://127.0.0.1:{port}/").status_code == 200
+    except httpx.TransportError:
+        return False

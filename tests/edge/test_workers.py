@@ -91,7 +91,9 @@ async def test_metrics_published_by_a_worker_are_read_by_the_others(tmp_path: Pa
 
 
 @pytest.fixture
-async def two_workers(settings: Settings, origin: FakeOrigin) -> AsyncIterator[list[tuple[FakeCache, httpx.AsyncClient]]]:
+async def two_workers(
+    settings: Settings, origin: FakeOrigin
+) -> AsyncIterator[list[tuple[FakeCache, httpx.AsyncClient]]]:
     settings = dataclasses.replace(settings, edge=dataclasses.replace(settings.edge, workers=2))
     workers = []
     apps = []
