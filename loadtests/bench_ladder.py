@@ -1,6 +1,6 @@
 """Ladder transcode: one ffmpeg process (one decode, split + scale) vs one ffmpeg run per rendition.
 
-    .venv/bin/python loadtests/bench_ladder.py [--seconds 20] [--size 1920x1080] [--preset veryfast]
+    python -m loadtests.bench_ladder [--seconds 20] [--size 1920x1080] [--preset veryfast]
 
 Generates a source clip, then makes the same ladder (720p/480p/360p/240p H.264 + AAC, CMAF, poster
 and storyboard) both ways with the ffmpeg stream provider's own command builder, and prints the

@@ -5,7 +5,7 @@ the local-disk backend and of the S3 backend against a moto server this script s
 process, so its copy of the object does not count), and prints MiB/s and the growth of this process's
 peak RSS during the write. Usage (from the repository root)::
 
-    .venv/bin/python loadtests/bench_storage.py [--size-mib 1024] [--part-size-mib 8] [--backends local,s3]
+    python -m loadtests.bench_storage [--size-mib 1024] [--part-size-mib 8] [--backends local,s3]
 """
 
 from __future__ import annotations

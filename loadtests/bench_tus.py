@@ -1,6 +1,6 @@
 """TUS ingest vs a direct multipart upload through a real origin, and vs @tus/server, on loopback.
 
-    python loadtests/bench_tus.py [--size-mib 1024] [--chunk-mib 5] [--runs 1]
+    python -m loadtests.bench_tus [--size-mib 1024] [--chunk-mib 5] [--runs 1]
 
 Uploads one file (1 GiB of random bytes by default) three ways and prints MB/s (10^6 bytes/s) end to
 end, best of ``--runs``:

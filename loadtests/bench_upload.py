@@ -1,6 +1,6 @@
 """Direct multipart upload of a 1 GiB file through a real origin, to local disk and to S3 (moto).
 
-    python loadtests/bench_upload.py [--size-mib 1024]
+    python -m loadtests.bench_upload [--size-mib 1024]
 
 Prints MB/s end to end (client → origin → backend) and the origin process's peak RSS growth.
 """
