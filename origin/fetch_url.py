@@ -24,7 +24,7 @@ from mediaedge.net import NetError, SafeClient, SafeResponse
 from origin.ingest import DEFAULT_USER, IngestRequest, ingest_file, max_file_size
 from origin.jobs import Job, PermanentJobError, RetryableJobError, register_job
 from origin.state import OriginState
-from origin.store import Tenant
+from origin.store import FileRecord, Tenant
 from origin.store.db import Conn
 from origin.webhooks import emit, url_failed_event
 
@@ -98,7 +98,8 @@ async def download(state: OriginState, tenant: Tenant, url: str) -> Download:
         os.close(fd)
 
 
-def _ingest_request(payload: dict[str, Any], fetched: Download) -> IngestRequest:
+def _ingest_request(job: Job, fetched: Download) -> IngestRequest:
+    payload = job.payload
     return IngestRequest(
         filename=payload.get("filename") or fetched.filename,
         user_id=payload.get("userId"),
@@ -109,6 +110,7 @@ def _ingest_request(payload: dict[str, Any], fetched: Download) -> IngestRequest
         source="url",
         source_url=payload["url"],
         meta=payload.get("meta") or {},
+        ingest_key=f"url:{job.id}",
     )
 
 
@@ -117,14 +119,21 @@ async def run_fetch(state: OriginState, job: Job) -> dict[str, Any]:
     tenant = await state.store.get_tenant(job.tenant_id)
     if tenant is None or not tenant.active:
         raise PermanentJobError("Invalid tenant: the API key was revoked")
+    done = await state.store.file_by_ingest_key(f"url:{job.id}")
+    if done is not None and done.status == "ready":  # registered before a crash cut the job short
+        return _result(state, done)
     try:
         fetched = await download(state, tenant, job.payload["url"])
     except NetError as exc:
         raise (RetryableJobError if exc.retryable else PermanentJobError)(str(exc)) from exc
     try:
-        record = await ingest_file(state, tenant, fetched.path, _ingest_request(job.payload, fetched))
+        record = await ingest_file(state, tenant, fetched.path, _ingest_request(job, fetched))
     except HTTPError as exc:
         raise (RetryableJobError if exc.status >= 500 else PermanentJobError)(exc.message) from exc
+    return _result(state, record)
+
+
+def _result(state: OriginState, record: FileRecord) -> dict[str, Any]:
     return {
         "fileId": record.id,
         "key": record.key,

@@ -36,6 +36,8 @@ class IngestRequest:
     source: str = "direct"
     source_url: str | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+    #: Set by ingests that can be retried after a crash (TUS, upload from URL): see ingest_file.
+    ingest_key: str | None = None
 
 
 def max_file_size(state: OriginState, tenant: Tenant) -> int:
@@ -49,8 +51,16 @@ def parse_bool(value: str | bool | None) -> bool:
 
 
 async def ingest_file(state: OriginState, tenant: Tenant, spool_path: str, req: IngestRequest) -> FileRecord:
-    """Move a finished spool file into the tenant's bucket and register it. Consumes ``spool_path``."""
+    """Move a finished spool file into the tenant's bucket and register it. Consumes ``spool_path``.
+
+    With ``req.ingest_key`` the ingest is idempotent: a retry after a crash returns the file an
+    earlier attempt registered (no second file, no second webhook), or finishes the reservation an
+    interrupted attempt left (same key, no ``_1`` suffix).
+    """
     try:
+        prior = await state.store.file_by_ingest_key(req.ingest_key) if req.ingest_key else None
+        if prior is not None and prior.status == "ready":
+            return prior
         size = os.stat(spool_path).st_size  # noqa: ASYNC240 - one stat of a local file
         limit = max_file_size(state, tenant)
         if size > limit:
@@ -60,7 +70,7 @@ async def ingest_file(state: OriginState, tenant: Tenant, spool_path: str, req: 
             raise HTTPError(404, f"Bucket not found: {req.bucket}", "BUCKET_NOT_FOUND")
         backend = state.backend(bucket)
         filename = sanitize_filename(req.filename)
-        record = await state.store.reserve_file(
+        record = prior or await state.store.reserve_file(
             tenant.id,
             bucket.name,
             sanitize_segment(req.user_id or "", fallback=DEFAULT_USER),
@@ -68,6 +78,7 @@ async def ingest_file(state: OriginState, tenant: Tenant, spool_path: str, req: 
             filename,
             require_signed=req.require_signed,
             source=req.source,
+            ingest_key=req.ingest_key,
         )
         try:
             mime = guess_mime(filename, req.declared_type)

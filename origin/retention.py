@@ -2,8 +2,10 @@
 
 Finished jobs (``GET /upload/jobs/{id}``) and settled webhook deliveries (``GET /webhooks/deliveries``)
 are kept for ``jobs.retention`` and ``webhooks.retention`` after they last changed, then deleted.
-Rows still queued, running or due for a retry are never touched. Every origin process runs the sweep;
-deleting is idempotent, so several at once are harmless.
+Rows still queued, running or due for a retry are never touched. File reservations whose ingest died
+with its process (``uploading`` for over :data:`STALE_RESERVATION`; an ingest holds one only while it
+stores a finished file) are deleted with any object they got to write, freeing their names. Every
+origin process runs the sweep; deleting is idempotent, so several at once are harmless.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from origin.state import OriginState
 log = logging.getLogger("mediaedge.origin.retention")
 
 SWEEP_INTERVAL = 3600.0
+STALE_RESERVATION = 86_400.0
 
 
 async def history_pruner(state: OriginState) -> None:
@@ -30,12 +33,25 @@ async def history_pruner(state: OriginState) -> None:
         await asyncio.sleep(SWEEP_INTERVAL)
 
 
-async def prune(state: OriginState, now: float | None = None) -> tuple[int, int]:
-    """Delete expired history; returns ``(jobs, deliveries)`` deleted. ``now`` overrides the clock."""
+async def prune(state: OriginState, now: float | None = None) -> tuple[int, int, int]:
+    """Delete expired history; returns ``(jobs, deliveries, reservations)`` deleted. ``now`` overrides
+    the clock."""
     now = time.time() if now is None else now
     settings = state.settings
     jobs = await state.store.prune_jobs(now - parse_duration(settings.jobs.retention))
     deliveries = await state.store.prune_deliveries(now - parse_duration(settings.webhooks.retention))
-    if jobs or deliveries:
-        log.info("retention: deleted %d finished jobs and %d settled webhook deliveries", jobs, deliveries)
-    return jobs, deliveries
+    reservations = 0
+    for record in await state.store.stale_reservations(now - STALE_RESERVATION):
+        bucket = await state.store.get_bucket(record.tenant_id, record.bucket)
+        if bucket is not None:
+            await state.backend(bucket).delete(record.key)  # the key was this reservation's alone
+        await state.store.delete_file(record.id)
+        reservations += 1
+    if jobs or deliveries or reservations:
+        log.info(
+            "retention: deleted %d finished jobs, %d settled webhook deliveries, %d stale reservations",
+            jobs,
+            deliveries,
+            reservations,
+        )
+    return jobs, deliveries, reservations

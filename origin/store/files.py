@@ -44,11 +44,13 @@ class FileStore:
         *,
         require_signed: bool,
         source: str,
+        ingest_key: str | None = None,
     ) -> FileRecord:
         """Claim the first free key among ``name.ext``, ``name_1.ext``, ``name_2.ext`` …
 
         The UNIQUE constraint on ``key`` makes the claim atomic across requests and processes; the
-        row stays ``uploading`` (invisible to delivery) until :meth:`complete_file`.
+        row stays ``uploading`` (invisible to delivery) until :meth:`complete_file`. ``ingest_key``
+        (unique too) lets a retried ingest find this reservation (:meth:`file_by_ingest_key`).
         """
         stem, ext = split_ext(filename)
         now = time.time()
@@ -59,7 +61,8 @@ class FileStore:
             try:
                 await self.db.execute(
                     "INSERT INTO files (id, tenant_id, bucket, key, filename, user_id, status, require_signed,"
-                    " source, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 'uploading', ?, ?, ?, ?)",
+                    " source, ingest_key, created_at, updated_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?, 'uploading', ?, ?, ?, ?, ?)",
                     file_id,
                     tenant_id,
                     bucket,
@@ -68,6 +71,7 @@ class FileStore:
                     user_id,
                     int(require_signed),
                     source,
+                    ingest_key,
                     now,
                     now,
                 )
@@ -141,6 +145,10 @@ class FileStore:
         row = await self.db.fetchone("SELECT * FROM files WHERE id = ?", file_id)
         return FileRecord.from_row(row) if row else None
 
+    async def file_by_ingest_key(self, ingest_key: str) -> FileRecord | None:
+        row = await self.db.fetchone("SELECT * FROM files WHERE ingest_key = ?", ingest_key)
+        return FileRecord.from_row(row) if row else None
+
     async def get_file_by_key(self, key: str) -> FileRecord | None:
         row = await self.db.fetchone("SELECT * FROM files WHERE key = ?", key)
         return FileRecord.from_row(row) if row else None
@@ -149,6 +157,15 @@ class FileStore:
         rows = await self.db.fetchall(
             "SELECT * FROM files WHERE tenant_id = ? AND status = 'ready' ORDER BY created_at DESC LIMIT ?",
             tenant_id,
+            limit,
+        )
+        return [FileRecord.from_row(r) for r in rows]
+
+    async def stale_reservations(self, before: float, limit: int = 100) -> list[FileRecord]:
+        """Files still ``uploading`` since before ``before``: their ingest died with its process."""
+        rows = await self.db.fetchall(
+            "SELECT * FROM files WHERE status = 'uploading' AND updated_at < ? ORDER BY updated_at LIMIT ?",
+            before,
             limit,
         )
         return [FileRecord.from_row(r) for r in rows]

@@ -76,6 +76,9 @@ class FileRecord:
     source: str
     created_at: float
     updated_at: float
+    #: Names the ingest that made the file (``tus:<upload id>``, ``url:<job id>``), so a retried
+    #: ingest finds its earlier attempt instead of registering the file twice.
+    ingest_key: str | None = None
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> FileRecord:

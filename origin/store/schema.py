@@ -198,6 +198,13 @@ MIGRATIONS: list[tuple[int, str]] = [
         CREATE INDEX edges_last_seen ON edges (last_seen)
         """,
     ),
+    (
+        8,
+        """
+        ALTER TABLE files ADD COLUMN ingest_key TEXT;
+        CREATE UNIQUE INDEX files_ingest_key ON files (ingest_key)
+        """,
+    ),
 ]
 
 

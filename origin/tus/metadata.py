@@ -60,4 +60,5 @@ def ingest_request(upload: TusUpload) -> IngestRequest:
         require_signed=parse_bool(metadata_text(meta, "requireSignedUrl")),
         declared_type=metadata_text(meta, "filetype"),
         source="tus",
+        ingest_key=f"tus:{upload.id}",
     )

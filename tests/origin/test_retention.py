@@ -5,11 +5,13 @@ fixture)."""
 from __future__ import annotations
 
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import pytest
 
 from mediaedge.settings import Settings
+from mediaedge.storage import ObjectNotFound
 from origin.retention import prune
 from origin.store import Store
 from origin.store.jobs import insert_job
@@ -60,11 +62,32 @@ async def test_prune_deletes_only_settled_history_older_than_its_retention(store
     pending = await _delivery(store, tenant.id, None)
     state = FakeState(settings, store)
 
-    assert await prune(state) == (0, 0)  # everything is fresh
-    assert await prune(state, now=time.time() + 8 * DAY) == (2, 0)  # jobs past 7 days
+    assert await prune(state) == (0, 0, 0)  # everything is fresh
+    assert await prune(state, now=time.time() + 8 * DAY) == (2, 0, 0)  # jobs past 7 days
     assert await store.get_job(succeeded) is None and await store.get_job(failed) is None
     assert (await store.get_job(queued)).status == "queued"  # type: ignore[union-attr]
 
-    assert await prune(state, now=time.time() + 31 * DAY) == (0, 1)  # deliveries past 30 days
+    assert await prune(state, now=time.time() + 31 * DAY) == (0, 1, 0)  # deliveries past 30 days
     assert await store.get_delivery(tenant.id, delivered) is None
     assert (await store.get_delivery(tenant.id, pending)).status == "pending"  # type: ignore[union-attr]
+
+
+async def _chunks(data: bytes) -> AsyncIterator[bytes]:
+    yield data
+
+
+async def test_a_reservation_left_by_a_dead_ingest_is_deleted_with_its_object(origin_state, tenant):
+    store = origin_state.store
+    bucket = await store.get_bucket(tenant.tenant.id, None)
+    reserved = await store.reserve_file(tenant.tenant.id, bucket.name, "u1", "", "talk.mp4", require_signed=False,
+                                        source="direct")
+    backend = origin_state.backend(bucket)
+    await backend.write(reserved.key, _chunks(b"half-registered"))  # stored, then the process died
+    assert await prune(origin_state) == (0, 0, 0)  # an ingest may still be storing it
+    assert await prune(origin_state, now=time.time() + 2 * DAY) == (0, 0, 1)
+    assert await store.get_file(reserved.id) is None
+    with pytest.raises(ObjectNotFound):
+        await backend.stat(reserved.key)
+    again = await store.reserve_file(tenant.tenant.id, bucket.name, "u1", "", "talk.mp4", require_signed=False,
+                                     source="direct")
+    assert again.key == reserved.key  # the name is free again
