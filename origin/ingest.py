@@ -61,6 +61,8 @@ async def ingest_file(state: OriginState, tenant: Tenant, spool_path: str, req: 
         prior = await state.store.file_by_ingest_key(req.ingest_key) if req.ingest_key else None
         if prior is not None and prior.status == "ready":
             return prior
+        if prior is not None:
+            await state.store.touch_file(prior.id)
         size = os.stat(spool_path).st_size  # noqa: ASYNC240 - one stat of a local file
         limit = max_file_size(state, tenant)
         if size > limit:

@@ -161,6 +161,10 @@ class FileStore:
         )
         return [FileRecord.from_row(r) for r in rows]
 
+    async def touch_file(self, file_id: str) -> None:
+        """Mark a reservation as in use again (a retried ingest resumes it), so no sweep takes it."""
+        await self.db.execute("UPDATE files SET updated_at = ? WHERE id = ?", time.time(), file_id)
+
     async def stale_reservations(self, before: float, limit: int = 100) -> list[FileRecord]:
         """Files still ``uploading`` since before ``before``: their ingest died with its process."""
         rows = await self.db.fetchall(
