@@ -87,7 +87,7 @@ class EdgeApp:
         await self.zones.start()
         await self.keys.start()
         if self.workers is not None:
-            await self.workers.start(self.purger.apply, lambda: self.metrics.snapshot(self.cache))
+            await self.workers.start(self.purger.apply, lambda: self.metrics.snapshot(self.cache, self._zone_caches()))
         edge = self.settings.edge
         self._registration = asyncio.create_task(
             keep_registered(self.client, edge.origin_url, self.secret, edge.registration_url, edge.region)
@@ -173,11 +173,15 @@ class EdgeApp:
             return await self.delivery.options(scope, send, key)
         raise _not_allowed(OBJECT_METHODS)
 
+    def _zone_caches(self) -> dict[str, Cache]:
+        return {name: zone.cache for name, zone in self.zones.by_name.items()}
+
     async def _fixed(self, raw_path: bytes, scope: Scope, receive: Receive, send: Send) -> Outcome:
         if raw_path == b"/healthz":
             return Outcome(200, await send_json(send, 200, HEALTHY, head=scope["method"] == "HEAD"))
         if raw_path == b"/metrics":
-            body = self.metrics.render(self.cache, self.workers.peer_metrics() if self.workers else ())
+            peers = self.workers.peer_metrics() if self.workers else ()
+            body = self.metrics.render(self.cache, peers, self._zone_caches())
             headers = [(b"content-type", METRICS_TYPE), (b"content-length", b"%d" % len(body))]
             return Outcome(200, await send_response(send, 200, headers, body))
         return Outcome(200, await send_json(send, 200, await self.purger.purge(scope, receive)))

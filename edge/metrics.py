@@ -9,6 +9,7 @@ Families (labels never carry tokens or paths):
 - ``mediaedge_edge_cache_total{tier,stat}`` — the cache layer's counters (``cache.stats``): a counter
   ``memory.hit`` is exported as ``{tier="memory",stat="hit"}`` (``lookup.stale`` as
   ``{tier="lookup",stat="stale"}``), one without a dot as ``{stat="coalesced"}``;
+- ``mediaedge_edge_zone_cache_total{zone,tier,stat}`` — the same counters for each pull zone's cache;
 - ``mediaedge_edge_origin_fetch_seconds`` — histogram of origin fetch latency (``cache.histogram()``).
 
 With ``edge.workers`` > 1 every worker publishes a :class:`Snapshot` and ``/metrics`` answers the
@@ -46,13 +47,14 @@ def _by(label: str, counts: Mapping[Any, float]) -> list[tuple[str, float]]:
     return [(f'{{{label}="{_label(k)}"}}', v) for k, v in sorted(counts.items(), key=lambda kv: str(kv[0]))]
 
 
-def _cache_stats(stats: Mapping[str, float]) -> list[tuple[str, float]]:
-    """``{"memory.hit": 3, "coalesced": 1}`` as samples labelled by tier and stat."""
+def _cache_stats(stats: Mapping[str, float], zone: str | None = None) -> list[tuple[str, float]]:
+    """``{"memory.hit": 3, "coalesced": 1}`` as samples labelled by tier and stat (and zone)."""
     samples = []
+    first = f'zone="{_label(zone)}",' if zone is not None else ""
     for name, value in sorted(stats.items()):
         tier, dot, stat = name.partition(".")
         labels = f'tier="{_label(tier)}",stat="{_label(stat)}"' if dot else f'stat="{_label(name)}"'
-        samples.append((f"{{{labels}}}", value))
+        samples.append((f"{{{first}{labels}}}", value))
     return samples
 
 
@@ -72,6 +74,7 @@ class Snapshot(TypedDict):
     tenant_requests: dict[str, int]
     tenant_bytes: dict[str, int]
     cache: dict[str, int]
+    zones: dict[str, dict[str, int]]  # each pull zone's cache counters
     histogram: dict[str, Any]
 
 
@@ -88,11 +91,14 @@ def merge(snapshots: Iterable[Snapshot]) -> Snapshot:
         "tenant_requests": {},
         "tenant_bytes": {},
         "cache": {},
+        "zones": {},
         "histogram": {"buckets": [], "sum": 0.0, "count": 0},
     }
     for snap in snapshots:
         for name in ("requests", "tenant_requests", "tenant_bytes", "cache"):
             _add(total[name], snap[name])
+        for zone, stats in snap.get("zones", {}).items():
+            _add(total["zones"].setdefault(zone, {}), stats)
         total["bytes_out"] += snap["bytes_out"]
         hist, other = total["histogram"], snap["histogram"]
         if not hist["buckets"]:
@@ -126,6 +132,12 @@ def render(snap: Snapshot) -> bytes:
         *_family(
             "mediaedge_edge_cache_total", "counter", "The cache layer's counters, by tier.", _cache_stats(snap["cache"])
         ),
+        *_family(
+            "mediaedge_edge_zone_cache_total",
+            "counter",
+            "Each pull zone's cache counters, by tier.",
+            [sample for zone, stats in sorted(snap["zones"].items()) for sample in _cache_stats(stats, zone)],
+        ),
         *_histogram("mediaedge_edge_origin_fetch_seconds", "Latency of fetches from the origin.", snap["histogram"]),
     ]
     return ("\n".join(lines) + "\n").encode()
@@ -148,8 +160,9 @@ class Metrics:
             self.tenant_requests[tenant] += 1
             self.tenant_bytes[tenant] += sent
 
-    def snapshot(self, cache: Cache) -> Snapshot:
-        """This process's counters, including ``cache.stats`` and ``cache.histogram()``."""
+    def snapshot(self, cache: Cache, zones: Mapping[str, Cache] | None = None) -> Snapshot:
+        """This process's counters, including ``cache.stats`` and ``cache.histogram()``, and the cache
+        counters of each pull zone in ``zones``."""
         histogram = cache.histogram()
         return {
             "requests": {str(code): n for code, n in self.requests.items()},
@@ -157,6 +170,7 @@ class Metrics:
             "tenant_requests": dict(self.tenant_requests),
             "tenant_bytes": dict(self.tenant_bytes),
             "cache": dict(cache.stats),
+            "zones": {name: dict(zone.stats) for name, zone in (zones or {}).items()},
             "histogram": {
                 "buckets": [[_number(float(le)), n] for le, n in histogram["buckets"]],
                 "sum": histogram["sum"],
@@ -164,6 +178,6 @@ class Metrics:
             },
         }
 
-    def render(self, cache: Cache, peers: Iterable[Snapshot] = ()) -> bytes:
+    def render(self, cache: Cache, peers: Iterable[Snapshot] = (), zones: Mapping[str, Cache] | None = None) -> bytes:
         """The exposition text of this process plus ``peers`` (the other worker processes)."""
-        return render(merge([self.snapshot(cache), *peers]))
+        return render(merge([self.snapshot(cache, zones), *peers]))

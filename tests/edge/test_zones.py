@@ -410,3 +410,12 @@ async def test_zone_requests_are_counted_under_the_zone_label(client: httpx.Asyn
     assert 'mediaedge_edge_tenant_requests_total{tenant="zone:wl"} 2' in metrics
     assert 'mediaedge_edge_tenant_requests_total{tenant="zone:disk"} 1' in metrics
     assert f'mediaedge_edge_tenant_response_bytes_total{{tenant="zone:wl"}} {2 * len(BODY)}' in metrics
+
+
+async def test_each_zone_cache_reports_its_own_counters(client: httpx.AsyncClient) -> None:
+    for _ in range(3):
+        assert (await client.get("/wl/a")).status_code == 200
+    metrics = (await client.get("/metrics")).text
+    assert 'mediaedge_edge_zone_cache_total{zone="wl",tier="lookup",stat="miss"} 1' in metrics
+    assert 'mediaedge_edge_zone_cache_total{zone="wl",tier="lookup",stat="hit"} 2' in metrics
+    assert 'mediaedge_edge_zone_cache_total{zone="disk",tier="lookup",stat="hit"} 0' in metrics
