@@ -13,6 +13,7 @@ import contextlib
 import dataclasses
 import time
 from collections.abc import AsyncIterator
+from typing import Any
 
 from cachetools import LRUCache
 
@@ -48,6 +49,17 @@ def _expiry(state: OriginState) -> float:
     return time.time() + parse_duration(state.settings.tus.expires_after)
 
 
+async def _record(
+    state: OriginState, tenant: Tenant, length: int | None, metadata: Metadata, bucket: str | None, **kind: Any
+) -> TusUpload:
+    """The upload's row (``kind``: ``is_partial``, or ``is_final`` with ``parts``), expiring per settings."""
+    upload = await state.store.create_upload(
+        tenant.id, length=length, metadata=metadata, bucket=bucket, expires_at=_expiry(state), **kind
+    )
+    _tenant_of[upload.id] = tenant.id
+    return upload
+
+
 async def create(
     state: OriginState,
     tenant: Tenant,
@@ -57,15 +69,7 @@ async def create(
     bucket: str | None,
     is_partial: bool = False,
 ) -> TusUpload:
-    upload = await state.store.create_upload(
-        tenant.id,
-        length=length,
-        metadata=metadata,
-        bucket=bucket,
-        expires_at=_expiry(state),
-        is_partial=is_partial,
-    )
-    _tenant_of[upload.id] = tenant.id
+    upload = await _record(state, tenant, length, metadata, bucket, is_partial=is_partial)
     await asyncio.to_thread(spool.create, spool.spool_path(state.settings, upload.id))
     return upload
 
@@ -83,16 +87,7 @@ async def create_final(
     length = sum(p.offset for p in found)
     if length > (limit := max_size(state, tenant)):
         raise too_large(limit)
-    upload = await state.store.create_upload(
-        tenant.id,
-        length=length,
-        metadata=metadata,
-        bucket=bucket,
-        expires_at=_expiry(state),
-        is_final=True,
-        parts=part_ids,
-    )
-    _tenant_of[upload.id] = tenant.id
+    upload = await _record(state, tenant, length, metadata, bucket, is_final=True, parts=part_ids)
     sources = [(spool.spool_path(state.settings, p.id), p.offset) for p in found]
     await asyncio.to_thread(spool.concatenate, spool.spool_path(state.settings, upload.id), sources)
     await state.store.set_upload_progress(upload.id, length)
