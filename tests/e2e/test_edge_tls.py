@@ -1,5 +1,5 @@
-"""`edge.server = "hypercorn"` with TLS speaks HTTP/2: a real edge process behind a self-signed
-certificate serves an upload (whole and by range) to an HTTP/2 client."""
+"""The edge over TLS, as a real process behind a self-signed certificate: `edge.server = "hypercorn"`
+speaks HTTP/2, the default lean server HTTPS/1.1; both serve an upload whole and by range."""
 
 from __future__ import annotations
 
@@ -51,7 +51,9 @@ def self_signed(directory: Path) -> tuple[Path, Path]:
 
 
 @pytest.fixture
-def tls_edge(origin_server: OriginProcess, tmp_path: Path) -> Iterator[tuple[str, ssl.SSLContext]]:
+def tls_edge(
+    origin_server: OriginProcess, tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[tuple[str, ssl.SSLContext]]:
     cert, key = self_signed(tmp_path)
     port = free_port()
     env = {
@@ -59,7 +61,7 @@ def tls_edge(origin_server: OriginProcess, tmp_path: Path) -> Iterator[tuple[str
         "MEDIAEDGE_DATA_DIR": str(origin_server.data_dir),  # shares the origin's edge secret file
         "MEDIAEDGE_EDGE_PORT": str(port),
         "MEDIAEDGE_EDGE_ORIGIN_URL": origin_server.url,
-        "MEDIAEDGE_EDGE_SERVER": "hypercorn",
+        "MEDIAEDGE_EDGE_SERVER": request.param,
         "MEDIAEDGE_EDGE_TLS_CERT": str(cert),
         "MEDIAEDGE_EDGE_TLS_KEY": str(key),
     }
@@ -80,16 +82,19 @@ def tls_edge(origin_server: OriginProcess, tmp_path: Path) -> Iterator[tuple[str
         log.close()
 
 
-def test_hypercorn_edge_serves_http2_over_tls(origin_server: OriginProcess, tls_edge: tuple[str, ssl.SSLContext]):
+@pytest.mark.parametrize(
+    ("tls_edge", "version"), [("hypercorn", "HTTP/2"), ("lean", "HTTP/1.1")], indirect=["tls_edge"]
+)
+def test_edge_serves_over_tls(origin_server: OriginProcess, tls_edge: tuple[str, ssl.SSLContext], version: str):
     edge, trust = tls_edge
     body = os.urandom(100_000)
     up = httpx.post(f"{origin_server.url}/upload/direct-upload", headers=origin_server.headers,
                     files={"file": ("clip.bin", body)}, data={"userId": "u1"})
     assert up.status_code == 201, up.text
     path = up.json()["url"].split("8080", 1)[1]
-    with httpx.Client(http2=True, verify=trust) as client:
+    with httpx.Client(http2=True, verify=trust) as client:  # offers h2 and http/1.1 by ALPN
         whole = client.get(f"{edge}{path}")
         part = client.get(f"{edge}{path}", headers={"Range": "bytes=10-19"})
-    assert (whole.http_version, whole.status_code, whole.content) == ("HTTP/2", 200, body)
-    assert (part.http_version, part.status_code, part.content) == ("HTTP/2", 206, body[10:20])
+    assert (whole.http_version, whole.status_code, whole.content) == (version, 200, body)
+    assert (part.http_version, part.status_code, part.content) == (version, 206, body[10:20])
     assert part.headers["content-range"] == f"bytes 10-19/{len(body)}"
