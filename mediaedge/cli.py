@@ -48,7 +48,9 @@ def _parser() -> argparse.ArgumentParser:
         server.add_argument("--port", type=int)
         server.add_argument("--workers", type=int, help="server worker processes")
     edge_sub = edge.add_subparsers(dest="edge_command", metavar="SUBCOMMAND")
-    purge = edge_sub.add_parser("purge", help="purge KEY (or a prefix) from every configured edge")
+    purge = edge_sub.add_parser(
+        "purge", help="purge KEY (or a prefix) from every edge: registered in the metadata DB, and configured"
+    )
     purge.add_argument("key")
     purge.add_argument("--prefix", action="store_true", help="treat KEY as a key prefix")
 
@@ -230,10 +232,11 @@ def cmd_edge_purge(settings: Settings, args: argparse.Namespace) -> int:
     import httpx
 
     from mediaedge.cluster import EDGE_SECRET_HEADER, edge_secret
+    from origin.purge import purge_targets
 
     body = {"keys": [] if args.prefix else [args.key], "prefixes": [args.key] if args.prefix else []}
     failed = 0
-    for edge in dict.fromkeys([*settings.cluster.edges, settings.edge.url]):
+    for edge in _run(lambda: _with_store(settings, lambda store: purge_targets(settings, store))):
         try:
             r = httpx.post(f"{edge}/_edge/purge", json=body, headers={EDGE_SECRET_HEADER: edge_secret(settings)})
             print(f"{edge}: {r.status_code} {r.text.strip()}")

@@ -16,7 +16,9 @@ import time
 import httpx
 
 from mediaedge.cluster import EDGE_SECRET_HEADER
+from mediaedge.settings import Settings
 from origin.state import OriginState
+from origin.store import Store
 
 log = logging.getLogger("mediaedge.origin.purge")
 
@@ -24,17 +26,17 @@ log = logging.getLogger("mediaedge.origin.purge")
 LIVE_HEARTBEATS = 3
 
 
-async def purge_targets(state: OriginState) -> list[str]:
+async def purge_targets(settings: Settings, store: Store) -> list[str]:
     """Base URLs of every edge to purge: live registered ones plus the configured ones, deduplicated."""
-    seen_since = time.time() - LIVE_HEARTBEATS * state.settings.cluster.edge_heartbeat
-    registered = [edge.url for edge in await state.store.live_edges(seen_since)]
-    configured = [*state.settings.cluster.edges, state.settings.edge.url]
+    seen_since = time.time() - LIVE_HEARTBEATS * settings.cluster.edge_heartbeat
+    registered = [edge.url for edge in await store.live_edges(seen_since)]
+    configured = [*settings.cluster.edges, settings.edge.url]
     return list(dict.fromkeys(url.rstrip("/") for url in [*registered, *configured]))
 
 
 async def purge_edges(state: OriginState, keys: list[str], prefixes: list[str] | None = None) -> int:
     """POST the keys to every known edge; returns how many edges acknowledged."""
-    edges = await purge_targets(state)
+    edges = await purge_targets(state.settings, state.store)
     body = {"keys": keys, "prefixes": prefixes or []}
 
     async def one(edge: str) -> bool:

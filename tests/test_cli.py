@@ -77,3 +77,48 @@ def test_keys_rotate_prints_the_new_active_key(tmp_path):
 
 def test_db_migrate_is_idempotent(tmp_path):
     assert mediaedge(tmp_path, "db", "migrate").stdout == mediaedge(tmp_path, "db", "migrate").stdout
+
+
+def test_edge_purge_reaches_the_edges_registered_in_the_metadata_db(tmp_path):
+    import asyncio
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from mediaedge.cluster import EDGE_SECRET_HEADER
+    from origin.store import open_store
+
+    received: list[tuple[str, str | None, dict]] = []
+
+    class Edge(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            received.append((self.path, self.headers.get(EDGE_SECRET_HEADER), body))
+            self.send_response(200)
+            self.send_header("Content-Length", "13")
+            self.end_headers()
+            self.wfile.write(b'{"purged": 1}')
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Edge)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    registered = f"http://127.0.0.1:{server.server_address[1]}"
+    env = {"MEDIAEDGE_CLUSTER_EDGE_SECRET": "s3cret", "MEDIAEDGE_EDGE_PUBLIC_URL": registered}
+    mediaedge(tmp_path, "db", "migrate", **env)
+
+    async def register() -> None:
+        store = await open_store(f"sqlite:///{tmp_path}/mediaedge.db")
+        try:
+            await store.register_edge(registered, "eu")
+        finally:
+            await store.close()
+
+    asyncio.run(register())
+    try:
+        out = mediaedge(tmp_path, "edge", "purge", "t1/u1/", "--prefix", **env)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert f"{registered}: 200" in out.stdout
+    assert received == [("/_edge/purge", "s3cret", {"keys": [], "prefixes": ["t1/u1/"]})]

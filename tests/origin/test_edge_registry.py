@@ -57,7 +57,7 @@ async def test_purge_targets_are_live_registered_plus_configured_edges_deduplica
     await store.register_edge("http://edge-b:8080", "us")
     await store.register_edge("http://edge-gone:8080", "us")
     await store.db.execute("UPDATE edges SET last_seen = last_seen - 31 WHERE url = ?", "http://edge-gone:8080")
-    assert await purge_targets(cluster_state) == [
+    assert await purge_targets(cluster_state.settings, store) == [
         "http://edge-a:8080", "http://edge-b:8080", "http://static-edge:8080", "http://cdn.test",
     ]
 
