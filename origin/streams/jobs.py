@@ -62,6 +62,8 @@ async def run_stream(state: OriginState, job: Job) -> dict[str, Any]:
     stream = await state.store.get_stream(job.payload["stream_id"])
     if stream is None:
         raise StreamGone("the stream was deleted")
+    if stream.status == "ready":  # an earlier attempt made it, then lost its job before marking it done
+        return {"uid": stream.uid, "hls_url": stream.hls_url, "dash_url": stream.dash_url}
     try:
         provider = get_provider(state, stream.provider)
     except ValueError as exc:

@@ -12,6 +12,7 @@ import pytest
 from mediaedge.cluster import EDGE_SECRET_HEADER
 from mediaedge.streams import MemoryStreamProvider
 from origin.state import OriginState
+from origin.streams.jobs import run_stream
 from tests.fixtures.origin import TenantAuth
 from tests.streams.conftest import drain
 
@@ -124,6 +125,24 @@ async def test_streams_go_pending_processing_downloading_ready_with_a_webhook_ea
         "id": body["ids"][0], "url": "https://cdn.test/a.mp4", "status": "ready", "uid": ready["uid"],
         "hls_url": ready["hls_url"], "dash_url": ready["dash_url"], "thumbnail": ready["thumbnail"],
     }
+
+
+async def test_a_ready_streams_job_run_again_changes_nothing(origin_client, tenant, origin_state):
+    # A worker stopping right after the stream turned ready hands its job back unfinished; the next
+    # run must not make the stream again (nor report processing → ready twice).
+    body = (await create(origin_client, tenant, memory("https://cdn.test/again.mp4"))).json()
+    await drain(origin_state)
+    stream = await origin_state.store.get_stream(body["ids"][0])
+    assert stream is not None and stream.status == "ready" and stream.job_id
+    job = await origin_state.store.get_job(stream.job_id)
+    assert job is not None
+    webhooks = len(await stream_events(origin_state, tenant.tenant.id))
+
+    result = await run_stream(origin_state, job)
+
+    assert result == {"uid": stream.uid, "hls_url": stream.hls_url, "dash_url": stream.dash_url}
+    assert await origin_state.store.get_stream(stream.id) == stream
+    assert len(await stream_events(origin_state, tenant.tenant.id)) == webhooks
 
 
 async def test_in_flight_duplicates_wait_and_failed_streams_start_over(origin_client, tenant, origin_state):

@@ -85,9 +85,12 @@ async def test_a_killed_workers_transcode_is_taken_over_and_completed(
     stop = asyncio.Event()
     second = asyncio.create_task(run_worker(origin_state, concurrency=1, stop=stop))
     try:
-        async def ready() -> bool:
+        async def ready() -> bool:  # the stream turns ready just before its job is marked done
             current = await origin_state.store.get_stream(stream_id)
-            return current is not None and current.status in ("ready", "failed")
+            if current is None or current.status not in ("ready", "failed") or not current.job_id:
+                return False
+            job = await origin_state.store.get_job(current.job_id)
+            return job is not None and job.status in ("succeeded", "failed")
 
         await wait_for("the second worker to finish the stream", ready, timeout=60)
     finally:
