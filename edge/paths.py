@@ -38,6 +38,17 @@ def _decode(segment: bytes) -> str:
         raise invalid_path("Path is not valid UTF-8") from None
 
 
+def check_raw_path(raw_path: bytes) -> None:
+    """Refuse a raw path that is too long (414), does not start with ``/``, has a byte outside
+    printable ASCII or a backslash, or a malformed or forbidden percent-escape (400)."""
+    if len(raw_path) > MAX_PATH_BYTES:
+        raise HTTPError(414, "Path too long", "INVALID_PATH")
+    if not raw_path.startswith(b"/") or _BAD_BYTES.search(raw_path):
+        raise invalid_path()
+    if b"%" in raw_path and _BAD_ESCAPES.search(raw_path):
+        raise invalid_path()
+
+
 def split_object_path(raw_path: bytes) -> tuple[str, str]:
     """``b"/cred/t/u/f.mp4"`` → ``("cred", "t/u/f.mp4")``; raises :class:`HTTPError` 400 (404 for a
     path of one segment, which names no object). Valid results are remembered (a pure function)."""
@@ -49,12 +60,7 @@ def split_object_path(raw_path: bytes) -> tuple[str, str]:
 
 
 def _split(raw_path: bytes) -> tuple[str, str]:
-    if len(raw_path) > MAX_PATH_BYTES:
-        raise HTTPError(414, "Path too long", "INVALID_PATH")
-    if not raw_path.startswith(b"/") or _BAD_BYTES.search(raw_path):
-        raise invalid_path()
-    if b"%" in raw_path and _BAD_ESCAPES.search(raw_path):
-        raise invalid_path()
+    check_raw_path(raw_path)
     segments = raw_path[1:].split(b"/")
     if len(segments) < 2:
         raise HTTPError(404, "Not found")

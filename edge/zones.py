@@ -29,7 +29,7 @@ from edge.cache.origin import UpstreamClient
 from edge.delivery import Delivery, Outcome, ResponseAborted, is_browser, request_headers
 from edge.freshness import ClientRequest
 from edge.lru import LRU
-from edge.paths import _BAD_BYTES, _BAD_ESCAPES, MAX_PATH_BYTES, invalid_path
+from edge.paths import check_raw_path, invalid_path
 from edge.policy import TenantPolicies
 from edge.representation import Representation
 from edge.respond import Headers, Receive, Scope, Send, send_response
@@ -63,10 +63,7 @@ def zone_path(raw_path: bytes) -> str:
     """The client's path inside a zone, checked like object paths (:mod:`edge.paths`): printable ASCII,
     no encoded ``.``/``/``/``\\``/``%``, no ``.``/``..``/empty segment (a trailing ``/`` is allowed), so
     it can never leave the zone's base path upstream."""
-    if len(raw_path) > MAX_PATH_BYTES:
-        raise HTTPError(414, "Path too long", "INVALID_PATH")
-    if not raw_path.startswith(b"/") or _BAD_BYTES.search(raw_path) or _BAD_ESCAPES.search(raw_path):
-        raise invalid_path()
+    check_raw_path(raw_path)
     segments = raw_path[1:].split(b"/")
     if any(s in (b".", b"..") for s in segments) or b"" in segments[:-1]:
         raise invalid_path()
