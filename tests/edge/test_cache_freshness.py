@@ -11,7 +11,7 @@ import pytest
 
 from edge.cache import ObjectNotFound, OriginError
 from mediaedge.keys import InvalidKey
-from tests.edge.test_cache_origin import (  # noqa: F401  (pytest fixtures)
+from tests.edge.cache_fixtures import (  # noqa: F401  (pytest fixtures)
     Clock,
     FakeOrigin,
     KiB,
@@ -23,14 +23,11 @@ from tests.edge.test_cache_origin import (  # noqa: F401  (pytest fixtures)
     fake_origin_server_fixture,
     make_cache_fixture,
     read_all,
+    slice_files,
 )
 
 KEY = "t1/u1/dest/talk.mp4"
 SLICE = 64 * KiB
-
-
-def slice_files(tmp_path: Path) -> set[str]:
-    return {p.name for p in (tmp_path / "edge-cache" / "slices").glob("*/*")}
 
 
 @pytest.mark.anyio
@@ -78,7 +75,7 @@ async def test_after_the_ttl_a_new_etag_drops_the_old_slices(
     old, _ = await cache.lookup(KEY)
     await read_all(cache, old)
     await cache.join()
-    old_files = slice_files(tmp_path)
+    old_files = set(slice_files(tmp_path))
     new_data = os.urandom(2 * SLICE)
     fake_origin.put(KEY, new_data)
     clock.now += 61
@@ -90,7 +87,7 @@ async def test_after_the_ttl_a_new_etag_drops_the_old_slices(
     assert status == "miss" and new.etag != old.etag and new.size == 2 * SLICE
     assert fake_origin.requests[-2].if_none_match == old.etag
     assert cache.read_fast(old, 0, 0) is None
-    assert not old_files & slice_files(tmp_path)
+    assert not old_files & set(slice_files(tmp_path))
     assert len(slice_files(tmp_path)) == 2
 
 
@@ -192,7 +189,7 @@ async def test_a_cached_object_gone_at_the_origin_is_dropped(
         await cache.lookup(KEY)
 
     assert cache.read_fast(meta, 0, 0) is None
-    assert slice_files(tmp_path) == set()
+    assert slice_files(tmp_path) == {}
 
 
 @pytest.mark.anyio

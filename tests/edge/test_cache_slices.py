@@ -8,7 +8,7 @@ import os
 import pytest
 
 from edge.cache import ObjectChanged, OriginError
-from tests.edge.test_cache_origin import (  # noqa: F401  (pytest fixtures)
+from tests.edge.cache_fixtures import (  # noqa: F401  (pytest fixtures)
     FakeOrigin,
     KiB,
     MakeCache,

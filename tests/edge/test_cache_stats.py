@@ -9,7 +9,7 @@ import pytest
 from edge.cache.meta import freshness_lifetime
 from edge.cache.slices import slice_span, spans
 from edge.cache.stats import COUNTERS, LatencyHistogram
-from tests.edge.test_cache_origin import (  # noqa: F401  (pytest fixtures)
+from tests.edge.cache_fixtures import (  # noqa: F401  (pytest fixtures)
     FakeOrigin,
     MakeCache,
     anyio_backend_fixture,

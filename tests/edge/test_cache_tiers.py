@@ -10,26 +10,24 @@ import pytest
 
 from edge.cache import EdgeCache, ObjectMeta
 from edge.cache.slicefile import slice_name
-from tests.edge.test_cache_origin import (  # noqa: F401  (pytest fixtures)
+from tests.edge.cache_fixtures import (  # noqa: F401  (pytest fixtures)
     Clock,
     FakeOrigin,
     KiB,
     MakeCache,
     anyio_backend_fixture,
+    cached_then_closed,
     clock_fixture,
     fake_origin_fixture,
     fake_origin_server_fixture,
     make_cache_fixture,
     read_all,
+    slice_files,
 )
 
 KEY = "t1/u1/dest/show.mp4"
 SLICE = 64 * KiB
 FILE_OVERHEAD = 1 * KiB  # slice file header (meta JSON) comfortably fits in this
-
-
-def slice_files(tmp_path: Path) -> dict[str, int]:
-    return {p.name: p.stat().st_size for p in (tmp_path / "edge-cache" / "slices").glob("*/*")}
 
 
 async def read_slice(cache: EdgeCache, meta: ObjectMeta, index: int) -> bytes:
@@ -88,11 +86,8 @@ async def test_a_restarted_edge_serves_from_disk_without_the_origin(
 ) -> None:
     data = os.urandom(5 * SLICE + 123)
     fake_origin.put(KEY, data)
-    first = await make_cache(slice_bytes=SLICE)
-    meta, _ = await first.lookup(KEY)
-    assert await read_all(first, meta) == data
-    await first.join()
-    await first.close()
+    meta, body = await cached_then_closed(make_cache, KEY, slice_bytes=SLICE)
+    assert body == data
     fake_origin.requests.clear()
 
     second = await make_cache(slice_bytes=SLICE)
@@ -111,11 +106,7 @@ async def test_after_a_restart_a_stale_meta_is_revalidated_and_bytes_stay_on_dis
 ) -> None:
     data = os.urandom(3 * SLICE)
     fake_origin.put(KEY, data)
-    first = await make_cache(slice_bytes=SLICE, object_ttl=60)
-    meta, _ = await first.lookup(KEY)
-    await read_all(first, meta)
-    await first.join()
-    await first.close()
+    meta, _ = await cached_then_closed(make_cache, KEY, slice_bytes=SLICE, object_ttl=60)
     fake_origin.requests.clear()
     clock.now += 61
 
@@ -133,11 +124,7 @@ async def test_a_lost_index_is_rebuilt_from_the_slice_files(
 ) -> None:
     data = os.urandom(3 * SLICE)
     fake_origin.put(KEY, data)
-    first = await make_cache(slice_bytes=SLICE)
-    meta, _ = await first.lookup(KEY)
-    await read_all(first, meta)
-    await first.join()
-    await first.close()
+    meta, _ = await cached_then_closed(make_cache, KEY, slice_bytes=SLICE)
     for index_file in (tmp_path / "edge-cache").glob("index.sqlite3*"):
         index_file.unlink()
     (tmp_path / "edge-cache" / "slices" / "ab").mkdir(exist_ok=True)
@@ -159,11 +146,7 @@ async def test_a_smaller_budget_after_restart_trims_the_disk(
     fake_origin: FakeOrigin, make_cache: MakeCache, tmp_path: Path
 ) -> None:
     fake_origin.put(KEY, os.urandom(4 * SLICE))
-    first = await make_cache(slice_bytes=SLICE)
-    meta, _ = await first.lookup(KEY)
-    await read_all(first, meta)
-    await first.join()
-    await first.close()
+    meta, _ = await cached_then_closed(make_cache, KEY, slice_bytes=SLICE)
 
     second = await make_cache(slice_bytes=SLICE, disk_cache_bytes=2 * (SLICE + FILE_OVERHEAD))
 
@@ -195,11 +178,7 @@ async def test_a_damaged_slice_file_is_dropped_and_fetched_again(
 ) -> None:
     data = os.urandom(2 * SLICE)
     fake_origin.put(KEY, data)
-    first = await make_cache(slice_bytes=SLICE)
-    meta, _ = await first.lookup(KEY)
-    await read_all(first, meta)
-    await first.join()
-    await first.close()
+    meta, _ = await cached_then_closed(make_cache, KEY, slice_bytes=SLICE)
     damaged = next((tmp_path / "edge-cache" / "slices").glob(f"*/{slice_name((KEY, meta.etag, 1), SLICE)}"))
     damaged.write_bytes(damaged.read_bytes()[:-100])  # truncated
     fake_origin.requests.clear()
@@ -220,11 +199,8 @@ async def test_a_changed_slice_size_never_serves_old_slice_files(
 ) -> None:
     data = os.urandom(11 * KiB)
     fake_origin.put(KEY, data)
-    first = await make_cache(slice_bytes=4 * KiB)
-    meta, _ = await first.lookup(KEY)
-    assert await read_all(first, meta) == data
-    await first.join()
-    await first.close()
+    meta, body = await cached_then_closed(make_cache, KEY, slice_bytes=4 * KiB)
+    assert body == data
     fake_origin.requests.clear()
 
     second = await make_cache(slice_bytes=3 * KiB)  # slice 2 is 3 KiB long either way, at another offset
