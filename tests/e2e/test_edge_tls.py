@@ -7,9 +7,6 @@ import datetime
 import ipaddress
 import os
 import ssl
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,8 +17,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from tests.e2e.procs import running_edge
 from tests.fixtures.origin_server import OriginProcess
-from tests.fixtures.servers import free_port
 
 pytestmark = pytest.mark.slow
 
@@ -55,31 +52,14 @@ def tls_edge(
     origin_server: OriginProcess, tmp_path: Path, request: pytest.FixtureRequest
 ) -> Iterator[tuple[str, ssl.SSLContext]]:
     cert, key = self_signed(tmp_path)
-    port = free_port()
     env = {
-        **os.environ,
-        "MEDIAEDGE_DATA_DIR": str(origin_server.data_dir),  # shares the origin's edge secret file
-        "MEDIAEDGE_EDGE_PORT": str(port),
-        "MEDIAEDGE_EDGE_ORIGIN_URL": origin_server.url,
         "MEDIAEDGE_EDGE_SERVER": request.param,
         "MEDIAEDGE_EDGE_TLS_CERT": str(cert),
         "MEDIAEDGE_EDGE_TLS_KEY": str(key),
     }
-    log = (tmp_path / "edge.log").open("wb")
-    proc = subprocess.Popen([sys.executable, "-m", "mediaedge", "edge"], env=env, stdout=log, stderr=log)
-    url, trust = f"https://127.0.0.1:{port}", ssl.create_default_context(cafile=str(cert))
-    try:
-        for _ in range(300):
-            try:
-                httpx.get(f"{url}/healthz", verify=trust)
-                break
-            except httpx.TransportError:
-                time.sleep(0.05)
+    trust = ssl.create_default_context(cafile=str(cert))
+    with running_edge(origin_server, env, tmp_path / "edge.log", scheme="https", verify=trust) as url:
         yield url, trust
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
-        log.close()
 
 
 @pytest.mark.parametrize(

@@ -4,8 +4,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,8 +11,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.e2e.procs import running_edge
 from tests.fixtures.origin_server import OriginProcess
-from tests.fixtures.servers import free_port
 
 pytestmark = pytest.mark.slow
 
@@ -23,30 +21,12 @@ REQUESTS = 30
 
 @pytest.fixture
 def edge_with_two_workers(origin_server: OriginProcess) -> Iterator[str]:
-    port = free_port()
     env = {
-        **os.environ,
-        "MEDIAEDGE_DATA_DIR": str(origin_server.data_dir),  # shares the origin's edge secret file
-        "MEDIAEDGE_EDGE_PORT": str(port),
-        "MEDIAEDGE_EDGE_ORIGIN_URL": origin_server.url,
         "MEDIAEDGE_EDGE_WORKERS": "2",
         "MEDIAEDGE_EDGE_OBJECT_TTL": "3600",  # only a purge, not revalidation, can drop the object
     }
-    log = (origin_server.data_dir.parent / "edge.log").open("wb")
-    proc = subprocess.Popen([sys.executable, "-m", "mediaedge", "edge"], env=env, stdout=log, stderr=log)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(300):
-            try:
-                if httpx.get(f"{url}/healthz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.05)
+    with running_edge(origin_server, env, origin_server.data_dir.parent / "edge.log") as url:
         yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
-        log.close()
 
 
 def _fresh_get(url: str) -> int:

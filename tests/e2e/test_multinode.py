@@ -11,13 +11,11 @@ through a different origin); every webhook reaches an idempotent receiver exactl
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import os
 import secrets
 import signal
 import subprocess
-import sys
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +27,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 
 from origin.store import Store, open_store
+from tests.e2e.procs import start_mediaedge, wait_healthy
 from tests.fixtures.db import fresh_pg_database
 from tests.fixtures.loopback import serve_asgi
 from tests.fixtures.media import make_clip
@@ -36,7 +35,6 @@ from tests.fixtures.servers import free_port
 
 pytestmark = [pytest.mark.slow, pytest.mark.anyio]
 
-ROOT = Path(__file__).resolve().parents[2]
 SECRET = secrets.token_urlsafe(24)
 LEASE_SECONDS = 3.0
 LADDER = [{"resolution": "240p"}]  # one small rendition keeps transcodes short
@@ -65,11 +63,7 @@ class Node:
         env = {**os.environ, **self.env, "MEDIAEDGE_DATA_DIR": str(self.base / self.name)}
         if self.role in ("origin", "edge"):
             env[f"MEDIAEDGE_{self.role.upper()}_PORT"] = str(self.port)
-        with self.log.open("ab") as log:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "mediaedge", self.role], cwd=ROOT, env=env, stdout=log, stderr=log,
-                start_new_session=True,
-            )
+        self.proc = start_mediaedge([self.role], env, self.log, start_new_session=True)
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
         """Signal the process and its children (a killed worker's ffmpeg dies with it, as with its machine)."""
@@ -84,13 +78,8 @@ class Node:
             self.proc.wait()
 
     async def wait_up(self, timeout: float = 40.0) -> None:
-        async with httpx.AsyncClient() as http, asyncio.timeout(timeout):
-            while True:
-                assert self.proc is not None and self.proc.poll() is None, self.log.read_text()[-3000:]
-                with contextlib.suppress(httpx.TransportError):
-                    await http.get(f"{self.url}/healthz", timeout=1.0)
-                    return
-                await asyncio.sleep(0.1)
+        assert self.proc is not None
+        await asyncio.to_thread(wait_healthy, self.url, self.proc, self.log, timeout)  # the loop serves the receiver
 
 
 @dataclass

@@ -6,43 +6,27 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 
+from tests.e2e.procs import start_mediaedge, wait_healthy
 from tests.fixtures.servers import free_port
 
 pytestmark = pytest.mark.slow
 
 
-def _wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"mediaedge up exited early:\n{proc.communicate()[0].decode()}")
-        try:
-            if httpx.get(f"{url}/healthz").status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    raise TimeoutError(url)
-
-
 def test_up_serves_an_upload_from_the_edge_on_custom_ports(tmp_path: Path) -> None:
     origin_port, edge_port = free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("MEDIAEDGE_")}
-    cmd = [sys.executable, "-m", "mediaedge", "up", "--data-dir", str(tmp_path / "var"),
-           "--origin-port", str(origin_port), "--edge-port", str(edge_port)]
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    log = tmp_path / "up.log"
+    args = ["up", "--data-dir", str(tmp_path / "var"), "--origin-port", str(origin_port), "--edge-port", str(edge_port)]
+    proc = start_mediaedge(args, env, log)
     origin, edge = f"http://127.0.0.1:{origin_port}", f"http://127.0.0.1:{edge_port}"
     try:
-        _wait_healthy(origin, proc)
-        _wait_healthy(edge, proc)
+        wait_healthy(origin, proc, log)
+        wait_healthy(edge, proc, log)
         demo = json.loads((tmp_path / "var" / "demo-tenant.json").read_text())
         body = os.urandom(4096)
         up = httpx.post(f"{origin}/upload/direct-upload", headers={"API-Key": demo["api_key"]},
@@ -54,6 +38,7 @@ def test_up_serves_an_upload_from_the_edge_on_custom_ports(tmp_path: Path) -> No
         assert served.status_code == 200 and served.content == body
     finally:
         proc.send_signal(signal.SIGTERM)
-        output = proc.communicate(timeout=20)[0].decode()
+        proc.wait(timeout=20)
+    output = log.read_text()
     assert proc.returncode == 0, output
     assert f"API-Key: {demo['api_key']}" in output
