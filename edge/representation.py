@@ -17,6 +17,7 @@ copies would outlive the token. The origin's own ``Cache-Control`` governs this 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from edge import mime
@@ -86,14 +87,18 @@ def build(meta: ObjectMeta) -> Representation:
 
 
 class Representations:
-    """Prebuilt representations by object version (``ObjectMeta`` is frozen and hashable)."""
+    """Prebuilt representations by object version (``ObjectMeta`` is frozen and hashable), made by
+    ``builder`` (:func:`build` by default)."""
 
-    def __init__(self, maxsize: int = MAX_REPRESENTATIONS) -> None:
+    def __init__(
+        self, maxsize: int = MAX_REPRESENTATIONS, builder: Callable[[ObjectMeta], Representation] = build
+    ) -> None:
         self._built: LRU[ObjectMeta, Representation] = LRU(maxsize)
+        self._build = builder
 
     def get(self, meta: ObjectMeta) -> Representation:
         rep = self._built.get(meta)
         if rep is None:
-            rep = build(meta)
+            rep = self._build(meta)
             self._built.put(meta, rep)
         return rep

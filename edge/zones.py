@@ -31,7 +31,7 @@ from edge.freshness import ClientRequest
 from edge.lru import LRU
 from edge.paths import check_raw_path, invalid_path
 from edge.policy import TenantPolicies
-from edge.representation import Representation
+from edge.representation import Representation, Representations
 from edge.respond import Headers, Receive, Scope, Send, send_response
 from edge.whitelist import TenantPolicy, Whitelist
 from mediaedge.errors import HTTPError
@@ -89,6 +89,10 @@ class Zone:
     policy: TenantPolicy
     delivery: Delivery
     vary: LRU[str, tuple[str, ...]] = dataclasses.field(default_factory=lambda: LRU(VARY_ENTRIES))
+    #: Header lists of stored entries, built once per version (a ``pass`` answer is built each time).
+    representations: Representations = dataclasses.field(
+        default_factory=lambda: Representations(builder=_representation)
+    )
     label: str = ""
 
 
@@ -237,7 +241,7 @@ class Zones:
         assert http is not None
         age = freshness.current_age(http, meta.fetched_at, self._clock())
         extra = [(b"age", b"%d" % int(age)), (b"cache-status", _cache_status(status, http, age, request))]
-        rep = _representation(meta)
+        rep = zone.representations.get(meta) if http.stored else _representation(meta)
         if http.status != 200:
             headers = [*rep.full, *extra]
             if scope["method"] == "HEAD" or not meta.size:
