@@ -570,14 +570,19 @@ async def test_stop_lets_the_request_in_flight_finish() -> None:
     assert (status, headers[b"connection"], body) == (200, b"close", b"finished")
 
 
-def test_run_forks_workers_that_share_the_socket_and_stop_on_sigterm() -> None:
-    port = free_port()
+def _two_workers(port: int) -> subprocess.Popen[bytes]:
+    """``http1.run`` with two workers of :mod:`loadtests.bare_asgi` (a 7-byte body) on ``port``."""
     code = (
         "from edge import http1\n"
         "from loadtests.bare_asgi import app\n"
         f"http1.run(lambda: app, '127.0.0.1', {port}, workers=2)\n"
     )
-    proc = subprocess.Popen([sys.executable, "-c", code], env={**os.environ, "BARE_ASGI_BYTES": "7"})
+    return subprocess.Popen([sys.executable, "-c", code], env={**os.environ, "BARE_ASGI_BYTES": "7"})
+
+
+def test_run_forks_workers_that_share_the_socket_and_stop_on_sigterm() -> None:
+    port = free_port()
+    proc = _two_workers(port)
     try:
         for _ in range(200):
             try:
@@ -587,8 +592,7 @@ def test_run_forks_workers_that_share_the_socket_and_stop_on_sigterm() -> None:
             except httpx.TransportError:
                 time.sleep(0.05)
         assert [len(b) for b in bodies] == [7, 7, 7]
-        children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
-        assert len(children) == 2
+        assert len(_children(proc.pid)) == 2
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=20) == 0
@@ -614,12 +618,7 @@ def _until(check: Callable[[], bool], timeout: float = 20.0) -> None:
 
 def test_a_dead_worker_is_replaced_and_workers_die_with_a_killed_parent() -> None:
     port = free_port()
-    code = (
-        "from edge import http1\n"
-        "from loadtests.bare_asgi import app\n"
-        f"http1.run(lambda: app, '127.0.0.1', {port}, workers=2)\n"
-    )
-    proc = subprocess.Popen([sys.executable, "-c", code], env={**os.environ, "BARE_ASGI_BYTES": "7"})
+    proc = _two_workers(port)
     try:
         _until(lambda: len(_children(proc.pid)) == 2)
         first, second = _children(proc.pid)
