@@ -16,6 +16,7 @@ from typing import Any
 
 import anyio
 import httpx
+import orjson
 import pytest
 from mediaedge_storage_local import LocalStorage
 from mediaedge_stream_ffmpeg import FfmpegProvider
@@ -73,6 +74,12 @@ async def drain(state: OriginState) -> int:
     while await worker.run_one():
         ran += 1
     return ran
+
+
+async def stream_events(state: OriginState, tenant_id: str) -> list[dict[str, Any]]:
+    """The ``stream`` webhooks in the tenant's outbox, oldest first."""
+    deliveries = await state.store.list_deliveries(tenant_id, limit=500)
+    return [orjson.loads(d.body) for d in sorted(deliveries, key=lambda d: d.created_at) if d.event_type == "stream"]
 
 
 @dataclass

@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import orjson
 import pytest
 
 from mediaedge.cluster import EDGE_SECRET_HEADER
@@ -14,7 +13,7 @@ from mediaedge.streams import MemoryStreamProvider
 from origin.state import OriginState
 from origin.streams.jobs import run_stream
 from tests.fixtures.origin import TenantAuth
-from tests.streams.conftest import drain
+from tests.streams.conftest import drain, stream_events
 
 pytestmark = pytest.mark.anyio
 
@@ -28,12 +27,6 @@ async def create(client: httpx.AsyncClient, tenant: TenantAuth, *streams: dict[s
 
 def memory(url: str, **extra: Any) -> dict[str, Any]:
     return {"url": url, "meta": LECTURE, "provider": "memory", **extra}
-
-
-async def stream_events(state: OriginState, tenant_id: str) -> list[dict[str, Any]]:
-    """The ``stream`` webhooks in the tenant's outbox, oldest first."""
-    deliveries = await state.store.list_deliveries(tenant_id, limit=500)
-    return [orjson.loads(d.body) for d in sorted(deliveries, key=lambda d: d.created_at) if d.event_type == "stream"]
 
 
 async def statuses(state: OriginState, tenant: TenantAuth) -> list[str]:

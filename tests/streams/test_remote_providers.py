@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import orjson
 import pytest
 from mediaedge_stream_cloudflare import CloudflareStreamProvider
 from mediaedge_stream_vdocipher import VdocipherProvider
@@ -18,7 +17,7 @@ from origin.state import OriginState
 from tests.fixtures.loopback import serve_asgi
 from tests.fixtures.origin import make_settings
 from tests.fixtures.servers import free_port
-from tests.streams.conftest import FAST, drain, make_context
+from tests.streams.conftest import FAST, drain, make_context, stream_events
 from tests.streams.fakes import CF_ACCOUNT, CF_TOKEN, VDO_SECRET, FakeCloudflare, FakeVdocipher
 
 pytestmark = pytest.mark.anyio
@@ -139,8 +138,7 @@ def stream_request(url: str, provider: str) -> dict[str, Any]:
 
 
 async def events(state: OriginState, tenant_id: str) -> list[dict[str, Any]]:
-    deliveries = sorted(await state.store.list_deliveries(tenant_id, limit=100), key=lambda d: d.created_at)
-    return [orjson.loads(d.body)["data"] for d in deliveries if d.event_type == "stream"]
+    return [event["data"] for event in await stream_events(state, tenant_id)]
 
 
 async def test_cloudflare_through_the_api_retries_5xx_and_reports_its_urls(
