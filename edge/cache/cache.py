@@ -31,7 +31,7 @@ from edge.cache.flight import Flight
 from edge.cache.memory import MemoryTier
 from edge.cache.meta import ObjectMeta, freshness_lifetime
 from edge.cache.origin import OriginClient, OriginResponse
-from edge.cache.slices import SliceId, slice_span, spans
+from edge.cache.slices import SliceId, slice_count, slice_span, spans
 from edge.cache.stats import Histogram, LatencyHistogram, new_counters
 from edge.conditional import parse_http_date
 from edge.freshness import ClientRequest
@@ -319,7 +319,7 @@ class EdgeCache:
     def release(self, meta: ObjectMeta) -> None:
         """Forget the bytes of a ``pass`` answer once delivered (no-store: out of memory promptly)."""
         if meta.http is not None and not meta.http.stored:
-            for index in range(-(-meta.size // self._slice)):
+            for index in range(slice_count(meta.size, self._slice)):
                 self._memory.discard((meta.key, meta.etag, index))
 
     async def invalidate(self, target: str) -> int:
@@ -451,7 +451,7 @@ class EdgeCache:
     def _open_flights(self, meta: ObjectMeta, count: int | None) -> list[Flight]:
         """Register flights for the first ``count`` slices (all by default) of ``meta``, so readers
         join them instead of fetching."""
-        total = -(-meta.size // self._slice)
+        total = slice_count(meta.size, self._slice)
         flights = [Flight() for _ in range(total if count is None else min(count, total))]
         for index, flight in enumerate(flights):
             self._flights[(meta.key, meta.etag, index)] = flight

@@ -8,9 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-__all__ = ["SliceId", "slice_span", "spans"]
+__all__ = ["SliceId", "slice_count", "slice_span", "spans"]
 
 SliceId = tuple[str, str, int]
+
+
+def slice_count(size: int, slice_bytes: int) -> int:
+    """How many slices an object of ``size`` bytes has (none when empty)."""
+    return -(-size // slice_bytes)
 
 
 def slice_span(size: int, slice_bytes: int, index: int) -> tuple[int, int]:
