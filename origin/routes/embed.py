@@ -197,13 +197,14 @@ def _playback_lifetime(state: OriginState, record: FileRecord) -> int:
 
 
 async def _ready_stream(state: OriginState, record: FileRecord) -> StreamRecord | None:
-    """The file's ready stream with an HLS URL, the default provider's first."""
+    """The file's ready stream with an HLS URL, the default provider's first (one query)."""
     default = state.settings.streams.default_provider
-    for provider in sorted(provider_classes(state.pm), key=lambda name: name != default):
-        for stream in await state.store.streams_by_source(state.store.db, record.tenant_id, provider, [record.id]):
-            if stream.status == "ready" and stream.hls_url:
-                return stream
-    return None
+    providers = provider_classes(state.pm)
+    playable = [
+        s for s in await state.store.ready_streams_of_source(record.tenant_id, record.id)
+        if s.hls_url and s.provider in providers
+    ]
+    return min(playable, key=lambda s: s.provider != default, default=None)
 
 
 async def _hls_url(state: OriginState, record: FileRecord, signer: _Signer) -> str | None:

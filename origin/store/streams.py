@@ -133,6 +133,15 @@ class StreamStore:
         )
         return [StreamRecord.from_row(r) for r in rows]
 
+    async def ready_streams_of_source(self, tenant_id: str, source_ref: str) -> list[StreamRecord]:
+        """The ready streams made from one source (any provider), oldest first."""
+        rows = await self.db.fetchall(
+            "SELECT * FROM streams WHERE tenant_id = ? AND source_ref = ? AND status = 'ready' ORDER BY created_at",
+            tenant_id,
+            source_ref,
+        )
+        return [StreamRecord.from_row(r) for r in rows]
+
     async def stream_by_output_prefix(self, prefix: str) -> StreamRecord | None:
         row = await self.db.fetchone("SELECT * FROM streams WHERE output_prefix = ?", prefix)
         return StreamRecord.from_row(row) if row else None
