@@ -60,6 +60,7 @@ WRITE_HIGH_WATER = 256 * 1024  # transport buffer above which send() waits
 BACKLOG = 2048
 RESPAWN_DELAY = 1.0  # seconds before replacing a worker that died within this long of its start
 PR_SET_PDEATHSIG = 1  # prctl(2)
+STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
 
 _DISCONNECT = "http.disconnect"
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
@@ -649,8 +650,9 @@ def _listen(host: str, port: int) -> socket.socket:
 async def _serve(app_factory: Callable[[], ASGIApp], sock: socket.socket, ssl_context: ssl.SSLContext | None) -> None:
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
+    for signum in STOP_SIGNALS:
         loop.add_signal_handler(signum, stop.set)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)  # a forked worker's, held since the fork
     server = Server(app_factory(), ssl_context=ssl_context)
     await server.start(sock)
     await stop.wait()
@@ -693,15 +695,21 @@ def run(
     stopping = False
 
     def spawn() -> None:
+        # A stop signal that reaches the child before its loop handles them stays pending: until then
+        # the child would run the parent's ``forward`` (signalling its siblings and not stopping).
+        signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
         pid = os.fork()
         if pid == 0:  # pragma: no cover - runs in the child
             code = 1
             try:
+                for signum in STOP_SIGNALS:
+                    signal.signal(signum, signal.SIG_DFL)
                 _die_with_parent(parent)
                 _serve_process(app_factory, sock, ssl_context)
                 code = 0
             finally:
                 os._exit(code)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
         children[pid] = time.monotonic()
 
     def forward(signum: int, _frame: object) -> None:
@@ -711,8 +719,8 @@ def run(
             with contextlib.suppress(ProcessLookupError):
                 os.kill(child, signum)
 
-    signal.signal(signal.SIGTERM, forward)
-    signal.signal(signal.SIGINT, forward)
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, forward)
     for _ in range(workers):
         spawn()
     while children:
