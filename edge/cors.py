@@ -10,7 +10,7 @@ the URL, not in cookies.
 
 from __future__ import annotations
 
-from edge.whitelist import TenantPolicy
+from mediaedge.whitelist import TenantPolicy
 
 Headers = list[tuple[bytes, bytes]]
 

@@ -32,9 +32,9 @@ from edge.protocols import Cache
 from edge.ranges import ByteRange, content_range, multipart, parse_range, unsatisfied_range
 from edge.representation import Representation, Representations
 from edge.respond import Headers, Receive, Scope, Send, send_response
-from edge.whitelist import TenantPolicy
 from mediaedge.errors import HTTPError
 from mediaedge.tokens import Claims, TokenError, looks_like_token
+from mediaedge.whitelist import TenantPolicy
 
 log = logging.getLogger(__name__)
 

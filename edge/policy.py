@@ -16,9 +16,9 @@ from urllib.parse import quote
 import httpx
 
 from edge.lru import LRU
-from edge.whitelist import TenantPolicy, Whitelist
 from mediaedge.cluster import EDGE_SECRET_HEADER
 from mediaedge.errors import HTTPError
+from mediaedge.whitelist import TenantPolicy, Whitelist
 
 log = logging.getLogger(__name__)
 

@@ -33,10 +33,10 @@ from edge.paths import check_raw_path, invalid_path
 from edge.policy import TenantPolicies
 from edge.representation import Representation, Representations
 from edge.respond import Headers, Receive, Scope, Send, send_response
-from edge.whitelist import TenantPolicy, Whitelist
 from mediaedge.errors import HTTPError
 from mediaedge.settings import Settings, ZoneSettings, zone_settings
 from mediaedge.tokens import KeySet, TokenError, looks_like_token
+from mediaedge.whitelist import TenantPolicy, Whitelist
 
 log = logging.getLogger(__name__)
 

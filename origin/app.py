@@ -1,4 +1,4 @@
-"""The origin ASGI app: the seed's API, the edge contract, and the background services."""
+"""The origin ASGI app: the API dialects (:mod:`origin.api`), the edge contract, and the background services."""
 
 from __future__ import annotations
 
@@ -16,8 +16,9 @@ from starlette.routing import BaseRoute, Route
 
 from mediaedge.errors import HTTPError, error_body
 from mediaedge.settings import Settings
+from origin import edge_api
+from origin.api import aauti
 from origin.cors import CORSMiddleware
-from origin.routes import edge_api, embed, files, from_url, streams, tokens, tus, upload, webhooks
 from origin.services import origin_services
 from origin.state import OriginState
 
@@ -31,15 +32,8 @@ async def healthz(request: Request) -> Response:
 
 ROUTES: list[BaseRoute] = [
     Route("/healthz", healthz, methods=["GET"]),
-    *upload.routes,
-    *from_url.routes,
-    *webhooks.routes,
-    *files.routes,
-    *tokens.routes,
-    *streams.routes,
     *edge_api.routes,
-    *tus.routes,
-    *embed.routes,
+    *aauti.routes,
 ]
 
 

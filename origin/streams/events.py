@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from origin.catalogue.status import vocabulary
 from origin.state import OriginState
 from origin.store.db import Conn
 from origin.store.streams import StreamRecord
 from origin.webhooks import Event, emit
 
-#: Seed 000: pending → processing → downloading → ready, or → failed once retries are exhausted.
-STATUSES = ("pending", "processing", "downloading", "ready", "failed")
+#: pending → processing → downloading → ready, or → failed once retries are exhausted.
+STATUSES = tuple(str(word) for word in vocabulary("aauti"))
 
 
 def stream_event(stream: StreamRecord) -> Event:

@@ -1,4 +1,4 @@
-"""TUS 1.0.0 resumable uploads at ``/files`` (routes in :mod:`origin.routes.tus`; operator notes in docs/tus.md).
+"""TUS 1.0.0 resumable uploads at ``/files`` (routes in :mod:`origin.api.aauti.tus`; operator notes in docs/tus.md).
 
 - :mod:`~origin.tus.protocol`: headers, versions, URLs and ranges of the wire protocol.
 - :mod:`~origin.tus.metadata`, :mod:`~origin.tus.checksum`: the Upload-Metadata and Upload-Checksum headers.

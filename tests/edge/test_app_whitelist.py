@@ -10,7 +10,7 @@ import pytest
 from httpx import AsyncClient
 
 from edge.app import EdgeApp
-from edge.whitelist import Whitelist, url_host
+from mediaedge.whitelist import Whitelist, url_host
 from tests.edge.fakes import FakeOrigin
 
 pytestmark = pytest.mark.anyio

@@ -12,8 +12,8 @@ import pytest
 
 from edge.cache.meta import freshness_lifetime
 from mediaedge.cluster import EDGE_SECRET_HEADER, keep_registered, register_edge
+from origin.edge_api import policy_headers
 from origin.purge import purge_edges, purge_targets
-from origin.routes.edge_api import policy_headers
 from origin.state import OriginState
 from origin.store import FileMeta
 from tests.fixtures.origin import make_settings

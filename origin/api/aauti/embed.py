@@ -30,11 +30,11 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
-from edge.whitelist import Whitelist
 from mediaedge.errors import HTTPError
 from mediaedge.settings import parse_duration
 from mediaedge.streams import provider_classes
 from mediaedge.tokens import SigningKey, sign_token
+from mediaedge.whitelist import Whitelist
 from origin.auth import require_tenant
 from origin.http import JSON, json_body, str_field
 from origin.state import OriginState, get_state

@@ -1,1 +1,0 @@
-"""Origin HTTP routes, one module per area of the API."""
