@@ -144,43 +144,57 @@ def _tenant_line(t: Any) -> str:
 
 
 def cmd_tenant(settings: Settings, args: argparse.Namespace) -> int:
+    from origin.store import UniqueViolation
+
+    async def name_taken(store: Any, name: str) -> int:
+        taken = await store.tenants.find(name)
+        print(f"tenant name {name!r} is taken (tenant {taken.id if taken else '?'}); names are unique: choose "
+              f"another, or change that tenant with `mediaedge tenant update {name}`", file=sys.stderr)
+        return 1
+
     async def create(store: Any) -> int:
-        tenant, api_key = await store.create_tenant(
-            args.name,
-            settings.storage.default,
-            webhook_url=args.webhook_url or "",
-            whitelisted_domains=args.whitelist or [],
-            app_ids=args.app_id or [],
-            max_file_size=args.max_file_size,
-        )
+        try:
+            tenant, api_key = await store.tenants.create(
+                args.name,
+                settings.storage.default,
+                webhook_url=args.webhook_url or "",
+                whitelisted_domains=args.whitelist or [],
+                app_ids=args.app_id or [],
+                max_file_size=args.max_file_size,
+            )
+        except UniqueViolation:
+            return await name_taken(store, args.name)
         data = {**tenant.public_dict(), "api_key": api_key, "webhook_signing_key": tenant.webhook_signing_key}
         _print(data, args.json, f"tenant {tenant.id} ({tenant.name})\napi_key: {api_key}\n"
                f"webhook_signing_key: {tenant.webhook_signing_key}")
         return 0
 
     async def listing(store: Any) -> int:
-        tenants = await store.list_tenants()
+        tenants = await store.tenants.list_all()
         _print([t.public_dict() for t in tenants], args.json,
                "\n".join(_tenant_line(t) for t in tenants) or "no tenants")
         return 0
 
     async def update(store: Any) -> int:
-        tenant = await store.find_tenant(args.tenant)
+        tenant = await store.tenants.find(args.tenant)
         if tenant is None:
             print(f"no tenant {args.tenant!r}", file=sys.stderr)
             return 1
-        tenant = await store.update_tenant(
-            tenant.id,
-            name=args.name,
-            webhook_url=args.webhook_url,
-            whitelisted_domains=args.whitelist,
-            app_ids=args.app_id,
-            max_file_size=args.max_file_size,
-            active=True if args.enable else False if args.disable else None,
-        )
+        try:
+            tenant = await store.tenants.update(
+                tenant.id,
+                name=args.name,
+                webhook_url=args.webhook_url,
+                whitelisted_domains=args.whitelist,
+                app_ids=args.app_id,
+                max_file_size=args.max_file_size,
+                active=True if args.enable else False if args.disable else None,
+            )
+        except UniqueViolation:
+            return await name_taken(store, args.name)
         data = tenant.public_dict()
         if args.rotate_key:
-            data["api_key"] = await store.rotate_api_key(tenant.id)
+            data["api_key"] = await store.tenants.rotate_api_key(tenant.id)
         _print(data, args.json, "\n".join(f"{k}: {v}" for k, v in data.items()))
         return 0
 
@@ -205,7 +219,7 @@ def cmd_keys(settings: Settings, args: argparse.Namespace) -> int:
         if args.keys_command == "rotate":
             key = await ring.rotate()
             print(f"new active key {key.kid} ({key.algorithm}); older keys verify until their last token expires")
-        for row in await store.list_signing_keys():
+        for row in await store.signing_keys.list_all():
             state = "retired" if row["retired_at"] else "active"
             print(f"{row['kid']}  {row['algorithm']}  {state}")
         return 0
@@ -214,13 +228,13 @@ def cmd_keys(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_db(settings: Settings, args: argparse.Namespace) -> int:
-    from origin.store.db import connect
-    from origin.store.schema import migrate
+    from origin.store.db import Database
+    from origin.store.migrate import migrate
 
     async def run() -> int:
-        db = await connect(settings.database.url)
+        db = Database.open(settings.database.url)
         try:
-            print(f"schema version {await migrate(db)}")
+            print(f"schema at revision {await migrate(db)}")
         finally:
             await db.close()
         return 0
@@ -288,9 +302,9 @@ def ensure_demo_tenant(settings: Settings) -> dict[str, Any] | None:
         return saved
 
     async def create(store: Any) -> dict[str, Any] | None:
-        if await store.list_tenants():
+        if await store.tenants.list_all():
             return None
-        tenant, api_key = await store.create_tenant("demo", settings.storage.default)
+        tenant, api_key = await store.tenants.create("demo", settings.storage.default)
         return {"id": tenant.id, "api_key": api_key, "webhook_signing_key": tenant.webhook_signing_key}
 
     data = _run(lambda: _with_store(settings, create))

@@ -26,7 +26,7 @@ log = logging.getLogger("mediaedge.origin")
 
 async def healthz(request: Request) -> Response:
     """Liveness plus a cheap metadata-store round trip."""
-    await request.app.state.origin.store.db.fetchval("SELECT 1")
+    await request.app.state.origin.store.db.ping()
     return Response(b'{"status":"ok"}', media_type="application/json")
 
 

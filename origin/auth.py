@@ -20,7 +20,7 @@ async def require_tenant(request: Request, invalid_status: int = 401, api_key: s
     api_key = api_key or request.headers.get(API_KEY_HEADER)
     if not api_key:
         raise HTTPError(400, "Missing API-Key header", "API_KEY_REQUIRED")
-    tenant = await get_state(request).store.tenant_by_api_key(api_key)
+    tenant = await get_state(request).store.tenants.by_api_key(api_key)
     if tenant is None or not tenant.active:
         raise HTTPError(invalid_status, "Invalid API key", "API_KEY_INVALID")
     return tenant

@@ -51,7 +51,7 @@ async def dispatch_once(state: OriginState, client: SafeClient) -> int:
     """Claim up to ``webhooks.batch`` due deliveries and send them concurrently; returns how many."""
     config = state.settings.webhooks
     owner = secrets.token_hex(8)
-    deliveries = await state.store.claim_deliveries(owner, config.lease_seconds, config.batch)
+    deliveries = await state.store.webhooks.claim(owner, config.lease_seconds, config.batch)
     results = await asyncio.gather(
         *(deliver(state, client, delivery, owner) for delivery in deliveries), return_exceptions=True
     )
@@ -89,10 +89,10 @@ async def deliver(state: OriginState, client: SafeClient, delivery: WebhookDeliv
     """Make one attempt at a claimed delivery and record its outcome."""
     if delivery.attempts == 0:
         _announce(state, delivery)
-    tenant = await state.store.get_tenant(delivery.tenant_id)
+    tenant = await state.store.tenants.get(delivery.tenant_id)
     now = time.time()
     if tenant is None or not tenant.webhook_url:
-        await state.store.settle_delivery(
+        await state.store.webhooks.settle(
             delivery.id, owner, status="skipped", next_attempt_at=now, error="No webhook_url configured"
         )
         return
@@ -119,7 +119,7 @@ async def deliver(state: OriginState, client: SafeClient, delivery: WebhookDeliv
         status_code=status_code,
         error=error,
     )
-    if not await state.store.settle_delivery(
+    if not await state.store.webhooks.settle(
         delivery.id, owner, status=status, next_attempt_at=due, error=error, attempt=record
     ):
         log.warning("webhook %s: lease lost during attempt %d", delivery.id, attempt)

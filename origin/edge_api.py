@@ -50,10 +50,10 @@ def policy_headers(record: FileRecord) -> dict[str, str]:
 
 async def _file_object(state: OriginState, key: str) -> tuple[StorageBackend, int, dict[str, str]] | None:
     """Backend, size and policy headers of a ready file; stream outputs are found by ``stream_object``."""
-    record = await state.store.get_file_by_key(key)
+    record = await state.store.files.by_key(key)
     if record is None or record.status != "ready":
         return None
-    bucket = await state.store.get_bucket(record.tenant_id, record.bucket)
+    bucket = await state.store.buckets.get(record.tenant_id, record.bucket)
     return (state.backend(bucket), record.size, policy_headers(record)) if bucket else None
 
 
@@ -85,7 +85,7 @@ async def edge_object(request: Request) -> Response:
 
 async def edge_tenant(request: Request) -> JSON:
     state = _require_edge(request)
-    tenant = await state.store.get_tenant(request.path_params["tenant_id"])
+    tenant = await state.store.tenants.get(request.path_params["tenant_id"])
     if tenant is None:
         raise HTTPError(404, "Tenant not found", "TENANT_NOT_FOUND")
     return JSON({"id": tenant.id, "whitelisted_domains": tenant.whitelisted_domains, "app_ids": tenant.app_ids})
@@ -99,7 +99,7 @@ async def edge_register(request: Request) -> JSON:
     if urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).hostname:
         raise HTTPError(400, "url must be the edge's http(s) base URL")
     region = str_field(body, "region") or ""
-    await state.store.register_edge(url, region)
+    await state.store.edges.register(url, region)
     return JSON({"url": url, "region": region, "heartbeat": state.settings.cluster.edge_heartbeat})
 
 

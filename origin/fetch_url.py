@@ -116,10 +116,10 @@ def _ingest_request(job: Job, fetched: Download) -> IngestRequest:
 
 async def run_fetch(state: OriginState, job: Job) -> dict[str, Any]:
     """Download and ingest; the result is the registered file."""
-    tenant = await state.store.get_tenant(job.tenant_id)
+    tenant = await state.store.tenants.get(job.tenant_id)
     if tenant is None or not tenant.active:
         raise PermanentJobError("Invalid tenant: the API key was revoked")
-    done = await state.store.file_by_ingest_key(f"url:{job.id}")
+    done = await state.store.files.by_ingest_key(f"url:{job.id}")
     if done is not None and done.status == "ready":  # registered before a crash cut the job short
         return _result(state, done)
     try:

@@ -58,21 +58,21 @@ async def ingest_file(state: OriginState, tenant: Tenant, spool_path: str, req: 
     interrupted attempt left (same key, no ``_1`` suffix).
     """
     try:
-        prior = await state.store.file_by_ingest_key(req.ingest_key) if req.ingest_key else None
+        prior = await state.store.files.by_ingest_key(req.ingest_key) if req.ingest_key else None
         if prior is not None and prior.status == "ready":
             return prior
         if prior is not None:
-            await state.store.touch_file(prior.id)
+            await state.store.files.touch(prior.id)
         size = os.stat(spool_path).st_size  # noqa: ASYNC240 - one stat of a local file
         limit = max_file_size(state, tenant)
         if size > limit:
             raise HTTPError(413, f"File exceeds the maximum size of {limit} bytes")
-        bucket = await state.store.get_bucket(tenant.id, req.bucket)
+        bucket = await state.store.buckets.get(tenant.id, req.bucket)
         if bucket is None:
             raise HTTPError(404, f"Bucket not found: {req.bucket}", "BUCKET_NOT_FOUND")
         backend = state.backend(bucket)
         filename = sanitize_filename(req.filename)
-        record = prior or await state.store.reserve_file(
+        record = prior or await state.store.files.reserve(
             tenant.id,
             bucket.name,
             sanitize_segment(req.user_id or "", fallback=DEFAULT_USER),
@@ -96,11 +96,11 @@ async def ingest_file(state: OriginState, tenant: Tenant, spool_path: str, req: 
                 video_codec=found.video_codec,
                 audio_codec=found.audio_codec,
             )
-            async with state.store.db.transaction() as tx:
-                record = await state.store.complete_file(record.id, meta, conn=tx)
+            async with state.store.transaction() as tx:
+                record = await state.store.files.complete(record.id, meta, conn=tx)
                 await on_file_ready(state, tenant, record, req, tx)
         except BaseException:
-            await state.store.delete_file(record.id)
+            await state.store.files.delete(record.id)
             raise
     except StorageError as exc:
         raise HTTPError(503, f"Storage failed: {exc}", "storage.unavailable") from exc

@@ -7,7 +7,7 @@ A module that owns a kind of work registers it once at import::
 and queues jobs in the transaction that makes them necessary, so the job exists exactly when the
 state change that asked for it does::
 
-    async with state.store.db.transaction() as tx:
+    async with state.store.transaction() as tx:
         ...
         await enqueue(tx, "stream.process", tenant.id, {"stream_id": stream_id})
 

@@ -22,16 +22,16 @@ class KeyRing:
         """The key new tokens are signed with; created on first use."""
         now = time.monotonic()
         if self._active is None or now - self._checked > ACTIVE_KEY_TTL:
-            self._active = await self.store.active_signing_key()
+            self._active = await self.store.signing_keys.active()
             if self._active is None:
                 self._active = generate_signing_key(self.algorithm)
-                await self.store.add_signing_key(self._active, retire_others=False)
+                await self.store.signing_keys.add(self._active, retire_others=False)
             self._checked = now
         return self._active
 
     async def rotate(self) -> SigningKey:
         """Make a new key active; retired keys stay in the JWKS until their last token expires."""
         key = generate_signing_key(self.algorithm)
-        await self.store.add_signing_key(key, retire_others=True)
+        await self.store.signing_keys.add(key, retire_others=True)
         self._active, self._checked = key, time.monotonic()
         return key

@@ -27,9 +27,9 @@ async def file_from_url(state: OriginState, tenant: Tenant, url: str | None) -> 
     if not url:
         raise HTTPError(400, "Missing file parameter", "FILE_REQUIRED")
     first, key = split_access_url(url)
-    record = await state.store.get_file_by_key(key)
+    record = await state.store.files.by_key(key)
     if record is None and "/" not in first and "." not in first:
-        record = await state.store.get_file(first)
+        record = await state.store.files.get(first)
     if record is None or record.tenant_id != tenant.id or record.status != "ready":
         raise HTTPError(404, "File not found", "FILE_NOT_FOUND")
     if not first.startswith("eyJ") and first != record.id:

@@ -29,7 +29,7 @@ LIVE_HEARTBEATS = 3
 async def purge_targets(settings: Settings, store: Store) -> list[str]:
     """Base URLs of every edge to purge: live registered ones plus the configured ones, deduplicated."""
     seen_since = time.time() - LIVE_HEARTBEATS * settings.cluster.edge_heartbeat
-    registered = [edge.url for edge in await store.live_edges(seen_since)]
+    registered = [edge.url for edge in await store.edges.live(seen_since)]
     configured = [*settings.cluster.edges, settings.edge.url]
     return list(dict.fromkeys(url.rstrip("/") for url in [*registered, *configured]))
 

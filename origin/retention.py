@@ -38,14 +38,14 @@ async def prune(state: OriginState, now: float | None = None) -> tuple[int, int,
     the clock."""
     now = time.time() if now is None else now
     settings = state.settings
-    jobs = await state.store.prune_jobs(now - parse_duration(settings.jobs.retention))
-    deliveries = await state.store.prune_deliveries(now - parse_duration(settings.webhooks.retention))
+    jobs = await state.store.jobs.prune(now - parse_duration(settings.jobs.retention))
+    deliveries = await state.store.webhooks.prune(now - parse_duration(settings.webhooks.retention))
     reservations = 0
-    for record in await state.store.stale_reservations(now - STALE_RESERVATION):
-        bucket = await state.store.get_bucket(record.tenant_id, record.bucket)
+    for record in await state.store.files.stale_reservations(now - STALE_RESERVATION):
+        bucket = await state.store.buckets.get(record.tenant_id, record.bucket)
         if bucket is not None:
             await state.backend(bucket).delete(record.key)  # the key was this reservation's alone
-        await state.store.delete_file(record.id)
+        await state.store.files.delete(record.id)
         reservations += 1
     if jobs or deliveries or reservations:
         log.info(

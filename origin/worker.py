@@ -39,7 +39,7 @@ class Worker:
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
 
     async def claim(self) -> Job | None:
-        return await self.state.store.claim_job(registered_kinds(), self.owner, self.settings.lease_seconds)
+        return await self.state.store.jobs.claim(registered_kinds(), self.owner, self.settings.lease_seconds)
 
     async def run_one(self) -> bool:
         """Claim and run one due job; ``False`` when none was due."""
@@ -64,7 +64,7 @@ class Worker:
             if heartbeat.done() and not heartbeat.cancelled():  # the heartbeat ends only on a lost lease
                 log.warning("job %s (%s): lease lost, another worker has it", job.id, job.kind)
                 return
-            await asyncio.shield(self.state.store.release_job(job.id, self.owner))
+            await asyncio.shield(self.state.store.jobs.release(job.id, self.owner))
             raise
         except PermanentJobError as exc:
             await self._fail(job, kind, _reason(exc))
@@ -75,9 +75,9 @@ class Worker:
                 await self._fail(job, kind, _reason(exc))
             else:
                 delay = kind.delay(job.attempt, self.settings.backoff_scale)
-                await self.state.store.retry_job(job.id, self.owner, _reason(exc), delay)
+                await self.state.store.jobs.retry(job.id, self.owner, _reason(exc), delay)
         else:
-            await self.state.store.finish_job(job.id, self.owner, result)
+            await self.state.store.jobs.finish(job.id, self.owner, result)
         finally:
             heartbeat.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -88,7 +88,7 @@ class Worker:
         while True:
             await asyncio.sleep(self.settings.heartbeat_seconds)
             try:
-                renewed = await self.state.store.renew_lease(job.id, self.owner, self.settings.lease_seconds)
+                renewed = await self.state.store.jobs.renew_lease(job.id, self.owner, self.settings.lease_seconds)
             except Exception:  # the DB hiccuped: try again at the next beat, the lease has slack
                 log.exception("job %s: heartbeat failed", job.id)
                 continue
@@ -100,14 +100,14 @@ class Worker:
         log.error("job %s (%s) failed after %d attempt(s): %s", job.id, job.kind, job.attempt, reason)
         if kind.on_failed is not None:
             try:
-                async with self.state.store.db.transaction() as tx:
-                    if await self.state.store.fail_job(tx, job.id, self.owner, reason):
+                async with self.state.store.transaction() as tx:
+                    if await self.state.store.jobs.fail(tx, job.id, self.owner, reason):
                         await kind.on_failed(self.state, job, reason, tx)
                 return
             except Exception:
                 log.exception("job %s: on_failed hook raised; marking the job failed without it", job.id)
-        async with self.state.store.db.transaction() as tx:
-            await self.state.store.fail_job(tx, job.id, self.owner, reason)
+        async with self.state.store.transaction() as tx:
+            await self.state.store.jobs.fail(tx, job.id, self.owner, reason)
 
 
 def _reason(exc: BaseException) -> str:

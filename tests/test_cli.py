@@ -110,7 +110,7 @@ def test_edge_purge_reaches_the_edges_registered_in_the_metadata_db(tmp_path):
     async def register() -> None:
         store = await open_store(f"sqlite:///{tmp_path}/mediaedge.db")
         try:
-            await store.register_edge(registered, "eu")
+            await store.edges.register(registered, "eu")
         finally:
             await store.close()
 

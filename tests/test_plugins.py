@@ -44,7 +44,7 @@ async def test_origin_stores_uploads_through_a_third_party_backend(tmp_path):
     )
     state = await OriginState.open(settings, pm)
     try:
-        _, api_key = await state.store.create_tenant("plugged", settings.storage.default)
+        _, api_key = await state.store.tenants.create("plugged", settings.storage.default)
         app = create_app(settings, state)
         app.state.origin = state
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://o") as client:

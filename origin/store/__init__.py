@@ -1,27 +1,59 @@
-"""The metadata store: all SQL of the origin lives in this package, one module per domain."""
+"""The metadata store: all SQL of the origin lives in this package, one repository per area.
+
+``store.tenants``, ``store.buckets``, ``store.files``, ``store.uploads``, ``store.jobs``,
+``store.streams``, ``store.webhooks``, ``store.signing_keys``, ``store.edges``; a change that spans
+areas runs their methods on one ``store.transaction()``.
+"""
 
 from __future__ import annotations
 
-from origin.store.db import Database, IntegrityError, connect
-from origin.store.edges import Edge, EdgeStore
-from origin.store.files import FileMeta, FileStore
-from origin.store.jobs import JobStore
+import contextlib
+
+from origin.store.db import Conn, Database, IntegrityError, UniqueViolation
+from origin.store.edges import Edge, EdgeRepository
+from origin.store.files import FileMeta, FileRepository
+from origin.store.jobs import JobRepository
+from origin.store.migrate import migrate
 from origin.store.models import Bucket, FileRecord, Tenant
-from origin.store.schema import migrate
-from origin.store.signing_keys import SigningKeyStore
-from origin.store.streams import StreamStore
-from origin.store.tenants import TenantStore
-from origin.store.uploads import TusUpload, UploadStore
-from origin.store.webhooks import WebhookStore
+from origin.store.signing_keys import SigningKeyRepository
+from origin.store.streams import StreamRepository
+from origin.store.tenants import BucketRepository, TenantRepository
+from origin.store.uploads import TusUpload, UploadRepository
+from origin.store.webhooks import WebhookRepository
 
-__all__ = ["Bucket", "Edge", "FileMeta", "FileRecord", "IntegrityError", "Store", "Tenant", "TusUpload", "open_store"]
+__all__ = [
+    "Bucket",
+    "Conn",
+    "Edge",
+    "FileMeta",
+    "FileRecord",
+    "IntegrityError",
+    "Store",
+    "Tenant",
+    "TusUpload",
+    "UniqueViolation",
+    "open_store",
+]
 
 
-class Store(TenantStore, FileStore, JobStore, StreamStore, SigningKeyStore, UploadStore, WebhookStore, EdgeStore):
-    """One object with every query; built on a :class:`~origin.store.db.Database`."""
+class Store:
+    """The repositories of every area, on one :class:`~origin.store.db.Database`."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
+        self.tenants = TenantRepository(db)
+        self.buckets = BucketRepository(db)
+        self.files = FileRepository(db)
+        self.uploads = UploadRepository(db)
+        self.jobs = JobRepository(db)
+        self.streams = StreamRepository(db)
+        self.webhooks = WebhookRepository(db)
+        self.signing_keys = SigningKeyRepository(db)
+        self.edges = EdgeRepository(db)
+
+    def transaction(self) -> contextlib.AbstractAsyncContextManager[Conn]:
+        """One write transaction for changes of several areas (see :meth:`Database.transaction`)."""
+        return self.db.transaction()
 
     async def close(self) -> None:
         await self.db.close()
@@ -29,7 +61,7 @@ class Store(TenantStore, FileStore, JobStore, StreamStore, SigningKeyStore, Uplo
 
 async def open_store(url: str, *, migrate_schema: bool = True, pool_min: int = 1, pool_max: int = 10) -> Store:
     """Open the store at ``url``, migrated unless told otherwise (``database.migrate_on_start``)."""
-    db = await connect(url, pool_min=pool_min, pool_max=pool_max)
+    db = Database.open(url, pool_min=pool_min, pool_max=pool_max)
     if migrate_schema:
         await migrate(db)
     return Store(db)

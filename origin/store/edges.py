@@ -1,11 +1,14 @@
-"""SQL for the edge registry: edges register and heartbeat; deletes purge the ones seen lately."""
+"""The edge registry: edges register and heartbeat; deletes purge the ones seen lately."""
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 
-from origin.store.db import Database
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from origin.store.db import Database, Records
+from origin.store.schema import edges, now
 
 #: Registrations not renewed for this long are deleted (the edge is long gone).
 FORGET_AFTER = 86400.0
@@ -19,23 +22,28 @@ class Edge:
     last_seen: float
 
 
-class EdgeStore:
-    db: Database
+EDGES = Records(Edge, edges)
 
-    async def register_edge(self, url: str, region: str) -> None:
+
+class EdgeRepository:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def register(self, url: str, region: str) -> None:
         """Record a registration or heartbeat of the edge at ``url``; forgets long-silent edges."""
-        now = time.time()
-        await self.db.execute(
-            "INSERT INTO edges (url, region, registered_at, last_seen) VALUES (?, ?, ?, ?)"
-            " ON CONFLICT (url) DO UPDATE SET region = excluded.region, last_seen = excluded.last_seen",
-            url,
-            region,
-            now,
-            now,
-        )
-        await self.db.execute("DELETE FROM edges WHERE last_seen < ?", now - FORGET_AFTER)
+        at = now()
+        insert = sqlite.insert if self.db.dialect == "sqlite" else postgresql.insert
+        upsert = insert(edges).values(url=url, region=region, registered_at=at, last_seen=at)
+        async with self.db.transaction() as tx:
+            await tx.execute(
+                upsert.on_conflict_do_update(
+                    index_elements=[edges.c.url],
+                    set_={"region": upsert.excluded.region, "last_seen": upsert.excluded.last_seen},
+                )
+            )
+            await tx.execute(sa.delete(edges).where(edges.c.last_seen < at - FORGET_AFTER))
 
-    async def live_edges(self, seen_since: float) -> list[Edge]:
+    async def live(self, seen_since: float) -> list[Edge]:
         """Edges that registered or heartbeat at ``seen_since`` or later."""
-        rows = await self.db.fetchall("SELECT * FROM edges WHERE last_seen >= ? ORDER BY url", seen_since)
-        return [Edge(**row) for row in rows]
+        statement = EDGES.select().where(edges.c.last_seen >= seen_since).order_by(edges.c.url)
+        return EDGES.all(await self.db.execute(statement))

@@ -1,16 +1,19 @@
-"""SQL for file records, including race-free duplicate-name suffixing."""
+"""File records, including race-free duplicate-name suffixing."""
 
 from __future__ import annotations
 
 import secrets
-import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+
+import sqlalchemy as sa
 
 from mediaedge.keys import build_key, split_ext
-from origin.store.db import Conn, Database, UniqueViolation
+from origin.store.db import Conn, Database, Records, UniqueViolation
 from origin.store.models import FileRecord
+from origin.store.schema import files, now
 
 MAX_SUFFIX = 10_000
+FILES = Records(FileRecord, files)
 
 
 @dataclass(frozen=True)
@@ -31,10 +34,11 @@ def new_file_id() -> str:
     return secrets.token_hex(12)
 
 
-class FileStore:
-    db: Database
+class FileRepository:
+    def __init__(self, db: Database) -> None:
+        self.db = db
 
-    async def reserve_file(
+    async def reserve(
         self,
         tenant_id: str,
         bucket: str,
@@ -49,61 +53,48 @@ class FileStore:
         """Claim the first free key among ``name.ext``, ``name_1.ext``, ``name_2.ext`` …
 
         The UNIQUE constraint on ``key`` makes the claim atomic across requests and processes; the
-        row stays ``uploading`` (invisible to delivery) until :meth:`complete_file`. ``ingest_key``
-        (unique too) lets a retried ingest find this reservation (:meth:`file_by_ingest_key`).
+        row stays ``uploading`` (invisible to delivery) until :meth:`complete`. ``ingest_key``
+        (unique too) lets a retried ingest find this reservation (:meth:`by_ingest_key`).
         """
         stem, ext = split_ext(filename)
-        now = time.time()
         for n in range(MAX_SUFFIX):
             name = filename if n == 0 else f"{stem}_{n}{ext}"
-            key = build_key(tenant_id, user_id, destination, name)
-            file_id = new_file_id()
+            created = now()
+            insert = sa.insert(files).values(
+                id=new_file_id(),
+                tenant_id=tenant_id,
+                bucket=bucket,
+                key=build_key(tenant_id, user_id, destination, name),
+                filename=name,
+                user_id=user_id,
+                status="uploading",
+                require_signed=require_signed,
+                source=source,
+                ingest_key=ingest_key,
+                created_at=created,
+                updated_at=created,
+            )
             try:
-                await self.db.execute(
-                    "INSERT INTO files (id, tenant_id, bucket, key, filename, user_id, status, require_signed,"
-                    " source, ingest_key, created_at, updated_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?, 'uploading', ?, ?, ?, ?, ?)",
-                    file_id,
-                    tenant_id,
-                    bucket,
-                    key,
-                    name,
-                    user_id,
-                    int(require_signed),
-                    source,
-                    ingest_key,
-                    now,
-                    now,
-                )
+                record = FILES.first(await self.db.execute(insert.returning(*FILES.columns)))
             except UniqueViolation:
                 continue
-            record = await self.get_file(file_id)
             assert record is not None
             return record
         raise RuntimeError(f"no free name for {filename!r} after {MAX_SUFFIX} attempts")
 
-    async def complete_file(self, file_id: str, meta: FileMeta, conn: Conn | None = None) -> FileRecord:
+    async def complete(self, file_id: str, meta: FileMeta, conn: Conn | None = None) -> FileRecord:
         """Mark a reserved file ready with its metadata. Pass ``conn`` to run inside a transaction."""
-        db = conn or self.db
-        await db.execute(
-            "UPDATE files SET status = 'ready', size = ?, etag = ?, mime = ?, duration = ?, width = ?,"
-            " height = ?, video_codec = ?, audio_codec = ?, updated_at = ? WHERE id = ?",
-            meta.size,
-            meta.etag,
-            meta.mime,
-            meta.duration,
-            meta.width,
-            meta.height,
-            meta.video_codec,
-            meta.audio_codec,
-            time.time(),
-            file_id,
+        update = (
+            sa.update(files)
+            .where(files.c.id == file_id)
+            .values(status="ready", **asdict(meta), updated_at=now())
+            .returning(*FILES.columns)
         )
-        row = await db.fetchone("SELECT * FROM files WHERE id = ?", file_id)
-        assert row is not None
-        return FileRecord.from_row(row)
+        record = FILES.first(await self.db.execute(update, conn))
+        assert record is not None
+        return record
 
-    async def register_file(
+    async def register(
         self,
         tenant_id: str,
         bucket: str,
@@ -114,65 +105,67 @@ class FileStore:
         meta: FileMeta,
     ) -> tuple[FileRecord, bool]:
         """Record an object already in a bucket; re-registering a key updates it (``replaced=True``)."""
-        existing = await self.get_file_by_key(key)
-        if existing is not None:
-            await self.db.execute(
-                "UPDATE files SET bucket = ?, user_id = ?, require_signed = ?, status = 'uploading' WHERE id = ?",
-                bucket,
-                user_id,
-                int(require_signed),
-                existing.id,
+        async with self.db.transaction() as tx:
+            existing = await self.by_key(key, tx, for_update=True)
+            if existing is not None:
+                await tx.execute(
+                    sa.update(files)
+                    .where(files.c.id == existing.id)
+                    .values(bucket=bucket, user_id=user_id, require_signed=require_signed)
+                )
+                return await self.complete(existing.id, meta, tx), True
+            created = now()
+            file_id = new_file_id()
+            await tx.execute(
+                sa.insert(files).values(
+                    id=file_id,
+                    tenant_id=tenant_id,
+                    bucket=bucket,
+                    key=key,
+                    filename=filename,
+                    user_id=user_id,
+                    status="uploading",
+                    require_signed=require_signed,
+                    source="register",
+                    created_at=created,
+                    updated_at=created,
+                )
             )
-            return await self.complete_file(existing.id, meta), True
-        now = time.time()
-        file_id = new_file_id()
-        await self.db.execute(
-            "INSERT INTO files (id, tenant_id, bucket, key, filename, user_id, status, require_signed, source,"
-            " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 'uploading', ?, 'register', ?, ?)",
-            file_id,
-            tenant_id,
-            bucket,
-            key,
-            filename,
-            user_id,
-            int(require_signed),
-            now,
-            now,
+            return await self.complete(file_id, meta, tx), False
+
+    async def get(self, file_id: str) -> FileRecord | None:
+        return FILES.first(await self.db.execute(FILES.select().where(files.c.id == file_id)))
+
+    async def by_ingest_key(self, ingest_key: str) -> FileRecord | None:
+        return FILES.first(await self.db.execute(FILES.select().where(files.c.ingest_key == ingest_key)))
+
+    async def by_key(self, key: str, conn: Conn | None = None, *, for_update: bool = False) -> FileRecord | None:
+        statement = FILES.select().where(files.c.key == key)
+        return FILES.first(await self.db.execute(statement.with_for_update() if for_update else statement, conn))
+
+    async def list_ready(self, tenant_id: str, limit: int = 100) -> list[FileRecord]:
+        """A tenant's ready files, newest first."""
+        statement = (
+            FILES.select()
+            .where(files.c.tenant_id == tenant_id, files.c.status == "ready")
+            .order_by(files.c.created_at.desc())
+            .limit(limit)
         )
-        return await self.complete_file(file_id, meta), False
+        return FILES.all(await self.db.execute(statement))
 
-    async def get_file(self, file_id: str) -> FileRecord | None:
-        row = await self.db.fetchone("SELECT * FROM files WHERE id = ?", file_id)
-        return FileRecord.from_row(row) if row else None
-
-    async def file_by_ingest_key(self, ingest_key: str) -> FileRecord | None:
-        row = await self.db.fetchone("SELECT * FROM files WHERE ingest_key = ?", ingest_key)
-        return FileRecord.from_row(row) if row else None
-
-    async def get_file_by_key(self, key: str) -> FileRecord | None:
-        row = await self.db.fetchone("SELECT * FROM files WHERE key = ?", key)
-        return FileRecord.from_row(row) if row else None
-
-    async def list_files(self, tenant_id: str, limit: int = 100) -> list[FileRecord]:
-        rows = await self.db.fetchall(
-            "SELECT * FROM files WHERE tenant_id = ? AND status = 'ready' ORDER BY created_at DESC LIMIT ?",
-            tenant_id,
-            limit,
-        )
-        return [FileRecord.from_row(r) for r in rows]
-
-    async def touch_file(self, file_id: str) -> None:
+    async def touch(self, file_id: str) -> None:
         """Mark a reservation as in use again (a retried ingest resumes it), so no sweep takes it."""
-        await self.db.execute("UPDATE files SET updated_at = ? WHERE id = ?", time.time(), file_id)
+        await self.db.execute(sa.update(files).where(files.c.id == file_id).values(updated_at=now()))
 
     async def stale_reservations(self, before: float, limit: int = 100) -> list[FileRecord]:
         """Files still ``uploading`` since before ``before``: their ingest died with its process."""
-        rows = await self.db.fetchall(
-            "SELECT * FROM files WHERE status = 'uploading' AND updated_at < ? ORDER BY updated_at LIMIT ?",
-            before,
-            limit,
+        statement = (
+            FILES.select()
+            .where(files.c.status == "uploading", files.c.updated_at < before)
+            .order_by(files.c.updated_at)
+            .limit(limit)
         )
-        return [FileRecord.from_row(r) for r in rows]
+        return FILES.all(await self.db.execute(statement))
 
-    async def delete_file(self, file_id: str) -> None:
-        await self.db.execute("DELETE FROM files WHERE id = ?", file_id)
+    async def delete(self, file_id: str) -> None:
+        await self.db.execute(sa.delete(files).where(files.c.id == file_id))

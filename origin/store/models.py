@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
-
 
 @dataclass(frozen=True)
 class Tenant:
@@ -19,20 +17,6 @@ class Tenant:
     max_file_size: int | None = None
     active: bool = True
     created_at: float = 0.0
-
-    @classmethod
-    def from_row(cls, row: dict[str, Any]) -> Tenant:
-        return cls(
-            id=row["id"],
-            name=row["name"],
-            webhook_url=row["webhook_url"],
-            webhook_signing_key=row["webhook_signing_key"],
-            whitelisted_domains=orjson.loads(row["whitelisted_domains"]),
-            app_ids=orjson.loads(row["app_ids"]),
-            max_file_size=row["max_file_size"],
-            active=bool(row["active"]),
-            created_at=row["created_at"],
-        )
 
     def public_dict(self) -> dict[str, Any]:
         """Everything but secrets (list/update output)."""
@@ -79,7 +63,3 @@ class FileRecord:
     #: Names the ingest that made the file (``tus:<upload id>``, ``url:<job id>``), so a retried
     #: ingest finds its earlier attempt instead of registering the file twice.
     ingest_key: str | None = None
-
-    @classmethod
-    def from_row(cls, row: dict[str, Any]) -> FileRecord:
-        return cls(**{**row, "require_signed": bool(row["require_signed"])})

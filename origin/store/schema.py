@@ -1,234 +1,239 @@
-"""The one schema of the metadata store, as numbered migrations valid on SQLite and PostgreSQL.
+"""The one schema of the metadata store, as SQLAlchemy tables: what store code queries.
 
-Portable types only: TEXT, BIGINT, INTEGER (booleans), DOUBLE PRECISION (POSIX timestamps).
-Append a migration to change the schema; never edit one that has shipped.
+The database is built and changed by the Alembic migrations in ``origin/store/migrations``; these
+tables describe the schema at the newest revision (a test compares them with a migrated database).
+
+Column types: ``Timestamp`` (POSIX seconds as ``float`` in Python; ``timestamptz`` on PostgreSQL,
+REAL on SQLite), ``JSON`` (``json`` on PostgreSQL, which keeps key order; TEXT on SQLite),
+``Boolean``, ``BigInteger`` for sizes and offsets.
 """
 
 from __future__ import annotations
 
-from origin.store.db import Database
+from datetime import UTC, datetime
+from typing import Any
 
-MIGRATIONS: list[tuple[int, str]] = [
-    (
-        1,
-        """
-        CREATE TABLE tenants (
-            id TEXT PRIMARY KEY,
-            name TEXT NOT NULL,
-            api_key_hash TEXT NOT NULL UNIQUE,
-            webhook_url TEXT NOT NULL DEFAULT '',
-            webhook_signing_key TEXT NOT NULL,
-            whitelisted_domains TEXT NOT NULL DEFAULT '[]',
-            app_ids TEXT NOT NULL DEFAULT '[]',
-            max_file_size BIGINT,
-            active INTEGER NOT NULL DEFAULT 1,
-            created_at DOUBLE PRECISION NOT NULL
-        );
-        CREATE TABLE buckets (
-            tenant_id TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
-            name TEXT NOT NULL,
-            backend TEXT NOT NULL,
-            is_default INTEGER NOT NULL DEFAULT 0,
-            created_at DOUBLE PRECISION NOT NULL,
-            PRIMARY KEY (tenant_id, name)
-        );
-        CREATE TABLE files (
-            id TEXT PRIMARY KEY,
-            tenant_id TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
-            bucket TEXT NOT NULL,
-            key TEXT NOT NULL UNIQUE,
-            filename TEXT NOT NULL,
-            user_id TEXT NOT NULL,
-            status TEXT NOT NULL,
-            mime TEXT NOT NULL DEFAULT 'application/octet-stream',
-            size BIGINT NOT NULL DEFAULT 0,
-            etag TEXT NOT NULL DEFAULT '',
-            duration DOUBLE PRECISION,
-            width INTEGER,
-            height INTEGER,
-            video_codec TEXT,
-            audio_codec TEXT,
-            require_signed INTEGER NOT NULL DEFAULT 0,
-            source TEXT NOT NULL DEFAULT 'direct',
-            created_at DOUBLE PRECISION NOT NULL,
-            updated_at DOUBLE PRECISION NOT NULL
-        );
-        CREATE INDEX files_tenant ON files (tenant_id, created_at);
-        """,
-    ),
-    (
-        2,
-        """
-        CREATE TABLE jobs (
-            id TEXT PRIMARY KEY,
-            kind TEXT NOT NULL,
-            tenant_id TEXT NOT NULL,
-            payload TEXT NOT NULL,
-            status TEXT NOT NULL,
-            attempt INTEGER NOT NULL DEFAULT 0,
-            max_attempts INTEGER NOT NULL,
-            run_after DOUBLE PRECISION NOT NULL,
-            lease_owner TEXT,
-            lease_expires_at DOUBLE PRECISION,
-            result TEXT,
-            last_error TEXT,
-            created_at DOUBLE PRECISION NOT NULL,
-            updated_at DOUBLE PRECISION NOT NULL
-        );
-        CREATE INDEX jobs_claim ON jobs (status, run_after);
-        CREATE INDEX jobs_tenant_status ON jobs (tenant_id, status)
-        """,
-    ),
-    (
-        3,
-        """
-        CREATE TABLE webhook_deliveries (
-            id TEXT PRIMARY KEY,
-            tenant_id TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
-            event_type TEXT NOT NULL,
-            body TEXT NOT NULL,
-            status TEXT NOT NULL,
-            attempts INTEGER NOT NULL DEFAULT 0,
-            max_attempts INTEGER NOT NULL,
-            next_attempt_at DOUBLE PRECISION NOT NULL,
-            lease_owner TEXT,
-            lease_until DOUBLE PRECISION,
-            last_status_code INTEGER,
-            last_error TEXT,
-            created_at DOUBLE PRECISION NOT NULL,
-            updated_at DOUBLE PRECISION NOT NULL,
-            delivered_at DOUBLE PRECISION
-        );
-        CREATE INDEX webhook_deliveries_due ON webhook_deliveries (status, next_attempt_at);
-        CREATE INDEX webhook_deliveries_tenant ON webhook_deliveries (tenant_id, created_at);
-        CREATE TABLE webhook_attempts (
-            id TEXT PRIMARY KEY,
-            delivery_id TEXT NOT NULL REFERENCES webhook_deliveries(id) ON DELETE CASCADE,
-            attempt INTEGER NOT NULL,
-            url TEXT NOT NULL,
-            started_at DOUBLE PRECISION NOT NULL,
-            duration_ms INTEGER NOT NULL,
-            status_code INTEGER,
-            error TEXT
-        );
-        CREATE INDEX webhook_attempts_delivery ON webhook_attempts (delivery_id, started_at)
-        """,
-    ),
-    (
-        4,
-        """
-        CREATE TABLE tus_uploads (
-            id TEXT PRIMARY KEY,
-            tenant_id TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
-            upload_length BIGINT,
-            upload_offset BIGINT NOT NULL DEFAULT 0,
-            metadata TEXT NOT NULL DEFAULT '{}',
-            bucket TEXT,
-            is_partial INTEGER NOT NULL DEFAULT 0,
-            is_final INTEGER NOT NULL DEFAULT 0,
-            parts TEXT NOT NULL DEFAULT '[]',
-            file_id TEXT,
-            lock_owner TEXT,
-            lock_until DOUBLE PRECISION,
-            release_requested INTEGER NOT NULL DEFAULT 0,
-            expires_at DOUBLE PRECISION NOT NULL,
-            created_at DOUBLE PRECISION NOT NULL,
-            updated_at DOUBLE PRECISION NOT NULL
-        );
-        CREATE INDEX tus_uploads_expires ON tus_uploads (expires_at);
-        CREATE INDEX tus_uploads_unregistered ON tus_uploads (file_id, is_partial)
-        """,
-    ),
-    (
-        5,
-        """
-        CREATE TABLE streams (
-            id TEXT PRIMARY KEY,
-            tenant_id TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
-            provider TEXT NOT NULL,
-            url TEXT NOT NULL,
-            source_ref TEXT NOT NULL,
-            source_file_id TEXT,
-            bucket TEXT,
-            output_prefix TEXT,
-            uid TEXT,
-            status TEXT NOT NULL,
-            progress DOUBLE PRECISION NOT NULL DEFAULT 0,
-            meta TEXT NOT NULL,
-            qualities TEXT,
-            require_signed INTEGER NOT NULL DEFAULT 0,
-            hls_url TEXT,
-            dash_url TEXT,
-            thumbnail TEXT,
-            duration DOUBLE PRECISION,
-            outputs TEXT NOT NULL DEFAULT '{}',
-            error TEXT,
-            job_id TEXT,
-            created_at DOUBLE PRECISION NOT NULL,
-            updated_at DOUBLE PRECISION NOT NULL
-        );
-        CREATE UNIQUE INDEX streams_source ON streams (tenant_id, provider, source_ref);
-        CREATE INDEX streams_output_prefix ON streams (output_prefix);
-        CREATE INDEX streams_tenant ON streams (tenant_id, created_at)
-        """,
-    ),
-    (
-        6,
-        """
-        CREATE TABLE signing_keys (
-            kid TEXT PRIMARY KEY,
-            algorithm TEXT NOT NULL,
-            private_pem TEXT NOT NULL,
-            public_jwk TEXT NOT NULL,
-            created_at DOUBLE PRECISION NOT NULL,
-            retired_at DOUBLE PRECISION,
-            max_exp BIGINT NOT NULL DEFAULT 0
-        );
-        """,
-    ),
-    (
-        7,
-        """
-        CREATE TABLE edges (
-            url TEXT PRIMARY KEY,
-            region TEXT NOT NULL DEFAULT '',
-            registered_at DOUBLE PRECISION NOT NULL,
-            last_seen DOUBLE PRECISION NOT NULL
-        );
-        CREATE INDEX edges_last_seen ON edges (last_seen)
-        """,
-    ),
-    (
-        8,
-        """
-        ALTER TABLE files ADD COLUMN ingest_key TEXT;
-        CREATE UNIQUE INDEX files_ingest_key ON files (ingest_key)
-        """,
-    ),
-]
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.engine import Dialect
 
 
-async def migrate(db: Database) -> int:
-    """Apply pending migrations in list order; returns the highest schema version now in force.
+class Timestamp(sa.types.TypeDecorator[float]):
+    """A point in time, ``float`` POSIX seconds in Python (to the microsecond)."""
 
-    Safe when several processes start at once: ``db.migration_lock()`` (a PostgreSQL advisory lock)
-    is held throughout, and each migration re-checks inside its exclusive transaction that it is
-    still pending. Versions are tracked one by one, so a lower number that lands later still runs.
-    """
-    async with db.migration_lock():
-        await db.executescript(
-            "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at TEXT)"
-        )
-        applied = {row["version"] for row in await db.fetchall("SELECT version FROM schema_version")}
-        for version, sql in MIGRATIONS:
-            if version in applied:
-                continue
-            async with db.transaction() as tx:
-                if await tx.fetchone("SELECT version FROM schema_version WHERE version = ?", version):
-                    continue  # another process got here first
-                for statement in filter(str.strip, sql.split(";")):
-                    await tx.execute(statement)
-                await tx.execute(
-                    "INSERT INTO schema_version (version, applied_at) VALUES (?, CURRENT_TIMESTAMP)", version
-                )
-        return int(await db.fetchval("SELECT MAX(version) AS v FROM schema_version") or 0)
+    impl = sa.Double
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> sa.types.TypeEngine[Any]:
+        if dialect.name == "postgresql":
+            return dialect.type_descriptor(postgresql.TIMESTAMP(timezone=True))
+        return dialect.type_descriptor(sa.Double())
+
+    def process_bind_param(self, value: float | None, dialect: Dialect) -> Any:
+        if value is None or dialect.name != "postgresql":
+            return value
+        return datetime.fromtimestamp(value, UTC)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> float | None:
+        if isinstance(value, datetime):
+            return value.timestamp()
+        return None if value is None else float(value)
+
+
+def now() -> float:
+    """The current time as the store keeps it (microseconds), so a record built in Python equals its row."""
+    return round(datetime.now(UTC).timestamp(), 6)
+
+
+JSON = sa.JSON(none_as_null=True)
+metadata = sa.MetaData()
+
+
+def _json_default(text: str) -> sa.TextClause:
+    return sa.text(f"'{text}'")
+
+
+def _created_updated() -> list[sa.Column[Any]]:
+    return [sa.Column("created_at", Timestamp, nullable=False), sa.Column("updated_at", Timestamp, nullable=False)]
+
+
+tenants = sa.Table(
+    "tenants",
+    metadata,
+    sa.Column("id", sa.Text, primary_key=True),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("api_key_hash", sa.Text, nullable=False, unique=True),
+    sa.Column("webhook_url", sa.Text, nullable=False, server_default=""),
+    sa.Column("webhook_signing_key", sa.Text, nullable=False),
+    sa.Column("whitelisted_domains", JSON, nullable=False, server_default=_json_default("[]")),
+    sa.Column("app_ids", JSON, nullable=False, server_default=_json_default("[]")),
+    sa.Column("max_file_size", sa.BigInteger),
+    sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Index("tenants_name", "name", unique=True),
+)
+
+buckets = sa.Table(
+    "buckets",
+    metadata,
+    sa.Column("tenant_id", sa.Text, sa.ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("name", sa.Text, primary_key=True),
+    sa.Column("backend", sa.Text, nullable=False),
+    sa.Column("is_default", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("created_at", Timestamp, nullable=False),
+)
+
+files = sa.Table(
+    "files",
+    metadata,
+    sa.Column("id", sa.Text, primary_key=True),
+    sa.Column("tenant_id", sa.Text, sa.ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("bucket", sa.Text, nullable=False),
+    sa.Column("key", sa.Text, nullable=False, unique=True),
+    sa.Column("filename", sa.Text, nullable=False),
+    sa.Column("user_id", sa.Text, nullable=False),
+    sa.Column("status", sa.Text, nullable=False),
+    sa.Column("mime", sa.Text, nullable=False, server_default="application/octet-stream"),
+    sa.Column("size", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("etag", sa.Text, nullable=False, server_default=""),
+    sa.Column("duration", sa.Double),
+    sa.Column("width", sa.Integer),
+    sa.Column("height", sa.Integer),
+    sa.Column("video_codec", sa.Text),
+    sa.Column("audio_codec", sa.Text),
+    sa.Column("require_signed", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("source", sa.Text, nullable=False, server_default="direct"),
+    *_created_updated(),
+    sa.Column("ingest_key", sa.Text),
+    sa.Index("files_tenant", "tenant_id", "created_at"),
+    sa.Index("files_ingest_key", "ingest_key", unique=True),
+)
+
+jobs = sa.Table(
+    "jobs",
+    metadata,
+    sa.Column("id", sa.Text, primary_key=True),
+    sa.Column("kind", sa.Text, nullable=False),
+    sa.Column("tenant_id", sa.Text, nullable=False),
+    sa.Column("payload", JSON, nullable=False),
+    sa.Column("status", sa.Text, nullable=False),
+    sa.Column("attempt", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("max_attempts", sa.Integer, nullable=False),
+    sa.Column("run_after", Timestamp, nullable=False),
+    sa.Column("lease_owner", sa.Text),
+    sa.Column("lease_expires_at", Timestamp),
+    sa.Column("result", JSON),
+    sa.Column("last_error", sa.Text),
+    *_created_updated(),
+    sa.Index("jobs_claim", "status", "run_after"),
+    sa.Index("jobs_tenant_status", "tenant_id", "status"),
+)
+
+webhook_deliveries = sa.Table(
+    "webhook_deliveries",
+    metadata,
+    sa.Column("id", sa.Text, primary_key=True),
+    sa.Column("tenant_id", sa.Text, sa.ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("event_type", sa.Text, nullable=False),
+    sa.Column("body", sa.Text, nullable=False),  # the exact bytes signed and sent
+    sa.Column("status", sa.Text, nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("max_attempts", sa.Integer, nullable=False),
+    sa.Column("next_attempt_at", Timestamp, nullable=False),
+    sa.Column("lease_owner", sa.Text),
+    sa.Column("lease_until", Timestamp),
+    sa.Column("last_status_code", sa.Integer),
+    sa.Column("last_error", sa.Text),
+    *_created_updated(),
+    sa.Column("delivered_at", Timestamp),
+    sa.Index("webhook_deliveries_due", "status", "next_attempt_at"),
+    sa.Index("webhook_deliveries_tenant", "tenant_id", "created_at"),
+)
+
+webhook_attempts = sa.Table(
+    "webhook_attempts",
+    metadata,
+    sa.Column("id", sa.Text, primary_key=True),
+    sa.Column("delivery_id", sa.Text, sa.ForeignKey("webhook_deliveries.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("attempt", sa.Integer, nullable=False),
+    sa.Column("url", sa.Text, nullable=False),
+    sa.Column("started_at", Timestamp, nullable=False),
+    sa.Column("duration_ms", sa.Integer, nullable=False),
+    sa.Column("status_code", sa.Integer),
+    sa.Column("error", sa.Text),
+    sa.Index("webhook_attempts_delivery", "delivery_id", "started_at"),
+)
+
+tus_uploads = sa.Table(
+    "tus_uploads",
+    metadata,
+    sa.Column("id", sa.Text, primary_key=True),
+    sa.Column("tenant_id", sa.Text, sa.ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("upload_length", sa.BigInteger),
+    sa.Column("upload_offset", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("metadata", JSON, nullable=False, server_default=_json_default("{}")),
+    sa.Column("bucket", sa.Text),
+    sa.Column("is_partial", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("is_final", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("parts", JSON, nullable=False, server_default=_json_default("[]")),
+    sa.Column("file_id", sa.Text),
+    sa.Column("lock_owner", sa.Text),
+    sa.Column("lock_until", Timestamp),
+    sa.Column("release_requested", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("expires_at", Timestamp, nullable=False),
+    *_created_updated(),
+    sa.Index("tus_uploads_expires", "expires_at"),
+    sa.Index("tus_uploads_unregistered", "file_id", "is_partial"),
+)
+
+streams = sa.Table(
+    "streams",
+    metadata,
+    sa.Column("id", sa.Text, primary_key=True),
+    sa.Column("tenant_id", sa.Text, sa.ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("provider", sa.Text, nullable=False),
+    sa.Column("url", sa.Text, nullable=False),
+    sa.Column("source_ref", sa.Text, nullable=False),
+    sa.Column("source_file_id", sa.Text),
+    sa.Column("bucket", sa.Text),
+    sa.Column("output_prefix", sa.Text),
+    sa.Column("uid", sa.Text),
+    sa.Column("status", sa.Text, nullable=False),
+    sa.Column("progress", sa.Double, nullable=False, server_default="0"),
+    sa.Column("meta", JSON, nullable=False),
+    sa.Column("qualities", JSON),
+    sa.Column("require_signed", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("hls_url", sa.Text),
+    sa.Column("dash_url", sa.Text),
+    sa.Column("thumbnail", sa.Text),
+    sa.Column("duration", sa.Double),
+    sa.Column("outputs", JSON, nullable=False, server_default=_json_default("{}")),
+    sa.Column("error", sa.Text),
+    sa.Column("job_id", sa.Text),
+    *_created_updated(),
+    sa.Index("streams_source", "tenant_id", "provider", "source_ref", unique=True),
+    sa.Index("streams_output_prefix", "output_prefix"),
+    sa.Index("streams_tenant", "tenant_id", "created_at"),
+)
+
+signing_keys = sa.Table(
+    "signing_keys",
+    metadata,
+    sa.Column("kid", sa.Text, primary_key=True),
+    sa.Column("algorithm", sa.Text, nullable=False),
+    sa.Column("private_pem", sa.Text, nullable=False),
+    sa.Column("public_jwk", JSON, nullable=False),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("retired_at", Timestamp),
+    sa.Column("max_exp", sa.BigInteger, nullable=False, server_default="0"),  # POSIX seconds, as in a token
+)
+
+edges = sa.Table(
+    "edges",
+    metadata,
+    sa.Column("url", sa.Text, primary_key=True),
+    sa.Column("region", sa.Text, nullable=False, server_default=""),
+    sa.Column("registered_at", Timestamp, nullable=False),
+    sa.Column("last_seen", Timestamp, nullable=False),
+    sa.Index("edges_last_seen", "last_seen"),
+)

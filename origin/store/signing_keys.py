@@ -1,60 +1,64 @@
-"""SQL for URL-token signing keys: one active, retired ones kept until their last token expires."""
+"""URL-token signing keys: one active, retired ones kept until their last token expires."""
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
-import orjson
+import sqlalchemy as sa
 
 from mediaedge.tokens import SigningKey
-from origin.store.db import Database, Row
+from origin.store.db import Database, Row, rows
+from origin.store.schema import now, signing_keys
+
+_KEYS = signing_keys.c
 
 
-def _key(row: Row) -> SigningKey:
-    return SigningKey(row["kid"], row["algorithm"], row["private_pem"], orjson.loads(row["public_jwk"]))
+class SigningKeyRepository:
+    def __init__(self, db: Database) -> None:
+        self.db = db
 
-
-class SigningKeyStore:
-    db: Database
-
-    async def active_signing_key(self) -> SigningKey | None:
-        row = await self.db.fetchone(
-            "SELECT * FROM signing_keys WHERE retired_at IS NULL ORDER BY created_at DESC LIMIT 1"
+    async def active(self) -> SigningKey | None:
+        statement = (
+            sa.select(_KEYS.kid, _KEYS.algorithm, _KEYS.private_pem, _KEYS.public_jwk)
+            .where(_KEYS.retired_at.is_(None))
+            .order_by(_KEYS.created_at.desc())
+            .limit(1)
         )
-        return _key(row) if row else None
+        row = (await self.db.execute(statement)).first()
+        return None if row is None else SigningKey(row.kid, row.algorithm, row.private_pem, row.public_jwk)
 
-    async def add_signing_key(self, key: SigningKey, retire_others: bool) -> None:
+    async def add(self, key: SigningKey, retire_others: bool) -> None:
         """Store a new active key; with ``retire_others`` the previous keys stop signing."""
-        now = time.time()
+        at = now()
         async with self.db.transaction() as tx:
             if retire_others:
-                await tx.execute("UPDATE signing_keys SET retired_at = ? WHERE retired_at IS NULL", now)
+                await tx.execute(sa.update(signing_keys).where(_KEYS.retired_at.is_(None)).values(retired_at=at))
             await tx.execute(
-                "INSERT INTO signing_keys (kid, algorithm, private_pem, public_jwk, created_at, max_exp)"
-                " VALUES (?, ?, ?, ?, ?, 0)",
-                key.kid,
-                key.algorithm,
-                key.private_pem,
-                orjson.dumps(key.public_jwk).decode(),
-                now,
+                sa.insert(signing_keys).values(
+                    kid=key.kid,
+                    algorithm=key.algorithm,
+                    private_pem=key.private_pem,
+                    public_jwk=key.public_jwk,
+                    created_at=at,
+                    max_exp=0,
+                )
             )
 
-    async def note_token_expiry(self, kid: str, expires_at: int) -> None:
+    async def note_expiry(self, kid: str, expires_at: int) -> None:
         """Remember the latest expiry signed with ``kid`` so its retirement lasts long enough."""
         await self.db.execute(
-            "UPDATE signing_keys SET max_exp = ? WHERE kid = ? AND max_exp < ?", expires_at, kid, expires_at
+            sa.update(signing_keys).where(_KEYS.kid == kid, _KEYS.max_exp < expires_at).values(max_exp=expires_at)
         )
 
-    async def verifying_jwks(self, now: float) -> list[dict[str, Any]]:
+    async def verifying_jwks(self, at: float) -> list[dict[str, Any]]:
         """Public JWKs of the active keys and of retired keys with unexpired tokens."""
-        rows = await self.db.fetchall(
-            "SELECT public_jwk FROM signing_keys WHERE retired_at IS NULL OR max_exp > ? ORDER BY created_at DESC",
-            now,
+        statement = (
+            sa.select(_KEYS.public_jwk)
+            .where(sa.or_(_KEYS.retired_at.is_(None), _KEYS.max_exp > at))
+            .order_by(_KEYS.created_at.desc())
         )
-        return [orjson.loads(r["public_jwk"]) for r in rows]
+        return list((await self.db.execute(statement)).scalars())
 
-    async def list_signing_keys(self) -> list[Row]:
-        return await self.db.fetchall(
-            "SELECT kid, algorithm, created_at, retired_at, max_exp FROM signing_keys ORDER BY created_at"
-        )
+    async def list_all(self) -> list[Row]:
+        statement = sa.select(_KEYS.kid, _KEYS.algorithm, _KEYS.created_at, _KEYS.retired_at, _KEYS.max_exp)
+        return rows(await self.db.execute(statement.order_by(_KEYS.created_at)))

@@ -1,17 +1,17 @@
-"""SQL for streams: stream copies of a source made by a provider (seed 000 "Create Stream Copies")."""
+"""Streams: stream copies of a source made by a provider (seed 000 "Create Stream Copies")."""
 
 from __future__ import annotations
 
 import secrets
-import time
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
+import sqlalchemy as sa
 
-from origin.store.db import Conn, Database, Row
+from origin.store.db import Conn, Database, Records
+from origin.store.schema import now, streams
 
-#: Columns a status change may set (see :meth:`StreamStore.update_stream`).
+#: Columns a status change may set (see :meth:`StreamRepository.update`).
 _MUTABLE = frozenset(
     {"status", "progress", "uid", "hls_url", "dash_url", "thumbnail", "duration", "outputs", "error", "job_id"}
 )
@@ -43,17 +43,8 @@ class StreamRecord:
     created_at: float
     updated_at: float
 
-    @classmethod
-    def from_row(cls, row: Row) -> StreamRecord:
-        return cls(
-            **{
-                **row,
-                "meta": orjson.loads(row["meta"]),
-                "qualities": orjson.loads(row["qualities"]) if row["qualities"] else None,
-                "outputs": orjson.loads(row["outputs"]),
-                "require_signed": bool(row["require_signed"]),
-            }
-        )
+
+STREAMS = Records(StreamRecord, streams)
 
 
 @dataclass(frozen=True)
@@ -72,111 +63,90 @@ class NewStream:
     output_prefix: str | None = None
 
 
-def _json(value: Any) -> str | None:
-    return None if value is None else orjson.dumps(value).decode()
+class StreamRepository:
+    def __init__(self, db: Database) -> None:
+        self.db = db
 
-
-class StreamStore:
-    db: Database
-
-    async def insert_stream(self, conn: Conn, new: NewStream) -> str:
+    async def insert(self, conn: Conn, new: NewStream) -> str:
         """Insert a ``pending`` stream on ``conn``; :class:`IntegrityError` if the source already has one."""
         stream_id = secrets.token_hex(12)
-        now = time.time()
+        created = now()
         await conn.execute(
-            "INSERT INTO streams (id, tenant_id, provider, url, source_ref, source_file_id, bucket, output_prefix,"
-            " status, meta, qualities, require_signed, created_at, updated_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?)",
-            stream_id,
-            new.tenant_id,
-            new.provider,
-            new.url,
-            new.source_ref,
-            new.source_file_id,
-            new.bucket,
-            new.output_prefix,
-            _json(new.meta),
-            _json(new.qualities),
-            int(new.require_signed),
-            now,
-            now,
+            sa.insert(streams).values(
+                id=stream_id, **vars(new), status="pending", created_at=created, updated_at=created
+            )
         )
         return stream_id
 
-    async def restart_stream(self, conn: Conn, stream_id: str, new: NewStream) -> None:
+    async def restart(self, conn: Conn, stream_id: str, new: NewStream) -> None:
         """Make a failed stream ``pending`` again with the new request."""
         await conn.execute(
-            "UPDATE streams SET status = 'pending', progress = 0, uid = NULL, error = NULL, url = ?, meta = ?,"
-            " qualities = ?, require_signed = ?, hls_url = NULL, dash_url = NULL, thumbnail = NULL,"
-            " outputs = '{}', updated_at = ? WHERE id = ?",
-            new.url,
-            _json(new.meta),
-            _json(new.qualities),
-            int(new.require_signed),
-            time.time(),
-            stream_id,
+            sa.update(streams)
+            .where(streams.c.id == stream_id)
+            .values(
+                status="pending",
+                progress=0,
+                uid=None,
+                error=None,
+                url=new.url,
+                meta=new.meta,
+                qualities=new.qualities,
+                require_signed=new.require_signed,
+                hls_url=None,
+                dash_url=None,
+                thumbnail=None,
+                outputs={},
+                updated_at=now(),
+            )
         )
 
-    async def get_stream(self, stream_id: str, conn: Conn | None = None) -> StreamRecord | None:
-        row = await (conn or self.db).fetchone("SELECT * FROM streams WHERE id = ?", stream_id)
-        return StreamRecord.from_row(row) if row else None
+    async def get(self, stream_id: str, conn: Conn | None = None, *, for_update: bool = False) -> StreamRecord | None:
+        """The stream; ``for_update`` locks its row until ``conn``'s transaction ends (PostgreSQL)."""
+        statement = STREAMS.select().where(streams.c.id == stream_id)
+        return STREAMS.first(await self.db.execute(statement.with_for_update() if for_update else statement, conn))
 
-    async def streams_by_source(self, conn: Conn, tenant_id: str, provider: str, refs: list[str]) -> list[StreamRecord]:
+    async def by_source(self, conn: Conn, tenant_id: str, provider: str, refs: list[str]) -> list[StreamRecord]:
+        """The tenant's streams of ``provider`` made from ``refs``, locked until ``conn``'s transaction ends."""
         if not refs:
             return []
-        marks = ", ".join("?" * len(refs))
-        rows = await conn.fetchall(
-            f"SELECT * FROM streams WHERE tenant_id = ? AND provider = ? AND source_ref IN ({marks})",  # noqa: S608
-            tenant_id,
-            provider,
-            *refs,
+        statement = (
+            STREAMS.select()
+            .where(streams.c.tenant_id == tenant_id, streams.c.provider == provider, streams.c.source_ref.in_(refs))
+            .with_for_update()
         )
-        return [StreamRecord.from_row(r) for r in rows]
+        return STREAMS.all(await conn.execute(statement))
 
-    async def ready_streams_of_source(self, tenant_id: str, source_ref: str) -> list[StreamRecord]:
+    async def ready_of_source(self, tenant_id: str, source_ref: str) -> list[StreamRecord]:
         """The ready streams made from one source (any provider), oldest first."""
-        rows = await self.db.fetchall(
-            "SELECT * FROM streams WHERE tenant_id = ? AND source_ref = ? AND status = 'ready' ORDER BY created_at",
-            tenant_id,
-            source_ref,
+        statement = (
+            STREAMS.select()
+            .where(streams.c.tenant_id == tenant_id, streams.c.source_ref == source_ref, streams.c.status == "ready")
+            .order_by(streams.c.created_at)
         )
-        return [StreamRecord.from_row(r) for r in rows]
+        return STREAMS.all(await self.db.execute(statement))
 
-    async def stream_by_output_prefix(self, prefix: str) -> StreamRecord | None:
-        row = await self.db.fetchone("SELECT * FROM streams WHERE output_prefix = ?", prefix)
-        return StreamRecord.from_row(row) if row else None
+    async def by_output_prefix(self, prefix: str) -> StreamRecord | None:
+        return STREAMS.first(await self.db.execute(STREAMS.select().where(streams.c.output_prefix == prefix)))
 
-    async def list_streams(
+    async def page(
         self, tenant_id: str, *, limit: int, offset: int, status: str | None = None
     ) -> tuple[list[StreamRecord], int]:
         """One page of a tenant's streams, newest first, and the total count."""
-        where, args = "tenant_id = ?", [tenant_id]
+        where = [streams.c.tenant_id == tenant_id]
         if status:
-            where, args = where + " AND status = ?", [*args, status]
-        rows = await self.db.fetchall(
-            f"SELECT * FROM streams WHERE {where} ORDER BY created_at DESC, id LIMIT ? OFFSET ?",  # noqa: S608
-            *args,
-            limit,
-            offset,
-        )
-        total = await self.db.fetchval(f"SELECT COUNT(*) AS n FROM streams WHERE {where}", *args)  # noqa: S608
-        return [StreamRecord.from_row(r) for r in rows], int(total or 0)
+            where.append(streams.c.status == status)
+        listed = STREAMS.select().where(*where).order_by(streams.c.created_at.desc(), streams.c.id)
+        found = STREAMS.all(await self.db.execute(listed.limit(limit).offset(offset)))
+        total = (await self.db.execute(sa.select(sa.func.count()).select_from(streams).where(*where))).scalar()
+        return found, int(total or 0)
 
-    async def update_stream(self, conn: Conn, stream_id: str, **changes: Any) -> bool:
+    async def update(self, conn: Conn, stream_id: str, **changes: Any) -> bool:
         """Set some of :data:`_MUTABLE`; ``False`` if the stream is gone (deleted meanwhile)."""
         unknown = set(changes) - _MUTABLE
         if unknown:
             raise ValueError(f"not updatable: {', '.join(sorted(unknown))}")
-        if "outputs" in changes:
-            changes["outputs"] = _json(changes["outputs"])
-        assignments = ", ".join(f"{column} = ?" for column in changes)
-        changed = await conn.execute(
-            f"UPDATE streams SET {assignments}, updated_at = ? WHERE id = ?",  # noqa: S608 - fixed column names
-            *changes.values(),
-            time.time(),
-            stream_id,
-        )
-        return changed == 1
+        update = sa.update(streams).where(streams.c.id == stream_id).values(**changes, updated_at=now())
+        return (await conn.execute(update)).rowcount == 1
 
-    async def delete_stream(self, conn: Conn, stream_id: str) -> bool:
-        return await conn.execute("DELETE FROM streams WHERE id = ?", stream_id) == 1
+    async def delete(self, conn: Conn, stream_id: str) -> bool:
+        return (await conn.execute(sa.delete(streams).where(streams.c.id == stream_id))).rowcount == 1

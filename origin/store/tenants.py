@@ -1,16 +1,17 @@
-"""SQL for tenants, API keys and buckets."""
+"""Tenants (API keys stored hashed; names unique) and their buckets."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
 import secrets
-import time
+from typing import Any
 
-import orjson
+import sqlalchemy as sa
 
-from origin.store.db import Database
+from origin.store.db import Database, Records
 from origin.store.models import Bucket, Tenant
+from origin.store.schema import buckets, now, tenants
 
 
 def hash_api_key(api_key: str) -> str:
@@ -22,10 +23,15 @@ def new_api_key() -> str:
     return "tk_" + secrets.token_urlsafe(24)
 
 
-class TenantStore:
-    db: Database
+TENANTS = Records(Tenant, tenants)
+BUCKETS = Records(Bucket, buckets)
 
-    async def create_tenant(
+
+class TenantRepository:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def create(
         self,
         name: str,
         default_backend: str,
@@ -36,9 +42,11 @@ class TenantStore:
         max_file_size: int | None = None,
         api_key: str | None = None,
     ) -> tuple[Tenant, str]:
-        """Create a tenant with its default bucket; returns it and the plaintext API key (shown once)."""
+        """Create a tenant with its default bucket; returns it and the plaintext API key (shown once).
+
+        :class:`~origin.store.db.UniqueViolation` when another tenant has ``name``.
+        """
         api_key = api_key or new_api_key()
-        now = time.time()
         tenant = Tenant(
             id=secrets.token_hex(6),
             name=name,
@@ -47,53 +55,46 @@ class TenantStore:
             whitelisted_domains=whitelisted_domains or [],
             app_ids=app_ids or [],
             max_file_size=max_file_size,
-            created_at=now,
+            created_at=now(),
         )
         async with self.db.transaction() as tx:
+            await tx.execute(sa.insert(tenants).values(**vars(tenant), api_key_hash=hash_api_key(api_key)))
             await tx.execute(
-                "INSERT INTO tenants (id, name, api_key_hash, webhook_url, webhook_signing_key,"
-                " whitelisted_domains, app_ids, max_file_size, active, created_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?)",
-                tenant.id,
-                name,
-                hash_api_key(api_key),
-                webhook_url,
-                tenant.webhook_signing_key,
-                orjson.dumps(tenant.whitelisted_domains).decode(),
-                orjson.dumps(tenant.app_ids).decode(),
-                max_file_size,
-                now,
-            )
-            await tx.execute(
-                "INSERT INTO buckets (tenant_id, name, backend, is_default, created_at) VALUES (?, ?, ?, 1, ?)",
-                tenant.id,
-                "default",
-                default_backend,
-                now,
+                sa.insert(buckets).values(
+                    tenant_id=tenant.id,
+                    name="default",
+                    backend=default_backend,
+                    is_default=True,
+                    created_at=tenant.created_at,
+                )
             )
         return tenant, api_key
 
-    async def tenant_by_api_key(self, api_key: str) -> Tenant | None:
+    async def by_api_key(self, api_key: str) -> Tenant | None:
         digest = hash_api_key(api_key)
-        row = await self.db.fetchone("SELECT * FROM tenants WHERE api_key_hash = ?", digest)
+        statement = TENANTS.select().add_columns(tenants.c.api_key_hash).where(tenants.c.api_key_hash == digest)
+        row = (await self.db.execute(statement)).mappings().first()
         if row is None or not hmac.compare_digest(row["api_key_hash"], digest):
             return None
-        return Tenant.from_row(row)
+        return Tenant(**{name: value for name, value in row.items() if name != "api_key_hash"})
 
-    async def get_tenant(self, tenant_id: str) -> Tenant | None:
-        row = await self.db.fetchone("SELECT * FROM tenants WHERE id = ?", tenant_id)
-        return Tenant.from_row(row) if row else None
+    async def get(self, tenant_id: str) -> Tenant | None:
+        return TENANTS.first(await self.db.execute(TENANTS.select().where(tenants.c.id == tenant_id)))
 
-    async def find_tenant(self, id_or_name: str) -> Tenant | None:
-        row = await self.db.fetchone(
-            "SELECT * FROM tenants WHERE id = ? OR name = ? ORDER BY created_at LIMIT 1", id_or_name, id_or_name
+    async def find(self, id_or_name: str) -> Tenant | None:
+        """The tenant with this id, else the one with this name (names are unique)."""
+        statement = (
+            TENANTS.select()
+            .where((tenants.c.id == id_or_name) | (tenants.c.name == id_or_name))
+            .order_by((tenants.c.id == id_or_name).desc())
+            .limit(1)
         )
-        return Tenant.from_row(row) if row else None
+        return TENANTS.first(await self.db.execute(statement))
 
-    async def list_tenants(self) -> list[Tenant]:
-        return [Tenant.from_row(r) for r in await self.db.fetchall("SELECT * FROM tenants ORDER BY created_at")]
+    async def list_all(self) -> list[Tenant]:
+        return TENANTS.all(await self.db.execute(TENANTS.select().order_by(tenants.c.created_at)))
 
-    async def update_tenant(
+    async def update(
         self,
         tenant_id: str,
         *,
@@ -104,44 +105,41 @@ class TenantStore:
         max_file_size: int | None = None,
         active: bool | None = None,
     ) -> Tenant | None:
-        changes: dict[str, object] = {}
-        if name is not None:
-            changes["name"] = name
-        if webhook_url is not None:
-            changes["webhook_url"] = webhook_url
-        if whitelisted_domains is not None:
-            changes["whitelisted_domains"] = orjson.dumps(whitelisted_domains).decode()
-        if app_ids is not None:
-            changes["app_ids"] = orjson.dumps(app_ids).decode()
-        if max_file_size is not None:
-            changes["max_file_size"] = max_file_size
-        if active is not None:
-            changes["active"] = int(active)
+        """Change the given fields (``None``: unchanged); :class:`UniqueViolation` on a taken name."""
+        given: dict[str, Any] = {
+            "name": name,
+            "webhook_url": webhook_url,
+            "whitelisted_domains": whitelisted_domains,
+            "app_ids": app_ids,
+            "max_file_size": max_file_size,
+            "active": active,
+        }
+        changes = {column: value for column, value in given.items() if value is not None}
         if changes:
-            assignments = ", ".join(f"{column} = ?" for column in changes)
-            await self.db.execute(f"UPDATE tenants SET {assignments} WHERE id = ?", *changes.values(), tenant_id)  # noqa: S608 - column names are fixed above
-        return await self.get_tenant(tenant_id)
+            await self.db.execute(sa.update(tenants).where(tenants.c.id == tenant_id).values(**changes))
+        return await self.get(tenant_id)
 
     async def rotate_api_key(self, tenant_id: str) -> str:
         api_key = new_api_key()
-        await self.db.execute("UPDATE tenants SET api_key_hash = ? WHERE id = ?", hash_api_key(api_key), tenant_id)
+        await self.db.execute(
+            sa.update(tenants).where(tenants.c.id == tenant_id).values(api_key_hash=hash_api_key(api_key))
+        )
         return api_key
 
-    async def get_bucket(self, tenant_id: str, name: str | None) -> Bucket | None:
-        if name:
-            row = await self.db.fetchone("SELECT * FROM buckets WHERE tenant_id = ? AND name = ?", tenant_id, name)
-        else:
-            row = await self.db.fetchone("SELECT * FROM buckets WHERE tenant_id = ? AND is_default = 1", tenant_id)
-        if row is None:
-            return None
-        return Bucket(row["tenant_id"], row["name"], row["backend"], bool(row["is_default"]))
 
-    async def create_bucket(self, tenant_id: str, name: str, backend: str) -> Bucket:
+class BucketRepository:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def get(self, tenant_id: str, name: str | None) -> Bucket | None:
+        """The tenant's bucket ``name``, or its default bucket."""
+        which = buckets.c.name == name if name else buckets.c.is_default.is_(True)
+        return BUCKETS.first(await self.db.execute(BUCKETS.select().where(buckets.c.tenant_id == tenant_id, which)))
+
+    async def create(self, tenant_id: str, name: str, backend: str) -> Bucket:
         await self.db.execute(
-            "INSERT INTO buckets (tenant_id, name, backend, is_default, created_at) VALUES (?, ?, ?, 0, ?)",
-            tenant_id,
-            name,
-            backend,
-            time.time(),
+            sa.insert(buckets).values(
+                tenant_id=tenant_id, name=name, backend=backend, is_default=False, created_at=now()
+            )
         )
         return Bucket(tenant_id, name, backend, False)

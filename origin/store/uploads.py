@@ -1,4 +1,4 @@
-"""SQL for TUS uploads: their progress, and the lease that lets one request of one process write one.
+"""TUS uploads: their progress, and the lease that lets one request of one process write one.
 
 The lease (``lock_owner``/``lock_until``) is taken with a conditional UPDATE, so two origin processes
 can never both hold it; ``release_requested`` lets a request in another process ask the holder to stop.
@@ -7,13 +7,12 @@ can never both hold it; ``release_requested`` lets a request in another process 
 from __future__ import annotations
 
 import secrets
-import time
 from dataclasses import dataclass
-from typing import Any
 
-import orjson
+import sqlalchemy as sa
 
-from origin.store.db import Database
+from origin.store.db import Database, Records
+from origin.store.schema import now, tus_uploads
 
 
 @dataclass(frozen=True)
@@ -42,33 +41,20 @@ class TusUpload:
         """All bytes are here but the file is not registered yet (partial uploads never are)."""
         return self.complete and not self.is_partial and self.file_id is None
 
-    @classmethod
-    def from_row(cls, row: dict[str, Any]) -> TusUpload:
-        return cls(
-            id=row["id"],
-            tenant_id=row["tenant_id"],
-            length=row["upload_length"],
-            offset=row["upload_offset"],
-            metadata=orjson.loads(row["metadata"]),
-            bucket=row["bucket"],
-            is_partial=bool(row["is_partial"]),
-            is_final=bool(row["is_final"]),
-            parts=orjson.loads(row["parts"]),
-            file_id=row["file_id"],
-            expires_at=row["expires_at"],
-            created_at=row["created_at"],
-            updated_at=row["updated_at"],
-        )
+
+UPLOADS = Records(TusUpload, tus_uploads, length="upload_length", offset="upload_offset")
+_ID = tus_uploads.c.id
 
 
 def new_upload_id() -> str:
     return secrets.token_hex(16)
 
 
-class UploadStore:
-    db: Database
+class UploadRepository:
+    def __init__(self, db: Database) -> None:
+        self.db = db
 
-    async def create_upload(
+    async def create(
         self,
         tenant_id: str,
         *,
@@ -80,107 +66,99 @@ class UploadStore:
         is_final: bool = False,
         parts: list[str] | None = None,
     ) -> TusUpload:
-        now = time.time()
-        upload_id = new_upload_id()
-        await self.db.execute(
-            "INSERT INTO tus_uploads (id, tenant_id, upload_length, upload_offset, metadata, bucket, is_partial,"
-            " is_final, parts, expires_at, created_at, updated_at) VALUES (?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?)",
-            upload_id,
-            tenant_id,
-            length,
-            orjson.dumps(metadata).decode(),
-            bucket,
-            int(is_partial),
-            int(is_final),
-            orjson.dumps(parts or []).decode(),
-            expires_at,
-            now,
-            now,
+        created = now()
+        insert = sa.insert(tus_uploads).values(
+            id=new_upload_id(),
+            tenant_id=tenant_id,
+            upload_length=length,
+            upload_offset=0,
+            metadata=metadata,
+            bucket=bucket,
+            is_partial=is_partial,
+            is_final=is_final,
+            parts=parts or [],
+            expires_at=expires_at,
+            created_at=created,
+            updated_at=created,
         )
-        upload = await self.get_upload(upload_id)
+        upload = UPLOADS.first(await self.db.execute(insert.returning(*UPLOADS.columns)))
         assert upload is not None
         return upload
 
-    async def get_upload(self, upload_id: str, tenant_id: str | None = None) -> TusUpload | None:
+    async def get(self, upload_id: str, tenant_id: str | None = None) -> TusUpload | None:
         """The upload, or None if absent or (with ``tenant_id``) another tenant's."""
-        row = await self.db.fetchone("SELECT * FROM tus_uploads WHERE id = ?", upload_id)
-        if row is None or (tenant_id is not None and row["tenant_id"] != tenant_id):
+        upload = UPLOADS.first(await self.db.execute(UPLOADS.select().where(_ID == upload_id)))
+        if upload is None or (tenant_id is not None and upload.tenant_id != tenant_id):
             return None
-        return TusUpload.from_row(row)
+        return upload
 
-    async def set_upload_progress(
+    async def set_progress(
         self, upload_id: str, offset: int, *, length: int | None = None, expires_at: float | None = None
     ) -> None:
         """Record the durable offset; also fix a deferred length or push the expiry out."""
+        changes = {"upload_length": length, "expires_at": expires_at}
+        given = {column: value for column, value in changes.items() if value is not None}
         await self.db.execute(
-            "UPDATE tus_uploads SET upload_offset = ?, upload_length = COALESCE(?, upload_length),"
-            " expires_at = COALESCE(?, expires_at), updated_at = ? WHERE id = ?",
-            offset,
-            length,
-            expires_at,
-            time.time(),
-            upload_id,
+            sa.update(tus_uploads).where(_ID == upload_id).values(upload_offset=offset, updated_at=now(), **given)
         )
 
-    async def set_upload_file(self, upload_id: str, file_id: str) -> None:
-        await self.db.execute(
-            "UPDATE tus_uploads SET file_id = ?, updated_at = ? WHERE id = ?", file_id, time.time(), upload_id
-        )
+    async def set_file(self, upload_id: str, file_id: str) -> None:
+        await self.db.execute(sa.update(tus_uploads).where(_ID == upload_id).values(file_id=file_id, updated_at=now()))
 
-    async def delete_upload(self, upload_id: str) -> None:
-        await self.db.execute("DELETE FROM tus_uploads WHERE id = ?", upload_id)
+    async def delete(self, upload_id: str) -> None:
+        await self.db.execute(sa.delete(tus_uploads).where(_ID == upload_id))
 
-    async def expired_uploads(self, now: float, limit: int = 100) -> list[TusUpload]:
+    async def expired(self, at: float, limit: int = 100) -> list[TusUpload]:
         """Uploads past their expiry, except finished ones still waiting to be registered."""
-        rows = await self.db.fetchall(
-            "SELECT * FROM tus_uploads WHERE expires_at < ? ORDER BY expires_at LIMIT ?",
-            now,
-            limit,
-        )
-        return [u for u in map(TusUpload.from_row, rows) if not u.needs_ingest]
+        statement = UPLOADS.select().where(tus_uploads.c.expires_at < at).order_by(tus_uploads.c.expires_at)
+        return [u for u in UPLOADS.all(await self.db.execute(statement.limit(limit))) if not u.needs_ingest]
 
-    async def unregistered_uploads(self, limit: int = 100) -> list[TusUpload]:
+    async def unregistered(self, limit: int = 100) -> list[TusUpload]:
         """Finished non-partial uploads whose ingest failed or was cut short."""
-        rows = await self.db.fetchall(
-            "SELECT * FROM tus_uploads WHERE file_id IS NULL AND is_partial = 0"
-            " AND upload_offset = upload_length ORDER BY updated_at LIMIT ?",
-            limit,
+        statement = (
+            UPLOADS.select()
+            .where(
+                tus_uploads.c.file_id.is_(None),
+                tus_uploads.c.is_partial.is_(False),
+                tus_uploads.c.upload_offset == tus_uploads.c.upload_length,
+            )
+            .order_by(tus_uploads.c.updated_at)
+            .limit(limit)
         )
-        return [TusUpload.from_row(r) for r in rows]
+        return UPLOADS.all(await self.db.execute(statement))
 
     # -- the lease -----------------------------------------------------------------------------------
 
-    async def take_upload_lease(self, upload_id: str, owner: str, seconds: float) -> TusUpload | None:
+    async def take_lease(self, upload_id: str, owner: str, seconds: float) -> TusUpload | None:
         """Take the lease if it is free or expired: the upload as it is now, or None if not taken."""
-        now = time.time()
-        row = await self.db.fetchone(
-            "UPDATE tus_uploads SET lock_owner = ?, lock_until = ?, release_requested = 0"
-            " WHERE id = ? AND (lock_owner IS NULL OR lock_until < ?) RETURNING *",
-            owner,
-            now + seconds,
-            upload_id,
-            now,
+        at = now()
+        update = (
+            sa.update(tus_uploads)
+            .where(_ID == upload_id, sa.or_(tus_uploads.c.lock_owner.is_(None), tus_uploads.c.lock_until < at))
+            .values(lock_owner=owner, lock_until=at + seconds, release_requested=False)
+            .returning(*UPLOADS.columns)
         )
-        return TusUpload.from_row(row) if row else None
+        return UPLOADS.first(await self.db.execute(update))
 
-    async def renew_upload_lease(self, upload_id: str, owner: str, seconds: float) -> bool:
+    async def renew_lease(self, upload_id: str, owner: str, seconds: float) -> bool:
         """Extend a held lease; False if it was lost or another process asked for it."""
-        changed = await self.db.execute(
-            "UPDATE tus_uploads SET lock_until = ? WHERE id = ? AND lock_owner = ? AND release_requested = 0",
-            time.time() + seconds,
-            upload_id,
-            owner,
+        update = (
+            sa.update(tus_uploads)
+            .where(_ID == upload_id, tus_uploads.c.lock_owner == owner, tus_uploads.c.release_requested.is_(False))
+            .values(lock_until=now() + seconds)
         )
-        return changed == 1
+        return (await self.db.execute(update)).rowcount == 1
 
-    async def request_upload_release(self, upload_id: str) -> None:
+    async def request_release(self, upload_id: str) -> None:
         await self.db.execute(
-            "UPDATE tus_uploads SET release_requested = 1 WHERE id = ? AND lock_owner IS NOT NULL", upload_id
+            sa.update(tus_uploads)
+            .where(_ID == upload_id, tus_uploads.c.lock_owner.is_not(None))
+            .values(release_requested=True)
         )
 
-    async def release_upload_lease(self, upload_id: str, owner: str) -> None:
+    async def release_lease(self, upload_id: str, owner: str) -> None:
         await self.db.execute(
-            "UPDATE tus_uploads SET lock_owner = NULL, lock_until = NULL WHERE id = ? AND lock_owner = ?",
-            upload_id,
-            owner,
+            sa.update(tus_uploads)
+            .where(_ID == upload_id, tus_uploads.c.lock_owner == owner)
+            .values(lock_owner=None, lock_until=None)
         )

@@ -1,4 +1,4 @@
-"""SQL for the webhook outbox and its delivery log.
+"""The webhook outbox and its delivery log.
 
 A delivery is one event for one tenant: the exact body the receiver gets, its status
 (``pending`` → ``delivered`` | ``failed`` | ``skipped``), and when it is due next. Dispatchers claim
@@ -10,21 +10,19 @@ dispatchers never send the same delivery while a lease holds. Every attempt is l
 from __future__ import annotations
 
 import secrets
-import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
-from origin.store.db import Conn, Database, Row
+import sqlalchemy as sa
 
-_DUE = "status = 'pending' AND next_attempt_at <= ? AND (lease_until IS NULL OR lease_until <= ?)"
+from origin.store.db import Conn, Database, Records
+from origin.store.schema import now, webhook_attempts, webhook_deliveries
+
+_DELIVERIES = webhook_deliveries
 
 
-
-def _claim_sql(dialect: str) -> str:
-    lock = " FOR UPDATE SKIP LOCKED" if dialect == "postgresql" else ""
-    return (
-        f"UPDATE webhook_deliveries SET lease_owner = ?, lease_until = ? WHERE id IN (SELECT id"  # noqa: S608
-        f" FROM webhook_deliveries WHERE {_DUE} ORDER BY next_attempt_at LIMIT ?{lock}) AND {_DUE} RETURNING *"
-    )
+def _due(at: float) -> sa.ColumnElement[bool]:
+    d = _DELIVERIES.c
+    return sa.and_(d.status == "pending", d.next_attempt_at <= at, sa.or_(d.lease_until.is_(None), d.lease_until <= at))
 
 
 @dataclass(frozen=True)
@@ -43,10 +41,6 @@ class WebhookDelivery:
     updated_at: float
     delivered_at: float | None
 
-    @classmethod
-    def from_row(cls, row: Row) -> WebhookDelivery:
-        return cls(**{name: row[name] for name in cls.__dataclass_fields__})
-
 
 @dataclass(frozen=True)
 class WebhookAttempt:
@@ -57,57 +51,62 @@ class WebhookAttempt:
     status_code: int | None
     error: str | None
 
-    @classmethod
-    def from_row(cls, row: Row) -> WebhookAttempt:
-        return cls(**{name: row[name] for name in cls.__dataclass_fields__})
+
+DELIVERIES = Records(WebhookDelivery, webhook_deliveries)
+ATTEMPTS = Records(WebhookAttempt, webhook_attempts)
 
 
 async def insert_delivery(conn: Conn, tenant_id: str, event_type: str, body: str, max_attempts: int) -> str:
     """Add an event to the outbox on ``conn`` (the caller's transaction), due now; returns its id."""
     delivery_id = "wh_" + secrets.token_hex(12)
-    now = time.time()
+    created = now()
     await conn.execute(
-        "INSERT INTO webhook_deliveries (id, tenant_id, event_type, body, status, attempts, max_attempts,"
-        " next_attempt_at, created_at, updated_at) VALUES (?, ?, ?, ?, 'pending', 0, ?, ?, ?, ?)",
-        delivery_id,
-        tenant_id,
-        event_type,
-        body,
-        max_attempts,
-        now,
-        now,
-        now,
+        sa.insert(webhook_deliveries).values(
+            id=delivery_id,
+            tenant_id=tenant_id,
+            event_type=event_type,
+            body=body,
+            status="pending",
+            attempts=0,
+            max_attempts=max_attempts,
+            next_attempt_at=created,
+            created_at=created,
+            updated_at=created,
+        )
     )
     return delivery_id
 
 
-class WebhookStore:
-    db: Database
+class WebhookRepository:
+    def __init__(self, db: Database) -> None:
+        self.db = db
 
-    async def prune_deliveries(self, settled_before: float) -> int:
+    async def prune(self, settled_before: float) -> int:
         """Delete delivered, failed and skipped deliveries (and their attempts) settled before ``settled_before``."""
-        return await self.db.execute(
-            "DELETE FROM webhook_deliveries WHERE status IN ('delivered', 'failed', 'skipped') AND updated_at < ?",
-            settled_before,
+        statement = sa.delete(_DELIVERIES).where(
+            _DELIVERIES.c.status.in_(("delivered", "failed", "skipped")), _DELIVERIES.c.updated_at < settled_before
         )
+        return (await self.db.execute(statement)).rowcount
 
-    async def claim_deliveries(self, owner: str, lease_seconds: float, limit: int) -> list[WebhookDelivery]:
+    async def claim(self, owner: str, lease_seconds: float, limit: int) -> list[WebhookDelivery]:
         """Lease up to ``limit`` due deliveries to ``owner``, oldest due first."""
-        now = time.time()
-        async with self.db.transaction() as tx:
-            rows = await tx.fetchall(
-                _claim_sql(tx.dialect),
-                owner,
-                now + lease_seconds,
-                now,
-                now,
-                limit,
-                now,
-                now,
-            )
-        return [WebhookDelivery.from_row(r) for r in rows]
+        at = now()
+        due = (
+            sa.select(_DELIVERIES.c.id)
+            .where(_due(at))
+            .order_by(_DELIVERIES.c.next_attempt_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        update = (
+            sa.update(_DELIVERIES)
+            .where(_DELIVERIES.c.id.in_(due.scalar_subquery()), _due(at))
+            .values(lease_owner=owner, lease_until=at + lease_seconds)
+            .returning(*DELIVERIES.columns)
+        )
+        return DELIVERIES.all(await self.db.execute(update))
 
-    async def settle_delivery(
+    async def settle(
         self,
         delivery_id: str,
         owner: str,
@@ -121,77 +120,59 @@ class WebhookStore:
 
         ``False`` when ``owner`` lost the lease meanwhile (the attempt is still logged).
         """
-        now = time.time()
+        at = now()
+        changes = {
+            "status": status,
+            "attempts": _DELIVERIES.c.attempts + int(attempt is not None),
+            "next_attempt_at": next_attempt_at,
+            "last_status_code": attempt.status_code if attempt else None,
+            "last_error": error,
+            "lease_owner": None,
+            "lease_until": None,
+            "updated_at": at,
+        }
+        if status == "delivered":
+            changes["delivered_at"] = at
         async with self.db.transaction() as tx:
             if attempt is not None:
                 await tx.execute(
-                    "INSERT INTO webhook_attempts (id, delivery_id, attempt, url, started_at, duration_ms,"
-                    " status_code, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    secrets.token_hex(12),
-                    delivery_id,
-                    attempt.attempt,
-                    attempt.url,
-                    attempt.started_at,
-                    attempt.duration_ms,
-                    attempt.status_code,
-                    attempt.error,
+                    sa.insert(webhook_attempts).values(
+                        id=secrets.token_hex(12), delivery_id=delivery_id, **asdict(attempt)
+                    )
                 )
-            changed = await tx.execute(
-                "UPDATE webhook_deliveries SET status = ?, attempts = attempts + ?, next_attempt_at = ?,"
-                " last_status_code = ?, last_error = ?, delivered_at = COALESCE(?, delivered_at),"
-                " lease_owner = NULL, lease_until = NULL, updated_at = ? WHERE id = ? AND lease_owner = ?",
-                status,
-                int(attempt is not None),
-                next_attempt_at,
-                attempt.status_code if attempt else None,
-                error,
-                now if status == "delivered" else None,
-                now,
-                delivery_id,
-                owner,
+            update = (
+                sa.update(_DELIVERIES)
+                .where(_DELIVERIES.c.id == delivery_id, _DELIVERIES.c.lease_owner == owner)
+                .values(**changes)
             )
-        return changed == 1
+            return (await tx.execute(update)).rowcount == 1
 
-    async def list_deliveries(self, tenant_id: str, limit: int, status: str | None = None) -> list[WebhookDelivery]:
+    async def recent(self, tenant_id: str, limit: int, status: str | None = None) -> list[WebhookDelivery]:
         """A tenant's deliveries, most recent first, optionally only those with ``status``."""
+        where = [_DELIVERIES.c.tenant_id == tenant_id]
         if status:
-            rows = await self.db.fetchall(
-                "SELECT * FROM webhook_deliveries WHERE tenant_id = ? AND status = ?"
-                " ORDER BY created_at DESC LIMIT ?",
-                tenant_id,
-                status,
-                limit,
-            )
-        else:
-            rows = await self.db.fetchall(
-                "SELECT * FROM webhook_deliveries WHERE tenant_id = ? ORDER BY created_at DESC LIMIT ?",
-                tenant_id,
-                limit,
-            )
-        return [WebhookDelivery.from_row(r) for r in rows]
+            where.append(_DELIVERIES.c.status == status)
+        statement = DELIVERIES.select().where(*where).order_by(_DELIVERIES.c.created_at.desc()).limit(limit)
+        return DELIVERIES.all(await self.db.execute(statement))
 
-    async def get_delivery(self, tenant_id: str, delivery_id: str) -> WebhookDelivery | None:
-        row = await self.db.fetchone(
-            "SELECT * FROM webhook_deliveries WHERE id = ? AND tenant_id = ?", delivery_id, tenant_id
-        )
-        return WebhookDelivery.from_row(row) if row else None
+    async def get(self, tenant_id: str, delivery_id: str) -> WebhookDelivery | None:
+        statement = DELIVERIES.select().where(_DELIVERIES.c.id == delivery_id, _DELIVERIES.c.tenant_id == tenant_id)
+        return DELIVERIES.first(await self.db.execute(statement))
 
-    async def delivery_attempts(self, delivery_id: str) -> list[WebhookAttempt]:
-        rows = await self.db.fetchall(
-            "SELECT * FROM webhook_attempts WHERE delivery_id = ? ORDER BY started_at, attempt", delivery_id
+    async def attempts(self, delivery_id: str) -> list[WebhookAttempt]:
+        statement = (
+            ATTEMPTS.select()
+            .where(webhook_attempts.c.delivery_id == delivery_id)
+            .order_by(webhook_attempts.c.started_at, webhook_attempts.c.attempt)
         )
-        return [WebhookAttempt.from_row(r) for r in rows]
+        return ATTEMPTS.all(await self.db.execute(statement))
 
     async def redeliver(self, tenant_id: str, delivery_id: str, attempts: int) -> WebhookDelivery | None:
         """Make a delivery due now with a fresh budget of ``attempts``, whatever its status."""
-        now = time.time()
+        at = now()
         await self.db.execute(
-            "UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = ?, max_attempts = attempts + ?,"
-            " updated_at = ? WHERE id = ? AND tenant_id = ?",
-            now,
-            attempts,
-            now,
-            delivery_id,
-            tenant_id,
+            sa.update(_DELIVERIES)
+            .where(_DELIVERIES.c.id == delivery_id, _DELIVERIES.c.tenant_id == tenant_id)
+            .values(status="pending", next_attempt_at=at, max_attempts=_DELIVERIES.c.attempts + attempts, updated_at=at)
         )
-        return await self.get_delivery(tenant_id, delivery_id)
+        return await self.get(tenant_id, delivery_id)

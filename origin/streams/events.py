@@ -41,9 +41,9 @@ async def transition(
     """
     if status not in STATUSES:
         raise ValueError(f"unknown stream status {status!r}")
-    if not await state.store.update_stream(conn, stream_id, status=status, **changes):
+    if not await state.store.streams.update(conn, stream_id, status=status, **changes):
         return None
-    stream = await state.store.get_stream(stream_id, conn)
+    stream = await state.store.streams.get(stream_id, conn)
     assert stream is not None
     await emit(conn, stream.tenant_id, stream_event(stream))
     return stream

@@ -44,13 +44,13 @@ class _Reporter:
     async def __call__(self, status: str, progress: float | None) -> None:
         if status != self.status:
             changes: dict[str, Any] = {} if progress is None else {"progress": round(progress, 1)}
-            async with self.state.store.db.transaction() as tx:
+            async with self.state.store.transaction() as tx:
                 if await transition(self.state, tx, self.stream_id, status, **changes) is None:
                     raise StreamGone("the stream was deleted")
             self.status = status
         elif progress is not None and abs(progress - self.progress) >= 1 and self._due():
-            async with self.state.store.db.transaction() as tx:
-                if not await self.state.store.update_stream(tx, self.stream_id, progress=round(progress, 1)):
+            async with self.state.store.transaction() as tx:
+                if not await self.state.store.streams.update(tx, self.stream_id, progress=round(progress, 1)):
                     raise StreamGone("the stream was deleted")
             self.progress, self.written_at = progress, time.monotonic()
 
@@ -59,7 +59,7 @@ class _Reporter:
 
 
 async def run_stream(state: OriginState, job: Job) -> dict[str, Any]:
-    stream = await state.store.get_stream(job.payload["stream_id"])
+    stream = await state.store.streams.get(job.payload["stream_id"])
     if stream is None:
         raise StreamGone("the stream was deleted")
     if stream.status == "ready":  # an earlier attempt made it, then lost its job before marking it done
@@ -83,7 +83,7 @@ async def run_stream(state: OriginState, job: Job) -> dict[str, Any]:
         if result.state == "failed":
             raise PermanentJobError(result.error or f"{provider.name} could not make the stream")
         await report("downloading", None)
-        async with state.store.db.transaction() as tx:
+        async with state.store.transaction() as tx:
             done = await transition(
                 state, tx, stream.id, "ready", uid=result.uid, progress=100.0, hls_url=result.hls_url,
                 dash_url=result.dash_url, thumbnail=result.thumbnail, duration=result.duration,
@@ -125,14 +125,14 @@ async def _make(
 
 
 async def _save(state: OriginState, stream_id: str, **changes: Any) -> None:
-    async with state.store.db.transaction() as tx:
-        if not await state.store.update_stream(tx, stream_id, **changes):
+    async with state.store.transaction() as tx:
+        if not await state.store.streams.update(tx, stream_id, **changes):
             raise StreamGone("the stream was deleted")
 
 
 async def stream_failed(state: OriginState, job: Job, error: str, tx: Conn) -> None:
     """Retries are exhausted (or the failure is permanent): the stream ends ``failed`` with the reason."""
-    stream = await state.store.get_stream(job.payload["stream_id"], tx)
+    stream = await state.store.streams.get(job.payload["stream_id"], tx)
     if stream is not None and stream.status != "failed":
         await transition(state, tx, stream.id, "failed", error=error)
 

@@ -24,14 +24,14 @@ _OUTPUT_DIR = re.compile(r"\.stream/")
 async def stream_object(state: OriginState, key: str) -> tuple[StorageBackend, int, dict[str, str]] | None:
     """Backend, size and policy headers of ``key`` when it is an output of a ready stream; else ``None``."""
     for match in _OUTPUT_DIR.finditer(key):
-        stream = await state.store.stream_by_output_prefix(key[: match.end()])
+        stream = await state.store.streams.by_output_prefix(key[: match.end()])
         if stream is not None:
             break
     else:
         return None
     if stream.status != "ready" or not stream.bucket or not stream.source_file_id:
         return None
-    bucket = await state.store.get_bucket(stream.tenant_id, stream.bucket)
+    bucket = await state.store.buckets.get(stream.tenant_id, stream.bucket)
     if bucket is None:
         return None
     backend = state.backend(bucket)

@@ -55,14 +55,14 @@ async def create_streams(state: OriginState, tenant: Tenant, body: dict[str, Any
     ids: list[str] = []
     existing: list[StreamRecord] = []
     try:
-        async with state.store.db.transaction() as tx:
+        async with state.store.transaction() as tx:
             known = await _known(state, tx, tenant.id, list(unique.values()))
             for request in unique.values():
                 found = known.get(request.identity)
                 if found is None:
                     ids.append(await _start(state, tx, request.new))
                 elif found.status == "failed":
-                    await state.store.restart_stream(tx, found.id, request.new)
+                    await state.store.streams.restart(tx, found.id, request.new)
                     ids.append(await _queue(state, tx, found.id, tenant.id))
                 elif found.status == "ready":
                     existing.append(found)
@@ -78,19 +78,19 @@ async def _known(
     found: dict[tuple[str, str], StreamRecord] = {}
     for provider in {r.new.provider for r in requests}:
         refs = [r.new.source_ref for r in requests if r.new.provider == provider]
-        for stream in await state.store.streams_by_source(tx, tenant_id, provider, refs):
+        for stream in await state.store.streams.by_source(tx, tenant_id, provider, refs):
             found[(stream.provider, stream.source_ref)] = stream
     return found
 
 
 async def _start(state: OriginState, tx: Conn, new: NewStream) -> str:
-    stream_id = await state.store.insert_stream(tx, new)
+    stream_id = await state.store.streams.insert(tx, new)
     return await _queue(state, tx, stream_id, new.tenant_id)
 
 
 async def _queue(state: OriginState, tx: Conn, stream_id: str, tenant_id: str) -> str:
     job_id = await enqueue(tx, STREAM_JOB, tenant_id, {"stream_id": stream_id})
-    await state.store.update_stream(tx, stream_id, job_id=job_id)
+    await state.store.streams.update(tx, stream_id, job_id=job_id)
     return stream_id
 
 
@@ -113,7 +113,7 @@ async def _parse(state: OriginState, tenant: Tenant, item: Any, path: str) -> _R
         if qualities.video and not qualities.fitting(min(file.width, file.height)).video:
             raise HTTPError(400, f"{path}.qualities: every video quality is above the source resolution"
                                  f" ({file.width}x{file.height})", "QUALITIES_INVALID")
-    bucket = await state.store.get_bucket(tenant.id, file.bucket) if file else None
+    bucket = await state.store.buckets.get(tenant.id, file.bucket) if file else None
     prefix = f"{file.key}{OUTPUT_SUFFIX}" if file and not provider.remote else None
     source = StreamSource("", url, meta["name"], meta, signed, key=file.key if file else None,
                           storage=state.backend(bucket) if bucket else None, output_prefix=prefix)
@@ -160,7 +160,7 @@ def _qualities(provider: StreamProvider, raw: Any, path: str) -> QualitiesConfig
 
 
 async def tenant_stream(state: OriginState, tenant: Tenant, stream_id: str) -> StreamRecord:
-    stream = await state.store.get_stream(stream_id)
+    stream = await state.store.streams.get(stream_id)
     if stream is None or stream.tenant_id != tenant.id:
         raise HTTPError(404, "Stream not found", "STREAM_NOT_FOUND")
     return stream
@@ -182,8 +182,8 @@ async def delete_stream(state: OriginState, tenant: Tenant, stream_id: str) -> N
             raise HTTPError(502, f"The stream provider failed; retry: {exc}", "STREAM_PROVIDER_FAILED") from None
         except ProviderRejected:
             pass  # already gone at the provider
-    async with state.store.db.transaction() as tx:
-        await state.store.delete_stream(tx, stream.id)
+    async with state.store.transaction() as tx:
+        await state.store.streams.delete(tx, stream.id)
     if stream.output_prefix:
         await purge_edges(state, [], [stream.output_prefix])
 

@@ -24,8 +24,8 @@ def delivery_url(state: OriginState, file_id: str, key: str) -> str:
 
 
 async def stream_source(state: OriginState, stream: StreamRecord) -> StreamSource:
-    file = await state.store.get_file(stream.source_file_id) if stream.source_file_id else None
-    bucket = await state.store.get_bucket(stream.tenant_id, stream.bucket) if stream.bucket else None
+    file = await state.store.files.get(stream.source_file_id) if stream.source_file_id else None
+    bucket = await state.store.buckets.get(stream.tenant_id, stream.bucket) if stream.bucket else None
     return StreamSource(
         stream_id=stream.id,
         url=stream.url,

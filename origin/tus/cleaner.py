@@ -36,10 +36,10 @@ async def sweep(state: OriginState, now: float | None = None) -> int:
     """One pass; returns how many uploads were deleted. ``now`` overrides the clock (tests)."""
     now = time.time() if now is None else now
     deleted = 0
-    for upload in await state.store.expired_uploads(now):
+    for upload in await state.store.uploads.expired(now):
         if await _with_free_lock(state, upload, now, _expire):
             deleted += 1
-    for upload in await state.store.unregistered_uploads():
+    for upload in await state.store.uploads.unregistered():
         await _with_free_lock(state, upload, now, _register)
     return deleted
 
@@ -53,7 +53,7 @@ async def _expire(state: OriginState, upload: TusUpload, now: float) -> bool:
 
 
 async def _register(state: OriginState, upload: TusUpload, now: float) -> bool:
-    tenant = await state.store.get_tenant(upload.tenant_id)
+    tenant = await state.store.tenants.get(upload.tenant_id)
     if tenant is None or not upload.needs_ingest:
         return False
     try:

@@ -40,7 +40,7 @@ class HeldLock:
 
     async def renew(self, store: Store) -> bool:
         """Extend the lease; on failure (lost, or asked for by another process) sets ``stop``."""
-        if not await store.renew_upload_lease(self.upload.id, self.owner, self.lease):
+        if not await store.uploads.renew_lease(self.upload.id, self.owner, self.lease):
             self.stop.set()
         return not self.stop.is_set()
 
@@ -76,7 +76,7 @@ async def upload_lock(
         finally:
             slot.holder = None
             try:
-                await store.release_upload_lease(upload_id, held.owner)
+                await store.uploads.release_lease(upload_id, held.owner)
             finally:
                 slot.lock.release()
     finally:
@@ -100,13 +100,13 @@ async def _acquire(
     try:
         owner = f"{PROCESS_OWNER}:{secrets.token_hex(4)}"
         asked = False
-        while (upload := await store.take_upload_lease(upload_id, owner, lease)) is None:
-            if await store.get_upload(upload_id) is None:
+        while (upload := await store.uploads.take_lease(upload_id, owner, lease)) is None:
+            if await store.uploads.get(upload_id) is None:
                 raise HTTPError(404, "Upload not found", "UPLOAD_NOT_FOUND")
             if loop.time() >= deadline:
                 raise _locked(upload_id)
             if interrupt and not asked:
-                await store.request_upload_release(upload_id)
+                await store.uploads.request_release(upload_id)
                 asked = True
             await asyncio.sleep(LEASE_POLL)
     except BaseException:

@@ -53,7 +53,7 @@ async def _record(
     state: OriginState, tenant: Tenant, length: int | None, metadata: Metadata, bucket: str | None, **kind: Any
 ) -> TusUpload:
     """The upload's row (``kind``: ``is_partial``, or ``is_final`` with ``parts``), expiring per settings."""
-    upload = await state.store.create_upload(
+    upload = await state.store.uploads.create(
         tenant.id, length=length, metadata=metadata, bucket=bucket, expires_at=_expiry(state), **kind
     )
     _tenant_of[upload.id] = tenant.id
@@ -78,7 +78,7 @@ async def create_final(
     state: OriginState, tenant: Tenant, part_ids: list[str], *, metadata: Metadata, bucket: str | None
 ) -> TusUpload:
     """A final upload: the finished partial uploads ``part_ids`` concatenated, in order (not yet ingested)."""
-    parts = [await state.store.get_upload(part_id, tenant.id) for part_id in part_ids]
+    parts = [await state.store.uploads.get(part_id, tenant.id) for part_id in part_ids]
     found = [p for p in parts if p is not None]
     if len(found) != len(parts):
         raise HTTPError(404, "A partial upload of Upload-Concat was not found", "UPLOAD_NOT_FOUND")
@@ -90,7 +90,7 @@ async def create_final(
     upload = await _record(state, tenant, length, metadata, bucket, is_final=True, parts=part_ids)
     sources = [(spool.spool_path(state.settings, p.id), p.offset) for p in found]
     await asyncio.to_thread(spool.concatenate, spool.spool_path(state.settings, upload.id), sources)
-    await state.store.set_upload_progress(upload.id, length)
+    await state.store.uploads.set_progress(upload.id, length)
     return dataclasses.replace(upload, offset=length)
 
 
@@ -123,7 +123,7 @@ async def locked(
 
 async def _owner(state: OriginState, upload_id: str) -> str | None:
     if upload_id not in _tenant_of:
-        upload = await state.store.get_upload(upload_id)
+        upload = await state.store.uploads.get(upload_id)
         if upload is None:
             return None
         _tenant_of[upload_id] = upload.tenant_id
@@ -137,7 +137,7 @@ async def _reconcile(state: OriginState, upload: TusUpload) -> TusUpload:
     durable = spool.reconcile(spool.spool_path(state.settings, upload.id), upload.offset)
     if durable == upload.offset:
         return upload
-    await state.store.set_upload_progress(upload.id, durable)
+    await state.store.uploads.set_progress(upload.id, durable)
     return dataclasses.replace(upload, offset=durable)
 
 
@@ -151,7 +151,7 @@ async def set_length(state: OriginState, tenant: Tenant, upload: TusUpload, leng
         raise HTTPError(400, "Upload-Length is below the current offset", "TUS_LENGTH_INVALID")
     if length > (limit := max_size(state, tenant)):
         raise too_large(limit)
-    await state.store.set_upload_progress(upload.id, upload.offset, length=length)
+    await state.store.uploads.set_progress(upload.id, upload.offset, length=length)
     return dataclasses.replace(upload, length=length)
 
 
@@ -174,7 +174,7 @@ async def append(
 
     async def heartbeat(durable: int) -> None:
         if await held.renew(state.store) and checksum is None:
-            await state.store.set_upload_progress(upload.id, durable)
+            await state.store.uploads.set_progress(upload.id, durable)
 
     got = await receive_body(
         chunks, path, upload.offset, room, held, heartbeat, checksum.hasher() if checksum else None
@@ -185,7 +185,7 @@ async def append(
         await asyncio.to_thread(spool.truncate, path, upload.offset)
         offset = upload.offset
     expires_at = _expiry(state)
-    await state.store.set_upload_progress(upload.id, offset, expires_at=expires_at)
+    await state.store.uploads.set_progress(upload.id, offset, expires_at=expires_at)
     upload = dataclasses.replace(upload, offset=offset, expires_at=expires_at)
     saved = {"Upload-Offset": str(offset)}
     if checksum is not None and got.outcome is Outcome.DONE and not verified:
@@ -204,7 +204,7 @@ async def settle(state: OriginState, tenant: Tenant, upload: TusUpload) -> tuple
     """The upload and its file: ingested now if complete but not yet registered."""
     if upload.needs_ingest:
         return await finish(state, tenant, upload)
-    return upload, await state.store.get_file(upload.file_id) if upload.file_id else None
+    return upload, await state.store.files.get(upload.file_id) if upload.file_id else None
 
 
 async def finish(state: OriginState, tenant: Tenant, upload: TusUpload) -> tuple[TusUpload, FileRecord]:
@@ -212,7 +212,7 @@ async def finish(state: OriginState, tenant: Tenant, upload: TusUpload) -> tuple
     path = spool.spool_path(state.settings, upload.id)
     link = await asyncio.to_thread(spool.ingest_link, path)
     record = await ingest_file(state, tenant, link, ingest_request(upload))
-    await state.store.set_upload_file(upload.id, record.id)
+    await state.store.uploads.set_file(upload.id, record.id)
     await asyncio.to_thread(spool.remove, path)
     return dataclasses.replace(upload, file_id=record.id), record
 
@@ -220,4 +220,4 @@ async def finish(state: OriginState, tenant: Tenant, upload: TusUpload) -> tuple
 async def remove(state: OriginState, upload: TusUpload) -> None:
     """Delete the upload and its bytes (a registered file stays: it is the tenant's file now)."""
     await asyncio.to_thread(spool.remove, spool.spool_path(state.settings, upload.id))
-    await state.store.delete_upload(upload.id)
+    await state.store.uploads.delete(upload.id)

@@ -23,10 +23,12 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import func, select
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 
 from origin.store import Store, open_store
+from origin.store.schema import jobs, webhook_deliveries
 from tests.e2e.procs import start_mediaedge, wait_healthy
 from tests.fixtures.db import fresh_pg_database
 from tests.fixtures.loopback import serve_asgi
@@ -165,9 +167,9 @@ async def cluster(tmp_path: Path, pg_url: str, s3_backend_options: dict[str, Any
             for edge in edges:
                 await edge.wait_up()
             store = await open_store(pg_url)
-            _, api_key = await store.create_tenant("acme", "s3", webhook_url=f"{receiver_url}/hook")
+            _, api_key = await store.tenants.create("acme", "s3", webhook_url=f"{receiver_url}/hook")
             async with asyncio.timeout(20):  # each edge registers through its own origin at start
-                while len(await store.live_edges(0)) < len(edges):
+                while len(await store.edges.live(0)) < len(edges):
                     await asyncio.sleep(0.1)
             yield Cluster(origins, workers, edges, store, {"API-Key": api_key}, receiver)
         finally:
@@ -178,9 +180,9 @@ async def cluster(tmp_path: Path, pg_url: str, s3_backend_options: dict[str, Any
 
 
 async def job_row(c: Cluster, job_id: str) -> dict[str, Any]:
-    row = await c.store.db.fetchone("SELECT * FROM jobs WHERE id = ?", job_id)
+    row = (await c.store.db.execute(select(jobs).where(jobs.c.id == job_id))).mappings().first()
     assert row is not None
-    return row
+    return dict(row)
 
 
 async def transcoding(c: Cluster, http: httpx.AsyncClient, origin: Node, file_url: str) -> dict[str, Any]:
@@ -190,7 +192,7 @@ async def transcoding(c: Cluster, http: httpx.AsyncClient, origin: Node, file_ur
     assert r.status_code in (200, 201), r.text
     stream_id = r.json()["ids"][0]
     async with asyncio.timeout(20):
-        while (stream := await c.store.get_stream(stream_id)) is None or stream.status != "processing":
+        while (stream := await c.store.streams.get(stream_id)) is None or stream.status != "processing":
             await asyncio.sleep(0.05)
     assert stream.job_id
     return await job_row(c, stream.job_id)
@@ -255,9 +257,10 @@ async def test_a_two_of_everything_cluster(cluster: Cluster, tmp_path: Path):
 
     # Every event in the outbox reached the receiver, and it processed each exactly once.
     async with asyncio.timeout(20):
-        while await c.store.db.fetchval("SELECT COUNT(*) AS n FROM webhook_deliveries WHERE status <> 'delivered'"):
+        undelivered = select(func.count()).where(webhook_deliveries.c.status != "delivered")
+        while (await c.store.db.execute(undelivered)).scalar():
             await asyncio.sleep(0.1)
-    outbox = {r["id"]: r["body"] for r in await c.store.db.fetchall("SELECT id, body FROM webhook_deliveries")}
+    outbox = dict((await c.store.db.execute(select(webhook_deliveries.c.id, webhook_deliveries.c.body))).tuples().all())
     assert {k: v.encode() for k, v in outbox.items()} == c.receiver.processed
     assert len(c.receiver.requests) == len(outbox)
     assert len(outbox) >= 4  # two uploads, two streams ready

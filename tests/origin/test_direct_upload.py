@@ -102,11 +102,11 @@ async def test_unknown_bucket_is_404(origin_client, tenant):
 
 
 async def test_file_over_the_tenant_limit_is_413_and_leaves_nothing(origin_client, tenant, origin_state):
-    await origin_state.store.update_tenant(tenant.tenant.id, max_file_size=1000)
+    await origin_state.store.tenants.update(tenant.tenant.id, max_file_size=1000)
     response = await upload(origin_client, tenant.headers, "big.bin", b"x" * 5000)
     assert response.status_code == 413
     assert response.json()["error"] == "PayloadTooLarge"
-    assert await origin_state.store.list_files(tenant.tenant.id) == []
+    assert await origin_state.store.files.list_ready(tenant.tenant.id) == []
     assert list(Path(origin_state.settings.origin.spool_dir).iterdir()) == []
 
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import update
 
 from edge.cache.meta import freshness_lifetime
 from mediaedge.cluster import EDGE_SECRET_HEADER, keep_registered, register_edge
@@ -16,6 +18,7 @@ from origin.edge_api import policy_headers
 from origin.purge import purge_edges, purge_targets
 from origin.state import OriginState
 from origin.store import FileMeta
+from origin.store.schema import edges
 from tests.fixtures.origin import make_settings
 
 pytestmark = pytest.mark.anyio
@@ -33,7 +36,7 @@ async def test_an_edge_registers_with_the_client_function(origin_state: OriginSt
     secret = origin_state.edge_secret
     heartbeat = await register_edge(origin_client, ORIGIN, secret, "http://edge-a:8080/", "eu")
     assert heartbeat == origin_state.settings.cluster.edge_heartbeat
-    assert [(e.url, e.region) for e in await origin_state.store.live_edges(0)] == [("http://edge-a:8080", "eu")]
+    assert [(e.url, e.region) for e in await origin_state.store.edges.live(0)] == [("http://edge-a:8080", "eu")]
     refused = await origin_client.post("/_edge/register", json={"url": "ftp://x"}, headers={EDGE_SECRET_HEADER: secret})
     assert refused.status_code == 400
 
@@ -53,17 +56,19 @@ async def cluster_state(tmp_path: Path) -> AsyncIterator[OriginState]:
 
 async def test_purge_targets_are_live_registered_plus_configured_edges_deduplicated(cluster_state: OriginState):
     store = cluster_state.store
-    await store.register_edge("http://edge-a:8080", "eu")
-    await store.register_edge("http://edge-b:8080", "us")
-    await store.register_edge("http://edge-gone:8080", "us")
-    await store.db.execute("UPDATE edges SET last_seen = last_seen - 31 WHERE url = ?", "http://edge-gone:8080")
+    await store.edges.register("http://edge-a:8080", "eu")
+    await store.edges.register("http://edge-b:8080", "us")
+    await store.edges.register("http://edge-gone:8080", "us")
+    await store.db.execute(
+        update(edges).where(edges.c.url == "http://edge-gone:8080").values(last_seen=time.time() - 31)
+    )
     assert await purge_targets(cluster_state.settings, store) == [
         "http://edge-a:8080", "http://edge-b:8080", "http://static-edge:8080", "http://cdn.test",
     ]
 
 
 async def test_purge_posts_to_every_edge_with_the_secret(cluster_state: OriginState):
-    await cluster_state.store.register_edge("http://edge-b:8080", "us")
+    await cluster_state.store.edges.register("http://edge-b:8080", "us")
     seen: list[tuple[str, str | None, dict]] = []
 
     def edge(request: httpx.Request) -> httpx.Response:
@@ -97,8 +102,8 @@ async def test_keep_registered_retries_failures_and_follows_the_heartbeat():
 
 async def test_a_missed_purge_heals_after_the_edges_object_ttl(origin_state: OriginState, tenant):
     """The origin leaves an edge's freshness to ``edge.object_ttl``: then it revalidates."""
-    reserved = await origin_state.store.reserve_file(
+    reserved = await origin_state.store.files.reserve(
         tenant.tenant.id, "default", "u", "", "a.mp4", require_signed=False, source="direct"
     )
-    record = await origin_state.store.complete_file(reserved.id, FileMeta(size=1, etag="e", mime="video/mp4"))
+    record = await origin_state.store.files.complete(reserved.id, FileMeta(size=1, etag="e", mime="video/mp4"))
     assert freshness_lifetime(policy_headers(record)["Cache-Control"], 60.0) == 60.0

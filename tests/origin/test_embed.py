@@ -64,12 +64,12 @@ async def test_page_plays_the_file_through_the_edge_with_an_exact_token(origin_c
 async def test_ready_hls_stream_gets_a_prefix_token_for_its_folder(origin_client, origin_state, tenant, video):
     prefix = video["key"] + ".stream/"
     edge = origin_state.settings.edge.url
-    async with origin_state.store.db.transaction() as conn:
-        stream_id = await origin_state.store.insert_stream(conn, NewStream(
+    async with origin_state.store.transaction() as conn:
+        stream_id = await origin_state.store.streams.insert(conn, NewStream(
             tenant_id=tenant.tenant.id, provider=origin_state.settings.streams.default_provider, url=video["url"],
             source_ref=video["id"], meta={"name": "clip"}, require_signed=False, source_file_id=video["id"],
             output_prefix=prefix))
-        await origin_state.store.update_stream(conn, stream_id, status="ready",
+        await origin_state.store.streams.update(conn, stream_id, status="ready",
                                                hls_url=f"{edge}/{video['id']}/{prefix}master.m3u8")
     query = {"file": video["id"], "api_key": tenant.api_key}
     config = _config(await origin_client.get("/embed", params=query))
@@ -104,7 +104,7 @@ async def test_errors_render_a_page_that_reports_them(origin_client, tenant, vid
 
 
 async def test_whitelisted_tenant_limits_who_may_frame_the_player(origin_client, origin_state, tenant, video):
-    await origin_state.store.update_tenant(tenant.tenant.id, whitelisted_domains=["school.example", "*.lms.example"])
+    await origin_state.store.tenants.update(tenant.tenant.id, whitelisted_domains=["school.example", "*.lms.example"])
     params = {"file": video["id"], "api_key": tenant.api_key}
     ok = await origin_client.get("/embed", params=params, headers={"Referer": "https://school.example/course"})
     assert ok.status_code == 200

@@ -128,7 +128,7 @@ async def test_upload_from_url_registers_the_file_and_queues_the_seed_success_we
     assert job["status"] == "succeeded" and job["attempts"] == 1
     key = f"{tenant.tenant.id}/user-123/courses/math/lecture-1.mp4"
     assert job["result"]["key"] == key
-    record = await origin_state.store.get_file_by_key(key)
+    record = await origin_state.store.files.by_key(key)
     assert record is not None and record.status == "ready" and record.source == "url" and record.require_signed
     assert record.duration is not None and abs(record.duration - 10.0) <= 0.1
     assert record.size == upstream.clip.stat().st_size
@@ -158,7 +158,7 @@ async def test_filename_comes_from_content_disposition_then_the_url_path(
     await from_url(origin_client, tenant.headers, url=f"{upstream.url}/download?id=7")
     await from_url(origin_client, tenant.headers, url=f"{upstream.url}/docs/notes%20v1.txt")
     await run_jobs(origin_state)
-    names = sorted(f.filename for f in await origin_state.store.list_files(tenant.tenant.id))
+    names = sorted(f.filename for f in await origin_state.store.files.list_ready(tenant.tenant.id))
     assert names == ["lecture 1.mp4", "notes v1.txt"]
     text_event = next(e for e in await webhooks(origin_client, tenant.headers) if e["data"]["filename"].endswith("txt"))
     assert "meta" not in text_event["data"] and "duration" not in text_event["data"]
@@ -202,7 +202,7 @@ async def test_5xx_is_retried_and_then_succeeds(origin_client, origin_state, ten
 async def test_5xx_is_retried_three_times_then_fails_with_one_webhook(origin_client, origin_state, tenant, upstream):
     job_id = (await from_url(origin_client, tenant.headers, url=f"{upstream.url}/down.mp4")).json()["jobId"]
     await run_jobs(origin_state)
-    job = await origin_state.store.get_job(job_id)
+    job = await origin_state.store.jobs.get(job_id)
     assert job is not None and (job.status, job.attempt, job.max_attempts) == ("failed", 4, 4)
     assert upstream.hits["/down.mp4"] == 4
     [event] = await webhooks(origin_client, tenant.headers)
@@ -210,20 +210,20 @@ async def test_5xx_is_retried_three_times_then_fails_with_one_webhook(origin_cli
 
 
 async def test_size_limit_is_enforced_while_streaming_without_retry(origin_client, origin_state, tenant, upstream):
-    await origin_state.store.update_tenant(tenant.tenant.id, max_file_size=1_000_000)
+    await origin_state.store.tenants.update(tenant.tenant.id, max_file_size=1_000_000)
     job_id = (await from_url(origin_client, tenant.headers, url=f"{upstream.url}/huge.bin")).json()["jobId"]
     await run_jobs(origin_state)
-    job = await origin_state.store.get_job(job_id)
+    job = await origin_state.store.jobs.get(job_id)
     assert job is not None and (job.status, job.attempt) == ("failed", 1)
     assert job.last_error == "File exceeds the maximum size of 1000000 bytes"
     assert list(Path(origin_state.settings.origin.spool_dir).iterdir()) == []
-    assert await origin_state.store.list_files(tenant.tenant.id) == []
+    assert await origin_state.store.files.list_ready(tenant.tenant.id) == []
 
 
 async def test_redirect_to_cloud_metadata_fails_without_retry(origin_client, origin_state, tenant, upstream):
     job_id = (await from_url(origin_client, tenant.headers, url=f"{upstream.url}/to-metadata")).json()["jobId"]
     await run_jobs(origin_state)
-    job = await origin_state.store.get_job(job_id)
+    job = await origin_state.store.jobs.get(job_id)
     assert job is not None and (job.status, job.attempt) == ("failed", 1)
     assert "link-local" in (job.last_error or "")
     [event] = await webhooks(origin_client, tenant.headers)
@@ -237,18 +237,19 @@ async def test_redirect_to_cloud_metadata_fails_without_retry(origin_client, ori
 )
 async def test_queued_job_to_a_private_address_fails_without_retry(origin_state, tenant, url):
     """What the route refuses up front is refused again by the job (say, a job queued before a policy change)."""
-    job_id = await enqueue(origin_state.store.db, FETCH_URL, tenant.tenant.id, {"url": url})
+    async with origin_state.store.transaction() as tx:
+        job_id = await enqueue(tx, FETCH_URL, tenant.tenant.id, {"url": url})
     await run_jobs(origin_state)
-    job = await origin_state.store.get_job(job_id)
+    job = await origin_state.store.jobs.get(job_id)
     assert job is not None and (job.status, job.attempt) == ("failed", 1)
     assert "URL resolves to a" in (job.last_error or "")
 
 
 async def test_revoked_tenant_fails_without_retry(origin_client, origin_state, tenant, upstream):
     job_id = (await from_url(origin_client, tenant.headers, url=f"{upstream.url}/flaky.mp4")).json()["jobId"]
-    await origin_state.store.update_tenant(tenant.tenant.id, active=False)
+    await origin_state.store.tenants.update(tenant.tenant.id, active=False)
     await run_jobs(origin_state)
-    job = await origin_state.store.get_job(job_id)
+    job = await origin_state.store.jobs.get(job_id)
     assert job is not None and (job.status, job.attempt) == ("failed", 1)
     assert upstream.hits["/flaky.mp4"] == 0
 
@@ -284,9 +285,9 @@ async def test_api_key_is_required_and_jobs_are_tenant_scoped(origin_client, ori
     assert (await from_url(origin_client, {}, url="https://example.com/a.mp4")).status_code == 400
     assert (await from_url(origin_client, {"API-Key": "tk_nope"}, url="https://example.com/a.mp4")).status_code == 404
     job_id = (await from_url(origin_client, tenant.headers, url="https://example.com/a.mp4")).json()["jobId"]
-    _, other_key = await origin_state.store.create_tenant("other", origin_state.settings.storage.default)
+    _, other_key = await origin_state.store.tenants.create("other", origin_state.settings.storage.default)
     assert (await origin_client.get(f"/upload/jobs/{job_id}", headers={"API-Key": other_key})).status_code == 404
     assert (await origin_client.get("/upload/jobs/nope", headers=tenant.headers)).json()["code"] == "JOB_NOT_FOUND"
-    job = await origin_state.store.get_job(job_id)
+    job = await origin_state.store.jobs.get(job_id)
     assert job is not None and job.kind == FETCH_URL and job.max_attempts == 4
     assert job.payload["url"] == "https://example.com/a.mp4"

@@ -27,7 +27,7 @@ def request(ingest_key: str | None) -> IngestRequest:
 
 
 async def events(state: OriginState, tenant_id: str) -> int:
-    return len(await state.store.list_deliveries(tenant_id, 100))
+    return len(await state.store.webhooks.recent(tenant_id, 100))
 
 
 async def test_a_retry_after_the_file_was_registered_returns_that_file(
@@ -42,16 +42,16 @@ async def test_a_retry_after_the_file_was_registered_returns_that_file(
     assert again == first
     assert not Path(leftover).exists()  # the retry's spool file is consumed all the same
     assert await events(origin_state, tenant.tenant.id) == webhooks  # no second webhook
-    assert [f.id for f in await origin_state.store.list_files(tenant.tenant.id, 10)] == [first.id]
+    assert [f.id for f in await origin_state.store.files.list_ready(tenant.tenant.id, 10)] == [first.id]
 
 
 async def test_a_retry_after_an_interrupted_attempt_finishes_its_reservation(
     origin_state: OriginState, tenant: TenantAuth
 ):
-    bucket = await origin_state.store.get_bucket(tenant.tenant.id, None)
+    bucket = await origin_state.store.buckets.get(tenant.tenant.id, None)
     assert bucket is not None
     # The earlier attempt reserved the name, then the process died before the file was ready.
-    reserved = await origin_state.store.reserve_file(
+    reserved = await origin_state.store.files.reserve(
         tenant.tenant.id, bucket.name, "u1", "", "lecture.bin", require_signed=False, source="tus",
         ingest_key="tus:u2",
     )

@@ -30,31 +30,31 @@ class FakeState:  # what :func:`prune` reads of an OriginState
 
 
 async def _job(store: Store, tenant_id: str, outcome: str | None) -> str:
-    async with store.db.transaction() as tx:
+    async with store.transaction() as tx:
         job_id = await insert_job(tx, "test.retention", tenant_id, {}, 3, 0)
     if outcome is not None:
-        claimed = await store.claim_job(["test.retention"], "w1", 60)
+        claimed = await store.jobs.claim(["test.retention"], "w1", 60)
         assert claimed is not None and claimed.id == job_id
         if outcome == "succeeded":
-            assert await store.finish_job(job_id, "w1", {"ok": True})
+            assert await store.jobs.finish(job_id, "w1", {"ok": True})
         else:
-            async with store.db.transaction() as tx:
-                assert await store.fail_job(tx, job_id, "w1", "boom")
+            async with store.transaction() as tx:
+                assert await store.jobs.fail(tx, job_id, "w1", "boom")
     return job_id
 
 
 async def _delivery(store: Store, tenant_id: str, status: str | None) -> str:
-    async with store.db.transaction() as tx:
+    async with store.transaction() as tx:
         delivery_id = await insert_delivery(tx, tenant_id, "file.uploaded", "{}", 5)
     if status is not None:
-        (claimed,) = await store.claim_deliveries("d1", 60, 10)
-        assert await store.settle_delivery(claimed.id, "d1", status=status, next_attempt_at=time.time(), error=None)
+        (claimed,) = await store.webhooks.claim("d1", 60, 10)
+        assert await store.webhooks.settle(claimed.id, "d1", status=status, next_attempt_at=time.time(), error=None)
     return delivery_id
 
 
 async def test_prune_deletes_only_settled_history_older_than_its_retention(store: Store, tmp_path):
     settings = make_settings(tmp_path, jobs={"retention": "7d"}, webhooks={"retention": "30d"})
-    tenant, _ = await store.create_tenant("acme", "local")
+    tenant, _ = await store.tenants.create("acme", "local")
     succeeded = await _job(store, tenant.id, "succeeded")
     failed = await _job(store, tenant.id, "failed")
     queued = await _job(store, tenant.id, None)
@@ -64,12 +64,12 @@ async def test_prune_deletes_only_settled_history_older_than_its_retention(store
 
     assert await prune(state) == (0, 0, 0)  # everything is fresh
     assert await prune(state, now=time.time() + 8 * DAY) == (2, 0, 0)  # jobs past 7 days
-    assert await store.get_job(succeeded) is None and await store.get_job(failed) is None
-    assert (await store.get_job(queued)).status == "queued"  # type: ignore[union-attr]
+    assert await store.jobs.get(succeeded) is None and await store.jobs.get(failed) is None
+    assert (await store.jobs.get(queued)).status == "queued"  # type: ignore[union-attr]
 
     assert await prune(state, now=time.time() + 31 * DAY) == (0, 1, 0)  # deliveries past 30 days
-    assert await store.get_delivery(tenant.id, delivered) is None
-    assert (await store.get_delivery(tenant.id, pending)).status == "pending"  # type: ignore[union-attr]
+    assert await store.webhooks.get(tenant.id, delivered) is None
+    assert (await store.webhooks.get(tenant.id, pending)).status == "pending"  # type: ignore[union-attr]
 
 
 async def _chunks(data: bytes) -> AsyncIterator[bytes]:
@@ -78,16 +78,16 @@ async def _chunks(data: bytes) -> AsyncIterator[bytes]:
 
 async def test_a_reservation_left_by_a_dead_ingest_is_deleted_with_its_object(origin_state, tenant):
     store = origin_state.store
-    bucket = await store.get_bucket(tenant.tenant.id, None)
-    reserved = await store.reserve_file(tenant.tenant.id, bucket.name, "u1", "", "talk.mp4", require_signed=False,
+    bucket = await store.buckets.get(tenant.tenant.id, None)
+    reserved = await store.files.reserve(tenant.tenant.id, bucket.name, "u1", "", "talk.mp4", require_signed=False,
                                         source="direct")
     backend = origin_state.backend(bucket)
     await backend.write(reserved.key, _chunks(b"half-registered"))  # stored, then the process died
     assert await prune(origin_state) == (0, 0, 0)  # an ingest may still be storing it
     assert await prune(origin_state, now=time.time() + 2 * DAY) == (0, 0, 1)
-    assert await store.get_file(reserved.id) is None
+    assert await store.files.get(reserved.id) is None
     with pytest.raises(ObjectNotFound):
         await backend.stat(reserved.key)
-    again = await store.reserve_file(tenant.tenant.id, bucket.name, "u1", "", "talk.mp4", require_signed=False,
+    again = await store.files.reserve(tenant.tenant.id, bucket.name, "u1", "", "talk.mp4", require_signed=False,
                                      source="direct")
     assert again.key == reserved.key  # the name is free again

@@ -19,8 +19,8 @@ pytestmark = pytest.mark.anyio
 async def s3_origin(tmp_path: Path, s3_backend_options: dict[str, Any]):
     settings = make_settings(tmp_path / "var", storage={"backends": {"s3": s3_backend_options}})
     state = await OriginState.open(settings)
-    tenant, api_key = await state.store.create_tenant("s3co", settings.storage.default)
-    await state.store.create_bucket(tenant.id, "archive", "s3")
+    tenant, api_key = await state.store.tenants.create("s3co", settings.storage.default)
+    await state.store.buckets.create(tenant.id, "archive", "s3")
     app = create_app(settings, state)
     app.state.origin = state
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://o") as client:

@@ -73,7 +73,7 @@ async def test_options_advertises_version_extensions_max_size_and_checksums(orig
     }
     assert response.headers["tus-max-size"] == "10000000000"  # the seed's TUS default
     assert set(response.headers["tus-checksum-algorithm"].split(",")) == {"md5", "sha1", "sha256"}
-    await origin_state.store.update_tenant(tenant.tenant.id, max_file_size=5000)
+    await origin_state.store.tenants.update(tenant.tenant.id, max_file_size=5000)
     again = await origin_client.options("/files", headers=tenant.headers)
     assert again.headers["tus-max-size"] == "5000"
 
@@ -129,7 +129,7 @@ async def test_creation_needs_exactly_one_length_header_within_the_limit(origin_
     assert (await post(**{"Upload-Length": "5", "Upload-Defer-Length": "1"})).status_code == 400
     assert (await post(**{"Upload-Defer-Length": "2"})).status_code == 400
     assert (await post(**{"Upload-Length": "-5"})).status_code == 400
-    await origin_state.store.update_tenant(tenant.tenant.id, max_file_size=1000)
+    await origin_state.store.tenants.update(tenant.tenant.id, max_file_size=1000)
     too_big = await post(**{"Upload-Length": "1001"})
     assert too_big.status_code == 413
     assert too_big.headers["tus-max-size"] == "1000"
@@ -158,7 +158,7 @@ async def test_chunks_complete_into_the_bucket_as_a_registered_file(origin_clien
     assert response.headers["x-mediaedge-key"] == key
     file_id = response.headers["x-mediaedge-file-id"]
     assert response.headers["x-mediaedge-url"] == f"{origin_state.settings.edge.url}/{file_id}/{key}"
-    record = await origin_state.store.get_file(file_id)
+    record = await origin_state.store.files.get(file_id)
     assert record is not None and record.status == "ready" and record.require_signed and record.source == "tus"
     assert record.size == len(data)
     assert not spool.spool_path(origin_state.settings, upload_id(url)).exists()
@@ -210,7 +210,7 @@ async def test_a_body_beyond_upload_length_is_413_keeping_what_fits(origin_clien
     assert response.headers["upload-offset"] == "10"
     described = await head(origin_client, tenant, url)
     assert described.headers["upload-offset"] == "10"
-    record = await origin_state.store.get_file(described.headers["x-mediaedge-file-id"])
+    record = await origin_state.store.files.get(described.headers["x-mediaedge-file-id"])
     assert record is not None and record.size == 10
     assert (await origin_client.get(url, headers=tenant.headers)).content == b"0123456789"
 
@@ -293,7 +293,7 @@ async def test_termination_is_204_then_404(origin_client, tenant, origin_state):
 
 async def test_a_tenant_cannot_touch_another_tenants_upload(origin_client, tenant, origin_state):
     url = await create(origin_client, tenant, 10)
-    _, other_key = await origin_state.store.create_tenant("other", origin_state.settings.storage.default)
+    _, other_key = await origin_state.store.tenants.create("other", origin_state.settings.storage.default)
     other = {"API-Key": other_key, **TUS}
     assert (await origin_client.head(url, headers=other)).status_code == 404
     assert (await origin_client.patch(url, content=b"x", headers={**other, "Upload-Offset": "0",
@@ -332,7 +332,7 @@ async def test_partial_uploads_concatenate_into_a_final_upload(origin_client, te
 async def _client(settings: Settings) -> AsyncIterator[tuple[httpx.AsyncClient, dict[str, str], OriginState]]:
     """An in-process origin on ``settings`` with one tenant: client, the tenant's headers, the state."""
     state = await OriginState.open(settings)
-    _, api_key = await state.store.create_tenant("proxied", settings.storage.default)
+    _, api_key = await state.store.tenants.create("proxied", settings.storage.default)
     app = create_app(settings, state)
     app.state.origin = state
     try:
@@ -426,24 +426,24 @@ async def test_head_during_a_patch_stops_it_and_reports_what_arrived(origin_clie
 
 async def test_a_lease_held_by_another_process_is_423_after_the_lock_timeout(origin_client, tenant, origin_state):
     url = await create(origin_client, tenant, 10)
-    assert await origin_state.store.take_upload_lease(upload_id(url), "elsewhere:1:a", 60)
+    assert await origin_state.store.uploads.take_lease(upload_id(url), "elsewhere:1:a", 60)
     started = time.monotonic()
     response = await origin_client.delete(url, headers={**tenant.headers, **TUS})
     assert response.status_code == 423 and response.json()["code"] == "UPLOAD_LOCKED"
     assert 0.9 < time.monotonic() - started < 3
     # ...and the other process was asked to let go: its next renewal fails
-    assert not await origin_state.store.renew_upload_lease(upload_id(url), "elsewhere:1:a", 60)
+    assert not await origin_state.store.uploads.renew_lease(upload_id(url), "elsewhere:1:a", 60)
 
 
 async def test_another_process_asked_to_release_lets_the_request_through(origin_client, tenant, origin_state):
     url = await create(origin_client, tenant, 10)
     store, owner = origin_state.store, "elsewhere:1:b"
-    assert await store.take_upload_lease(upload_id(url), owner, 60)
+    assert await store.uploads.take_lease(upload_id(url), owner, 60)
 
     async def other_process() -> None:  # renews its lease until asked to release, then lets go
-        while await store.renew_upload_lease(upload_id(url), owner, 60):
+        while await store.uploads.renew_lease(upload_id(url), owner, 60):
             await asyncio.sleep(0.05)
-        await store.release_upload_lease(upload_id(url), owner)
+        await store.uploads.release_lease(upload_id(url), owner)
 
     holder = asyncio.create_task(other_process())
     assert (await head(origin_client, tenant, url)).status_code == 200
@@ -475,17 +475,17 @@ async def test_the_cleaner_service_expires_uploads_in_the_background(tmp_path):
     settings = make_settings(tmp_path / "var", tus={"expires_after": "1s", "cleanup_interval": 1})
     state = await OriginState.open(settings)
     try:
-        tenant, _ = await state.store.create_tenant("acme", settings.storage.default)
+        tenant, _ = await state.store.tenants.create("acme", settings.storage.default)
         upload = await uploads.create(state, tenant, length=10, metadata={}, bucket=None)
         service = asyncio.create_task(tus_cleaner(state))
         try:
             for _ in range(50):
-                if await state.store.get_upload(upload.id) is None:
+                if await state.store.uploads.get(upload.id) is None:
                     break
                 await asyncio.sleep(0.1)
         finally:
             service.cancel()
-        assert await state.store.get_upload(upload.id) is None
+        assert await state.store.uploads.get(upload.id) is None
         assert not spool.spool_path(settings, upload.id).exists()
     finally:
         await state.close()
@@ -501,7 +501,7 @@ async def test_the_cleaner_registers_finished_uploads_whose_ingest_failed(origin
     assert await sweep(origin_state, now=time.time() + 7 * 86400) == 0  # never expired: bytes are kept
     monkeypatch.setattr(backend, "put_file", real_put)
     await sweep(origin_state)
-    upload = await origin_state.store.get_upload(upload_id(url))
+    upload = await origin_state.store.uploads.get(upload_id(url))
     assert upload is not None and upload.file_id is not None
 
 
@@ -516,9 +516,9 @@ async def test_a_clip_is_probed_and_its_file_webhook_queued(origin_client, tenan
     half = len(data) // 2
     await patch(origin_client, tenant, url, 0, data[:half])
     done = await patch(origin_client, tenant, url, half, data[half:])
-    record = await origin_state.store.get_file(done.headers["x-mediaedge-file-id"])
+    record = await origin_state.store.files.get(done.headers["x-mediaedge-file-id"])
     assert record is not None and record.mime == "video/mp4" and abs((record.duration or 0) - 10.0) <= 0.1
-    [delivery] = await origin_state.store.list_deliveries(tenant.tenant.id, 10)
+    [delivery] = await origin_state.store.webhooks.recent(tenant.tenant.id, 10)
     assert delivery.event_type == "file" and record.key in delivery.body
 
 
@@ -527,8 +527,8 @@ async def test_completion_into_an_s3_bucket_goes_through_a_multipart_upload(tmp_
     settings = make_settings(tmp_path / "var", storage={"backends": {"s3": options}})
     data = bytes(range(256)) * (6 * 4096)  # 6 MiB: two parts
     async for client, headers, state in _client(settings):
-        tenant = (await state.store.list_tenants())[0]
-        await state.store.create_bucket(tenant.id, "archive", "s3")
+        tenant = (await state.store.tenants.list_all())[0]
+        await state.store.buckets.create(tenant.id, "archive", "s3")
         sent = metadata(filename="big.bin", bucket="archive")
         created = await client.post("/files", headers={**headers, "Upload-Length": str(len(data)),
                                                        "Upload-Metadata": sent})

@@ -92,7 +92,7 @@ async def receiver(receiver_port: int) -> AsyncIterator[Receiver]:
 @pytest.fixture
 async def hooked(origin_state: OriginState, tenant, receiver: Receiver):
     """The tenant with its webhook_url on the receiver's ``/hook``."""
-    await origin_state.store.update_tenant(tenant.tenant.id, webhook_url=f"{receiver.url}/hook")
+    await origin_state.store.tenants.update(tenant.tenant.id, webhook_url=f"{receiver.url}/hook")
     return tenant
 
 
@@ -128,7 +128,7 @@ async def drain(state: OriginState) -> None:
 
 
 async def emit_events(state: OriginState, tenant_id: str, count: int) -> list[str]:
-    async with state.store.db.transaction() as tx:
+    async with state.store.transaction() as tx:
         return [await emit(tx, tenant_id, {"eventType": "test", "data": {"n": n}}) for n in range(count)]
 
 
@@ -213,7 +213,7 @@ async def test_every_event_survives_a_flaky_receiver_and_a_dispatcher_death(
 
 
 async def test_five_attempts_then_failed_and_manual_redelivery(origin_client, origin_state, hooked, receiver):
-    await origin_state.store.update_tenant(hooked.tenant.id, webhook_url=f"{receiver.url}/down")
+    await origin_state.store.tenants.update(hooked.tenant.id, webhook_url=f"{receiver.url}/down")
     [delivery_id] = await emit_events(origin_state, hooked.tenant.id, 1)
     await drain(origin_state)
 
@@ -222,7 +222,7 @@ async def test_five_attempts_then_failed_and_manual_redelivery(origin_client, or
     assert entry["lastError"] == "Receiver answered HTTP 503"
     assert receiver.per_event[delivery_id] == 5
 
-    await origin_state.store.update_tenant(hooked.tenant.id, webhook_url=f"{receiver.url}/hook")
+    await origin_state.store.tenants.update(hooked.tenant.id, webhook_url=f"{receiver.url}/hook")
     retried = await origin_client.post(f"/webhooks/deliveries/{delivery_id}/retry", headers=hooked.headers)
     assert retried.status_code == 202 and retried.json()["status"] == "pending"
     assert retried.json()["maxAttempts"] == 10
@@ -233,7 +233,7 @@ async def test_five_attempts_then_failed_and_manual_redelivery(origin_client, or
 
 
 async def test_only_2xx_acknowledges_and_redirects_are_not_followed(origin_client, origin_state, hooked, receiver):
-    await origin_state.store.update_tenant(hooked.tenant.id, webhook_url=f"{receiver.url}/moved")
+    await origin_state.store.tenants.update(hooked.tenant.id, webhook_url=f"{receiver.url}/moved")
     await emit_events(origin_state, hooked.tenant.id, 1)
     async with SafeClient.from_settings(origin_state.settings) as client:
         assert await dispatch_once(origin_state, client) == 1
@@ -244,7 +244,7 @@ async def test_only_2xx_acknowledges_and_redirects_are_not_followed(origin_clien
 
 @pytest.mark.parametrize("url", ["http://169.254.169.254/hook", "http://127.0.0.1:{closed}/hook", "http://[::1]/"])
 async def test_a_blocked_webhook_url_fails_at_once(origin_client, origin_state, hooked, url):
-    await origin_state.store.update_tenant(hooked.tenant.id, webhook_url=url.format(closed=free_port()))
+    await origin_state.store.tenants.update(hooked.tenant.id, webhook_url=url.format(closed=free_port()))
     await emit_events(origin_state, hooked.tenant.id, 1)
     await drain(origin_state)
     [entry] = await deliveries(origin_client, hooked.headers)
@@ -253,7 +253,7 @@ async def test_a_blocked_webhook_url_fails_at_once(origin_client, origin_state, 
 
 
 async def test_unreachable_receiver_is_retried(origin_client, origin_state, tenant, receiver_port):
-    await origin_state.store.update_tenant(tenant.tenant.id, webhook_url=f"http://127.0.0.1:{receiver_port}/hook")
+    await origin_state.store.tenants.update(tenant.tenant.id, webhook_url=f"http://127.0.0.1:{receiver_port}/hook")
     await emit_events(origin_state, tenant.tenant.id, 1)
     await drain(origin_state)  # nothing listens on the port
     [entry] = await deliveries(origin_client, tenant.headers)
@@ -273,7 +273,7 @@ async def test_without_a_webhook_url_events_are_skipped_but_observed(origin_clie
 
 async def test_events_commit_with_the_state_change_or_not_at_all(origin_client, origin_state, tenant):
     with pytest.raises(RuntimeError):
-        async with origin_state.store.db.transaction() as tx:
+        async with origin_state.store.transaction() as tx:
             await emit(tx, tenant.tenant, {"eventType": "file", "data": {}})
             raise RuntimeError("the state change failed")
     assert await deliveries(origin_client, tenant.headers) == []
@@ -281,7 +281,7 @@ async def test_events_commit_with_the_state_change_or_not_at_all(origin_client, 
 
 async def test_delivery_log_is_per_tenant_and_validated(origin_client, origin_state, tenant):
     [delivery_id] = await emit_events(origin_state, tenant.tenant.id, 1)
-    _, other_key = await origin_state.store.create_tenant("other", origin_state.settings.storage.default)
+    _, other_key = await origin_state.store.tenants.create("other", origin_state.settings.storage.default)
     other = {"API-Key": other_key}
     assert await deliveries(origin_client, other) == []
     assert (await origin_client.get(f"/webhooks/deliveries/{delivery_id}", headers=other)).status_code == 404
@@ -299,21 +299,21 @@ def test_backoff_is_exponential_and_scaled():
 
 async def test_leases_keep_dispatchers_from_sending_twice(store: Store):
     """Claims on both databases: concurrent claimers split the due deliveries; a lease expires."""
-    tenant, _ = await store.create_tenant("acme", "local")
-    async with store.db.transaction() as tx:
+    tenant, _ = await store.tenants.create("acme", "local")
+    async with store.transaction() as tx:
         ids = {await emit(tx, tenant, {"eventType": "test", "data": {"n": n}}) for n in range(12)}
 
-    claims = await asyncio.gather(*(store.claim_deliveries(f"d{i}", 0.3, 3) for i in range(6)))
+    claims = await asyncio.gather(*(store.webhooks.claim(f"d{i}", 0.3, 3) for i in range(6)))
     claimed = [d.id for batch in claims for d in batch]
     assert sorted(claimed) == sorted(ids)  # every delivery claimed exactly once
-    assert await store.claim_deliveries("late", 0.3, 20) == []
+    assert await store.webhooks.claim("late", 0.3, 20) == []
     owner = next(f"d{i}" for i, batch in enumerate(claims) if batch)
     mine = next(batch for batch in claims if batch)[0]
-    assert not await store.settle_delivery(mine.id, "someone-else", status="delivered", next_attempt_at=0, error=None)
+    assert not await store.webhooks.settle(mine.id, "someone-else", status="delivered", next_attempt_at=0, error=None)
 
     await asyncio.sleep(0.35)
-    taken_over = await store.claim_deliveries("successor", 30, 20)
+    taken_over = await store.webhooks.claim("successor", 30, 20)
     assert {d.id for d in taken_over} == ids
-    assert not await store.settle_delivery(mine.id, owner, status="delivered", next_attempt_at=0, error=None)
-    assert await store.settle_delivery(mine.id, "successor", status="delivered", next_attempt_at=0, error=None)
+    assert not await store.webhooks.settle(mine.id, owner, status="delivered", next_attempt_at=0, error=None)
+    assert await store.webhooks.settle(mine.id, "successor", status="delivered", next_attempt_at=0, error=None)
 

@@ -78,7 +78,7 @@ async def drain(state: OriginState) -> int:
 
 async def stream_events(state: OriginState, tenant_id: str) -> list[dict[str, Any]]:
     """The ``stream`` webhooks in the tenant's outbox, oldest first."""
-    deliveries = await state.store.list_deliveries(tenant_id, limit=500)
+    deliveries = await state.store.webhooks.recent(tenant_id, limit=500)
     return [orjson.loads(d.body) for d in sorted(deliveries, key=lambda d: d.created_at) if d.event_type == "stream"]
 
 

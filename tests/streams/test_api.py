@@ -7,10 +7,12 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import select, update
 
 from mediaedge.cluster import EDGE_SECRET_HEADER
 from mediaedge.streams import MemoryStreamProvider
 from origin.state import OriginState
+from origin.store.schema import jobs, streams
 from origin.streams.jobs import run_stream
 from tests.fixtures.origin import TenantAuth
 from tests.streams.conftest import drain, stream_events
@@ -125,16 +127,16 @@ async def test_a_ready_streams_job_run_again_changes_nothing(origin_client, tena
     # run must not make the stream again (nor report processing → ready twice).
     body = (await create(origin_client, tenant, memory("https://cdn.test/again.mp4"))).json()
     await drain(origin_state)
-    stream = await origin_state.store.get_stream(body["ids"][0])
+    stream = await origin_state.store.streams.get(body["ids"][0])
     assert stream is not None and stream.status == "ready" and stream.job_id
-    job = await origin_state.store.get_job(stream.job_id)
+    job = await origin_state.store.jobs.get(stream.job_id)
     assert job is not None
     webhooks = len(await stream_events(origin_state, tenant.tenant.id))
 
     result = await run_stream(origin_state, job)
 
     assert result == {"uid": stream.uid, "hls_url": stream.hls_url, "dash_url": stream.dash_url}
-    assert await origin_state.store.get_stream(stream.id) == stream
+    assert await origin_state.store.streams.get(stream.id) == stream
     assert len(await stream_events(origin_state, tenant.tenant.id)) == webhooks
 
 
@@ -161,16 +163,16 @@ async def test_transient_provider_failures_are_retried_until_attempts_run_out(or
     await drain(origin_state)
     stream = await get(origin_client, tenant, body["ids"][0])
     assert (stream["status"], stream["error"]) == ("failed", "memory: try again later")
-    record = await origin_state.store.get_stream(body["ids"][0])
+    record = await origin_state.store.streams.get(body["ids"][0])
     assert record is not None and record.job_id
-    job = await origin_state.store.get_job(record.job_id)
+    job = await origin_state.store.jobs.get(record.job_id)
     assert job is not None and (job.status, job.attempt) == ("failed", 4)
     assert await statuses(origin_state, tenant) == ["processing", "failed"]  # one webhook per change, not per attempt
 
 
 async def test_list_and_get_are_scoped_to_the_tenant(origin_client, tenant, origin_state):
     ids = (await create(origin_client, tenant, *(memory(f"https://cdn.test/{n}.mp4") for n in range(5)))).json()["ids"]
-    other, key = await origin_state.store.create_tenant("other", "local")
+    other, key = await origin_state.store.tenants.create("other", "local")
     hidden = {"API-Key": key}
     assert (await origin_client.get(f"/streams/v1/{ids[0]}", headers=hidden)).status_code == 404
     assert (await origin_client.delete(f"/streams/v1/{ids[0]}", headers=hidden)).status_code == 404
@@ -200,7 +202,7 @@ async def test_a_stream_deleted_while_pending_is_not_made(origin_client, tenant,
     stream_id = (await create(origin_client, tenant, memory("https://cdn.test/f.mp4"))).json()["ids"][0]
     await origin_client.delete(f"/streams/v1/{stream_id}", headers=tenant.headers)
     await drain(origin_state)
-    job = (await origin_state.store.db.fetchone("SELECT status, last_error FROM jobs"))
+    job = (await origin_state.store.db.execute(select(jobs.c.status, jobs.c.last_error))).mappings().one()
     assert job == {"status": "failed", "last_error": "the stream was deleted"}
     assert await stream_events(origin_state, tenant.tenant.id) == []
 
@@ -245,7 +247,7 @@ async def test_ffmpeg_stream_of_an_uploaded_file_plays_through_the_edge_contract
     assert revalidated.status_code == 304
     assert (await origin_client.get(f"/_edge/objects/{prefix}1080p/seg_00001.m4s", headers=edge)).status_code == 404
 
-    await origin_state.store.db.execute("UPDATE streams SET require_signed = 1 WHERE id = ?", stream_id)
+    await origin_state.store.db.execute(update(streams).where(streams.c.id == stream_id).values(require_signed=True))
     signed = await origin_client.get(f"/_edge/objects/{prefix}manifest.mpd", headers=edge)
     assert (signed.headers["x-mediaedge-access"], signed.headers["cache-control"]) == ("signed", "private, max-age=10")
 

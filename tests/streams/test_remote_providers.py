@@ -152,9 +152,9 @@ async def test_cloudflare_through_the_api_retries_5xx_and_reports_its_urls(
     stream = (await origin_client.get(f"/streams/v1/{body['ids'][0]}", headers=tenant.headers)).json()
     assert stream["status"] == "ready"
     assert stream["hls_url"] == f"https://customer-test.cloudflarestream.com/{stream['uid']}/manifest/video.m3u8"
-    record = await origin_state.store.get_stream(stream["id"])
+    record = await origin_state.store.streams.get(stream["id"])
     assert record is not None and record.job_id
-    job = await origin_state.store.get_job(record.job_id)
+    job = await origin_state.store.jobs.get(record.job_id)
     assert job is not None and (job.status, job.attempt) == ("succeeded", 3)
     assert [v["requireSignedURLs"] for v in fake.videos.values()] == [True]
     data = await events(origin_state, tenant.tenant.id)

@@ -18,42 +18,43 @@ def new(tenant_id: str, ref: str, **extra: Any) -> NewStream:
 
 
 async def test_streams_round_trip_and_one_per_source(store: Store):
-    tenant, _ = await store.create_tenant("acme", "local")
-    async with store.db.transaction() as tx:
-        first = await store.insert_stream(tx, new(tenant.id, "f1", output_prefix="t/u/a.mp4.stream/", bucket="default",
+    tenant, _ = await store.tenants.create("acme", "local")
+    async with store.transaction() as tx:
+        first = await store.streams.insert(tx, new(tenant.id, "f1", output_prefix="t/u/a.mp4.stream/", bucket="default",
                                                   qualities=[{"resolution": "360p"}]))
-        await store.insert_stream(tx, new(tenant.id, "f2"))
+        await store.streams.insert(tx, new(tenant.id, "f2"))
     with pytest.raises(IntegrityError):
-        async with store.db.transaction() as tx:
-            await store.insert_stream(tx, new(tenant.id, "f1"))
+        async with store.transaction() as tx:
+            await store.streams.insert(tx, new(tenant.id, "f1"))
 
-    async with store.db.transaction() as tx:
-        assert await store.update_stream(tx, first, status="ready", progress=100.0, uid=first, duration=10.0,
+    async with store.transaction() as tx:
+        assert await store.streams.update(tx, first, status="ready", progress=100.0, uid=first, duration=10.0,
                                          outputs={"renditions": [{"name": "360p"}]})
-        assert not await store.update_stream(tx, "missing", status="ready")
-        found = await store.streams_by_source(tx, tenant.id, "ffmpeg", ["f1", "f3"])
+        assert not await store.streams.update(tx, "missing", status="ready")
+        found = await store.streams.by_source(tx, tenant.id, "ffmpeg", ["f1", "f3"])
     assert [s.id for s in found] == [first]
-    stream = await store.stream_by_output_prefix("t/u/a.mp4.stream/")
+    stream = await store.streams.by_output_prefix("t/u/a.mp4.stream/")
     assert stream is not None
     assert (stream.status, stream.progress, stream.duration, stream.require_signed) == ("ready", 100.0, 10.0, False)
     assert (stream.outputs, stream.qualities, stream.meta) == ({"renditions": [{"name": "360p"}]},
                                                                [{"resolution": "360p"}], {"name": "f1"})
     with pytest.raises(ValueError, match="not updatable: tenant_id"):
-        await store.update_stream(store.db, first, tenant_id="other")
+        async with store.transaction() as tx:
+            await store.streams.update(tx, first, tenant_id="other")
 
-    page, total = await store.list_streams(tenant.id, limit=1, offset=0)
+    page, total = await store.streams.page(tenant.id, limit=1, offset=0)
     assert total == 2 and len(page) == 1
-    ready, count = await store.list_streams(tenant.id, limit=10, offset=0, status="ready")
+    ready, count = await store.streams.page(tenant.id, limit=10, offset=0, status="ready")
     assert count == 1 and [s.id for s in ready] == [first]
 
-    async with store.db.transaction() as tx:
-        await store.restart_stream(tx, first, new(tenant.id, "f1", require_signed=True, meta={"name": "again"}))
-    restarted = await store.get_stream(first)
+    async with store.transaction() as tx:
+        await store.streams.restart(tx, first, new(tenant.id, "f1", require_signed=True, meta={"name": "again"}))
+    restarted = await store.streams.get(first)
     assert restarted is not None
     assert (restarted.status, restarted.progress, restarted.uid, restarted.hls_url, restarted.outputs) == (
         "pending", 0.0, None, None, {}
     )
     assert (restarted.require_signed, restarted.meta) == (True, {"name": "again"})
-    async with store.db.transaction() as tx:
-        assert await store.delete_stream(tx, first) is True
-    assert await store.get_stream(first) is None
+    async with store.transaction() as tx:
+        assert await store.streams.delete(tx, first) is True
+    assert await store.streams.get(first) is None

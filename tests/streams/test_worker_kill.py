@@ -70,35 +70,35 @@ async def test_a_killed_workers_transcode_is_taken_over_and_completed(
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         async def transcoding() -> bool:
-            stream = await origin_state.store.get_stream(stream_id)
+            stream = await origin_state.store.streams.get(stream_id)
             return stream is not None and stream.progress > 0
 
         await wait_for("the first worker to make progress", transcoding, timeout=60)
     finally:
         os.killpg(doomed.pid, signal.SIGKILL)  # the worker and its ffmpeg
         doomed.wait()
-    stream = await origin_state.store.get_stream(stream_id)
+    stream = await origin_state.store.streams.get(stream_id)
     assert stream is not None and stream.status == "processing" and stream.job_id
-    job = await origin_state.store.get_job(stream.job_id)
+    job = await origin_state.store.jobs.get(stream.job_id)
     assert job is not None and (job.status, job.attempt) == ("running", 1)
 
     stop = asyncio.Event()
     second = asyncio.create_task(run_worker(origin_state, concurrency=1, stop=stop))
     try:
         async def ready() -> bool:  # the stream turns ready just before its job is marked done
-            current = await origin_state.store.get_stream(stream_id)
+            current = await origin_state.store.streams.get(stream_id)
             if current is None or current.status not in ("ready", "failed") or not current.job_id:
                 return False
-            job = await origin_state.store.get_job(current.job_id)
+            job = await origin_state.store.jobs.get(current.job_id)
             return job is not None and job.status in ("succeeded", "failed")
 
         await wait_for("the second worker to finish the stream", ready, timeout=60)
     finally:
         stop.set()
         await second
-    stream = await origin_state.store.get_stream(stream_id)
+    stream = await origin_state.store.streams.get(stream_id)
     assert stream is not None and stream.status == "ready" and stream.job_id, stream
-    job = await origin_state.store.get_job(stream.job_id)
+    job = await origin_state.store.jobs.get(stream.job_id)
     assert job is not None and (job.status, job.attempt) == ("succeeded", 2)
     assert job.last_error == "lease expired: the worker stopped heartbeating"
     out = Path(origin_state.backends["local"].local_path(f"{file['key']}.stream/master.m3u8") or "")

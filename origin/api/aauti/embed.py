@@ -135,7 +135,7 @@ async def _page_file(request: Request, state: OriginState) -> tuple[Tenant, File
     token = params.get("token")
     if token:
         claims = _read_embed_token(state, token)
-        tenant = await state.store.get_tenant(claims["tid"])
+        tenant = await state.store.tenants.get(claims["tid"])
         if tenant is None or not tenant.active:
             raise HTTPError(401, "Invalid embed token", "EMBED_TOKEN_INVALID")
         file_id, watermark = claims["fid"], claims.get("wm") or _watermark(dict(params))
@@ -148,7 +148,7 @@ async def _page_file(request: Request, state: OriginState) -> tuple[Tenant, File
 
 
 async def _playable(state: OriginState, tenant: Tenant, file_id: str) -> FileRecord:
-    record = await state.store.get_file(file_id)
+    record = await state.store.files.get(file_id)
     if record is None or record.tenant_id != tenant.id or record.status != "ready":
         raise HTTPError(404, "File not found", "FILE_NOT_FOUND")
     if not record.mime.startswith(("video/", "audio/")):
@@ -188,7 +188,7 @@ class _Signer:
         return f"{self.state.settings.edge.url}/{token}/{quote(key)}"
 
     async def note(self) -> None:
-        await self.state.store.note_token_expiry(self.key.kid, self.expires_at)
+        await self.state.store.signing_keys.note_expiry(self.key.kid, self.expires_at)
 
 
 def _playback_lifetime(state: OriginState, record: FileRecord) -> int:
@@ -201,7 +201,7 @@ async def _ready_stream(state: OriginState, record: FileRecord) -> StreamRecord 
     default = state.settings.streams.default_provider
     providers = provider_classes(state.pm)
     playable = [
-        s for s in await state.store.ready_streams_of_source(record.tenant_id, record.id)
+        s for s in await state.store.streams.ready_of_source(record.tenant_id, record.id)
         if s.hls_url and s.provider in providers
     ]
     return min(playable, key=lambda s: s.provider != default, default=None)

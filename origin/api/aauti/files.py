@@ -42,7 +42,7 @@ async def download(request: Request) -> JSON:
     state = get_state(request)
     tenant = await require_tenant(request)
     record = await file_from_url(state, tenant, request.query_params.get("file"))
-    bucket = await state.store.get_bucket(tenant.id, record.bucket)
+    bucket = await state.store.buckets.get(tenant.id, record.bucket)
     if bucket is None:
         raise HTTPError(404, "Bucket not found", "BUCKET_NOT_FOUND")
     url = await state.backend(bucket).presign_get(record.key, DOWNLOAD_TTL, record.filename)
@@ -67,8 +67,8 @@ async def raw_download(request: Request) -> StreamingResponse:
         raise HTTPError(403, "Invalid download link", "DOWNLOAD_LINK_INVALID")
     if expires < time.time():
         raise HTTPError(403, "Download link expired", "DOWNLOAD_LINK_EXPIRED")
-    record = await state.store.get_file(file_id)
-    bucket = await state.store.get_bucket(record.tenant_id, record.bucket) if record else None
+    record = await state.store.files.get(file_id)
+    bucket = await state.store.buckets.get(record.tenant_id, record.bucket) if record else None
     if record is None or bucket is None:
         raise HTTPError(404, "File not found", "FILE_NOT_FOUND")
     return StreamingResponse(
@@ -92,7 +92,7 @@ async def register(request: Request) -> JSON:
         raise HTTPError(400, f"Invalid filePath: {exc}") from None
     if not key.startswith(f"{tenant.id}/"):
         raise HTTPError(403, "filePath must lie under the tenant's own prefix", "FORBIDDEN_PATH")
-    bucket = await state.store.get_bucket(tenant.id, str_field(body, "bucket"))
+    bucket = await state.store.buckets.get(tenant.id, str_field(body, "bucket"))
     if bucket is None:
         raise HTTPError(404, "Bucket not found", "BUCKET_NOT_FOUND")
     backend = state.backend(bucket)
@@ -107,7 +107,7 @@ async def register(request: Request) -> JSON:
         source = backend.local_path(key) or await backend.presign_get(key, 600)
         found = await probe(source) if source else found
     user_id = str_field(body, "userId") or key.split("/")[1]
-    record, replaced = await state.store.register_file(
+    record, replaced = await state.store.files.register(
         tenant.id,
         bucket.name,
         key,
@@ -137,10 +137,10 @@ async def delete(request: Request) -> JSON:
     tenant = await require_tenant(request)
     body = await json_body(request)
     record = await file_from_url(state, tenant, str_field(body, "file", required=True))
-    bucket = await state.store.get_bucket(tenant.id, record.bucket)
+    bucket = await state.store.buckets.get(tenant.id, record.bucket)
     if bucket is not None:
         await state.backend(bucket).delete(record.key)
-    await state.store.delete_file(record.id)
+    await state.store.files.delete(record.id)
     await purge_edges(state, [record.key])
     return JSON({"success": True, "message": "File deleted successfully"})
 

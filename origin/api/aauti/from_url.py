@@ -36,7 +36,7 @@ async def _job_payload(state: OriginState, tenant: Tenant, body: dict[str, Any])
     assert url is not None
     _check_url(state, url)
     bucket = str_field(body, "bucket")
-    if bucket and await state.store.get_bucket(tenant.id, bucket) is None:
+    if bucket and await state.store.buckets.get(tenant.id, bucket) is None:
         raise HTTPError(404, f"Bucket not found: {bucket}", "BUCKET_NOT_FOUND")
     meta = body.get("meta")
     if meta is not None and not isinstance(meta, dict):
@@ -59,7 +59,8 @@ async def upload_from_url(request: Request) -> JSON:
     state = get_state(request)
     tenant = await require_tenant(request, invalid_status=404)
     payload = await _job_payload(state, tenant, await json_body(request))
-    job_id = await enqueue(state.store.db, FETCH_URL, tenant.id, payload)
+    async with state.store.transaction() as tx:
+        job_id = await enqueue(tx, FETCH_URL, tenant.id, payload)
     return JSON({"jobId": job_id, "status": "queued", "message": QUEUED_MESSAGE}, status_code=202)
 
 
@@ -67,7 +68,7 @@ async def upload_job(request: Request) -> JSON:
     """Where a from-URL job stands: queued, running (``attempts`` so far), succeeded or failed."""
     state = get_state(request)
     tenant = await require_tenant(request, invalid_status=404)
-    job = await state.store.get_job(request.path_params["job_id"])
+    job = await state.store.jobs.get(request.path_params["job_id"])
     if job is None or job.tenant_id != tenant.id or job.kind != FETCH_URL:
         raise HTTPError(404, "Job not found", "JOB_NOT_FOUND")
     return JSON(

@@ -48,7 +48,7 @@ async def list_streams(request: Request) -> JSON:
     status = request.query_params.get("status") or None
     if status is not None and status not in STATUSES:
         raise HTTPError(400, f"status must be one of {', '.join(STATUSES)}")
-    streams, total = await state.store.list_streams(tenant.id, limit=limit, offset=offset, status=status)
+    streams, total = await state.store.streams.page(tenant.id, limit=limit, offset=offset, status=status)
     return JSON({"streams": [stream_dict(s) for s in streams], "total": total, "limit": limit, "offset": offset})
 
 

@@ -41,7 +41,7 @@ async def url_token(request: Request) -> JSON:
 
     lifetime = _expires_in(body.get("expiresIn"), state.settings.tokens.default_expires_in)
     if scope == "exact":
-        record = await state.store.get_file_by_key(key)
+        record = await state.store.files.by_key(key)
         if record is None or record.tenant_id != tenant.id:
             raise HTTPError(404, "File not found", "FILE_NOT_FOUND")
         if record.duration and record.mime.startswith("video/"):
@@ -55,7 +55,7 @@ async def url_token(request: Request) -> JSON:
                            ip=ip, now=now)
     except ValueError as exc:
         raise HTTPError(400, str(exc)) from None
-    await state.store.note_token_expiry(signing_key.kid, now + lifetime)
+    await state.store.signing_keys.note_expiry(signing_key.kid, now + lifetime)
     signed_url = f"{state.settings.edge.url}/{token}/{key if scope == 'exact' else path}"
     return JSON({"token": token, "url": signed_url, "signed": True, "expiresAt": now + lifetime})
 
@@ -63,7 +63,7 @@ async def url_token(request: Request) -> JSON:
 async def jwks_document(request: Request) -> JSON:
     state = get_state(request)
     await state.keys.active()  # a fresh origin publishes a key before it signs one
-    keys = await state.store.verifying_jwks(time.time())
+    keys = await state.store.signing_keys.verifying_jwks(time.time())
     return JSON(jwks(keys), headers={"Cache-Control": "public, max-age=60"})
 
 

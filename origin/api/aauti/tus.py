@@ -85,7 +85,7 @@ async def create(request: Request) -> Response:
     state, tenant = await _tenant(request)
     metadata = parse_metadata(request.headers.get("upload-metadata"))
     bucket = metadata_text(metadata, "bucket") or request.headers.get("bucket") or None
-    if await state.store.get_bucket(tenant.id, bucket) is None:
+    if await state.store.buckets.get(tenant.id, bucket) is None:
         raise HTTPError(404, f"Bucket not found: {bucket}", "BUCKET_NOT_FOUND")
     concat = request.headers.get("upload-concat")
     if concat is not None and concat.startswith("final;"):
@@ -198,13 +198,13 @@ async def terminate(request: Request) -> Response:
 async def download(request: Request) -> Response:
     """The bytes of a finished upload (from its bucket), with single-range support."""
     state, tenant = await _tenant(request)
-    upload = await state.store.get_upload(request.path_params["upload_id"], tenant.id)
+    upload = await state.store.uploads.get(request.path_params["upload_id"], tenant.id)
     if upload is None:
         raise uploads.not_found()
     if upload.file_id is None:
         raise HTTPError(409, "The upload is not finished", "UPLOAD_INCOMPLETE")
-    record = await state.store.get_file(upload.file_id)
-    bucket = await state.store.get_bucket(tenant.id, record.bucket) if record else None
+    record = await state.store.files.get(upload.file_id)
+    bucket = await state.store.buckets.get(tenant.id, record.bucket) if record else None
     if record is None or bucket is None or record.status != "ready":
         raise HTTPError(404, "The uploaded file no longer exists", "FILE_NOT_FOUND")
     headers = {"Content-Type": record.mime, "Accept-Ranges": "bytes", "ETag": f'"{record.etag}"'}

@@ -59,13 +59,13 @@ async def list_deliveries(request: Request) -> JSON:
     status = request.query_params.get("status") or None
     if status is not None and status not in STATUSES:
         raise HTTPError(400, f"status must be one of {', '.join(STATUSES)}")
-    deliveries = await get_state(request).store.list_deliveries(tenant.id, _limit(request), status)
+    deliveries = await get_state(request).store.webhooks.recent(tenant.id, _limit(request), status)
     return JSON({"deliveries": [delivery_json(d) for d in deliveries]})
 
 
 async def _delivery(request: Request) -> WebhookDelivery:
     tenant = await require_tenant(request)
-    delivery = await get_state(request).store.get_delivery(tenant.id, request.path_params["delivery_id"])
+    delivery = await get_state(request).store.webhooks.get(tenant.id, request.path_params["delivery_id"])
     if delivery is None:
         raise HTTPError(404, "Webhook delivery not found", "WEBHOOK_DELIVERY_NOT_FOUND")
     return delivery
@@ -73,7 +73,7 @@ async def _delivery(request: Request) -> WebhookDelivery:
 
 async def show_delivery(request: Request) -> JSON:
     delivery = await _delivery(request)
-    attempts = await get_state(request).store.delivery_attempts(delivery.id)
+    attempts = await get_state(request).store.webhooks.attempts(delivery.id)
     return JSON(
         {
             **delivery_json(delivery),
@@ -86,7 +86,7 @@ async def show_delivery(request: Request) -> JSON:
 async def retry_delivery(request: Request) -> JSON:
     """Send a delivery again (whatever its status) with a fresh budget of attempts."""
     delivery = await _delivery(request)
-    again = await get_state(request).store.redeliver(delivery.tenant_id, delivery.id, MAX_ATTEMPTS)
+    again = await get_state(request).store.webhooks.redeliver(delivery.tenant_id, delivery.id, MAX_ATTEMPTS)
     assert again is not None
     return JSON(delivery_json(again), status_code=202)
 
