@@ -68,6 +68,20 @@ def test_invalid_settings_exit_2_naming_the_setting(tmp_path, args, env, message
     assert message in result.stderr
 
 
+def test_tenant_names_are_unique(tmp_path):
+    first = json.loads(mediaedge(tmp_path, "tenant", "create", "acme", "--json").stdout)
+    again = mediaedge(tmp_path, "tenant", "create", "acme", check=False)
+    assert again.returncode == 1 and again.stdout == ""
+    assert f"tenant name 'acme' is taken (tenant {first['id']})" in again.stderr
+    mediaedge(tmp_path, "tenant", "create", "other")
+    renamed = mediaedge(tmp_path, "tenant", "update", "other", "--name", "acme", check=False)
+    assert renamed.returncode == 1 and "tenant name 'acme' is taken" in renamed.stderr
+    listed = json.loads(mediaedge(tmp_path, "tenant", "list", "--json").stdout)
+    assert [t["name"] for t in listed] == ["acme", "other"]
+    updated = json.loads(mediaedge(tmp_path, "tenant", "update", "acme", "--disable", "--json").stdout)
+    assert (updated["id"], updated["active"]) == (first["id"], False)
+
+
 def test_keys_rotate_prints_the_new_active_key(tmp_path):
     first = mediaedge(tmp_path, "keys", "rotate").stdout
     second = mediaedge(tmp_path, "keys", "rotate").stdout

@@ -132,7 +132,7 @@ async def _save(state: OriginState, stream_id: str, **changes: Any) -> None:
 
 async def stream_failed(state: OriginState, job: Job, error: str, tx: Conn) -> None:
     """Retries are exhausted (or the failure is permanent): the stream ends ``failed`` with the reason."""
-    stream = await state.store.streams.get(job.payload["stream_id"], tx)
+    stream = await state.store.streams.get(job.payload["stream_id"], tx, for_update=True)
     if stream is not None and stream.status != "failed":
         await transition(state, tx, stream.id, "failed", error=error)
 

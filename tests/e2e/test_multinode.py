@@ -260,7 +260,8 @@ async def test_a_two_of_everything_cluster(cluster: Cluster, tmp_path: Path):
         undelivered = select(func.count()).where(webhook_deliveries.c.status != "delivered")
         while (await c.store.db.execute(undelivered)).scalar():
             await asyncio.sleep(0.1)
-    outbox = dict((await c.store.db.execute(select(webhook_deliveries.c.id, webhook_deliveries.c.body))).tuples().all())
+    sent = await c.store.db.execute(select(webhook_deliveries.c.id, webhook_deliveries.c.body))
+    outbox = {r.id: r.body for r in sent}
     assert {k: v.encode() for k, v in outbox.items()} == c.receiver.processed
     assert len(c.receiver.requests) == len(outbox)
     assert len(outbox) >= 4  # two uploads, two streams ready

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from mediaedge.tokens import generate_signing_key
-from origin.store import FileMeta, IntegrityError, Store, open_store, schema
+from origin.store import FileMeta, IntegrityError, Store, UniqueViolation, open_store, schema
 from origin.store.streams import NewStream
 
 pytestmark = pytest.mark.anyio
@@ -45,6 +45,18 @@ async def test_tenants_are_listed_oldest_first(store: Store):
     first, _ = await store.tenants.create("one", "local")
     second, _ = await store.tenants.create("two", "local")
     assert [t.id for t in await store.tenants.list_all()] == [first.id, second.id]
+
+
+async def test_tenant_names_are_unique_and_an_id_wins_over_a_name(store: Store):
+    first, _ = await store.tenants.create("acme", "local")
+    with pytest.raises(UniqueViolation):
+        await store.tenants.create("acme", "local")
+    named_like_an_id, _ = await store.tenants.create(first.id, "local")
+    with pytest.raises(UniqueViolation):
+        await store.tenants.update(named_like_an_id.id, name="acme")
+    assert [t.name for t in await store.tenants.list_all()] == ["acme", first.id]
+    assert await store.tenants.find(first.id) == first  # the id, not the tenant whose name it is
+    assert await store.tenants.find(named_like_an_id.id) == named_like_an_id
 
 
 async def test_update_tenant_changes_only_the_given_fields(store: Store):
