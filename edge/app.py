@@ -16,6 +16,7 @@ from pathlib import Path
 
 import httpx
 import orjson
+import pluggy
 
 from edge import accesslog
 from edge.auth import TokenVerifier
@@ -33,6 +34,7 @@ from edge.workers import WorkerGroup
 from edge.zones import Zones
 from mediaedge.cluster import edge_secret, keep_registered
 from mediaedge.errors import HTTPError
+from mediaedge.plugins import get_plugin_manager, start_plugins
 from mediaedge.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -193,14 +195,17 @@ def create_app(
     cache: Cache | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
     clock: Callable[[], float] = time.time,
+    pm: pluggy.PluginManager | None = None,
 ) -> EdgeApp:
-    """The edge app for ``settings``.
+    """The edge app for ``settings``, its plugins started (``startup(settings, "edge")``).
 
     ``cache`` (any :class:`edge.protocols.Cache`) defaults to an :class:`edge.cache.EdgeCache` pulling
     from ``edge.origin_url``;
     ``transport`` carries the edge's own requests to the origin (JWKS, tenant policy) — tests pass
-    an ``httpx.MockTransport``; ``clock`` (wall-clock seconds) drives the pull zones' caches (tests).
+    an ``httpx.MockTransport``; ``clock`` (wall-clock seconds) drives the pull zones' caches (tests);
+    ``pm`` defaults to the installed plugins less ``plugins.block``.
     """
+    settings = start_plugins(settings, pm or get_plugin_manager(block=settings.plugins.block), "edge")
     secret = edge_secret(settings)
     workers = None
     if settings.edge.workers > 1:  # one of several processes: see edge.workers

@@ -7,7 +7,6 @@ The servers' own access logs stay off: they would print tokens (see :mod:`edge.a
 
 from __future__ import annotations
 
-import dataclasses
 import os
 
 import orjson
@@ -21,12 +20,14 @@ SETTINGS_ENV = "_MEDIAEDGE_EDGE_SETTINGS"
 
 def app_from_env() -> EdgeApp:
     """The app factory each worker process calls."""
-    return create_app(load_settings(environ={}, overrides=orjson.loads(os.environ[SETTINGS_ENV])))
+    given = orjson.loads(os.environ[SETTINGS_ENV])
+    return create_app(load_settings(environ=given["environ"], overrides=given["tree"]))
 
 
 def run_edge(settings: Settings) -> None:
     """Serve the edge until interrupted."""
-    os.environ[SETTINGS_ENV] = orjson.dumps(dataclasses.asdict(settings)).decode()
+    given = {"tree": settings.as_tree(), "environ": settings.plugins.environ}
+    os.environ[SETTINGS_ENV] = orjson.dumps(given).decode()
     {"hypercorn": _hypercorn, "lean": _lean}.get(settings.edge.server, _uvicorn)(settings)
 
 

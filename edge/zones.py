@@ -1,6 +1,6 @@
 """Pull zones: the edge as an RFC 9111 shared cache in front of any HTTP server (docs/caching.md).
 
-A zone (``[edge.zones.NAME]``, :class:`~mediaedge.settings.ZoneSettings`) is routed by ``Host`` and/or a
+A zone (``[edge.zones.NAME]``, :class:`~edge.zone_settings.ZoneSettings`) is routed by ``Host`` and/or a
 first path segment (stripped before forwarding). ``GET``/``HEAD`` go through the zone's own
 :class:`~edge.cache.EdgeCache` (its share of the cache; coalescing, slices, purge as for the default
 zone) with the freshness rules of :mod:`edge.freshness`; every other method is streamed to the
@@ -33,8 +33,9 @@ from edge.paths import check_raw_path, invalid_path
 from edge.policy import TenantPolicies
 from edge.representation import Representation, Representations
 from edge.respond import Headers, Receive, Scope, Send, send_response
+from edge.zone_settings import ZoneSettings, zone_settings
 from mediaedge.errors import HTTPError
-from mediaedge.settings import Settings, ZoneSettings, zone_settings
+from mediaedge.settings import Settings
 from mediaedge.tokens import KeySet, TokenError, looks_like_token
 from mediaedge.whitelist import TenantPolicy, Whitelist
 

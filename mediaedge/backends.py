@@ -4,17 +4,14 @@ from __future__ import annotations
 
 import pluggy
 
+from mediaedge.plugins import unique
 from mediaedge.settings import Settings, SettingsError
 from mediaedge.storage import StorageBackend
 
 
 def backend_kinds(pm: pluggy.PluginManager) -> dict[str, type[StorageBackend]]:
-    """Every storage backend class plugins provide, by ``kind``."""
-    kinds: dict[str, type[StorageBackend]] = {}
-    for classes in pm.hook.register_storage_backends():
-        for cls in classes:
-            kinds[cls.kind] = cls
-    return kinds
+    """Every storage backend class plugins provide, by ``kind`` (two with one kind are refused)."""
+    return unique(pm.hook.register_storage_backends(), "kind", "storage backend kind")
 
 
 def build_backends(settings: Settings, pm: pluggy.PluginManager) -> dict[str, StorageBackend]:

@@ -7,7 +7,7 @@ exactly like third-party ones, through the ``mediaedge`` entry-point group.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import pluggy
 
@@ -16,8 +16,12 @@ from mediaedge import PROJECT_NAME
 if TYPE_CHECKING:
     from mediaedge.settings import Settings
     from mediaedge.storage import StorageBackend
+    from mediaedge.streams import StreamProvider
 
 hookspec = pluggy.HookspecMarker(PROJECT_NAME)
+
+#: The process a plugin is started in: ``mediaedge origin``, ``edge`` or ``worker``.
+Tier = Literal["origin", "edge", "worker"]
 
 
 @hookspec
@@ -30,7 +34,7 @@ def register_storage_backends() -> list[type[StorageBackend]]:
 
 
 @hookspec
-def register_stream_providers() -> list[type[Any]]:
+def register_stream_providers() -> list[type[StreamProvider]]:
     """Return stream provider classes this plugin provides.
 
     Each class sets a unique ``name`` (the ``provider`` field of ``POST /streams/v1/create``) and
@@ -39,10 +43,22 @@ def register_stream_providers() -> list[type[Any]]:
 
 
 @hookspec
-def startup(settings: Settings, tier: str) -> None:
-    """Called once when a process starts; ``tier`` is ``"origin"``, ``"edge"`` or ``"worker"``.
+def plugin_settings() -> dict[str, type[Any]]:
+    """Return this plugin's settings tables: ``{"NAME": Schema}`` for each ``[plugins.NAME]`` it reads.
 
-    Use it to validate the plugin's own settings (raise ``ValueError`` with a clear message).
+    ``Schema`` is a :func:`mediaedge.settings.settings_table` class whose fields have defaults
+    (or are required). At start the table in the settings, with its ``MEDIAEDGE_PLUGINS_NAME_KEY``
+    variables, is validated against it; errors name the key (``plugins.NAME.KEY: ...``). Read the
+    result with ``settings.plugin("NAME", Schema)``.
+    """
+
+
+@hookspec
+def startup(settings: Settings, tier: Tier) -> None:
+    """Called once when a process starts, after the plugin settings are validated.
+
+    ``tier`` is ``"origin"``, ``"edge"`` or ``"worker"``. Check what a schema cannot (a binary
+    installed, settings that depend on each other): raise ``ValueError`` with a clear message.
     """
 
 

@@ -207,7 +207,10 @@ class AllowRule:
 
 
 def parse_allow_entry(entry: str) -> AllowRule:
-    """``10.0.0.0/8``, ``127.0.0.1:9000``, ``[::1]:9000``, ``::1``, ``hooks.internal:8443`` → a rule."""
+    """``10.0.0.0/8``, ``127.0.0.1:9000``, ``[::1]:9000``, ``::1``, ``hooks.internal:8443`` → a rule.
+
+    A host name always comes with its port: a bare word (``notanaddr``) is a typo far more often than
+    a wish to let every port of a host through."""
     text = entry.strip()
     host, port = text, None
     if text.startswith("["):
@@ -225,8 +228,8 @@ def parse_allow_entry(entry: str) -> AllowRule:
     try:
         network = ip_network(host, strict=False)
     except ValueError:
-        if "/" in host or not re.fullmatch(r"[A-Za-z0-9.-]+", host):
-            raise ValueError(f"{entry!r} is not a CIDR, host:port or address") from None
+        if "/" in host or not re.fullmatch(r"[A-Za-z0-9.-]+", host) or port is None:
+            raise ValueError(f"{entry!r} is not a CIDR, host:port or address (a host name needs its port)") from None
         return AllowRule(None, host.lower().rstrip("."), port)
     return AllowRule(network, None, port)
 

@@ -2,7 +2,15 @@
 
 Every leaf setting has an environment name derived from its path: ``edge.origin_url`` is
 ``MEDIAEDGE_EDGE_ORIGIN_URL``, ``storage.backends.s3.bucket`` is ``MEDIAEDGE_STORAGE_BACKENDS_S3_BUCKET``.
-Values are validated once at start; a bad one raises :class:`SettingsError` naming the setting.
+A ``MEDIAEDGE_*`` variable that names no setting is refused (names under ``MEDIAEDGE_TEST_`` belong to
+the test suite). Values are validated once at start against the schema below (pydantic dataclasses:
+strict types, one validator per kind of value); a bad one raises :class:`SettingsError` naming the
+setting. The defaults live in ``config/default.toml``, with their documentation.
+
+``[plugins.NAME]`` tables belong to plugins: the core keeps them as given and
+:func:`mediaedge.plugins.configure_plugins` validates each against the schema its plugin declares
+(``plugin_settings`` hook, a :func:`settings_table` class). ``[edge.zones.NAME]`` tables belong to the
+edge, which validates them (:mod:`edge.zone_settings`).
 """
 
 from __future__ import annotations
@@ -11,22 +19,51 @@ import dataclasses
 import os
 import re
 import tomllib
-import types
 import typing
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal, TypeVar
 from urllib.parse import urlsplit
 
-__all__ = ["Settings", "SettingsError", "ZoneSettings", "load_settings", "parse_duration", "zone_settings"]
+from pydantic import AfterValidator, ConfigDict, Strict, StrictBool, StrictInt, StrictStr, TypeAdapter, ValidationError
+from pydantic.dataclasses import dataclass as pydantic_dataclass
+
+__all__ = [
+    "Duration",
+    "FieldError",
+    "HttpUrlOrEmpty",
+    "NonNegativeFloat",
+    "Port",
+    "PositiveFloat",
+    "PositiveInt",
+    "Settings",
+    "SettingsError",
+    "default_data_dir",
+    "env_name",
+    "load_settings",
+    "parse_duration",
+    "settings_table",
+    "validate_table",
+]
 
 ENV_PREFIX = "MEDIAEDGE_"
+#: Variables with this prefix are the test suite's own (a PostgreSQL DSN), not settings.
+TEST_ENV_PREFIX = ENV_PREFIX + "TEST_"
+T = TypeVar("T")
 
 
 class SettingsError(ValueError):
-    """An invalid setting; the message starts with the setting's dotted name."""
+    """An invalid setting; the message starts with the setting's dotted name (or its variable)."""
+
+
+class FieldError(ValueError):
+    """Raised by a table's ``__post_init__`` check: the error is about ``field`` of that table."""
+
+    def __init__(self, field_name: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field_name
 
 
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhd]?)\s*$")
@@ -47,99 +84,109 @@ def parse_duration(value: str | int) -> int:
     return int(match.group(1)) * _UNITS[match.group(2)]
 
 
-# -- validators ------------------------------------------------------------------------------------
+# -- kinds of values: a type and its check, used by the core's tables and by plugins' --------------
 
 
-def _port(v: int) -> None:
-    if not 0 < v < 65536:
-        raise ValueError("must be a TCP port between 1 and 65535")
+def _check(test: Callable[[Any], bool], message: str) -> AfterValidator:
+    def check(value: Any) -> Any:
+        if not test(value):
+            raise ValueError(message)
+        return value
+
+    return AfterValidator(check)
 
 
-def _positive(v: int) -> None:
-    if v <= 0:
-        raise ValueError("must be positive")
+def _is_http_url(value: str) -> bool:
+    parts = urlsplit(value)
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
 
 
-def _non_negative(v: float) -> None:
-    if v < 0:
-        raise ValueError("must not be negative")
+def _duration(value: str) -> str:
+    parse_duration(value)
+    return value
 
 
-def _cors_origins(v: list[str]) -> None:
-    for origin in v:
+def _cors_origins(origins: list[str]) -> list[str]:
+    for origin in origins:
         if origin != "*" and not re.fullmatch(r"https?://[^/\s]+", origin.rstrip("/")):
             raise ValueError(f'must be "*" or origins like https://app.example.com (got {origin!r})')
+    return origins
 
 
-def _url_or_empty(v: str) -> None:
-    if v and (urlsplit(v).scheme not in ("http", "https") or not urlsplit(v).hostname):
-        raise ValueError("must be an http(s) URL")
-
-
-def _choice(*options: str) -> Callable[[str], None]:
-    def check(v: str) -> None:
-        if v not in options:
-            raise ValueError(f"must be one of {', '.join(options)}")
-
-    return check
-
-
-def _db_url(v: str) -> None:
-    if not (v.startswith("sqlite:///") or v.startswith(("postgresql://", "postgres://"))):
-        raise ValueError("must be sqlite:///PATH or postgresql://...")
-
-
-def _net_allow(v: list[str]) -> None:
+def _net_allow(entries: list[str]) -> list[str]:
     from mediaedge.net import parse_allow_entry  # imports httpx: loaded only where settings are checked
 
-    for entry in v:
+    for entry in entries:
         parse_allow_entry(entry)
+    return entries
 
 
-def _check(fn: Callable[[Any], object]) -> Any:
-    return field(metadata={"check": fn})
+StrictFloat = Annotated[float, Strict()]  # an int is accepted, a bool or a string is not
+Port = Annotated[StrictInt, _check(lambda v: 0 < v < 65536, "must be a TCP port between 1 and 65535")]
+PositiveInt = Annotated[StrictInt, _check(lambda v: v > 0, "must be positive")]
+PositiveFloat = Annotated[StrictFloat, _check(lambda v: v > 0, "must be positive")]
+NonNegativeFloat = Annotated[StrictFloat, _check(lambda v: v >= 0, "must not be negative")]
+HttpUrlOrEmpty = Annotated[StrictStr, _check(lambda v: not v or _is_http_url(v), "must be an http(s) URL")]
+Duration = Annotated[StrictStr, AfterValidator(_duration)]
+_DB_SCHEMES = ("sqlite:///", "postgresql://", "postgres://")
+DatabaseUrl = Annotated[
+    StrictStr, _check(lambda v: v.startswith(_DB_SCHEMES), "must be sqlite:///PATH or postgresql://...")
+]
+StrList = list[StrictStr]
 
 
-# -- sections --------------------------------------------------------------------------------------
+@typing.dataclass_transform(kw_only_default=True, frozen_default=True, field_specifiers=(field,))
+def settings_table(cls: type[T]) -> type[T]:
+    """Declare a settings table: a frozen, keyword-only dataclass validated with strict types.
+
+    Fields use the types above (``PositiveFloat``, ``HttpUrlOrEmpty``, ``Literal[...]``, …) or plain
+    ``StrictStr``/``StrictBool``; checks across fields go in ``__post_init__`` and raise
+    :class:`FieldError`. Plugins declare their ``[plugins.NAME]`` table this way.
+    """
+    return typing.cast(type[T], pydantic_dataclass(frozen=True, kw_only=True, config=ConfigDict(extra="forbid"))(cls))
 
 
-@dataclass(frozen=True, kw_only=True)
+# -- the core's tables -----------------------------------------------------------------------------
+
+
+@settings_table
 class OriginSettings:
-    host: str
-    port: int = _check(_port)
-    public_url: str = _check(_url_or_empty)
-    workers: int = _check(_positive)
-    max_file_size: int = _check(_positive)
-    spool_dir: str = ""
-    trust_forwarded: bool = False
-    cors_origins: list[str] = _check(_cors_origins)
+    host: StrictStr
+    port: Port
+    public_url: HttpUrlOrEmpty
+    workers: PositiveInt
+    max_file_size: PositiveInt
+    spool_dir: StrictStr
+    trust_forwarded: StrictBool
+    cors_origins: Annotated[StrList, AfterValidator(_cors_origins)]
 
     @property
     def url(self) -> str:
         return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
 
-@dataclass(frozen=True, kw_only=True)
+@settings_table
 class EdgeSettings:
-    host: str
-    port: int = _check(_port)
-    public_url: str = _check(_url_or_empty)
-    origin_url: str = _check(_url_or_empty)
-    workers: int = _check(_positive)
-    server: str = _check(_choice("uvicorn", "hypercorn", "lean"))
-    tls_cert: str = ""
-    tls_key: str = ""
-    memory_cache_bytes: int = _check(_positive)
-    disk_cache_bytes: int = 0
-    disk_cache_dir: str = ""
-    slice_bytes: int = _check(_positive)
-    object_ttl: int = 60
-    tenant_ttl: int = _check(_positive)
-    jwks_refresh: int = _check(_positive)
-    access_log: bool = False
-    region: str = ""
-    advertise_url: str = _check(_url_or_empty)
-    zones: dict[str, dict[str, Any]] = field(default_factory=dict)  # pull zones, see ZoneSettings
+    host: StrictStr
+    port: Port
+    public_url: HttpUrlOrEmpty
+    origin_url: HttpUrlOrEmpty
+    workers: PositiveInt
+    server: Literal["uvicorn", "hypercorn", "lean"]
+    tls_cert: StrictStr = ""
+    tls_key: StrictStr = ""
+    memory_cache_bytes: PositiveInt
+    disk_cache_bytes: StrictInt = 0
+    disk_cache_dir: StrictStr = ""
+    slice_bytes: PositiveInt
+    object_ttl: StrictInt = 60
+    tenant_ttl: PositiveInt
+    jwks_refresh: PositiveInt
+    access_log: StrictBool = False
+    region: StrictStr = ""
+    advertise_url: HttpUrlOrEmpty = ""
+    #: Pull zones as given; the edge validates them (edge.zone_settings).
+    zones: dict[str, Any] = field(default_factory=dict)
 
     @property
     def url(self) -> str:
@@ -151,187 +198,117 @@ class EdgeSettings:
         return (self.advertise_url or self.url).rstrip("/")
 
 
-_ZONE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
-_ZONE_PREFIX = re.compile(r"^/[A-Za-z0-9._~-]+$")
-
-
-@dataclass(frozen=True, kw_only=True)
-class ZoneSettings:
-    """One pull zone (``[edge.zones.NAME]``): requests for ``host`` (or under ``prefix``, stripped)
-    are served from ``upstream`` through the edge cache, with RFC 9111 semantics (docs/caching.md)."""
-
-    name: str
-    upstream: str
-    host: str = ""
-    prefix: str = ""
-    headers: dict[str, str] = field(default_factory=dict)
-    tokens: bool = False
-    token_keys: str = "origin"  # noqa: S105  (not a secret: "origin" or a JWKS file path)
-    token_tenant: str = ""
-    whitelisted_domains: list[str] = field(default_factory=list)
-    app_ids: list[str] = field(default_factory=list)
-    memory_cache_bytes: int = 64 << 20
-    disk_cache_bytes: int = 0
-    timeout: float = 30.0
-
-
-def zone_settings(zones: Mapping[str, Any]) -> list[ZoneSettings]:
-    """Validate ``edge.zones``; raises :class:`SettingsError` naming the setting."""
-    found: list[ZoneSettings] = []
-    hints = typing.get_type_hints(ZoneSettings)
-    known = {f.name for f in dataclasses.fields(ZoneSettings)} - {"name"}
-    routes: set[tuple[str, str]] = set()
-    for name, table in zones.items():
-        path = f"edge.zones.{name}"
-        if not _ZONE_NAME.match(name):
-            raise SettingsError(f"{path}: a zone name is lower-case letters, digits, - and _")
-        if not isinstance(table, Mapping):
-            raise SettingsError(f"{path}: expected a table")
-        for key, value in table.items():
-            if key not in known:
-                raise SettingsError(f"{path}.{key}: unknown setting")
-            if not _type_ok(value, hints[key]):
-                raise SettingsError(
-                    f"{path}.{key}: expected {getattr(hints[key], '__name__', hints[key])}, got {value!r}"
-                )
-        if not all(isinstance(v, str) for v in table.get("headers", {}).values()):
-            raise SettingsError(f"{path}.headers: header values must be strings")
-        if "upstream" not in table:
-            raise SettingsError(f"{path}.upstream: missing")
-        zone = ZoneSettings(name=name, **{"token_tenant": name, **table})
-        upstream = urlsplit(zone.upstream)
-        if upstream.scheme not in ("http", "https") or not upstream.hostname or upstream.query:
-            raise SettingsError(f"{path}.upstream: must be an http(s) URL without a query")
-        if not zone.host and not zone.prefix:
-            raise SettingsError(f"{path}: set host or prefix (or both)")
-        if zone.prefix and not _ZONE_PREFIX.match(zone.prefix):
-            raise SettingsError(f"{path}.prefix: must be one path segment like /static")
-        if zone.prefix in ("/_edge", "/healthz", "/metrics"):
-            raise SettingsError(f"{path}.prefix: {zone.prefix} is the edge's own")
-        for key in ("memory_cache_bytes", "timeout"):
-            if getattr(zone, key) <= 0:
-                raise SettingsError(f"{path}.{key}: must be positive")
-        if zone.disk_cache_bytes < 0:
-            raise SettingsError(f"{path}.disk_cache_bytes: must be 0 (no disk tier) or positive")
-        route = (zone.host.lower(), zone.prefix)
-        if route in routes:
-            raise SettingsError(f"{path}: another zone has the same host and prefix")
-        routes.add(route)
-        found.append(dataclasses.replace(zone, host=zone.host.lower()))
-    return found
-
-
-@dataclass(frozen=True, kw_only=True)
+@settings_table
 class DatabaseSettings:
-    url: str = _check(_db_url)
-    pool_min: int = _check(_positive)
-    pool_max: int = _check(_positive)
-    migrate_on_start: bool = True
+    url: DatabaseUrl
+    pool_min: PositiveInt
+    pool_max: PositiveInt
+    migrate_on_start: StrictBool = True
+
+    def __post_init__(self) -> None:
+        if self.pool_min > self.pool_max:
+            raise FieldError("pool_min", "must not exceed database.pool_max")
 
 
-@dataclass(frozen=True, kw_only=True)
+@settings_table
 class StorageSettings:
-    default: str
+    default: StrictStr
+    #: ``[storage.backends.NAME]`` tables; each backend kind validates its own options.
     backends: dict[str, dict[str, Any]]
 
+    def __post_init__(self) -> None:
+        if self.default not in self.backends:
+            raise FieldError("default", f"no backend named {self.default!r}")
+        for name, backend in self.backends.items():
+            if not isinstance(backend.get("kind"), str):
+                raise FieldError(f"backends.{name}.kind", "required")
 
-@dataclass(frozen=True, kw_only=True)
+
+@settings_table
 class TokenSettings:
-    default_expires_in: str = _check(parse_duration)
-    max_expires_in: str = _check(parse_duration)
-    algorithm: str = _check(_choice("RS256", "EdDSA"))
+    default_expires_in: Duration
+    max_expires_in: Duration
+    algorithm: Literal["RS256", "EdDSA"]
 
 
-@dataclass(frozen=True, kw_only=True)
+@settings_table
 class ClusterSettings:
-    edge_secret: str
-    edges: list[str]
-    edge_heartbeat: int = _check(_positive)
+    edge_secret: StrictStr
+    edges: StrList
+    edge_heartbeat: PositiveInt
 
 
-@dataclass(frozen=True, kw_only=True)
+@settings_table
 class PluginSettings:
-    block: list[str]
+    #: Entry-point names of plugins not to load.
+    block: StrList
+    #: ``[plugins.NAME]`` tables as given (file and overrides), validated by their plugins.
+    tables: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: ``MEDIAEDGE_PLUGINS_*`` variables given, resolved against the plugins' schemas.
+    environ: dict[str, str] = field(default_factory=dict)
+    #: Validated tables by name, once :func:`mediaedge.plugins.configure_plugins` ran (derived from the above).
+    config: dict[str, Any] = field(default_factory=dict, compare=False)
 
 
-@dataclass(frozen=True, kw_only=True)
+@settings_table
 class NetSettings:
-    allow: list[str] = _check(_net_allow)
-    connect_timeout: float = _check(_positive)
-    timeout: float = _check(_positive)
+    allow: Annotated[StrList, AfterValidator(_net_allow)]
+    connect_timeout: PositiveFloat
+    timeout: PositiveFloat
 
 
-@dataclass(frozen=True, kw_only=True)
+@settings_table
 class WebhookSettings:
-    timeout: float = _check(_positive)
-    backoff_scale: float = _check(_non_negative)
-    lease_seconds: float = _check(_positive)
-    poll_interval: float = _check(_positive)
-    batch: int = _check(_positive)
-    retention: str = _check(parse_duration)
+    timeout: PositiveFloat
+    backoff_scale: NonNegativeFloat
+    lease_seconds: PositiveFloat
+    poll_interval: PositiveFloat
+    batch: PositiveInt
+    retention: Duration
 
 
-@dataclass(frozen=True, kw_only=True)
+@settings_table
 class TusSettings:
-    max_size: int = _check(_positive)
-    expires_after: str = _check(parse_duration)
-    cleanup_interval: int = _check(_positive)
-    lock_timeout: int = _check(_positive)
-    lock_lease: int = _check(_positive)
+    max_size: PositiveInt
+    expires_after: Duration
+    cleanup_interval: PositiveInt
+    lock_timeout: PositiveInt
+    lock_lease: PositiveInt
 
 
-@dataclass(frozen=True, kw_only=True)
+@settings_table
 class JobSettings:
-    concurrency: int = _check(_positive)
-    lease_seconds: float = _check(_positive)
-    heartbeat_seconds: float = _check(_positive)
-    poll_interval: float = _check(_positive)
-    backoff_scale: float = _check(_non_negative)
-    retention: str = _check(parse_duration)
+    concurrency: PositiveInt
+    lease_seconds: PositiveFloat
+    heartbeat_seconds: PositiveFloat
+    poll_interval: PositiveFloat
+    backoff_scale: NonNegativeFloat
+    retention: Duration
+
+    def __post_init__(self) -> None:
+        if self.heartbeat_seconds >= self.lease_seconds:
+            raise FieldError("heartbeat_seconds", "must be shorter than jobs.lease_seconds")
 
 
-@dataclass(frozen=True, kw_only=True)
-class FfmpegStreamSettings:
-    preset: str
-    segment_seconds: float = _check(_positive)
-    keyframe_seconds: float = _check(_positive)
-
-
-@dataclass(frozen=True, kw_only=True)
-class CloudflareStreamSettings:
-    account_id: str
-    api_token: str
-    base_url: str = _check(_url_or_empty)
-
-
-@dataclass(frozen=True, kw_only=True)
-class VdocipherSettings:
-    api_secret: str
-    base_url: str = _check(_url_or_empty)
-
-
-@dataclass(frozen=True, kw_only=True)
+@settings_table
 class StreamSettings:
-    default_provider: str
-    poll_interval: float = _check(_positive)
-    timeout: float = _check(_positive)
-    work_dir: str
-    ffmpeg: FfmpegStreamSettings
-    cloudflare: CloudflareStreamSettings
-    vdocipher: VdocipherSettings
+    default_provider: StrictStr
+    poll_interval: PositiveFloat
+    timeout: PositiveFloat
+    work_dir: StrictStr
 
 
-@dataclass(frozen=True, kw_only=True)
+@settings_table
 class EmbedSettings:
-    source: str
-    playback_expires_in: str = _check(parse_duration)
-    url_expires_in: str = _check(parse_duration)
+    source: StrictStr
+    playback_expires_in: Duration
+    url_expires_in: Duration
 
 
-@dataclass(frozen=True, kw_only=True)
+@settings_table
 class Settings:
-    data_dir: str
-    demo_tenant: bool
+    data_dir: StrictStr
+    demo_tenant: StrictBool
     origin: OriginSettings
     edge: EdgeSettings
     database: DatabaseSettings
@@ -354,8 +331,167 @@ class Settings:
     def data_path(self) -> Path:
         return Path(self.data_dir)
 
+    def plugin(self, name: str, schema: type[T]) -> T:
+        """The ``[plugins.NAME]`` table as ``schema`` (validated at start, else now)."""
+        table = self.plugins.config.get(name)
+        if isinstance(table, schema):
+            return table
+        return validate_table(schema, self.plugins.tables.get(name, {}), f"plugins.{name}", self.plugins.environ)
+
+    def as_tree(self) -> dict[str, Any]:
+        """The settings as a tree: ``load_settings(environ=self.plugins.environ, overrides=tree)``
+        rebuilds them exactly (plugin tables as given, before their plugins validated them)."""
+        tree = dataclasses.asdict(self)
+        tree["plugins"] = {"block": self.plugins.block, **self.plugins.tables}
+        return tree
+
+
+# -- validation -----------------------------------------------------------------------------------
+
+_EXPECTED = {
+    "int_type": "int",
+    "float_type": "float",
+    "string_type": "str",
+    "bool_type": "bool",
+    "list_type": "list",
+    "dict_type": "a table",
+    "dataclass_type": "a table",
+}
+
+
+def _message(error: Mapping[str, Any], path: str) -> str:
+    """One pydantic error as ``dotted.setting: what is wrong``."""
+    loc = ".".join(str(part) for part in error["loc"])
+    where = f"{path}.{loc}" if path and loc else path or loc
+    kind, value = error["type"], error.get("input")
+    if kind in ("unexpected_keyword_argument", "extra_forbidden"):
+        return f"{where}: unknown setting"
+    if kind == "missing":
+        return f"{where}: missing"
+    if kind == "value_error":
+        exc = error["ctx"]["error"]
+        if isinstance(exc, FieldError):
+            return f"{'.'.join(p for p in (where, exc.field) if p)}: {exc}"
+        return f"{where}: {exc} (got {value!r})"
+    if kind == "literal_error":
+        choices = re.findall(r"'([^']*)'", error["ctx"]["expected"])
+        return f"{where}: must be one of {', '.join(choices)}"
+    if kind in _EXPECTED:
+        return f"{where}: expected {_EXPECTED[kind]}, got {value!r}"
+    return f"{where}: {error['msg']}"
+
+
+def validate_table(
+    schema: type[T], table: Mapping[str, Any], path: str = "", environ: Mapping[str, str] | None = None
+) -> T:
+    """``table`` as an instance of ``schema`` (a :func:`settings_table`), or :class:`SettingsError`.
+
+    ``path`` prefixes the names in messages; ``environ`` may override each field of a flat table
+    (``MEDIAEDGE_<PATH>_<FIELD>``), parsed as the field's type.
+    """
+    tree = dict(table)
+    if environ:
+        hints = typing.get_type_hints(schema)
+        for f in dataclasses.fields(schema):  # type: ignore[arg-type]
+            name = env_name(f"{path}.{f.name}")
+            if name in environ:
+                tree[f.name] = _from_env(environ[name], _env_kind(hints[f.name]), f"{path}.{f.name}")
+    try:
+        return TypeAdapter(schema).validate_python(tree)
+    except ValidationError as exc:
+        raise SettingsError(_message(exc.errors()[0], path)) from None
+
+
+# -- environment ----------------------------------------------------------------------------------
+
+
+def env_name(path: str) -> str:
+    return ENV_PREFIX + path.replace(".", "_").upper()
+
+
+def _env_kind(hint: Any) -> type:
+    """What an environment string is parsed as for a field of type ``hint``."""
+    while typing.get_origin(hint) is Annotated:
+        hint = typing.get_args(hint)[0]
+    hint = typing.get_origin(hint) or hint
+    return hint if hint in (bool, int, float, list) else str
+
+
+def _from_env(text: str, kind: type, path: str) -> Any:
+    """Parse an environment string as a ``kind`` value (bool, int, float, list or str)."""
+    source = f"(from {env_name(path)})"
+    if kind is bool:
+        if text.lower() in ("1", "true", "yes", "on"):
+            return True
+        if text.lower() in ("0", "false", "no", "off", ""):
+            return False
+        raise SettingsError(f"{path}: expected true or false, got {text!r} {source}")
+    if kind is int:
+        try:
+            return int(text)
+        except ValueError:
+            raise SettingsError(f"{path}: expected an integer, got {text!r} {source}") from None
+    if kind is float:
+        try:
+            return float(text)
+        except ValueError:
+            raise SettingsError(f"{path}: expected a number, got {text!r} {source}") from None
+    if kind is list:
+        return [item.strip() for item in text.split(",") if item.strip()]
+    return text
+
+
+def _leaves(tree: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for key, value in tree.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            found.update(_leaves(value, path + "."))
+        else:
+            found[path] = value
+    return found
+
+
+def _set(tree: dict[str, Any], path: str, value: Any) -> None:
+    *parents, last = path.split(".")
+    for part in parents:
+        tree = tree.setdefault(part, {})
+    tree[last] = value
+
+
+def _apply_env(tree: dict[str, Any], environ: Mapping[str, str]) -> dict[str, str]:
+    """Apply the variables naming a leaf of ``tree``; returns the ``MEDIAEDGE_PLUGINS_*`` ones given
+    for plugin tables. Any other ``MEDIAEDGE_*`` variable is refused."""
+    leaves = _leaves({k: v for k, v in tree.items() if k != "plugins"})
+    leaves["plugins.block"] = tree.get("plugins", {}).get("block", [])
+    known = {env_name(path): path for path in leaves}
+    known.update({ENV_PREFIX + "CONFIG": "", ENV_PREFIX + "DATA_DIR": "data_dir"})
+    plugin_prefix = env_name("plugins.")
+    deferred: dict[str, str] = {}
+    for name, text in environ.items():
+        if not name.startswith(ENV_PREFIX) or name.startswith(TEST_ENV_PREFIX):
+            continue
+        path = known.get(name)
+        if path:
+            _set(tree, path, _from_env(text, _env_kind(type(leaves.get(path, ""))), path))
+        elif path is None and name.startswith(plugin_prefix):
+            deferred[name] = text
+        elif path is None:
+            raise SettingsError(
+                f"{name}: no such setting (a MEDIAEDGE_* variable names one, e.g. MEDIAEDGE_EDGE_PORT for edge.port)"
+            )
+    return deferred
+
 
 # -- loading ---------------------------------------------------------------------------------------
+
+
+def default_data_dir(environ: Mapping[str, str]) -> str:
+    """Where state lives when ``data_dir`` is empty: ``$XDG_DATA_HOME/mediaedge``, else
+    ``~/.local/share/mediaedge`` — the same directory whichever directory a command runs from."""
+    home = environ.get("HOME") or os.path.expanduser("~")
+    base = environ.get("XDG_DATA_HOME") or os.path.join(home, ".local", "share")
+    return os.path.join(base, "mediaedge")
 
 
 def _defaults() -> dict[str, Any]:
@@ -371,106 +507,6 @@ def _merge(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
         else:
             out[key] = value
     return out
-
-
-def _leaves(tree: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
-    found: dict[str, Any] = {}
-    for key, value in tree.items():
-        path = f"{prefix}{key}"
-        if isinstance(value, Mapping):
-            found.update(_leaves(value, path + "."))
-        else:
-            found[path] = value
-    return found
-
-
-def env_name(path: str) -> str:
-    return ENV_PREFIX + path.replace(".", "_").upper()
-
-
-def _from_env(text: str, like: Any, path: str) -> Any:
-    """Parse an environment string as the type of the setting it overrides."""
-    if isinstance(like, bool):
-        if text.lower() in ("1", "true", "yes", "on"):
-            return True
-        if text.lower() in ("0", "false", "no", "off", ""):
-            return False
-        raise SettingsError(f"{path}: expected true or false, got {text!r} (from {env_name(path)})")
-    if isinstance(like, int):
-        try:
-            return int(text)
-        except ValueError:
-            raise SettingsError(f"{path}: expected an integer, got {text!r} (from {env_name(path)})") from None
-    if isinstance(like, float):
-        try:
-            return float(text)
-        except ValueError:
-            raise SettingsError(f"{path}: expected a number, got {text!r} (from {env_name(path)})") from None
-    if isinstance(like, list):
-        return [item.strip() for item in text.split(",") if item.strip()]
-    return text
-
-
-def _set(tree: dict[str, Any], path: str, value: Any) -> None:
-    *parents, last = path.split(".")
-    for part in parents:
-        tree = tree.setdefault(part, {})
-    tree[last] = value
-
-
-def _apply_env(tree: dict[str, Any], environ: Mapping[str, str]) -> None:
-    for path, value in _leaves(tree).items():
-        name = env_name(path)
-        if name in environ:
-            _set(tree, path, _from_env(environ[name], value, path))
-
-
-def _type_ok(value: Any, hint: Any) -> bool:
-    origin = typing.get_origin(hint)
-    if hint is Any:
-        return True
-    if origin in (list,):
-        return isinstance(value, list) and all(_type_ok(v, typing.get_args(hint)[0]) for v in value)
-    if origin is dict:
-        return isinstance(value, dict)
-    if origin in (typing.Union, types.UnionType):
-        return any(_type_ok(value, h) for h in typing.get_args(hint))
-    if hint is int:
-        return isinstance(value, int) and not isinstance(value, bool)
-    if hint is float:
-        return isinstance(value, int | float) and not isinstance(value, bool)
-    return isinstance(value, hint)
-
-
-def _build(cls: type, tree: Mapping[str, Any], prefix: str, data_dir: str) -> Any:
-    hints = typing.get_type_hints(cls)
-    known = {f.name for f in dataclasses.fields(cls)}
-    for key in tree:
-        if key not in known:
-            raise SettingsError(f"{prefix}{key}: unknown setting")
-    kwargs = {}
-    for f in dataclasses.fields(cls):
-        path = prefix + f.name
-        if f.name not in tree:
-            raise SettingsError(f"{path}: missing")
-        value = tree[f.name]
-        hint = hints[f.name]
-        if dataclasses.is_dataclass(hint):
-            if not isinstance(value, Mapping):
-                raise SettingsError(f"{path}: expected a table")
-            value = _build(hint, value, path + ".", data_dir)  # type: ignore[arg-type]
-        else:
-            if not _type_ok(value, hint):
-                raise SettingsError(f"{path}: expected {getattr(hint, '__name__', hint)}, got {value!r}")
-            value = _substitute(value, data_dir)
-            check = f.metadata.get("check")
-            if check:
-                try:
-                    check(value)
-                except ValueError as exc:
-                    raise SettingsError(f"{path}: {exc} (got {value!r})") from None
-        kwargs[f.name] = value
-    return cls(**kwargs)
 
 
 def _substitute(value: Any, data_dir: str) -> Any:
@@ -500,22 +536,16 @@ def load_settings(
             raise SettingsError(f"config: file not found: {config}") from None
         except tomllib.TOMLDecodeError as exc:
             raise SettingsError(f"config: {config} is not valid TOML: {exc}") from None
-    _apply_env(tree, environ)
+    plugin_environ = _apply_env(tree, environ)
     if overrides:
         tree = _merge(tree, overrides)
     data_dir = tree.get("data_dir")
-    if not isinstance(data_dir, str) or not data_dir:
-        raise SettingsError("data_dir: a directory path is required")
-    settings: Settings = _build(Settings, tree, "", os.path.abspath(data_dir))
-    settings = dataclasses.replace(settings, data_dir=os.path.abspath(data_dir))
-    if settings.storage.default not in settings.storage.backends:
-        raise SettingsError(f"storage.default: no backend named {settings.storage.default!r}")
-    for name, backend in settings.storage.backends.items():
-        if not isinstance(backend.get("kind"), str):
-            raise SettingsError(f"storage.backends.{name}.kind: required")
-    if settings.database.pool_min > settings.database.pool_max:
-        raise SettingsError("database.pool_min: must not exceed database.pool_max")
-    zone_settings(settings.edge.zones)
-    if settings.jobs.heartbeat_seconds >= settings.jobs.lease_seconds:
-        raise SettingsError("jobs.heartbeat_seconds: must be shorter than jobs.lease_seconds")
-    return settings
+    if not isinstance(data_dir, str):
+        raise SettingsError(f"data_dir: expected a directory path, got {data_dir!r}")
+    data_dir = os.path.abspath(os.path.expanduser(data_dir or default_data_dir(environ)))
+    tree = {**_substitute({k: v for k, v in tree.items() if k != "data_dir"}, data_dir), "data_dir": data_dir}
+    plugins = tree.get("plugins")
+    if isinstance(plugins, Mapping):
+        tables = {k: v for k, v in plugins.items() if k != "block"}
+        tree["plugins"] = {"block": plugins.get("block", []), "tables": tables, "environ": plugin_environ}
+    return validate_table(Settings, tree)

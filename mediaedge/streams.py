@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 import httpx
 import pluggy
 
+from mediaedge.plugins import unique
 from mediaedge.qualities import QualitiesConfig
 from mediaedge.storage import StorageBackend
 
@@ -138,12 +139,8 @@ class StreamProvider(abc.ABC):
 
 
 def provider_classes(pm: pluggy.PluginManager) -> dict[str, type[StreamProvider]]:
-    """Every stream provider class plugins register, by ``name``."""
-    found: dict[str, type[StreamProvider]] = {}
-    for classes in pm.hook.register_stream_providers():
-        for cls in classes:
-            found[cls.name] = cls
-    return found
+    """Every stream provider class plugins register, by ``name`` (two with one name are refused)."""
+    return unique(pm.hook.register_stream_providers(), "name", "stream provider")
 
 
 async def provider_request(http: httpx.AsyncClient, method: str, url: str, what: str, **kwargs: Any) -> Any:

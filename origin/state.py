@@ -13,7 +13,8 @@ from starlette.requests import Request
 from mediaedge.backends import build_backends
 from mediaedge.cluster import edge_secret
 from mediaedge.errors import HTTPError
-from mediaedge.plugins import get_plugin_manager
+from mediaedge.hookspecs import Tier
+from mediaedge.plugins import get_plugin_manager, start_plugins
 from mediaedge.settings import Settings
 from mediaedge.storage import StorageBackend
 from origin.keys import KeyRing
@@ -35,8 +36,12 @@ class OriginState:
     services: list[Service] = field(default_factory=list)
 
     @classmethod
-    async def open(cls, settings: Settings, pm: pluggy.PluginManager | None = None) -> OriginState:
+    async def open(
+        cls, settings: Settings, pm: pluggy.PluginManager | None = None, tier: Tier = "origin"
+    ) -> OriginState:
+        """The state of an origin API (``tier="origin"``) or job worker (``"worker"``) process."""
         pm = pm or get_plugin_manager(block=settings.plugins.block)
+        settings = start_plugins(settings, pm, tier)
         backends = build_backends(settings, pm)
         database = settings.database
         store = await open_store(
@@ -45,7 +50,6 @@ class OriginState:
             pool_min=database.pool_min,
             pool_max=database.pool_max,
         )
-        pm.hook.startup(settings=settings, tier="origin")
         return cls(
             settings=settings,
             store=store,

@@ -150,7 +150,7 @@ def main_worker(settings: Settings) -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        state = await OriginState.open(settings)
+        state = await OriginState.open(settings, tier="worker")
         try:
             await run_worker(state, settings.jobs.concurrency, stop)
         finally:

@@ -2,7 +2,7 @@
 
 Cloudflare fetches the source URL itself (``POST /accounts/{account_id}/stream/copy``) and encodes
 its own ladder; the stream is polled with ``GET /stream/{uid}`` until ``readyToStream`` and removed
-with ``DELETE /stream/{uid}``. Settings: ``[streams.cloudflare]`` ``account_id``, ``api_token`` (a
+with ``DELETE /stream/{uid}``. Settings: ``[plugins.cloudflare]`` ``account_id``, ``api_token`` (a
 token with Stream:Edit) and ``base_url``. The source URL must be fetchable from the internet: for
 a signed file, pass a signed URL that lives long enough for Cloudflare to download it.
 """
@@ -13,7 +13,7 @@ from typing import Any
 
 from mediaedge import hookimpl
 from mediaedge.qualities import QualitiesConfig
-from mediaedge.settings import CloudflareStreamSettings, Settings
+from mediaedge.settings import HttpUrlOrEmpty, Settings, settings_table
 from mediaedge.streams import (
     ProviderStream,
     ProviderUnavailable,
@@ -22,6 +22,15 @@ from mediaedge.streams import (
     StreamSource,
     provider_request,
 )
+
+
+@settings_table
+class CloudflareStreamSettings:
+    """``[plugins.cloudflare]``: the account and an API token with Stream:Edit."""
+
+    account_id: str = ""
+    api_token: str = ""
+    base_url: HttpUrlOrEmpty = "https://api.cloudflare.com/client/v4"
 
 
 class CloudflareStreamProvider(StreamProvider):
@@ -33,9 +42,9 @@ class CloudflareStreamProvider(StreamProvider):
 
     @classmethod
     def from_settings(cls, settings: Settings) -> CloudflareStreamProvider:
-        options = settings.streams.cloudflare
+        options = settings.plugin("cloudflare", CloudflareStreamSettings)
         if not options.account_id or not options.api_token:
-            raise ValueError("cloudflare_stream needs streams.cloudflare.account_id and streams.cloudflare.api_token")
+            raise ValueError("cloudflare_stream needs plugins.cloudflare.account_id and plugins.cloudflare.api_token")
         return cls(options)
 
     async def create(
@@ -93,3 +102,8 @@ def _percent(value: Any) -> float:
 @hookimpl
 def register_stream_providers() -> list[type[StreamProvider]]:
     return [CloudflareStreamProvider]
+
+
+@hookimpl
+def plugin_settings() -> dict[str, type[Any]]:
+    return {"cloudflare": CloudflareStreamSettings}

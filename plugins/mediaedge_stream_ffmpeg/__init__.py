@@ -24,7 +24,7 @@ import aiofiles.os
 
 from mediaedge import hookimpl
 from mediaedge.qualities import QualitiesConfig, default_qualities
-from mediaedge.settings import FfmpegStreamSettings, Settings
+from mediaedge.settings import FieldError, PositiveFloat, Settings, settings_table
 from mediaedge.storage import StorageBackend
 from mediaedge.streams import ProviderRejected, ProviderStream, StreamContext, StreamProvider, StreamSource
 from mediaedge_stream_ffmpeg.command import MASTER, MPD, POSTER, EncodeOptions, build_command, cmaf_dir
@@ -39,6 +39,22 @@ SOURCE_URL_TTL = 6 * 3600
 STORYBOARD_VTT = "storyboard.vtt"
 
 
+@settings_table
+class FfmpegStreamSettings:
+    """``[plugins.ffmpeg]``. ``preset``: x264/x265 preset, ultrafast … veryslow (slower = smaller files for
+    the same quality). Segments last ``segment_seconds``; keyframes are forced every ``keyframe_seconds``
+    (a divisor of it) in every rendition, so segments of all renditions start on the same frame."""
+
+    preset: str = "veryfast"
+    segment_seconds: PositiveFloat = 4.0
+    keyframe_seconds: PositiveFloat = 2.0
+
+    def __post_init__(self) -> None:
+        ratio = self.segment_seconds / self.keyframe_seconds
+        if abs(ratio - round(ratio)) > 1e-9:
+            raise FieldError("segment_seconds", "must be a multiple of plugins.ffmpeg.keyframe_seconds")
+
+
 class FfmpegProvider(StreamProvider):
     name = "ffmpeg"
     remote = False
@@ -49,7 +65,7 @@ class FfmpegProvider(StreamProvider):
 
     @classmethod
     def from_settings(cls, settings: Settings) -> FfmpegProvider:
-        return cls(settings.streams.ffmpeg)
+        return cls(settings.plugin("ffmpeg", FfmpegStreamSettings))
 
     def check_source(self, source: StreamSource) -> None:
         if not source.key:
@@ -168,8 +184,5 @@ def register_stream_providers() -> list[type[StreamProvider]]:
 
 
 @hookimpl
-def startup(settings: Settings, tier: str) -> None:
-    options = settings.streams.ffmpeg
-    ratio = options.segment_seconds / options.keyframe_seconds
-    if abs(ratio - round(ratio)) > 1e-9:
-        raise ValueError("streams.ffmpeg.segment_seconds: must be a multiple of streams.ffmpeg.keyframe_seconds")
+def plugin_settings() -> dict[str, type[Any]]:
+    return {"ffmpeg": FfmpegStreamSettings}

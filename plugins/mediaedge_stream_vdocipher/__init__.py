@@ -5,7 +5,7 @@ it; the video is polled with ``GET /videos/{id}`` until its status is ``ready`` 
 ``DELETE /videos?videos={id}``. Requests carry ``Authorization: Apisecret <key>``. Playback goes
 through VdoCipher's player with a per-view OTP, so a ready stream has no public HLS/DASH URL: its
 ``uid`` is the VdoCipher video id and ``thumbnail`` its largest poster. Settings:
-``[streams.vdocipher]`` ``api_secret`` and ``base_url``.
+``[plugins.vdocipher]`` ``api_secret`` and ``base_url``.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any
 
 from mediaedge import hookimpl
 from mediaedge.qualities import QualitiesConfig
-from mediaedge.settings import Settings, VdocipherSettings
+from mediaedge.settings import HttpUrlOrEmpty, Settings, settings_table
 from mediaedge.streams import (
     ProviderStream,
     ProviderUnavailable,
@@ -23,6 +23,14 @@ from mediaedge.streams import (
     StreamSource,
     provider_request,
 )
+
+
+@settings_table
+class VdocipherSettings:
+    """``[plugins.vdocipher]``: the API secret (Config → API Keys in VdoCipher's dashboard)."""
+
+    api_secret: str = ""
+    base_url: HttpUrlOrEmpty = "https://dev.vdocipher.com/api"
 
 
 class VdocipherProvider(StreamProvider):
@@ -34,9 +42,10 @@ class VdocipherProvider(StreamProvider):
 
     @classmethod
     def from_settings(cls, settings: Settings) -> VdocipherProvider:
-        if not settings.streams.vdocipher.api_secret:
-            raise ValueError("vdocipher needs streams.vdocipher.api_secret")
-        return cls(settings.streams.vdocipher)
+        options = settings.plugin("vdocipher", VdocipherSettings)
+        if not options.api_secret:
+            raise ValueError("vdocipher needs plugins.vdocipher.api_secret")
+        return cls(options)
 
     async def create(
         self, source: StreamSource, qualities: QualitiesConfig | None, ctx: StreamContext
@@ -90,3 +99,8 @@ def _poster(posters: Any) -> str | None:
 @hookimpl
 def register_stream_providers() -> list[type[StreamProvider]]:
     return [VdocipherProvider]
+
+
+@hookimpl
+def plugin_settings() -> dict[str, type[Any]]:
+    return {"vdocipher": VdocipherSettings}

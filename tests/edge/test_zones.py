@@ -18,6 +18,7 @@ import orjson
 import pytest
 
 from edge.app import EdgeApp
+from edge.zone_settings import zone_settings
 from mediaedge.settings import Settings, SettingsError, load_settings
 from mediaedge.tokens import SigningKey, generate_signing_key, jwks, sign_token
 from tests.edge.fakes import ORIGIN, SECRET, FakeOrigin
@@ -388,15 +389,17 @@ BAD_ZONES: list[tuple[str, dict[str, Any], str]] = [
 
 @pytest.mark.parametrize(("zones", "message"), [r[1:] for r in BAD_ZONES], ids=[r[0] for r in BAD_ZONES])
 def test_bad_zone_settings_are_refused_naming_the_setting(tmp_path: Path, zones: dict[str, Any], message: str) -> None:
+    overrides = {"data_dir": str(tmp_path), "edge": {"origin_url": ORIGIN, "zones": zones}}
+    settings = load_settings(environ={}, overrides=overrides)
     with pytest.raises(SettingsError) as info:
-        load_settings(environ={}, overrides={"data_dir": str(tmp_path), "edge": {"origin_url": ORIGIN, "zones": zones}})
+        zone_settings(settings.edge.zones)
     assert message in str(info.value)
 
 
 def test_good_zone_settings_are_accepted(tmp_path: Path) -> None:
     zones = {"static": GOOD, "cdn": {**GOOD, "prefix": "", "host": "CDN.example.com", "disk_cache_bytes": 0}}
     settings = load_settings(environ={}, overrides={"data_dir": str(tmp_path), "edge": {"zones": zones}})
-    assert set(settings.edge.zones) == {"static", "cdn"}
+    assert {zone.name for zone in zone_settings(settings.edge.zones)} == {"static", "cdn"}
 
 
 # -- metrics -----------------------------------------------------------------------------------------

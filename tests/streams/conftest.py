@@ -33,7 +33,8 @@ from tests.fixtures.origin import make_settings
 
 FAST: dict[str, dict[str, Any]] = {
     "jobs": {"lease_seconds": 5.0, "heartbeat_seconds": 0.5, "poll_interval": 0.05, "backoff_scale": 0.0},
-    "streams": {"poll_interval": 0.01, "ffmpeg": {"preset": "ultrafast"}},
+    "streams": {"poll_interval": 0.01},
+    "plugins": {"ffmpeg": {"preset": "ultrafast"}},
 }
 
 LADDER = [
@@ -103,7 +104,7 @@ async def transcode(
     target.parent.mkdir(parents=True)
     shutil.copyfile(clip, target)
     ffmpeg = {"preset": "ultrafast", **(options or {})}
-    overrides: dict[str, Any] = {"data_dir": str(root / "var"), "streams": {"ffmpeg": ffmpeg}}
+    overrides: dict[str, Any] = {"data_dir": str(root / "var"), "plugins": {"ffmpeg": ffmpeg}}
     provider = FfmpegProvider.from_settings(load_settings(environ={}, overrides=overrides))
     source = StreamSource("s1", f"https://edge.test/F1/{SOURCE_KEY}", "clip", key=SOURCE_KEY, storage=storage,
                           output_prefix=PREFIX)

@@ -63,7 +63,7 @@ async def upload_clip(client: httpx.AsyncClient, tenant: TenantAuth, clip: Path)
         ({"streams": [memory("https://cdn.test/a.mp4", provider="youtube")]}, 400,
          "streams[0].provider: unknown provider 'youtube' (available: cloudflare_stream, ffmpeg, memory, vdocipher)"),
         ({"streams": [memory("https://cdn.test/a.mp4", provider="vdocipher")]}, 400,
-         "streams[0].provider: vdocipher needs streams.vdocipher.api_secret"),
+         "streams[0].provider: vdocipher needs plugins.vdocipher.api_secret"),
         ({"streams": [memory("https://cdn.test/a.mp4", qualities=TOO_FAST)]},
          400, "streams[0].qualities[0].video_config.bitrate: 9000000 exceeds the 720p maximum of 4000000 bps"),
         ({"streams": [memory("https://cdn.test/a.mp4", qualities=[])]}, 400,

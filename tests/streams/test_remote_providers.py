@@ -8,10 +8,10 @@ from typing import Any
 
 import httpx
 import pytest
-from mediaedge_stream_cloudflare import CloudflareStreamProvider
+from mediaedge_stream_cloudflare import CloudflareStreamProvider, CloudflareStreamSettings
 from mediaedge_stream_vdocipher import VdocipherProvider
 
-from mediaedge.settings import CloudflareStreamSettings, Settings
+from mediaedge.settings import Settings
 from mediaedge.streams import ProviderRejected, ProviderStream, ProviderUnavailable, StreamProvider, StreamSource
 from origin.state import OriginState
 from tests.fixtures.loopback import serve_asgi
@@ -42,12 +42,12 @@ async def vdocipher() -> AsyncIterator[tuple[FakeVdocipher, str]]:
 
 @pytest.fixture
 def settings(tmp_path: Path, cloudflare: tuple[FakeCloudflare, str], vdocipher: tuple[FakeVdocipher, str]) -> Settings:
-    streams = {
-        **FAST["streams"],
+    plugins = {
+        **FAST["plugins"],
         "cloudflare": {"account_id": CF_ACCOUNT, "api_token": CF_TOKEN, "base_url": cloudflare[1]},
         "vdocipher": {"api_secret": VDO_SECRET, "base_url": vdocipher[1]},
     }
-    return make_settings(tmp_path / "var", jobs=FAST["jobs"], streams=streams)
+    return make_settings(tmp_path / "var", jobs=FAST["jobs"], streams=FAST["streams"], plugins=plugins)
 
 
 async def poll(

@@ -40,7 +40,7 @@ JOBS = {**FAST["jobs"], "lease_seconds": LEASE, "heartbeat_seconds": 0.4}
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return make_settings(tmp_path / "var", jobs=JOBS, streams=FAST["streams"])
+    return make_settings(tmp_path / "var", jobs=JOBS, streams=FAST["streams"], plugins=FAST["plugins"])
 
 
 async def wait_for(what: str, check: Callable[[], Awaitable[bool]], timeout: float) -> None:
@@ -65,7 +65,7 @@ async def test_a_killed_workers_transcode_is_taken_over_and_completed(
     })
     stream_id = created.json()["ids"][0]
 
-    slow = {"data_dir": origin_state.settings.data_dir, "jobs": JOBS, "streams": {"ffmpeg": {"preset": "medium"}}}
+    slow = {"data_dir": origin_state.settings.data_dir, "jobs": JOBS, "plugins": {"ffmpeg": {"preset": "medium"}}}
     doomed = subprocess.Popen([sys.executable, "-c", WORKER, json.dumps(slow)], start_new_session=True,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
