@@ -16,6 +16,7 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 import orjson
 
@@ -128,9 +129,23 @@ def _print(data: Any, as_json: bool, text: str) -> None:
 # -- commands ---------------------------------------------------------------------------------------
 
 
+def _say_database(settings: Settings) -> None:
+    """Tell (on stderr) which metadata database a command opens, and whether it is a new one."""
+    url = settings.database.url
+    path = url.removeprefix("sqlite:///") if url.startswith("sqlite:///") else None
+    shown = f"{path} (new: data_dir is {settings.data_dir}; set MEDIAEDGE_DATA_DIR or --config for another)"
+    if path is None:
+        parts = urlsplit(url)
+        shown = parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()  # without the credentials
+    elif os.path.exists(path):
+        shown = path
+    print(f"mediaedge: database {shown}", file=sys.stderr)
+
+
 async def _with_store(settings: Settings, fn: Callable[[Any], Awaitable[T]]) -> T:
     from origin.store import open_store
 
+    _say_database(settings)
     store = await open_store(settings.database.url)
     try:
         return await fn(store)

@@ -136,3 +136,20 @@ def test_edge_purge_reaches_the_edges_registered_in_the_metadata_db(tmp_path):
         server.server_close()
     assert f"{registered}: 200" in out.stdout
     assert received == [("/_edge/purge", "s3cret", {"keys": [], "prefixes": ["t1/u1/"]})]
+
+
+def test_commands_say_which_database_they_opened_wherever_they_run(tmp_path):
+    home = {"HOME": str(tmp_path / "home"), "XDG_DATA_HOME": ""}
+    env = {k: v for k, v in os.environ.items() if k != "MEDIAEDGE_DATA_DIR"} | home
+    database = tmp_path / "home" / ".local" / "share" / "mediaedge" / "mediaedge.db"
+
+    def run(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+        cwd.mkdir(exist_ok=True)
+        return subprocess.run([sys.executable, "-m", "mediaedge", *args], env=env, cwd=cwd, capture_output=True,
+                              text=True, check=True, timeout=60)
+
+    created = run(tmp_path / "a", "tenant", "create", "acme", "--json")
+    assert f"mediaedge: database {database} (new: data_dir is {database.parent}" in created.stderr
+    listed = run(tmp_path / "b", "tenant", "list", "--json")  # another directory: the same database
+    assert [t["name"] for t in json.loads(listed.stdout)] == ["acme"]
+    assert listed.stderr.strip() == f"mediaedge: database {database}"
