@@ -143,15 +143,20 @@ def provider_classes(pm: pluggy.PluginManager) -> dict[str, type[StreamProvider]
     return unique(pm.hook.register_stream_providers(), "name", "stream provider")
 
 
-async def provider_request(http: httpx.AsyncClient, method: str, url: str, what: str, **kwargs: Any) -> Any:
+async def provider_request(
+    http: httpx.AsyncClient, method: str, url: str, what: str, *, missing_ok: bool = False, **kwargs: Any
+) -> Any:
     """One call to a provider's JSON API, returning the decoded body.
 
     HTTP errors map as :func:`check_response` says; network failures are :class:`ProviderUnavailable`.
+    ``missing_ok``: a 404 answers ``None`` (deleting what is already gone is not an error).
     """
     try:
         response = await http.request(method, url, **kwargs)
     except httpx.HTTPError as exc:
         raise ProviderUnavailable(f"{what}: {type(exc).__name__}: {exc}") from exc
+    if missing_ok and response.status_code == 404:
+        return None
     check_response(response, what)
     try:
         return response.json() if response.content else None

@@ -58,7 +58,7 @@ class CloudflareStreamProvider(StreamProvider):
         return _stream(await self._call(ctx, "GET", f"/{uid}", "status"))
 
     async def delete(self, uid: str, source: StreamSource, ctx: StreamContext) -> None:
-        await self._call(ctx, "DELETE", f"/{uid}", "delete")
+        await self._call(ctx, "DELETE", f"/{uid}", "delete", missing_ok=True)  # already gone: deleted
 
     async def _call(self, ctx: StreamContext, method: str, path: str, what: str, **kwargs: Any) -> Any:
         return await provider_request(

@@ -29,14 +29,18 @@ class DictStorage(StorageBackend):
     def _key(self, key: str) -> str:
         return f"{self.namespace}:{key}"
 
+    def _data(self, key: str) -> bytes:
+        try:
+            return STORED[self._key(key)]
+        except KeyError:
+            raise ObjectNotFound(key) from None
+
     async def stat(self, key: str) -> ObjectInfo:
-        if self._key(key) not in STORED:
-            raise ObjectNotFound(key)
-        data = STORED[self._key(key)]
+        data = self._data(key)
         return ObjectInfo(key, len(data), hashlib.sha256(data).hexdigest()[:16], time.time())
 
     async def open_range(self, key: str, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]:
-        data = STORED[self._key(key)]
+        data = self._data(key)
         yield data[start : len(data) if end is None else end + 1]
 
     async def write(self, key: str, chunks: AsyncIterable[bytes], content_type: str | None = None) -> ObjectInfo:
