@@ -243,7 +243,10 @@ class EdgeCache:
         flight = None
         if resp.status == 304 and cached is not None:
             meta = dataclasses.replace(
-                cached, fetched_at=self._clock(), cache_control=resp.cache_control or cached.cache_control
+                cached,
+                fetched_at=self._clock(),
+                cache_control=resp.cache_control or cached.cache_control,
+                **resp.policy(),
             )
             status = "revalidated"
         elif resp.status in (200, 206):

@@ -78,11 +78,20 @@ class OriginResponse:
             last_modified=_parse_http_date(headers.get("last-modified")),
             content_type=headers.get("content-type", "application/octet-stream"),
             cache_control=self.cache_control,
-            file_id=headers.get("x-mediaedge-file-id", ""),
-            tenant_id=headers.get("x-mediaedge-tenant", ""),
-            access="public" if headers.get("x-mediaedge-access") == "public" else "signed",
             fetched_at=fetched_at,
+            **self.policy(),
         )
+
+    def policy(self) -> dict[str, str]:
+        """The object's policy fields (``X-Mediaedge-*``), from a 200/206 or a 304: a 304 carries the
+        policy too, so a file replaced by one with the same bytes (same ETag) gets its new file id."""
+        headers = self._response.headers
+        return {
+            "file_id": headers.get("x-mediaedge-file-id", ""),
+            "asset_id": headers.get("x-mediaedge-asset-id", ""),
+            "tenant_id": headers.get("x-mediaedge-tenant", ""),
+            "access": "public" if headers.get("x-mediaedge-access") == "public" else "signed",
+        }
 
     async def chunks(self) -> AsyncGenerator[bytes, None]:
         """The body as it arrives; a cut connection or timeout raises :class:`OriginError`."""

@@ -107,7 +107,7 @@ async def register(request: Request) -> JSON:
         source = backend.local_path(key) or await backend.presign_get(key, 600)
         found = await probe(source) if source else found
     user_id = str_field(body, "userId") or key.split("/")[1]
-    record, replaced = await state.store.files.register(
+    record, _ = await state.store.files.register(
         tenant.id,
         bucket.name,
         key,
@@ -117,8 +117,7 @@ async def register(request: Request) -> JSON:
         FileMeta(info.size, info.etag, mime, found.duration, found.width, found.height, found.video_codec,
                  found.audio_codec),
     )
-    if replaced:
-        await purge_edges(state, [record.key])
+    await purge_edges(state, [record.key])  # a replaced object, or a 404 the edges remember
     return JSON(
         {
             "key": record.id,
