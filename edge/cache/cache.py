@@ -237,8 +237,10 @@ class EdgeCache:
         mark: int,
     ) -> None:
         if resp.status == 404:
+            purged = self._drops.overtaken(mark, key, "")  # since the request: the object may exist now
             await self._drop(key)
-            self._not_found[key] = True
+            if not purged:
+                self._not_found[key] = True
             raise ObjectNotFound()
         flight = None
         if resp.status == 304 and cached is not None:
