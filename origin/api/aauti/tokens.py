@@ -73,9 +73,8 @@ async def url_token(request: Request) -> JSON:
     if scope not in ("exact", "prefix"):
         raise HTTPError(400, 'scope must be "exact" or "prefix"')
     ip = str_field(body, "ip")
-    target = await _target(state, tenant, url, scope)
-
     lifetime = _expires_in(body.get("expiresIn"), state.settings.tokens.default_expires_in)
+    target = await _target(state, tenant, url, scope)
     if target.duration:
         lifetime = max(lifetime, int(target.duration * 2 + 0.999))
     lifetime = min(lifetime, parse_duration(state.settings.tokens.max_expires_in))
