@@ -329,6 +329,12 @@ class EmbedSettings:
 
 
 @dataclass(frozen=True, kw_only=True)
+class YoutubeSettings:
+    api_key: str
+    base_url: str = _check(_url_or_empty)
+
+
+@dataclass(frozen=True, kw_only=True)
 class Settings:
     data_dir: str
     demo_tenant: bool
@@ -345,6 +351,7 @@ class Settings:
     streams: StreamSettings
     webhooks: WebhookSettings
     embed: EmbedSettings
+    youtube: YoutubeSettings
 
     def replace(self, **changes: Any) -> Settings:
         """A copy with top-level sections replaced (tests use it)."""
