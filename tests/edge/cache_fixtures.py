@@ -2,9 +2,10 @@
 test_cache_* module imports the fixtures it uses (``# noqa: F401``).
 
 The fake origin implements ``GET /_edge/objects/{key}`` (edge secret, Range, If-None-Match → 304,
-If-Match → 412) from a dict. It records every request and can be told to fail, to cut bodies short, to
-hold a body after its first chunk, or to hold its answers once decided. A small Starlette app under uvicorn on a free loopback port serves
-it: one server per test module (module-scoped event loop), a fresh fake origin installed per test.
+If-Match → 412) from a dict. It records every request and can be told to fail, to cut bodies short,
+to hold a body after its first chunk, or to hold its answers once decided. A small Starlette app under
+uvicorn on a free loopback port serves it: one server per test module (module-scoped event loop), a
+fresh fake origin installed per test.
 """
 
 from __future__ import annotations

@@ -155,7 +155,9 @@ async def test_exact_token_without_a_file_id_opens_nothing(client: AsyncClient, 
         assert_error(await client.get(f"/{token_for(signing_key, key, file_id=None)}/{key}"), 404, "FILE_NOT_FOUND")
 
 
-async def test_prefix_token_is_bound_to_its_stream(client: AsyncClient, cache: FakeCache, signing_key: SigningKey) -> None:
+async def test_prefix_token_is_bound_to_its_stream(
+    client: AsyncClient, cache: FakeCache, signing_key: SigningKey
+) -> None:
     cache.add(PLAYLIST, b"#EXTM3U\n", access="signed", file_id="src", asset_id="stream-1")
     cache.add(SEGMENT, DATA[:500], access="signed", file_id="src", asset_id="stream-1")
     token = token_for(signing_key, "t1/u1/hls/", scope="prefix", asset_id="stream-1")
