@@ -81,9 +81,9 @@ async def _stream_of(state: OriginState, file: dict, duration: float) -> str:
     new = NewStream(tenant_id=file["key"].split("/", 1)[0], provider="ffmpeg", url=file["url"], source_ref=file["id"],
                     meta={}, require_signed=True, source_file_id=file["id"], bucket="default",
                     output_prefix=file["key"] + ".stream/")
-    async with state.store.db.transaction() as tx:
-        stream_id = await state.store.insert_stream(tx, new)
-        await state.store.update_stream(tx, stream_id, status="ready", duration=duration)
+    async with state.store.transaction() as tx:
+        stream_id = await state.store.streams.insert(tx, new)
+        await state.store.streams.update(tx, stream_id, status="ready", duration=duration)
     return stream_id
 
 
