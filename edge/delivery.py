@@ -8,6 +8,10 @@ Order of checks for ``GET``/``HEAD`` (the path was already validated by :mod:`ed
 3. public object: without a token the file id must be the object's (else 404, like a missing file);
    signed object: a token is required (401 ``SIGNED_URL_REQUIRED`` for browsers, ``JWT_REQUIRED``
    otherwise — see :func:`is_browser`) and its ``tid`` must be the object's tenant (403);
+   any token must have been minted for this content: an exact token's ``fid`` must be the object's
+   file id, a prefix token's ``aid`` (if any) its stream's id — else 404, like a public URL with
+   another file's id (the file the token was issued for is gone). Checked against the cached policy
+   on every request, so a cache hit or a cached verification never skips it;
 4. the tenant's whitelist (403 ``ORIGIN_NOT_WHITELISTED``/``APP_NOT_WHITELISTED``);
 5. preconditions (304/412), then ranges (206/416) or the whole object (200).
 
@@ -163,6 +167,8 @@ class Delivery:
             raise HTTPError(401, "This file requires a JWT in the URL path", "JWT_REQUIRED")
         if claims.tid != meta.tenant_id:
             raise HTTPError(403, "The token does not grant access to this file", "TOKEN_PATH_MISMATCH")
+        if not claims.allows_content(meta.file_id, meta.asset_id):
+            raise not_found()
 
     # -- GET / HEAD --------------------------------------------------------------------------------
 

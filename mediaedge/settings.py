@@ -306,6 +306,12 @@ class EmbedSettings:
 
 
 @settings_table
+class YoutubeSettings:
+    api_key: StrictStr
+    base_url: HttpUrlOrEmpty
+
+
+@settings_table
 class Settings:
     data_dir: StrictStr
     demo_tenant: StrictBool
@@ -322,6 +328,7 @@ class Settings:
     streams: StreamSettings
     webhooks: WebhookSettings
     embed: EmbedSettings
+    youtube: YoutubeSettings
 
     def replace(self, **changes: Any) -> Settings:
         """A copy with top-level sections replaced (tests use it)."""

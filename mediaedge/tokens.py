@@ -6,6 +6,11 @@ names a key in the origin's JWKS. Claims:
 - ``exp``, ``iat`` (NumericDate, required), optional ``nbf``;
 - ``tid``: the tenant; ``path``: the exact object key, or with ``"scope": "prefix"`` a key prefix
   ending in ``/`` (one token for an HLS/DASH stream's playlists and segments);
+- ``fid``: the id of the file an exact token was minted for; ``aid``: the id of the stream (asset) whose
+  output directory a prefix token opens. The edge compares them with the ``X-Mediaedge-File-Id`` /
+  ``X-Mediaedge-Asset-Id`` of the object it serves, so a token never opens a different file uploaded
+  later under the same key. A prefix token for a plain directory has no ``aid`` and opens whatever is
+  in it; ``fid`` is only valid on exact tokens, ``aid`` only on prefix tokens;
 - optional ``ip``: an address or CIDR the client must connect from.
 
 Verification trusts nothing in the header but ``alg`` and ``kid``: the algorithm must be the one of
@@ -144,6 +149,8 @@ class Claims:
     nbf: int | None
     ip: IPNetwork | None
     kid: str
+    fid: str | None = None
+    aid: str | None = None
 
     def check_time(self, now: float) -> None:
         """Raise :class:`TokenError` if the token is expired or not yet valid at ``now``."""
@@ -163,6 +170,14 @@ class Claims:
         except InvalidKey:
             return False
         return True
+
+    def allows_content(self, file_id: str, asset_id: str) -> bool:
+        """True if the object's ids are those the token was minted for: an exact token needs its
+        ``fid`` to be ``file_id`` (a token without one opens nothing), a prefix token with an ``aid``
+        needs it to be ``asset_id``."""
+        if self.scope == "exact":
+            return self.fid is not None and self.fid == file_id
+        return self.aid is None or self.aid == asset_id
 
     def allows_ip(self, client_ip: str) -> bool:
         """True if the token has no IP binding or ``client_ip`` is inside it."""
@@ -207,7 +222,20 @@ def _claims(payload: Any, kid: str) -> Claims:
     except (TypeError, ValueError):
         raise TokenError("TOKEN_CLAIMS", "The token's 'ip' claim is not an address or CIDR") from None
     nbf = None if payload.get("nbf") is None else _numeric(payload, "nbf")
-    return Claims(tid, path, scope, exp, iat, nbf, network, kid)
+    fid, aid = _content_id(payload, "fid", scope, "exact"), _content_id(payload, "aid", scope, "prefix")
+    return Claims(tid, path, scope, exp, iat, nbf, network, kid, fid, aid)
+
+
+def _content_id(payload: Mapping[str, Any], name: str, scope: str, allowed_scope: str) -> str | None:
+    """The optional ``fid``/``aid`` claim: a non-empty string, on tokens of ``allowed_scope`` only."""
+    value = payload.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value:
+        raise TokenError("TOKEN_CLAIMS", f"The token's {name!r} claim is not a non-empty string")
+    if scope != allowed_scope:
+        raise TokenError("TOKEN_CLAIMS", f"The token's {name!r} claim is only valid on {allowed_scope} tokens")
+    return value
 
 
 # -- signing and verifying -------------------------------------------------------------------------
@@ -221,10 +249,15 @@ def sign_token(
     expires_at: int,
     scope: str = "exact",
     ip: str | None = None,
+    file_id: str | None = None,
+    asset_id: str | None = None,
     now: int | None = None,
 ) -> str:
-    """Sign a token for ``path`` (a key, or with ``scope="prefix"`` a prefix ending in ``/``)."""
+    """Sign a token for ``path`` (a key, or with ``scope="prefix"`` a prefix ending in ``/``), bound to
+    the file ``file_id`` (exact tokens) or the stream ``asset_id`` (prefix tokens, optional)."""
     _check_path(path, scope)
+    if (file_id is not None and scope != "exact") or (asset_id is not None and scope != "prefix"):
+        raise ValueError("file_id binds exact tokens, asset_id prefix tokens")
     if path.split("/", 1)[0] != tenant_id:
         raise ValueError("path must start with the tenant id")
     issued = int(time.time()) if now is None else now
@@ -233,6 +266,11 @@ def sign_token(
     claims: dict[str, Any] = {"exp": int(expires_at), "iat": issued, "tid": tenant_id, "path": path}
     if scope == "prefix":
         claims["scope"] = "prefix"
+    for name, value in (("fid", file_id), ("aid", asset_id)):
+        if value is not None:
+            if not value:
+                raise ValueError(f"{name} must not be empty")
+            claims[name] = value
     if ip is not None:
         claims["ip"] = str(_network(ip)) if "/" in ip else str(ipaddress.ip_address(ip))
     return jwt.encode(claims, _load_private(key.private_pem), algorithm=key.algorithm, headers={"kid": key.kid})

@@ -2,6 +2,12 @@
 
 Authenticated by the shared edge secret. Edges ask for whole objects or one range
 (``bytes=a-b`` / ``bytes=a-``, which is all the edge's slice fetcher sends).
+
+Every answer (200, 206 and 304 alike) carries the object's policy: ``X-Mediaedge-File-Id`` (the
+file; for a stream output, the stream's source file), ``X-Mediaedge-Asset-Id`` (stream outputs only:
+the stream's id), ``X-Mediaedge-Tenant`` and ``X-Mediaedge-Access: public|signed``. Edges check
+tokens against the ids (``fid`` against the file id, ``aid`` against the asset id), so a 304 carries
+them too: a file replaced by one with the same bytes keeps its ETag but not its id.
 """
 
 from __future__ import annotations

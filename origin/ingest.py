@@ -2,7 +2,9 @@
 
 A name is reserved first (race-free ``_1`` suffixing), the spool file is probed, moved into the
 bucket's backend atomically, and the record flips to ``ready`` — only then can the edge serve it.
-Any failure removes the reservation and the spool file: nothing half-done stays visible.
+Then the edges are told to forget the key: one that answered 404 for it a moment ago (a player
+polling, or the URL of a file deleted before) remembers that for a few seconds. Any failure removes
+the reservation and the spool file: nothing half-done stays visible.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from mediaedge.errors import HTTPError
 from mediaedge.keys import sanitize_destination, sanitize_filename, sanitize_segment
 from mediaedge.storage import StorageError
 from origin.probe import ProbeResult, guess_mime, is_media, probe
+from origin.purge import purge_edges
 from origin.state import OriginState
 from origin.store import FileMeta, FileRecord, Tenant
 from origin.webhooks import emit, file_uploaded_event, url_uploaded_event
@@ -102,6 +105,7 @@ async def ingest_file(state: OriginState, tenant: Tenant, spool_path: str, req: 
         except BaseException:
             await state.store.files.delete(record.id)
             raise
+        await purge_edges(state, [record.key])
     except StorageError as exc:
         raise HTTPError(503, f"Storage failed: {exc}", "storage.unavailable") from exc
     finally:

@@ -121,6 +121,53 @@ def test_sign_token_refuses_bad_input(key: SigningKey) -> None:
         sign_token(key, tenant_id="t1", path=KEY, expires_at=NOW + 60, ip="not-an-ip", now=NOW)
 
 
+def test_exact_token_is_bound_to_its_file(key: SigningKey, keyset: KeySet) -> None:
+    token = sign_token(key, tenant_id="t1", path=KEY, file_id="file-1", expires_at=NOW + 60, now=NOW)
+    verified = keyset.verify(token, now=NOW)
+    assert (verified.fid, verified.aid) == ("file-1", None)
+    assert verified.allows_content("file-1", "")
+    assert not verified.allows_content("file-2", "")  # another file uploaded under the same key
+    unbound = keyset.verify(sign_token(key, tenant_id="t1", path=KEY, expires_at=NOW + 60, now=NOW), now=NOW)
+    assert not unbound.allows_content("file-1", "")  # an exact token without a file id opens nothing
+
+
+def test_prefix_token_is_bound_to_its_stream(key: SigningKey, keyset: KeySet) -> None:
+    path = "t1/u1/videos/lecture.mp4.stream/"
+    token = sign_token(key, tenant_id="t1", path=path, scope="prefix", asset_id="s1", expires_at=NOW + 60, now=NOW)
+    verified = keyset.verify(token, now=NOW)
+    assert (verified.fid, verified.aid) == (None, "s1")
+    assert verified.allows_content("src", "s1")
+    assert not verified.allows_content("src", "s2") and not verified.allows_content("src", "")
+    directory = sign_token(key, tenant_id="t1", path="t1/u1/", scope="prefix", expires_at=NOW + 60, now=NOW)
+    assert keyset.verify(directory, now=NOW).allows_content("any", "")  # a plain directory: whatever is in it
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        claims(fid=""),
+        claims(fid=7),
+        claims(aid="s1"),  # aid on an exact token
+        claims(path="t1/u1/", scope="prefix", fid="file-1"),  # fid on a prefix token
+        claims(path="t1/u1/", scope="prefix", aid=["s1"]),
+    ],
+    ids=["empty-fid", "number-fid", "aid-on-exact", "fid-on-prefix", "list-aid"],
+)
+def test_ill_formed_content_bindings_are_refused(key: SigningKey, keyset: KeySet, payload: dict[str, object]) -> None:
+    with pytest.raises(TokenError) as refused:
+        keyset.verify(signed(key, payload), now=NOW)
+    assert refused.value.code == "TOKEN_CLAIMS"
+
+
+def test_sign_token_refuses_misplaced_bindings(key: SigningKey) -> None:
+    with pytest.raises(ValueError):
+        sign_token(key, tenant_id="t1", path="t1/u1/", scope="prefix", file_id="f", expires_at=NOW + 60, now=NOW)
+    with pytest.raises(ValueError):
+        sign_token(key, tenant_id="t1", path=KEY, asset_id="s", expires_at=NOW + 60, now=NOW)
+    with pytest.raises(ValueError):
+        sign_token(key, tenant_id="t1", path=KEY, file_id="", expires_at=NOW + 60, now=NOW)
+
+
 def test_generate_signing_key_shapes() -> None:
     rsa_key, ed_key = generate_signing_key("RS256"), generate_signing_key("EdDSA")
     assert rsa_key.public_jwk["kty"] == "RSA" and rsa_key.public_jwk["alg"] == "RS256"

@@ -237,13 +237,18 @@ class EdgeCache:
         mark: int,
     ) -> None:
         if resp.status == 404:
+            purged = self._drops.overtaken(mark, key, "")  # since the request: the object may exist now
             await self._drop(key)
-            self._not_found[key] = True
+            if not purged:
+                self._not_found[key] = True
             raise ObjectNotFound()
         flight = None
         if resp.status == 304 and cached is not None:
             meta = dataclasses.replace(
-                cached, fetched_at=self._clock(), cache_control=resp.cache_control or cached.cache_control
+                cached,
+                fetched_at=self._clock(),
+                cache_control=resp.cache_control or cached.cache_control,
+                **resp.policy(),
             )
             status = "revalidated"
         elif resp.status in (200, 206):

@@ -49,7 +49,9 @@ class ObjectMeta:
     """One version of an object as the origin described it.
 
     ``fetched_at`` is wall-clock POSIX seconds (``time.time()``) of the last validation with the origin,
-    so freshness survives a restart of the edge together with the disk tier.
+    so freshness survives a restart of the edge together with the disk tier. ``file_id``, ``asset_id``
+    (the stream an output belongs to), ``tenant_id`` and ``access`` are the object's policy: tokens
+    are checked against them on every request, cache hits included.
     """
 
     key: str
@@ -62,6 +64,7 @@ class ObjectMeta:
     tenant_id: str
     access: str
     fetched_at: float
+    asset_id: str = ""
     http: StoredResponse | None = None  # pull zones only; None for mediaedge objects
 
     def to_dict(self) -> dict[str, Any]:

@@ -13,6 +13,7 @@ import time
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from email.utils import parsedate_to_datetime
+from typing import TypedDict
 from urllib.parse import quote
 
 import httpx
@@ -37,6 +38,15 @@ def _parse_http_date(value: str | None) -> float:
         return parsedate_to_datetime(value).timestamp() if value else 0.0
     except (TypeError, ValueError):
         return 0.0
+
+
+class Policy(TypedDict):
+    """The ``X-Mediaedge-*`` policy of an object, as :class:`ObjectMeta` fields."""
+
+    file_id: str
+    asset_id: str
+    tenant_id: str
+    access: str
 
 
 class OriginResponse:
@@ -78,10 +88,19 @@ class OriginResponse:
             last_modified=_parse_http_date(headers.get("last-modified")),
             content_type=headers.get("content-type", "application/octet-stream"),
             cache_control=self.cache_control,
+            fetched_at=fetched_at,
+            **self.policy(),
+        )
+
+    def policy(self) -> Policy:
+        """The object's policy fields (``X-Mediaedge-*``), from a 200/206 or a 304: a 304 carries the
+        policy too, so a file replaced by one with the same bytes (same ETag) gets its new file id."""
+        headers = self._response.headers
+        return Policy(
             file_id=headers.get("x-mediaedge-file-id", ""),
+            asset_id=headers.get("x-mediaedge-asset-id", ""),
             tenant_id=headers.get("x-mediaedge-tenant", ""),
             access="public" if headers.get("x-mediaedge-access") == "public" else "signed",
-            fetched_at=fetched_at,
         )
 
     async def chunks(self) -> AsyncGenerator[bytes, None]:

@@ -2,9 +2,10 @@
 
 Attempt by attempt: the stream turns ``processing`` (webhook), the provider encodes (local) or is
 polled (remote) while progress is recorded, the outputs are put in place (``downloading``, webhook)
-and the stream turns ``ready`` (webhook) with its URLs. A provider's :class:`ProviderRejected`
-fails the stream at once; other errors are retried with backoff, and when retries run out the
-stream turns ``failed`` (webhook) in the transaction that fails the job.
+and the stream turns ``ready`` (webhook) with its URLs; the edges are told to forget its output
+directory. A provider's :class:`ProviderRejected` fails the stream at once; other errors are retried
+with backoff, and when retries run out the stream turns ``failed`` (webhook) in the transaction that
+fails the job.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 from mediaedge.qualities import parse_qualities
 from mediaedge.streams import ProviderRejected, ProviderStream, StreamContext, StreamProvider, StreamSource
 from origin.jobs import Job, PermanentJobError, register_job
+from origin.purge import purge_edges
 from origin.state import OriginState
 from origin.store.db import Conn
 from origin.store.streams import StreamRecord
@@ -92,6 +94,8 @@ async def run_stream(state: OriginState, job: Job) -> dict[str, Any]:
         if done is None:  # deleted while its outputs were being written: do not leave them behind
             await provider.delete(result.uid, source, ctx)
             raise StreamGone("the stream was deleted")
+        if stream.output_prefix:  # a player polling master.m3u8 left a 404 the edges remember
+            await purge_edges(state, [], [stream.output_prefix])
         return {"uid": result.uid, "hls_url": result.hls_url, "dash_url": result.dash_url}
     except ProviderRejected as exc:
         raise PermanentJobError(str(exc)) from exc

@@ -1,8 +1,9 @@
 """Edges fetch a local provider's outputs like files: ``{key}.stream/…`` under the source's key.
 
 The objects have no file records; their policy is the stream's: the source file's id (so public
-URLs ``{EDGE}/{fileId}/{key}.stream/master.m3u8`` work), and signed access when the stream was
-created with ``required_signed_url``. Segments never change once written (immutable caching);
+URLs ``{EDGE}/{fileId}/{key}.stream/master.m3u8`` work), the stream's id as the asset id (prefix
+tokens for the directory are bound to it), and signed access when the stream was created with
+``required_signed_url``. Segments never change once written (immutable caching);
 manifests are short-lived so a re-made stream shows up promptly.
 """
 
@@ -14,6 +15,7 @@ from email.utils import formatdate
 from mediaedge.storage import ObjectNotFound, StorageBackend
 from origin.probe import guess_mime
 from origin.state import OriginState
+from origin.store.streams import StreamRecord
 
 MANIFEST_SUFFIXES = (".m3u8", ".mpd", ".vtt")
 MANIFEST_MAX_AGE = 10
@@ -21,15 +23,19 @@ SEGMENT_MAX_AGE = 31536000
 _OUTPUT_DIR = re.compile(r"\.stream/")
 
 
-async def stream_object(state: OriginState, key: str) -> tuple[StorageBackend, int, dict[str, str]] | None:
-    """Backend, size and policy headers of ``key`` when it is an output of a ready stream; else ``None``."""
+async def stream_of_key(state: OriginState, key: str) -> StreamRecord | None:
+    """The stream whose output directory (``….stream/``) holds ``key`` (any status), or ``None``."""
     for match in _OUTPUT_DIR.finditer(key):
         stream = await state.store.streams.by_output_prefix(key[: match.end()])
         if stream is not None:
-            break
-    else:
-        return None
-    if stream.status != "ready" or not stream.bucket or not stream.source_file_id:
+            return stream
+    return None
+
+
+async def stream_object(state: OriginState, key: str) -> tuple[StorageBackend, int, dict[str, str]] | None:
+    """Backend, size and policy headers of ``key`` when it is an output of a ready stream; else ``None``."""
+    stream = await stream_of_key(state, key)
+    if stream is None or stream.status != "ready" or not stream.bucket or not stream.source_file_id:
         return None
     bucket = await state.store.buckets.get(stream.tenant_id, stream.bucket)
     if bucket is None:
@@ -49,6 +55,7 @@ async def stream_object(state: OriginState, key: str) -> tuple[StorageBackend, i
         "Cache-Control": cache,
         "Accept-Ranges": "bytes",
         "X-Mediaedge-File-Id": stream.source_file_id,
+        "X-Mediaedge-Asset-Id": stream.id,
         "X-Mediaedge-Tenant": stream.tenant_id,
         "X-Mediaedge-Access": "signed" if stream.require_signed else "public",
     }

@@ -2,9 +2,10 @@
 test_cache_* module imports the fixtures it uses (``# noqa: F401``).
 
 The fake origin implements ``GET /_edge/objects/{key}`` (edge secret, Range, If-None-Match → 304,
-If-Match → 412) from a dict. It records every request and can be told to fail, to cut bodies short, or
-to hold a body after its first chunk. A small Starlette app under uvicorn on a free loopback port serves
-it: one server per test module (module-scoped event loop), a fresh fake origin installed per test.
+If-Match → 412) from a dict. It records every request and can be told to fail, to cut bodies short,
+to hold a body after its first chunk, or to hold its answers once decided. A small Starlette app under
+uvicorn on a free loopback port serves it: one server per test module (module-scoped event loop), a
+fresh fake origin installed per test.
 """
 
 from __future__ import annotations
@@ -43,6 +44,8 @@ class FakeObject:
     access: str = "public"
     content_type: str = "video/mp4"
     last_modified: float = 1_700_000_000.0
+    file_id: str | None = None  # default: "file-" + the key's last segment
+    asset_id: str | None = None  # sent as X-Mediaedge-Asset-Id when set
 
 
 @dataclass
@@ -64,6 +67,7 @@ class FakeOrigin:
     fail_with: int | None = None  # answer everything with this status
     cut_after: int | None = None  # send this many body bytes, then drop the connection
     gate: asyncio.Event | None = None  # hold each body after its first chunk until set
+    hold: asyncio.Event | None = None  # hold each answer, once decided, until set
     ignore_range: bool = False  # answer 200 with the whole body even to a Range request
     max_range: int | None = None  # answer a Range request with at most this many bytes
     chunk_size: int = 64 * KiB
@@ -92,6 +96,8 @@ class FakeOrigin:
         self.requests.append(seen)
         response = self._answer(request, seen)
         seen.status = response.status_code
+        if self.hold is not None:
+            await self.hold.wait()
         return response
 
     def _answer(self, request: Request, seen: Seen) -> Response:
@@ -106,10 +112,12 @@ class FakeOrigin:
             "etag": obj.etag,
             "last-modified": formatdate(obj.last_modified, usegmt=True),
             "content-type": obj.content_type,
-            "x-mediaedge-file-id": "file-" + seen.key.rsplit("/", 1)[-1],
+            "x-mediaedge-file-id": obj.file_id or "file-" + seen.key.rsplit("/", 1)[-1],
             "x-mediaedge-tenant": seen.key.split("/", 1)[0],
             "x-mediaedge-access": obj.access,
         }
+        if obj.asset_id:
+            headers["x-mediaedge-asset-id"] = obj.asset_id
         if obj.cache_control:
             headers["cache-control"] = obj.cache_control
         if seen.if_none_match == obj.etag:

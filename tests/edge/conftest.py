@@ -13,6 +13,7 @@ from mediaedge.settings import Settings, load_settings
 from mediaedge.tokens import SigningKey, generate_signing_key
 from tests.edge.fakes import (
     DATA,
+    FILE_IDS,
     ORIGIN,
     PLAYLIST,
     PUBLIC,
@@ -43,12 +44,12 @@ def settings(tmp_path: Path) -> Settings:
 @pytest.fixture
 def cache() -> FakeCache:
     cache = FakeCache()
-    cache.add(PUBLIC, DATA, file_id="f1")
-    cache.add(SIGNED, DATA, access="signed", file_id="f2")
-    cache.add(PLAYLIST, b"#EXTM3U\n720p/seg-001.ts\n", access="signed", file_id="f3")
-    cache.add(SEGMENT, DATA[:500], access="signed", file_id="f4")
-    cache.add(WL_PUBLIC, DATA, file_id="f5")
-    cache.add(WL_SIGNED, DATA, access="signed", file_id="f6")
+    cache.add(PUBLIC, DATA, file_id=FILE_IDS[PUBLIC])
+    cache.add(SIGNED, DATA, access="signed", file_id=FILE_IDS[SIGNED])
+    cache.add(PLAYLIST, b"#EXTM3U\n720p/seg-001.ts\n", access="signed", file_id=FILE_IDS[PLAYLIST])
+    cache.add(SEGMENT, DATA[:500], access="signed", file_id=FILE_IDS[SEGMENT])
+    cache.add(WL_PUBLIC, DATA, file_id=FILE_IDS[WL_PUBLIC])
+    cache.add(WL_SIGNED, DATA, access="signed", file_id=FILE_IDS[WL_SIGNED])
     return cache
 
 

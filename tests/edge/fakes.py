@@ -26,6 +26,8 @@ SEGMENT = "t1/u1/hls/720p/seg-001.ts"
 WL_PUBLIC = "t2/u1/a.mp4"  # tenant t2 has whitelists
 WL_SIGNED = "t2/u1/b.mp4"
 DATA = bytes(range(256)) * 8  # 2048 bytes
+#: The file id of each object the ``cache`` fixture holds; :func:`token_for` binds exact tokens to it.
+FILE_IDS = {PUBLIC: "f1", SIGNED: "f2", PLAYLIST: "f3", SEGMENT: "f4", WL_PUBLIC: "f5", WL_SIGNED: "f6"}
 
 TENANTS = {
     "t1": {"whitelisted_domains": [], "app_ids": []},
@@ -43,6 +45,7 @@ def make_meta(
     *,
     access: str = "public",
     file_id: str = "f1",
+    asset_id: str = "",
     tenant_id: str | None = None,
     content_type: str = "",
     last_modified: float = LAST_MODIFIED,
@@ -55,6 +58,7 @@ def make_meta(
         content_type=content_type,
         cache_control="public, max-age=60",
         file_id=file_id,
+        asset_id=asset_id,
         tenant_id=tenant_id or key.split("/", 1)[0],
         access=access,
         fetched_at=time.time(),
@@ -224,7 +228,10 @@ async def call(
 
 def token_for(key: SigningKey, path: str, *, tenant: str | None = None, ttl: int = 3600, **kwargs: Any) -> str:
     """A token signed with the origin's ``key`` for ``path`` expiring ``ttl`` seconds from now
-    (issued an hour before it expires when ``ttl`` is negative)."""
+    (issued an hour before it expires when ``ttl`` is negative); an exact token is bound to the file
+    id :data:`FILE_IDS` gives ``path`` unless ``file_id`` is passed."""
+    if kwargs.get("scope", "exact") == "exact":
+        kwargs.setdefault("file_id", FILE_IDS.get(path))
     now = int(time.time())
     expires = now + ttl
     tenant_id = tenant or path.split("/", 1)[0]

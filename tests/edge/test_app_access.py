@@ -130,6 +130,45 @@ async def test_prefix_token_serves_a_stream(client: AsyncClient, signing_key: Si
     assert_error(await client.get(f"/{token}/{SIGNED}"), 403, "TOKEN_PATH_MISMATCH")
 
 
+# -- a token opens only the content it was minted for ---------------------------------------------------
+
+
+async def test_exact_token_stops_at_a_new_file_under_its_key(
+    client: AsyncClient, cache: FakeCache, signing_key: SigningKey, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls = []
+    verify = KeySet.verify
+    monkeypatch.setattr(KeySet, "verify", lambda self, token, now=None: calls.append(1) or verify(self, token, now=now))
+    old = token_for(signing_key, SIGNED)  # bound to f2
+    assert (await client.get(f"/{old}/{SIGNED}")).status_code == 200
+    cache.add(SIGNED, DATA[::-1], access="signed", file_id="f2-new")  # deleted, and another file uploaded there
+    for _ in range(2):  # the verification is cached; the file binding is still checked, on a cache hit
+        assert_error(await client.get(f"/{old}/{SIGNED}"), 404, "FILE_NOT_FOUND")
+    assert len(calls) == 1
+    new = token_for(signing_key, SIGNED, file_id="f2-new")
+    response = await client.get(f"/{new}/{SIGNED}")
+    assert response.status_code == 200 and response.content == DATA[::-1]
+
+
+async def test_exact_token_without_a_file_id_opens_nothing(client: AsyncClient, signing_key: SigningKey) -> None:
+    for key in (SIGNED, PUBLIC):
+        assert_error(await client.get(f"/{token_for(signing_key, key, file_id=None)}/{key}"), 404, "FILE_NOT_FOUND")
+
+
+async def test_prefix_token_is_bound_to_its_stream(
+    client: AsyncClient, cache: FakeCache, signing_key: SigningKey
+) -> None:
+    cache.add(PLAYLIST, b"#EXTM3U\n", access="signed", file_id="src", asset_id="stream-1")
+    cache.add(SEGMENT, DATA[:500], access="signed", file_id="src", asset_id="stream-1")
+    token = token_for(signing_key, "t1/u1/hls/", scope="prefix", asset_id="stream-1")
+    assert (await client.get(f"/{token}/{PLAYLIST}")).status_code == 200
+    assert (await client.get(f"/{token}/{SEGMENT}")).status_code == 200
+    cache.add(SEGMENT, DATA[:400], access="signed", file_id="src", asset_id="stream-2")  # the stream made again
+    assert_error(await client.get(f"/{token}/{SEGMENT}"), 404, "FILE_NOT_FOUND")
+    directory = token_for(signing_key, "t1/u1/hls/", scope="prefix")  # a plain directory: no asset binding
+    assert (await client.get(f"/{directory}/{SEGMENT}")).status_code == 200
+
+
 async def test_ip_bound_token(client: AsyncClient, signing_key: SigningKey) -> None:
     # the test client connects from 203.0.113.9
     good = token_for(signing_key, SIGNED, ip="203.0.113.0/24")

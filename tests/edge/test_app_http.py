@@ -98,7 +98,7 @@ async def test_content_type_and_cache_control(
     cache_control: str,
 ) -> None:
     cache.add(key, b"0123456789", access=access, file_id="fx", content_type="application/x-custom")
-    credential = "fx" if access == "public" else token_for(signing_key, key)
+    credential = "fx" if access == "public" else token_for(signing_key, key, file_id="fx")
     response = await client.get(f"/{credential}/{key}")
     assert response.status_code == 200
     assert response.headers["content-type"] == content_type

@@ -174,6 +174,45 @@ async def test_404_raises_and_is_remembered_briefly(
 
 
 @pytest.mark.anyio
+async def test_a_404_answered_across_a_purge_is_not_remembered(fake_origin: FakeOrigin, make_cache: MakeCache) -> None:
+    """The origin purges on create: a 404 it sent before the upload but that arrived after the purge
+    must not hide the new object for the 404's lifetime."""
+    cache = await make_cache()
+    fake_origin.hold = asyncio.Event()
+    lookup = asyncio.ensure_future(cache.lookup(KEY))
+    async with asyncio.timeout(5):
+        while not fake_origin.requests:
+            await asyncio.sleep(0.005)
+    fake_origin.put(KEY, b"uploaded")
+    await cache.purge(KEY)  # what the origin sends once the upload is ready
+    fake_origin.hold.set()
+    with pytest.raises(ObjectNotFound):
+        await lookup
+
+    meta, status = await cache.lookup(KEY)
+    assert (status, meta.size) == ("miss", 8)
+
+
+@pytest.mark.anyio
+async def test_a_304_carries_the_policy_of_a_replaced_file(
+    fake_origin: FakeOrigin, make_cache: MakeCache, clock: Clock
+) -> None:
+    """Deleted and uploaded again with the same bytes: same ETag, new file id (tokens are bound to it)."""
+    obj = fake_origin.put(KEY, b"same bytes")
+    obj.file_id, obj.asset_id = "file-old", "stream-1"
+    cache = await make_cache(object_ttl=60)
+    meta, _ = await cache.lookup(KEY)
+    assert (meta.file_id, meta.asset_id, meta.access) == ("file-old", "stream-1", "public")
+    obj.file_id, obj.asset_id, obj.access = "file-new", None, "signed"
+    clock.now += 61
+
+    again, status = await cache.lookup(KEY)
+    assert status == "revalidated" and again.etag == meta.etag
+    assert (again.file_id, again.asset_id, again.access) == ("file-new", "", "signed")
+    assert (await cache.lookup(KEY))[0] == again  # what later hits check tokens against
+
+
+@pytest.mark.anyio
 async def test_a_cached_object_gone_at_the_origin_is_dropped(
     fake_origin: FakeOrigin, make_cache: MakeCache, clock: Clock, tmp_path: Path
 ) -> None:

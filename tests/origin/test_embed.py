@@ -57,7 +57,7 @@ async def test_page_plays_the_file_through_the_edge_with_an_exact_token(origin_c
     assert {k: config[k] for k in ("autoplay", "muted", "loop", "controls", "loader")} == {
         "autoplay": False, "muted": False, "loop": False, "controls": True, "loader": True}
     claims = await _claims(origin_client, config["mp4"])
-    assert claims.scope == "exact" and claims.path == video["key"]
+    assert claims.scope == "exact" and claims.path == video["key"] and claims.fid == video["id"]
     assert tenant.api_key not in response.text.replace(f"api_key={tenant.api_key}", "")
 
 
@@ -75,7 +75,7 @@ async def test_ready_hls_stream_gets_a_prefix_token_for_its_folder(origin_client
     config = _config(await origin_client.get("/embed", params=query))
     assert config["hls"].endswith("/" + prefix + "master.m3u8")
     claims = await _claims(origin_client, config["hls"])
-    assert claims.scope == "prefix" and claims.path == prefix
+    assert claims.scope == "prefix" and claims.path == prefix and claims.aid == stream_id
     assert claims.allows(prefix + "720p/segment_00001.ts", "127.0.0.1")
     assert not claims.allows(video["key"], "127.0.0.1")
     assert _config(await origin_client.get("/embed", params={**query, "playStream": "false"}))["hls"] is None

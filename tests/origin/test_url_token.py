@@ -8,6 +8,8 @@ import httpx
 import pytest
 
 from mediaedge.tokens import KeySet, TokenError
+from origin.state import OriginState
+from origin.store.streams import NewStream
 
 pytestmark = pytest.mark.anyio
 
@@ -33,6 +35,7 @@ async def test_token_for_a_file_verifies_with_the_published_jwks(origin_client, 
     assert body["url"].endswith(f"/{body['token']}/{file['key']}")
     claims = (await _keyset(origin_client)).verify(body["token"])
     assert claims.tid == tenant.tenant.id
+    assert (claims.scope, claims.fid, body["scope"]) == ("exact", file["id"], "exact")  # bound to this file
     assert claims.allows(file["key"], "203.0.113.9")
     assert not claims.allows(file["key"] + "x", "203.0.113.9")
     assert 295 <= claims.exp - time.time() <= 300
@@ -62,10 +65,52 @@ async def test_prefix_token_opens_a_directory_and_nothing_outside_it(origin_clie
                                         json={"url": file["url"], "scope": "prefix"})
     body = response.json()
     prefix = file["key"].rsplit("/", 1)[0] + "/"
-    assert body["url"].endswith(f"/{body['token']}/{prefix}")
+    assert body["url"].endswith(f"/{body['token']}/{file['key']}")  # the URL asked for, not its directory
     claims = (await _keyset(origin_client)).verify(body["token"])
+    assert (claims.path, claims.aid, body["scope"]) == (prefix, None, "prefix")  # a plain directory: no stream
     assert claims.allows(prefix + "720p/seg_001.m4s", "198.51.100.1")
     assert not claims.allows(f"{tenant.tenant.id}/u1/other/x.mp4", "198.51.100.1")
+    directory_url = file["url"].rsplit("/", 1)[0] + "/"
+    directory = (await origin_client.post("/auth/url-token", headers=tenant.headers,
+                                          json={"url": directory_url, "scope": "prefix"})).json()
+    assert directory["url"].endswith(f"/{directory['token']}/{prefix}")
+
+
+async def _stream_of(state: OriginState, file: dict, duration: float) -> str:
+    """A ready local stream of ``file`` whose outputs lie in ``{key}.stream/``; its id."""
+    new = NewStream(tenant_id=file["key"].split("/", 1)[0], provider="ffmpeg", url=file["url"], source_ref=file["id"],
+                    meta={}, require_signed=True, source_file_id=file["id"], bucket="default",
+                    output_prefix=file["key"] + ".stream/")
+    async with state.store.transaction() as tx:
+        stream_id = await state.store.streams.insert(tx, new)
+        await state.store.streams.update(tx, stream_id, status="ready", duration=duration)
+    return stream_id
+
+
+@pytest.mark.parametrize("scope", ["prefix", "exact"])
+async def test_token_for_a_stream_playlist_answers_the_playlist_and_opens_the_stream(
+    origin_client, tenant, origin_state, scope
+):
+    file = await _upload(origin_client, tenant.headers, "clip.mp4", b"not really a video")
+    stream_id = await _stream_of(origin_state, file, duration=3600.0)
+    master = f"{file['url']}.stream/master.m3u8"
+    response = await origin_client.post("/auth/url-token", headers=tenant.headers,
+                                        json={"url": master, "scope": scope, "expiresIn": "5m"})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["url"].endswith(f"/{body['token']}/{file['key']}.stream/master.m3u8")
+    assert body["scope"] == "prefix"  # an exact request for a stream output is signed for its directory
+    claims = (await _keyset(origin_client)).verify(body["token"])
+    assert (claims.scope, claims.path, claims.aid, claims.fid) == ("prefix", f"{file['key']}.stream/", stream_id, None)
+    assert claims.allows(f"{file['key']}.stream/240p/seg_00001.m4s", "198.51.100.1")
+    assert claims.exp - time.time() >= 2 * 3600 - 2  # the stream's duration, twice
+
+
+async def test_exact_token_for_a_missing_stream_output_is_not_found(origin_client, tenant):
+    file = await _upload(origin_client, tenant.headers, "clip.mp4", b"no stream made of it")
+    response = await origin_client.post("/auth/url-token", headers=tenant.headers,
+                                        json={"url": f"{file['url']}.stream/master.m3u8"})
+    assert (response.status_code, response.json()["code"]) == (404, "FILE_NOT_FOUND")
 
 
 async def test_ip_bound_token(origin_client, tenant):

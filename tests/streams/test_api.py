@@ -237,6 +237,7 @@ async def test_ffmpeg_stream_of_an_uploaded_file_plays_through_the_edge_contract
     master = await origin_client.get(f"/_edge/objects/{prefix}master.m3u8", headers=edge)
     assert master.status_code == 200 and master.text.startswith("#EXTM3U")
     assert master.headers["x-mediaedge-file-id"] == file["id"]
+    assert master.headers["x-mediaedge-asset-id"] == stream_id  # prefix tokens for the folder are bound to it
     assert (master.headers["x-mediaedge-access"], master.headers["cache-control"]) == ("public", "public, max-age=10")
     assert master.headers["content-type"] == "application/vnd.apple.mpegurl"
     segment_url = f"/_edge/objects/{prefix}240p/seg_00001.m4s"

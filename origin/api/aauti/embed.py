@@ -181,11 +181,17 @@ class _Signer:
         now = int(time.time())
         return cls(state, tenant_id, await state.keys.active(), now, now + lifetime)
 
-    def url(self, key: str, prefix: str | None = None) -> str:
-        """``{EDGE}/{token}/{key}``; the token covers ``prefix`` (a stream's folder) or exactly ``key``."""
-        token = sign_token(self.key, tenant_id=self.tenant_id, path=prefix or key,
-                           scope="prefix" if prefix else "exact", expires_at=self.expires_at, now=self.now)
-        return f"{self.state.settings.edge.url}/{token}/{quote(key)}"
+    def url(self, record: FileRecord) -> str:
+        """``{EDGE}/{token}/{key}`` of a file, the token bound to exactly that file."""
+        token = sign_token(self.key, tenant_id=self.tenant_id, path=record.key, file_id=record.id,
+                           expires_at=self.expires_at, now=self.now)
+        return f"{self.state.settings.edge.url}/{token}/{quote(record.key)}"
+
+    def stream_url(self, stream: StreamRecord, prefix: str, playlist: str) -> str:
+        """``{EDGE}/{token}/{prefix}{playlist}``, the token covering the stream's folder ``prefix``."""
+        token = sign_token(self.key, tenant_id=self.tenant_id, path=prefix, scope="prefix", asset_id=stream.id,
+                           expires_at=self.expires_at, now=self.now)
+        return f"{self.state.settings.edge.url}/{token}/{quote(prefix + playlist)}"
 
     async def note(self) -> None:
         await self.state.store.signing_keys.note_expiry(self.key.kid, self.expires_at)
@@ -216,7 +222,7 @@ async def _hls_url(state: OriginState, record: FileRecord, signer: _Signer) -> s
     if not (stream.output_prefix and stream.hls_url.startswith(state.settings.edge.url + "/")):
         return stream.hls_url
     playlist = urlsplit(stream.hls_url).path.rsplit("/", 1)[-1]
-    return signer.url(stream.output_prefix + playlist, prefix=stream.output_prefix)
+    return signer.stream_url(stream, stream.output_prefix, playlist)
 
 
 # -- the page --------------------------------------------------------------------------------------
@@ -265,7 +271,7 @@ async def embed_page(request: Request) -> HTMLResponse:
         _check_framing(request, whitelist)
         signer = await _Signer.start(state, tenant.id, _playback_lifetime(state, record))
         hls = await _hls_url(state, record, signer) if flags["playStream"] else None
-        mp4 = signer.url(record.key)
+        mp4 = signer.url(record)
         await signer.note()
     except HTTPError as exc:
         return _page({"source": source, "error": exc.message}, exc.status, _csp([], Whitelist.of([])))

@@ -1,4 +1,4 @@
-"""The seed's file API: duration, download URL, register, delete."""
+"""The seed's file API: duration (of a file or a YouTube video), download URL, register, delete."""
 
 from __future__ import annotations
 
@@ -22,14 +22,20 @@ from origin.probe import ProbeResult, guess_mime, is_media, probe
 from origin.purge import purge_edges
 from origin.state import OriginState, get_state
 from origin.store import FileMeta
+from origin.youtube import youtube_duration, youtube_video_id
 
 DOWNLOAD_TTL = 900
 
 
 async def duration(request: Request) -> JSON:
+    """Seconds of a tenant's media file, or of a YouTube video (``file`` a YouTube URL, see :mod:`origin.youtube`)."""
     state = get_state(request)
     tenant = await require_tenant(request)
-    record = await file_from_url(state, tenant, request.query_params.get("file"))
+    url = request.query_params.get("file")
+    video_id = youtube_video_id(url or "")
+    if video_id is not None:
+        return JSON({"status": 200, "duration": await youtube_duration(state.settings, video_id)})
+    record = await file_from_url(state, tenant, url)
     return JSON({"status": 200, "duration": record.duration})
 
 
@@ -107,7 +113,7 @@ async def register(request: Request) -> JSON:
         source = backend.local_path(key) or await backend.presign_get(key, 600)
         found = await probe(source) if source else found
     user_id = str_field(body, "userId") or key.split("/")[1]
-    record, replaced = await state.store.files.register(
+    record, _ = await state.store.files.register(
         tenant.id,
         bucket.name,
         key,
@@ -117,8 +123,7 @@ async def register(request: Request) -> JSON:
         FileMeta(info.size, info.etag, mime, found.duration, found.width, found.height, found.video_codec,
                  found.audio_codec),
     )
-    if replaced:
-        await purge_edges(state, [record.key])
+    await purge_edges(state, [record.key])  # a replaced object, or a 404 the edges remember
     return JSON(
         {
             "key": record.id,

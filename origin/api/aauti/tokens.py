@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 from starlette.requests import Request
 from starlette.routing import Route
@@ -13,7 +14,22 @@ from mediaedge.tokens import jwks, sign_token
 from origin.auth import require_tenant
 from origin.http import JSON, json_body, str_field
 from origin.lookup import split_access_url
-from origin.state import get_state
+from origin.state import OriginState, get_state
+from origin.store import Tenant
+from origin.streams.outputs import stream_of_key
+
+
+@dataclass(frozen=True)
+class _Target:
+    """A token's subject: the URL's ``key``, the ``path`` claim and its ``scope``, the content ids it is
+    bound to, and the media duration its lifetime must cover (seconds, or None)."""
+
+    key: str
+    path: str
+    scope: str
+    duration: float | None
+    file_id: str | None = None
+    asset_id: str | None = None
 
 
 def _expires_in(value: object, default: str) -> int:
@@ -21,6 +37,31 @@ def _expires_in(value: object, default: str) -> int:
         return parse_duration(default if value is None else value)  # type: ignore[arg-type]
     except ValueError as exc:
         raise HTTPError(400, f"expiresIn: {exc}", "EXPIRES_IN_INVALID") from None
+
+
+async def _target(state: OriginState, tenant: Tenant, url: str, scope: str) -> _Target:
+    """What a token for ``url`` opens and is bound to (DESIGN §3).
+
+    Exact: a file (``fid`` = its id). A key inside a stream's output directory has no file record:
+    it is signed as a prefix token for its directory instead, since a playlist is useless without the
+    relative URLs beside it. Prefix: the URL's directory (the URL itself when it ends in ``/``), bound
+    to the stream (``aid``) whose outputs it lies in, if any.
+    """
+    directory = scope == "prefix" and url.endswith("/")
+    _, key = split_access_url(url.rstrip("/") if directory else url)
+    if not key.startswith(f"{tenant.id}/"):
+        raise HTTPError(403, "The URL is not one of this tenant's files", "FORBIDDEN_PATH")
+    if scope == "exact":
+        record = await state.store.files.by_key(key)
+        if record is not None and record.tenant_id == tenant.id:
+            video = bool(record.duration) and record.mime.startswith("video/")
+            return _Target(key, key, "exact", record.duration if video else None, file_id=record.id)
+        if await stream_of_key(state, key) is None:
+            raise HTTPError(404, "File not found", "FILE_NOT_FOUND")
+    path = key + "/" if directory else key.rsplit("/", 1)[0] + "/"
+    stream = await stream_of_key(state, path)
+    return _Target(key if not directory else path, path, "prefix", stream.duration if stream else None,
+                   asset_id=stream.id if stream else None)
 
 
 async def url_token(request: Request) -> JSON:
@@ -32,32 +73,23 @@ async def url_token(request: Request) -> JSON:
     if scope not in ("exact", "prefix"):
         raise HTTPError(400, 'scope must be "exact" or "prefix"')
     ip = str_field(body, "ip")
-    _, key = split_access_url(url.rstrip("/") if scope == "prefix" else url)
-    path = key
-    if scope == "prefix":  # a directory URL, or a file whose directory the token opens
-        path = key + "/" if url.endswith("/") else key.rsplit("/", 1)[0] + "/"
-    if not path.startswith(f"{tenant.id}/"):
-        raise HTTPError(403, "The URL is not one of this tenant's files", "FORBIDDEN_PATH")
-
     lifetime = _expires_in(body.get("expiresIn"), state.settings.tokens.default_expires_in)
-    if scope == "exact":
-        record = await state.store.files.by_key(key)
-        if record is None or record.tenant_id != tenant.id:
-            raise HTTPError(404, "File not found", "FILE_NOT_FOUND")
-        if record.duration and record.mime.startswith("video/"):
-            lifetime = max(lifetime, int(record.duration * 2 + 0.999))
+    target = await _target(state, tenant, url, scope)
+    if target.duration:
+        lifetime = max(lifetime, int(target.duration * 2 + 0.999))
     lifetime = min(lifetime, parse_duration(state.settings.tokens.max_expires_in))
 
     signing_key = await state.keys.active()
     now = int(time.time())
     try:
-        token = sign_token(signing_key, tenant_id=tenant.id, path=path, expires_at=now + lifetime, scope=scope,
-                           ip=ip, now=now)
+        token = sign_token(signing_key, tenant_id=tenant.id, path=target.path, expires_at=now + lifetime,
+                           scope=target.scope, ip=ip, file_id=target.file_id, asset_id=target.asset_id, now=now)
     except ValueError as exc:
         raise HTTPError(400, str(exc)) from None
     await state.store.signing_keys.note_expiry(signing_key.kid, now + lifetime)
-    signed_url = f"{state.settings.edge.url}/{token}/{key if scope == 'exact' else path}"
-    return JSON({"token": token, "url": signed_url, "signed": True, "expiresAt": now + lifetime})
+    signed_url = f"{state.settings.edge.url}/{token}/{target.key}"
+    return JSON({"token": token, "url": signed_url, "signed": True, "expiresAt": now + lifetime,
+                 "scope": target.scope})
 
 
 async def jwks_document(request: Request) -> JSON:
