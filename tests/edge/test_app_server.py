@@ -13,6 +13,7 @@ import pytest
 from edge import server
 from edge.app import EdgeApp, create_app
 from mediaedge.settings import Settings
+from mediaedge.uvicorn_http import LingeringHttpToolsProtocol
 from tests.edge.fakes import DATA, PUBLIC, FakeCache, FakeOrigin
 from tests.fixtures.servers import free_port
 
@@ -115,7 +116,7 @@ def test_run_edge_passes_settings_to_workers(settings: Settings, monkeypatch: py
         9191,
         3,
         "uvloop",
-        "httptools",
+        LingeringHttpToolsProtocol,  # uvicorn's httptools protocol with the lingering close
         False,
     )
     built: list[Settings] = []
