@@ -45,6 +45,7 @@ import httptools
 
 from edge.respond import Receive, Scope, Send
 from mediaedge.errors import error_body
+from mediaedge.linger import Linger
 
 __all__ = ["KEEP_ALIVE", "Server", "run", "tls_context"]
 
@@ -363,6 +364,7 @@ class HttpProtocol(asyncio.Protocol):
         self.drain_waiter: asyncio.Future[None] | None = None
         self.idle_since = 0.0
         self.timer: asyncio.TimerHandle | None = None
+        self.linger: Linger | None = None  # answered before its body arrived: discarding the rest
 
     # -- transport events --------------------------------------------------------------------------
 
@@ -381,6 +383,8 @@ class HttpProtocol(asyncio.Protocol):
         self.server.forget(self)
         if self.timer is not None:
             self.timer.cancel()
+        if self.linger is not None:
+            self.linger.cancel()
         if self.drain_waiter is not None and not self.drain_waiter.done():
             self.drain_waiter.set_result(None)
         for exchange in self.queue:
@@ -397,6 +401,9 @@ class HttpProtocol(asyncio.Protocol):
                 active.task.cancel()
 
     def data_received(self, data: bytes) -> None:
+        if self.linger is not None:
+            self.linger.received()
+            return
         if self.error or self.upgraded:
             return
         try:
@@ -514,8 +521,12 @@ class HttpProtocol(asyncio.Protocol):
                 self.transport.resume_reading()
 
     def response_complete(self, exchange: _Exchange) -> None:
-        # An unread request body leaves the parser mid-message: the connection cannot be reused.
-        if not (exchange.keep_alive and exchange.complete):
+        # An unread request body leaves the parser mid-message: the connection cannot be reused, and
+        # closing it outright would reset the answer away (mediaedge.linger).
+        if not exchange.complete:
+            self.parsing = None
+            self.linger = Linger(self.transport, self.loop)
+        elif not exchange.keep_alive:
             self.transport.close()
 
     def _bad_request(self, status: int) -> None:

@@ -1,4 +1,5 @@
-"""Run the edge: uvicorn (uvloop + httptools, HTTP/1.1), hypercorn (HTTP/2 over TLS) or the lean
+"""Run the edge: uvicorn (uvloop + httptools, HTTP/1.1, with the lingering close of
+:mod:`mediaedge.uvicorn_http`), hypercorn (HTTP/2 over TLS) or the lean
 HTTP/1.1 server of :mod:`edge.http1`, with ``edge.workers`` processes. Worker processes rebuild the
 settings from the environment variable :data:`SETTINGS_ENV`, which :func:`run_edge` fills, so
 command-line overrides reach every worker.
@@ -13,7 +14,9 @@ import orjson
 
 from edge import http1
 from edge.app import EdgeApp, create_app
+from mediaedge.listen import check_port_free
 from mediaedge.settings import Settings, load_settings
+from mediaedge.uvicorn_http import LingeringHttpToolsProtocol
 
 SETTINGS_ENV = "_MEDIAEDGE_EDGE_SETTINGS"
 
@@ -25,7 +28,8 @@ def app_from_env() -> EdgeApp:
 
 
 def run_edge(settings: Settings) -> None:
-    """Serve the edge until interrupted."""
+    """Serve the edge until interrupted; :class:`~mediaedge.listen.PortInUse` if its port is taken."""
+    check_port_free("edge.port", settings.edge.host, settings.edge.port)
     given = {"tree": settings.as_tree(), "environ": settings.plugins.environ}
     os.environ[SETTINGS_ENV] = orjson.dumps(given).decode()
     {"hypercorn": _hypercorn, "lean": _lean}.get(settings.edge.server, _uvicorn)(settings)
@@ -42,7 +46,7 @@ def _uvicorn(settings: Settings) -> None:
         port=edge.port,
         workers=edge.workers,
         loop="uvloop",
-        http="httptools",
+        http=LingeringHttpToolsProtocol,
         lifespan="on",
         access_log=False,
         proxy_headers=False,  # the client address is the peer's; X-Forwarded-For is not trusted

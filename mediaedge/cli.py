@@ -21,9 +21,12 @@ from urllib.parse import urlsplit
 import orjson
 
 from mediaedge import __version__
+from mediaedge.listen import PortInUse, check_port_free
 from mediaedge.settings import Settings, SettingsError, env_name, load_settings
 
 T = TypeVar("T")
+
+ORIGIN_START_TIMEOUT = 60.0  # seconds `up` waits for its origin to answer before giving up
 
 
 
@@ -277,19 +280,9 @@ def cmd_edge_purge(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_origin(settings: Settings, args: argparse.Namespace) -> int:
-    import uvicorn
+    from origin.server import run_origin
 
-    uvicorn.run(
-        "origin.asgi:app",
-        factory=True,
-        host=settings.origin.host,
-        port=settings.origin.port,
-        workers=settings.origin.workers,
-        loop="uvloop",
-        http="httptools",
-        log_level="info",
-        proxy_headers=settings.origin.trust_forwarded,
-    )
+    run_origin(settings)
     return 0
 
 
@@ -330,24 +323,36 @@ def ensure_demo_tenant(settings: Settings) -> dict[str, Any] | None:
     return data
 
 
+def _local_url(host: str, port: int) -> str:
+    """Where a process on this machine reaches a server listening on ``host:port``."""
+    host = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+def _answers(url: str) -> bool:
+    import httpx
+
+    try:
+        return httpx.get(f"{url}/healthz", timeout=1.0).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
 def cmd_up(settings: Settings, args: argparse.Namespace, env: dict[str, str]) -> int:
-    """Origin, worker and edge as child processes; stops all when one stops or on Ctrl-C."""
+    """Origin, worker and edge as child processes; stops all when one stops or on Ctrl-C.
+
+    Every child gets the command's environment plus one derived setting: the edge pulls from the
+    origin started here (``edge.origin_url`` is that origin's address, whatever else it says). The
+    worker and the edge start once the origin answers ``/healthz`` (at most
+    :data:`ORIGIN_START_TIMEOUT` seconds), so neither logs failures while it boots."""
+    check_port_free("origin.port", settings.origin.host, settings.origin.port)
+    check_port_free("edge.port", settings.edge.host, settings.edge.port)
     Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
-    if args.host is not None or args.origin_port is not None:  # the edge pulls from the origin started here
-        host = "127.0.0.1" if settings.origin.host in ("0.0.0.0", "::") else settings.origin.host  # noqa: S104
-        host = f"[{host}]" if ":" in host else host
-        env = {**env, env_name("edge.origin_url"): f"http://{host}:{settings.origin.port}"}
+    origin_url = _local_url(settings.origin.host, settings.origin.port)
+    child_env = {**os.environ, **env, env_name("edge.origin_url"): origin_url}
     _run(lambda: _with_store(settings, lambda store: asyncio.sleep(0)))  # migrate once, before children race
     demo = ensure_demo_tenant(settings) if settings.demo_tenant else None
-    child_env = {**os.environ, **env}
-    children = [
-        subprocess.Popen([sys.executable, "-m", "mediaedge", role], env=child_env)
-        for role in ("origin", "worker", "edge")
-    ]
-    print(f"mediaedge {__version__}: origin {settings.origin.url}  edge {settings.edge.url}  data {settings.data_dir}")
-    if demo:
-        print(f"demo tenant {demo['id']}  API-Key: {demo['api_key']}  (saved in {settings.data_dir}/demo-tenant.json)")
-    stopping = False
+    stopping = timed_out = False
 
     def stop(*_: Any) -> None:
         nonlocal stopping
@@ -355,6 +360,25 @@ def cmd_up(settings: Settings, args: argparse.Namespace, env: dict[str, str]) ->
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+
+    def start(role: str) -> subprocess.Popen[bytes]:
+        return subprocess.Popen([sys.executable, "-m", "mediaedge", role], env=child_env)
+
+    children = [start("origin")]
+    deadline = time.monotonic() + ORIGIN_START_TIMEOUT
+    while not stopping and children[0].poll() is None and not _answers(origin_url):
+        if time.monotonic() > deadline:
+            print(f"mediaedge: the origin did not answer {origin_url}/healthz within {ORIGIN_START_TIMEOUT:g} s",
+                  file=sys.stderr)
+            stopping = timed_out = True
+        time.sleep(0.1)
+    if not stopping and children[0].poll() is None:
+        children += [start("worker"), start("edge")]
+        print(f"mediaedge {__version__}: origin {settings.origin.url}  edge {settings.edge.url}"
+              f"  data {settings.data_dir}")
+        if demo:
+            print(f"demo tenant {demo['id']}  API-Key: {demo['api_key']}"
+                  f"  (saved in {settings.data_dir}/demo-tenant.json)")
     while not stopping and all(c.poll() is None for c in children):
         time.sleep(0.2)
     for c in children:
@@ -366,7 +390,18 @@ def cmd_up(settings: Settings, args: argparse.Namespace, env: dict[str, str]) ->
         except subprocess.TimeoutExpired:
             c.kill()
     failed = [c.returncode for c in children if c.returncode not in (0, -signal.SIGTERM, None)]
-    return 1 if failed and not stopping else 0
+    return 1 if timed_out or (failed and not stopping) else 0
+
+
+_COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
+    "origin": cmd_origin,
+    "edge": cmd_edge,
+    "worker": cmd_worker,
+    "tenant": cmd_tenant,
+    "plugins": cmd_plugins,
+    "keys": cmd_keys,
+    "db": cmd_db,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -378,15 +413,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"mediaedge: invalid setting: {exc}", file=sys.stderr)
         return 2
     os.environ.update(env)  # children and uvicorn workers load the same settings
-    if args.command == "up":
-        return cmd_up(settings, args, env)
-    commands: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
-        "origin": cmd_origin,
-        "edge": cmd_edge,
-        "worker": cmd_worker,
-        "tenant": cmd_tenant,
-        "plugins": cmd_plugins,
-        "keys": cmd_keys,
-        "db": cmd_db,
-    }
-    return commands[args.command](settings, args)
+    try:
+        if args.command == "up":
+            return cmd_up(settings, args, env)
+        return _COMMANDS[args.command](settings, args)
+    except PortInUse as exc:
+        print(f"mediaedge: {exc}", file=sys.stderr)
+        return 1

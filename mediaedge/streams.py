@@ -121,7 +121,8 @@ class StreamProvider(abc.ABC):
         """Build from settings; raise ``ValueError`` naming the setting when it cannot work."""
 
     def check_source(self, source: StreamSource) -> None:  # noqa: B027 - optional hook with a no-op default
-        """Refuse (:class:`ProviderRejected`) a source this provider cannot use, before anything is queued."""
+        """Refuse (:class:`ProviderRejected`) a source this provider cannot use, before anything is queued;
+        :class:`ProviderUnavailable` when the provider cannot make any stream here (a missing tool)."""
 
     @abc.abstractmethod
     async def create(

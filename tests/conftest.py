@@ -9,9 +9,12 @@ pytest_plugins = [
     "tests.fixtures.db",
     "tests.fixtures.origin_server",
     "tests.fixtures.media",
+    "tests.fixtures.ci",
+    "pytester",
 ]
 
 
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
+

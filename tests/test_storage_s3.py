@@ -265,15 +265,26 @@ async def test_cancelled_multipart_is_aborted(
         await s3_multipart.stat(KEY)
 
 
+def stored_checksums(s3_client: Any, bucket: str, key: str) -> set[str]:
+    """The checksum fields S3 keeps for an object (present only if its upload sent one)."""
+    head = s3_client.head_object(Bucket=bucket, Key=key, ChecksumMode="ENABLED")
+    return {name for name in head if name.startswith("Checksum") and name != "ChecksumType"}
+
+
 @pytest.mark.anyio
-async def test_checksums_on(s3_backend_options: dict[str, Any]) -> None:
-    backend = S3Storage.from_options({**s3_backend_options, "part_size": 5 * MiB, "checksums": True})
+@pytest.mark.parametrize("checksums", [True, False])
+async def test_checksums_option(s3_backend_options: dict[str, Any], s3_client: Any, checksums: bool) -> None:
+    """``checksums = true`` sends CRC request checksums (S3 keeps the one of a single-part upload;
+    moto keeps none for multipart objects, so those are only read back); ``false`` sends none."""
+    backend = S3Storage.from_options({**s3_backend_options, "part_size": 5 * MiB, "checksums": checksums})
+    bucket = s3_backend_options["bucket"]
     try:
         body = os.urandom(6 * MiB)
         await backend.write(KEY, agen(body))
         await backend.write("t1/u1/small", agen(b"small"))
         assert await read_all(backend, KEY) == body
         assert await read_all(backend, "t1/u1/small") == b"small"
+        assert bool(stored_checksums(s3_client, bucket, "t1/u1/small")) is checksums
     finally:
         await backend.close()
 

@@ -121,6 +121,8 @@ async def _parse(state: OriginState, tenant: Tenant, item: Any, path: str) -> _R
         provider.check_source(source)
     except ProviderRejected as exc:
         raise HTTPError(400, f"{path}.url: {exc}") from None
+    except ProviderUnavailable as exc:
+        raise HTTPError(503, f"{path}.provider: {exc}", "STREAM_PROVIDER_UNAVAILABLE") from None
     new = NewStream(
         tenant_id=tenant.id, provider=name, url=url, source_ref=file.id if file else url, meta=meta,
         require_signed=signed, qualities=qualities.to_list() if qualities else None,

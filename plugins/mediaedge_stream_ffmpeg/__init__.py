@@ -16,6 +16,7 @@ Every reference inside is relative, so one prefix-scoped token plays the whole s
 from __future__ import annotations
 
 import asyncio
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -23,10 +24,18 @@ import aiofiles
 import aiofiles.os
 
 from mediaedge import hookimpl
+from mediaedge.ffmpeg import INSTALL_HINT, missing_tools
 from mediaedge.qualities import QualitiesConfig, default_qualities
 from mediaedge.settings import FieldError, PositiveFloat, Settings, settings_table
 from mediaedge.storage import StorageBackend
-from mediaedge.streams import ProviderRejected, ProviderStream, StreamContext, StreamProvider, StreamSource
+from mediaedge.streams import (
+    ProviderRejected,
+    ProviderStream,
+    ProviderUnavailable,
+    StreamContext,
+    StreamProvider,
+    StreamSource,
+)
 from mediaedge_stream_ffmpeg.command import MASTER, MPD, POSTER, EncodeOptions, build_command, cmaf_dir
 from mediaedge_stream_ffmpeg.ladder import Ladder, plan_ladder
 from mediaedge_stream_ffmpeg.package import Track, package_cmaf
@@ -34,6 +43,8 @@ from mediaedge_stream_ffmpeg.probe import probe_source
 from mediaedge_stream_ffmpeg.publish import publish, remove
 from mediaedge_stream_ffmpeg.run import run_ffmpeg
 from mediaedge_stream_ffmpeg.storyboard import Storyboard, plan_storyboard
+
+log = logging.getLogger(__name__)
 
 SOURCE_URL_TTL = 6 * 3600
 STORYBOARD_VTT = "storyboard.vtt"
@@ -68,6 +79,9 @@ class FfmpegProvider(StreamProvider):
         return cls(settings.plugin("ffmpeg", FfmpegStreamSettings))
 
     def check_source(self, source: StreamSource) -> None:
+        """Refuse at once what cannot work: a source not stored here, or a machine without the tools."""
+        if missing_tools():
+            raise ProviderUnavailable(_missing_message())
         if not source.key:
             raise ProviderRejected("the ffmpeg provider streams files stored here: url must be one of your files' URLs")
         _target(source)
@@ -183,6 +197,16 @@ def register_stream_providers() -> list[type[StreamProvider]]:
     return [FfmpegProvider]
 
 
+def _missing_message() -> str:
+    return f"the ffmpeg provider needs {' and '.join(missing_tools())}, not found on this server: {INSTALL_HINT}"
+
+
 @hookimpl
 def plugin_settings() -> dict[str, type[Any]]:
     return {"ffmpeg": FfmpegStreamSettings}
+
+
+@hookimpl
+def startup(settings: Settings, tier: str) -> None:
+    if missing_tools():
+        log.warning("%s; until then every stream with provider ffmpeg is refused", _missing_message())

@@ -3,9 +3,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -29,6 +31,23 @@ def edge_with_two_workers(origin_server: OriginProcess) -> Iterator[str]:
         yield url
 
 
+def _until(condition: Callable[[], bool], what: str, timeout: float = 10.0) -> None:
+    """Poll ``condition`` until it holds; fail naming ``what`` after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"not within {timeout} s: {what}"
+        time.sleep(0.1)
+
+
+def _served_by_worker(cache_dir: Path, tenant: str) -> dict[str, int]:
+    """Each worker's own published count of the tenant's requests."""
+    counts = {}
+    for path in sorted((cache_dir / "metrics").glob("w*.json")):
+        with contextlib.suppress(ValueError):  # the file is replaced atomically, but read it defensively
+            counts[path.stem] = json.loads(path.read_bytes())["tenant_requests"].get(tenant, 0)
+    return counts
+
+
 def _fresh_get(url: str) -> int:
     with httpx.Client() as client:  # a new connection each time: the kernel spreads them over workers
         return client.get(url).status_code
@@ -46,13 +65,15 @@ def test_two_workers_share_purges_and_metrics(origin_server: OriginProcess, edge
     assert [_fresh_get(url) for _ in range(REQUESTS)] == [200] * REQUESTS
     cache_dir = Path(origin_server.data_dir) / "edge-cache"
     expected = f'mediaedge_edge_tenant_requests_total{{tenant="{tenant}"}} {REQUESTS}'
-    time.sleep(2.5)  # every worker republishes its counters each second: after that, any scrape sums all
+    # Every worker republishes its counters each second; once both files add up, any scrape sums all.
+    _until(lambda: sum(_served_by_worker(cache_dir, tenant).values()) == REQUESTS, "both workers published")
+    served = _served_by_worker(cache_dir, tenant)
+    assert set(served) == {"w0", "w1"} and all(served.values()), served  # both workers served requests
     for _ in range(4):  # the scrapes land on either worker
         assert expected in httpx.get(f"{edge}/metrics").text
-    assert {p.name for p in (cache_dir / "metrics").glob("w*.json")} == {"w0.json", "w1.json"}
 
     deleted = httpx.request("DELETE", f"{origin_server.url}/files/delete", headers=origin_server.headers,
                             json={"file": access_url})
     assert deleted.status_code == 200, deleted.text
-    time.sleep(0.5)  # the worker that took the purge journals it; its sibling polls every 0.2 s
-    assert [_fresh_get(url) for _ in range(REQUESTS)] == [404] * REQUESTS
+    # The worker that took the purge journals it; its sibling polls every 0.2 s.
+    _until(lambda: [_fresh_get(url) for _ in range(REQUESTS)] == [404] * REQUESTS, "both workers purged")

@@ -89,7 +89,7 @@ def test_embed_plays_a_transcoded_stream_through_the_edge(browser_driver, tmp_pa
         query = {"file": data["file_id"], "api_key": node.api_key, "muted": "true", "user_name": "Ada <Viewer>",
                  "user_email": "ada@example.com"}
         embed = f"{node.origin}/embed?{urlencode(query)}"
-        with serve_page(TEST_PAGE.format(source=json.dumps("mediaedge-embed"), src=embed)) as page:
+        with serve_page(TEST_PAGE.format(source=json.dumps("aauti-embed"), src=embed)) as page:
             run = subprocess.run([*browser_driver, page, str(screenshot), str(SEEK_TO)], capture_output=True,
                                  text=True, timeout=90)
     assert run.returncode == 0, run.stderr

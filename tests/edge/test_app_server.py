@@ -13,6 +13,7 @@ import pytest
 from edge import server
 from edge.app import EdgeApp, create_app
 from mediaedge.settings import Settings
+from mediaedge.uvicorn_http import LingeringHttpToolsProtocol
 from tests.edge.fakes import DATA, PUBLIC, FakeCache, FakeOrigin
 from tests.fixtures.servers import free_port
 
@@ -107,15 +108,16 @@ def test_run_edge_passes_settings_to_workers(settings: Settings, monkeypatch: py
     calls: list[dict[str, Any]] = []
     monkeypatch.setattr(uvicorn, "run", lambda app, **kwargs: calls.append({"app": app, **kwargs}))
     monkeypatch.delenv(server.SETTINGS_ENV, raising=False)
-    tuned = settings.replace(edge=dataclasses.replace(settings.edge, server="uvicorn", port=9191, workers=3))
+    port = free_port()  # run_edge checks that the port is free
+    tuned = settings.replace(edge=dataclasses.replace(settings.edge, server="uvicorn", port=port, workers=3))
     server.run_edge(tuned)
     (call,) = calls
     assert call["app"] == "edge.server:app_from_env" and call["factory"]
     assert (call["port"], call["workers"], call["loop"], call["http"], call["access_log"]) == (
-        9191,
+        port,
         3,
         "uvloop",
-        "httptools",
+        LingeringHttpToolsProtocol,  # uvicorn's httptools protocol with the lingering close
         False,
     )
     built: list[Settings] = []
@@ -130,6 +132,7 @@ def test_run_edge_lean(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> N
     calls: list[tuple[Any, ...]] = []
     monkeypatch.setattr(http1, "run", lambda *args, **kwargs: calls.append((*args, kwargs)))
     monkeypatch.delenv(server.SETTINGS_ENV, raising=False)
-    edge = dataclasses.replace(settings.edge, server="lean", port=9192, workers=2)
+    port = free_port()
+    edge = dataclasses.replace(settings.edge, server="lean", port=port, workers=2)
     server.run_edge(settings.replace(edge=edge))
-    assert calls == [(server.app_from_env, "127.0.0.1", 9192, {"workers": 2, "ssl_context": None})]
+    assert calls == [(server.app_from_env, "127.0.0.1", port, {"workers": 2, "ssl_context": None})]

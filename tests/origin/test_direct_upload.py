@@ -8,6 +8,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from mediaedge.storage import ObjectNotFound
+
 pytestmark = pytest.mark.anyio
 
 
@@ -145,7 +147,7 @@ async def test_register_existing_object_and_delete(origin_client, tenant, origin
 
     deleted = await origin_client.request("DELETE", "/files/delete", headers=tenant.headers, json={"file": body["url"]})
     assert deleted.json() == {"success": True, "message": "File deleted successfully"}
-    with pytest.raises(Exception):  # noqa: B017
+    with pytest.raises(ObjectNotFound):
         await backend.stat(key)
     again = await origin_client.get("/files/duration", params={"file": body["url"]}, headers=tenant.headers)
     assert again.status_code == 404

@@ -50,7 +50,7 @@ async def test_page_plays_the_file_through_the_edge_with_an_exact_token(origin_c
     assert "script-src 'self'" in csp and f"media-src {settings.edge.url} blob:" in csp
     assert "frame-ancestors *" in csp
     config = _config(response)
-    assert config["source"] == "mediaedge-embed"
+    assert config["source"] == "aauti-embed"  # the documented name host pages filter on
     assert config["hls"] is None
     assert config["mp4"].startswith(settings.edge.url + "/") and config["mp4"].endswith("/" + video["key"])
     assert config["duration"] == pytest.approx(video["duration"])
@@ -134,9 +134,9 @@ async def test_embed_token_makes_a_url_without_the_api_key(origin_client, tenant
 
 async def test_source_name_is_a_setting(origin_state, origin_client, tenant, video):
     settings = origin_state.settings
-    origin_state.settings = settings.replace(embed=dataclasses.replace(settings.embed, source="aauti-embed"))
+    origin_state.settings = settings.replace(embed=dataclasses.replace(settings.embed, source="acme-player"))
     response = await origin_client.get("/embed", params={"file": video["id"], "api_key": tenant.api_key})
-    assert _config(response)["source"] == "aauti-embed"
+    assert _config(response)["source"] == "acme-player"
 
 
 async def test_page_links_versioned_assets(origin_client, tenant, video):
