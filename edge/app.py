@@ -27,7 +27,7 @@ from edge.metrics import CONTENT_TYPE as METRICS_TYPE
 from edge.metrics import Metrics
 from edge.paths import split_object_path
 from edge.policy import TenantPolicies
-from edge.protocols import Cache
+from edge.protocols import Cache, ObjectCache
 from edge.purge import Purger
 from edge.respond import Receive, Scope, Send, send_error, send_json, send_response
 from edge.workers import WorkerGroup
@@ -60,7 +60,7 @@ class EdgeApp:
     def __init__(
         self,
         settings: Settings,
-        cache: Cache,
+        cache: ObjectCache,
         client: httpx.AsyncClient,
         secret: str,
         *,
@@ -76,7 +76,7 @@ class EdgeApp:
         self.policies = TenantPolicies(client, origin, secret, settings.edge.tenant_ttl)
         self.metrics = Metrics()
         self.delivery = Delivery(cache, TokenVerifier(self.keys), self.policies)
-        self.zones = Zones(settings, self.keys, self.policies, clock=clock)  # pull zones (docs/caching.md)
+        self.zones = Zones(settings, self.keys, clock=clock)  # pull zones (docs/caching.md)
         self.workers = workers
         self.purger = Purger(cache, self.policies, secret, self.zones, workers)
         self.access_log = settings.edge.access_log
@@ -192,14 +192,14 @@ class EdgeApp:
 def create_app(
     settings: Settings,
     *,
-    cache: Cache | None = None,
+    cache: ObjectCache | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
     clock: Callable[[], float] = time.time,
     pm: pluggy.PluginManager | None = None,
 ) -> EdgeApp:
     """The edge app for ``settings``, its plugins started (``startup(settings, "edge")``).
 
-    ``cache`` (any :class:`edge.protocols.Cache`) defaults to an :class:`edge.cache.EdgeCache` pulling
+    ``cache`` (any :class:`edge.protocols.ObjectCache`) defaults to an :class:`edge.cache.EdgeCache` pulling
     from ``edge.origin_url``;
     ``transport`` carries the edge's own requests to the origin (JWKS, tenant policy) — tests pass
     an ``httpx.MockTransport``; ``clock`` (wall-clock seconds) drives the pull zones' caches (tests);
