@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from edge.app import EdgeApp, create_app
+from edge.app import create_app
 from mediaedge.plugins import get_plugin_manager
 from mediaedge.settings import Settings
 from tests.edge.fakes import DATA, PUBLIC, SECRET, FakeCache, FakeOrigin
