@@ -1,8 +1,11 @@
-"""The edge ASGI application: routing, lifespan, error answers, metrics and the access log.
+"""The edge ASGI application: a raw-ASGI delivery path in front of the Starlette control routes.
 
-Routes: ``GET|HEAD|OPTIONS /{fileId|jwt}/{key...}`` (:mod:`edge.delivery`), ``GET|HEAD /healthz``,
-``GET /metrics``, ``POST /_edge/purge`` (:mod:`edge.purge`). Everything is plain ASGI; every error
-is the seed's JSON body (:func:`mediaedge.errors.error_body`).
+Objects (``GET|HEAD|OPTIONS /{fileId|jwt}/{key...}``, :mod:`edge.delivery`) and pull zones
+(:mod:`edge.zones`) take the delivery path: plain ASGI, so a cache hit costs no framework. The control
+routes (:mod:`edge.control`: health, metrics, purge, JWKS refresh, zone listing) are a Starlette app.
+Before either, the ``edge_request_filter`` hooks of the loaded plugins see each request
+(:mod:`edge.filters`). Every error is the JSON error body (:func:`mediaedge.errors.error_body`); every
+answer is counted in the metrics and, with ``edge.access_log``, logged.
 """
 
 from __future__ import annotations
@@ -15,21 +18,21 @@ from collections.abc import Callable
 from pathlib import Path
 
 import httpx
-import orjson
 import pluggy
 
 from edge import accesslog
 from edge.auth import TokenVerifier
 from edge.cache import EdgeCache, OriginClient
+from edge.control import Observed, control_app
 from edge.delivery import Delivery, Outcome, ResponseAborted
+from edge.filters import RequestFilters
 from edge.jwks import JWKSource
-from edge.metrics import CONTENT_TYPE as METRICS_TYPE
 from edge.metrics import Metrics
 from edge.paths import split_object_path
 from edge.policy import TenantPolicies
-from edge.protocols import Cache
+from edge.protocols import Cache, ObjectCache
 from edge.purge import Purger
-from edge.respond import Receive, Scope, Send, send_error, send_json, send_response
+from edge.respond import Receive, Scope, Send, send_error
 from edge.workers import WorkerGroup
 from edge.zones import Zones
 from mediaedge.cluster import edge_secret, keep_registered
@@ -39,15 +42,12 @@ from mediaedge.settings import Settings
 
 log = logging.getLogger(__name__)
 
-#: Path → allowed methods of the fixed routes.
-ROUTES = {b"/healthz": ("GET", "HEAD"), b"/metrics": ("GET",), b"/_edge/purge": ("POST",)}
 OBJECT_METHODS = ("GET", "HEAD", "OPTIONS")
-HEALTHY = orjson.dumps({"status": "ok"})
 # Errors are never stored by caches in front of the edge (a 404 is heuristically cacheable). On object
 # URLs they may be read by players on any origin (they reveal nothing a plain request would not), so
 # web players can tell "signed URL required" from a network failure.
-_ERROR_HEADERS = [(b"cache-control", b"no-store")]
-_OBJECT_ERROR_HEADERS = [*_ERROR_HEADERS, (b"access-control-allow-origin", b"*")]
+_NO_STORE = [(b"cache-control", b"no-store")]
+_ERROR_HEADERS = [*_NO_STORE, (b"access-control-allow-origin", b"*")]
 
 
 def _not_allowed(methods: tuple[str, ...]) -> HTTPError:
@@ -60,12 +60,13 @@ class EdgeApp:
     def __init__(
         self,
         settings: Settings,
-        cache: Cache,
+        cache: ObjectCache,
         client: httpx.AsyncClient,
         secret: str,
         *,
         clock: Callable[[], float] = time.time,
         workers: WorkerGroup | None = None,
+        plugins: pluggy.PluginManager | None = None,
     ) -> None:
         origin = settings.edge.origin_url
         self.settings = settings
@@ -76,10 +77,13 @@ class EdgeApp:
         self.policies = TenantPolicies(client, origin, secret, settings.edge.tenant_ttl)
         self.metrics = Metrics()
         self.delivery = Delivery(cache, TokenVerifier(self.keys), self.policies)
-        self.zones = Zones(settings, self.keys, self.policies, clock=clock)  # pull zones (docs/caching.md)
+        self.zones = Zones(settings, self.keys, clock=clock)  # pull zones (docs/caching.md)
         self.workers = workers
-        self.purger = Purger(cache, self.policies, secret, self.zones, workers)
+        self.purger = Purger(cache, self.policies, self.zones, workers)
         self.access_log = settings.edge.access_log
+        self.control = control_app(self, self._observe)
+        self._control_paths = frozenset(route.path.encode() for route in self.control.routes)  # type: ignore[attr-defined]
+        self._filters = RequestFilters.of(plugins) if plugins is not None else None
         self._registration: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -89,7 +93,7 @@ class EdgeApp:
         await self.zones.start()
         await self.keys.start()
         if self.workers is not None:
-            await self.workers.start(self.purger.apply, lambda: self.metrics.snapshot(self.cache, self._zone_caches()))
+            await self.workers.start(self.purger.apply, lambda: self.metrics.snapshot(self.cache, self.zone_caches()))
         edge = self.settings.edge
         self._registration = asyncio.create_task(
             keep_registered(self.client, edge.origin_url, self.secret, edge.registration_url, edge.region)
@@ -137,33 +141,39 @@ class EdgeApp:
                 return
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        raw_path = (scope.get("raw_path") or scope["path"].encode()).split(b"?", 1)[0]
+        if self._filters is not None:
+            refusal, send = await self._filters.run(scope, receive, send)
+            if refusal is not None:
+                await Observed(refusal, self._observe)(scope, receive, send)
+                return
+        if raw_path in self._control_paths:
+            await self.control(scope, receive, send)
+            return
         started = time.perf_counter()
         method = scope["method"]
-        raw_path = scope.get("raw_path") or scope["path"].encode()
-        raw_path = raw_path.split(b"?", 1)[0]
         try:
             outcome = await self._route(scope, receive, send, method, raw_path)
         except HTTPError as exc:
-            extra = _ERROR_HEADERS if raw_path in ROUTES else _OBJECT_ERROR_HEADERS
-            outcome = Outcome(exc.status, await send_error(send, exc, extra, head=method == "HEAD"))
+            outcome = Outcome(exc.status, await send_error(send, exc, _ERROR_HEADERS, head=method == "HEAD"))
         except ResponseAborted:
             self.metrics.observe(499, 0, None)
             raise
         except Exception:
             log.exception("unhandled error on %s %s", method, accesslog.redact(raw_path))
             error = HTTPError(500, "Internal server error")
-            outcome = Outcome(500, await send_error(send, error, _ERROR_HEADERS, head=method == "HEAD"))
+            outcome = Outcome(500, await send_error(send, error, _NO_STORE, head=method == "HEAD"))
+        self._observe(scope, outcome, started)
+
+    def _observe(self, scope: Scope, outcome: Outcome, started: float) -> None:
+        """Count an answered request in the metrics and, when enabled, the access log."""
         self.metrics.observe(*outcome)
         if self.access_log:
             client = scope.get("client")
-            accesslog.write(client[0] if client else None, method, raw_path, *outcome, started=started)
+            raw_path = (scope.get("raw_path") or scope["path"].encode()).split(b"?", 1)[0]
+            accesslog.write(client[0] if client else None, scope["method"], raw_path, *outcome, started=started)
 
     async def _route(self, scope: Scope, receive: Receive, send: Send, method: str, raw_path: bytes) -> Outcome:
-        methods = ROUTES.get(raw_path)
-        if methods is not None:
-            if method not in methods:
-                raise _not_allowed(methods)
-            return await self._fixed(raw_path, scope, receive, send)
         if self.zones and (routed := self.zones.match(scope, raw_path)) is not None:
             return await self.zones.handle(*routed, scope, receive, send)
         if raw_path.startswith(b"/_edge/"):
@@ -175,37 +185,29 @@ class EdgeApp:
             return await self.delivery.options(scope, send, key)
         raise _not_allowed(OBJECT_METHODS)
 
-    def _zone_caches(self) -> dict[str, Cache]:
+    def zone_caches(self) -> dict[str, Cache]:
+        """Each pull zone's cache, by zone name."""
         return {name: zone.cache for name, zone in self.zones.by_name.items()}
-
-    async def _fixed(self, raw_path: bytes, scope: Scope, receive: Receive, send: Send) -> Outcome:
-        if raw_path == b"/healthz":
-            return Outcome(200, await send_json(send, 200, HEALTHY, head=scope["method"] == "HEAD"))
-        if raw_path == b"/metrics":
-            peers = self.workers.peer_metrics() if self.workers else ()
-            body = self.metrics.render(self.cache, peers, self._zone_caches())
-            headers = [(b"content-type", METRICS_TYPE), (b"content-length", b"%d" % len(body))]
-            return Outcome(200, await send_response(send, 200, headers, body))
-        return Outcome(200, await send_json(send, 200, await self.purger.purge(scope, receive)))
 
 
 def create_app(
     settings: Settings,
     *,
-    cache: Cache | None = None,
+    cache: ObjectCache | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
     clock: Callable[[], float] = time.time,
     pm: pluggy.PluginManager | None = None,
 ) -> EdgeApp:
     """The edge app for ``settings``, its plugins started (``startup(settings, "edge")``).
 
-    ``cache`` (any :class:`edge.protocols.Cache`) defaults to an :class:`edge.cache.EdgeCache` pulling
+    ``cache`` (any :class:`edge.protocols.ObjectCache`) defaults to an :class:`edge.cache.EdgeCache` pulling
     from ``edge.origin_url``;
     ``transport`` carries the edge's own requests to the origin (JWKS, tenant policy) — tests pass
     an ``httpx.MockTransport``; ``clock`` (wall-clock seconds) drives the pull zones' caches (tests);
     ``pm`` defaults to the installed plugins less ``plugins.block``.
     """
-    settings = start_plugins(settings, pm or get_plugin_manager(block=settings.plugins.block), "edge")
+    pm = pm or get_plugin_manager(block=settings.plugins.block)
+    settings = start_plugins(settings, pm, "edge")
     secret = edge_secret(settings)
     workers = None
     if settings.edge.workers > 1:  # one of several processes: see edge.workers
@@ -215,4 +217,5 @@ def create_app(
         settings = workers.worker_settings(settings)
     if cache is None:
         cache = EdgeCache(settings.edge, OriginClient(settings.edge.origin_url, secret))
-    return EdgeApp(settings, cache, httpx.AsyncClient(transport=transport), secret, clock=clock, workers=workers)
+    client = httpx.AsyncClient(transport=transport)
+    return EdgeApp(settings, cache, client, secret, clock=clock, workers=workers, plugins=pm)

@@ -32,7 +32,7 @@ from edge.auth import TokenVerifier
 from edge.cache import ObjectChanged, ObjectMeta
 from edge.conditional import if_range_matches, precondition
 from edge.policy import TenantPolicies
-from edge.protocols import Cache
+from edge.protocols import ObjectCache, Slices
 from edge.ranges import ByteRange, content_range, multipart, parse_range, unsatisfied_range
 from edge.representation import Representation, Representations
 from edge.respond import Headers, Receive, Scope, Send, send_response
@@ -118,85 +118,14 @@ async def _watch_disconnect(receive: Receive) -> None:
         pass
 
 
-class Delivery:
-    """Serves objects from the edge cache."""
+class Responder:
+    """Answers a GET/HEAD whose access is settled from a :class:`Representation` (preconditions, ranges,
+    bytes through ``cache``); :class:`Delivery` and the pull zones (:mod:`edge.zones`) use it."""
 
-    def __init__(self, cache: Cache, verifier: TokenVerifier, policies: TenantPolicies) -> None:
+    def __init__(self, cache: Slices) -> None:
         self.cache = cache
-        self.verifier = verifier
-        self.policies = policies
-        self.representations = Representations()
 
-    # -- access ------------------------------------------------------------------------------------
-
-    async def _claims(self, token: str, key: str, client_ip: str, now: float) -> Claims:
-        try:
-            claims = await self.verifier.verify(token, now)
-        except TokenError as exc:
-            raise _token_error(exc) from None
-        if not claims.allows_path(key):
-            raise HTTPError(403, "The token does not grant access to this file", "TOKEN_PATH_MISMATCH")
-        if not claims.allows_ip(client_ip):
-            raise HTTPError(403, "The token is bound to another client address", "TOKEN_IP_MISMATCH")
-        return claims
-
-    async def _policy(self, tenant_id: str) -> TenantPolicy:
-        policy = self.policies.cached(tenant_id) or await self.policies.get(tenant_id)
-        if policy is None:
-            raise not_found()
-        return policy
-
-    async def _lookup(self, key: str) -> tuple[ObjectMeta, str]:
-        try:
-            meta, status = await self.cache.lookup(key)
-        except HTTPError as exc:
-            if exc.status == 404:
-                raise not_found() from None
-            raise
-        return meta, status
-
-    @staticmethod
-    def _check_access(meta: ObjectMeta, credential: str, claims: Claims | None, headers: dict[bytes, str]) -> None:
-        if claims is None:
-            if meta.access == "public":
-                if credential != meta.file_id:
-                    raise not_found()
-                return
-            if is_browser(headers):
-                raise HTTPError(401, "This file requires a signed URL", "SIGNED_URL_REQUIRED")
-            raise HTTPError(401, "This file requires a JWT in the URL path", "JWT_REQUIRED")
-        if claims.tid != meta.tenant_id:
-            raise HTTPError(403, "The token does not grant access to this file", "TOKEN_PATH_MISMATCH")
-        if not claims.allows_content(meta.file_id, meta.asset_id):
-            raise not_found()
-
-    # -- GET / HEAD --------------------------------------------------------------------------------
-
-    async def get(self, scope: Scope, receive: Receive, send: Send, credential: str, key: str) -> Outcome:
-        """Answer ``GET``/``HEAD`` of an object; once more if it changed at the origin before its
-        first byte was sent (a second change answers 502)."""
-        try:
-            return await self._get(scope, receive, send, credential, key)
-        except ObjectChanged:
-            return await self._get(scope, receive, send, credential, key)
-
-    async def _get(self, scope: Scope, receive: Receive, send: Send, credential: str, key: str) -> Outcome:
-        headers = request_headers(scope)
-        claims = None
-        if looks_like_token(credential):
-            client = scope.get("client")
-            claims = await self._claims(credential, key, client[0] if client else "", time.time())
-        meta, status = await self._lookup(key)
-        self._check_access(meta, credential, claims, headers)
-        policy = await self._policy(meta.tenant_id)
-        origin = headers.get(b"origin")
-        refusal = policy.refusal(headers.get(b"referer"), origin, headers.get(b"x-app-id"))
-        if refusal is not None:
-            raise HTTPError(403, "This origin or app may not load the tenant's files", refusal)
-
-        rep = self.representations.get(meta)
-        extra = [(b"cache-status", CACHE_STATUS.get(status, b"mediaedge")), *cors.allow_origin(policy, origin)]
-        return await self.respond(scope, receive, send, headers, rep, extra, meta.tenant_id)
+    # -- answer ------------------------------------------------------------------------------------
 
     async def respond(
         self,
@@ -339,6 +268,88 @@ class Delivery:
             for reader in readers:
                 with contextlib.suppress(Exception):
                     await reader.aclose()  # type: ignore[attr-defined]
+
+
+class Delivery(Responder):
+    """Serves objects from the edge cache."""
+
+    def __init__(self, cache: ObjectCache, verifier: TokenVerifier, policies: TenantPolicies) -> None:
+        super().__init__(cache)
+        self.objects = cache
+        self.verifier = verifier
+        self.policies = policies
+        self.representations = Representations()
+
+    # -- access ------------------------------------------------------------------------------------
+
+    async def _claims(self, token: str, key: str, client_ip: str, now: float) -> Claims:
+        try:
+            claims = await self.verifier.verify(token, now)
+        except TokenError as exc:
+            raise _token_error(exc) from None
+        if not claims.allows_path(key):
+            raise HTTPError(403, "The token does not grant access to this file", "TOKEN_PATH_MISMATCH")
+        if not claims.allows_ip(client_ip):
+            raise HTTPError(403, "The token is bound to another client address", "TOKEN_IP_MISMATCH")
+        return claims
+
+    async def _policy(self, tenant_id: str) -> TenantPolicy:
+        policy = self.policies.cached(tenant_id) or await self.policies.get(tenant_id)
+        if policy is None:
+            raise not_found()
+        return policy
+
+    async def _lookup(self, key: str) -> tuple[ObjectMeta, str]:
+        try:
+            meta, status = await self.objects.lookup(key)
+        except HTTPError as exc:
+            if exc.status == 404:
+                raise not_found() from None
+            raise
+        return meta, status
+
+    @staticmethod
+    def _check_access(meta: ObjectMeta, credential: str, claims: Claims | None, headers: dict[bytes, str]) -> None:
+        if claims is None:
+            if meta.access == "public":
+                if credential != meta.file_id:
+                    raise not_found()
+                return
+            if is_browser(headers):
+                raise HTTPError(401, "This file requires a signed URL", "SIGNED_URL_REQUIRED")
+            raise HTTPError(401, "This file requires a JWT in the URL path", "JWT_REQUIRED")
+        if claims.tid != meta.tenant_id:
+            raise HTTPError(403, "The token does not grant access to this file", "TOKEN_PATH_MISMATCH")
+        if not claims.allows_content(meta.file_id, meta.asset_id):
+            raise not_found()
+
+    # -- GET / HEAD --------------------------------------------------------------------------------
+
+    async def get(self, scope: Scope, receive: Receive, send: Send, credential: str, key: str) -> Outcome:
+        """Answer ``GET``/``HEAD`` of an object; once more if it changed at the origin before its
+        first byte was sent (a second change answers 502)."""
+        try:
+            return await self._get(scope, receive, send, credential, key)
+        except ObjectChanged:
+            return await self._get(scope, receive, send, credential, key)
+
+    async def _get(self, scope: Scope, receive: Receive, send: Send, credential: str, key: str) -> Outcome:
+        headers = request_headers(scope)
+        claims = None
+        if looks_like_token(credential):
+            client = scope.get("client")
+            claims = await self._claims(credential, key, client[0] if client else "", time.time())
+        meta, status = await self._lookup(key)
+        self._check_access(meta, credential, claims, headers)
+        policy = await self._policy(meta.tenant_id)
+        origin = headers.get(b"origin")
+        refusal = policy.refusal(headers.get(b"referer"), origin, headers.get(b"x-app-id"))
+        if refusal is not None:
+            raise HTTPError(403, "This origin or app may not load the tenant's files", refusal)
+
+        rep = self.representations.get(meta)
+        extra = [(b"cache-status", CACHE_STATUS.get(status, b"mediaedge")), *cors.allow_origin(policy, origin)]
+        return await self.respond(scope, receive, send, headers, rep, extra, meta.tenant_id)
 
     # -- OPTIONS -----------------------------------------------------------------------------------
 

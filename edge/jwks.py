@@ -9,18 +9,20 @@ edge has.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
+import math
 import time
 
 import httpx
 
+from edge.singleflight import Answer, SingleFlight, Tasks
 from mediaedge.tokens import KeySet
 
 log = logging.getLogger(__name__)
 
 MIN_REFETCH_INTERVAL = 10.0
 FETCH_TIMEOUT = 5.0
+_ON_DEMAND = "on-demand"  # the one key of on-demand refreshes
 
 
 class JWKSource:
@@ -31,23 +33,18 @@ class JWKSource:
         self._client = client
         self._url = origin_url.rstrip("/") + "/.well-known/jwks.json"
         self._every = refresh_every
-        self._last_on_demand = 0.0
+        self._last_on_demand = -math.inf
         self._lock = asyncio.Lock()
-        self._task: asyncio.Task[None] | None = None
-        self._on_demand: asyncio.Future[bool] | None = None
+        self._tasks = Tasks("JWKS refresh", log)
+        self._on_demand: SingleFlight[str, Answer[bool]] = SingleFlight(self._tasks)
 
     async def start(self) -> None:
         """Fetch once (failure is logged, not fatal) and start the periodic refresh."""
         await self.refresh()
-        self._task = asyncio.create_task(self._periodic())
+        self._tasks.spawn(self._periodic())
 
     async def close(self) -> None:
-        for task in (self._task, self._on_demand):
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
-        self._task = self._on_demand = None
+        await self._tasks.cancel()
 
     async def refresh(self) -> bool:
         """Fetch the JWKS now; True if it was fetched and parsed."""
@@ -65,11 +62,17 @@ class JWKSource:
         """Return once the keys are at most :data:`MIN_REFETCH_INTERVAL` seconds older than the first
         request that needed them: start an on-demand refresh if none ran that recently, or wait for
         the one under way (a burst of tokens signed with a new key shares one fetch)."""
-        task = self._on_demand
-        if task is None or (task.done() and time.monotonic() - self._last_on_demand >= MIN_REFETCH_INTERVAL):
+        answer = self._on_demand.get(_ON_DEMAND)
+        if answer is None:
+            if time.monotonic() - self._last_on_demand < MIN_REFETCH_INTERVAL:
+                return
             self._last_on_demand = time.monotonic()
-            task = self._on_demand = asyncio.ensure_future(self.refresh())
-        await asyncio.shield(task)
+            answer = Answer()
+            self._on_demand.start(_ON_DEMAND, answer, self._refresh_into(answer))
+        await answer.wait()
+
+    async def _refresh_into(self, answer: Answer[bool]) -> None:
+        answer.settle(await self.refresh())
 
     async def _periodic(self) -> None:
         while True:

@@ -8,7 +8,6 @@ last known policy keeps serving (stale-if-error); with none, the request fails w
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from urllib.parse import quote
@@ -16,6 +15,7 @@ from urllib.parse import quote
 import httpx
 
 from edge.lru import LRU
+from edge.singleflight import Answer, SingleFlight, Tasks
 from mediaedge.cluster import EDGE_SECRET_HEADER
 from mediaedge.errors import HTTPError
 from mediaedge.whitelist import TenantPolicy, Whitelist
@@ -24,6 +24,10 @@ log = logging.getLogger(__name__)
 
 MAX_TENANTS = 10_000
 FETCH_TIMEOUT = 5.0
+
+
+def _unavailable() -> HTTPError:
+    return HTTPError(502, "Origin unavailable", "ORIGIN_UNAVAILABLE")
 
 
 def _strings(value: object) -> list[str]:
@@ -50,7 +54,8 @@ class TenantPolicies:
         self._headers = {EDGE_SECRET_HEADER: secret}
         self._ttl = ttl
         self._entries: LRU[str, tuple[float, TenantPolicy | None]] = LRU(MAX_TENANTS)
-        self._inflight: dict[str, asyncio.Task[TenantPolicy | None]] = {}
+        self._tasks = Tasks("tenant policy fetch", log)
+        self._fetches: SingleFlight[str, Answer[TenantPolicy | None]] = SingleFlight(self._tasks, _unavailable)
 
     def cached(self, tenant_id: str) -> TenantPolicy | None:
         """The fresh cached policy, or None (unknown, expired or a cached "no such tenant")."""
@@ -62,27 +67,29 @@ class TenantPolicies:
         entry = self._entries.get(tenant_id)
         if entry is not None and entry[0] > time.monotonic():
             return entry[1]
-        task = self._inflight.get(tenant_id)
-        if task is None:
-            task = asyncio.create_task(self._refresh(tenant_id, entry))
-            self._inflight[tenant_id] = task
-            task.add_done_callback(lambda _: self._inflight.pop(tenant_id, None))
-        return await asyncio.shield(task)
+        answer = self._fetches.get(tenant_id)
+        if answer is None:
+            answer = Answer()
+            self._fetches.start(tenant_id, answer, self._refresh(tenant_id, entry, answer))
+        return await answer.wait()
 
     def forget(self, tenant_id: str) -> None:
         """Drop a cached policy (the origin changed it)."""
         self._entries.pop(tenant_id)
 
-    async def _refresh(self, tenant_id: str, stale: tuple[float, TenantPolicy | None] | None) -> TenantPolicy | None:
+    async def _refresh(
+        self, tenant_id: str, stale: tuple[float, TenantPolicy | None] | None, answer: Answer[TenantPolicy | None]
+    ) -> None:
         try:
             policy = await self._fetch(tenant_id)
         except (httpx.HTTPError, ValueError) as exc:
             log.warning("tenant policy fetch for %s failed: %s", tenant_id, exc)
             if stale is None:
-                raise HTTPError(502, "Origin unavailable", "ORIGIN_UNAVAILABLE") from None
-            return stale[1]
+                raise _unavailable() from None
+            answer.settle(stale[1])
+            return
         self._entries.put(tenant_id, (time.monotonic() + self._ttl, policy))
-        return policy
+        answer.settle(policy)
 
     async def _fetch(self, tenant_id: str) -> TenantPolicy | None:
         response = await self._client.get(

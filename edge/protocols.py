@@ -1,4 +1,9 @@
-"""The interface the edge app consumes from its cache layer (:class:`edge.cache.EdgeCache` implements it)."""
+"""The interfaces the edge consumes from its cache layer (:mod:`edge.cache` implements them).
+
+:class:`Cache` is what every cache offers: lifespan, counters, purges and byte reads.
+:class:`ObjectCache` (:class:`edge.cache.EdgeCache`) adds the default zone's lookup of an origin
+object; :class:`ZoneCache` (:class:`edge.cache.PullCache`) a pull zone's RFC 9111 lookup of a request.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +11,19 @@ from collections.abc import AsyncIterator, Mapping
 from typing import Any, Protocol
 
 from edge.cache import ObjectMeta
+from edge.freshness import ClientRequest
 
 
-class Cache(Protocol):
-    """Objects by key: metadata lookups, byte ranges (from memory without I/O when possible), purges."""
+class Slices(Protocol):
+    """Byte ranges of exactly one version of an object (from memory without I/O when possible)."""
+
+    def read(self, meta: ObjectMeta, start: int, end: int) -> AsyncIterator[bytes]: ...
+
+    def read_fast(self, meta: ObjectMeta, start: int, end: int) -> bytes | None: ...
+
+
+class Cache(Slices, Protocol):
+    """Objects by key: byte ranges, purges, counters; ``start`` before use and ``close`` after."""
 
     @property
     def stats(self) -> Mapping[str, int]: ...
@@ -18,12 +32,24 @@ class Cache(Protocol):
 
     async def close(self) -> None: ...
 
-    async def lookup(self, key: str) -> tuple[ObjectMeta, str]: ...
-
-    def read(self, meta: ObjectMeta, start: int, end: int) -> AsyncIterator[bytes]: ...
-
-    def read_fast(self, meta: ObjectMeta, start: int, end: int) -> bytes | None: ...
-
     async def purge(self, key: str, prefix: bool = False) -> int: ...
 
     def histogram(self) -> Mapping[str, Any]: ...
+
+
+class ObjectCache(Cache, Protocol):
+    """The default zone's cache: the meta of an origin object and how it was obtained."""
+
+    async def lookup(self, key: str) -> tuple[ObjectMeta, str]: ...
+
+
+class ZoneCache(Cache, Protocol):
+    """A pull zone's cache: the stored response for a request target and a client's request."""
+
+    async def lookup(self, key: str, request: ClientRequest, *, share: bool = True) -> tuple[ObjectMeta, str]: ...
+
+    def release(self, meta: ObjectMeta) -> None: ...
+
+    async def invalidate(self, target: str) -> int: ...
+
+    def bytes_cached(self) -> dict[str, int]: ...

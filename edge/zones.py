@@ -2,7 +2,7 @@
 
 A zone (``[edge.zones.NAME]``, :class:`~edge.zone_settings.ZoneSettings`) is routed by ``Host`` and/or a
 first path segment (stripped before forwarding). ``GET``/``HEAD`` go through the zone's own
-:class:`~edge.cache.EdgeCache` (its share of the cache; coalescing, slices, purge as for the default
+:class:`~edge.cache.PullCache` (its share of the cache; coalescing, slices, purge as for the default
 zone) with the freshness rules of :mod:`edge.freshness`; every other method is streamed to the
 upstream and its answer streamed back, never cached, hop-by-hop fields removed both ways. Routing
 costs the default zone nothing when no zone is configured, and a dict lookup otherwise.
@@ -23,14 +23,14 @@ import orjson
 
 from edge import freshness
 from edge.auth import KeySource, StaticKeys, TokenVerifier
-from edge.cache import EdgeCache, ObjectChanged, ObjectMeta
+from edge.cache import ObjectChanged, ObjectMeta, PullCache
 from edge.cache.meta import StoredResponse
 from edge.cache.origin import UpstreamClient
-from edge.delivery import Delivery, Outcome, ResponseAborted, is_browser, request_headers
+from edge.delivery import Outcome, Responder, ResponseAborted, is_browser, request_headers
 from edge.freshness import ClientRequest
 from edge.lru import LRU
 from edge.paths import check_raw_path, invalid_path
-from edge.policy import TenantPolicies
+from edge.protocols import ZoneCache
 from edge.representation import Representation, Representations
 from edge.respond import Headers, Receive, Scope, Send, send_response
 from edge.zone_settings import ZoneSettings, zone_settings
@@ -84,11 +84,11 @@ class Zone:
     """One configured zone with its cache, upstream client and access policy."""
 
     settings: ZoneSettings
-    cache: EdgeCache
+    cache: ZoneCache
     upstream: UpstreamClient
     verifier: TokenVerifier | None
     policy: TenantPolicy
-    delivery: Delivery
+    delivery: Responder
     vary: LRU[str, tuple[str, ...]] = dataclasses.field(default_factory=lambda: LRU(VARY_ENTRIES))
     #: Header lists of stored entries, built once per version (a ``pass`` answer is built each time).
     representations: Representations = dataclasses.field(
@@ -104,7 +104,6 @@ class Zones:
         self,
         settings: Settings,
         origin_keys: KeySource,
-        policies: TenantPolicies,
         *,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -120,14 +119,15 @@ class Zones:
                 disk_cache_dir=str(Path(edge.disk_cache_dir or settings.data_dir) / "zones" / zs.name),
             )
             upstream = UpstreamClient(zs.upstream, zs.headers, timeout=zs.timeout)
-            cache = EdgeCache(cache_settings, upstream, clock=clock)
+            cache = PullCache(cache_settings, upstream, clock=clock)
             keys: KeySource = origin_keys
             if zs.token_keys != "origin":  # noqa: S105  (a file path, not a secret)
                 keys = StaticKeys(KeySet.from_jwks(orjson.loads(Path(zs.token_keys).read_bytes())))
             verifier = TokenVerifier(keys)
             policy = TenantPolicy(zs.name, Whitelist.of(zs.whitelisted_domains), frozenset(zs.app_ids))
-            delivery = Delivery(cache, verifier, policies)
-            zone = Zone(zs, cache, upstream, verifier if zs.tokens else None, policy, delivery, label=f"zone:{zs.name}")
+            zone = Zone(
+                zs, cache, upstream, verifier if zs.tokens else None, policy, Responder(cache), label=f"zone:{zs.name}"
+            )
             self._routes[zs.host, zs.prefix] = zone
             self.by_name[zs.name] = zone
         self._hosts = any(host for host, _ in self._routes)
@@ -211,7 +211,7 @@ class Zones:
         names = zone.vary.get(target) or ()
         for _ in range(2):  # once more if the response varies on other fields than last seen
             key = freshness.variant_key(target, tuple((n, request.value(n)) for n in names))
-            meta, status = await zone.cache.lookup_zone(key, request)
+            meta, status = await zone.cache.lookup(key, request)
             http = meta.http
             assert http is not None
             learned = tuple(n for n, _ in http.vary)
@@ -221,7 +221,7 @@ class Zones:
                 break
             names = learned
         else:
-            meta, status = await zone.cache.lookup_zone(key, request, share=False)
+            meta, status = await zone.cache.lookup(key, request, share=False)
         try:
             return await self._answer(zone, scope, receive, send, meta, status, request, wanted)
         finally:

@@ -14,6 +14,11 @@ import pluggy
 from mediaedge import PROJECT_NAME
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable, Mapping
+
+    from starlette.requests import Request
+    from starlette.responses import Response
+
     from mediaedge.settings import Settings
     from mediaedge.storage import StorageBackend
     from mediaedge.streams import StreamProvider
@@ -67,4 +72,18 @@ def webhook_event(tenant_id: str, event: dict[str, Any]) -> None:
     """Called after a webhook event is committed to the outbox, before it is delivered.
 
     For observers (audit logs, metrics). The event is the exact payload the receiver will get.
+    """
+
+
+@hookspec
+def edge_request_filter(
+    request: Request,
+) -> Response | Mapping[str, str] | Awaitable[Response | Mapping[str, str] | None] | None:
+    """Called by the edge for every request before it is routed (deliveries, pull zones and the
+    control routes alike), with a Starlette ``Request`` whose body is left to the route.
+
+    Return None to let the request through, a Starlette ``Response`` to answer it instead (custom
+    auth), or a mapping of header names to values to add to the edge's answer. May be ``async def``;
+    raising :class:`mediaedge.errors.HTTPError` answers with its JSON error body. Runs on the
+    edge's hot path: keep it to what the request itself carries, or cache what it looks up.
     """

@@ -422,3 +422,14 @@ async def test_each_zone_cache_reports_its_own_counters(client: httpx.AsyncClien
     assert 'mediaedge_edge_zone_cache_total{zone="wl",tier="lookup",stat="miss"} 1' in metrics
     assert 'mediaedge_edge_zone_cache_total{zone="wl",tier="lookup",stat="hit"} 2' in metrics
     assert 'mediaedge_edge_zone_cache_total{zone="disk",tier="lookup",stat="hit"} 0' in metrics
+
+
+async def test_the_zone_listing_shows_each_zone_and_its_cache(client: httpx.AsyncClient) -> None:
+    assert (await client.get("/wl/a")).status_code == 200
+    response = await client.get("/_edge/zones", headers={"x-mediaedge-edge-secret": SECRET})
+    assert response.status_code == 200
+    listed = {zone["name"]: zone for zone in response.json()["zones"]}
+    assert {"wl", "disk"} <= set(listed)
+    assert listed["disk"]["prefix"] == "/disk"
+    assert listed["wl"]["stats"]["lookup.miss"] == 1
+    assert listed["wl"]["bytes"]["memory"] > 0
