@@ -6,7 +6,6 @@ a reset: it sends the whole body, fast or slowly, then reads to the end of the s
 
 from __future__ import annotations
 
-import contextlib
 import socket
 import time
 from collections.abc import Iterator
@@ -58,7 +57,9 @@ def edge_port(request: pytest.FixtureRequest, origin_server: OriginProcess) -> I
         yield int(url.rsplit(":", 1)[1])
 
 
-MISSING_KEY = {"statusCode": 400, "message": "Missing API-Key header", "error": "BadRequest", "code": "API_KEY_REQUIRED"}
+MISSING_KEY = {
+    "statusCode": 400, "message": "Missing API-Key header", "error": "BadRequest", "code": "API_KEY_REQUIRED"
+}
 
 
 @pytest.mark.parametrize("close", [False, True], ids=["keep-alive", "close"])
@@ -93,7 +94,8 @@ def test_a_client_that_goes_quiet_is_closed_after_the_linger_timeout(origin_serv
     taking (and dropping) bytes while the client sends, and closes :data:`LINGER_TIMEOUT` seconds
     after the client went quiet; on both servers."""
     with running_edge(origin_server, {}, tmp_path / "edge.log") as edge:
-        for port, path in ((origin_server.port, "/upload/direct-upload"), (int(edge.rsplit(":", 1)[1]), "/t/u/r/a.mp4")):
+        servers = ((origin_server.port, "/upload/direct-upload"), (int(edge.rsplit(":", 1)[1]), "/t/u/r/a.mp4"))
+        for port, path in servers:
             with socket.create_connection(("127.0.0.1", port)) as sock:
                 sock.sendall(_head(path, close=False) + b"x" * CHUNK)
                 assert _read_to_eof(sock).startswith((b"HTTP/1.1 400 ", b"HTTP/1.1 405 "))
