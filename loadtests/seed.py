@@ -59,7 +59,6 @@ def seed(origin: str, api_key: str, clip: Path, timeout: float = 180.0) -> dict[
                                      json={"streams": [{"url": file["url"], "meta": {"name": "loadtest"}}]}), 201)
         stream_id = created["ids"][0] if created["ids"] else created["existing"][0]["id"]
         stream = wait_for_stream(client, stream_id, timeout)
-        master = urlsplit(stream["hls_url"]).path.rsplit("/", 1)[-1]
         return {
             "origin": origin,
             "edge": f"{urlsplit(file['url']).scheme}://{urlsplit(file['url']).netloc}",
@@ -68,7 +67,7 @@ def seed(origin: str, api_key: str, clip: Path, timeout: float = 180.0) -> dict[
             "file_url": file["url"],
             "duration": file["duration"],
             "mp4": _signed(client, file["url"]),
-            "hls": _signed(client, stream["hls_url"], scope="prefix") + master,
+            "hls": _signed(client, stream["hls_url"], scope="prefix"),  # the playlist, signed for its folder
             "stream_id": stream_id,
         }
 

@@ -144,12 +144,13 @@ class StorageBackendContract:
         assert info.size == len(BODY)
         assert await read(backend, prefix + "spooled.bin") == BODY
 
-    async def test_a_presigned_get_downloads_the_object(self, backend: StorageBackend, prefix: str) -> None:
+    async def test_a_presigned_get_is_none_or_downloads_the_object(self, backend: StorageBackend, prefix: str) -> None:
+        """``None`` says the backend does not presign (the origin streams downloads itself); a URL must work."""
         key = prefix + "signed.bin"
         await backend.write(key, chunks(BODY))
         url = await backend.presign_get(key, 300)
         if url is None:
-            pytest.skip(f"{type(backend).__name__} does not presign GETs")
+            return
         async with httpx.AsyncClient() as http:
             response = await http.get(url)
         assert (response.status_code, response.content) == (200, BODY)
