@@ -16,7 +16,7 @@ from typing import Any
 
 import webvtt
 
-__all__ = ["Cue", "Transcript", "Word", "cues_from_words", "format_timestamp", "parse_webvtt"]
+__all__ = ["Cue", "Transcript", "Word", "cues_from_words", "format_timestamp", "parse_timestamp", "parse_webvtt"]
 
 
 @dataclass(frozen=True)
@@ -77,7 +77,15 @@ def parse_webvtt(text: str) -> list[Cue]:
         document = webvtt.from_buffer(io.StringIO(text))
     except webvtt.errors.MalformedFileError as exc:
         raise ValueError(f"not a WebVTT document: {exc}") from None
-    return [Cue(c.start_in_seconds, c.end_in_seconds, " ".join(c.text.split())) for c in document.captions]
+    return [Cue(parse_timestamp(c.start), parse_timestamp(c.end), " ".join(c.text.split())) for c in document.captions]
+
+
+def parse_timestamp(text: str) -> float:
+    """``"00:01:23.500"`` or ``"01:23.500"`` → ``83.5`` (webvtt-py's own ``*_in_seconds`` drop the milliseconds)."""
+    seconds = 0.0
+    for part in text.replace(",", ".").split(":"):
+        seconds = seconds * 60 + float(part)
+    return seconds
 
 
 def cues_from_words(

@@ -1,7 +1,8 @@
 """Reading ``espeak-ng --voices`` and ``--voices=variant``, and choosing a voice for a request.
 
-A voice id is a language column value (``en-us``, ``fr-fr``), optionally with a variant
-(``en-us+klatt``, ``de+f3``): the ``-v`` argument espeak-ng takes. An empty voice picks the voice
+A voice id is its language column value (``en-us``, ``fr-fr``) — or, for a second voice of the same
+language, its file (``sit/yue-Latn-jyutping``) — optionally with a variant (``en-us+klatt``, ``de+f3``):
+the ``-v`` argument espeak-ng takes. An empty voice picks the voice
 whose language is the requested tag, else the one espeak-ng ranks first for it (its "other
 languages" column, ``(en 2)``), else the first voice of the same primary language.
 """
@@ -29,7 +30,7 @@ class Catalogue:
         if not voice:
             return self._default(language)
         base, _, variant = voice.partition("+")
-        found = next((v for v in self.voices if v.id == base.lower()), None)
+        found = next((v for v in self.voices if v.id.lower() == base.lower()), None)
         if found is None:
             raise AIRejected(f"voice: espeak has no voice {voice!r} (GET the voice list for the ids)")
         if variant and variant not in self.variants:
@@ -55,11 +56,13 @@ def _rows(listing: str) -> list[list[str]]:
 
 
 def parse_catalogue(voices_listing: str, variants_listing: str) -> Catalogue:
-    voices, ranked = [], []
+    voices: list[Voice] = []
+    ranked = []
     for row in _rows(voices_listing):
-        _, language, age_gender, name, _file, *other = row
+        _, language, age_gender, name, file, *other = row
         gender = {"M": "male", "F": "female"}.get(age_gender.rpartition("/")[2])
-        voices.append(Voice(language.lower(), name.replace("_", " "), language.lower(), gender))
+        taken = any(v.id == language.lower() for v in voices)
+        voices.append(Voice(file if taken else language.lower(), name.replace("_", " "), language.lower(), gender))
         ranked += [(tag.lower(), int(rank), language.lower()) for tag, rank in _RANK.findall(" ".join(other))]
     variants = frozenset(row[4].rpartition("/")[2] for row in _rows(variants_listing))
     return Catalogue(tuple(voices), tuple(ranked), variants)

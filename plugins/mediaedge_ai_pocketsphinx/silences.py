@@ -11,7 +11,6 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
-from mediaedge.ai.media import SAMPLE_BYTES
 from mediaedge.ffmpeg import ffmpeg_exe, run_tool
 
 _START = re.compile(rb"silence_start: (-?\d+(?:\.\d+)?)")
@@ -27,7 +26,7 @@ def parse_silences(log: bytes, duration: float) -> list[tuple[float, float]]:
 
 
 async def find_silences(
-    pcm: Path, rate: int, *, noise_db: float, min_seconds: float, deadline: float
+    pcm: Path, rate: int, duration: float, *, noise_db: float, min_seconds: float, deadline: float
 ) -> list[tuple[float, float]]:
     """The pauses (quieter than ``noise_db`` dBFS for ``min_seconds``) of a raw s16le mono file."""
     code, _, err = await run_tool(
@@ -36,13 +35,14 @@ async def find_silences(
     )
     if code:
         raise RuntimeError(f"silencedetect failed: {err.decode(errors='replace')[-300:]}")
-    return parse_silences(err, pcm.stat().st_size / (SAMPLE_BYTES * rate))
+    return parse_silences(err, duration)
 
 
 def plan_chunks(
     silences: Sequence[tuple[float, float]], duration: float, *, target: float, longest: float
 ) -> list[tuple[float, float]]:
-    """``(start, end)`` chunks covering ``[0, duration]``, cut mid-pause once ``target`` long, never past ``longest``."""
+    """``(start, end)`` chunks covering ``[0, duration]``: cut mid-pause once ``target`` long, never past
+    ``longest``."""
     cuts: list[float] = []
     start = 0.0
     for pause_start, pause_end in silences:
