@@ -18,8 +18,9 @@ def test_chunks_cut_mid_pause_once_long_enough_and_never_past_the_longest():
 
 
 def test_silencedetect_log_parsing_closes_an_open_pause_at_the_end():
-    log = b"[silencedetect @ 0x1] silence_start: -0.01\n[silencedetect @ 0x1] silence_end: 0.5 | silence_duration: 0.5\n" \  # noqa: E501
-          b"[silencedetect @ 0x1] silence_start: 7.25\n"
+    log = (b"[silencedetect @ 0x1] silence_start: -0.01\n"
+           b"[silencedetect @ 0x1] silence_end: 0.5 | silence_duration: 0.5\n"
+           b"[silencedetect @ 0x1] silence_start: 7.25\n")
     assert parse_silences(log, 9.0) == [(0.0, 0.5), (7.25, 9.0)]
 
 
