@@ -50,12 +50,17 @@ def missing_tools() -> list[str]:
     return [name for name, path in (("ffmpeg", find_ffmpeg()), ("ffprobe", ffprobe_exe())) if path is None]
 
 
-async def run_tool(*args: str, deadline: float) -> tuple[int, bytes, bytes]:
-    """Run ``args`` to completion: ``(returncode, stdout, stderr)``; killed and ``TimeoutError`` after
-    ``deadline`` seconds."""
-    proc = await asyncio.create_subprocess_exec(*args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+async def run_tool(*args: str, deadline: float, stdin: bytes | None = None) -> tuple[int, bytes, bytes]:
+    """Run ``args`` to completion, ``stdin`` fed to it: ``(returncode, stdout, stderr)``; killed and
+    ``TimeoutError`` after ``deadline`` seconds."""
+    proc = await asyncio.create_subprocess_exec(
+        *args,
+        stdin=asyncio.subprocess.DEVNULL if stdin is None else asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     try:
-        out, err = await asyncio.wait_for(proc.communicate(), deadline)
+        out, err = await asyncio.wait_for(proc.communicate(stdin), deadline)
     except TimeoutError:
         proc.kill()
         await proc.wait()

@@ -87,3 +87,48 @@ def edge_request_filter(
     raising :class:`mediaedge.errors.HTTPError` answers with its JSON error body. Runs on the
     edge's hot path: keep it to what the request itself carries, or cache what it looks up.
     """
+
+
+# -- AI generation providers (DESIGN §11; contracts in mediaedge.ai.providers) ---------------------
+
+if TYPE_CHECKING:
+    from mediaedge.ai import CaptionProvider, ImageProvider, Refusal, SpeechProvider
+
+
+@hookspec
+def register_caption_providers() -> list[type[CaptionProvider]]:
+    """Return caption provider classes this plugin provides.
+
+    Each class sets a unique ``name`` (listed in ``plugins.ai.captions``), the ``languages`` it can
+    recognise, and implements :class:`mediaedge.ai.CaptionProvider`.
+    """
+
+
+@hookspec
+def register_speech_providers() -> list[type[SpeechProvider]]:
+    """Return speech provider classes this plugin provides.
+
+    Each class sets a unique ``name`` (listed in ``plugins.ai.speech``) and implements
+    :class:`mediaedge.ai.SpeechProvider`.
+    """
+
+
+@hookspec
+def register_image_providers() -> list[type[ImageProvider]]:
+    """Return image provider classes this plugin provides.
+
+    Each class sets a unique ``name`` (listed in ``plugins.ai.images``) and implements
+    :class:`mediaedge.ai.ImageProvider`.
+    """
+
+
+@hookspec
+def moderate_prompt(
+    prompt: str, kind: str, tenant_id: str | None, settings: Settings
+) -> Refusal | None | Awaitable[Refusal | None]:
+    """Judge a prompt or text before any generation work starts.
+
+    ``kind`` is ``"caption"``, ``"speech"`` or ``"image"``. Return a :class:`mediaedge.ai.Refusal` to
+    refuse it (the request fails with ``ai.refused.safety``), ``None`` to let it through; an ``async``
+    implementation is awaited. Every implementation is asked; one refusal is enough.
+    """
