@@ -16,7 +16,7 @@ from mediaedge_ai_pocketsphinx import PocketSphinxProvider, PocketSphinxSettings
 
 from mediaedge.ai import Transcript
 from mediaedge.settings import Settings
-from tests.ai.contract import (
+from mediaedge.testing.ai import (
     CaptionProviderContract,
     ImageProviderContract,
     SpeechProviderContract,
