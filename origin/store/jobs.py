@@ -76,16 +76,18 @@ def _claimable(table: sa.FromClause, at: float) -> sa.ColumnElement[bool]:
 
 
 def _claim(kinds: Sequence[str], owner: str, lease_seconds: float, at: float) -> sa.Update:
-    pick, running = jobs.alias("j"), jobs.alias("r")
-    running_of_tenant = (
-        sa.select(sa.func.count())
-        .where(running.c.tenant_id == pick.c.tenant_id, running.c.status == "running", running.c.lease_expires_at > at)
-        .scalar_subquery()
+    pick = jobs.alias("j")
+    running = (
+        sa.select(jobs.c.tenant_id, sa.func.count().label("n"))
+        .where(jobs.c.status == "running", jobs.c.lease_expires_at > at)
+        .group_by(jobs.c.tenant_id)
+        .subquery("r")
     )
     candidate = (
         sa.select(pick.c.id)
+        .select_from(pick.outerjoin(running, running.c.tenant_id == pick.c.tenant_id))
         .where(pick.c.kind.in_(kinds), _claimable(pick, at))
-        .order_by(running_of_tenant, pick.c.run_after, pick.c.created_at)
+        .order_by(sa.func.coalesce(running.c.n, 0), pick.c.run_after, pick.c.created_at)
         .limit(1)
         .with_for_update(skip_locked=True, of=pick)
         .scalar_subquery()
