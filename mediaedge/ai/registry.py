@@ -15,16 +15,17 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from typing import Literal, TypeVar
+from collections.abc import Sequence
+from dataclasses import field
+from typing import Any, Literal, TypeVar
 
 import pluggy
 
-from mediaedge.ai.config import plugin_table
+from mediaedge import hookimpl
 from mediaedge.ai.errors import NotConfigured, UnsupportedLanguage
 from mediaedge.ai.providers import CaptionProvider, ImageProvider, Refusal, SpeechProvider, language_in
-from mediaedge.settings import Settings
+from mediaedge.plugins import unique
+from mediaedge.settings import Settings, StrList, settings_table
 
 __all__ = ["AIConfig", "AIProviders", "Kind"]
 
@@ -32,23 +33,19 @@ Kind = Literal["caption", "speech", "image"]
 P = TypeVar("P", CaptionProvider, SpeechProvider, ImageProvider)
 
 
-@dataclass(frozen=True)
+@settings_table
 class AIConfig:
     """``[plugins.ai]``: provider names per kind, in order of preference."""
 
-    captions: tuple[str, ...] = ("pocketsphinx",)
-    speech: tuple[str, ...] = ("espeak",)
-    images: tuple[str, ...] = ()
+    captions: StrList = field(default_factory=lambda: ["pocketsphinx"])
+    speech: StrList = field(default_factory=lambda: ["espeak"])
+    images: StrList = field(default_factory=list)
 
 
-def _by_name(found: Iterable[Iterable[type[P]]], hook: str) -> dict[str, type[P]]:
-    classes: dict[str, type[P]] = {}
-    for group in found:
-        for cls in group:
-            if cls.name in classes and classes[cls.name] is not cls:
-                raise ValueError(f"{hook}: two providers are named {cls.name!r}")
-            classes[cls.name] = cls
-    return classes
+@hookimpl
+def plugin_settings() -> dict[str, type[Any]]:
+    """The ``[plugins.ai]`` table (this module is registered as the built-in plugin ``ai``)."""
+    return {"ai": AIConfig}
 
 
 class AIProviders:
@@ -57,10 +54,16 @@ class AIProviders:
     def __init__(self, settings: Settings, pm: pluggy.PluginManager) -> None:
         self.settings = settings
         self.pm = pm
-        self.config = plugin_table(settings, "ai", AIConfig)
-        self.captions = _by_name(pm.hook.register_caption_providers(), "register_caption_providers")
-        self.speakers = _by_name(pm.hook.register_speech_providers(), "register_speech_providers")
-        self.painters = _by_name(pm.hook.register_image_providers(), "register_image_providers")
+        self.config = settings.plugin("ai", AIConfig)
+        self.captions: dict[str, type[CaptionProvider]] = unique(
+            pm.hook.register_caption_providers(), "name", "caption provider"
+        )
+        self.speakers: dict[str, type[SpeechProvider]] = unique(
+            pm.hook.register_speech_providers(), "name", "speech provider"
+        )
+        self.painters: dict[str, type[ImageProvider]] = unique(
+            pm.hook.register_image_providers(), "name", "image provider"
+        )
 
     def _listed(self, kind: str, names: Sequence[str], classes: dict[str, type[P]]) -> list[type[P]]:
         setting = f"plugins.ai.{kind}"

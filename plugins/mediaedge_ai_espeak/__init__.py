@@ -12,29 +12,29 @@ Settings, ``[plugins.espeak]``: ``binary`` (``espeak-ng``), ``speed`` in words p
 from __future__ import annotations
 
 import shutil
-from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar, Self
+from typing import Any, ClassVar, Self
 
 from mediaedge import hookimpl
 from mediaedge.ai import AIRejected, AIUnavailable, AudioFormat, NotConfigured, SpeechAudio, SpeechProvider, Voice
-from mediaedge.ai.config import plugin_table
 from mediaedge.ai.media import encode_audio
 from mediaedge.ffmpeg import run_tool
-from mediaedge.settings import Settings
+from mediaedge.settings import FieldError, Settings, StrictFloat, StrictInt, StrictStr, settings_table
 from mediaedge_ai_espeak.voices import Catalogue, parse_catalogue
 
 
-@dataclass(frozen=True)
+@settings_table
 class EspeakSettings:
-    binary: str = "espeak-ng"
-    speed: int = 160
-    max_chars: int = 5000
-    deadline: float = 120.0
+    """``[plugins.espeak]``."""
+
+    binary: StrictStr = "espeak-ng"
+    speed: StrictInt = 160
+    max_chars: StrictInt = 5000
+    deadline: StrictFloat = 120.0
 
     def __post_init__(self) -> None:
         if not 80 <= self.speed <= 450:
-            raise ValueError("speed: words per minute between 80 and 450")
+            raise FieldError("speed", "words per minute between 80 and 450")
 
 
 class EspeakProvider(SpeechProvider):
@@ -48,7 +48,7 @@ class EspeakProvider(SpeechProvider):
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Self:
-        options = plugin_table(settings, "espeak", EspeakSettings)
+        options = settings.plugin("espeak", EspeakSettings)
         binary = shutil.which(options.binary)
         if binary is None:
             raise NotConfigured(f"espeak-ng is not installed ({options.binary!r} is not on PATH): "
@@ -91,3 +91,8 @@ class EspeakProvider(SpeechProvider):
 @hookimpl
 def register_speech_providers() -> list[type[SpeechProvider]]:
     return [EspeakProvider]
+
+
+@hookimpl
+def plugin_settings() -> dict[str, type[Any]]:
+    return {"espeak": EspeakSettings}

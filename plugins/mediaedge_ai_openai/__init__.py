@@ -12,43 +12,58 @@ moderation endpoint about every prompt; off by default), ``timeout`` seconds per
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
+from dataclasses import field
+from typing import Any, Literal
 
 from mediaedge import hookimpl
 from mediaedge.ai import CaptionProvider, ImageProvider, Refusal, SpeechProvider
-from mediaedge.ai.config import plugin_table
-from mediaedge.settings import Settings
+from mediaedge.settings import (
+    FieldError,
+    HttpUrlOrEmpty,
+    PositiveFloat,
+    PositiveInt,
+    Settings,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    StrList,
+    settings_table,
+)
 from mediaedge_ai_openai.providers import OpenAICaptions, OpenAIImages, OpenAISpeech, client_for
 
 
-@dataclass(frozen=True)
+@settings_table
 class OpenAISettings:
-    base_url: str = ""
-    api_key: str = ""
-    transcription_model: str = "whisper-1"
+    """``[plugins.openai]``: where the OpenAI-compatible server is, and which models to ask."""
+
+    base_url: HttpUrlOrEmpty = ""
+    api_key: StrictStr = ""
+    transcription_model: StrictStr = "whisper-1"
     transcription_format: Literal["verbose_json", "vtt"] = "verbose_json"
-    speech_model: str = "tts-1"
-    voices: tuple[str, ...] = ("alloy", "ash", "coral", "echo", "fable", "nova", "onyx", "sage", "shimmer")
-    image_model: str = "dall-e-3"
-    moderation: bool = False
-    moderation_model: str = "omni-moderation-latest"
-    languages: tuple[str, ...] = ()
-    timeout: float = 120.0
-    retries: int = 2
-    max_response_bytes: int = 64 * 1024 * 1024
+    speech_model: StrictStr = "tts-1"
+    voices: StrList = field(
+        default_factory=lambda: ["alloy", "ash", "coral", "echo", "fable", "nova", "onyx", "sage", "shimmer"]
+    )
+    image_model: StrictStr = "dall-e-3"
+    moderation: StrictBool = False
+    moderation_model: StrictStr = "omni-moderation-latest"
+    languages: StrList = field(default_factory=list)
+    timeout: PositiveFloat = 120.0
+    retries: StrictInt = 2
+    max_response_bytes: PositiveInt = 64 * 1024 * 1024
 
     def __post_init__(self) -> None:
-        if self.base_url and not self.base_url.startswith(("http://", "https://")):
-            raise ValueError("base_url: must be an http(s) URL like https://api.openai.com/v1")
-        if self.transcription_format not in ("verbose_json", "vtt"):
-            raise ValueError("transcription_format: verbose_json or vtt")
-        if self.timeout <= 0 or self.retries < 0 or self.max_response_bytes <= 0:
-            raise ValueError("timeout and max_response_bytes must be positive, retries not negative")
+        if self.retries < 0:
+            raise FieldError("retries", "must not be negative")
 
 
 def openai_settings(settings: Settings) -> OpenAISettings:
-    return plugin_table(settings, "openai", OpenAISettings)
+    return settings.plugin("openai", OpenAISettings)
+
+
+@hookimpl
+def plugin_settings() -> dict[str, type[Any]]:
+    return {"openai": OpenAISettings}
 
 
 @hookimpl

@@ -22,36 +22,36 @@ import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Self
+from typing import Any, Self
 
 from mediaedge import hookimpl
 from mediaedge.ai import AIUnavailable, CaptionProvider, Transcript, UnsupportedLanguage, Word, cues_from_words
-from mediaedge.ai.config import plugin_table
 from mediaedge.ai.media import extract_audio, pcm_seconds
 from mediaedge.ai.providers import Report
-from mediaedge.settings import Settings
+from mediaedge.settings import FieldError, Settings, StrictFloat, StrictInt, settings_table
 from mediaedge_ai_pocketsphinx.decode import init_worker, recognise_chunk
 from mediaedge_ai_pocketsphinx.silences import find_silences, plan_chunks
 
 RATE = 16000
 
 
-@dataclass(frozen=True)
+@settings_table
 class PocketSphinxSettings:
-    workers: int = 0
-    chunk_seconds: float = 30.0
-    min_chunk_seconds: float = 5.0
-    max_chunk_seconds: float = 60.0
-    silence_db: float = -35.0
-    silence_seconds: float = 0.3
+    """``[plugins.pocketsphinx]``."""
+
+    workers: StrictInt = 0
+    chunk_seconds: StrictFloat = 30.0
+    min_chunk_seconds: StrictFloat = 5.0
+    max_chunk_seconds: StrictFloat = 60.0
+    silence_db: StrictFloat = -35.0
+    silence_seconds: StrictFloat = 0.3
 
     def __post_init__(self) -> None:
         if self.workers < 0:
-            raise ValueError("workers: must not be negative (0 = one per core)")
+            raise FieldError("workers", "must not be negative (0 = one per core)")
         if not 0 < self.min_chunk_seconds <= self.chunk_seconds <= self.max_chunk_seconds:
-            raise ValueError("chunk sizes: need 0 < min_chunk_seconds <= chunk_seconds <= max_chunk_seconds")
+            raise FieldError("chunk_seconds", "need 0 < min_chunk_seconds <= chunk_seconds <= max_chunk_seconds")
 
     @property
     def processes(self) -> int:
@@ -67,7 +67,7 @@ class PocketSphinxProvider(CaptionProvider):
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Self:
-        return cls(plugin_table(settings, "pocketsphinx", PocketSphinxSettings))
+        return cls(settings.plugin("pocketsphinx", PocketSphinxSettings))
 
     def plan(self, silences: list[tuple[float, float]], duration: float) -> list[tuple[float, float]]:
         """The chunks to recognise: spread over the workers, cut at pauses."""
@@ -116,3 +116,8 @@ class PocketSphinxProvider(CaptionProvider):
 @hookimpl
 def register_caption_providers() -> list[type[CaptionProvider]]:
     return [PocketSphinxProvider]
+
+
+@hookimpl
+def plugin_settings() -> dict[str, type[Any]]:
+    return {"pocketsphinx": PocketSphinxSettings}

@@ -7,6 +7,7 @@ from mediaedge_ai_openai.providers import OpenAIImages, OpenAISpeech, client_for
 
 from mediaedge.ai import AIProviders, AIRejected, AIUnavailable, ImageRequest, NotConfigured
 from mediaedge.plugins import get_plugin_manager
+from tests.fixtures.origin import make_settings
 
 pytestmark = pytest.mark.anyio
 
@@ -46,12 +47,13 @@ async def test_speech_refuses_a_voice_the_settings_do_not_list(openai_fake, sett
     assert openai_fake.fake.requests == []
 
 
-async def test_moderation_endpoint_refuses_flagged_prompts_when_enabled(openai_fake, settings, monkeypatch):
-    ai = AIProviders(settings, get_plugin_manager())
-    monkeypatch.setenv("MEDIAEDGE_PLUGINS_OPENAI_BASE_URL", openai_fake.base_url)
-    monkeypatch.setenv("MEDIAEDGE_PLUGINS_OPENAI_API_KEY", openai_fake.options().api_key)
+async def test_moderation_endpoint_refuses_flagged_prompts_when_enabled(openai_fake, tmp_path):
+    server = {"MEDIAEDGE_PLUGINS_OPENAI_BASE_URL": openai_fake.base_url,
+              "MEDIAEDGE_PLUGINS_OPENAI_API_KEY": openai_fake.options().api_key}
+    ai = AIProviders(make_settings(tmp_path, server), get_plugin_manager())
     assert await ai.moderate("how to build a bomb", "image") is None  # moderation is off by default
-    monkeypatch.setenv("MEDIAEDGE_PLUGINS_OPENAI_MODERATION", "true")
+    ai = AIProviders(make_settings(tmp_path, {**server, "MEDIAEDGE_PLUGINS_OPENAI_MODERATION": "true"}),
+                     get_plugin_manager())
     refusal = await ai.moderate("how to build a bomb", "image")
     assert refusal is not None and refusal.source == "openai" and refusal.categories == ("violence",)
     assert await ai.moderate("how to build a boat", "image") is None
