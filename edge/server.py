@@ -1,37 +1,29 @@
 """Run the edge: uvicorn (uvloop + httptools, HTTP/1.1, with the lingering close of
 :mod:`mediaedge.uvicorn_http`), hypercorn (HTTP/2 over TLS) or the lean
 HTTP/1.1 server of :mod:`edge.http1`, with ``edge.workers`` processes. Worker processes rebuild the
-settings from the environment variable :data:`SETTINGS_ENV`, which :func:`run_edge` fills, so
-command-line overrides reach every worker.
+settings :func:`run_edge` was given (:func:`mediaedge.settings.hand_to_workers`), so command-line
+overrides reach every worker.
 The servers' own access logs stay off: they would print tokens (see :mod:`edge.accesslog`).
 """
 
 from __future__ import annotations
 
-import os
-
-import orjson
-
 from edge import http1
 from edge.app import EdgeApp, create_app
 from mediaedge.listen import check_port_free
-from mediaedge.settings import Settings, load_settings
+from mediaedge.settings import Settings, hand_to_workers, worker_settings
 from mediaedge.uvicorn_http import LingeringHttpToolsProtocol
-
-SETTINGS_ENV = "_MEDIAEDGE_EDGE_SETTINGS"
 
 
 def app_from_env() -> EdgeApp:
     """The app factory each worker process calls."""
-    given = orjson.loads(os.environ[SETTINGS_ENV])
-    return create_app(load_settings(environ=given["environ"], overrides=given["tree"]))
+    return create_app(worker_settings())
 
 
 def run_edge(settings: Settings) -> None:
     """Serve the edge until interrupted; :class:`~mediaedge.listen.PortInUse` if its port is taken."""
     check_port_free("edge.port", settings.edge.host, settings.edge.port)
-    given = {"tree": settings.as_tree(), "environ": settings.plugins.environ}
-    os.environ[SETTINGS_ENV] = orjson.dumps(given).decode()
+    hand_to_workers(settings)
     {"hypercorn": _hypercorn, "lean": _lean}.get(settings.edge.server, _uvicorn)(settings)
 
 

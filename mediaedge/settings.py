@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 from urllib.parse import urlsplit
 
+import orjson
 from pydantic import AfterValidator, ConfigDict, Strict, StrictBool, StrictInt, StrictStr, TypeAdapter, ValidationError
 from pydantic.dataclasses import dataclass as pydantic_dataclass
 
@@ -38,14 +39,17 @@ __all__ = [
     "Port",
     "PositiveFloat",
     "PositiveInt",
+    "WORKER_SETTINGS_ENV",
     "Settings",
     "SettingsError",
     "default_data_dir",
     "env_name",
+    "hand_to_workers",
     "load_settings",
     "parse_duration",
     "settings_table",
     "validate_table",
+    "worker_settings",
 ]
 
 ENV_PREFIX = "MEDIAEDGE_"
@@ -556,3 +560,26 @@ def load_settings(
         tables = {k: v for k, v in plugins.items() if k != "block"}
         tree["plugins"] = {"block": plugins.get("block", []), "tables": tables, "environ": plugin_environ}
     return validate_table(Settings, tree)
+
+
+# -- handing settings to a server's worker processes ------------------------------------------------
+
+#: Where :func:`hand_to_workers` leaves the settings for the worker processes a server forks or spawns.
+WORKER_SETTINGS_ENV = "_MEDIAEDGE_SETTINGS"
+
+
+def hand_to_workers(settings: Settings) -> None:
+    """Leave ``settings`` in the environment, so every worker process the server starts rebuilds
+    exactly these (overrides given in code included) with :func:`worker_settings`."""
+    given = {"tree": settings.as_tree(), "environ": settings.plugins.environ}
+    os.environ[WORKER_SETTINGS_ENV] = orjson.dumps(given).decode()
+
+
+def worker_settings() -> Settings:
+    """The settings :func:`hand_to_workers` left; without them (a server started on its own, e.g.
+    ``uvicorn origin.asgi:app --factory``) the settings the environment names."""
+    handed = os.environ.get(WORKER_SETTINGS_ENV)
+    if handed is None:
+        return load_settings()
+    given = orjson.loads(handed)
+    return load_settings(environ=given["environ"], overrides=given["tree"])

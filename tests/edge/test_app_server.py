@@ -12,7 +12,7 @@ import pytest
 
 from edge import server
 from edge.app import EdgeApp, create_app
-from mediaedge.settings import Settings
+from mediaedge.settings import WORKER_SETTINGS_ENV, Settings
 from mediaedge.uvicorn_http import LingeringHttpToolsProtocol
 from tests.edge.fakes import DATA, PUBLIC, FakeCache, FakeOrigin
 from tests.fixtures.servers import free_port
@@ -107,7 +107,7 @@ def test_run_edge_passes_settings_to_workers(settings: Settings, monkeypatch: py
 
     calls: list[dict[str, Any]] = []
     monkeypatch.setattr(uvicorn, "run", lambda app, **kwargs: calls.append({"app": app, **kwargs}))
-    monkeypatch.delenv(server.SETTINGS_ENV, raising=False)
+    monkeypatch.delenv(WORKER_SETTINGS_ENV, raising=False)
     port = free_port()  # run_edge checks that the port is free
     tuned = settings.replace(edge=dataclasses.replace(settings.edge, server="uvicorn", port=port, workers=3))
     server.run_edge(tuned)
@@ -131,7 +131,7 @@ def test_run_edge_lean(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> N
 
     calls: list[tuple[Any, ...]] = []
     monkeypatch.setattr(http1, "run", lambda *args, **kwargs: calls.append((*args, kwargs)))
-    monkeypatch.delenv(server.SETTINGS_ENV, raising=False)
+    monkeypatch.delenv(WORKER_SETTINGS_ENV, raising=False)
     port = free_port()
     edge = dataclasses.replace(settings.edge, server="lean", port=port, workers=2)
     server.run_edge(settings.replace(edge=edge))
