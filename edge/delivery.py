@@ -31,6 +31,7 @@ from edge import cors
 from edge.auth import TokenVerifier
 from edge.cache import ObjectChanged, ObjectMeta
 from edge.conditional import if_range_matches, precondition
+from edge.fastpath import EXTENSION, Pending
 from edge.policy import TenantPolicies
 from edge.protocols import ObjectCache, Slices
 from edge.ranges import ByteRange, content_range, multipart, parse_range, unsatisfied_range
@@ -349,7 +350,13 @@ class Delivery(Responder):
 
         rep = self.representations.get(meta)
         extra = [(b"cache-status", CACHE_STATUS.get(status, b"mediaedge")), *cors.allow_origin(policy, origin)]
-        return await self.respond(scope, receive, send, headers, rep, extra, meta.tenant_id)
+        pending: Pending | None = (scope.get("extensions") or {}).get(EXTENSION) if status == "hit" else None
+        if pending is None:
+            return await self.respond(scope, receive, send, headers, rep, extra, meta.tenant_id)
+        recorder = pending.recorder(send)  # the server's fast path may replay this answer (edge.fastpath)
+        outcome = await self.respond(scope, receive, recorder, headers, rep, extra, meta.tenant_id)
+        pending.record(recorder, meta, policy, claims)
+        return outcome
 
     # -- OPTIONS -----------------------------------------------------------------------------------
 

@@ -47,11 +47,15 @@ from edge.respond import Receive, Scope, Send
 from mediaedge.errors import error_body
 from mediaedge.linger import Linger
 
-__all__ = ["KEEP_ALIVE", "Server", "run", "tls_context"]
+__all__ = ["KEEP_ALIVE", "Server", "run", "status_line", "tls_context"]
 
 log = logging.getLogger(__name__)
 
 ASGIApp = Callable[[Scope, Receive, Send], Coroutine[Any, Any, None]]
+#: An app's fast path (:meth:`edge.fastpath.FastPath.answer`): (method, raw path, headers, client) →
+#: ``(head, body)`` to send as is, or else an object passed to the app as the ``FAST_PATH`` extension.
+FastAnswer = Callable[[bytes, bytes, list[tuple[bytes, bytes]], tuple[str, int] | None], Any]
+FAST_PATH = "mediaedge.fastpath"
 
 KEEP_ALIVE = 65  # seconds an idle connection stays open; players fetch a segment every few seconds
 MAX_HEAD = 64 * 1024  # request line + headers; larger → 431
@@ -96,6 +100,9 @@ def _status_line(status: int) -> bytes:
             phrase = b""
         line = _status_lines[status] = b"HTTP/1.1 %d %s\r\n" % (status, phrase)
     return line
+
+
+status_line = _status_line  # for prebuilt responses (edge.fastpath)
 
 
 def _error_response(status: int, message: str, head: bool = False) -> bytes:
@@ -365,6 +372,7 @@ class HttpProtocol(asyncio.Protocol):
         self.idle_since = 0.0
         self.timer: asyncio.TimerHandle | None = None
         self.linger: Linger | None = None  # answered before its body arrived: discarding the rest
+        self.out: list[bytes] = []  # fast-path answers of this read, written in one go after parsing it
 
     # -- transport events --------------------------------------------------------------------------
 
@@ -407,7 +415,11 @@ class HttpProtocol(asyncio.Protocol):
         if self.error or self.upgraded:
             return
         try:
-            self.parser.feed_data(data)
+            try:
+                self.parser.feed_data(data)
+            finally:
+                if self.out:  # before anything else is written: pipelined answers stay in order
+                    self._flush()
         except httptools.HttpParserUpgrade:
             self.upgraded = True  # the bytes after this request belong to a protocol we do not speak
             for exchange in (self.active, *self.queue):
@@ -416,6 +428,14 @@ class HttpProtocol(asyncio.Protocol):
         except httptools.HttpParserError as exc:
             self._bad_request(431 if isinstance(exc.__context__, _HeadTooLarge) else 400)
         self.advance()
+
+    def _flush(self) -> None:
+        out = self.out
+        if len(out) == 1:
+            self.transport.write(out[0])
+        else:
+            self.transport.writelines(out)
+        out.clear()
 
     def pause_writing(self) -> None:
         self.write_paused = True
@@ -458,10 +478,23 @@ class HttpProtocol(asyncio.Protocol):
         else:  # absolute-form (a proxy-style request line) or "*"
             parsed = httptools.parse_url(url)
             raw_path, query = parsed.path or b"/", parsed.query or b""
+        server = self.server
+        pending = None
+        if server.fast is not None and self.active is None and not self.queue and not self.write_paused:
+            if not self.shutting_down and parser.should_keep_alive() and parser.get_http_version() == "1.1":
+                answer = server.fast(parser.get_method(), raw_path, self.headers, self.client)
+                if type(answer) is tuple:  # a cache hit answered without ASGI (edge.fastpath)
+                    head, body = answer
+                    if len(body) < _COPY_LIMIT:
+                        self.out.append(b"".join((head, _Date.get(), b"\r\n", body)))
+                    else:
+                        self.out += (head + _Date.get() + b"\r\n", body)
+                    self.parsing = None
+                    return
+                pending = answer
         path = raw_path.decode("latin-1")
         if "%" in path:
             path = unquote(path)
-        server = self.server
         scope: Scope = {
             "type": "http",
             "asgi": {"version": "3.0", "spec_version": "2.3"},
@@ -478,6 +511,8 @@ class HttpProtocol(asyncio.Protocol):
         }
         if server.state:
             scope["state"] = server.state.copy()
+        if pending is not None:
+            scope["extensions"] = {FAST_PATH: pending}
         expect = any(n == b"expect" and v.lower() == b"100-continue" for n, v in self.headers)
         self.parsing = exchange = _Exchange(self, scope, parser.should_keep_alive(), expect)
         self.queue.append(exchange)
@@ -487,9 +522,9 @@ class HttpProtocol(asyncio.Protocol):
         self.parsing.on_body(body)
 
     def on_message_complete(self) -> None:
-        assert self.parsing is not None
-        self.parsing.complete = True
-        self.parsing.wake()
+        if self.parsing is not None:  # None: answered by the fast path
+            self.parsing.complete = True
+            self.parsing.wake()
 
     # -- scheduling --------------------------------------------------------------------------------
 
@@ -592,9 +627,16 @@ class Server:
     """Serve ``app`` on listening sockets in the running loop: ``await start(sock)``, ``await stop()``."""
 
     def __init__(
-        self, app: ASGIApp, *, ssl_context: ssl.SSLContext | None = None, keep_alive: float = KEEP_ALIVE
+        self,
+        app: ASGIApp,
+        *,
+        ssl_context: ssl.SSLContext | None = None,
+        keep_alive: float = KEEP_ALIVE,
+        fast_path: bool = True,
     ) -> None:
         self.app = app
+        #: ``app.fast_path.answer`` (see :mod:`edge.fastpath`): answers cache hits before ASGI.
+        self.fast: FastAnswer | None = getattr(getattr(app, "fast_path", None), "answer", None) if fast_path else None
         self.ssl = ssl_context
         self.scheme = "https" if ssl_context else "http"
         self.keep_alive = keep_alive

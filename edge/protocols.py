@@ -42,6 +42,10 @@ class ObjectCache(Cache, Protocol):
 
     async def lookup(self, key: str) -> tuple[ObjectMeta, str]: ...
 
+    def lookup_fast(self, key: str) -> ObjectMeta | None:
+        """The meta ``lookup`` would answer as a ``"hit"`` without I/O, or None."""
+        ...
+
 
 class ZoneCache(Cache, Protocol):
     """A pull zone's cache: the stored response for a request target and a client's request."""

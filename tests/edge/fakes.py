@@ -101,6 +101,12 @@ class FakeCache:
             raise ObjectNotFound()
         return self.objects[key][0], self.status
 
+    def lookup_fast(self, key: str) -> ObjectMeta | None:
+        if self.lookup_error is not None or self.status != "hit" or key not in self.objects:
+            return None
+        self.lookups.append(key)
+        return self.objects[key][0]
+
     def _bytes(self, meta: ObjectMeta, start: int, end: int) -> bytes:
         stored, data = self.objects[meta.key]
         assert stored is meta, "read of a version the cache no longer has"
