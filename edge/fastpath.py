@@ -125,12 +125,13 @@ class _Recorder:
 class Pending:
     """A request the fast path could not answer: the app may record its answer with :meth:`record`."""
 
-    __slots__ = ("fast", "key", "method")
+    __slots__ = ("fast", "key", "method", "recorded")
 
     def __init__(self, fast: FastPath, key: Key) -> None:
         self.fast = fast
         self.key = key
         self.method = key[0]
+        self.recorded = False  # record() kept an entry
 
     def recorder(self, send: Send) -> _Recorder:
         """Wrap ``send`` to see what is answered."""
@@ -151,6 +152,7 @@ class Pending:
         prebuilt = head_bytes(status_line(status), headers)
         if prebuilt is not None:
             self.fast.table.put(self.key, _Entry(prebuilt, status, meta, policy, claims, first, last))
+            self.recorded = True
 
 
 def _span(status: int, headers: Headers, size: int) -> tuple[int, int] | None:
@@ -181,7 +183,8 @@ class FastPath:
         maxsize: int = MAX_ENTRIES,
     ) -> None:
         self.table: LRU[Key, _Entry] = LRU(maxsize)
-        self.hits = 0
+        self.hits = 0  # answers given
+        self.clock = time.time  # for the tokens' exp/nbf (tests move it)
         self._lookup = cache.lookup_fast
         self._read = cache.read_fast
         self._keys = keys
@@ -210,23 +213,38 @@ class FastPath:
             elif name in SLOW:
                 return None
         key = tuple(parts)
-        entry = self.table.get(key)
-        if entry is None or not self._valid(entry, client):
-            if entry is not None:
-                self.table.pop(key)
+        replay = self._replay(key, client)
+        if replay is None:
             return Pending(self, key)
-        body = b""
-        if entry.last >= entry.first:
-            read = self._read(entry.meta, entry.first, entry.last)
-            if read is None:  # evicted from memory: the slow path reads it from disk or origin
-                return Pending(self, key)
-            body = read
+        entry, body = replay
         self.hits += 1
-        ip = client[0] if client else None
-        self._observe(method.decode(), raw_path, ip, entry.status, len(body), entry.tenant)
+        self._observe(method.decode(), raw_path, client[0] if client else None, entry.status, len(body), entry.tenant)
         return entry.head, body
 
-    def _valid(self, entry: _Entry, client: tuple[str, int] | None) -> bool:
+    def peek(self, pending: Pending, client: tuple[str, int] | None) -> tuple[bytes, bytes] | None:
+        """What the fast path would answer now to the request of ``pending``, without counting it
+        (tests compare it with the slow path's answer)."""
+        replay = self._replay(pending.key, client)
+        return None if replay is None else (replay[0].head, replay[1])
+
+    def _replay(self, key: Key, client: tuple[str, int] | None) -> tuple[_Entry, bytes] | None:
+        """The entry for ``key`` and its body if every check passes, else None (a stale entry is dropped)."""
+        entry = self.table.get(key)
+        if entry is None:
+            return None
+        if not self._current(entry):
+            self.table.pop(key)
+            return None
+        claims = entry.claims
+        if claims is not None and claims.ip is not None and not claims.allows_ip(client[0] if client else ""):
+            return None  # the slow path refuses this client; the entry stays for the others
+        if entry.last < entry.first:
+            return entry, b""
+        body = self._read(entry.meta, entry.first, entry.last)
+        return None if body is None else (entry, body)  # None: evicted from memory, for the slow path
+
+    def _current(self, entry: _Entry) -> bool:
+        """Whether what ``entry`` was decided with still holds (but the client's address)."""
         if self._policy(entry.tenant) is not entry.policy:
             return False
         claims = entry.claims
@@ -234,9 +252,7 @@ class FastPath:
             if claims.kid not in self._keys():
                 return False
             try:
-                claims.check_time(time.time())
+                claims.check_time(self.clock())
             except TokenError:
-                return False
-            if claims.ip is not None and not claims.allows_ip(client[0] if client else ""):
                 return False
         return self._lookup(entry.key) is entry.meta  # last: it counts a lookup hit

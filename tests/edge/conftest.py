@@ -25,6 +25,7 @@ from tests.edge.fakes import (
     WL_SIGNED,
     FakeCache,
     FakeOrigin,
+    FastPathTransport,
 )
 
 
@@ -64,8 +65,13 @@ async def app(settings: Settings, cache: FakeCache, origin: FakeOrigin) -> Async
         yield edge
 
 
-@pytest.fixture
-async def client(app: EdgeApp) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=app, client=("203.0.113.9", 50000))
+@pytest.fixture(params=["slow", "fast"])
+async def client(app: EdgeApp, request: pytest.FixtureRequest) -> AsyncIterator[httpx.AsyncClient]:
+    """The app over ASGI (``slow``), or the way the lean server calls it (``fast``): the fast path
+    answers what it recorded before (edge.fastpath), the app the rest."""
+    client = ("203.0.113.9", 50000)
+    transport: httpx.AsyncBaseTransport = httpx.ASGITransport(app=app, client=client)
+    if request.param == "fast":
+        transport = FastPathTransport(app, client)
     async with httpx.AsyncClient(transport=transport, base_url="http://edge.test") as http:
         yield http
