@@ -16,10 +16,15 @@ Task, a cycle object, message queues, header checks). Here:
   more than :data:`READ_LIMIT` bytes wait unread.
 - The response head is built once, with a per-second ``date`` and cached status lines, and goes out
   in the same write as the first body chunk.
+- **Fast path.** An app with a ``fast_path`` (:mod:`edge.fastpath`) answers repeated cache hits right
+  from ``on_headers_complete``, without a scope, an ASGI call or a coroutine; the answers of one read
+  go out in one write (pipelining).
 
 No access log: the edge writes its own (tokens must never be logged). WebSocket/h2c upgrades are
 ignored (RFC 9110 §7.8 lets a server do so): the request is answered normally, then the connection
-is closed. :func:`run` serves an app factory in one or several forked processes.
+is closed. In production uvicorn runs it (:class:`UvicornProtocol` as its ``http=`` class: binding,
+worker processes, lifespan, graceful shutdown); :class:`Server` serves an app in the running loop
+(tests, embedding).
 """
 
 from __future__ import annotations
@@ -27,13 +32,9 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
-import ctypes
 import logging
-import os
-import signal
 import socket
 import ssl
-import sys
 import time
 from collections.abc import Callable, Coroutine, Generator, MutableMapping
 from email.utils import formatdate
@@ -47,7 +48,7 @@ from edge.respond import Receive, Scope, Send
 from mediaedge.errors import error_body
 from mediaedge.linger import Linger
 
-__all__ = ["KEEP_ALIVE", "Server", "run", "status_line", "tls_context"]
+__all__ = ["KEEP_ALIVE", "Server", "UvicornProtocol", "status_line"]
 
 log = logging.getLogger(__name__)
 
@@ -63,9 +64,6 @@ READ_LIMIT = 64 * 1024  # unread request body bytes before reading pauses
 GRACE = 5.0  # seconds in-flight requests get to finish at shutdown
 WRITE_HIGH_WATER = 256 * 1024  # transport buffer above which send() waits
 BACKLOG = 2048
-RESPAWN_DELAY = 1.0  # seconds before replacing a worker that died within this long of its start
-PR_SET_PDEATHSIG = 1  # prctl(2)
-STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
 
 _DISCONNECT = "http.disconnect"
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
@@ -349,7 +347,7 @@ class _Exchange:
 class HttpProtocol(asyncio.Protocol):
     """One client connection: parses requests with httptools and runs them one at a time, in order."""
 
-    def __init__(self, server: Server) -> None:
+    def __init__(self, server: Server | _UvicornHost) -> None:
         self.server = server
         self.loop = server.loop
         self.parser = httptools.HttpRequestParser(self)
@@ -685,105 +683,33 @@ class Server:
                     await self._lifespan.task
 
 
-def tls_context(cert: str, key: str = "") -> ssl.SSLContext:
-    """A server TLS context for HTTP/1.1 (ALPN ``http/1.1``)."""
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(cert, key or None)
-    context.set_alpn_protocols(["http/1.1"])
-    return context
+class _UvicornHost:
+    """What :class:`HttpProtocol` needs of its server, from uvicorn's config and server state."""
+
+    def __init__(self, config: Any, server_state: Any, app_state: dict[str, Any], loop: asyncio.AbstractEventLoop):
+        self.app: ASGIApp = config.loaded_app
+        self.fast: FastAnswer | None = getattr(getattr(self.app, "fast_path", None), "answer", None)
+        self.scheme = "https" if config.is_ssl else "http"
+        self.keep_alive = config.timeout_keep_alive
+        self.state = app_state
+        self.loop = loop
+        self.connections: set[Any] = server_state.connections  # uvicorn's shutdown waits for them
+
+    def forget(self, proto: HttpProtocol) -> None:
+        self.connections.discard(proto)
 
 
-def _listen(host: str, port: int) -> socket.socket:
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.create_server((host, port), family=family, backlog=BACKLOG)
-    sock.set_inheritable(True)
-    return sock
+class UvicornProtocol(HttpProtocol):
+    """:class:`HttpProtocol` as uvicorn's ``http=`` class: uvicorn binds, supervises the workers
+    (``workers=N``), runs the lifespan and shuts down gracefully (each connection's :meth:`shutdown`,
+    then waiting for them to close); this protocol parses and answers. uvicorn's ``limit_concurrency``
+    and ``limit_max_requests`` are not applied to it."""
 
+    alpn_protocols = ["http/1.1"]  # what uvicorn's TLS context offers
 
-async def _serve(app_factory: Callable[[], ASGIApp], sock: socket.socket, ssl_context: ssl.SSLContext | None) -> None:
-    loop = asyncio.get_running_loop()
-    stop = asyncio.Event()
-    for signum in STOP_SIGNALS:
-        loop.add_signal_handler(signum, stop.set)
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)  # a forked worker's, held since the fork
-    server = Server(app_factory(), ssl_context=ssl_context)
-    await server.start(sock)
-    await stop.wait()
-    await server.stop()
-
-
-def _serve_process(app_factory: Callable[[], ASGIApp], sock: socket.socket, ssl_context: ssl.SSLContext | None) -> None:
-    import uvloop
-
-    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-        runner.run(_serve(app_factory, sock, ssl_context))
-
-
-def _die_with_parent(parent: int) -> None:
-    """Linux: this worker gets SIGTERM when its parent dies, even by SIGKILL, so it never outlives it."""
-    if sys.platform.startswith("linux"):
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-    if os.getppid() != parent:  # the parent died before the line above took effect
-        os._exit(0)
-
-
-def run(
-    app_factory: Callable[[], ASGIApp],
-    host: str,
-    port: int,
-    *,
-    workers: int = 1,
-    ssl_context: ssl.SSLContext | None = None,
-) -> None:
-    """Serve until SIGTERM/SIGINT. With ``workers`` > 1 the parent binds, forks that many processes
-    (each builds its own app and uvloop and accepts on the shared socket) and supervises them: a
-    worker that dies is replaced (after a second if it died young, so a crash loop cannot spin), the
-    stop signals are forwarded, and workers exit if the parent is killed."""
-    sock = _listen(host, port)
-    if workers == 1:
-        _serve_process(app_factory, sock, ssl_context)
-        return
-    parent = os.getpid()
-    children: dict[int, float] = {}  # pid -> start time
-    stopping = False
-
-    def spawn() -> None:
-        # A stop signal that reaches the child before its loop handles them stays pending: until then
-        # the child would run the parent's ``forward`` (signalling its siblings and not stopping).
-        signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
-        pid = os.fork()
-        if pid == 0:  # pragma: no cover - runs in the child
-            code = 1
-            try:
-                for signum in STOP_SIGNALS:
-                    signal.signal(signum, signal.SIG_DFL)
-                _die_with_parent(parent)
-                _serve_process(app_factory, sock, ssl_context)
-                code = 0
-            finally:
-                os._exit(code)
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
-        children[pid] = time.monotonic()
-
-    def forward(signum: int, _frame: object) -> None:
-        nonlocal stopping
-        stopping = True
-        for child in children:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(child, signum)
-
-    for signum in STOP_SIGNALS:
-        signal.signal(signum, forward)
-    for _ in range(workers):
-        spawn()
-    while children:
-        pid, status = os.wait()
-        started = children.pop(pid, None)
-        if started is None or stopping:
-            continue
-        log.warning("edge worker %d ended (wait status %d); starting another", pid, status)
-        if time.monotonic() - started < RESPAWN_DELAY:
-            time.sleep(RESPAWN_DELAY)
-        if not stopping:
-            spawn()
-    sock.close()
+    def __init__(
+        self, config: Any, server_state: Any, app_state: dict[str, Any], _loop: asyncio.AbstractEventLoop | None = None
+    ) -> None:
+        if not config.loaded:
+            config.load()
+        super().__init__(_UvicornHost(config, server_state, app_state, _loop or asyncio.get_event_loop()))

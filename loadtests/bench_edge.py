@@ -2,14 +2,15 @@
 
     python -m loadtests.bench_edge [--duration 10] [--connections 50] [--rounds 3] [--server uvicorn|lean|both]
 
-Uploads a 1 KiB object, a 1 MiB segment and a 100 MiB file as *signed* files, starts the edge on
-each chosen HTTP server (``edge.server``; both side by side by default), warms their caches through
-a signed JWT URL, then runs wrk against nginx (serving the origin's object directory) and against
-each edge, and prints req/s, MB/s and edge/nginx ratios, a row per server. Finally it holds 1,000
-concurrent connections on each edge and reports its RSS against the configured cache budget. Not a
-test: numbers only. A last column runs a bare raw-ASGI app on uvicorn (:mod:`loadtests.bare_asgi`) with
-the same body on the same core: the ceiling of the HTTP server the edge runs on. Needs wrk and nginx
-(Debian: nginx-light wrk); without nginx only the edge is run.
+Uploads a 1 KiB object (fetched one request at a time, and pipelined 16 deep), a 1 MiB segment and a
+100 MiB file as *signed* files, starts the edge on each chosen HTTP server (``edge.server``; both side
+by side by default), warms their caches through a signed JWT URL, then runs wrk against nginx
+(serving the origin's object directory) and against each edge, and prints req/s, MB/s and edge/nginx
+ratios, a row per server. Finally it holds 1,000 concurrent connections on each edge and reports its
+RSS against the configured cache budget. Not a test: numbers only. A last column runs a bare raw-ASGI
+app on uvicorn (:mod:`loadtests.bare_asgi`) with the same body on the same core: the ceiling of the
+HTTP server the edge runs on. Needs wrk and nginx (Debian: nginx-light wrk); without nginx only the
+edge is run.
 """
 
 from __future__ import annotations
@@ -43,6 +44,15 @@ request = function()
   return wrk.format("GET", wrk.path)
 end
 """
+PIPELINE_LUA = """
+init = function(args)
+  local r = {{}}
+  for i = 1, {depth} do r[i] = wrk.format(nil, wrk.path) end
+  batch = table.concat(r)
+end
+request = function() return batch end
+"""
+PIPELINE_DEPTH = 16
 NGINX_CONF = """
 {user}
 worker_processes 1;
@@ -152,20 +162,24 @@ def main() -> None:
             wait_http(f"http://127.0.0.1:{nginx_port}/")
         lua = tmp / "ranges.lua"
         lua.write_text(RANGE_LUA.format(size=len(files["100 MiB file"]), span=1024 * 1024))
-        cases = [("1 KiB", None, "≥ 0.5"), ("1 MiB segment", None, "≥ 1.0"),
-                 ("random 1 MiB ranges of 100 MiB", str(lua), "≥ 0.8")]
+        pipeline = tmp / "pipeline.lua"
+        pipeline.write_text(PIPELINE_LUA.format(depth=PIPELINE_DEPTH))
+        # (label, object, wrk script, target ratio)
+        cases = [("1 KiB", "1 KiB", None, "≥ 0.5"),
+                 (f"1 KiB pipelined ×{PIPELINE_DEPTH}", "1 KiB", str(pipeline), "≥ 0.7"),
+                 ("1 MiB segment", "1 MiB segment", None, "≥ 1.0"),
+                 ("random 1 MiB ranges of 100 MiB", "100 MiB file", str(lua), "≥ 0.8")]
         nan = (float("nan"), float("nan"))
         try:
             print(f"median of {args.rounds} interleaved {args.duration} s runs per server, "
                   f"{args.connections} connections")
             print(f"{'case':<32}{'server':<9}{'nginx req/s':>12}{'MB/s':>9}{'edge req/s':>12}{'MB/s':>9}{'ratio':>8}"
                   f"  target{'bare uvicorn req/s':>20}{'edge/bare':>10}")
-            for label, script, target in cases:
-                key = "100 MiB file" if script else label
+            for label, key, script, target in cases:
                 edge_path, path = paths[key]
                 runs: dict[str, list[tuple[float, float]]] = {name: [] for name in (*edges, "nginx", "bare")}
                 with contextlib.ExitStack() as bare_server:
-                    bare_url = None if script else bare_server.enter_context(bare_uvicorn(len(files[key])))
+                    bare_url = None if script == str(lua) else bare_server.enter_context(bare_uvicorn(len(files[key])))
                     for _ in range(args.rounds):  # interleaved: a noisy neighbour hits every server alike
                         for server, edge in edges.items():
                             runs[server].append(wrk(edge + edge_path, args.duration, args.connections, script))
@@ -173,7 +187,7 @@ def main() -> None:
                             nginx_url = f"http://127.0.0.1:{nginx_port}{path}"
                             runs["nginx"].append(wrk(nginx_url, args.duration, args.connections, script))
                         if bare_url:
-                            runs["bare"].append(wrk(bare_url, args.duration, args.connections))
+                            runs["bare"].append(wrk(bare_url, args.duration, args.connections, script))
                 ref, bare = (median_pair(runs[name]) if runs[name] else nan for name in ("nginx", "bare"))
                 for server in edges:
                     edge_rps, edge_mbs = median_pair(runs[server])
