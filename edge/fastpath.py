@@ -228,31 +228,30 @@ class FastPath:
         return None if replay is None else (replay[0].head, replay[1])
 
     def _replay(self, key: Key, client: tuple[str, int] | None) -> tuple[_Entry, bytes] | None:
-        """The entry for ``key`` and its body if every check passes, else None (a stale entry is dropped)."""
+        """The entry for ``key`` and its body if every check passes, else None (an entry whose
+        object, policy or token changed is dropped)."""
         entry = self.table.get(key)
         if entry is None:
             return None
-        if not self._current(entry):
+        claims = entry.claims
+        if self._policy(entry.tenant) is not entry.policy:
             self.table.pop(key)
             return None
-        claims = entry.claims
+        if claims is not None:
+            if claims.kid not in self._keys():
+                self.table.pop(key)
+                return None
+            try:
+                claims.check_time(self.clock())
+            except TokenError:
+                self.table.pop(key)
+                return None
+        if self._lookup(entry.key) is not entry.meta:  # last: it counts a lookup hit
+            self.table.pop(key)
+            return None
         if claims is not None and claims.ip is not None and not claims.allows_ip(client[0] if client else ""):
             return None  # the slow path refuses this client; the entry stays for the others
         if entry.last < entry.first:
             return entry, b""
         body = self._read(entry.meta, entry.first, entry.last)
         return None if body is None else (entry, body)  # None: evicted from memory, for the slow path
-
-    def _current(self, entry: _Entry) -> bool:
-        """Whether what ``entry`` was decided with still holds (but the client's address)."""
-        if self._policy(entry.tenant) is not entry.policy:
-            return False
-        claims = entry.claims
-        if claims is not None:
-            if claims.kid not in self._keys():
-                return False
-            try:
-                claims.check_time(self.clock())
-            except TokenError:
-                return False
-        return self._lookup(entry.key) is entry.meta  # last: it counts a lookup hit

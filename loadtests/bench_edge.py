@@ -1,6 +1,7 @@
 """Edge hot path vs nginx on the same files, one core each, wrk on another core.
 
     python -m loadtests.bench_edge [--duration 10] [--connections 50] [--rounds 3] [--server uvicorn|lean|both]
+                                   [--baseline CHECKOUT]
 
 Uploads a 1 KiB object (fetched one request at a time, and pipelined 16 deep), a 1 MiB segment and a
 100 MiB file as *signed* files, starts the edge on each chosen HTTP server (``edge.server``; both side
@@ -100,14 +101,17 @@ def bare_uvicorn(size: int) -> Iterator[str]:
         server.wait()
 
 
-def start_edge(s: Stack, server: str, cache_dir: Path) -> str:
-    """An edge on ``server`` (its own port and disk cache) pinned to the server core; its base URL.
-    Stopped with the stack."""
+def start_edge(s: Stack, server: str, cache_dir: Path, name: str = "", checkout: Path | None = None) -> str:
+    """An edge on ``server`` (its own port and disk cache) pinned to the server core, run from
+    ``checkout`` (another copy of mediaedge) if given; its base URL. Stopped with the stack."""
     port = free_port()
     env = {**s.env, "MEDIAEDGE_EDGE_PORT": str(port), "MEDIAEDGE_EDGE_SERVER": server,
            "MEDIAEDGE_EDGE_DISK_CACHE_DIR": str(cache_dir)}
-    s.procs[f"edge-{server}"] = subprocess.Popen(pinned([sys.executable, "-m", "mediaedge", "edge"], SERVER_CORE),
-                                                 env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    if checkout is not None:
+        env["PYTHONPATH"] = str(checkout)
+    s.procs[f"edge-{name or server}"] = subprocess.Popen(
+        pinned([sys.executable, "-m", "mediaedge", "edge"], SERVER_CORE), cwd=checkout,
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wait_http(f"http://127.0.0.1:{port}/healthz")
     return f"http://127.0.0.1:{port}"
 
@@ -123,6 +127,8 @@ def main() -> None:
     ap.add_argument("--connections", type=int, default=50)
     ap.add_argument("--rounds", type=int, default=3, help="interleaved runs per server; medians are printed")
     ap.add_argument("--server", choices=("uvicorn", "lean", "both"), default="both", help="the edge's HTTP server")
+    ap.add_argument("--baseline", type=Path, help="also run each edge from this checkout (rows SERVER@base), "
+                    "interleaved with the others: before/after under the same noise")
     args = ap.parse_args()
     servers = ("uvicorn", "lean") if args.server == "both" else (args.server,)
     if not shutil.which("wrk"):
@@ -135,6 +141,9 @@ def main() -> None:
                  "100 MiB file": os.urandom(100 * 1024 * 1024)}
         names = {"1 KiB": "small.bin", "1 MiB segment": "seg_001.bin", "100 MiB file": "movie.mp4"}
         edges = {server: start_edge(s, server, tmp / f"edge-cache-{server}") for server in servers}
+        if args.baseline:
+            edges |= {f"{server}@base": start_edge(s, server, tmp / f"edge-cache-{server}-base", f"{server}@base",
+                                                   args.baseline.resolve()) for server in servers}
         paths: dict[str, tuple[str, str]] = {}  # label → (signed edge path, object path)
         with httpx.Client(timeout=120) as client:
             for label, data in files.items():
@@ -173,7 +182,7 @@ def main() -> None:
         try:
             print(f"median of {args.rounds} interleaved {args.duration} s runs per server, "
                   f"{args.connections} connections")
-            print(f"{'case':<32}{'server':<9}{'nginx req/s':>12}{'MB/s':>9}{'edge req/s':>12}{'MB/s':>9}{'ratio':>8}"
+            print(f"{'case':<32}{'server':<13}{'nginx req/s':>12}{'MB/s':>9}{'edge req/s':>12}{'MB/s':>9}{'ratio':>8}"
                   f"  target{'bare uvicorn req/s':>20}{'edge/bare':>10}")
             for label, key, script, target in cases:
                 edge_path, path = paths[key]
@@ -191,7 +200,7 @@ def main() -> None:
                 ref, bare = (median_pair(runs[name]) if runs[name] else nan for name in ("nginx", "bare"))
                 for server in edges:
                     edge_rps, edge_mbs = median_pair(runs[server])
-                    print(f"{label:<32}{server:<9}{ref[0]:>12.0f}{ref[1]:>9.0f}{edge_rps:>12.0f}{edge_mbs:>9.0f}"
+                    print(f"{label:<32}{server:<13}{ref[0]:>12.0f}{ref[1]:>9.0f}{edge_rps:>12.0f}{edge_mbs:>9.0f}"
                           f"{edge_rps / ref[0]:>8.2f}  {target:<8}{bare[0]:>18.0f}{edge_rps / bare[0]:>10.2f}")
         finally:
             if nginx:
