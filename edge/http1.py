@@ -371,6 +371,7 @@ class HttpProtocol(asyncio.Protocol):
         self.timer: asyncio.TimerHandle | None = None
         self.linger: Linger | None = None  # answered before its body arrived: discarding the rest
         self.out: list[bytes] = []  # fast-path answers of this read, written in one go after parsing it
+        self.out_size = 0  # their bytes: beyond WRITE_HIGH_WATER, requests take the slow path (backpressure)
 
     # -- transport events --------------------------------------------------------------------------
 
@@ -429,6 +430,7 @@ class HttpProtocol(asyncio.Protocol):
 
     def _flush(self) -> None:
         out = self.out
+        self.out_size = 0
         if len(out) == 1:
             self.transport.write(out[0])
         else:
@@ -479,10 +481,16 @@ class HttpProtocol(asyncio.Protocol):
         server = self.server
         pending = None
         if server.fast is not None and self.active is None and not self.queue and not self.write_paused:
-            if not self.shutting_down and parser.should_keep_alive() and parser.get_http_version() == "1.1":
+            if (
+                self.out_size < WRITE_HIGH_WATER
+                and not self.shutting_down
+                and parser.should_keep_alive()
+                and parser.get_http_version() == "1.1"
+            ):
                 answer = server.fast(parser.get_method(), raw_path, self.headers, self.client)
                 if type(answer) is tuple:  # a cache hit answered without ASGI (edge.fastpath)
                     head, body = answer
+                    self.out_size += len(head) + len(body)
                     if len(body) < _COPY_LIMIT:
                         self.out.append(b"".join((head, _Date.get(), b"\r\n", body)))
                     else:

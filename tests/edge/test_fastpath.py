@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from edge import http1
 from edge.app import EdgeApp, create_app
 from mediaedge.plugins import get_plugin_manager
 from mediaedge.settings import Settings
@@ -303,3 +304,21 @@ async def test_connections_that_end_take_the_slow_path(
         await writer.wait_closed()
         assert answer.endswith(DATA) and b"connection: close" in answer.lower()
     assert fast.hits == hits
+
+
+async def test_pipelined_answers_are_buffered_within_the_write_limit(
+    app: EdgeApp, served: tuple[int, int], cache: FakeCache
+) -> None:
+    """A client pipelining more than the write buffer holds gets the rest from the slow path, which
+    waits for the client to read (and stops reading meanwhile): answers stay complete and in order."""
+    port, _ = served
+    data = bytes(range(256)) * 256  # 64 KiB
+    cache.add(PUBLIC, data, file_id="f1")
+    hit = f"GET /f1/{PUBLIC} HTTP/1.1\r\nHost: edge\r\n\r\n".encode()
+    await exchange(port, hit, 1)
+    fast = app.fast_path
+    assert fast is not None
+    count = 2 * http1.WRITE_HIGH_WATER // len(data)
+    answers = await exchange(port, hit * count, count)
+    assert all(a.endswith(data) for a in answers)
+    assert 0 < fast.hits < count
