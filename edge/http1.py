@@ -33,6 +33,7 @@ import asyncio
 import collections
 import contextlib
 import logging
+import os
 import socket
 import ssl
 import time
@@ -57,6 +58,7 @@ ASGIApp = Callable[[Scope, Receive, Send], Coroutine[Any, Any, None]]
 #: ``(head, body)`` to send as is, or else an object passed to the app as the ``FAST_PATH`` extension.
 FastAnswer = Callable[[bytes, bytes, list[tuple[bytes, bytes]], tuple[str, int] | None], Any]
 FAST_PATH = "mediaedge.fastpath"
+ZEROCOPY = "http.response.zerocopy"  # ASGI's extension: os.sendfile from a file (not over TLS)
 
 KEEP_ALIVE = 65  # seconds an idle connection stays open; players fetch a segment every few seconds
 MAX_HEAD = 64 * 1024  # request line + headers; larger → 431
@@ -269,11 +271,45 @@ class _Exchange:
         kind = message["type"]
         if kind == "http.response.body" and self.status and not self.done:
             self._body(message.get("body", b""), message.get("more_body", False))
+        elif kind == ZEROCOPY and self.status and not self.done and ZEROCOPY in self.scope["extensions"]:
+            await self._zerocopy(message["file"], message["offset"], message["count"], message.get("more_body", False))
         elif kind == "http.response.start" and not self.status:
             self.status = message["status"]
             self.headers = message.get("headers", ())
         else:
             raise RuntimeError(f"unexpected ASGI message {kind!r} in this state")
+
+    async def _zerocopy(self, file: Any, offset: int, count: int, more: bool) -> None:
+        """ASGI's zero-copy send (``count`` bytes of ``file`` from ``offset``; plain HTTP only): with
+        ``os.sendfile`` straight from the file to the socket whenever the transport has nothing
+        buffered, waiting for the socket to take more; the response needs a Content-Length."""
+        proto = self.proto
+        if not self.written:
+            self._body(b"", True)  # the head alone
+            if self.chunked:
+                raise RuntimeError("a zero-copy response needs a Content-Length")
+        if self.no_body:
+            count = 0
+        elif self.length is not None and self.sent + count > self.length:
+            raise RuntimeError("response body longer than its Content-Length")
+        fd, transport = file.fileno(), proto.transport
+        while count > 0 and not proto.closed:
+            if transport.get_write_buffer_size() == 0:
+                try:
+                    sent = os.sendfile(proto.socket_fd(), fd, offset, count)
+                except (BlockingIOError, InterruptedError):
+                    sent = -1
+                except OSError:  # the peer reset the connection
+                    transport.abort()
+                    return
+                if sent == 0:
+                    raise RuntimeError("the file is shorter than the zero-copy send")
+                if sent > 0:
+                    offset, count, self.sent = offset + sent, count - sent, self.sent + sent
+                    continue
+            await proto.writable()  # the socket's buffer, or the transport's, is full
+        if not more and not proto.closed:
+            self._body(b"", False)
 
     def _body(self, body: bytes, more: bool) -> None:
         head = b"" if self.written else self._head(body, more)
@@ -367,6 +403,8 @@ class HttpProtocol(asyncio.Protocol):
         self.read_paused = False
         self.write_paused = False
         self.drain_waiter: asyncio.Future[None] | None = None
+        self.writable_waiter: asyncio.Future[None] | None = None  # zero-copy sends
+        self._fd = -1  # a duplicate of the socket's descriptor, for os.sendfile and writability
         self.idle_since = 0.0
         self.timer: asyncio.TimerHandle | None = None
         self.linger: Linger | None = None  # answered before its body arrived: discarding the rest
@@ -388,6 +426,10 @@ class HttpProtocol(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
         self.server.forget(self)
+        if self._fd >= 0:
+            self._stop_waiting_writable()
+            os.close(self._fd)
+            self._fd = -1
         if self.timer is not None:
             self.timer.cancel()
         if self.linger is not None:
@@ -427,6 +469,29 @@ class HttpProtocol(asyncio.Protocol):
         except httptools.HttpParserError as exc:
             self._bad_request(431 if isinstance(exc.__context__, _HeadTooLarge) else 400)
         self.advance()
+
+    def socket_fd(self) -> int:
+        """A descriptor of this connection's socket (a duplicate the protocol owns)."""
+        if self._fd < 0:
+            self._fd = os.dup(self.transport.get_extra_info("socket").fileno())
+        return self._fd
+
+    async def writable(self) -> None:
+        """Return once the socket takes more bytes and the transport's buffer is empty (or the
+        connection is gone)."""
+        fd = self.socket_fd()
+        while not self.closed:
+            empty = self.transport.get_write_buffer_size() == 0
+            self.writable_waiter = self.loop.create_future()
+            self.loop.add_writer(fd, self._stop_waiting_writable)  # the transport flushes on it too
+            await self.writable_waiter
+            if empty:
+                return
+
+    def _stop_waiting_writable(self) -> None:
+        self.loop.remove_writer(self._fd)
+        if self.writable_waiter is not None and not self.writable_waiter.done():
+            self.writable_waiter.set_result(None)
 
     def _flush(self) -> None:
         out = self.out
@@ -517,8 +582,7 @@ class HttpProtocol(asyncio.Protocol):
         }
         if server.state:
             scope["state"] = server.state.copy()
-        if pending is not None:
-            scope["extensions"] = {FAST_PATH: pending}
+        scope["extensions"] = server.extensions if pending is None else {**server.extensions, FAST_PATH: pending}
         expect = any(n == b"expect" and v.lower() == b"100-continue" for n, v in self.headers)
         self.parsing = exchange = _Exchange(self, scope, parser.should_keep_alive(), expect)
         self.queue.append(exchange)
@@ -645,6 +709,7 @@ class Server:
         self.fast: FastAnswer | None = getattr(getattr(app, "fast_path", None), "answer", None) if fast_path else None
         self.ssl = ssl_context
         self.scheme = "https" if ssl_context else "http"
+        self.extensions: dict[str, Any] = {} if ssl_context else {ZEROCOPY: {}}  # shared by every scope
         self.keep_alive = keep_alive
         self.state: dict[str, Any] = {}
         self.connections: set[HttpProtocol] = set()
@@ -698,6 +763,7 @@ class _UvicornHost:
         self.app: ASGIApp = config.loaded_app
         self.fast: FastAnswer | None = getattr(getattr(self.app, "fast_path", None), "answer", None)
         self.scheme = "https" if config.is_ssl else "http"
+        self.extensions: dict[str, Any] = {} if config.is_ssl else {ZEROCOPY: {}}
         self.keep_alive = config.timeout_keep_alive
         self.state = app_state
         self.loop = loop

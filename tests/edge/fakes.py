@@ -131,6 +131,9 @@ class FakeCache:
     def read_fast(self, meta: ObjectMeta, start: int, end: int) -> bytes | None:
         return self._bytes(meta, start, end) if self.fast else None
 
+    def open_fast(self, meta: ObjectMeta, start: int, end: int) -> None:
+        return None  # no disk tier
+
     async def purge(self, key: str, prefix: bool = False) -> int:
         self.purged.append((key, prefix))
         hits = [k for k in self.objects if (k.startswith(key) if prefix else k == key)]
