@@ -70,6 +70,8 @@ _WANTED = frozenset(
         b"access-control-request-method",
     }
 )
+#: Bodies from this size are sent from disk-tier files without a copy (when the server can).
+ZEROCOPY_MIN_BYTES = 128 * 1024
 _BROWSER_HINTS = (b"referer", b"origin", b"sec-fetch-mode", b"sec-fetch-site", b"sec-fetch-dest")
 
 
@@ -231,11 +233,17 @@ class Responder:
             body = self._read_fast_framed(meta, spans, tail)
         if body is not None:
             return await send_response(send, status, headers, body)
-        if zerocopy and len(spans) == 1 and not spans[0][0] and not tail:
+        if zerocopy and len(spans) == 1 and not spans[0][0] and not tail and self._large(spans[0]):
             files = self.cache.open_fast(meta, spans[0][1], spans[0][2])
             if files is not None:  # from the disk tier, file to socket (os.sendfile)
                 return await self._send_files(send, status, headers, files)
         return await self._stream(send, receive, meta, status, headers, spans, tail)
+
+    @staticmethod
+    def _large(span: tuple[bytes, int, int]) -> bool:
+        """Whether a body is worth a zero-copy send; smaller ones are read, and promoted to memory
+        (where the fast path finds them again)."""
+        return span[2] - span[1] + 1 >= ZEROCOPY_MIN_BYTES
 
     @staticmethod
     async def _send_files(send: Send, status: int, headers: Headers, files: list[tuple[BinaryIO, int, int]]) -> int:

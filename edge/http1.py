@@ -19,6 +19,8 @@ Task, a cycle object, message queues, header checks). Here:
 - **Fast path.** An app with a ``fast_path`` (:mod:`edge.fastpath`) answers repeated cache hits right
   from ``on_headers_complete``, without a scope, an ASGI call or a coroutine; the answers of one read
   go out in one write (pipelining).
+- **Zero copy.** ASGI's ``http.response.zerocopy`` (plain HTTP, not TLS): ``os.sendfile`` from the
+  file to the socket whenever the transport has nothing buffered, waiting on the socket meanwhile.
 
 No access log: the edge writes its own (tokens must never be logged). WebSocket/h2c upgrades are
 ignored (RFC 9110 §7.8 lets a server do so): the request is answered normally, then the connection

@@ -1,7 +1,7 @@
 """Edge hot path vs nginx on the same files, one core each, wrk on another core.
 
     python -m loadtests.bench_edge [--duration 10] [--connections 50] [--rounds 3] [--server uvicorn|lean|both]
-                                   [--baseline CHECKOUT]
+                                   [--memory-bytes 536870912] [--baseline CHECKOUT]
 
 Uploads a 1 KiB object (fetched one request at a time, and pipelined 16 deep), a 1 MiB segment and a
 100 MiB file as *signed* files, starts the edge on each chosen HTTP server (``edge.server``; both side
@@ -127,6 +127,8 @@ def main() -> None:
     ap.add_argument("--connections", type=int, default=50)
     ap.add_argument("--rounds", type=int, default=3, help="interleaved runs per server; medians are printed")
     ap.add_argument("--server", choices=("uvicorn", "lean", "both"), default="both", help="the edge's HTTP server")
+    ap.add_argument("--memory-bytes", type=int, default=512 * 1024 * 1024,
+                    help="the edges' memory tier (edge.memory_cache_bytes); 1 serves every hit from the disk tier")
     ap.add_argument("--baseline", type=Path, help="also run each edge from this checkout (rows SERVER@base), "
                     "interleaved with the others: before/after under the same noise")
     args = ap.parse_args()
@@ -134,7 +136,7 @@ def main() -> None:
     if not shutil.which("wrk"):
         raise SystemExit("wrk is needed (apt-get install wrk)")
     tmp = Path(tempfile.mkdtemp(prefix="mediaedge-bench-"))
-    budget = 512 * 1024 * 1024
+    budget = args.memory_bytes
     env = {"MEDIAEDGE_EDGE_MEMORY_CACHE_BYTES": str(budget)}
     with stack(tmp / "var", "origin", env=env) as s:
         files = {"1 KiB": os.urandom(1024), "1 MiB segment": os.urandom(1024 * 1024),

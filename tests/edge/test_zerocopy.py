@@ -126,6 +126,10 @@ async def test_disk_tier_hits_are_sent_from_the_files(
             hits = cache.stats["disk.hit"]
             (again,) = await exchange(port, request, 1)
             (part,) = await exchange(port, ranged, 1)
+            sent = sum(sendfile_calls)
+            small = f"GET {path} HTTP/1.1\r\nHost: edge\r\nRange: bytes=0-999\r\n\r\n".encode()
+            (head,) = await exchange(port, small, 1)  # read from disk (and promoted, memory allowing)
+            assert head.endswith(data[:1000]) and sum(sendfile_calls) == sent
     finally:
         await app.keys.close()
         await app.client.aclose()
@@ -133,7 +137,7 @@ async def test_disk_tier_hits_are_sent_from_the_files(
     assert b"cache-status: mediaedge; hit" in again
     assert part.startswith(b"HTTP/1.1 206 ") and part.endswith(data[300000:700001])
     assert sum(sendfile_calls) == len(data) + 400001
-    assert cache.stats["disk.hit"] == hits + 5 + 2  # 5 slices of 256 KiB, then the 2 the range spans
+    assert cache.stats["disk.hit"] == hits + 5 + 2 + 1  # 5 slices of 256 KiB, the 2 the range spans, 1 read
 
 
 class _NoLifespan:
