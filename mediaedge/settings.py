@@ -316,6 +316,18 @@ class YoutubeSettings:
 
 
 @settings_table
+class EditorSettings:
+    secret_key: StrictStr
+    ping_interval: PositiveFloat
+    session_idle: Duration
+    upload_expires_after: Duration
+    user_quota: PositiveInt
+    thumbnail_width: PositiveInt
+    thumbnail_step: PositiveFloat
+    version: StrictStr
+
+
+@settings_table
 class Settings:
     data_dir: StrictStr
     demo_tenant: StrictBool
@@ -333,6 +345,7 @@ class Settings:
     webhooks: WebhookSettings
     embed: EmbedSettings
     youtube: YoutubeSettings
+    editor: EditorSettings
 
     def replace(self, **changes: Any) -> Settings:
         """A copy with top-level sections replaced (tests use it)."""

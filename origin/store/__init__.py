@@ -11,6 +11,7 @@ import contextlib
 
 from origin.store.db import Conn, Database, IntegrityError, UniqueViolation
 from origin.store.edges import Edge, EdgeRepository
+from origin.store.editor import EditorRepository
 from origin.store.files import FileMeta, FileRepository
 from origin.store.jobs import JobRepository
 from origin.store.migrate import migrate
@@ -50,6 +51,7 @@ class Store:
         self.webhooks = WebhookRepository(db)
         self.signing_keys = SigningKeyRepository(db)
         self.edges = EdgeRepository(db)
+        self.editor = EditorRepository(db)
 
     def transaction(self) -> contextlib.AbstractAsyncContextManager[Conn]:
         """One write transaction for changes of several areas (see :meth:`Database.transaction`)."""

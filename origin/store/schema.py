@@ -146,6 +146,9 @@ webhook_deliveries = sa.Table(
     sa.Column("last_error", sa.Text),
     *_created_updated(),
     sa.Column("delivered_at", Timestamp),
+    # Where this delivery goes and what it adds to the headers (editor callbacks); NULL: the tenant's webhook_url.
+    sa.Column("target_url", sa.Text),
+    sa.Column("headers", JSON),
     sa.Index("webhook_deliveries_due", "status", "next_attempt_at"),
     sa.Index("webhook_deliveries_tenant", "tenant_id", "created_at"),
 )
@@ -236,4 +239,73 @@ edges = sa.Table(
     sa.Column("registered_at", Timestamp, nullable=False),
     sa.Column("last_seen", Timestamp, nullable=False),
     sa.Index("edges_last_seen", "last_seen"),
+)
+
+# -- the HTML5 video editor's backend (origin.editor) ---------------------------------------------
+
+editor_developers = sa.Table(
+    "editor_developers",
+    metadata,
+    sa.Column("tenant_id", sa.Text, sa.ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("api_key_id", sa.Text),
+    sa.Column("callback_url", sa.Text, nullable=False, server_default=""),
+    sa.Column("cors_origins", JSON, nullable=False, server_default=_json_default("[]")),
+    sa.Column("fetch_file_url", sa.Text, nullable=False, server_default=""),
+    sa.Column("media_tab_content_url", sa.Text, nullable=False, server_default=""),
+    sa.Column("fetch_thumbnail_url", sa.Text, nullable=False, server_default=""),
+    sa.Column("output_s3", sa.Text),  # Fernet token of the bucket settings, credentials included
+    *_created_updated(),
+)
+
+editor_sessions = sa.Table(
+    "editor_sessions",
+    metadata,
+    sa.Column("id", sa.Text, primary_key=True),
+    sa.Column("tenant_id", sa.Text, sa.ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("name", sa.Text, nullable=False, server_default=""),
+    sa.Column("data", sa.Text, nullable=False, server_default=""),
+    sa.Column("api_auth_token_hash", sa.Text),
+    sa.Column("api_auth_token", sa.Text),  # Fernet token: callbacks carry the plain value
+    sa.Column("online_until", Timestamp),
+    sa.Column("last_seen_at", Timestamp, nullable=False),
+    *_created_updated(),
+    sa.Index("editor_sessions_token", "api_auth_token_hash"),
+    sa.Index("editor_sessions_tenant", "tenant_id", "online_until"),
+)
+
+folders = sa.Table(
+    "folders",
+    metadata,
+    sa.Column("id", sa.Text, primary_key=True),
+    sa.Column("tenant_id", sa.Text, sa.ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("parent_id", sa.Text, sa.ForeignKey("folders.id", ondelete="CASCADE")),
+    sa.Column("name", sa.Text, nullable=False),
+    *_created_updated(),
+    sa.Index("folders_parent", "tenant_id", "parent_id"),
+)
+
+editor_mediainfo = sa.Table(
+    "editor_mediainfo",
+    metadata,
+    sa.Column("id", sa.Text, primary_key=True),
+    sa.Column("tenant_id", sa.Text, sa.ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("source_hash", sa.Text, nullable=False),
+    sa.Column("original_url", sa.Text, nullable=False),
+    sa.Column("preview_url", sa.Text),
+    sa.Column("status", sa.Text, nullable=False),  # running | ready | failed
+    sa.Column("info", JSON),
+    sa.Column("thumbnails", JSON),
+    sa.Column("error", sa.Text),
+    *_created_updated(),
+    sa.Index("editor_mediainfo_source", "tenant_id", "source_hash", unique=True),
+)
+
+editor_overlays = sa.Table(
+    "editor_overlays",
+    metadata,
+    sa.Column("id", sa.Text, primary_key=True),
+    sa.Column("session_id", sa.Text, sa.ForeignKey("editor_sessions.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("data", sa.LargeBinary, nullable=False),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Index("editor_overlays_session", "session_id"),
 )

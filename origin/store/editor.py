@@ -1,0 +1,289 @@
+"""The editor backend's records: developer profiles, user sessions, folders, media-info tasks and
+overlay images (see :mod:`origin.editor`)."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from origin.store.db import Conn, Database, Records, UniqueViolation
+from origin.store.schema import editor_developers, editor_mediainfo, editor_overlays, editor_sessions, folders, now
+
+
+@dataclass(frozen=True)
+class Developer:
+    tenant_id: str
+    api_key_id: str | None
+    callback_url: str
+    cors_origins: list[str]
+    fetch_file_url: str
+    media_tab_content_url: str
+    fetch_thumbnail_url: str
+    output_s3: str | None  # Fernet token
+    created_at: float
+    updated_at: float
+
+
+@dataclass(frozen=True)
+class EditorSession:
+    id: str
+    tenant_id: str
+    name: str
+    data: str
+    api_auth_token_hash: str | None
+    api_auth_token: str | None  # Fernet token
+    online_until: float | None
+    last_seen_at: float
+    created_at: float
+    updated_at: float
+
+
+@dataclass(frozen=True)
+class Folder:
+    id: str
+    tenant_id: str
+    parent_id: str | None
+    name: str
+    created_at: float
+    updated_at: float
+
+
+@dataclass(frozen=True)
+class MediaInfoTask:
+    id: str
+    tenant_id: str
+    source_hash: str
+    original_url: str
+    preview_url: str | None
+    status: str  # running | ready | failed
+    info: dict[str, Any] | None
+    thumbnails: list[dict[str, Any]] | None
+    error: str | None
+    created_at: float
+    updated_at: float
+
+
+DEVELOPERS = Records(Developer, editor_developers)
+SESSIONS = Records(EditorSession, editor_sessions)
+FOLDERS = Records(Folder, folders)
+TASKS = Records(MediaInfoTask, editor_mediainfo)
+
+
+def new_id(prefix: str) -> str:
+    return prefix + secrets.token_urlsafe(18)
+
+
+class EditorRepository:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    # -- developers ---------------------------------------------------------------------------------
+
+    async def developer(self, tenant_id: str) -> Developer | None:
+        statement = DEVELOPERS.select().where(editor_developers.c.tenant_id == tenant_id)
+        return DEVELOPERS.first(await self.db.execute(statement))
+
+    async def put_developer(self, tenant_id: str, **fields: Any) -> Developer:
+        """Create the tenant's developer profile, or change the given fields of it."""
+        at = now()
+        async with self.db.transaction() as tx:
+            statement = DEVELOPERS.select().where(editor_developers.c.tenant_id == tenant_id).with_for_update()
+            if DEVELOPERS.first(await tx.execute(statement)) is None:
+                await tx.execute(
+                    sa.insert(editor_developers).values(tenant_id=tenant_id, created_at=at, updated_at=at, **fields)
+                )
+            elif fields:
+                await tx.execute(
+                    sa.update(editor_developers)
+                    .where(editor_developers.c.tenant_id == tenant_id)
+                    .values(updated_at=at, **fields)
+                )
+            found = DEVELOPERS.first(await tx.execute(statement))
+        assert found is not None
+        return found
+
+    async def cors_origins(self) -> set[str]:
+        """Every developer's editor origins."""
+        result = await self.db.execute(sa.select(editor_developers.c.cors_origins))
+        return {origin for (origins,) in result for origin in origins or ()}
+
+    # -- sessions -----------------------------------------------------------------------------------
+
+    async def create_session(self, tenant_id: str, **fields: Any) -> EditorSession:
+        at = now()
+        insert = (
+            sa.insert(editor_sessions)
+            .values(id=new_id("es_"), tenant_id=tenant_id, last_seen_at=at, created_at=at, updated_at=at, **fields)
+            .returning(*SESSIONS.columns)
+        )
+        found = SESSIONS.first(await self.db.execute(insert))
+        assert found is not None
+        return found
+
+    async def session(self, session_id: str) -> EditorSession | None:
+        return SESSIONS.first(await self.db.execute(SESSIONS.select().where(editor_sessions.c.id == session_id)))
+
+    async def session_by_token(self, token_hash: str) -> EditorSession | None:
+        statement = (
+            SESSIONS.select()
+            .where(editor_sessions.c.api_auth_token_hash == token_hash)
+            .order_by(editor_sessions.c.last_seen_at.desc())
+            .limit(1)
+        )
+        return SESSIONS.first(await self.db.execute(statement))
+
+    async def update_session(self, session_id: str, **fields: Any) -> EditorSession | None:
+        update = (
+            sa.update(editor_sessions)
+            .where(editor_sessions.c.id == session_id)
+            .values(updated_at=now(), **fields)
+            .returning(*SESSIONS.columns)
+        )
+        return SESSIONS.first(await self.db.execute(update))
+
+    async def seen(self, session_id: str, online_until: float | None) -> None:
+        """The session was seen now; online until ``online_until`` (``None``: its socket closed)."""
+        at = now()
+        await self.db.execute(
+            sa.update(editor_sessions)
+            .where(editor_sessions.c.id == session_id)
+            .values(last_seen_at=at, online_until=online_until)
+        )
+
+    async def online_count(self, at: float, tenant_id: str | None = None) -> int:
+        where = [editor_sessions.c.online_until > at]
+        if tenant_id is not None:
+            where.append(editor_sessions.c.tenant_id == tenant_id)
+        statement = sa.select(sa.func.count()).select_from(editor_sessions).where(*where)
+        return int((await self.db.execute(statement)).scalar_one())
+
+    async def expire_sessions(self, seen_before: float, at: float) -> list[str]:
+        """Delete sessions last seen before ``seen_before`` with no live socket at ``at``; their ids."""
+        c = editor_sessions.c
+        stale = sa.and_(c.last_seen_at < seen_before, sa.or_(c.online_until.is_(None), c.online_until <= at))
+        result = await self.db.execute(sa.delete(editor_sessions).where(stale).returning(c.id))
+        return [row[0] for row in result]
+
+    # -- overlays -----------------------------------------------------------------------------------
+
+    async def add_overlay(self, session_id: str, data: bytes) -> str:
+        overlay_id = new_id("ov_")
+        await self.db.execute(
+            sa.insert(editor_overlays).values(id=overlay_id, session_id=session_id, data=data, created_at=now())
+        )
+        return overlay_id
+
+    async def overlay(self, session_id: str, overlay_id: str) -> bytes | None:
+        statement = sa.select(editor_overlays.c.data).where(
+            editor_overlays.c.id == overlay_id, editor_overlays.c.session_id == session_id
+        )
+        return (await self.db.execute(statement)).scalar_one_or_none()
+
+    async def drop_overlays(self, session_id: str) -> int:
+        statement = sa.delete(editor_overlays).where(editor_overlays.c.session_id == session_id)
+        return (await self.db.execute(statement)).rowcount
+
+    async def count_overlays(self, session_id: str) -> int:
+        statement = (
+            sa.select(sa.func.count()).select_from(editor_overlays).where(editor_overlays.c.session_id == session_id)
+        )
+        return int((await self.db.execute(statement)).scalar_one())
+
+    # -- folders ------------------------------------------------------------------------------------
+
+    async def create_folder(self, tenant_id: str, name: str, parent_id: str | None) -> Folder:
+        at = now()
+        insert = (
+            sa.insert(folders)
+            .values(id=new_id("fld_"), tenant_id=tenant_id, parent_id=parent_id, name=name, created_at=at, updated_at=at)
+            .returning(*FOLDERS.columns)
+        )
+        found = FOLDERS.first(await self.db.execute(insert))
+        assert found is not None
+        return found
+
+    async def folder(self, tenant_id: str, folder_id: str) -> Folder | None:
+        statement = FOLDERS.select().where(folders.c.id == folder_id, folders.c.tenant_id == tenant_id)
+        return FOLDERS.first(await self.db.execute(statement))
+
+    async def subfolders(
+        self, tenant_id: str, parent_id: str | None, *, search: str | None = None, descending: bool = False
+    ) -> list[Folder]:
+        parent = folders.c.parent_id.is_(None) if parent_id is None else folders.c.parent_id == parent_id
+        where = [folders.c.tenant_id == tenant_id, parent]
+        if search:
+            where.append(folders.c.name.ilike(f"%{_escape_like(search)}%", escape="\\"))
+        order = folders.c.name.desc() if descending else folders.c.name
+        return FOLDERS.all(await self.db.execute(FOLDERS.select().where(*where).order_by(order, folders.c.id)))
+
+    async def descendants(self, tenant_id: str, folder_id: str) -> list[str]:
+        """``folder_id`` and the ids of every folder under it."""
+        found, frontier = [folder_id], [folder_id]
+        while frontier:
+            statement = sa.select(folders.c.id).where(folders.c.tenant_id == tenant_id, folders.c.parent_id.in_(frontier))
+            frontier = [row[0] for row in await self.db.execute(statement)]
+            found += frontier
+        return found
+
+    async def update_folder(self, tenant_id: str, folder_id: str, conn: Conn | None = None, **fields: Any) -> bool:
+        update = (
+            sa.update(folders)
+            .where(folders.c.id == folder_id, folders.c.tenant_id == tenant_id)
+            .values(updated_at=now(), **fields)
+        )
+        return (await self.db.execute(update, conn)).rowcount == 1
+
+    async def delete_folder(self, tenant_id: str, folder_id: str, conn: Conn | None = None) -> bool:
+        """Delete a folder and (by the foreign key) every folder under it."""
+        delete = sa.delete(folders).where(folders.c.id == folder_id, folders.c.tenant_id == tenant_id)
+        return (await self.db.execute(delete, conn)).rowcount == 1
+
+    # -- media-info tasks ---------------------------------------------------------------------------
+
+    async def mediainfo_task(self, tenant_id: str, source_hash: str, original_url: str, preview_url: str | None) -> tuple[MediaInfoTask, bool]:
+        """The task for this source: a new one (``True``), or the one made before (cached)."""
+        at = now()
+        insert = (
+            sa.insert(editor_mediainfo)
+            .values(
+                id=new_id("mi_"),
+                tenant_id=tenant_id,
+                source_hash=source_hash,
+                original_url=original_url,
+                preview_url=preview_url,
+                status="running",
+                created_at=at,
+                updated_at=at,
+            )
+            .returning(*TASKS.columns)
+        )
+        try:
+            created = TASKS.first(await self.db.execute(insert))
+        except UniqueViolation:
+            statement = TASKS.select().where(
+                editor_mediainfo.c.tenant_id == tenant_id, editor_mediainfo.c.source_hash == source_hash
+            )
+            existing = TASKS.first(await self.db.execute(statement))
+            assert existing is not None
+            return existing, False
+        assert created is not None
+        return created, True
+
+    async def get_mediainfo(self, tenant_id: str, task_id: str) -> MediaInfoTask | None:
+        statement = TASKS.select().where(editor_mediainfo.c.id == task_id, editor_mediainfo.c.tenant_id == tenant_id)
+        return TASKS.first(await self.db.execute(statement))
+
+    async def settle_mediainfo(self, task_id: str, conn: Conn | None = None, **fields: Any) -> None:
+        update = sa.update(editor_mediainfo).where(editor_mediainfo.c.id == task_id).values(updated_at=now(), **fields)
+        await self.db.execute(update, conn)
+
+    async def retry_mediainfo(self, task_id: str) -> None:
+        """A failed task runs again (its source is asked for anew)."""
+        await self.settle_mediainfo(task_id, status="running", error=None)
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
