@@ -320,7 +320,6 @@ class EditorSettings:
     secret_key: StrictStr
     ping_interval: PositiveFloat
     session_idle: Duration
-    upload_expires_after: Duration
     user_quota: PositiveInt
     thumbnail_width: PositiveInt
     thumbnail_step: PositiveFloat

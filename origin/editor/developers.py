@@ -121,6 +121,17 @@ def output_bucket(settings: Settings, developer: Developer) -> dict[str, str] | 
     return loaded
 
 
+def own_urls(base_url: str) -> dict[str, str]:
+    """mediaedge's own custom URLs under the origin's public URL ``base_url``, for a developer who
+    serves none of its own."""
+    base = base_url.rstrip("/")
+    return {
+        "fetchFileUrl": f"{base}/api/dev/files",
+        "mediaTabContentUrl": f"{base}/api/dev/media",
+        "fetchThumbnailUrl": f"{base}/api/dev/thumbnail",
+    }
+
+
 def public_view(settings: Settings, developer: Developer, own_urls: dict[str, str]) -> dict[str, Any]:
     """The profile as answers show it: URLs (``own_urls`` where the developer serves none), bucket
     name and endpoint — never the credentials."""

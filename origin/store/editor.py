@@ -10,7 +10,16 @@ from typing import Any
 import sqlalchemy as sa
 
 from origin.store.db import Conn, Database, Records, UniqueViolation
-from origin.store.schema import editor_developers, editor_mediainfo, editor_overlays, editor_sessions, folders, now
+from origin.store.schema import (
+    assets,
+    editor_developers,
+    editor_mediainfo,
+    editor_overlays,
+    editor_sessions,
+    folders,
+    jobs,
+    now,
+)
 
 
 @dataclass(frozen=True)
@@ -280,10 +289,30 @@ class EditorRepository:
         update = sa.update(editor_mediainfo).where(editor_mediainfo.c.id == task_id).values(updated_at=now(), **fields)
         await self.db.execute(update, conn)
 
-    async def retry_mediainfo(self, task_id: str) -> None:
-        """A failed task runs again (its source is asked for anew)."""
-        await self.settle_mediainfo(task_id, status="running", error=None)
+    # -- counts ---------------------------------------------------------------------------------
+
+    async def _scalar(self, statement: sa.Select[Any]) -> int:
+        return int((await self.db.execute(statement)).scalar_one() or 0)
+
+    async def count_jobs(self, tenant_id: str, kind: str) -> int:
+        """The tenant's queued and running jobs of ``kind`` (GET /api/stat)."""
+        c = jobs.c
+        where = [c.tenant_id == tenant_id, c.kind == kind, c.status.in_(("queued", "running"))]
+        return await self._scalar(sa.select(sa.func.count()).select_from(jobs).where(*where))
+
+    async def count_uploading(self, tenant_id: str) -> int:
+        """The tenant's editor uploads still receiving bytes."""
+        c = assets.c
+        where = [c.tenant_id == tenant_id, c.dialect == "editor", c.source == "upload", c.status == "queued"]
+        return await self._scalar(sa.select(sa.func.count()).select_from(assets).where(*where))
+
+    async def bytes_of_user(self, tenant_id: str, user_id: str) -> int:
+        """Bytes of the media files ``user_id`` owns (not deleted), uploads in progress included."""
+        c = assets.c
+        where = [c.tenant_id == tenant_id, c.user_id == user_id, c.status != "deleted"]
+        return await self._scalar(sa.select(sa.func.coalesce(sa.func.sum(c.size), 0)).where(*where))
 
 
 def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+

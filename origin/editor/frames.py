@@ -1,0 +1,90 @@
+"""PNG frames of media with ffmpeg: one frame at an exact time, or a strip at a fixed step.
+
+Times in the editor API are in 100 ns units (``10_000_000`` = one second). One frame is taken with
+input seeking (``-ss`` before ``-i``), which ffmpeg makes frame-accurate: it decodes from the
+keyframe before the time and drops frames until the one shown at that time. A strip uses the ``fps``
+filter, whose n-th picture is the frame shown at ``n × step``.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import tempfile
+from pathlib import Path
+
+import orjson
+
+from mediaedge.ffmpeg import ffmpeg_exe, ffprobe_exe, run_tool
+
+TICKS = 10_000_000  # 100 ns units per second
+FRAME_TIMEOUT = 60.0
+STRIP_TIMEOUT = 3600.0
+
+
+class FrameError(Exception):
+    """ffmpeg made no picture (unreadable media, or a time past the end)."""
+
+
+def seconds(ticks: int) -> float:
+    return ticks / TICKS
+
+
+def ticks(seconds_: float | None) -> int:
+    return round((seconds_ or 0) * TICKS)
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def _scale(width: int) -> str:
+    # Never upscale; even height for any pixel format; square pixels.
+    return f"scale='min({width},iw)':-2,setsar=1"
+
+
+async def frame_png(source: str, at: float, width: int) -> bytes:
+    """The frame of ``source`` (a path or URL) shown at ``at`` seconds, ``width`` pixels wide at most."""
+    code, out, err = await run_tool(
+        ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-nostdin",
+        "-ss", f"{max(at, 0.0):.7f}", "-i", source,
+        "-frames:v", "1", "-vf", _scale(width), "-f", "image2pipe", "-c:v", "png", "pipe:1",
+        deadline=FRAME_TIMEOUT,
+    )  # fmt: skip
+    if code != 0 or not out:
+        raise FrameError(err.decode(errors="replace").strip()[-300:] or "no frame at that time")
+    return out
+
+
+async def strip_pngs(source: str, step: float, width: int, limit: int) -> list[bytes]:
+    """Frames at 0, ``step``, 2 × ``step`` … (at most ``limit``), as PNGs."""
+    with tempfile.TemporaryDirectory(prefix="editor-strip-") as tmp:
+        pattern = os.path.join(tmp, "%06d.png")
+        code, _, err = await run_tool(
+            ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-nostdin", "-i", source,
+            "-vf", f"fps=1/{step},{_scale(width)}", "-frames:v", str(limit), "-f", "image2", pattern,
+            deadline=STRIP_TIMEOUT,
+        )  # fmt: skip
+        if code != 0:
+            raise FrameError(err.decode(errors="replace").strip()[-300:])
+        return [path.read_bytes() for path in sorted(Path(tmp).glob("*.png"))]
+
+
+async def audio_tracks(source: str) -> list[str]:
+    """A name per audio stream: its ``title`` tag, else its language, else ``Track N``."""
+    probe = ffprobe_exe()
+    if probe is None:
+        _, _, err = await run_tool(ffmpeg_exe(), "-hide_banner", "-i", source, deadline=FRAME_TIMEOUT)
+        count = sum(1 for line in err.decode(errors="replace").splitlines() if ": Audio: " in line)
+        return [f"Track {n}" for n in range(1, count + 1)]
+    code, out, _ = await run_tool(
+        probe, "-v", "error", "-select_streams", "a", "-show_entries", "stream=index:stream_tags=title,language",
+        "-print_format", "json", source, deadline=FRAME_TIMEOUT,
+    )  # fmt: skip
+    if code != 0:
+        return []
+    names = []
+    for n, stream in enumerate(orjson.loads(out).get("streams") or [], start=1):
+        tags = stream.get("tags") or {}
+        names.append(tags.get("title") or tags.get("language") or f"Track {n}")
+    return names
