@@ -24,7 +24,9 @@ from origin.webhooks import emit
 EVENT_PREFIX = "editor."
 
 
-def callback_event(state: OriginState, session: EditorSession, event_type: str, payload: dict[str, Any]) -> dict[str, Any]:
+def callback_event(
+    state: OriginState, session: EditorSession, event_type: str, payload: dict[str, Any]
+) -> dict[str, Any]:
     return {
         "type": event_type,
         "userData": session.data,

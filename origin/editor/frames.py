@@ -8,6 +8,7 @@ filter, whose n-th picture is the frame shown at ``n × step``.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import os
 import tempfile
@@ -67,7 +68,11 @@ async def strip_pngs(source: str, step: float, width: int, limit: int) -> list[b
         )  # fmt: skip
         if code != 0:
             raise FrameError(err.decode(errors="replace").strip()[-300:])
-        return [path.read_bytes() for path in sorted(Path(tmp).glob("*.png"))]
+        return await asyncio.to_thread(_read_all, Path(tmp))
+
+
+def _read_all(directory: Path) -> list[bytes]:
+    return [path.read_bytes() for path in sorted(directory.glob("*.png"))]
 
 
 async def audio_tracks(source: str) -> list[str]:

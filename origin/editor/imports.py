@@ -167,7 +167,9 @@ async def import_failed(state: OriginState, job: Job, error: str, tx: Conn) -> N
     await state.store.assets.advance(asset.id, Status.FAILED, conn=tx)
     session = await state.store.editor.session(job.payload.get("session") or "")
     if session is not None:
-        await emit_callback(state, tx, session, "media_error", {"mediaFileId": asset.id, "error": {"type": kind, "message": error}})
+        await emit_callback(
+            state, tx, session, "media_error", {"mediaFileId": asset.id, "error": {"type": kind, "message": error}}
+        )
 
 
 # -- S3 buckets -----------------------------------------------------------------------------------
@@ -181,8 +183,15 @@ async def import_bucket(state: OriginState, caller: Caller, body: dict[str, Any]
         raise HTTPError(400, "awsAccessKey, awsSecreteKey and awsBucketName are required", "editor.import.invalid")
     endpoint = check_public_url(state, body.get("awsEndPoint") or AWS_ENDPOINT)
     folder = await folder_id(state, caller.tenant, body.get("folder"))
-    secret = {f: body[f] for f in BUCKET_FIELDS} | {"awsEndPoint": endpoint, "region": body.get("awsRegion") or "us-east-1"}
-    payload = {"bucket": seal(state.settings, orjson.dumps(secret).decode()), "session": caller.session.id, "folder": folder}
+    secret = {f: body[f] for f in BUCKET_FIELDS} | {
+        "awsEndPoint": endpoint,
+        "region": body.get("awsRegion") or "us-east-1",
+    }
+    payload = {
+        "bucket": seal(state.settings, orjson.dumps(secret).decode()),
+        "session": caller.session.id,
+        "folder": folder,
+    }
     async with state.store.transaction() as tx:
         return await enqueue(tx, IMPORT_BUCKET, caller.tenant.id, payload)
 

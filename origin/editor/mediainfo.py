@@ -45,7 +45,9 @@ async def create_task(state: OriginState, tenant: Tenant, body: dict[str, Any]) 
     if not original:
         raise HTTPError(400, "originalUrl is required", "editor.mediainfo.invalid")
     preview = check_url("previewUrl", body.get("previewUrl")) or None
-    task, created = await state.store.editor.mediainfo_task(tenant.id, source_hash(original, preview), original, preview)
+    task, created = await state.store.editor.mediainfo_task(
+        tenant.id, source_hash(original, preview), original, preview
+    )
     if created or task.status == "failed":
         async with state.store.transaction() as tx:
             if not created:

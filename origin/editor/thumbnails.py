@@ -124,7 +124,11 @@ async def run_thumbnails(state: OriginState, job: Job) -> dict[str, Any]:
         for index, png in enumerate(pngs):
             await backend.write(thumb_key(asset, index), _once(png), "image/png")
         count = len(pngs)
-    thumbnail = frames.b64(await frames.frame_png(source, 0.0, state.settings.editor.thumbnail_width)) if asset.kind in ("video", "image") else ""
+    thumbnail = (
+        frames.b64(await frames.frame_png(source, 0.0, state.settings.editor.thumbnail_width))
+        if asset.kind in ("video", "image")
+        else ""
+    )
     await set_editor_extra(
         state, asset, stage=None, thumbs={"step": step, "count": count}, audioTracks=tracks, thumbnail=thumbnail
     )
@@ -165,10 +169,18 @@ async def ensure_prepared(state: OriginState, assets: list[Asset]) -> None:
 
     for asset in assets:
         extra = editor_extra(asset)
-        if asset.status != Status.READY or asset.kind not in ("video", "image") or "thumbs" in extra or extra.get("stage"):
+        if (
+            asset.status != Status.READY
+            or asset.kind not in ("video", "image")
+            or "thumbs" in extra
+            or extra.get("stage")
+        ):
             continue
         async with state.store.transaction() as tx:
             await state.store.assets.update(
-                asset.tenant_id, asset.id, conn=tx, extra={**asset.extra, "editor": {**extra, "stage": "prepare_thumbnails"}}
+                asset.tenant_id,
+                asset.id,
+                conn=tx,
+                extra={**asset.extra, "editor": {**extra, "stage": "prepare_thumbnails"}},
             )
             await queue_preparation(state, tx, asset)

@@ -57,7 +57,9 @@ def unsupported(name: str) -> HTTPError:
 async def check_room(state: OriginState, caller: Caller, size: int) -> None:
     """507 when one more file of ``size`` bytes passes the file size limit or the user's quota."""
     if size > max_file_size(state, caller.tenant):
-        raise HTTPError(507, f"The file exceeds the size limit of {max_file_size(state, caller.tenant)} bytes", "exceeded_file_size")
+        raise HTTPError(
+            507, f"The file exceeds the size limit of {max_file_size(state, caller.tenant)} bytes", "exceeded_file_size"
+        )
     used = await state.store.editor.bytes_of_user(caller.tenant.id, user_id(caller.session))
     quota = state.settings.editor.user_quota
     if used + size > quota:
@@ -138,7 +140,9 @@ async def put_chunk(
     start, end, total = parse_content_range(content_range)
     async with tus.locked(state, upload_id, caller.tenant.id) as (upload, held):
         if total != upload.length:
-            raise HTTPError(400, f"Content-Range total must be the session's size ({upload.length})", "editor.upload.range")
+            raise HTTPError(
+                400, f"Content-Range total must be the session's size ({upload.length})", "editor.upload.range"
+            )
         offset = upload.offset
         if upload.file_id is None and start <= offset <= end:
             try:
@@ -157,9 +161,12 @@ async def put_chunk(
 
         asset = await adopt_file(state, asset, record, caller.session.id)
     elif upload.file_id is None:
-        asset = await state.store.assets.update(
-            caller.tenant.id, asset.id, progress=round(100 * upload.offset / max(total, 1), 1)
-        ) or asset
+        asset = (
+            await state.store.assets.update(
+                caller.tenant.id, asset.id, progress=round(100 * upload.offset / max(total, 1), 1)
+            )
+            or asset
+        )
     return Held(total if upload.file_id else upload.offset, total, asset)
 
 

@@ -207,7 +207,9 @@ class EditorRepository:
         at = now()
         insert = (
             sa.insert(folders)
-            .values(id=new_id("fld_"), tenant_id=tenant_id, parent_id=parent_id, name=name, created_at=at, updated_at=at)
+            .values(
+                id=new_id("fld_"), tenant_id=tenant_id, parent_id=parent_id, name=name, created_at=at, updated_at=at
+            )
             .returning(*FOLDERS.columns)
         )
         found = FOLDERS.first(await self.db.execute(insert))
@@ -232,7 +234,9 @@ class EditorRepository:
         """``folder_id`` and the ids of every folder under it."""
         found, frontier = [folder_id], [folder_id]
         while frontier:
-            statement = sa.select(folders.c.id).where(folders.c.tenant_id == tenant_id, folders.c.parent_id.in_(frontier))
+            statement = sa.select(folders.c.id).where(
+                folders.c.tenant_id == tenant_id, folders.c.parent_id.in_(frontier)
+            )
             frontier = [row[0] for row in await self.db.execute(statement)]
             found += frontier
         return found
@@ -252,7 +256,9 @@ class EditorRepository:
 
     # -- media-info tasks ---------------------------------------------------------------------------
 
-    async def mediainfo_task(self, tenant_id: str, source_hash: str, original_url: str, preview_url: str | None) -> tuple[MediaInfoTask, bool]:
+    async def mediainfo_task(
+        self, tenant_id: str, source_hash: str, original_url: str, preview_url: str | None
+    ) -> tuple[MediaInfoTask, bool]:
         """The task for this source: a new one (``True``), or the one made before (cached)."""
         at = now()
         insert = (
@@ -315,4 +321,3 @@ class EditorRepository:
 
 def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-

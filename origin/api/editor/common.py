@@ -31,7 +31,9 @@ def int_param(request: Request, name: str, default: int | None = None, *, low: i
     except ValueError:
         raise HTTPError(400, f"{name} must be an integer", "editor.param.invalid") from None
     if value < low or (high is not None and value > high):
-        raise HTTPError(400, f"{name} must be between {low} and {high if high is not None else 'any'}", "editor.param.invalid")
+        raise HTTPError(
+            400, f"{name} must be between {low} and {high if high is not None else 'any'}", "editor.param.invalid"
+        )
     return value
 
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.routing import BaseRoute, Route
 
+from mediaedge.errors import HTTPError
 from origin.auth import require_bearer
 from origin.editor import developers
 from origin.http import JSON, json_body
 from origin.state import get_state
-from mediaedge.errors import HTTPError
 
 
 def own_urls(request: Request) -> dict[str, str]:

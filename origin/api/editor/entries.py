@@ -45,7 +45,9 @@ def entry_type(asset: Asset) -> str:
 def error_object(asset: Asset) -> dict[str, Any] | None:
     if asset.status not in FAILED and not asset.error:
         return None
-    kind = editor_extra(asset).get("errorType") or ("unsupported_media" if asset.status == Status.QUARANTINED else "internal_server_error")
+    kind = editor_extra(asset).get("errorType") or (
+        "unsupported_media" if asset.status == Status.QUARANTINED else "internal_server_error"
+    )
     return media_error(kind, asset.error or "The media file could not be processed")
 
 

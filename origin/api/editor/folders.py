@@ -32,7 +32,9 @@ async def rename(request: Request) -> JSON:
 async def delete(request: Request) -> JSON:
     who = await caller(request)
     try:
-        await media.delete_folder(get_state(request), who.tenant, request.path_params["id"], force=flag(request, "force"))
+        await media.delete_folder(
+            get_state(request), who.tenant, request.path_params["id"], force=flag(request, "force")
+        )
     except HTTPError as exc:
         if exc.code not in ("not_found", "not_empty"):
             raise

@@ -21,7 +21,9 @@ def _list_query(request: Request, filters: tuple[str, ...]) -> dict[str, Any]:
     q = request.query_params
     wanted = [f.strip() for f in (q.get("filter") or "").split(",") if f.strip()]
     if unknown := [f for f in wanted if f not in filters]:
-        raise HTTPError(400, f"filter: unknown type {unknown[0]!r} (one of {', '.join(filters)})", "editor.param.invalid")
+        raise HTTPError(
+            400, f"filter: unknown type {unknown[0]!r} (one of {', '.join(filters)})", "editor.param.invalid"
+        )
     sort = q.get("sort_field") or "createTime"
     if sort not in media.SORT_COLUMNS:
         raise HTTPError(400, "sort_field must be name, createTime, size or duration", "editor.param.invalid")

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import binascii
 import base64
+import binascii
 import time
 
 from starlette.requests import Request

@@ -60,7 +60,9 @@ async def _hello(socket: WebSocket, state: OriginState) -> sessions.Caller | Non
     try:
         return await sessions.authenticate(state, token if isinstance(token, str) else None)
     except HTTPError as exc:
-        await socket.send_text(orjson.dumps({"type": "error", "payload": {"code": exc.code, "message": exc.message}}).decode())
+        await socket.send_text(
+            orjson.dumps({"type": "error", "payload": {"code": exc.code, "message": exc.message}}).decode()
+        )
         await socket.close(CLOSE_UNAUTHORIZED, exc.message)
         return None
 
@@ -77,7 +79,9 @@ async def presence(socket: WebSocket) -> None:
         return
     session = caller.session
     await sessions.socket_opened(state, session)
-    await socket.send_text(orjson.dumps({"type": "user_event", "payload": {"status": "online", "id": session.id}}).decode())
+    await socket.send_text(
+        orjson.dumps({"type": "user_event", "payload": {"status": "online", "id": session.id}}).decode()
+    )
     interval = state.settings.editor.ping_interval
     try:
         await _ping_pong(socket, state, session, interval)

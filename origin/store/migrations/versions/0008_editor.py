@@ -74,9 +74,7 @@ def upgrade() -> None:
     op.create_table(
         "editor_overlays",
         sa.Column("id", sa.Text, primary_key=True),
-        sa.Column(
-            "session_id", sa.Text, sa.ForeignKey("editor_sessions.id", ondelete="CASCADE"), nullable=False
-        ),
+        sa.Column("session_id", sa.Text, sa.ForeignKey("editor_sessions.id", ondelete="CASCADE"), nullable=False),
         sa.Column("data", sa.LargeBinary, nullable=False),
         sa.Column("created_at", Timestamp, nullable=False),
     )
