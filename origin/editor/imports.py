@@ -150,7 +150,7 @@ async def run_import(state: OriginState, job: Job) -> dict[str, Any]:
 
 
 async def import_failed(state: OriginState, job: Job, error: str, tx: Conn) -> None:
-    asset = await state.store.assets.get(job.tenant_id, job.payload["asset_id"])
+    asset = await state.store.assets.get(job.tenant_id, job.payload["asset_id"], tx)
     if asset is None:
         return
     kind = "unsupported_media" if error.startswith("Unsupported media") else "internal_server_error"

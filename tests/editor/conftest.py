@@ -209,7 +209,7 @@ def make_luma_clip(path: Path, seconds: int = CLIP_SECONDS, fps: int = FPS, size
             "-f", "lavfi", "-i", f"color=c=black:s={size}:r={fps}:d={seconds},geq=lum='20+4*N':cb=128:cr=128",
             "-f", "lavfi", "-i", f"sine=frequency=440:duration={seconds}",
             "-c:v", "libx264", "-preset", "ultrafast", "-qp", "0", "-pix_fmt", "yuv420p", "-g", str(fps * 2),
-            "-c:a", "aac", "-b:a", "64k", "-metadata:s:a:0", "title=Narration",
+            "-c:a", "aac", "-b:a", "64k", "-metadata:s:a:0", "handler_name=Narration",
             "-shortest", "-movflags", "+faststart", str(path),
         ],
         check=True,
