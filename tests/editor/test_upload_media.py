@@ -192,8 +192,11 @@ def test_media_files_are_the_shared_catalogue(
         uploaded = tenant.post(
             "/upload/direct-upload", files={"file": ("other-api.mp4", luma_clip.read_bytes(), "video/mp4")}
         )
-    assert uploaded.status_code == 201, uploaded.text
-    file_id = uploaded.json()["id"]
+        second = tenant.post(
+            "/upload/direct-upload", files={"file": ("b-second.mp4", luma_clip.read_bytes(), "video/mp4")}
+        )
+    assert uploaded.status_code == 201 and second.status_code == 201, uploaded.text
+    file_id, second_id = uploaded.json()["id"], second.json()["id"]
     with editor_stack.client(session.id) as client:
         entry = client.get(f"/api/mediafiles/{file_id}").json()
         assert entry["id"] == file_id and entry["name"] == "other-api.mp4" and entry["mediaType"] == "video"
@@ -224,8 +227,17 @@ def test_media_files_are_the_shared_catalogue(
         assert client.get("/api/mediafiles", params={"folder": inner}).status_code == 404
 
         # Paging and filters over the root.
-        page = client.get("/api/mediafiles", params={"start_number": 0, "count": 1, "filter": "video"}).json()
-        assert len(page["entries"]) == 1 and page["total_count"] >= 1
+        everything = client.get("/api/mediafiles", params={"count": 100}).json()
+        assert second_id in [e["id"] for e in everything["entries"]]
+        pages = [
+            client.get("/api/mediafiles", params={"start_number": n, "count": 1, "filter": "video"}).json()
+            for n in range(everything["total_count"])
+        ]
+        assert [p["entries"][0]["id"] for p in pages] == [e["id"] for e in everything["entries"]]
+        assert {p["total_count"] for p in pages} == {everything["total_count"]}
+        assert client.get("/api/mediafiles", params={"filter": "audio"}).json() == {"total_count": 0, "entries": []}
+        found = client.get("/api/mediafiles", params={"search": "B-SEC"}).json()
+        assert [e["id"] for e in found["entries"]] == [second_id]
         assert client.get("/api/mediafiles", params={"filter": "pdf"}).status_code == 400
         missing = client.delete("/api/mediafiles/mda_nothing")
         assert missing.status_code == 404 and missing.json()["error"]["type"] == "not_found"
