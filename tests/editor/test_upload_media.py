@@ -239,5 +239,20 @@ def test_media_files_are_the_shared_catalogue(
         found = client.get("/api/mediafiles", params={"search": "B-SEC"}).json()
         assert [e["id"] for e in found["entries"]] == [second_id]
         assert client.get("/api/mediafiles", params={"filter": "pdf"}).status_code == 400
+        # Upload sessions refuse what cannot be edited or stored.
+        pdf = client.post("/api/upload/media", json={"size": 10, "name": "notes.pdf"})
+        assert (pdf.status_code, pdf.json()["code"], pdf.json()["error"]) == (514, "unsupported_media", "UnsupportedMedia")
+        huge = client.post("/api/upload/media", json={"size": 10**13, "name": "huge.mp4"})
+        assert (huge.status_code, huge.json()["code"]) == (507, "exceeded_file_size")
+        over_quota = client.post("/api/upload/media", json={"size": 15 * 10**9, "name": "long.mp4"})  # quota 10 GB
+        assert (over_quota.status_code, over_quota.json()["code"]) == (507, "exceeded_per_user_size")
+        assert client.post("/api/upload/media", json={"size": -1, "name": "a.mp4"}).status_code == 400
+        small = client.post("/api/upload/media", json={"size": 9, "name": "tiny.mp4"}).json()["id"]
+        for content_range in ("bytes 5-1/9", "bytes 0-9/9", "bytes 0-3/10", "items 0-3/9", None):
+            headers = {"Content-Range": content_range} if content_range else {}
+            bad = client.put("/api/upload/media", params={"id": small}, content=b"x", headers=headers)
+            assert (bad.status_code, bad.json()["code"]) == (400, "editor.upload.range"), content_range
+        assert client.put("/api/upload/media", params={"id": second_id}, content=b"x").status_code == 404
+
         missing = client.delete("/api/mediafiles/mda_nothing")
         assert missing.status_code == 404 and missing.json()["error"]["type"] == "not_found"
