@@ -114,7 +114,8 @@ async def audio_tracks(source: str) -> list[str]:
         count = sum(1 for line in err.decode(errors="replace").splitlines() if ": Audio: " in line)
         return [f"Track {n}" for n in range(1, count + 1)]
     code, out, _ = await run_tool(
-        probe, "-v", "error", "-select_streams", "a", "-show_entries", "stream=index:stream_tags=title,handler_name,language",
+        probe, "-v", "error", "-select_streams", "a",
+        "-show_entries", "stream=index:stream_tags=title,handler_name,language",
         "-print_format", "json", source, deadline=FRAME_TIMEOUT,
     )  # fmt: skip
     if code != 0:

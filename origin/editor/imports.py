@@ -35,8 +35,7 @@ from origin.fetch_url import BACKOFF, MAX_ATTEMPTS, download
 from origin.ingest import IngestRequest, ingest_file
 from origin.jobs import Job, PermanentJobError, RetryableJobError, enqueue, register_job
 from origin.state import OriginState
-from origin.store import FileRecord
-from origin.store import Asset
+from origin.store import Asset, FileRecord
 from origin.store.db import Conn
 
 IMPORT_URL = "editor.import_url"

@@ -189,7 +189,8 @@ def open_session(stack: EditorStack, developer: Developer, name: str = "ann") ->
     token = f"dev-token-{name}-{time.monotonic_ns()}"
     with stack.client() as client:
         response = client.post(
-            "/api/users", json={"name": name, "data": f"user-data-{name}", "apiKey": developer.api_key, "apiAuthToken": token}
+            "/api/users",
+            json={"name": name, "data": f"user-data-{name}", "apiKey": developer.api_key, "apiAuthToken": token},
         )
     assert response.status_code == 200, response.text
     return Session(response.json()["id"], token)

@@ -71,11 +71,17 @@ def _status(client: Any, media_id: str) -> dict[str, Any]:
 
 
 def _settled(client: Any, media_id: str) -> dict[str, Any]:
-    return dict(wait_for(lambda: (s := _status(client, media_id))["status"] == "ready" and s, timeout=90, what="import"))
+    return dict(
+        wait_for(lambda: (s := _status(client, media_id))["status"] == "ready" and s, timeout=90, what="import")
+    )
 
 
 def test_import_by_url(
-    editor_stack: EditorStack, developer: Developer, session: Session, receiver: Receiver, upstream: Upstream,
+    editor_stack: EditorStack,
+    developer: Developer,
+    session: Session,
+    receiver: Receiver,
+    upstream: Upstream,
     luma_reference: list[float],  # noqa: F811
 ) -> None:
     with editor_stack.client(session.id) as client:
@@ -114,11 +120,18 @@ def test_import_by_url(
     assert {e["payload"]["mediaFileId"] for e in ready} >= {media_id, flaky}
     errors = wait_for(lambda: receiver.of_type("media_error"), what="media_error callback")
     payloads = [orjson.loads(b)["payload"] for _, b in errors]
-    assert {"mediaFileId": missing, "error": {"type": "not_found", "message": "URL returned HTTP 404 Not Found"}} in payloads
+    assert {
+        "mediaFileId": missing,
+        "error": {"type": "not_found", "message": "URL returned HTTP 404 Not Found"},
+    } in payloads
 
 
 def test_import_from_an_s3_bucket(
-    editor_stack: EditorStack, developer: Developer, session: Session, s3_server: str, s3_client: Any,
+    editor_stack: EditorStack,
+    developer: Developer,
+    session: Session,
+    s3_server: str,
+    s3_client: Any,
     luma_clip: Path,  # noqa: F811
 ) -> None:
     bucket = f"editor-src-{uuid.uuid4().hex[:12]}"
@@ -161,7 +174,10 @@ def test_import_from_an_s3_bucket(
 
 
 def test_mediainfo_tasks(
-    editor_stack: EditorStack, developer: Developer, session: Session, upstream: Upstream,
+    editor_stack: EditorStack,
+    developer: Developer,
+    session: Session,
+    upstream: Upstream,
     luma_reference: list[float],  # noqa: F811
 ) -> None:
     import base64
@@ -172,7 +188,8 @@ def test_mediainfo_tasks(
         first = client.get(f"/api/task/mediainfo/{task_id}")
         assert first.status_code in (200, 202)
         done = wait_for(
-            lambda: (r := client.get(f"/api/task/mediainfo/{task_id}")).status_code == 200 and r.json(), timeout=90,
+            lambda: (r := client.get(f"/api/task/mediainfo/{task_id}")).status_code == 200 and r.json(),
+            timeout=90,
             what="media info",
         )
         info = done["info"]
@@ -183,7 +200,13 @@ def test_mediainfo_tasks(
         assert nearest_frame(base64.b64decode(info["thumbnail"]), luma_reference) == 0
         times = [t["time"] for t in done["thumbnails"]]
         assert times == [n * TICKS for n in range(5)]
-        assert [nearest_frame(base64.b64decode(t["data"]), luma_reference) for t in done["thumbnails"]] == [0, 10, 20, 30, 40]
+        assert [nearest_frame(base64.b64decode(t["data"]), luma_reference) for t in done["thumbnails"]] == [
+            0,
+            10,
+            20,
+            30,
+            40,
+        ]
 
         hits = upstream.hits["info.mp4"]
         assert client.post("/api/task/mediainfo", json=body).json()["id"] == task_id  # cached per source
@@ -191,7 +214,8 @@ def test_mediainfo_tasks(
 
         blocked = client.post("/api/task/mediainfo", json={"originalUrl": "http://10.1.2.3/x.mp4"}).json()["id"]
         failed = wait_for(
-            lambda: (r := client.get(f"/api/task/mediainfo/{blocked}")).status_code == 422 and r.json(), timeout=60,
+            lambda: (r := client.get(f"/api/task/mediainfo/{blocked}")).status_code == 422 and r.json(),
+            timeout=60,
             what="the refused fetch",
         )
         assert failed["code"] == "editor.mediainfo.failed" and "private" in failed["message"]

@@ -148,7 +148,8 @@ def test_chunked_upload_resumes_and_thumbnails_are_frame_accurate(
 
         # Timeline thumbnails: prepared at ingest (cached) and made now, at 100 ns times.
         cached = client.get(
-            "/api/clip_thumbnails", params={"id": upload_id, "start_time": 0, "step": TICKS, "count": 5, "cached": "true"}
+            "/api/clip_thumbnails",
+            params={"id": upload_id, "start_time": 0, "step": TICKS, "count": 5, "cached": "true"},
         ).json()
         assert cached["status"] == "" and [t["time"] for t in cached["thumbnails"]] == [n * TICKS for n in range(5)]
         assert [_frame(t["data"], luma_reference) for t in cached["thumbnails"]] == [0, 10, 20, 30, 40]
@@ -186,7 +187,10 @@ def test_chunked_upload_resumes_and_thumbnails_are_frame_accurate(
 
 
 def test_media_files_are_the_shared_catalogue(
-    editor_stack: EditorStack, developer: Developer, session: Session, luma_clip: Path  # noqa: F811
+    editor_stack: EditorStack,
+    developer: Developer,
+    session: Session,
+    luma_clip: Path,  # noqa: F811
 ) -> None:
     with httpx.Client(base_url=editor_stack.url, headers=editor_stack.origin.headers, timeout=60) as tenant:
         uploaded = tenant.post(
@@ -213,7 +217,9 @@ def test_media_files_are_the_shared_catalogue(
         assert (listed["entries"][0]["name"], listed["entries"][0]["filetype"]) == ("Cuts", "folder")
         in_inner = client.get("/api/mediafiles", params={"folder": inner}).json()
         assert [e["id"] for e in in_inner["entries"]] == [file_id]
-        root = client.get("/api/mediafiles", params={"filter": "video", "sort_field": "name", "sort_order": "asc"}).json()
+        root = client.get(
+            "/api/mediafiles", params={"filter": "video", "sort_field": "name", "sort_order": "asc"}
+        ).json()
         assert file_id not in [e["id"] for e in root["entries"]]
         names = [e["name"] for e in root["entries"]]
         assert names == sorted(names)
@@ -241,7 +247,11 @@ def test_media_files_are_the_shared_catalogue(
         assert client.get("/api/mediafiles", params={"filter": "pdf"}).status_code == 400
         # Upload sessions refuse what cannot be edited or stored.
         pdf = client.post("/api/upload/media", json={"size": 10, "name": "notes.pdf"})
-        assert (pdf.status_code, pdf.json()["code"], pdf.json()["error"]) == (514, "unsupported_media", "UnsupportedMedia")
+        assert (pdf.status_code, pdf.json()["code"], pdf.json()["error"]) == (
+            514,
+            "unsupported_media",
+            "UnsupportedMedia",
+        )
         huge = client.post("/api/upload/media", json={"size": 10**13, "name": "huge.mp4"})
         assert (huge.status_code, huge.json()["code"]) == (507, "exceeded_file_size")
         over_quota = client.post("/api/upload/media", json={"size": 15 * 10**9, "name": "long.mp4"})  # quota 10 GB
