@@ -324,6 +324,8 @@ class EditorSettings:
     thumbnail_width: PositiveInt
     thumbnail_step: PositiveFloat
     version: StrictStr
+    audiolib_json: StrictStr
+    audiolib_dir: StrictStr
 
 
 @settings_table

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from origin.editor import imports, mediainfo, thumbnails
+from origin.editor import audiolib, imports, mediainfo, thumbnails
 
-KINDS = (imports.IMPORT_URL, imports.IMPORT_BUCKET, mediainfo.MEDIAINFO, thumbnails.THUMBNAILS)
+KINDS = (imports.IMPORT_URL, imports.IMPORT_BUCKET, mediainfo.MEDIAINFO, thumbnails.THUMBNAILS, audiolib.AUDIOLIB)

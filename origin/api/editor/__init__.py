@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
-from origin.api.editor import developer, folders, media, misc, tasks, uploads, users
+from origin.api.editor import audiolib, developer, folders, media, misc, tasks, uploads, users
 
 routes: list[BaseRoute] = [
     *developer.routes,
@@ -18,4 +18,5 @@ routes: list[BaseRoute] = [
     *folders.routes,
     *uploads.routes,
     *misc.routes,
+    *audiolib.routes,
 ]
