@@ -191,7 +191,8 @@ async def status(state: OriginState, caller: Caller, asset_id: str) -> Held:
     if upload is None:
         size = asset.size or 0
         return Held(size, size, asset)
-    return Held(upload.length or 0 if upload.file_id else upload.offset, upload.length or 0, asset)
+    total = upload.length or 0
+    return Held(total if upload.file_id else upload.offset, total, asset)
 
 
 __all__ = ["Held", "create_session", "parse_content_range", "put_chunk", "set_editor_extra", "status"]

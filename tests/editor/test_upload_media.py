@@ -96,6 +96,7 @@ def test_chunked_upload_resumes_and_thumbnails_are_frame_accurate(
         assert upload_id.startswith("mda_")
         first = client.get(f"/api/mediafiles/{upload_id}").json()
         assert (first["status"], first["progress"], first["type"]) == ("upload", 0, "uploaded")
+        assert client.get("/api/stat").json()["activeImportFromLocalDriveCount"] == 1
 
         offset, chunks, statuses = 0, 0, []
         while offset < SIZE:
@@ -120,6 +121,9 @@ def test_chunked_upload_resumes_and_thumbnails_are_frame_accurate(
             assert response.status_code in (200, 206), response.text
             offset = _held(response)
             chunks += 1
+            if chunks == 3:
+                during = client.get(f"/api/mediafiles/{upload_id}").json()
+                assert during["status"] == "upload" and during["progress"] == round(100 * offset / SIZE)
         assert statuses[-1] == 200 and set(statuses[:-1]) == {206}
         assert proxy.cuts == 1
         rss_growth = editor_stack.origin.rss_bytes() - rss_before
@@ -136,6 +140,10 @@ def test_chunked_upload_resumes_and_thumbnails_are_frame_accurate(
             return status["status"] == "ready"
 
         wait_for(ready, timeout=120, interval=0.1, what="the upload to be ready")
+        stat = client.get("/api/stat").json()
+        assert (stat["activeImportFromLocalDriveCount"], stat["activeBuildThumbsTasksCount"]) == (0, 0)
+        assert "upload" not in seen and seen <= {"prepare_thumbnails", "ready"}
+        assert client.get(f"/api/mediafiles/{upload_id}").json()["progress"] == 100
         entry = client.get(f"/api/mediafiles/{upload_id}").json()
         assert entry["id"] == upload_id and entry["size"] == SIZE
         assert (entry["filetype"], entry["mediaType"], entry["type"]) == ("mp4", "video", "uploaded")
