@@ -9,6 +9,7 @@ import asyncio
 import base64
 import hashlib
 import hmac
+import time
 from pathlib import Path
 
 import httpx
@@ -16,7 +17,10 @@ import orjson
 import pytest
 
 from mediaedge.settings import load_settings
+from origin.editor.uploads import fail_expired
+from origin.state import OriginState
 from origin.store import open_store
+from origin.tus.cleaner import sweep
 from tests.editor.conftest import (
     FPS,
     Developer,
@@ -274,3 +278,35 @@ def test_media_files_are_the_shared_catalogue(
 
         missing = client.delete("/api/mediafiles/mda_nothing")
         assert missing.status_code == 404 and missing.json()["error"]["type"] == "not_found"
+
+
+def test_an_abandoned_upload_fails_once_its_session_expires(
+    editor_stack: EditorStack, developer: Developer, session: Session
+) -> None:
+    with editor_stack.client(session.id) as client:
+        upload_id = client.post("/api/upload/media", json={"size": 1000, "name": "abandoned.mp4"}).json()["id"]
+
+        def put(start: int) -> int:
+            headers = {"Content-Range": f"bytes {start}-{start + 99}/1000"}
+            return client.put(
+                "/api/upload/media", params={"id": upload_id}, content=b"x" * 100, headers=headers
+            ).status_code
+
+        assert put(0) == 206
+
+        async def later(seconds: float) -> list[str]:
+            state = await OriginState.open(load_settings(environ=editor_stack.env))
+            try:
+                at = time.time() + seconds
+                await sweep(state, now=at)  # the resumable upload expires (tus.expires_after, 24 h)
+                return await fail_expired(state, at)
+            finally:
+                await state.close()
+
+        assert upload_id not in asyncio.run(later(3600))
+        assert client.get("/api/mediafile/status", params={"id": upload_id}).json()["status"] == "upload"
+        assert upload_id in asyncio.run(later(25 * 3600))
+        status = client.get("/api/mediafile/status", params={"id": upload_id}).json()
+        assert status["status"] == "ready" and status["error"]["type"] == "internal_server_error"
+        assert "expired" in status["error"]["message"]
+        assert put(100) == 404
