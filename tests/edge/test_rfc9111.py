@@ -14,6 +14,7 @@ from edge.conditional import http_date
 from edge.zones import zone_path
 from mediaedge.errors import HTTPError
 from tests.edge.fakes import SECRET
+from tests.edge.serving import client_ip
 from tests.edge.zone_fixtures import (  # noqa: F401  (pytest fixtures)
     Clock,
     Route,
@@ -403,7 +404,7 @@ async def test_location_and_content_location_are_invalidated(client: httpx.Async
 
 
 async def test_post_body_is_streamed_and_answer_returned_unchanged(
-    client: httpx.AsyncClient, upstream: Upstream
+    client: httpx.AsyncClient, upstream: Upstream, via: str
 ) -> None:
     upstream.routes["/base/upload"] = Route(
         status=201, headers={"x-created": "yes", "cache-control": "max-age=60"}, body=b"made"
@@ -421,7 +422,7 @@ async def test_post_body_is_streamed_and_answer_returned_unchanged(
     assert seen.method == "POST" and seen.body == b"chunk-" * 4
     assert seen.headers.get("transfer-encoding") == "chunked"  # not buffered into a Content-Length
     assert "x-hop" not in seen.headers and "keep-alive" not in seen.headers
-    assert seen.headers["x-upstream-auth"] == "s3cret" and seen.headers["x-forwarded-for"] == "203.0.113.9"
+    assert seen.headers["x-upstream-auth"] == "s3cret" and seen.headers["x-forwarded-for"] == client_ip(via)
     again = await client.post("/z/upload", content=b"y")
     assert again.headers["cache-status"] == "mediaedge; fwd=method"  # never cached
     assert upstream.count("/base/upload") == 2

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from edge.app import EdgeApp, create_app
 from edge.conditional import http_date
 from mediaedge.settings import Settings, load_settings
 from tests.edge.fakes import ORIGIN, SECRET, FakeCache, FakeOrigin
+from tests.edge.serving import edge_client
 from tests.fixtures.loopback import serve_asgi
 
 
@@ -117,9 +119,9 @@ def open_edge(settings: Settings, origin: FakeOrigin, clock: Clock) -> EdgeApp:
     return create_app(settings, cache=FakeCache(), transport=origin.transport(), clock=clock)
 
 
-def http_client(app: EdgeApp) -> httpx.AsyncClient:
-    transport = httpx.ASGITransport(app=app, client=("203.0.113.9", 50000))
-    return httpx.AsyncClient(transport=transport, base_url="http://edge.test")
+def http_client(app: EdgeApp, via: str) -> AbstractAsyncContextManager[httpx.AsyncClient]:
+    """A client for ``app``: in-process or over the lean server (:mod:`tests.edge.serving`)."""
+    return edge_client(app, via)
 
 
 @pytest.fixture(name="clock")
@@ -156,6 +158,6 @@ async def edge_fixture(zone_settings: Settings, origin: FakeOrigin, clock: Clock
 
 
 @pytest.fixture(name="client")
-async def client_fixture(edge: EdgeApp) -> AsyncIterator[httpx.AsyncClient]:
-    async with http_client(edge) as http:
+async def client_fixture(edge: EdgeApp, via: str) -> AsyncIterator[httpx.AsyncClient]:
+    async with http_client(edge, via) as http:
         yield http
