@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from edge.cache.meta import StoredResponse
-from edge.conditional import parse_http_date
+from edge.conditional import http_date, parse_http_date
 
 __all__ = [
     "CACHEABLE_BY_DEFAULT",
@@ -126,10 +126,18 @@ class ClientRequest:
         return ", ".join(v for n, v in self.forward if n == name)
 
 
+def age_value(age_header: str | None) -> int:
+    """The ``Age`` of a response (RFC 9111 §5.1): of a list (or several ``Age`` lines, joined) the
+    first member only; a value that is not a non-negative integer is ignored (0)."""
+    if age_header is None:
+        return 0
+    return delta_seconds(age_header.split(",", 1)[0].strip()) or 0
+
+
 def initial_age(age_header: str | None, date: float | None, request_time: float, response_time: float) -> float:
     """RFC 9111 §4.2.3 ``corrected_initial_age`` of a response received at ``response_time``."""
     apparent = max(0.0, response_time - date) if date is not None else 0.0
-    corrected = (delta_seconds(age_header) or 0) + (response_time - request_time)
+    corrected = age_value(age_header) + (response_time - request_time)
     return max(apparent, corrected)
 
 
@@ -216,6 +224,8 @@ def stored_response(
     lifetime, heuristic = freshness_lifetime(d, headers, status, response_time)
     drop = connection_fields(headers)
     kept = tuple((n, v) for n, v in fields if n not in drop and n not in _NOT_STORED)
+    if "date" not in headers:  # RFC 9110 §6.6.1: a cache adds the time it received the response
+        kept += (("date", http_date(response_time)),)
     reason = not_storable(status, d, headers, request)
     return StoredResponse(
         status=status,

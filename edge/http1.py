@@ -16,8 +16,9 @@ Task, a cycle object, message queues, header checks). Here:
   (``pause_writing``/``resume_writing``), before writing, so a response that fits in one write never
   suspends and a multi-GB stream holds one chunk plus the buffer. Request bodies pause reading when
   more than :data:`READ_LIMIT` bytes wait unread.
-- The response head is built once, with a per-second ``date`` and cached status lines, and goes out
-  in the same write as the first body chunk.
+- The response head is built once, with a per-second ``date`` (unless the app gave one: a cache
+  forwards its stored ``Date``) and cached status lines, and goes out in the same write as the first
+  body chunk.
 
 No access log: the edge writes its own (tokens must never be logged). WebSocket/h2c upgrades are
 ignored (RFC 9110 §7.8 lets a server do so): the request is answered normally, then the connection
@@ -363,6 +364,7 @@ class _Exchange:
         self.no_body = self.head or status < 200 or status in (204, 304)
         lines = [_status_line(status)]
         connection = None
+        date = _Date.get()
         for name, value in self.headers:
             lname = name.lower()
             if lname == b"content-length":
@@ -370,6 +372,8 @@ class _Exchange:
             elif lname == b"connection":
                 connection = value.lower()
                 self.keep_alive = self.keep_alive and b"close" not in connection
+            elif lname == b"date":
+                date = b""  # the app's own (a cache's stored Date): never a second one
             lines += (name, b": ", value, b"\r\n")
         added = []
         if self.length is None and not self.no_body:
@@ -388,10 +392,10 @@ class _Exchange:
                 added.append(b"connection: close\r\n")
             elif self.scope["http_version"] == "1.0":
                 added.append(b"connection: keep-alive\r\n")
-        head = b"".join((*lines, *added, _Date.get(), b"\r\n"))
+        head = b"".join((*lines, *added, date, b"\r\n"))
         # One line feed per line (status, headers, date, blank): a CR or LF inside a header would split
         # the response (header injection). Two C-level counts instead of a regex per header.
-        expected = len(self.headers) + len(added) + 3
+        expected = len(self.headers) + len(added) + (3 if date else 2)
         if head.count(b"\n") != expected or head.count(b"\r") != expected:
             raise RuntimeError("invalid character in a response header")
         return head

@@ -3,7 +3,8 @@ server on a loopback port that counts requests), with the edge's clock under tes
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
 import httpx
@@ -219,6 +220,118 @@ async def test_table(row: Row, client: httpx.AsyncClient, upstream: Upstream, cl
 
 
 # -- behaviours that need more than a row ---------------------------------------------------------------
+
+
+def _imf(ts: float) -> str:
+    return http_date(ts)
+
+
+def _rfc850(ts: float) -> str:
+    return time.strftime("%A, %d-%b-%y %H:%M:%S GMT", time.gmtime(ts))
+
+
+def _asctime(ts: float) -> str:
+    return time.asctime(time.gmtime(ts))
+
+
+def _invalid(fmt: str) -> Callable[[float], str]:
+    return lambda ts: time.strftime(fmt, time.gmtime(ts))
+
+
+@pytest.mark.parametrize(
+    ("expires", "fresh"),
+    [
+        (_imf, True),
+        (_rfc850, True),  # the two obsolete forms RFC 9110 §5.6.7 allows
+        (_asctime, True),
+        (_invalid("%a, %d %b %Y %H:%M:%S UTC"), False),  # wrong time zone
+        (_invalid("%a, %d %b %Y %H:%M:%S +0000"), False),
+        (_invalid("%a, %d %b %y %H:%M:%S GMT"), False),  # two-digit year
+        (_invalid("%a %d %b %Y %H:%M:%S GMT"), False),  # missing comma
+        (_invalid("%a,  %d %b %Y  %H:%M:%S GMT"), False),  # extra spaces
+        (_invalid("%a, %d-%b-%Y %H:%M:%S GMT"), False),  # dashes
+        (_invalid("%a, %d %b %Y %H.%M.%S GMT"), False),  # dots in the time
+        (lambda ts: _imf(ts).replace(" 0", " ", 1) if " 0" in _imf(ts) else "Mon, 01 Jan 2024 1:00:00 GMT", False),
+        (lambda ts: _imf(ts) + ", " + _imf(ts), False),  # a list (as several lines are joined)
+        (lambda ts: "0", False),
+    ],
+    ids=[
+        "imf",
+        "rfc850",
+        "asctime",
+        "utc",
+        "offset",
+        "2-digit-year",
+        "no-comma",
+        "spaces",
+        "dashes",
+        "dots",
+        "1-digit",
+        "list",
+        "zero",
+    ],
+)
+async def test_an_invalid_expires_is_already_expired(
+    client: httpx.AsyncClient, upstream: Upstream, clock: Clock, expires: Callable[[float], str], fresh: bool
+) -> None:
+    clock.now = float(int(clock.now) // 86400 * 86400 + 3600)  # 01:00:00 GMT: a one-digit hour exists
+    route_on_base(upstream, Route(headers={"etag": '"v1"', "expires": expires(clock.now + 3600)}))
+    first = await client.get("/z/a")
+    assert first.headers["cache-status"].endswith(f"stored; ttl={3600 if fresh else 0}")
+    again = await client.get("/z/a")
+    assert again.headers["cache-status"].startswith("mediaedge; hit" if fresh else "mediaedge; fwd=stale")
+    assert upstream.count("/base/a") == (1 if fresh else 2)
+
+
+async def test_several_expires_lines_are_invalid(client: httpx.AsyncClient, upstream: Upstream, clock: Clock) -> None:
+    later = http_date(clock.now + 3600)
+    route_on_base(upstream, Route(headers={"etag": '"v1"'}, lines=[("expires", later), ("expires", later)]))
+    assert (await client.get("/z/a")).headers["cache-status"].endswith("stored; ttl=0")
+    assert (await client.get("/z/a")).headers["cache-status"].startswith("mediaedge; fwd=stale")
+
+
+@pytest.mark.parametrize(
+    "lines",
+    [[("age", "7200, 0")], [("age", "7200"), ("age", "0")]],
+    ids=["list", "two-lines"],
+)
+async def test_of_a_list_of_ages_the_first_counts(
+    client: httpx.AsyncClient, upstream: Upstream, lines: list[tuple[str, str]]
+) -> None:
+    route_on_base(upstream, Route(headers={"cache-control": "max-age=3600", "etag": '"v1"'}, lines=lines))
+    first = await client.get("/z/a")
+    assert first.headers["cache-status"].endswith("stored; ttl=-3600") and first.headers["age"] == "7200"
+    again = await client.get("/z/a")
+    assert again.headers["cache-status"].startswith("mediaedge; fwd=stale")  # stale, not a hit
+    assert upstream.count("/base/a") == 2
+
+
+async def test_an_age_that_is_not_a_number_is_ignored(client: httpx.AsyncClient, upstream: Upstream) -> None:
+    route_on_base(upstream, Route(headers={"cache-control": "max-age=3600", "age": "old"}))
+    assert (await client.get("/z/a")).headers["cache-status"].endswith("stored; ttl=3600")
+    assert (await client.get("/z/a")).headers["cache-status"] == "mediaedge; hit; ttl=3600"
+
+
+async def test_exactly_one_date_the_upstreams(client: httpx.AsyncClient, upstream: Upstream, clock: Clock) -> None:
+    sent = http_date(clock.now - 5)
+    route_on_base(upstream, Route(headers={"cache-control": "max-age=60", "date": sent}))
+    for _ in range(2):  # miss, then hit: the stored Date, never a second one
+        response = await client.get("/z/a")
+        assert response.headers.get_list("date") == [sent]
+    put = await client.put("/z/a", content=b"x")  # passed through
+    assert put.headers.get_list("date") == [sent]
+
+
+async def test_an_upstream_without_date_gets_the_time_it_was_received(
+    client: httpx.AsyncClient, upstream: Upstream, clock: Clock
+) -> None:
+    route_on_base(upstream, Route(headers={"cache-control": "max-age=60"}, date=False))
+    received = http_date(clock.now)
+    assert (await client.get("/z/a")).headers.get_list("date") == [received]
+    clock.now += 30
+    hit = await client.get("/z/a")
+    assert hit.headers.get_list("date") == [received] and hit.headers["age"] == "30"
+    assert len((await client.put("/z/a", content=b"x")).headers.get_list("date")) == 1
 
 
 async def test_forwarded_request_carries_zone_headers_and_strips_the_prefix(

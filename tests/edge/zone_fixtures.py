@@ -41,6 +41,7 @@ class Route:
     not_modified: dict[str, str] = field(default_factory=dict)  # extra fields of a 304
     ranges: bool = False  # honour Range with 206
     date: bool = True  # send Date (the test clock's)
+    lines: list[tuple[str, str]] = field(default_factory=list)  # more header lines, repeats allowed
 
 
 @dataclass
@@ -91,7 +92,7 @@ class Upstream:
             last = min(last, len(data) - 1)
             headers["content-range"] = f"bytes {first}-{last}/{len(data)}"
             status, data = 206, data[first : last + 1]
-        raw = [(k.encode(), v.encode()) for k, v in headers.items()]
+        raw = [(k.encode(), v.encode()) for k, v in [*headers.items(), *route.lines]]
         if status != 304:
             raw.append((b"content-length", b"%d" % len(data)))
         await send({"type": "http.response.start", "status": status, "headers": raw})
