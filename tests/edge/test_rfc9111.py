@@ -160,6 +160,21 @@ ROWS = [
         [(0, {}, 200, "*stored; ttl=60", 1), (0, {}, 200, "mediaedge; hit; ttl=60", 1)],
     ),
     Row(
+        "CDN-Cache-Control that is not a valid Structured Field dictionary is ignored as a whole",
+        Route(headers={"cache-control": "max-age=30", "cdn-cache-control": 'max-age="600", public'}),
+        [(0, {}, 200, "*stored; ttl=30", 1), (0, {}, 200, "mediaedge; hit; ttl=30", 1)],
+    ),
+    Row(
+        "CDN-Cache-Control with a value of an unknown type is ignored as a whole",
+        Route(headers={"cache-control": "no-store", "cdn-cache-control": "max-age=600, x=%%"}),
+        [(0, {}, 200, "*detail=no-store", 1), (0, {}, 200, "*detail=no-store", 2)],
+    ),
+    Row(
+        "CDN-Cache-Control no-store wins over Cache-Control",
+        Route(headers={"cache-control": "max-age=60", "cdn-cache-control": "no-store"}),
+        [(0, {}, 200, "*detail=no-store", 1), (0, {}, 200, "*detail=no-store", 2)],
+    ),
+    Row(
         "Vary: secondary keys per Accept-Encoding",
         Route(headers={"cache-control": "max-age=60", "vary": "Accept-Encoding"}),
         [
