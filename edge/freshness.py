@@ -103,7 +103,7 @@ def targeted_directives(value: str) -> Directives | None:
         return None
     found: Directives = {}
     for name, member in members.items():
-        item = member[0]  # (value, parameters); parameters are ignored
+        item = member[0] if isinstance(member, tuple) else member  # (value, parameters): these are ignored
         if name in _SF_INTEGER:
             if type(item) is not int or item < 0:
                 return None
