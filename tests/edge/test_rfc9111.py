@@ -3,6 +3,7 @@ server on a loopback port that counts requests), with the edge's clock under tes
 
 from __future__ import annotations
 
+import gzip
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -565,6 +566,58 @@ async def test_client_ranges_are_answered_from_the_cache(client: httpx.AsyncClie
     assert whole.content == body
     assert upstream.count("/base/a") == 1  # one full response, cut into 16-byte slices
     assert "range" in upstream.requests[0].headers  # the edge asked for slice 0; the upstream sent all
+
+
+@pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
+async def test_an_encoded_response_is_stored_as_the_representation_it_is(
+    client: httpx.AsyncClient, upstream: Upstream, chunked: bool
+) -> None:
+    """Content-Encoding is the representation's (kept as is, Vary honoured); Transfer-Encoding is the
+    hop's (decoded, never stored)."""
+    plain = b"hello world " * 20
+
+    def route(seen: Seen) -> Route:
+        gz = "gzip" in seen.headers.get("accept-encoding", "")
+        headers = {"cache-control": "max-age=60", "vary": "Accept-Encoding", "content-type": "text/plain"}
+        if gz:
+            headers["content-encoding"] = "gzip"
+        return Route(headers=headers, body=gzip.compress(plain, mtime=0) if gz else plain, chunked=chunked)
+
+    route_on_base(upstream, route)
+    for _ in range(2):  # miss, then hit
+        encoded = await client.get("/z/a", headers={"accept-encoding": "gzip"})
+        assert encoded.status_code == 200, encoded.text
+        assert encoded.headers["content-encoding"] == "gzip" and encoded.content == plain  # httpx decodes
+        assert "transfer-encoding" not in encoded.headers or "chunked" in encoded.headers["transfer-encoding"]
+        identity = await client.get("/z/a", headers={"accept-encoding": "identity"})
+        assert "content-encoding" not in identity.headers and identity.content == plain
+    assert encoded.headers["cache-status"].startswith("mediaedge; hit")
+    assert identity.headers["cache-status"].startswith("mediaedge; hit")
+    assert upstream.count("/base/a") == 2
+    stored = gzip.compress(plain, mtime=0)
+    async with client.stream("GET", "/z/a", headers={"accept-encoding": "gzip", "range": "bytes=0-9"}) as part:
+        assert part.status_code == 206 and part.headers["content-encoding"] == "gzip"
+        assert part.headers["content-range"] == f"bytes 0-9/{len(stored)}"  # ranges of the encoded bytes
+        assert b"".join([chunk async for chunk in part.aiter_raw()]) == stored[:10]
+
+
+@pytest.mark.parametrize("etag", [None, 'W/"weak"'], ids=["no-etag", "weak-etag"])
+async def test_a_206_that_cannot_be_combined_is_fetched_whole(
+    client: httpx.AsyncClient, upstream: Upstream, etag: str | None
+) -> None:
+    """Without a strong ETag, slices fetched by later ranges could come from different versions
+    (RFC 9111 §3.4): the edge fetches the whole response once instead, and answers ranges from it."""
+    body = bytes(range(50))
+    headers = {"cache-control": "max-age=60"} | ({"etag": etag} if etag else {})
+    route_on_base(upstream, Route(headers=headers, body=body, ranges=True))
+    part = await client.get("/z/a", headers={"range": "bytes=20-29"})
+    assert (part.status_code, part.content, part.headers["content-range"]) == (206, body[20:30], "bytes 20-29/50")
+    whole = await client.get("/z/a")
+    assert (whole.status_code, whole.content) == (200, body)
+    assert whole.headers["cache-status"].startswith("mediaedge; hit")
+    again = await client.get("/z/a", headers={"range": "bytes=45-"})
+    assert (again.content, again.headers["content-range"]) == (body[45:], "bytes 45-49/50")  # replayed from the store
+    assert [r.headers.get("range") for r in upstream.requests] == ["bytes=0-15", None]
 
 
 async def test_slices_fetched_by_range_from_an_upstream_that_supports_it(

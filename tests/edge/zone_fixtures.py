@@ -42,6 +42,7 @@ class Route:
     ranges: bool = False  # honour Range with 206
     date: bool = True  # send Date (the test clock's)
     lines: list[tuple[str, str]] = field(default_factory=list)  # more header lines, repeats allowed
+    chunked: bool = False  # the body in two pieces without Content-Length (Transfer-Encoding: chunked)
 
 
 @dataclass
@@ -93,6 +94,12 @@ class Upstream:
             headers["content-range"] = f"bytes {first}-{last}/{len(data)}"
             status, data = 206, data[first : last + 1]
         raw = [(k.encode(), v.encode()) for k, v in [*headers.items(), *route.lines]]
+        if route.chunked and status != 304:
+            await send({"type": "http.response.start", "status": status, "headers": raw})
+            half = len(data) // 2
+            await send({"type": "http.response.body", "body": data[:half], "more_body": True})
+            await send({"type": "http.response.body", "body": data[half:]})
+            return
         if status != 304:
             raw.append((b"content-length", b"%d" % len(data)))
         await send({"type": "http.response.start", "status": status, "headers": raw})
