@@ -1,7 +1,8 @@
 """The metadata store: all SQL of the origin lives in this package, one repository per area.
 
 ``store.tenants``, ``store.buckets``, ``store.files``, ``store.uploads``, ``store.jobs``,
-``store.streams``, ``store.webhooks``, ``store.signing_keys``, ``store.edges``; a change that spans
+``store.streams``, ``store.webhooks``, ``store.signing_keys``, ``store.edges``, ``store.video_parts``,
+``store.credits``; a change that spans
 areas runs their methods on one ``store.transaction()``.
 """
 
@@ -19,6 +20,7 @@ from origin.store.signing_keys import SigningKeyRepository
 from origin.store.streams import StreamRepository
 from origin.store.tenants import BucketRepository, TenantRepository
 from origin.store.uploads import TusUpload, UploadRepository
+from origin.store.videos import CreditRepository, VideoPartRepository
 from origin.store.webhooks import WebhookRepository
 
 __all__ = [
@@ -50,6 +52,8 @@ class Store:
         self.webhooks = WebhookRepository(db)
         self.signing_keys = SigningKeyRepository(db)
         self.edges = EdgeRepository(db)
+        self.video_parts = VideoPartRepository(db)
+        self.credits = CreditRepository(db)
 
     def transaction(self) -> contextlib.AbstractAsyncContextManager[Conn]:
         """One write transaction for changes of several areas (see :meth:`Database.transaction`)."""

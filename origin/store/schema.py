@@ -237,3 +237,26 @@ edges = sa.Table(
     sa.Column("last_seen", Timestamp, nullable=False),
     sa.Index("edges_last_seen", "last_seen"),
 )
+
+video_parts = sa.Table(
+    "video_parts",
+    metadata,
+    sa.Column("asset_id", sa.Text, primary_key=True),
+    sa.Column("idx", sa.Integer, primary_key=True),
+    sa.Column("tenant_id", sa.Text, sa.ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("first_byte", sa.BigInteger, nullable=False),
+    sa.Column("last_byte", sa.BigInteger, nullable=False),
+    sa.Column("total", sa.BigInteger, nullable=False),
+    sa.Column("md5", sa.Text, nullable=False),
+    sa.Column("key", sa.Text, nullable=False),
+    sa.Column("filename", sa.Text, nullable=False, server_default=""),
+    sa.Column("created_at", Timestamp, nullable=False),
+)
+
+tenant_credits = sa.Table(
+    "tenant_credits",
+    metadata,
+    sa.Column("tenant_id", sa.Text, sa.ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("balance", sa.Double, nullable=False),
+    sa.Column("updated_at", Timestamp, nullable=False),
+)
