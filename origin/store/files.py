@@ -153,6 +153,11 @@ class FileRepository:
         )
         return FILES.all(await self.db.execute(statement))
 
+    async def set_require_signed(self, file_id: str, require_signed: bool, conn: Conn | None = None) -> None:
+        """Make a file public (``False``) or signed-only (``True``)."""
+        update = sa.update(files).where(files.c.id == file_id).values(require_signed=require_signed, updated_at=now())
+        await self.db.execute(update, conn)
+
     async def touch(self, file_id: str) -> None:
         """Mark a reservation as in use again (a retried ingest resumes it), so no sweep takes it."""
         await self.db.execute(sa.update(files).where(files.c.id == file_id).values(updated_at=now()))
