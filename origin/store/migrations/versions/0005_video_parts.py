@@ -25,7 +25,7 @@ depends_on = None
 def upgrade() -> None:
     op.create_table(
         "video_parts",
-        sa.Column("asset_id", sa.Text, primary_key=True),
+        sa.Column("asset_id", sa.Text, sa.ForeignKey("assets.id", ondelete="CASCADE"), primary_key=True),
         sa.Column("idx", sa.Integer, primary_key=True),
         sa.Column("tenant_id", sa.Text, sa.ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
         sa.Column("first_byte", sa.BigInteger, nullable=False),
