@@ -7,7 +7,7 @@ exists exactly when the change does, and is signed and delivered like every othe
 from __future__ import annotations
 
 from origin.catalogue.status import Status, shown_as
-from origin.store.assets import Asset
+from origin.store import Asset, Store
 from origin.store.db import Conn
 from origin.webhooks import Event, emit
 
@@ -34,3 +34,14 @@ async def emit_video_event(conn: Conn, asset: Asset) -> None:
     """Queue the webhook of ``asset``'s current status on ``conn`` (videos of this API only)."""
     if asset.dialect == DIALECT:
         await emit(conn, asset.tenant_id, video_event(asset))
+
+
+async def emit_status_changes(store: Store, conn: Conn, before: list[Asset]) -> None:
+    """After assets moved (a stream's transition), the webhooks of those whose status in this API's words
+    changed: ``processing`` → ``storing`` is ``transcoding`` both times and sends nothing."""
+    for old in before:
+        if old.dialect != DIALECT:
+            continue
+        new = await store.assets.get(old.tenant_id, old.id, conn)
+        if new is not None and shown_as(DIALECT, Status(new.status)) != shown_as(DIALECT, Status(old.status)):
+            await emit_video_event(conn, new)

@@ -21,9 +21,7 @@ from origin.catalogue.ids import new_asset_id
 from origin.catalogue.status import Status
 from origin.purge import purge_edges
 from origin.state import OriginState
-from origin.store import Tenant
-from origin.store.assets import Asset
-from origin.store.captions import Caption
+from origin.store import Asset, Caption, Tenant
 from origin.store.streams import StreamRecord
 from origin.videos.events import DIALECT
 
@@ -126,13 +124,13 @@ async def get_video(state: OriginState, tenant: Tenant, video_id: str) -> Video:
 async def list_videos(state: OriginState, tenant: Tenant, query: VideoQuery) -> tuple[list[Video], int]:
     """One page of the tenant's videos and the total matching. Deleted videos are listed only when
     the ``deleted`` status is asked for."""
-    statuses = query.statuses or [s for s in Status if s != Status.DELETED]
     if query.sort not in SORTS:
         raise HTTPError(400, f"sort_by must be one of {', '.join(SORTS)}", "VIDEO_LIST_INVALID")
     assets, total = await state.store.assets.page(
-        tenant.id, kinds=KINDS, statuses=[str(s) for s in statuses], search=query.search or None,
+        tenant.id, kinds=KINDS, statuses=query.statuses or None, search=query.search or None,
         sort=query.sort, descending=query.descending, limit=query.limit, offset=query.offset,
-        tags=query.tags or None, metadata=query.metadata or None,
+        include_deleted=Status.DELETED in (query.statuses or []), tags=query.tags or None,
+        metadata=query.metadata or None,
     )
     return [await view(state, asset) for asset in assets], total
 

@@ -22,21 +22,21 @@ import hmac
 import os
 import re
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from mediaedge.errors import HTTPError
 from mediaedge.keys import build_key, sanitize_filename, sanitize_segment
 from mediaedge.storage import StorageBackend, StorageError
+from origin.catalogue.assets import file_stored
 from origin.catalogue.status import Status
 from origin.ingest import DEFAULT_USER, max_file_size
-from origin.probe import guess_mime, probe
+from origin.probe import ProbeResult, guess_mime, probe
 from origin.purge import purge_edges
 from origin.state import OriginState
-from origin.store import Bucket, FileMeta, Tenant
-from origin.store.assets import Asset
+from origin.store import Asset, Bucket, FileMeta, Tenant
 from origin.store.schema import now
 from origin.store.videos import VideoPart
-from origin.streams.service import file_stream, queue_stream
+from origin.streams.service import OUTPUT_SUFFIX, file_stream, queue_stream
 from origin.videos.events import emit_video_event
 from origin.videos.objects import Video, qualities_of, tenant_asset, view
 
@@ -182,46 +182,64 @@ async def complete_upload(state: OriginState, tenant: Tenant, video_id: str) -> 
     total = _coverage(parts)
     bucket = await _bucket(state, tenant)
     backend = state.backend(bucket)
-    first = min(parts, key=lambda p: p.first_byte)
-    filename = first.filename or "source.mp4"
-    key = build_key(tenant.id, _user(asset), DESTINATION, f"{asset.id}/{filename}")
+    filename = min(parts, key=lambda p: p.first_byte).filename or "source.mp4"
     mime = guess_mime(filename, "video/mp4")
+    record = await state.store.files.get(asset.id)  # a reservation an interrupted completion left
+    if record is None:
+        record = await state.store.files.reserve(
+            tenant.id, bucket.name, _user(asset), f"{DESTINATION}/{asset.id}", filename,
+            require_signed=not asset.is_public, source="upload", file_id=asset.id,
+        )
     try:
-        size, sha256 = await _assemble(backend, key, parts, mime)
+        size, sha256 = await _assemble(backend, record.key, parts, mime)
         if size != total:
             raise HTTPError(500, f"Assembled {size} of {total} bytes", "PARTS_INCOMPLETE")
-        info = await backend.stat(key)
-        source = backend.local_path(key) or await backend.presign_get(key, 600)
-        found = await probe(source) if source else None
-    except StorageError as exc:
-        raise HTTPError(503, f"Storage failed: {exc}", "storage.unavailable") from exc
-    if found is None or not (found.video_codec or found.audio_codec):
-        await backend.delete(key)
+        info = await backend.stat(record.key)
+        source = backend.local_path(record.key) or await backend.presign_get(record.key, 600)
+        found = await probe(source) if source else ProbeResult()
+        if not (found.video_codec or found.audio_codec):
+            raise _Unplayable()
+        kind = "video" if found.video_codec else "audio"
+        if not mime.startswith(("video/", "audio/")):
+            mime = f"{kind}/mp4"
+        meta = FileMeta(info.size, info.etag, mime, found.duration, found.width, found.height, found.video_codec,
+                        found.audio_codec)
+        async with state.store.transaction() as tx:
+            record = await state.store.files.complete(record.id, meta, tx)
+        new = await file_stream(state, tenant, record, name=asset.title, signed=not asset.is_public,
+                                qualities=qualities_of(replace(asset, width=found.width, height=found.height), None),
+                                meta={"video_id": asset.id})
+        async with state.store.transaction() as tx:
+            stream_id = await queue_stream(state, tx, new)
+            await file_stored(state.store, record, tx)
+            await state.store.assets.advance(asset.id, Status.PROCESSING, conn=tx)
+            updated = await state.store.assets.update(tenant.id, asset.id, conn=tx, stream_id=stream_id,
+                                                      sha256=sha256, kind=kind)
+            assert updated is not None
+            await emit_video_event(tx, updated)
+    except _Unplayable:
+        await _discard_source(state, backend, record.id, record.key)
         await _fail(state, asset, "the uploaded file is not a playable video or audio file")
-        raise HTTPError(400, "The uploaded file is not a playable video or audio file", "MEDIA_UNREADABLE")
-    kind = "video" if found.video_codec else "audio"
-    if not mime.startswith(("video/", "audio/")):
-        mime = f"{kind}/mp4"
-    file, _ = await state.store.files.register(
-        tenant.id, bucket.name, key, filename, _user(asset), not asset.is_public,
-        FileMeta(info.size, info.etag, mime, found.duration, found.width, found.height, found.video_codec,
-                 found.audio_codec),
-        file_id=asset.id,
-    )
-    new = await file_stream(state, tenant, file, name=asset.title, qualities=qualities_of(asset, None),
-                            signed=not asset.is_public, meta={"video_id": asset.id})
-    async with state.store.transaction() as tx:
-        stream_id = await queue_stream(state, tx, new)
-        await state.store.assets.advance(asset.id, Status.PROCESSING, conn=tx)
-        updated = await state.store.assets.update(
-            tenant.id, asset.id, conn=tx, file_id=file.id, stream_id=stream_id, size=size, sha256=sha256, mime=mime,
-            duration=found.duration, width=found.width, height=found.height, kind=kind,
-        )
-        assert updated is not None
-        await emit_video_event(tx, updated)
+        raise HTTPError(400, "The uploaded file is not a playable video or audio file", "MEDIA_UNREADABLE") from None
+    except StorageError as exc:
+        await _discard_source(state, backend, record.id, record.key)
+        raise HTTPError(503, f"Storage failed: {exc}", "storage.unavailable") from exc
+    except BaseException:
+        await _discard_source(state, backend, record.id, record.key)
+        raise
     await discard_parts(state, tenant, asset)
-    await purge_edges(state, [key], [f"{key}.stream/"])  # a 404 an edge remembers from a player that polled
+    await purge_edges(state, [record.key], [f"{record.key}{OUTPUT_SUFFIX}"])  # 404s edges remember from polls
     return await view(state, updated)
+
+
+class _Unplayable(Exception):
+    """The assembled file has neither a video nor an audio stream ffmpeg can read."""
+
+
+async def _discard_source(state: OriginState, backend: StorageBackend, file_id: str, key: str) -> None:
+    """Undo a completion that did not finish: the source object and its reservation (the parts stay)."""
+    await backend.delete(key)
+    await state.store.files.delete(file_id)
 
 
 async def _fail(state: OriginState, asset: Asset, error: str) -> None:

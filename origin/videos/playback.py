@@ -29,8 +29,7 @@ from origin.catalogue.status import Status
 from origin.purge import purge_edges
 from origin.signing import check_link, link_signature, sign_edge_url
 from origin.state import OriginState
-from origin.store import Tenant
-from origin.store.assets import Asset
+from origin.store import Asset, Tenant
 from origin.store.streams import StreamRecord
 from origin.videos.objects import Video, not_found, tenant_asset, view
 
@@ -70,8 +69,8 @@ class Thumbnail:
 
 
 async def _playable(state: OriginState, video_id: str, expires: str | None, signature: str | None) -> Asset:
-    asset = await state.store.assets.by_file(video_id)
-    if asset is None or asset.id != video_id or asset.status == Status.DELETED:
+    asset = await state.store.assets.by_id(video_id)
+    if asset is None or asset.kind not in ("video", "audio") or asset.status == Status.DELETED:
         raise not_found()
     if not asset.is_public:
         check_link(state, PLAYBACK_LINK, asset.id, expires, signature, what="playback link", code="PLAYBACK_LINK")

@@ -1,0 +1,220 @@
+"""Chunked part upload (Content-Range + MD5), completion, the real ffmpeg ladder, status, webhooks, and the
+video as the other APIs and the edge contract see it."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+
+from mediaedge.cluster import EDGE_SECRET_HEADER
+from origin.state import OriginState
+from tests.streams.conftest import drain
+from tests.videos.conftest import MAX_PART, MIN_PART, VideoTenant, create_video, send_part, upload_in_parts
+
+pytestmark = pytest.mark.anyio
+
+SMALL_LADDER = [
+    {"resolution": "360p", "type": "hls", "container_type": "mp4", "video_config": {"codec": "h264",
+                                                                                     "bitrate": 800_000}},
+    {"resolution": "1080p", "type": "hls", "container_type": "mp4", "video_config": {"codec": "h264"}},
+    {"resolution": "audio", "type": "hls", "container_type": "mp4",
+     "audio_config": {"codec": "aac", "bitrate": 128_000, "channels": "2", "sample_rate": 48_000, "language": "en"}},
+]
+
+
+async def video_events(state: OriginState, tenant_id: str) -> list[dict[str, Any]]:
+    deliveries = await state.store.webhooks.recent(tenant_id, limit=500)
+    return [orjson.loads(d.body) for d in sorted(deliveries, key=lambda d: d.created_at) if d.event_type == "video"]
+
+
+async def edge_get(client: httpx.AsyncClient, state: OriginState, key: str) -> httpx.Response:
+    return await client.get(f"/_edge/objects/{key}", headers={EDGE_SECRET_HEADER: state.edge_secret})
+
+
+async def get_video(client: httpx.AsyncClient, tenant: VideoTenant, video_id: str) -> dict[str, Any]:
+    response = await client.get(f"/api/videos/{video_id}", headers=tenant.headers)
+    assert response.status_code == 200, response.text
+    data: dict[str, Any] = response.json()["data"]
+    return data
+
+
+async def test_parts_in_any_order_complete_into_a_transcoded_video(
+    client: httpx.AsyncClient, vtenant: VideoTenant, origin_state: OriginState, clip: Path
+):
+    media = clip.read_bytes()
+    video = await create_video(client, vtenant, qualities=SMALL_LADDER, is_public=False)
+    await upload_in_parts(client, vtenant, video["id"], media, part_size=MIN_PART * 3)
+    parts = await origin_state.store.video_parts.list(video["id"])
+    assert len(parts) == -(-len(media) // (MIN_PART * 3))
+    for part in parts:  # parts are never served
+        assert (await edge_get(client, origin_state, part.key)).status_code == 404
+    assert (await get_video(client, vtenant, video["id"]))["status"] == "new"
+    assert await origin_state.store.files.get(video["id"]) is None  # nothing of it exists before complete
+
+    done = await client.get(f"/api/videos/{video['id']}/complete", headers=vtenant.headers)
+    assert done.json() == {"status": "success", "message": "Upload video complete successfully."}
+    transcoding = await get_video(client, vtenant, video["id"])
+    assert transcoding["status"] == "transcoding"
+    assert (transcoding["size"], transcoding["duration"]) == (len(media), pytest.approx(10, abs=0.2))
+    # the source is 640x360: the 1080p quality is skipped, the others move with the video
+    assert transcoding["qualities"] == [{"name": "360p", "status": "transcoding", "type": "hls"},
+                                        {"name": "audio", "status": "transcoding", "type": "hls"}]
+    assert await origin_state.store.video_parts.list(video["id"]) == []
+    file = await origin_state.store.files.get(video["id"])  # one id for the video and its source file
+    assert file is not None and file.require_signed
+    asset = await origin_state.store.assets.get(vtenant.id, video["id"])
+    assert asset is not None and asset.sha256 == hashlib.sha256(media).hexdigest()
+
+    assert await drain(origin_state) >= 1
+    ready = await get_video(client, vtenant, video["id"])
+    assert ready["status"] == "done", ready
+    assert {q["status"] for q in ready["qualities"]} == {"done"}
+    assert [e["data"]["status"] for e in await video_events(origin_state, vtenant.id)] == [
+        "transcoding", "done"]
+
+    stream = await origin_state.store.streams.get(asset.stream_id or "")
+    assert stream is not None and stream.output_prefix
+    master = await edge_get(client, origin_state, f"{stream.output_prefix}master.m3u8")
+    assert master.status_code == 200
+    assert master.headers["x-mediaedge-file-id"] == video["id"]
+    assert master.headers["x-mediaedge-access"] == "signed"
+    text = master.text
+    assert 'TYPE=AUDIO,GROUP-ID="audio"' in text and 'LANGUAGE="en"' in text and "RESOLUTION=640x360" in text
+
+    hls = await client.get(ready["assets"]["hls_url"])
+    assert hls.status_code == 302
+    location = hls.headers["location"]
+    assert location.startswith(origin_state.settings.edge.url + "/eyJ")  # a token in place of the file id
+    assert location.endswith(f"/{stream.output_prefix}master.m3u8")
+    unsigned = await client.get(f"/api/videos/{video['id']}/m3u8")
+    assert (unsigned.status_code, unsigned.json()["code"]) == (403, "PLAYBACK_LINK_INVALID")
+    source = await client.get(ready["assets"]["source_url"])
+    assert source.status_code == 302 and source.headers["location"].endswith(f"/{file.key}")
+
+
+async def test_part_checks_answer_400(client: httpx.AsyncClient, vtenant: VideoTenant):
+    video = await create_video(client, vtenant)
+    vid, total = video["id"], MIN_PART * 3
+    data = bytes(range(256)) * (MIN_PART // 256)
+
+    async def code(response: httpx.Response) -> tuple[int, str]:
+        return response.status_code, response.json().get("code", "")
+
+    assert await code(await send_part(client, vtenant, vid, data, 0, 0, total, md5="0" * 32)) == (
+        400, "PART_HASH_MISMATCH")
+    assert await code(await send_part(client, vtenant, vid, data, 0, 0, total, md5="nope")) == (
+        400, "PART_HASH_INVALID")
+    short = await client.post(f"/api/videos/{vid}/part", headers={**vtenant.headers,
+                              "Content-Range": f"bytes 0-{MIN_PART}/{total}"},
+                              data={"index": "0", "hash": hashlib.md5(data).hexdigest()}, files={"file": ("a", data)})
+    assert await code(short) == (400, "PART_RANGE_MISMATCH")
+    for header in ("bytes 5-4/10", "bytes 0-10/10", "0-9/10", ""):
+        bad = await client.post(f"/api/videos/{vid}/part", headers={**vtenant.headers, "Content-Range": header},
+                                data={"index": "0", "hash": "0" * 32}, files={"file": ("a", b"x")})
+        assert await code(bad) == (400, "PART_RANGE_INVALID"), header
+    tiny = b"x" * 10
+    assert await code(await send_part(client, vtenant, vid, tiny, 0, 0, total)) == (400, "PART_SIZE_INVALID")
+    big = b"x" * (MAX_PART + 1)
+    assert (await send_part(client, vtenant, vid, big, 0, 0, MAX_PART * 2)).status_code in (400, 413)
+    no_index = await client.post(f"/api/videos/{vid}/part", headers={**vtenant.headers,
+                                 "Content-Range": f"bytes 0-{len(data) - 1}/{total}"},
+                                 data={"hash": hashlib.md5(data).hexdigest()}, files={"file": ("a", data)})
+    assert await code(no_index) == (400, "PART_INDEX_INVALID")
+
+    assert (await send_part(client, vtenant, vid, data, 0, 0, total)).status_code == 200
+    assert (await send_part(client, vtenant, vid, data, 0, 0, total)).status_code == 200  # a retry: idempotent
+    overlap = await send_part(client, vtenant, vid, data, 1, MIN_PART // 2, total)
+    assert await code(overlap) == (400, "PART_RANGE_MISMATCH")
+    other_total = await send_part(client, vtenant, vid, data, 1, MIN_PART, total + 1)
+    assert await code(other_total) == (400, "PART_RANGE_MISMATCH")
+    assert (await send_part(client, vtenant, vid, data, 2, MIN_PART * 2, total)).status_code == 200
+    missing = await client.get(f"/api/videos/{vid}/complete", headers=vtenant.headers)
+    assert (missing.status_code, missing.json()) == (400, {
+        "statusCode": 400, "error": "BadRequest", "code": "PARTS_INCOMPLETE",
+        "message": f"Bytes {MIN_PART}-{MIN_PART * 2 - 1} of {total} are missing"})
+
+
+async def test_media_that_is_not_video_fails_the_video(
+    client: httpx.AsyncClient, vtenant: VideoTenant, origin_state: OriginState
+):
+    video = await create_video(client, vtenant)
+    junk = b"not a video at all" * 1000
+    assert (await send_part(client, vtenant, video["id"], junk, 0, 0, len(junk))).status_code == 200
+    response = await client.get(f"/api/videos/{video['id']}/complete", headers=vtenant.headers)
+    assert (response.status_code, response.json()["code"]) == (400, "MEDIA_UNREADABLE")
+    failed = await get_video(client, vtenant, video["id"])
+    assert failed["status"] == "fail" and failed["error"]
+    assert [e["data"]["status"] for e in await video_events(origin_state, vtenant.id)] == ["fail"]
+
+
+async def test_a_video_is_one_record_in_every_api_and_delete_removes_it_everywhere(
+    client: httpx.AsyncClient, vtenant: VideoTenant, origin_state: OriginState, clip: Path
+):
+    media = clip.read_bytes()
+    video = await create_video(client, vtenant, qualities=[SMALL_LADDER[0]])
+    await upload_in_parts(client, vtenant, video["id"], media, part_size=MAX_PART)
+    assert (await client.get(f"/api/videos/{video['id']}/complete", headers=vtenant.headers)).status_code == 200
+    await drain(origin_state)
+    ready = await get_video(client, vtenant, video["id"])
+    assert ready["status"] == "done"
+    file = await origin_state.store.files.get(video["id"])
+    assert file is not None
+    # the integration API finds the same file by its id: its duration, through the API key
+    duration = await client.get("/files/duration", params={"file": origin_state.access_url(file)},
+                                headers={"API-Key": vtenant.api_key})
+    assert duration.json()["duration"] == pytest.approx(ready["duration"])
+    public = await client.get(ready["assets"]["hls_url"])
+    assert public.headers["location"] == (f"{origin_state.settings.edge.url}/{video['id']}/{file.key}.stream/"
+                                          "master.m3u8")
+
+    assert (await client.delete(f"/api/videos/{video['id']}", headers=vtenant.headers)).status_code == 200
+    assert await origin_state.store.files.get(video["id"]) is None
+    assert (await edge_get(client, origin_state, file.key)).status_code == 404
+    assert (await edge_get(client, origin_state, f"{file.key}.stream/master.m3u8")).status_code == 404
+    assert (await client.get(f"/api/videos/{video['id']}/m3u8")).status_code == 404
+    assert (await get_video(client, vtenant, video["id"]))["status"] == "deleted"
+    assert [e["data"]["status"] for e in await video_events(origin_state, vtenant.id)] == [
+        "transcoding", "done", "deleted"]
+
+
+async def test_is_public_changes_reach_the_edge_contract_at_once(
+    client: httpx.AsyncClient, vtenant: VideoTenant, origin_state: OriginState, clip: Path
+):
+    media = clip.read_bytes()
+    video = await create_video(client, vtenant, qualities=[SMALL_LADDER[0]])
+    await upload_in_parts(client, vtenant, video["id"], media, part_size=MAX_PART)
+    await client.get(f"/api/videos/{video['id']}/complete", headers=vtenant.headers)
+    await drain(origin_state)
+    file = await origin_state.store.files.get(video["id"])
+    assert file is not None
+    playlist = f"{file.key}.stream/master.m3u8"
+    assert (await edge_get(client, origin_state, playlist)).headers["x-mediaedge-access"] == "public"
+    await client.patch(f"/api/videos/{video['id']}", headers=vtenant.headers, json={"is_public": False})
+    assert (await edge_get(client, origin_state, playlist)).headers["x-mediaedge-access"] == "signed"
+    assert (await edge_get(client, origin_state, file.key)).headers["x-mediaedge-access"] == "signed"
+
+
+PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89"
+       b"\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N\x00\x00\x00\x00IEND\xaeB`\x82")
+
+
+async def test_an_uploaded_thumbnail_is_checked_by_content_and_served(
+    client: httpx.AsyncClient, vtenant: VideoTenant
+):
+    video = await create_video(client, vtenant, is_public=False)
+    url = f"/api/videos/{video['id']}/thumbnail"
+    fake = await client.post(url, headers=vtenant.headers, files={"file": ("x.png", b"GIF89a not a png")})
+    assert (fake.status_code, fake.json()["code"]) == (400, "THUMBNAIL_INVALID")
+    ok = await client.post(url, headers=vtenant.headers, files={"file": ("x.png", PNG, "image/png")})
+    assert ok.json() == {"status": "success", "message": "Upload thumbnail successfully."}
+    thumbnail_url = (await get_video(client, vtenant, video["id"]))["assets"]["thumbnail_url"]
+    served = await client.get(thumbnail_url)
+    assert (served.status_code, served.headers["content-type"], served.content) == (200, "image/png", PNG)
+    assert (await client.get(f"{url}?resolution=original")).status_code == 403  # private: the link is required
+    other_size = await client.get(thumbnail_url.replace("resolution=original", "resolution=8k"))
+    assert other_size.status_code == 400
