@@ -6,12 +6,12 @@ exists exactly when the change does, and is signed and delivered like every othe
 
 from __future__ import annotations
 
-from origin.catalogue.status import Status, shown_as
+from origin.catalogue.status import Dialect, Status, shown_as
 from origin.store import Asset, Store
 from origin.store.db import Conn
 from origin.webhooks import Event, emit
 
-DIALECT = "videos"
+DIALECT: Dialect = "videos"
 
 
 def video_event(asset: Asset) -> Event:

@@ -1,7 +1,8 @@
 """Where a video plays from: its asset URLs, the edge URLs they lead to, and its thumbnail.
 
 A video's asset URLs are routes of this API (``/api/videos/{id}/m3u8``, ``/manifest``, ``/source``,
-``/mp4``, ``/thumbnail``) that answer ``302`` to the edge. A public video's routes need nothing and
+``/mp4``, ``/thumbnail``) that answer ``302`` to the edge; ``/player`` answers ``302`` to the embeddable
+player (``/embed`` with an embed token, hls.js). A public video's routes need nothing and
 lead to its public edge URLs (``{EDGE}/{id}/{key}``). A private video's asset URLs carry a signed link
 (``?expires=…&signature=…``, an HMAC valid for ``videos.link_expires_in``), and lead to edge URLs with
 a fresh URL token: exact for the source, prefix-scoped to the stream's folder for the playlists, so
@@ -26,6 +27,7 @@ from mediaedge.keys import build_key
 from mediaedge.settings import parse_duration
 from mediaedge.storage import ObjectNotFound
 from origin.catalogue.status import Status
+from origin.embedding import embed_url
 from origin.purge import purge_edges
 from origin.signing import check_link, link_signature, sign_edge_url
 from origin.state import OriginState
@@ -33,8 +35,8 @@ from origin.store import Asset, Tenant
 from origin.store.streams import StreamRecord
 from origin.videos.objects import Video, not_found, tenant_asset, view
 
-Target = Literal["m3u8", "manifest", "source", "mp4", "thumbnail"]
-TARGETS: tuple[Target, ...] = ("m3u8", "manifest", "source", "mp4", "thumbnail")
+Target = Literal["m3u8", "manifest", "source", "mp4", "thumbnail", "player"]
+TARGETS: tuple[Target, ...] = ("m3u8", "manifest", "source", "mp4", "thumbnail", "player")
 PLAYBACK_LINK = "video-playback"
 MASTER, MPD, POSTER = "master.m3u8", "manifest.mpd", "poster.jpg"
 THUMBNAIL_TYPES = {b"\x89PNG\r\n\x1a\n": ("png", "image/png"), b"\xff\xd8\xff": ("jpg", "image/jpeg")}
@@ -115,6 +117,10 @@ async def playback_redirect(
         if target == "manifest" and not stream.dash_url:
             raise HTTPError(404, "The video has no DASH rendition", "DASH_NOT_AVAILABLE")
         return await _stream_url(state, asset, stream, MASTER if target == "m3u8" else MPD)
+    if target == "player":
+        await _ready_stream(state, asset)
+        assert asset.file_id is not None
+        return embed_url(state, asset.tenant_id, asset.file_id, parse_duration(state.settings.embed.url_expires_in))
     if target == "mp4":
         raise HTTPError(404, "The video has no progressive MP4 rendition (is_mp4 is false)", "MP4_NOT_AVAILABLE")
     file = await state.store.files.get(asset.file_id) if asset.file_id else None

@@ -4,8 +4,10 @@ video as the other APIs and the edge contract see it."""
 from __future__ import annotations
 
 import hashlib
+import html
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import orjson
@@ -95,6 +97,13 @@ async def test_parts_in_any_order_complete_into_a_transcoded_video(
     assert (unsigned.status_code, unsigned.json()["code"]) == (403, "PLAYBACK_LINK_INVALID")
     source = await client.get(ready["assets"]["source_url"])
     assert source.status_code == 302 and source.headers["location"].endswith(f"/{file.key}")
+    player = await client.get(ready["assets"]["hls_player_url"])
+    assert player.status_code == 302
+    embed = urlsplit(player.headers["location"])
+    assert embed.path == "/embed" and parse_qs(embed.query)["file"] == [video["id"]]
+    page = await client.get(f"{embed.path}?{embed.query}")
+    assert page.status_code == 200 and "master.m3u8" in page.text  # the embed page plays the stream
+    assert f'src="{html.escape(ready["assets"]["hls_player_url"])}"' in ready["assets"]["hls_iframe"]
 
 
 async def test_part_checks_answer_400(client: httpx.AsyncClient, vtenant: VideoTenant):

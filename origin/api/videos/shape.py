@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 from origin.catalogue.status import Status, shown_as
@@ -10,6 +11,9 @@ from origin.state import OriginState
 from origin.videos.events import DIALECT
 from origin.videos.objects import Video
 from origin.videos.playback import asset_urls
+
+IFRAME = ('<iframe src="{src}" width="100%" height="100%" frameborder="0" scrolling="no" '
+          'allowfullscreen="true"></iframe>')
 
 
 def success(data: Any, status_code: int = 200) -> JSON:
@@ -55,8 +59,8 @@ def video_dict(state: OriginState, video: Video) -> dict[str, Any]:
             "source_url": urls["source"],
             "thumbnail_url": urls["thumbnail"],
             "hls_url": urls["m3u8"],
-            "hls_iframe": "",
-            "hls_player_url": "",
+            "hls_iframe": IFRAME.format(src=html.escape(urls["player"], quote=True)),
+            "hls_player_url": urls["player"],
             "dash_url": urls["manifest"],
             "dash_iframe": "",
             "dash_player_url": "",
