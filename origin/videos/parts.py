@@ -22,7 +22,7 @@ import hmac
 import os
 import re
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from mediaedge.errors import HTTPError
 from mediaedge.keys import build_key, sanitize_filename, sanitize_segment
@@ -207,7 +207,7 @@ async def complete_upload(state: OriginState, tenant: Tenant, video_id: str) -> 
         async with state.store.transaction() as tx:
             record = await state.store.files.complete(record.id, meta, tx)
         new = await file_stream(state, tenant, record, name=asset.title, signed=not asset.is_public,
-                                qualities=qualities_of(replace(asset, width=found.width, height=found.height), None),
+                                qualities=qualities_of(asset, None),  # the encoder skips what is above the source
                                 meta={"video_id": asset.id})
         async with state.store.transaction() as tx:
             stream_id = await queue_stream(state, tx, new)

@@ -30,8 +30,13 @@ async def _form(request: Request, limit: int) -> Form:
     if declared and declared.isdigit() and int(declared) > limit + FORM_OVERHEAD:
         raise HTTPError(413, f"The body exceeds {limit} bytes", "PART_TOO_LARGE")
     state = get_state(request)
-    return await read_form(request.headers.get("content-type", ""), request.stream(), state.settings.origin.spool_dir,
-                           limit)
+    try:
+        return await read_form(request.headers.get("content-type", ""), request.stream(),
+                               state.settings.origin.spool_dir, limit)
+    except HTTPError as exc:
+        if exc.code is None:  # the form reader's own errors: give them this API's codes
+            exc.code = "PART_TOO_LARGE" if exc.status == 413 else "FORM_INVALID"
+        raise
 
 
 async def part(request: Request) -> JSON:
