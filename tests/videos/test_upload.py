@@ -227,3 +227,28 @@ async def test_an_uploaded_thumbnail_is_checked_by_content_and_served(
     assert (await client.get(f"{url}?resolution=original")).status_code == 403  # private: the link is required
     other_size = await client.get(thumbnail_url.replace("resolution=original", "resolution=8k"))
     assert other_size.status_code == 400
+
+
+@pytest.mark.parametrize(
+    ("qualities", "error"),
+    [
+        ([{"resolution": "1080p", "type": "hls", "container_type": "mp4", "video_config": {}}],
+         "every video quality is above the source resolution (640x360)"),
+        ([{"resolution": "360p", "type": "hls", "container_type": "mp4", "video_config": {"index": 1}}],
+         "360p: the source has no video track 1"),
+        ([{"resolution": "audio", "type": "dash", "container_type": "fmp4", "audio_config": {"index": 2}}],
+         "audio: the source has no audio track 2"),
+    ],
+)
+async def test_a_ladder_the_source_cannot_fill_fails_the_video_with_the_reason(
+    client: httpx.AsyncClient, vtenant: VideoTenant, origin_state: OriginState, clip: Path,
+    qualities: list[dict[str, Any]], error: str,
+):
+    video = await create_video(client, vtenant, qualities=qualities)
+    await upload_in_parts(client, vtenant, video["id"], clip.read_bytes(), part_size=MAX_PART)
+    assert (await client.get(f"/api/videos/{video['id']}/complete", headers=vtenant.headers)).status_code == 200
+    await drain(origin_state)
+    failed = await get_video(client, vtenant, video["id"])
+    assert (failed["status"], failed["error"]) == ("fail", error)
+    assert [e["data"]["status"] for e in await video_events(origin_state, vtenant.id)] == ["transcoding", "fail"]
+    assert (await client.get(failed["assets"]["hls_url"])).status_code == 404
