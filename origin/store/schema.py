@@ -334,7 +334,12 @@ transcripts = sa.Table(
     sa.Index("transcripts_asset", "asset_id", "language", unique=True),
 )
 
-# The video objects API's own state (migration 0005).
+# The video objects API's own state, and the indexes its listings need on assets (migration 0005).
+
+sa.Index("assets_tenant_kind_status", assets.c.tenant_id, assets.c.kind, assets.c.status)
+sa.Index("assets_tenant_updated", assets.c.tenant_id, assets.c.updated_at)
+sa.Index("assets_tenant_size", assets.c.tenant_id, assets.c.size)
+sa.Index("assets_tenant_title", assets.c.tenant_id, sa.func.lower(assets.c.title))
 
 video_parts = sa.Table(
     "video_parts",

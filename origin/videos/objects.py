@@ -132,7 +132,7 @@ async def list_videos(state: OriginState, tenant: Tenant, query: VideoQuery) -> 
         include_deleted=Status.DELETED in (query.statuses or []), tags=query.tags or None,
         metadata=query.metadata or None,
     )
-    return [await view(state, asset) for asset in assets], total
+    return await views(state, assets), total
 
 
 async def update_video(state: OriginState, tenant: Tenant, video_id: str, fields: VideoFields) -> Video:
@@ -187,11 +187,20 @@ def _quality_status(status: Status) -> Status:
 
 async def view(state: OriginState, asset: Asset) -> Video:
     """The :class:`Video` of an asset: its stream, the states of its qualities, its captions."""
-    stream = await state.store.streams.get(asset.stream_id) if asset.stream_id else None
-    status = _quality_status(Status(asset.status))
-    qualities = tuple(QualityState(q.resolution, q.type, status) for q in qualities_of(asset, stream).qualities)
-    captions = tuple(await state.store.captions.list(asset.id))
-    return Video(asset, qualities, captions, stream)
+    return (await views(state, [asset]))[0]
+
+
+async def views(state: OriginState, assets: list[Asset]) -> list[Video]:
+    """The :class:`Video` of each asset, with two queries for all of them (streams, captions)."""
+    streams = await state.store.streams.get_many([a.stream_id for a in assets if a.stream_id])
+    captions = await state.store.captions.for_assets([a.id for a in assets])
+    found = []
+    for asset in assets:
+        stream = streams.get(asset.stream_id) if asset.stream_id else None
+        status = _quality_status(Status(asset.status))
+        qualities = tuple(QualityState(q.resolution, q.type, status) for q in qualities_of(asset, stream).qualities)
+        found.append(Video(asset, qualities, tuple(captions[asset.id]), stream))
+    return found
 
 
 def parse_qualities_field(raw: Any) -> QualitiesConfig:

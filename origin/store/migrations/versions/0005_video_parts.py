@@ -2,7 +2,9 @@
 
 ``video_parts``: one row per uploaded part of a video not yet completed (its byte range, the
 declared total, its MD5 and the storage key of its bytes); the rows go when the parts are assembled.
-``tenant_credits``: a tenant's optional credit for transcoding (no row: unlimited).
+``tenant_credits``: a tenant's optional credit for transcoding (no row: unlimited). And indexes on
+``assets`` for the API's listings: counting a tenant's videos by kind and status, and its sort orders
+(updated, size, title as read: ``lower(title)``).
 
 Revision ID: 0005
 Revises: 0004
@@ -42,3 +44,7 @@ def upgrade() -> None:
         sa.Column("balance", sa.Double, nullable=False),
         sa.Column("updated_at", Timestamp, nullable=False),
     )
+    op.create_index("assets_tenant_kind_status", "assets", ["tenant_id", "kind", "status"])
+    op.create_index("assets_tenant_updated", "assets", ["tenant_id", "updated_at"])
+    op.create_index("assets_tenant_size", "assets", ["tenant_id", "size"])
+    op.create_index("assets_tenant_title", "assets", ["tenant_id", sa.text("lower(title)")])
