@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import orjson
@@ -255,13 +256,13 @@ class CaptionRepository:
         statement = CAPTIONS.select().where(captions.c.asset_id == asset_id).order_by(captions.c.created_at)
         return CAPTIONS.all(await self.db.execute(statement))
 
-    async def for_assets(self, asset_ids: list[str]) -> dict[str, list[Caption]]:
+    async def for_assets(self, asset_ids: Sequence[str]) -> dict[str, Sequence[Caption]]:
         """The captions of several assets (one query), by asset id."""
-        found: dict[str, list[Caption]] = {asset_id: [] for asset_id in asset_ids}
+        found: dict[str, Sequence[Caption]] = {asset_id: [] for asset_id in asset_ids}
         if asset_ids:
             statement = CAPTIONS.select().where(captions.c.asset_id.in_(asset_ids)).order_by(captions.c.created_at)
             for caption in CAPTIONS.all(await self.db.execute(statement)):
-                found[caption.asset_id].append(caption)
+                found[caption.asset_id] = [*found[caption.asset_id], caption]
         return found
 
     async def get(self, asset_id: str, caption_id: str) -> Caption | None:
