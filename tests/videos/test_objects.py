@@ -263,3 +263,18 @@ async def test_cost_prices_qualities_per_minute_against_the_credit(
         bad = await client.get(f"/api/videos/cost?{query}", headers=vtenant.headers)
         assert (bad.status_code, bad.json()["code"]) == (400, "COST_INVALID"), query
         assert bad.json()["message"].startswith(message)
+
+
+async def test_subtitles_list_the_videos_caption_tracks(
+    client: httpx.AsyncClient, vtenant: VideoTenant, origin_state: OriginState
+):
+    video = await create_video(client, vtenant)
+    english = await origin_state.store.captions.add(video["id"], "en", format="vtt", key="k/en.vtt", label="English")
+    await origin_state.store.captions.add(video["id"], "es", format="srt", key="k/es.srt", label="Español")
+    got = (await client.get(f"/api/videos/{video['id']}", headers=vtenant.headers)).json()["data"]
+    assert got["subtitles"] == [
+        {"id": english.id, "language": "en", "label": "English", "format": "vtt", "is_default": True},
+        {"id": got["subtitles"][1]["id"], "language": "es", "label": "Español", "format": "srt", "is_default": False},
+    ]
+    listed = (await client.post("/api/videos", headers=vtenant.headers, json={})).json()["data"]["videos"]
+    assert listed[0]["subtitles"] == got["subtitles"]
