@@ -1,12 +1,14 @@
 """The video objects API end to end, on a real ``mediaedge up`` (origin, worker, edge): videos created
 with ``/api/videos/create``, real media (ffmpeg lavfi) uploaded in parts with Content-Range and MD5,
 completed, transcoded by the worker's ffmpeg, and played through the edge — an fMP4 ladder with an
-audio-only group, and an MPEG-TS one; then made private, which the edge enforces at once."""
+audio-only group, and an MPEG-TS one — by fetching the playlists and segments, and in headless Chromium
+through the videos' player URLs; then made private, which the edge enforces at once."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import subprocess
 import time
 from pathlib import Path
 from typing import Any
@@ -16,9 +18,11 @@ import httpx
 import pytest
 
 from loadtests.up import mediaedge_up
+from tests.e2e.test_player import ARTIFACTS, SEGMENT_SUFFIXES, TEST_PAGE, browser_driver, serve_page
 from tests.fixtures.media import make_clip
 
 pytestmark = pytest.mark.slow
+__all__ = ["browser_driver"]  # the fixture, shared with the player test
 
 PART = 64 * 1024
 CMAF_LADDER = [
@@ -90,7 +94,23 @@ def _play(edge: str, master_url: str) -> dict[str, Any]:
     return fetched
 
 
-def test_a_video_made_through_the_api_plays_through_the_edge(tmp_path: Path):
+def _play_in_chromium(driver: list[str], player_url: str, edge: str, screenshot: Path) -> dict[str, Any]:
+    """The video's player URL (302 to the embed page) iframed by another site, driven in headless Chromium."""
+    embed = httpx.get(player_url)
+    assert embed.status_code == 302, embed.text
+    with serve_page(TEST_PAGE.format(source=json.dumps("aauti-embed"), src=embed.headers["location"])) as page:
+        run = subprocess.run([*driver, page, str(screenshot), "3"], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    report: dict[str, Any] = json.loads(run.stdout)
+    assert report["ok"], f"{report.get('error')}\nevents: {report['events'][-5:]}\nconsole: {report['console']}"
+    segments = [r for r in report["responses"] if urlsplit(r["url"]).path.endswith(SEGMENT_SUFFIXES)]
+    assert len(segments) >= 2, report["responses"]
+    assert all(urlsplit(r["url"]).netloc == urlsplit(edge).netloc and r["status"] in (200, 206) for r in segments)
+    return report
+
+
+def test_a_video_made_through_the_api_plays_through_the_edge(tmp_path: Path, browser_driver: list[str]):
+    ARTIFACTS.mkdir(exist_ok=True)
     clip = make_clip(tmp_path / "lesson.mp4", seconds=6, size="640x360")
     media = clip.read_bytes()
     assert len(media) > 2 * PART  # really in several parts
@@ -128,6 +148,13 @@ def test_a_video_made_through_the_api_plays_through_the_edge(tmp_path: Path):
             ts_played = _play(node.edge, ts_master)
             assert ts_played["segments"] and all(s[0] == 0x47 and s[188] == 0x47
                                                  for s in ts_played["segments"].values())
+
+            # both play in Chromium through their player URL (the embed page, hls.js), segments from the edge
+            for video in (cmaf, ts):
+                report = _play_in_chromium(browser_driver, done[video["id"]]["assets"]["hls_player_url"], node.edge,
+                                           ARTIFACTS / f"videos-{video['title'].split()[0].lower()}.png")
+                ready = next(e for e in report["events"] if e["event"] == "ready")
+                assert ready["duration"] == pytest.approx(done[video["id"]]["duration"], abs=0.5)
 
             # made private: the public URL stops working at the edge, the signed asset URL plays
             _ok(api.patch(f"/api/videos/{cmaf['id']}", json={"is_public": False}))
