@@ -33,7 +33,7 @@ from origin.ingest import DEFAULT_USER, max_file_size
 from origin.probe import ProbeResult, guess_mime, probe
 from origin.purge import purge_edges
 from origin.state import OriginState
-from origin.store import Asset, Bucket, FileMeta, Tenant
+from origin.store import Asset, Bucket, FileMeta, Tenant, UniqueViolation
 from origin.store.schema import now
 from origin.store.videos import VideoPart
 from origin.streams.service import OUTPUT_SUFFIX, file_stream, queue_stream
@@ -43,6 +43,8 @@ from origin.videos.objects import Video, qualities_of, tenant_asset, view
 _MD5 = re.compile(r"^[0-9a-fA-F]{32}$")
 _RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+)$")
 DESTINATION = "videos"
+#: A reservation of the source older than this (seconds) is one a completion left when its process died.
+STALE_COMPLETION = 3600.0
 
 
 @dataclass(frozen=True)
@@ -186,10 +188,15 @@ async def complete_upload(state: OriginState, tenant: Tenant, video_id: str) -> 
     mime = guess_mime(filename, "video/mp4")
     record = await state.store.files.get(asset.id)  # a reservation an interrupted completion left
     if record is None:
-        record = await state.store.files.reserve(
-            tenant.id, bucket.name, _user(asset), f"{DESTINATION}/{asset.id}", filename,
-            require_signed=not asset.is_public, source="upload", file_id=asset.id,
-        )
+        try:
+            record = await state.store.files.reserve(
+                tenant.id, bucket.name, _user(asset), f"{DESTINATION}/{asset.id}", filename,
+                require_signed=not asset.is_public, source="upload", file_id=asset.id,
+            )
+        except UniqueViolation:
+            raise HTTPError(409, "The upload is being completed by another request", "UPLOAD_COMPLETING") from None
+    elif record.status == "uploading" and now() - record.updated_at < STALE_COMPLETION:
+        raise HTTPError(409, "The upload is being completed by another request", "UPLOAD_COMPLETING")
     try:
         size, sha256 = await _assemble(backend, record.key, parts, mime)
         if size != total:

@@ -3,6 +3,7 @@ video as the other APIs and the edge contract see it."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import html
 from pathlib import Path
@@ -252,3 +253,20 @@ async def test_a_ladder_the_source_cannot_fill_fails_the_video_with_the_reason(
     assert (failed["status"], failed["error"]) == ("fail", error)
     assert [e["data"]["status"] for e in await video_events(origin_state, vtenant.id)] == ["transcoding", "fail"]
     assert (await client.get(failed["assets"]["hls_url"])).status_code == 404
+
+
+async def test_completions_racing_make_one_source_and_one_stream(
+    client: httpx.AsyncClient, vtenant: VideoTenant, origin_state: OriginState, clip: Path
+):
+    video = await create_video(client, vtenant, qualities=[SMALL_LADDER[0]])
+    await upload_in_parts(client, vtenant, video["id"], clip.read_bytes(), part_size=MAX_PART)
+    url = f"/api/videos/{video['id']}/complete"
+    answers = await asyncio.gather(*(client.get(url, headers=vtenant.headers) for _ in range(3)))
+    codes = sorted((a.status_code, a.json().get("code")) for a in answers)
+    assert codes[0] == (200, None) and set(codes) <= {(200, None), (409, "UPLOAD_COMPLETING")}, codes
+    asset = await origin_state.store.assets.get(vtenant.id, video["id"])
+    assert asset is not None and asset.stream_id
+    streams, _ = await origin_state.store.streams.page(vtenant.id, limit=10, offset=0)
+    assert [s.id for s in streams] == [asset.stream_id]
+    again = await client.get(url, headers=vtenant.headers)  # afterwards: answered as the first one
+    assert again.status_code == 200
