@@ -10,7 +10,7 @@ from origin.streams.service import OUTPUT_SUFFIX, delete_stream
 from origin.videos.events import emit_video_event
 from origin.videos.objects import tenant_asset
 from origin.videos.parts import discard_parts
-from origin.videos.playback import discard_thumbnail
+from origin.videos.thumbnails import discard_thumbnails
 
 
 async def delete_video(state: OriginState, tenant: Tenant, video_id: str) -> None:
@@ -22,7 +22,7 @@ async def delete_video(state: OriginState, tenant: Tenant, video_id: str) -> Non
     if asset.stream_id and await state.store.streams.get(asset.stream_id) is not None:
         await delete_stream(state, tenant, asset.stream_id)
     await discard_parts(state, tenant, asset)
-    await discard_thumbnail(state, tenant, asset)
+    await discard_thumbnails(state, tenant, asset)
     file = await state.store.files.get(asset.file_id) if asset.file_id else None
     if file is not None:
         bucket = await state.store.buckets.get(tenant.id, file.bucket)

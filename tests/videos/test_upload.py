@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import html
+import subprocess
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -15,6 +16,8 @@ import orjson
 import pytest
 
 from mediaedge.cluster import EDGE_SECRET_HEADER
+from mediaedge.ffmpeg import ffmpeg_exe
+from origin.probe import probe
 from origin.state import OriginState
 from tests.streams.conftest import drain
 from tests.videos.conftest import MAX_PART, MIN_PART, VideoTenant, create_video, send_part, upload_in_parts
@@ -98,6 +101,11 @@ async def test_parts_in_any_order_complete_into_a_transcoded_video(
     assert (unsigned.status_code, unsigned.json()["code"]) == (403, "PLAYBACK_LINK_INVALID")
     source = await client.get(ready["assets"]["source_url"])
     assert source.status_code == 302 and source.headers["location"].endswith(f"/{file.key}")
+    poster = await client.get(ready["assets"]["thumbnail_url"])
+    assert poster.status_code == 302 and poster.headers["location"].endswith(f"/{stream.output_prefix}poster.jpg")
+    small_poster = await client.get(ready["assets"]["thumbnail_url"].replace("original", "144p"))
+    assert (small_poster.status_code, small_poster.headers["content-type"]) == (200, "image/jpeg")
+    assert small_poster.content[:3] == b"\xff\xd8\xff"
     player = await client.get(ready["assets"]["hls_player_url"])
     assert player.status_code == 302
     embed = urlsplit(player.headers["location"])
@@ -209,25 +217,48 @@ async def test_is_public_changes_reach_the_edge_contract_at_once(
     assert (await edge_get(client, origin_state, file.key)).headers["x-mediaedge-access"] == "signed"
 
 
-PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89"
-       b"\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N\x00\x00\x00\x00IEND\xaeB`\x82")
+def make_png(path: Path, size: str) -> bytes:
+    subprocess.run([ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i",
+                    f"testsrc=size={size}:duration=1", "-frames:v", "1", str(path)], check=True)
+    return path.read_bytes()
 
 
-async def test_an_uploaded_thumbnail_is_checked_by_content_and_served(
-    client: httpx.AsyncClient, vtenant: VideoTenant
+async def image_size(data: bytes, tmp_path: Path) -> tuple[int | None, int | None]:
+    path = tmp_path / "probe.jpg"
+    path.write_bytes(data)
+    found = await probe(str(path))
+    return found.width, found.height
+
+
+async def test_an_uploaded_thumbnail_is_checked_by_content_served_and_scaled(
+    client: httpx.AsyncClient, vtenant: VideoTenant, tmp_path: Path
 ):
+    png = make_png(tmp_path / "cover.png", "1280x720")
     video = await create_video(client, vtenant, is_public=False)
     url = f"/api/videos/{video['id']}/thumbnail"
     fake = await client.post(url, headers=vtenant.headers, files={"file": ("x.png", b"GIF89a not a png")})
     assert (fake.status_code, fake.json()["code"]) == (400, "THUMBNAIL_INVALID")
-    ok = await client.post(url, headers=vtenant.headers, files={"file": ("x.png", PNG, "image/png")})
+    ok = await client.post(url, headers=vtenant.headers, files={"file": ("x.png", png, "image/png")})
     assert ok.json() == {"status": "success", "message": "Upload thumbnail successfully."}
     thumbnail_url = (await get_video(client, vtenant, video["id"]))["assets"]["thumbnail_url"]
     served = await client.get(thumbnail_url)
-    assert (served.status_code, served.headers["content-type"], served.content) == (200, "image/png", PNG)
+    assert (served.status_code, served.headers["content-type"], served.content) == (200, "image/png", png)
     assert (await client.get(f"{url}?resolution=original")).status_code == 403  # private: the link is required
-    other_size = await client.get(thumbnail_url.replace("resolution=original", "resolution=8k"))
-    assert other_size.status_code == 400
+    small = await client.get(thumbnail_url.replace("resolution=original", "resolution=240p"))
+    assert (small.status_code, small.headers["content-type"]) == (200, "image/jpeg")
+    assert await image_size(small.content, tmp_path) == (426, 240)
+    again = await client.get(thumbnail_url.replace("resolution=original", "resolution=240p"))
+    assert again.content == small.content  # made once, kept
+    huge = await client.get(thumbnail_url.replace("resolution=original", "resolution=2160p"))
+    assert await image_size(huge.content, tmp_path) == (1280, 720)  # never scaled up
+    other = await client.get(thumbnail_url.replace("resolution=original", "resolution=8k"))
+    assert (other.status_code, other.json()["code"]) == (400, "THUMBNAIL_RESOLUTION")
+
+    replaced = await client.post(url, headers=vtenant.headers,
+                                 files={"file": ("y.png", make_png(tmp_path / "y.png", "640x360"), "image/png")})
+    assert replaced.status_code == 200
+    rescaled = await client.get(thumbnail_url.replace("resolution=original", "resolution=240p"))
+    assert rescaled.content != small.content and await image_size(rescaled.content, tmp_path) == (426, 240)
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,8 @@ from origin.api.videos.shape import success
 from origin.http import JSON
 from origin.state import get_state
 from origin.videos.cost import transcode_cost
-from origin.videos.playback import TARGETS, THUMBNAIL_RESOLUTIONS, Target, Thumbnail, playback_redirect
+from origin.videos.playback import TARGETS, Target, playback_redirect
+from origin.videos.thumbnails import ORIGINAL, Thumbnail
 
 
 async def cost(request: Request) -> JSON:
@@ -31,10 +32,8 @@ async def asset(request: Request, target: Target) -> Response:
     """``GET /api/videos/{id}/{target}``: 302 to the edge URL (an uploaded thumbnail is answered here)."""
     state = get_state(request)
     params = request.query_params
-    if target == "thumbnail" and params.get("resolution", "original") not in THUMBNAIL_RESOLUTIONS:
-        raise HTTPError(400, f"resolution must be one of {', '.join(THUMBNAIL_RESOLUTIONS)}", "THUMBNAIL_RESOLUTION")
     found = await playback_redirect(state, request.path_params["video_id"], target, params.get("expires"),
-                                    params.get("signature"))
+                                    params.get("signature"), resolution=params.get("resolution") or ORIGINAL)
     if isinstance(found, Thumbnail):
         return StreamingResponse(found.chunks, media_type=found.media_type,
                                  headers={"Content-Length": str(found.size), "Cache-Control": "private, max-age=60"})

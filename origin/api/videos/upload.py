@@ -12,7 +12,7 @@ from origin.http import JSON
 from origin.multipart import Form, SpooledFile, read_form
 from origin.state import get_state
 from origin.videos.parts import complete_upload, parse_content_range, put_part
-from origin.videos.playback import MAX_THUMBNAIL_BYTES, set_thumbnail
+from origin.videos.thumbnails import MAX_THUMBNAIL_BYTES, set_thumbnail
 
 #: Room for the form's other fields and boundaries around a part's bytes.
 FORM_OVERHEAD = 64 * 1024
