@@ -278,3 +278,12 @@ async def test_subtitles_list_the_videos_caption_tracks(
     ]
     listed = (await client.post("/api/videos", headers=vtenant.headers, json={})).json()["data"]["videos"]
     assert listed[0]["subtitles"] == got["subtitles"]
+
+
+async def test_a_body_with_a_title_posted_to_the_list_creates_a_video(client: httpx.AsyncClient, vtenant: VideoTenant):
+    response = await client.post("/api/videos", headers=vtenant.headers, json={"title": "video's title"})
+    assert response.status_code == 201, response.text
+    video = response.json()["data"]
+    assert (video["title"], video["status"]) == ("video's title", "new")
+    listed = await client.post("/api/videos", headers=vtenant.headers, json={"limit": 10})
+    assert [v["id"] for v in listed.json()["data"]["videos"]] == [video["id"]]

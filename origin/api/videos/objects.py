@@ -122,10 +122,10 @@ def _fields(body: dict[str, Any], *, qualities: bool) -> VideoFields:
     )
 
 
-async def create(request: Request) -> JSON:
+async def create(request: Request, body: dict[str, Any] | None = None) -> JSON:
     state = get_state(request)
     tenant = await video_tenant(request)
-    fields = _fields(await _body(request), qualities=True)
+    fields = _fields(await _body(request) if body is None else body, qualities=True)
     if not fields.title or not fields.title.strip():
         raise HTTPError(400, "title is required", "VIDEO_TITLE_REQUIRED")
     video = await create_video(state, tenant, fields)
@@ -181,9 +181,14 @@ def _query(body: dict[str, Any]) -> VideoQuery:
 
 
 async def list_(request: Request) -> JSON:
+    """``POST /api/videos``: the list; a body with a ``title`` creates a video instead (the API's own
+    create example posts there)."""
     state = get_state(request)
     tenant = await video_tenant(request)
-    videos, total = await list_videos(state, tenant, _query(await _body(request)))
+    body = await _body(request)
+    if "title" in body:
+        return await create(request, body)
+    videos, total = await list_videos(state, tenant, _query(body))
     return success({"videos": [video_dict(state, v) for v in videos], "total": total})
 
 
