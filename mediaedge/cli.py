@@ -70,6 +70,10 @@ def _parser() -> argparse.ArgumentParser:
     update.add_argument("tenant")
     update.add_argument("--name")
     update.add_argument("--rotate-key", action="store_true", help="issue a new API key (old one stops working)")
+    update.add_argument("--rotate-stream-keys", action="store_true",
+                        help="issue a new stream-public-key + stream-secret-key pair (the old pair stops working)")
+    update.add_argument("--credit", metavar="AMOUNT|unlimited",
+                        help="transcoding credit GET /api/videos/cost checks prices against")
     update.add_argument("--disable", action="store_true")
     update.add_argument("--enable", action="store_true")
     for cmd in (create, update):
@@ -174,6 +178,30 @@ def _tenant_line(t: Any) -> str:
     return f"{t.id}  {t.name}  webhook={t.webhook_url or '-'}  domains={domains}"
 
 
+STREAM_KEY_NAME = "stream"
+
+
+async def stream_key_pair(store: Any, tenant_id: str, rotate: bool = False) -> dict[str, str]:
+    """A new ``stream-public-key`` + ``stream-secret-key`` pair of the tenant (the video objects API);
+    ``rotate`` revokes the pairs it had."""
+    if rotate:
+        for key in await store.api_keys.list(tenant_id):
+            if key.public_key and key.revoked_at is None:
+                await store.api_keys.revoke(tenant_id, key.id)
+    key, secret = await store.api_keys.create(tenant_id, STREAM_KEY_NAME, pair=True)
+    return {"stream_public_key": key.public_key, "stream_secret_key": secret}
+
+
+def _credit(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value >= 0:
+        raise SystemExit(f"--credit must be a non-negative amount or 'unlimited', not {text!r}")
+    return value
+
+
 def _key_line(key: dict[str, Any]) -> str:
     used = time.strftime("%Y-%m-%d %H:%M", time.gmtime(key["last_used_at"])) if key["last_used_at"] else "never"
     state = "revoked" if key["revoked"] else "active"
@@ -203,9 +231,11 @@ def cmd_tenant(settings: Settings, args: argparse.Namespace) -> int:
             )
         except UniqueViolation:
             return await name_taken(store, args.name)
-        data = {**tenant.public_dict(), "api_key": api_key, "webhook_signing_key": tenant.webhook_signing_key}
+        pair = await stream_key_pair(store, tenant.id)
+        data = {**tenant.public_dict(), "api_key": api_key, "webhook_signing_key": tenant.webhook_signing_key, **pair}
         _print(data, args.json, f"tenant {tenant.id} ({tenant.name})\napi_key: {api_key}\n"
-               f"webhook_signing_key: {tenant.webhook_signing_key}")
+               f"webhook_signing_key: {tenant.webhook_signing_key}\n"
+               f"stream_public_key: {pair['stream_public_key']}\nstream_secret_key: {pair['stream_secret_key']}")
         return 0
 
     async def listing(store: Any) -> int:
@@ -234,6 +264,12 @@ def cmd_tenant(settings: Settings, args: argparse.Namespace) -> int:
         data = tenant.public_dict()
         if args.rotate_key:
             data["api_key"] = await store.tenants.rotate_api_key(tenant.id)
+        if args.rotate_stream_keys:
+            data.update(await stream_key_pair(store, tenant.id, rotate=True))
+        if args.credit is not None:
+            credit = None if args.credit == "unlimited" else _credit(args.credit)
+            await store.credits.set(tenant.id, credit)
+            data["credit"] = "unlimited" if credit is None else credit
         _print(data, args.json, "\n".join(f"{k}: {v}" for k, v in data.items()))
         return 0
 
@@ -353,7 +389,8 @@ def ensure_demo_tenant(settings: Settings) -> dict[str, Any] | None:
         if await store.tenants.list_all():
             return None
         tenant, api_key = await store.tenants.create("demo", settings.storage.default)
-        return {"id": tenant.id, "api_key": api_key, "webhook_signing_key": tenant.webhook_signing_key}
+        return {"id": tenant.id, "api_key": api_key, "webhook_signing_key": tenant.webhook_signing_key,
+                **await stream_key_pair(store, tenant.id)}
 
     data = _run(lambda: _with_store(settings, create))
     if data:

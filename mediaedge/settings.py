@@ -310,6 +310,20 @@ class EmbedSettings:
 
 
 @settings_table
+class VideoSettings:
+    """``[videos]``: the video objects API (``/api/videos``)."""
+
+    min_part_bytes: PositiveInt
+    max_part_bytes: PositiveInt
+    link_expires_in: Duration
+    prices: dict[str, NonNegativeFloat]
+
+    def __post_init__(self) -> None:
+        if self.min_part_bytes > self.max_part_bytes:
+            raise FieldError("min_part_bytes", "must not exceed videos.max_part_bytes")
+
+
+@settings_table
 class YoutubeSettings:
     api_key: StrictStr
     base_url: HttpUrlOrEmpty
@@ -333,6 +347,7 @@ class Settings:
     webhooks: WebhookSettings
     embed: EmbedSettings
     youtube: YoutubeSettings
+    videos: VideoSettings
 
     def replace(self, **changes: Any) -> Settings:
         """A copy with top-level sections replaced (tests use it)."""

@@ -7,4 +7,6 @@ Each package exports ``routes``, mounted at the origin's root by :mod:`origin.ap
 
 - :mod:`origin.api.aauti` — the upload / API / delivery integration API (``/upload``, ``/files``,
   ``/auth``, ``/streams/v1``, ``/webhooks``, ``/embed``).
+- :mod:`origin.api.videos` — the video objects API (``/api/videos``): video objects with custom encoding
+  qualities, chunked part upload, asset URLs that lead to the edge.
 """

@@ -3,7 +3,8 @@
 ``store.tenants``, ``store.buckets``, ``store.files``, ``store.uploads``, ``store.jobs``,
 ``store.streams``, ``store.webhooks``, ``store.signing_keys``, ``store.edges``, the catalogue's
 ``store.assets``, ``store.renditions``, ``store.captions``, ``store.transcripts`` and the tenants'
-``store.api_keys``; a change that spans
+``store.api_keys``; the video objects API's ``store.video_parts`` and
+``store.credits``; a change that spans
 areas runs their methods on one ``store.transaction()``.
 """
 
@@ -23,6 +24,7 @@ from origin.store.signing_keys import SigningKeyRepository
 from origin.store.streams import StreamRepository
 from origin.store.tenants import BucketRepository, TenantRepository
 from origin.store.uploads import TusUpload, UploadRepository
+from origin.store.videos import CreditRepository, VideoPartRepository
 from origin.store.webhooks import WebhookRepository
 
 __all__ = [
@@ -64,6 +66,8 @@ class Store:
         self.renditions = RenditionRepository(db)
         self.captions = CaptionRepository(db)
         self.transcripts = TranscriptRepository(db)
+        self.video_parts = VideoPartRepository(db)
+        self.credits = CreditRepository(db)
 
     def transaction(self) -> contextlib.AbstractAsyncContextManager[Conn]:
         """One write transaction for changes of several areas (see :meth:`Database.transaction`)."""

@@ -333,3 +333,33 @@ transcripts = sa.Table(
     sa.Column("created_at", Timestamp, nullable=False),
     sa.Index("transcripts_asset", "asset_id", "language", unique=True),
 )
+
+# The video objects API's own state, and the indexes its listings need on assets (migration 0005).
+
+sa.Index("assets_tenant_kind_status", assets.c.tenant_id, assets.c.kind, assets.c.status)
+sa.Index("assets_tenant_updated", assets.c.tenant_id, assets.c.updated_at)
+sa.Index("assets_tenant_size", assets.c.tenant_id, assets.c.size)
+sa.Index("assets_tenant_title", assets.c.tenant_id, sa.func.lower(assets.c.title))
+
+video_parts = sa.Table(
+    "video_parts",
+    metadata,
+    sa.Column("asset_id", sa.Text, sa.ForeignKey("assets.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("idx", sa.Integer, primary_key=True),
+    sa.Column("tenant_id", sa.Text, sa.ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("first_byte", sa.BigInteger, nullable=False),
+    sa.Column("last_byte", sa.BigInteger, nullable=False),
+    sa.Column("total", sa.BigInteger, nullable=False),
+    sa.Column("md5", sa.Text, nullable=False),
+    sa.Column("key", sa.Text, nullable=False),
+    sa.Column("filename", sa.Text, nullable=False, server_default=""),
+    sa.Column("created_at", Timestamp, nullable=False),
+)
+
+tenant_credits = sa.Table(
+    "tenant_credits",
+    metadata,
+    sa.Column("tenant_id", sa.Text, sa.ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("balance", sa.Double, nullable=False),
+    sa.Column("updated_at", Timestamp, nullable=False),
+)
