@@ -7,4 +7,5 @@ Each package exports ``routes``, mounted at the origin's root by :mod:`origin.ap
 
 - :mod:`origin.api.aauti` — the upload / API / delivery integration API (``/upload``, ``/files``,
   ``/auth``, ``/streams/v1``, ``/webhooks``, ``/embed``).
+- :mod:`origin.api.uploads` — the video uploads API (``/api/client/v1/uploads``).
 """

@@ -17,12 +17,12 @@ from dataclasses import dataclass
 
 from mediaedge.errors import HTTPError
 from mediaedge.keys import sanitize_filename, sanitize_segment
+from origin.catalogue.intake import NewMedia, create_media_asset, store_media
 from origin.catalogue.status import Status
-from origin.ingest import IngestRequest, ingest_file
 from origin.probe import probe
 from origin.state import OriginState
-from origin.store import Tenant
-from origin.store.assets import Asset
+from origin.store import Asset, Tenant
+from origin.streams.service import start_file_stream
 
 __all__ = [
     "MIME_CODE",
@@ -82,15 +82,29 @@ async def accept_video_upload(state: OriginState, tenant: Tenant, spool_path: st
         with contextlib.suppress(FileNotFoundError):
             os.unlink(spool_path)
         raise
-    raise NotImplementedError  # filled in once the catalogue lands
-    _ = (folder, ingest_file, IngestRequest, sanitize_filename, Status)
+    name = sanitize_filename(upload.filename)
+    new = NewMedia(
+        kind="video",
+        filename=name,
+        dialect="uploads",
+        title=name,
+        folder=folder,
+        destination=folder.partition("/")[2],
+        declared_type=upload.declared_type,
+        extra={"filename": name},
+    )
+    asset = await create_media_asset(state, tenant, new)
+    file = await store_media(state, tenant, asset, spool_path, new)
+    async with state.store.transaction() as tx:
+        stream_id = await start_file_stream(state, tx, tenant, file)
+        updated = await state.store.assets.update(tenant.id, asset.id, tx, stream_id=stream_id)
+    return updated or asset
 
 
 async def recent_videos(state: OriginState, tenant: Tenant, limit: int = RECENT_LIMIT) -> list[Asset]:
     """The tenant's most recent video assets, newest first, whichever API made them (deleted ones not)."""
-    statuses = [s.value for s in Status if s != Status.DELETED]
     assets, _ = await state.store.assets.page(
-        tenant.id, kinds=["video"], statuses=statuses, sort="created_at", descending=True, limit=limit
+        tenant.id, kinds=["video"], sort="created_at", descending=True, limit=limit
     )
     return assets
 

@@ -9,7 +9,6 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -40,15 +39,17 @@ async def store_of(stack: Stack) -> AsyncIterator[Store]:
         await store.close()
 
 
-async def upload(http: httpx.AsyncClient, stack: Stack, clip: Path, folder: str | None = "root/my-folder",
-                 name: str | None = None) -> httpx.Response:
+async def upload(
+    http: httpx.AsyncClient, stack: Stack, clip: Path, folder: str | None = "root/my-folder", name: str | None = None
+) -> httpx.Response:
     data = {"folder": folder} if folder is not None else {}
     files = {"video": (name or clip.name, clip.read_bytes(), "video/mp4")}
     return await http.post(UPLOADS, headers=stack.bearer, files=files, data=data)
 
 
-async def follow(http: httpx.AsyncClient, stack: Stack, upload_id: str, until: set[int],
-                 timeout: float = 120.0) -> list[int]:
+async def follow(
+    http: httpx.AsyncClient, stack: Stack, upload_id: str, until: set[int], timeout: float = 120.0
+) -> list[int]:
     """Poll the upload until its status is one of ``until``; every status seen, in order."""
     seen: list[int] = []
     deadline = time.monotonic() + timeout
@@ -81,13 +82,23 @@ async def test_an_upload_is_accepted_pending_and_moves_forward_to_completed(stac
         one = (await http.get(f"{UPLOADS}/{upload_id}", headers=stack.bearer)).json()["data"]
         assert set(one) == ITEM_FIELDS
         assert (one["id"], one["filename"], one["status"], one["status_text"]) == (
-            upload_id, "my_new_video.mp4", 6, "completed")
+            upload_id,
+            "my_new_video.mp4",
+            6,
+            "completed",
+        )
         assert one["created_at"].endswith("Z") and one["updated_at"] >= one["created_at"]
 
     async with store_of(stack) as store:
-        asset = await store.assets.get(stack_tenant(stack), upload_id)
+        asset = await store.assets.get(await tenant_id(store, stack), upload_id)
         assert asset is not None
-        assert (asset.kind, asset.folder, asset.dialect, asset.status) == ("video", "root/my-folder", "uploads", "ready")
+        assert (asset.kind, asset.folder, asset.dialect, asset.status) == (
+            "video",
+            "root/my-folder",
+            "uploads",
+            "ready",
+        )
+        assert asset.stream_id is not None
         stream = await store.streams.get(asset.stream_id)
         assert stream is not None and stream.status == "ready" and stream.hls_url
         file = await store.files.get(upload_id)  # one id: the asset's source file has the asset's id
@@ -136,8 +147,9 @@ async def test_the_list_shows_the_50_most_recent_videos_newest_first(stack: Stac
 async def test_every_route_needs_a_bearer_key(stack: Stack, short_clip: Path, headers: dict[str, str], code: str):
     async with client(stack) as http:
         answers = [
-            await http.post(UPLOADS, headers=headers, files={"video": ("a.mp4", short_clip.read_bytes())},
-                            data={"folder": "root"}),
+            await http.post(
+                UPLOADS, headers=headers, files={"video": ("a.mp4", short_clip.read_bytes())}, data={"folder": "root"}
+            ),
             await http.get(UPLOADS, headers=headers),
             await http.get(f"{UPLOADS}/mda_anything", headers=headers),
         ]
@@ -169,8 +181,9 @@ async def test_invalid_uploads_are_refused_with_the_field_named(
     data = {"folder": folder} if folder is not None else {}
     async with client(stack) as http:
         before = (await http.get(UPLOADS, headers=stack.bearer)).json()["data"]
-        answer = await http.post(UPLOADS, headers=stack.bearer, data=data,
-                                 files={field: ("clip.mp4", short_clip.read_bytes(), "video/mp4")})
+        answer = await http.post(
+            UPLOADS, headers=stack.bearer, data=data, files={field: ("clip.mp4", short_clip.read_bytes(), "video/mp4")}
+        )
         after = (await http.get(UPLOADS, headers=stack.bearer)).json()["data"]
     assert (answer.status_code, answer.json()["code"]) == (status, code), answer.text
     assert after == before
@@ -232,8 +245,11 @@ async def test_one_record_in_both_apis(stack: Stack, short_clip: Path):
         assert duration.status_code == 200, duration.text
         assert abs(duration.json()["duration"] - 2.0) < 0.2
 
-        direct = await http.post("/upload/direct-upload", headers=stack.origin.headers,
-                                 files={"file": ("from_integration.mp4", short_clip.read_bytes())})
+        direct = await http.post(
+            "/upload/direct-upload",
+            headers=stack.origin.headers,
+            files={"file": ("from_integration.mp4", short_clip.read_bytes())},
+        )
         assert direct.status_code == 201, direct.text
         direct_id = direct.json()["id"]
         listed = {item["id"]: item for item in (await http.get(UPLOADS, headers=stack.bearer)).json()["data"]}

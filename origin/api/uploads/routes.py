@@ -14,12 +14,19 @@ from starlette.routing import Route
 from mediaedge.errors import HTTPError
 from origin.auth import require_bearer
 from origin.catalogue.status import UPLOAD_STATUS_TEXT, Status, shown_as
-from origin.catalogue.uploads import RECENT_LIMIT, SIZE_CODE, VideoUpload, accept_video_upload, recent_videos, tenant_video
+from origin.catalogue.uploads import (
+    RECENT_LIMIT,
+    SIZE_CODE,
+    VideoUpload,
+    accept_video_upload,
+    recent_videos,
+    tenant_video,
+)
 from origin.http import JSON, iso_time
 from origin.ingest import max_file_size
 from origin.multipart import read_form
 from origin.state import get_state
-from origin.store.assets import Asset
+from origin.store import Asset
 
 BASE = "/api/client/v1/uploads"
 ACCEPTED = "Upload accepted and is now being processed."
@@ -53,11 +60,15 @@ async def create_upload(request: Request) -> JSON:
             request.headers.get("content-type", ""), request.stream(), state.settings.origin.spool_dir, limit
         )
     except HTTPError as exc:
-        raise HTTPError(exc.status, exc.message, SIZE_CODE if exc.status == 413 else "validation.body.invalid") from None
+        raise HTTPError(
+            exc.status, exc.message, SIZE_CODE if exc.status == 413 else "validation.body.invalid"
+        ) from None
     try:
         video = next((f for f in form.files if f.field_name == "video"), None)
         if video is None:
-            raise HTTPError(400, "video is required: the video file, as a multipart file field", "validation.video.required")
+            raise HTTPError(
+                400, "video is required: the video file, as a multipart file field", "validation.video.required"
+            )
         folder = form.fields.get("folder")
         if not folder or not folder.strip():
             raise HTTPError(400, "folder is required, e.g. root/my-folder", "validation.folder.required")
