@@ -18,6 +18,7 @@ from mediaedge.errors import HTTPError, error_body
 from mediaedge.settings import Settings
 from origin import edge_api
 from origin.api import aauti, uploads
+from origin.api.media import ai as media_ai
 from origin.cors import CORSMiddleware
 from origin.services import origin_services
 from origin.state import OriginState
@@ -35,6 +36,7 @@ ROUTES: list[BaseRoute] = [
     *edge_api.routes,
     *aauti.routes,
     *uploads.routes,
+    *media_ai.routes,
 ]
 
 

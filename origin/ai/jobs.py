@@ -23,6 +23,7 @@ import asyncio
 import contextlib
 import shutil
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -31,10 +32,11 @@ import aiofiles
 from mediaedge.ai import AIError, AIProviders, ImageRequest, image_mime
 from mediaedge.ai.providers import AudioFormat
 from origin.ai.service import generation_event
-from origin.catalogue.intake import GeneratedMedia, ingest_generated
+from origin.catalogue.intake import NewMedia, create_media_asset, store_media
 from origin.catalogue.status import Status
 from origin.jobs import Job, PermanentJobError, RetryableJobError, register_job
 from origin.state import OriginState
+from origin.store import Asset, Tenant
 from origin.store.ai import Generation
 from origin.store.db import Conn
 from origin.webhooks import emit
@@ -75,7 +77,7 @@ def _work_dir(state: OriginState, job: Job) -> Path:
 
 
 @contextlib.asynccontextmanager
-async def _scratch(state: OriginState, job: Job):  # type: ignore[no-untyped-def]
+async def _scratch(state: OriginState, job: Job) -> AsyncIterator[Path]:
     root = _work_dir(state, job)
     await asyncio.to_thread(root.mkdir, parents=True, exist_ok=True)
     try:
@@ -105,8 +107,9 @@ def _registry(state: OriginState) -> AIProviders:
 
 
 async def _finish(state: OriginState, tx: Conn, generation: Generation, **changes: Any) -> dict[str, Any]:
-    await state.store.ai.update(generation.id, tx, status="ready", progress=100.0, error=None, error_code=None,
-                                **changes)
+    await state.store.ai.update(
+        generation.id, tx, status="ready", progress=100.0, error=None, error_code=None, **changes
+    )
     done = await state.store.ai.get(generation.id, tx)
     assert done is not None
     event = generation_event(done)
@@ -142,30 +145,54 @@ async def run_caption(state: OriginState, job: Job) -> dict[str, Any]:
                 async for chunk in backend.open_range(file.key):
                     await out.write(chunk)
             media = str(copy)
-        transcript = await _call(provider.transcribe(Path(media), request["language"], work_dir=work,
-                                                     report=_Progress(state, generation.id)))
+        transcript = await _call(
+            provider.transcribe(Path(media), request["language"], work_dir=work, report=_Progress(state, generation.id))
+        )
         vtt = work / "captions.vtt"
         await asyncio.to_thread(vtt.write_text, transcript.to_webvtt(), "utf-8")
         key = f"{file.key}.captions/{generation.id}.vtt"
         await backend.put_file(key, str(vtt), "text/vtt")
     minutes = (asset.duration or max((c.end for c in transcript.cues), default=0.0)) / 60
-    cues = [{"start": c.start, "end": c.end, "text": c.text,
-             "words": [{"text": w.text, "start": w.start, "end": w.end, "confidence": w.confidence} for w in c.words]}
-            for c in transcript.cues]
+    cues = [
+        {
+            "start": c.start,
+            "end": c.end,
+            "text": c.text,
+            "words": [{"text": w.text, "start": w.start, "end": w.end, "confidence": w.confidence} for w in c.words],
+        }
+        for c in transcript.cues
+    ]
     async with state.store.transaction() as tx:
         if generation.caption_id:  # an earlier attempt stored it, then lost its job
             caption_id = generation.caption_id
         else:
             caption = await state.store.captions.add(
-                asset.id, language=request["language"], label=_label(request["language"]), format="vtt", key=key,
-                approved=not request.get("reviewRequired", False), source="generated", conn=tx,
+                asset.id,
+                language=request["language"],
+                label=_label(request["language"]),
+                format="vtt",
+                key=key,
+                approved=not request.get("reviewRequired", False),
+                source="generated",
+                conn=tx,
             )
             caption_id = caption.id
-            await state.store.transcripts.put(asset.id, request["language"], transcript.text, cues,
-                                              caption_id=caption_id, conn=tx)
-        return await _finish(state, tx, generation, caption_id=caption_id, units=minutes,
-                             result={"cues": len(cues), "words": len(transcript.words), "key": key,
-                                     "provider": transcript.provider or provider.name})
+            await state.store.transcripts.put(
+                asset.id, request["language"], transcript.text, cues, caption_id=caption_id, conn=tx
+            )
+        return await _finish(
+            state,
+            tx,
+            generation,
+            caption_id=caption_id,
+            units=minutes,
+            result={
+                "cues": len(cues),
+                "words": len(transcript.words),
+                "key": key,
+                "provider": transcript.provider or provider.name,
+            },
+        )
 
 
 def _label(language: str) -> str:
@@ -186,16 +213,62 @@ async def run_speech(state: OriginState, job: Job) -> dict[str, Any]:
     provider = await _call(_registry(state).speech(request["language"]))
     fmt: AudioFormat = request["format"]
     async with _scratch(state, job) as work:
-        audio = await _call(provider.speak(request["text"], voice=request["voice"], language=request["language"],
-                                           format=fmt, work_dir=work))
-        asset = await ingest_generated(state, tenant, str(audio.path), GeneratedMedia(
-            generation_id=generation.id, kind="audio", filename=f"speech.{audio.format}", mime=audio.mime,
-            title=_title(request["text"]), extra={"voice": request["voice"], "language": request["language"],
-                                                  "provider": provider.name, "generationId": generation.id},
-        ))
+        audio = await _call(
+            provider.speak(
+                request["text"], voice=request["voice"], language=request["language"], format=fmt, work_dir=work
+            )
+        )
+        extra = {
+            "voice": request["voice"],
+            "language": request["language"],
+            "provider": provider.name,
+            "generationId": generation.id,
+        }
+        asset = await _store_generated(
+            state,
+            tenant,
+            generation,
+            audio.path,
+            NewMedia(
+                kind="audio",
+                filename=f"speech.{audio.format}",
+                dialect="media",
+                title=_title(request["text"]),
+                destination="generated",
+                source="generated",
+                declared_type=audio.mime,
+                extra=extra,
+            ),
+        )
     async with state.store.transaction() as tx:
-        return await _finish(state, tx, generation, asset_id=asset.id, units=round(audio.duration, 3),
-                             result={"format": audio.format, "durationSeconds": round(audio.duration, 3)})
+        return await _finish(
+            state,
+            tx,
+            generation,
+            asset_id=asset.id,
+            units=round(audio.duration, 3),
+            result={"format": audio.format, "durationSeconds": round(audio.duration, 3)},
+        )
+
+
+async def _store_generated(
+    state: OriginState, tenant: Tenant, generation: Generation, path: Path, new: NewMedia
+) -> Asset:
+    """The generated file as a ``ready`` asset. The asset's id is recorded on the generation before its
+    bytes are stored, so a retried attempt finds a result an earlier one finished (and replaces one it
+    left half-made)."""
+    if generation.asset_id:
+        prior = await state.store.assets.get(tenant.id, generation.asset_id)
+        if prior is not None and prior.status == Status.READY:
+            return prior
+        if prior is not None:
+            await state.store.assets.advance(prior.id, Status.DELETED)
+    async with state.store.transaction() as tx:
+        asset = await create_media_asset(state, tenant, new, tx)
+        await state.store.ai.update(generation.id, tx, asset_id=asset.id)
+    await store_media(state, tenant, asset, str(path), new)
+    await state.store.assets.advance(asset.id, Status.READY)
+    return asset
 
 
 def _title(text: str, limit: int = 80) -> str:
@@ -226,17 +299,39 @@ async def run_image(state: OriginState, job: Job) -> dict[str, Any]:
     async with _scratch(state, job) as work:
         path = work / f"image{IMAGE_SUFFIX[mime]}"
         await asyncio.to_thread(path.write_bytes, picture.data)
-        extra: dict[str, Any] = {"prompt": request["prompt"], "provider": provider.name, "model": provider.model,
-                                 "generationId": generation.id}
+        extra: dict[str, Any] = {
+            "prompt": request["prompt"],
+            "provider": provider.name,
+            "model": provider.model,
+            "generationId": generation.id,
+        }
         if picture.revised_prompt:
             extra["revisedPrompt"] = picture.revised_prompt
-        asset = await ingest_generated(state, tenant, str(path), GeneratedMedia(
-            generation_id=generation.id, kind="image", filename=path.name, mime=mime,
-            title=_title(request["prompt"]), extra=extra,
-        ))
+        asset = await _store_generated(
+            state,
+            tenant,
+            generation,
+            path,
+            NewMedia(
+                kind="image",
+                filename=path.name,
+                dialect="media",
+                title=_title(request["prompt"]),
+                destination="generated",
+                source="generated",
+                declared_type=mime,
+                extra=extra,
+            ),
+        )
     async with state.store.transaction() as tx:
-        return await _finish(state, tx, generation, asset_id=asset.id, units=1.0,
-                             result={"mime": mime, "width": wanted.width, "height": wanted.height})
+        return await _finish(
+            state,
+            tx,
+            generation,
+            asset_id=asset.id,
+            units=1.0,
+            result={"mime": mime, "width": wanted.width, "height": wanted.height},
+        )
 
 
 # -- failure ---------------------------------------------------------------------------------------

@@ -42,7 +42,9 @@ class TenantBlocklist:
         self.store = store
 
     @hookimpl
-    async def moderate_prompt(self, prompt: str, kind: str, tenant_id: str | None, settings: Settings) -> Refusal | None:
+    async def moderate_prompt(
+        self, prompt: str, kind: str, tenant_id: str | None, settings: Settings
+    ) -> Refusal | None:
         terms = list(settings.plugin("ai", AIConfig).blocklist)
         if tenant_id:
             terms += (await self.store.ai.policy(tenant_id)).blocklist

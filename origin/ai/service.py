@@ -25,19 +25,19 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 import orjson
-import ulid
 
 from mediaedge.ai import AIConfig, AIError, AIProviders, ImageRequest, Voice
 from mediaedge.errors import HTTPError
 from origin.ai.moderation import install as install_blocklist
+from origin.catalogue.ids import new_id
 from origin.catalogue.status import Status
 from origin.http import iso_time
 from origin.jobs import enqueue
 from origin.state import OriginState
 from origin.store import IntegrityError, Tenant
+from origin.store.ai import Generation
 from origin.store.db import Conn
 from origin.webhooks import Event
-from origin.store.ai import Generation
 
 Kind = Literal["caption", "speech", "image"]
 JOB_KINDS: dict[str, str] = {"caption": "ai.caption", "speech": "ai.speech", "image": "ai.image"}
@@ -85,8 +85,11 @@ def month_start(at: float | None = None) -> float:
 async def budgets(state: OriginState, tenant_id: str) -> dict[str, float]:
     """The tenant's budget per unit (0: unlimited): its own where set, else the setting."""
     config = state.settings.plugin("ai", AIConfig)
-    defaults = {"images": config.budget_images, "audio_seconds": config.budget_audio_seconds,
-                "caption_minutes": config.budget_caption_minutes}
+    defaults = {
+        "images": config.budget_images,
+        "audio_seconds": config.budget_audio_seconds,
+        "caption_minutes": config.budget_caption_minutes,
+    }
     own = (await state.store.ai.policy(tenant_id)).budgets
     return {unit: float(own.get(unit, default)) for unit, default in defaults.items()}
 
@@ -100,7 +103,9 @@ async def usage(state: OriginState, tenant_id: str, conn: Conn | None = None) ->
 # -- the three kinds -------------------------------------------------------------------------------
 
 
-async def request_caption(state: OriginState, tenant: Tenant, user_id: str, req: CaptionRequest) -> tuple[Generation, bool]:
+async def request_caption(
+    state: OriginState, tenant: Tenant, user_id: str, req: CaptionRequest
+) -> tuple[Generation, bool]:
     """Queue captions for one of the tenant's assets (its audio is recognised by the worker)."""
     asset = await state.store.assets.get(tenant.id, req.asset_id)
     if asset is None or asset.status == Status.DELETED:
@@ -120,7 +125,9 @@ async def request_caption(state: OriginState, tenant: Tenant, user_id: str, req:
     return await _submit(state, tenant, user_id, "caption", provider.name, provider.model, body, None, minutes)
 
 
-async def request_speech(state: OriginState, tenant: Tenant, user_id: str, req: SpeechRequest) -> tuple[Generation, bool]:
+async def request_speech(
+    state: OriginState, tenant: Tenant, user_id: str, req: SpeechRequest
+) -> tuple[Generation, bool]:
     """Queue spoken audio of ``req.text``; the result is an audio asset."""
     if not req.text.strip():
         raise HTTPError(422, "text: must not be empty", "ai.rejected")
@@ -130,8 +137,11 @@ async def request_speech(state: OriginState, tenant: Tenant, user_id: str, req: 
     except AIError as exc:
         raise ai_http_error(exc) from None
     if req.voice and req.voice not in known:
-        raise HTTPError(422, f"voice: {provider.name} has no voice {req.voice!r} (GET /api/v1/media/ai/voices lists them)",
-                        "ai.rejected")
+        raise HTTPError(
+            422,
+            f"voice: {provider.name} has no voice {req.voice!r} (GET /api/v1/media/ai/voices lists them)",
+            "ai.rejected",
+        )
     body = asdict(req)
     seconds = len(req.text.split()) / WORDS_PER_SECOND
     return await _submit(state, tenant, user_id, "speech", provider.name, provider.model, body, req.text, seconds)
@@ -172,14 +182,22 @@ def _speaks(voice: Voice, language: str) -> bool:
 
 def idempotency_key(kind: str, provider: str, model: str, body: dict[str, Any]) -> str:
     """SHA-256 of the kind, provider, model and the canonical request (sorted keys)."""
-    canonical = orjson.dumps({"kind": kind, "provider": provider, "model": model, "request": body},
-                             option=orjson.OPT_SORT_KEYS)
+    canonical = orjson.dumps(
+        {"kind": kind, "provider": provider, "model": model, "request": body}, option=orjson.OPT_SORT_KEYS
+    )
     return hashlib.sha256(canonical).hexdigest()
 
 
 async def _submit(
-    state: OriginState, tenant: Tenant, user_id: str, kind: Kind, provider: str, model: str,
-    body: dict[str, Any], prompt: str | None, estimate: float,
+    state: OriginState,
+    tenant: Tenant,
+    user_id: str,
+    kind: Kind,
+    provider: str,
+    model: str,
+    body: dict[str, Any],
+    prompt: str | None,
+    estimate: float,
 ) -> tuple[Generation, bool]:
     """Moderate, deduplicate, limit, charge and queue; ``(generation, created)``."""
     if prompt is not None:
@@ -200,16 +218,36 @@ async def _submit(
             await _check_budget(state, tx, tenant, kind, estimate)
             if prior is not None:  # a failed one: run it again (it was not charged)
                 job_id = await enqueue(tx, JOB_KINDS[kind], tenant.id, {"generation_id": prior.id})
-                await state.store.ai.update(prior.id, tx, status="queued", progress=0.0, units=estimate, job_id=job_id,
-                                            error=None, error_code=None, user_id=user_id, created_at=time.time())
+                await state.store.ai.update(
+                    prior.id,
+                    tx,
+                    status="queued",
+                    progress=0.0,
+                    units=estimate,
+                    job_id=job_id,
+                    error=None,
+                    error_code=None,
+                    user_id=user_id,
+                    created_at=time.time(),
+                )
                 generation = await state.store.ai.get(prior.id, tx)
                 assert generation is not None
                 return generation, True
-            generation_id = f"gen_{ulid.new()}"
+            generation_id = new_id("gen")
             job_id = await enqueue(tx, JOB_KINDS[kind], tenant.id, {"generation_id": generation_id})
             generation = await state.store.ai.insert(
-                tx, id=generation_id, tenant_id=tenant.id, user_id=user_id, kind=kind, idem_key=key,
-                provider=provider, model=model, request=body, status="queued", units=estimate, job_id=job_id,
+                tx,
+                id=generation_id,
+                tenant_id=tenant.id,
+                user_id=user_id,
+                kind=kind,
+                idem_key=key,
+                provider=provider,
+                model=model,
+                request=body,
+                status="queued",
+                units=estimate,
+                job_id=job_id,
                 asset_id=body.get("assetId"),
             )
             return generation, True
@@ -228,8 +266,12 @@ async def _check_rate(state: OriginState, tx: Conn, tenant: Tenant, user_id: str
         return
     recent = await state.store.ai.count_since(tenant.id, user_id, kind, time.time() - RATE_WINDOW, tx)
     if recent >= limit:
-        raise HTTPError(429, f"Caption generation is limited to {limit:g} requests per minute per user",
-                        "rate.limited", {"Retry-After": str(int(RATE_WINDOW))})
+        raise HTTPError(
+            429,
+            f"Caption generation is limited to {limit:g} requests per minute per user",
+            "rate.limited",
+            {"Retry-After": str(int(RATE_WINDOW))},
+        )
 
 
 async def _check_budget(state: OriginState, tx: Conn, tenant: Tenant, kind: Kind, estimate: float) -> None:
@@ -239,8 +281,12 @@ async def _check_budget(state: OriginState, tx: Conn, tenant: Tenant, kind: Kind
         return
     used = (await usage(state, tenant.id, tx))[unit]
     if used + estimate > budget:
-        raise HTTPError(402, f"The tenant's {unit.replace('_', ' ')} budget for this month is spent "
-                             f"({used:g} of {budget:g} used; this request needs {estimate:.3g})", "ai.refused.budget")
+        raise HTTPError(
+            402,
+            f"The tenant's {unit.replace('_', ' ')} budget for this month is spent "
+            f"({used:g} of {budget:g} used; this request needs {estimate:.3g})",
+            "ai.refused.budget",
+        )
 
 
 def generation_dict(generation: Generation) -> dict[str, Any]:

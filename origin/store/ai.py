@@ -13,8 +13,22 @@ from origin.store.db import Conn, Database, Records
 from origin.store.schema import ai_generations, ai_policies, now
 
 _MUTABLE = frozenset(
-    {"status", "progress", "units", "job_id", "asset_id", "caption_id", "result", "error", "error_code",
-     "provider", "model", "request", "user_id", "created_at"}
+    {
+        "status",
+        "progress",
+        "units",
+        "job_id",
+        "asset_id",
+        "caption_id",
+        "result",
+        "error",
+        "error_code",
+        "provider",
+        "model",
+        "request",
+        "user_id",
+        "created_at",
+    }
 )
 
 
@@ -96,18 +110,24 @@ class AIRepository:
     async def usage(self, tenant_id: str, since: float, conn: Conn | None = None) -> dict[str, float]:
         """Units charged per kind since ``since`` (failed generations are not charged)."""
         statement = (
-            sa.select(ai_generations.c.kind, sa.func.coalesce(sa.func.sum(ai_generations.c.units), 0.0))
-            .where(ai_generations.c.tenant_id == tenant_id, ai_generations.c.created_at >= since,
-                   ai_generations.c.status != "failed")
+            sa.select(ai_generations.c.kind, sa.func.coalesce(sa.func.sum(ai_generations.c.units), 0.0).label("total"))
+            .where(
+                ai_generations.c.tenant_id == tenant_id,
+                ai_generations.c.created_at >= since,
+                ai_generations.c.status != "failed",
+            )
             .group_by(ai_generations.c.kind)
         )
-        return {kind: float(total) for kind, total in (await self.db.execute(statement, conn)).all()}
+        rows = (await self.db.execute(statement, conn)).mappings().all()
+        return {row["kind"]: float(row["total"]) for row in rows}
 
     async def count_since(self, tenant_id: str, user_id: str, kind: str, since: float, conn: Conn | None = None) -> int:
         """Requests ``user_id`` made for ``kind`` since ``since`` (the rate limit's window)."""
         statement = sa.select(sa.func.count()).where(
-            ai_generations.c.tenant_id == tenant_id, ai_generations.c.user_id == user_id,
-            ai_generations.c.kind == kind, ai_generations.c.created_at >= since,
+            ai_generations.c.tenant_id == tenant_id,
+            ai_generations.c.user_id == user_id,
+            ai_generations.c.kind == kind,
+            ai_generations.c.created_at >= since,
         )
         return int((await self.db.execute(statement, conn)).scalar_one())
 
@@ -132,9 +152,14 @@ class AIRepository:
             }
             insert = sqlite.insert if self.db.dialect == "sqlite" else postgresql.insert
             upsert = insert(ai_policies).values(**values)
-            await tx.execute(upsert.on_conflict_do_update(
-                index_elements=[ai_policies.c.tenant_id],
-                set_={"budgets": upsert.excluded.budgets, "blocklist": upsert.excluded.blocklist,
-                      "updated_at": upsert.excluded.updated_at},
-            ))
+            await tx.execute(
+                upsert.on_conflict_do_update(
+                    index_elements=[ai_policies.c.tenant_id],
+                    set_={
+                        "budgets": upsert.excluded.budgets,
+                        "blocklist": upsert.excluded.blocklist,
+                        "updated_at": upsert.excluded.updated_at,
+                    },
+                )
+            )
             return await self.policy(tenant_id, tx)

@@ -32,7 +32,7 @@ from origin.ai.service import (
     tenant_generation,
     voices,
 )
-from origin.auth import require_bearer
+from origin.auth import bearer_token, require_bearer
 from origin.http import JSON, json_body
 from origin.state import OriginState, get_state
 from origin.store import Tenant
@@ -45,8 +45,13 @@ FORMATS = ("mp3", "ogg", "wav", "m4a")
 async def caller(request: Request) -> tuple[OriginState, Tenant, str]:
     """The state, the Bearer key's tenant, and the user the rate limit counts: the key itself."""
     state = get_state(request)
-    tenant, key_id = await require_bearer(request)  # FIXME: adapt to the catalogue's auth
-    return state, tenant, key_id
+    token = bearer_token(request)
+    found = await state.store.api_keys.authenticate(token) if token else None
+    if found is None:
+        await require_bearer(request)  # answers the common 401 (auth.missing / auth.invalid)
+        raise HTTPError(401, "Invalid or revoked API key", "auth.invalid")
+    tenant, key = found
+    return state, tenant, key.id
 
 
 def _envelope(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> JSON:
@@ -98,8 +103,12 @@ async def generate_image(request: Request) -> JSON:
     state, tenant, user = await caller(request)
     body = await json_body(request)
     try:
-        req = ImageRequest(str(_text(body, "prompt")), str(_text(body, "size")), _text(body, "style", required=False),
-                           _text(body, "aspectRatio", required=False))
+        req = ImageRequest(
+            str(_text(body, "prompt")),
+            str(_text(body, "size")),
+            _text(body, "style", required=False),
+            _text(body, "aspectRatio", required=False),
+        )
     except AIError as exc:
         raise ai_http_error(exc) from None
     return _job(*await request_image(state, tenant, user, req))
@@ -108,10 +117,18 @@ async def generate_image(request: Request) -> JSON:
 async def list_voices(request: Request) -> JSON:
     state, _, _ = await caller(request)
     language = request.query_params.get("language") or None
-    return _envelope([
-        {"id": voice.id, "name": voice.name, "language": voice.language, "gender": voice.gender, "provider": provider}
-        for provider, voice in await voices(state, language)
-    ])
+    return _envelope(
+        [
+            {
+                "id": voice.id,
+                "name": voice.name,
+                "language": voice.language,
+                "gender": voice.gender,
+                "provider": provider,
+            }
+            for provider, voice in await voices(state, language)
+        ]
+    )
 
 
 async def get_job(request: Request) -> JSON:
