@@ -28,13 +28,14 @@ import orjson
 
 from mediaedge.ai import AIConfig, AIError, AIProviders, ImageRequest, Voice
 from mediaedge.errors import HTTPError
+from mediaedge.settings import Settings
 from origin.ai.moderation import install as install_blocklist
 from origin.catalogue.ids import new_id
 from origin.catalogue.status import Status
 from origin.http import iso_time
 from origin.jobs import enqueue
 from origin.state import OriginState
-from origin.store import IntegrityError, Tenant
+from origin.store import IntegrityError, Store, Tenant
 from origin.store.ai import Generation
 from origin.store.db import Conn
 from origin.webhooks import Event
@@ -82,22 +83,31 @@ def month_start(at: float | None = None) -> float:
     return moment.replace(day=1, hour=0, minute=0, second=0, microsecond=0).timestamp()
 
 
-async def budgets(state: OriginState, tenant_id: str) -> dict[str, float]:
+async def budgets(store: Store, settings: Settings, tenant_id: str) -> dict[str, float]:
     """The tenant's budget per unit (0: unlimited): its own where set, else the setting."""
-    config = state.settings.plugin("ai", AIConfig)
+    config = settings.plugin("ai", AIConfig)
     defaults = {
         "images": config.budget_images,
         "audio_seconds": config.budget_audio_seconds,
         "caption_minutes": config.budget_caption_minutes,
     }
-    own = (await state.store.ai.policy(tenant_id)).budgets
+    own = (await store.ai.policy(tenant_id)).budgets
     return {unit: float(own.get(unit, default)) for unit, default in defaults.items()}
 
 
-async def usage(state: OriginState, tenant_id: str, conn: Conn | None = None) -> dict[str, float]:
+async def usage(store: Store, tenant_id: str, conn: Conn | None = None) -> dict[str, float]:
     """This month's charged units per unit name."""
-    by_kind = await state.store.ai.usage(tenant_id, month_start(), conn)
+    by_kind = await store.ai.usage(tenant_id, month_start(), conn)
     return {unit: round(by_kind.get(kind, 0.0), 3) for kind, unit in UNITS.items()}
+
+
+async def usage_report(store: Store, settings: Settings, tenant_id: str) -> dict[str, Any]:
+    """This month's usage beside the budgets, per unit: what ``mediaedge ai usage`` and the API show."""
+    used, limits = await usage(store, tenant_id), await budgets(store, settings, tenant_id)
+    return {
+        "period": {"from": iso_time(month_start())},
+        "units": {unit: {"used": used[unit], "budget": limits[unit] or None} for unit in UNITS.values()},
+    }
 
 
 # -- the three kinds -------------------------------------------------------------------------------
@@ -276,10 +286,10 @@ async def _check_rate(state: OriginState, tx: Conn, tenant: Tenant, user_id: str
 
 async def _check_budget(state: OriginState, tx: Conn, tenant: Tenant, kind: Kind, estimate: float) -> None:
     unit = UNITS[kind]
-    budget = (await budgets(state, tenant.id))[unit]
+    budget = (await budgets(state.store, state.settings, tenant.id))[unit]
     if not budget:
         return
-    used = (await usage(state, tenant.id, tx))[unit]
+    used = (await usage(state.store, tenant.id, tx))[unit]
     if used + estimate > budget:
         raise HTTPError(
             402,

@@ -5,6 +5,7 @@
 - ``POST /api/v1/media/ai/generate-image`` ``{prompt, size, style?, aspectRatio?}``
 - ``GET /api/v1/media/ai/voices[?language=]`` — the voices generate-audio accepts
 - ``GET /api/v1/media/ai/jobs/{id}`` — a generation job's status, progress and result
+- ``GET /api/v1/media/ai/usage`` — this month's usage per unit beside the tenant's budgets
 
 A new generation answers 202 with its job; the same request again answers 200 with the same job
 (``Idempotent-Replayed: true``), and is not charged twice. Translation only: the rules live in
@@ -30,6 +31,7 @@ from origin.ai.service import (
     request_image,
     request_speech,
     tenant_generation,
+    usage_report,
     voices,
 )
 from origin.auth import bearer_token, require_bearer
@@ -131,6 +133,11 @@ async def list_voices(request: Request) -> JSON:
     )
 
 
+async def get_usage(request: Request) -> JSON:
+    state, tenant, _ = await caller(request)
+    return _envelope(await usage_report(state.store, state.settings, tenant.id))
+
+
 async def get_job(request: Request) -> JSON:
     state, tenant, _ = await caller(request)
     return _envelope(generation_dict(await tenant_generation(state, tenant, request.path_params["job_id"])))
@@ -141,5 +148,6 @@ routes = [
     Route(f"{BASE}/generate-audio", generate_audio, methods=["POST"]),
     Route(f"{BASE}/generate-image", generate_image, methods=["POST"]),
     Route(f"{BASE}/voices", list_voices, methods=["GET"]),
+    Route(f"{BASE}/usage", get_usage, methods=["GET"]),
     Route(f"{BASE}/jobs/{{job_id}}", get_job, methods=["GET"]),
 ]
