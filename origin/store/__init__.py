@@ -1,7 +1,9 @@
 """The metadata store: all SQL of the origin lives in this package, one repository per area.
 
 ``store.tenants``, ``store.buckets``, ``store.files``, ``store.uploads``, ``store.jobs``,
-``store.streams``, ``store.webhooks``, ``store.signing_keys``, ``store.edges``; a change that spans
+``store.streams``, ``store.webhooks``, ``store.signing_keys``, ``store.edges``, the catalogue's
+``store.assets``, ``store.renditions``, ``store.captions``, ``store.transcripts`` and the tenants'
+``store.api_keys``; AI generations and policies in ``store.ai``; a change that spans
 areas runs their methods on one ``store.transaction()``.
 """
 
@@ -9,12 +11,15 @@ from __future__ import annotations
 
 import contextlib
 
+from origin.store.ai import AIRepository
+from origin.store.api_keys import ApiKeyRepository
+from origin.store.assets import AssetRepository, CaptionRepository, RenditionRepository, TranscriptRepository
 from origin.store.db import Conn, Database, IntegrityError, UniqueViolation
 from origin.store.edges import Edge, EdgeRepository
 from origin.store.files import FileMeta, FileRepository
 from origin.store.jobs import JobRepository
 from origin.store.migrate import migrate
-from origin.store.models import Bucket, FileRecord, Tenant
+from origin.store.models import ApiKey, Asset, Bucket, Caption, FileRecord, Rendition, Tenant, Transcript
 from origin.store.signing_keys import SigningKeyRepository
 from origin.store.streams import StreamRepository
 from origin.store.tenants import BucketRepository, TenantRepository
@@ -22,14 +27,19 @@ from origin.store.uploads import TusUpload, UploadRepository
 from origin.store.webhooks import WebhookRepository
 
 __all__ = [
+    "ApiKey",
+    "Asset",
     "Bucket",
+    "Caption",
     "Conn",
     "Edge",
     "FileMeta",
     "FileRecord",
     "IntegrityError",
+    "Rendition",
     "Store",
     "Tenant",
+    "Transcript",
     "TusUpload",
     "UniqueViolation",
     "open_store",
@@ -50,6 +60,12 @@ class Store:
         self.webhooks = WebhookRepository(db)
         self.signing_keys = SigningKeyRepository(db)
         self.edges = EdgeRepository(db)
+        self.api_keys = ApiKeyRepository(db)
+        self.assets = AssetRepository(db)
+        self.renditions = RenditionRepository(db)
+        self.captions = CaptionRepository(db)
+        self.transcripts = TranscriptRepository(db)
+        self.ai = AIRepository(db)
 
     def transaction(self) -> contextlib.AbstractAsyncContextManager[Conn]:
         """One write transaction for changes of several areas (see :meth:`Database.transaction`)."""
