@@ -95,9 +95,13 @@ async def accept_video_upload(state: OriginState, tenant: Tenant, spool_path: st
     )
     asset = await create_media_asset(state, tenant, new)
     file = await store_media(state, tenant, asset, spool_path, new)
-    async with state.store.transaction() as tx:
-        stream_id = await start_file_stream(state, tx, tenant, file)
-        updated = await state.store.assets.update(tenant.id, asset.id, tx, stream_id=stream_id)
+    try:
+        async with state.store.transaction() as tx:
+            stream_id = await start_file_stream(state, tx, tenant, file)
+            updated = await state.store.assets.update(tenant.id, asset.id, tx, stream_id=stream_id)
+    except Exception as exc:  # stored, but its pipeline could not start: say so instead of pending forever
+        await state.store.assets.advance(asset.id, Status.FAILED, error=f"the transcode could not start: {exc}")
+        raise
     return updated or asset
 
 

@@ -37,8 +37,9 @@ class Stack:
         return httpx.Client(base_url=self.origin.url, timeout=30.0)
 
 
-def running_stack(data_dir: Path, *, worker: bool = True) -> Iterator[Stack]:
-    origin = OriginProcess(data_dir, env=FAST_ENV)
+def running_stack(data_dir: Path, *, worker: bool = True, env: dict[str, str] | None = None) -> Iterator[Stack]:
+    """An origin and (unless ``worker=False``) a worker on ``data_dir``, with :data:`FAST_ENV` and ``env``."""
+    origin = OriginProcess(data_dir, env={**FAST_ENV, **(env or {})})
     stack = Stack(origin, WorkerProcess(origin))
     try:
         origin.start()

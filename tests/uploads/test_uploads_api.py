@@ -262,3 +262,19 @@ async def test_one_record_in_both_apis(stack: Stack, short_clip: Path):
         gone = await http.get(f"{UPLOADS}/{upload_id}", headers=stack.bearer)
         assert (gone.status_code, gone.json()["code"]) == (404, "upload.not_found"), gone.text
         assert upload_id not in {item["id"] for item in (await http.get(UPLOADS, headers=stack.bearer)).json()["data"]}
+
+
+async def test_a_file_above_the_tenants_limit_is_a_413_and_nothing_is_listed(
+    origin_client, origin_state, tenant, short_clip
+):
+    await origin_state.store.tenants.update(tenant.tenant.id, max_file_size=1000)
+    headers = {"Authorization": f"Bearer {tenant.api_key}"}
+    answer = await origin_client.post(
+        UPLOADS,
+        headers=headers,
+        data={"folder": "root"},
+        files={"video": ("big.mp4", short_clip.read_bytes(), "video/mp4")},
+    )
+    assert (answer.status_code, answer.json()["code"]) == (413, "validation.size.exceeds_limit"), answer.text
+    listed = await origin_client.get(UPLOADS, headers=headers)
+    assert listed.json() == {"data": []}
