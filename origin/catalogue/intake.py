@@ -13,6 +13,7 @@ from typing import Any
 
 from origin.catalogue.status import Status
 from origin.ingest import IngestRequest, ingest_file
+from origin.probe import ProbeResult
 from origin.state import OriginState
 from origin.store import Asset, Conn, FileRecord, Tenant
 
@@ -34,6 +35,8 @@ class NewMedia:
     user_id: str | None = None
     declared_type: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    #: The caller's probe of the bytes, when it made one (saves the ingest path a second probe).
+    probed: ProbeResult | None = None
 
 
 async def create_media_asset(state: OriginState, tenant: Tenant, new: NewMedia, conn: Conn | None = None) -> Asset:
@@ -67,6 +70,7 @@ async def store_media(state: OriginState, tenant: Tenant, asset: Asset, spool_pa
                 declared_type=new.declared_type,
                 source="direct" if new.source == "upload" else new.source,
                 asset_id=asset.id,
+                probed=new.probed,
             ),
         )
     except BaseException:

@@ -92,6 +92,7 @@ async def accept_video_upload(state: OriginState, tenant: Tenant, spool_path: st
         destination=folder.partition("/")[2],
         declared_type=upload.declared_type,
         extra={"filename": name},
+        probed=found,
     )
     asset = await create_media_asset(state, tenant, new)
     file = await store_media(state, tenant, asset, spool_path, new)
