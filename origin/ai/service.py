@@ -6,7 +6,7 @@ Every request is checked in this order, before any work starts:
 2. its prompt or text passes every ``moderate_prompt`` implementation → else 422 ``ai.refused.safety``;
 3. the same request (tenant, kind, provider, model, canonical body — the prompt hash) was made
    before → that generation is returned, not charged again (a failed one is queued again);
-4. generate-caption: at most ``plugins.ai.caption_requests_per_minute`` per user (API key) → 429
+4. generate-caption: at most ``plugins.ai.caption_requests_per_minute`` per user → 429
    ``rate.limited`` with ``Retry-After``;
 5. this calendar month's usage of the kind plus this request's estimate stays within the tenant's
    budget → else 402 ``ai.refused.budget``.
@@ -290,7 +290,7 @@ async def _check_budget(state: OriginState, tx: Conn, tenant: Tenant, kind: Kind
     if not budget:
         return
     used = (await usage(state.store, tenant.id, tx))[unit]
-    if used + estimate > budget:
+    if used >= budget or used + estimate > budget:  # a request of unknown size still needs budget left
         raise HTTPError(
             402,
             f"The tenant's {unit.replace('_', ' ')} budget for this month is spent "

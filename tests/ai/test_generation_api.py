@@ -384,3 +384,36 @@ async def test_without_an_image_provider_the_endpoint_answers_503_naming_the_set
         await state.close()
     assert (response.status_code, response.json()["code"]) == (503, "ai.provider.not_configured")
     assert "plugins.ai.images" in response.json()["message"]
+
+
+async def test_the_rate_limit_counts_each_user_of_a_key_apart(origin_client, tenant, spoken):
+    asset_id = await upload(origin_client, tenant, spoken.path)
+    english = ["en-US", "en-GB", "en-AU", "en-CA", "en-IE", "en-IN", "en-NZ", "en-ZA", "en-SG", "en-PH", "en-JM"]
+    for user, expected in (("alice", [202] * 10 + [429]), ("bob", [202])):
+        headers = {**bearer(tenant), "X-User-Id": user}
+        answers = [
+            await origin_client.post(
+                f"{AI}/generate-caption",
+                headers=headers,
+                json={"assetId": asset_id, "language": language, "reviewRequired": user == "bob"},
+            )
+            for language in english[: len(expected)]
+        ]
+        assert [a.status_code for a in answers] == expected, [a.text for a in answers]
+    bad = await origin_client.get(f"{AI}/voices", headers={**bearer(tenant), "X-User-Id": "no spaces"})
+    assert (bad.status_code, bad.json()["code"]) == (400, "validation.user.invalid")
+
+
+async def test_a_spent_budget_refuses_even_a_request_of_unknown_size(origin_client, origin_state, tenant, spoken):
+    asset_id = await upload(origin_client, tenant, spoken.path)
+    await origin_state.store.assets.update(tenant.tenant.id, asset_id, duration=None)  # nothing to estimate from
+    await origin_state.store.ai.set_policy(tenant.tenant.id, budgets={"caption_minutes": 0.01})
+    first = await origin_client.post(
+        f"{AI}/generate-caption", headers=bearer(tenant), json={"assetId": asset_id, "language": "en"}
+    )
+    assert first.status_code == 202
+    await drain(origin_state)  # charged the media's minutes once recognised
+    again = await origin_client.post(
+        f"{AI}/generate-caption", headers=bearer(tenant), json={"assetId": asset_id, "language": "en-GB"}
+    )
+    assert (again.status_code, again.json()["code"]) == (402, "ai.refused.budget")

@@ -15,6 +15,7 @@ not depend on the rest of the media API's module.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from starlette.requests import Request
@@ -41,11 +42,14 @@ from origin.store import Tenant
 from origin.store.ai import Generation
 
 BASE = "/api/v1/media/ai"
+USER_HEADER = "x-user-id"
+_USER = re.compile(r"[A-Za-z0-9._@:+-]{1,128}")
 FORMATS = ("mp3", "ogg", "wav", "m4a")
 
 
 async def caller(request: Request) -> tuple[OriginState, Tenant, str]:
-    """The state, the Bearer key's tenant, and the user the rate limit counts: the key itself."""
+    """The state, the Bearer key's tenant, and the user the rate limit counts: ``X-User-Id`` when
+    given (the media API's user), else ``key:<the API key's id>``."""
     state = get_state(request)
     token = bearer_token(request)
     found = await state.store.api_keys.authenticate(token) if token else None
@@ -53,7 +57,10 @@ async def caller(request: Request) -> tuple[OriginState, Tenant, str]:
         await require_bearer(request)  # answers the common 401 (auth.missing / auth.invalid)
         raise HTTPError(401, "Invalid or revoked API key", "auth.invalid")
     tenant, key = found
-    return state, tenant, key.id
+    user = request.headers.get(USER_HEADER)
+    if user is not None and not _USER.fullmatch(user):
+        raise HTTPError(400, "X-User-Id must be 1-128 letters, digits or ._@:+-", "validation.user.invalid")
+    return state, tenant, user or f"key:{key.id}"
 
 
 def _envelope(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> JSON:
