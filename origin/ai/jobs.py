@@ -6,8 +6,8 @@ an ``ai`` webhook to the tenant:
 
 - ``ai.caption``: the asset's media (the local file, or a copy from its bucket) → the provider's
   transcript → a WebVTT caption track beside the asset's file (``approved: false`` when review was
-  requested) and the transcript (text, cues, word times), both ``source: "generated"``; charged the
-  media's minutes.
+  requested; it replaces an earlier generated track of the language) and the transcript (text, cues,
+  word times), both ``source: "generated"``; charged the media's minutes.
 - ``ai.speech``: the text spoken → an ``audio`` asset (``source: "generated"``); charged its seconds.
 - ``ai.image``: the picture → an ``image`` asset (``source: "generated"``); charged one image.
 
@@ -44,6 +44,8 @@ from origin.webhooks import emit
 BACKOFF = (5.0, 15.0, 45.0)
 MAX_ATTEMPTS = 4
 PROGRESS_INTERVAL = 1.0
+#: Caption files live beside the asset's file: ``{key}.captions/{language}.generated.vtt``.
+CAPTIONS_SUFFIX = ".captions/"
 IMAGE_SUFFIX = {"image/png": ".png", "image/jpeg": ".jpg", "image/gif": ".gif", "image/webp": ".webp"}
 
 
@@ -150,7 +152,7 @@ async def run_caption(state: OriginState, job: Job) -> dict[str, Any]:
         )
         vtt = work / "captions.vtt"
         await asyncio.to_thread(vtt.write_text, transcript.to_webvtt(), "utf-8")
-        key = f"{file.key}.captions/{generation.id}.vtt"
+        key = f"{file.key}{CAPTIONS_SUFFIX}{request['language']}.generated.vtt"
         await backend.put_file(key, str(vtt), "text/vtt")
     minutes = (asset.duration or max((c.end for c in transcript.cues), default=0.0)) / 60
     cues = [
@@ -162,24 +164,27 @@ async def run_caption(state: OriginState, job: Job) -> dict[str, Any]:
         }
         for c in transcript.cues
     ]
+    language = request["language"]
+    approved = not request.get("reviewRequired", False)
+    earlier = next(
+        (c for c in await state.store.captions.list(asset.id) if c.language == language and c.source == "generated"),
+        None,
+    )
+    if earlier is not None:  # one generated track per language: the newest replaces it
+        await state.store.captions.delete(asset.id, earlier.id)
     async with state.store.transaction() as tx:
-        if generation.caption_id:  # an earlier attempt stored it, then lost its job
-            caption_id = generation.caption_id
-        else:
-            caption = await state.store.captions.add(
-                asset.id,
-                language=request["language"],
-                label=_label(request["language"]),
-                format="vtt",
-                key=key,
-                approved=not request.get("reviewRequired", False),
-                source="generated",
-                conn=tx,
-            )
-            caption_id = caption.id
-            await state.store.transcripts.put(
-                asset.id, request["language"], transcript.text, cues, caption_id=caption_id, conn=tx
-            )
+        caption = await state.store.captions.add(
+            asset.id,
+            language=language,
+            label=_label(language),
+            format="vtt",
+            key=key,
+            approved=approved,
+            source="generated",
+            conn=tx,
+        )
+        await state.store.transcripts.put(asset.id, language, transcript.text, cues, caption_id=caption.id, conn=tx)
+        caption_id = caption.id
         return await _finish(
             state,
             tx,

@@ -417,3 +417,25 @@ async def test_a_spent_budget_refuses_even_a_request_of_unknown_size(origin_clie
         f"{AI}/generate-caption", headers=bearer(tenant), json={"assetId": asset_id, "language": "en-GB"}
     )
     assert (again.status_code, again.json()["code"]) == (402, "ai.refused.budget")
+
+
+async def test_a_new_generated_track_replaces_the_earlier_one_of_its_language(
+    origin_client, origin_state, tenant, spoken
+):
+    asset_id = await upload(origin_client, tenant, spoken.path)
+    for review in (True, False):
+        response = await origin_client.post(
+            f"{AI}/generate-caption",
+            headers=bearer(tenant),
+            json={"assetId": asset_id, "language": "en-US", "reviewRequired": review},
+        )
+        assert response.status_code == 202, response.text
+        await drain(origin_state)
+    (caption,) = await origin_state.store.captions.list(asset_id)
+    assert (caption.source, caption.approved, caption.key.endswith(".captions/en-US.generated.vtt")) == (
+        "generated",
+        True,
+        True,
+    )
+    transcript = await origin_state.store.transcripts.get(asset_id, "en-US")
+    assert transcript is not None and transcript.caption_id == caption.id
