@@ -9,6 +9,7 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -105,6 +106,10 @@ async def test_an_upload_is_accepted_pending_and_moves_forward_to_completed(stac
         assert file is not None and file.status == "ready" and file.size == short_clip.stat().st_size
 
 
+def ids(listed: list[dict[str, Any]]) -> list[str]:
+    return [item["id"] for item in listed]
+
+
 async def tenant_id(store: Store, stack: Stack) -> str:
     tenant = await store.tenants.by_api_key(stack.origin.api_key)
     assert tenant is not None
@@ -186,7 +191,7 @@ async def test_invalid_uploads_are_refused_with_the_field_named(
         )
         after = (await http.get(UPLOADS, headers=stack.bearer)).json()["data"]
     assert (answer.status_code, answer.json()["code"]) == (status, code), answer.text
-    assert after == before
+    assert ids(after) == ids(before)  # statuses of earlier uploads may move meanwhile; no new entry
 
 
 async def test_a_file_that_is_not_a_video_is_refused_and_nothing_is_stored(stack: Stack, tmp_path: Path):
@@ -197,7 +202,7 @@ async def test_a_file_that_is_not_a_video_is_refused_and_nothing_is_stored(stack
         answer = await upload(http, stack, notes)
         after = (await http.get(UPLOADS, headers=stack.bearer)).json()["data"]
     assert (answer.status_code, answer.json()["code"]) == (415, "validation.mime.unsupported"), answer.text
-    assert after == before
+    assert ids(after) == ids(before)  # statuses of earlier uploads may move meanwhile; no new entry
 
 
 async def test_a_body_that_is_not_multipart_is_a_400(stack: Stack):
