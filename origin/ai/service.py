@@ -224,6 +224,9 @@ async def _submit(
     try:
         async with state.store.transaction() as tx:
             await state.store.ai.lock_tenant(tx, tenant.id)  # limits and budgets hold under concurrency
+            prior = await state.store.ai.by_key(tenant.id, key, tx)  # a twin may have committed meanwhile
+            if prior is not None and prior.status != "failed":
+                return prior, False
             await _check_rate(state, tx, tenant, user_id, kind)
             await _check_budget(state, tx, tenant, kind, estimate)
             if prior is not None:  # a failed one: run it again (it was not charged)

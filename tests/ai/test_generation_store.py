@@ -70,3 +70,10 @@ async def test_a_policy_is_kept_per_tenant_and_replaced_in_parts(state, tenant):
     await state.store.ai.set_policy(tenant.id, blocklist=["y", "z"])
     policy = await state.store.ai.policy(tenant.id)
     assert (policy.budgets, policy.blocklist) == ({"images": 5}, ["y", "z"])
+
+
+async def test_a_twin_of_an_accepted_request_is_free_even_when_the_budget_is_then_spent(state, tenant):
+    await state.store.ai.set_policy(tenant.id, budgets={"audio_seconds": 4})
+    req = SpeechRequest(TEN_WORDS.format("x"), "", "en", "mp3")  # takes the whole budget
+    results = await asyncio.gather(*(request_speech(state, tenant, "key:k1", req) for _ in range(4)))
+    assert sorted(created for _, created in results) == [False, False, False, True]
