@@ -98,6 +98,23 @@ def _parser() -> argparse.ArgumentParser:
     for cmd in (create, update, listing, key_create, key_list, key_revoke):
         cmd.add_argument("--json", action="store_true", help="machine-readable output")
 
+    ai = sub.add_parser("ai", help="AI generation: a tenant's budgets, block list and usage")
+    asub = ai.add_subparsers(dest="ai_command", required=True, metavar="SUBCOMMAND")
+    budget = asub.add_parser("budget", help="show or set a tenant's monthly budgets (0: unlimited)")
+    budget.add_argument("tenant")
+    budget.add_argument("--images", type=float, metavar="N")
+    budget.add_argument("--audio-seconds", type=float, metavar="N")
+    budget.add_argument("--caption-minutes", type=float, metavar="N")
+    budget.add_argument("--default", action="store_true", help="drop the tenant's own budgets (settings apply)")
+    blocklist = asub.add_parser("blocklist", help="show or change a tenant's prompt block list")
+    blocklist.add_argument("tenant")
+    blocklist.add_argument("--add", action="append", metavar="TERM", help="block a word or phrase (repeat)")
+    blocklist.add_argument("--remove", action="append", metavar="TERM", help="unblock a word or phrase (repeat)")
+    ai_usage = asub.add_parser("usage", help="a tenant's usage this month beside its budgets")
+    ai_usage.add_argument("tenant")
+    for cmd in (budget, blocklist, ai_usage):
+        cmd.add_argument("--json", action="store_true", help="machine-readable output")
+
     plugins = sub.add_parser("plugins", help="list loaded plugins and the hooks each implements")
     plugins.add_argument("--json", action="store_true")
 
@@ -296,6 +313,44 @@ def cmd_tenant(settings: Settings, args: argparse.Namespace) -> int:
     return _run(lambda: _with_store(settings, action))
 
 
+def cmd_ai(settings: Settings, args: argparse.Namespace) -> int:
+    from origin.ai.service import usage_report
+
+    async def run(store: Any) -> int:
+        tenant = await store.tenants.find(args.tenant)
+        if tenant is None:
+            print(f"no tenant {args.tenant!r}", file=sys.stderr)
+            return 1
+        if args.ai_command == "budget":
+            policy = await store.ai.policy(tenant.id)
+            budgets = {} if args.default else dict(policy.budgets)
+            for unit in ("images", "audio_seconds", "caption_minutes"):
+                value = getattr(args, unit)
+                if value is not None:
+                    if value < 0:
+                        print(f"--{unit.replace('_', '-')}: must not be negative", file=sys.stderr)
+                        return 2
+                    budgets[unit] = value
+            if budgets != policy.budgets:
+                await store.ai.set_policy(tenant.id, budgets=budgets)
+        elif args.ai_command == "blocklist":
+            terms = list((await store.ai.policy(tenant.id)).blocklist)
+            terms += [t for t in args.add or [] if t.strip() and t not in terms]
+            terms = [t for t in terms if t not in set(args.remove or [])]
+            policy = await store.ai.set_policy(tenant.id, blocklist=terms)
+            _print(policy.blocklist, args.json, "\n".join(policy.blocklist) or "(empty)")
+            return 0
+        report = await usage_report(store, settings, tenant.id)
+        lines = [f"since {report['period']['from']}"] + [
+            f"{unit}: {row['used']:g} used of {'unlimited' if row['budget'] is None else format(row['budget'], 'g')}"
+            for unit, row in report["units"].items()
+        ]
+        _print(report, args.json, "\n".join(lines))
+        return 0
+
+    return _run(lambda: _with_store(settings, run))
+
+
 def cmd_plugins(settings: Settings, args: argparse.Namespace) -> int:
     from mediaedge.plugins import get_plugin_manager, plugin_infos
 
@@ -475,6 +530,7 @@ _COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
     "edge": cmd_edge,
     "worker": cmd_worker,
     "tenant": cmd_tenant,
+    "ai": cmd_ai,
     "plugins": cmd_plugins,
     "keys": cmd_keys,
     "db": cmd_db,

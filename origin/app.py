@@ -17,7 +17,8 @@ from starlette.routing import BaseRoute, Route
 from mediaedge.errors import HTTPError, error_body
 from mediaedge.settings import Settings
 from origin import edge_api
-from origin.api import aauti, videos
+from origin.api import aauti, uploads, videos
+from origin.api.media import ai as media_ai
 from origin.cors import CORSMiddleware
 from origin.services import origin_services
 from origin.state import OriginState
@@ -35,6 +36,8 @@ ROUTES: list[BaseRoute] = [
     *edge_api.routes,
     *aauti.routes,
     *videos.routes,
+    *uploads.routes,
+    *media_ai.routes,
 ]
 
 

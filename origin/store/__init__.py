@@ -3,8 +3,8 @@
 ``store.tenants``, ``store.buckets``, ``store.files``, ``store.uploads``, ``store.jobs``,
 ``store.streams``, ``store.webhooks``, ``store.signing_keys``, ``store.edges``, the catalogue's
 ``store.assets``, ``store.renditions``, ``store.captions``, ``store.transcripts`` and the tenants'
-``store.api_keys``; the video objects API's ``store.video_parts`` and
-``store.credits``; a change that spans
+``store.api_keys``; the video objects API's ``store.video_parts`` and ``store.credits``; AI
+generations and policies in ``store.ai``; a change that spans
 areas runs their methods on one ``store.transaction()``.
 """
 
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 
+from origin.store.ai import AIRepository
 from origin.store.api_keys import ApiKeyRepository
 from origin.store.assets import AssetRepository, CaptionRepository, RenditionRepository, TranscriptRepository
 from origin.store.db import Conn, Database, IntegrityError, UniqueViolation
@@ -68,6 +69,7 @@ class Store:
         self.transcripts = TranscriptRepository(db)
         self.video_parts = VideoPartRepository(db)
         self.credits = CreditRepository(db)
+        self.ai = AIRepository(db)
 
     def transaction(self) -> contextlib.AbstractAsyncContextManager[Conn]:
         """One write transaction for changes of several areas (see :meth:`Database.transaction`)."""

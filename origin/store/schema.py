@@ -361,5 +361,37 @@ tenant_credits = sa.Table(
     metadata,
     sa.Column("tenant_id", sa.Text, sa.ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True),
     sa.Column("balance", sa.Double, nullable=False),
+ai_generations = sa.Table(
+    "ai_generations",
+    metadata,
+    sa.Column("id", sa.Text, primary_key=True),
+    sa.Column("tenant_id", sa.Text, sa.ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("user_id", sa.Text, nullable=False),
+    sa.Column("kind", sa.Text, nullable=False),  # caption | speech | image
+    sa.Column("idem_key", sa.Text, nullable=False),
+    sa.Column("provider", sa.Text, nullable=False),
+    sa.Column("model", sa.Text, nullable=False, server_default=""),
+    sa.Column("request", JSON, nullable=False),
+    sa.Column("status", sa.Text, nullable=False),  # queued | processing | ready | failed
+    sa.Column("progress", sa.Double, nullable=False, server_default="0"),
+    sa.Column("units", sa.Double, nullable=False, server_default="0"),
+    sa.Column("job_id", sa.Text),
+    sa.Column("asset_id", sa.Text),
+    sa.Column("caption_id", sa.Text),
+    sa.Column("result", JSON),
+    sa.Column("error", sa.Text),
+    sa.Column("error_code", sa.Text),
+    *_created_updated(),
+    sa.Index("ai_generations_idem", "tenant_id", "idem_key", unique=True),
+    sa.Index("ai_generations_usage", "tenant_id", "kind", "created_at"),
+    sa.Index("ai_generations_user", "tenant_id", "user_id", "kind", "created_at"),
+)
+
+ai_policies = sa.Table(
+    "ai_policies",
+    metadata,
+    sa.Column("tenant_id", sa.Text, sa.ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("budgets", JSON, nullable=False, server_default=_json_default("{}")),
+    sa.Column("blocklist", JSON, nullable=False, server_default=_json_default("[]")),
     sa.Column("updated_at", Timestamp, nullable=False),
 )

@@ -1,0 +1,1 @@
+"""The media service API (``/api/v1/media``)."""
