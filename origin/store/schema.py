@@ -361,6 +361,11 @@ tenant_credits = sa.Table(
     metadata,
     sa.Column("tenant_id", sa.Text, sa.ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True),
     sa.Column("balance", sa.Double, nullable=False),
+    sa.Column("updated_at", Timestamp, nullable=False),
+)
+
+# AI generations (captions, speech, images) and each tenant's budgets and prompt block list (migration 0006).
+
 ai_generations = sa.Table(
     "ai_generations",
     metadata,
