@@ -1,8 +1,8 @@
 """The metadata store: all SQL of the origin lives in this package, one repository per area.
 
 ``store.tenants``, ``store.buckets``, ``store.files``, ``store.uploads``, ``store.jobs``,
-``store.streams``, ``store.webhooks``, ``store.signing_keys``, ``store.edges``; a change that spans
-areas runs their methods on one ``store.transaction()``.
+``store.streams``, ``store.webhooks``, ``store.signing_keys``, ``store.edges``, ``store.media_uploads``,
+``store.rate_limits``; a change that spans areas runs their methods on one ``store.transaction()``.
 """
 
 from __future__ import annotations
@@ -13,8 +13,10 @@ from origin.store.db import Conn, Database, IntegrityError, UniqueViolation
 from origin.store.edges import Edge, EdgeRepository
 from origin.store.files import FileMeta, FileRepository
 from origin.store.jobs import JobRepository
+from origin.store.media_uploads import MediaUpload, MediaUploadRepository
 from origin.store.migrate import migrate
 from origin.store.models import Bucket, FileRecord, Tenant
+from origin.store.rate_limits import RateDecision, RateLimitRepository
 from origin.store.signing_keys import SigningKeyRepository
 from origin.store.streams import StreamRepository
 from origin.store.tenants import BucketRepository, TenantRepository
@@ -28,6 +30,8 @@ __all__ = [
     "FileMeta",
     "FileRecord",
     "IntegrityError",
+    "MediaUpload",
+    "RateDecision",
     "Store",
     "Tenant",
     "TusUpload",
@@ -50,6 +54,8 @@ class Store:
         self.webhooks = WebhookRepository(db)
         self.signing_keys = SigningKeyRepository(db)
         self.edges = EdgeRepository(db)
+        self.media_uploads = MediaUploadRepository(db)
+        self.rate_limits = RateLimitRepository(db)
 
     def transaction(self) -> contextlib.AbstractAsyncContextManager[Conn]:
         """One write transaction for changes of several areas (see :meth:`Database.transaction`)."""

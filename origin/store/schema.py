@@ -237,3 +237,27 @@ edges = sa.Table(
     sa.Column("last_seen", Timestamp, nullable=False),
     sa.Index("edges_last_seen", "last_seen"),
 )
+
+media_uploads = sa.Table(
+    "media_uploads",
+    metadata,
+    sa.Column("tenant_id", sa.Text, sa.ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("sha256", sa.Text, primary_key=True),
+    sa.Column("asset_id", sa.Text, nullable=False, unique=True),
+    sa.Column("bucket", sa.Text, nullable=False),
+    sa.Column("key", sa.Text, nullable=False),
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("mime", sa.Text, nullable=False),
+    sa.Column("filename", sa.Text, nullable=False),
+    sa.Column("user_id", sa.Text, nullable=False),
+    sa.Column("created_at", Timestamp, nullable=False),
+)
+
+rate_limits = sa.Table(
+    "rate_limits",
+    metadata,
+    sa.Column("name", sa.Text, primary_key=True),
+    sa.Column("window_start", sa.BigInteger, primary_key=True),
+    sa.Column("hits", sa.Integer, nullable=False),
+    sa.Index("rate_limits_window", "window_start"),
+)
