@@ -17,7 +17,7 @@ from starlette.routing import BaseRoute, Route
 from mediaedge.errors import HTTPError, error_body
 from mediaedge.settings import Settings
 from origin import edge_api
-from origin.api import aauti
+from origin.api import aauti, media
 from origin.cors import CORSMiddleware
 from origin.services import origin_services
 from origin.state import OriginState
@@ -34,6 +34,7 @@ ROUTES: list[BaseRoute] = [
     Route("/healthz", healthz, methods=["GET"]),
     *edge_api.routes,
     *aauti.routes,
+    *media.routes,
 ]
 
 

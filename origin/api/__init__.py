@@ -7,4 +7,5 @@ Each package exports ``routes``, mounted at the origin's root by :mod:`origin.ap
 
 - :mod:`origin.api.aauti` — the upload / API / delivery integration API (``/upload``, ``/files``,
   ``/auth``, ``/streams/v1``, ``/webhooks``, ``/embed``).
+- :mod:`origin.api.media` — the media service API (``/api/v1/media``).
 """

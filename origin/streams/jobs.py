@@ -18,6 +18,7 @@ from typing import Any
 from mediaedge.qualities import parse_qualities
 from mediaedge.streams import ProviderRejected, ProviderStream, StreamContext, StreamProvider, StreamSource
 from origin.jobs import Job, PermanentJobError, register_job
+from origin.media.tracks import publish_captions
 from origin.purge import purge_edges
 from origin.state import OriginState
 from origin.store.db import Conn
@@ -85,6 +86,8 @@ async def run_stream(state: OriginState, job: Job) -> dict[str, Any]:
         if result.state == "failed":
             raise PermanentJobError(result.error or f"{provider.name} could not make the stream")
         await report("downloading", None)
+        if stream.output_prefix:  # captions the asset got while it was transcoding join its manifests
+            await publish_captions(state, stream)
         async with state.store.transaction() as tx:
             done = await transition(
                 state, tx, stream.id, "ready", uid=result.uid, progress=100.0, hls_url=result.hls_url,
