@@ -1,21 +1,25 @@
 """The metadata store: all SQL of the origin lives in this package, one repository per area.
 
 ``store.tenants``, ``store.buckets``, ``store.files``, ``store.uploads``, ``store.jobs``,
-``store.streams``, ``store.webhooks``, ``store.signing_keys``, ``store.edges``, ``store.media_uploads``,
-``store.rate_limits``; a change that spans areas runs their methods on one ``store.transaction()``.
+``store.streams``, ``store.webhooks``, ``store.signing_keys``, ``store.edges``, the catalogue's
+``store.assets``, ``store.renditions``, ``store.captions``, ``store.transcripts``, the tenants'
+``store.api_keys``, and the media API's ``store.media_uploads`` and ``store.rate_limits``; a change that spans
+areas runs their methods on one ``store.transaction()``.
 """
 
 from __future__ import annotations
 
 import contextlib
 
+from origin.store.api_keys import ApiKeyRepository
+from origin.store.assets import AssetRepository, CaptionRepository, RenditionRepository, TranscriptRepository
 from origin.store.db import Conn, Database, IntegrityError, UniqueViolation
 from origin.store.edges import Edge, EdgeRepository
 from origin.store.files import FileMeta, FileRepository
 from origin.store.jobs import JobRepository
 from origin.store.media_uploads import MediaUpload, MediaUploadRepository
 from origin.store.migrate import migrate
-from origin.store.models import Bucket, FileRecord, Tenant
+from origin.store.models import ApiKey, Asset, Bucket, Caption, FileRecord, Rendition, Tenant, Transcript
 from origin.store.rate_limits import RateDecision, RateLimitRepository
 from origin.store.signing_keys import SigningKeyRepository
 from origin.store.streams import StreamRepository
@@ -24,7 +28,10 @@ from origin.store.uploads import TusUpload, UploadRepository
 from origin.store.webhooks import WebhookRepository
 
 __all__ = [
+    "ApiKey",
+    "Asset",
     "Bucket",
+    "Caption",
     "Conn",
     "Edge",
     "FileMeta",
@@ -32,8 +39,10 @@ __all__ = [
     "IntegrityError",
     "MediaUpload",
     "RateDecision",
+    "Rendition",
     "Store",
     "Tenant",
+    "Transcript",
     "TusUpload",
     "UniqueViolation",
     "open_store",
@@ -56,6 +65,11 @@ class Store:
         self.edges = EdgeRepository(db)
         self.media_uploads = MediaUploadRepository(db)
         self.rate_limits = RateLimitRepository(db)
+        self.api_keys = ApiKeyRepository(db)
+        self.assets = AssetRepository(db)
+        self.renditions = RenditionRepository(db)
+        self.captions = CaptionRepository(db)
+        self.transcripts = TranscriptRepository(db)
 
     def transaction(self) -> contextlib.AbstractAsyncContextManager[Conn]:
         """One write transaction for changes of several areas (see :meth:`Database.transaction`)."""
