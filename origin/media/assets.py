@@ -10,9 +10,7 @@ from mediaedge.storage import StorageError
 from origin.catalogue.status import Status
 from origin.purge import purge_edges
 from origin.state import OriginState
-from origin.store import Tenant
-from origin.store.assets import Asset
-from origin.store.catalogue import Caption, Rendition, Transcript
+from origin.store import Asset, Caption, Rendition, Tenant, Transcript
 from origin.store.streams import StreamRecord
 
 log = logging.getLogger("mediaedge.origin.media")

@@ -123,7 +123,8 @@ def _all_taken(lines: list[str], timing: re.Pattern[str], cues: tuple[Cue, ...],
     taken = {(round(c.start, 3), round(c.end, 3)) for c in cues}
     for number, line in enumerate(lines, start=1):
         match = timing.match(line)
-        if match and (round(parse_timestamp(match.group(1)), 3), round(parse_timestamp(match.group(2)), 3)) not in taken:
+        times = match and (round(parse_timestamp(match.group(1)), 3), round(parse_timestamp(match.group(2)), 3))
+        if times and times not in taken:
             raise invalid(number, "the cue does not start a block of its own (a blank line, or the cue number, "
                                   "is missing before it)")
 

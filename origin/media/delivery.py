@@ -25,7 +25,7 @@ from origin.catalogue.status import Status
 from origin.media.assets import require_ready
 from origin.probe import guess_mime
 from origin.state import OriginState
-from origin.store.assets import Asset
+from origin.store import Asset
 from origin.store.streams import StreamRecord
 
 CAPTIONS_SUFFIX = ".captions/"

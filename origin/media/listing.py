@@ -19,12 +19,11 @@ from mediaedge.errors import HTTPError
 from origin.catalogue.status import Status, shown_as, vocabulary
 from origin.media.scan import KINDS
 from origin.state import OriginState
-from origin.store import Tenant
-from origin.store.assets import Asset
+from origin.store import Asset, Tenant
 
 DEFAULT_PAGE = 50
 MAX_PAGE = 200
-LISTED = [s for s in Status if s != Status.DELETED]
+LISTED: list[Status] = [s for s in Status if s != Status.DELETED]
 
 
 @dataclass(frozen=True)
@@ -107,7 +106,7 @@ def parse_query(params: Mapping[str, str]) -> Query:
 
 async def list_page(state: OriginState, tenant: Tenant, query: Query) -> tuple[list[Asset], str | None]:
     """One page and the cursor of the next (None on the last page)."""
-    assets = await state.store.assets.keyset_page(
+    assets = await state.store.assets.seek(
         tenant.id, kinds=query.kinds, statuses=[str(s) for s in query.statuses], created_from=query.created_from,
         created_to=query.created_to, after=query.after, limit=query.size + 1,
     )

@@ -24,8 +24,7 @@ from origin.media.delivery import VARIANTS_SUFFIX
 from origin.media.scan import Verdict
 from origin.probe import probe
 from origin.state import OriginState
-from origin.store import FileRecord, Tenant
-from origin.store.assets import Asset
+from origin.store import Asset, FileRecord, Tenant
 from origin.streams.service import create_streams
 
 log = logging.getLogger("mediaedge.origin.media")

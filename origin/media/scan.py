@@ -69,6 +69,8 @@ def judge(head: bytes, declared_mime: str, declared_kind: str, found: ProbeResul
         return Verdict(declared_kind, declared_mime, quarantine=f"declared {declared_mime}, but {risk}")
     guessed = filetype.guess(head)
     sniffed = guessed.mime if guessed is not None else None
+    if declared_kind in ("video", "audio") and sniffed is not None and sniffed.startswith("image/"):
+        return Verdict(declared_kind, declared_mime, failure=f"declared {declared_mime}, but the content is {sniffed}")
     if declared_kind == "video":
         if not found.video_codec or not found.width:
             return Verdict("video", declared_mime, failure=f"declared {declared_mime}, but the content has no "

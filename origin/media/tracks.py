@@ -30,9 +30,7 @@ from origin.media.captions import (
 from origin.media.delivery import CAPTIONS_SUFFIX
 from origin.purge import purge_edges
 from origin.state import OriginState
-from origin.store import FileRecord, Tenant
-from origin.store.assets import Asset
-from origin.store.catalogue import Caption
+from origin.store import Asset, Caption, FileRecord, Tenant
 from origin.store.streams import StreamRecord
 
 log = logging.getLogger("mediaedge.origin.media")
@@ -80,7 +78,8 @@ async def add_caption(
     existing = next((c for c in await state.store.captions.list(asset.id)
                      if c.language == language and c.source == source), None)
     if existing is not None:
-        caption = await state.store.captions.update(existing.id, label=label, format="vtt", key=key, approved=approved)
+        caption = await state.store.captions.update(asset.id, existing.id, label=label, format="vtt", key=key,
+                                                    approved=approved)
     else:
         caption = await state.store.captions.add(asset.id, language=language, label=label, format="vtt", key=key,
                                                  approved=approved, source=source)

@@ -33,6 +33,7 @@ from mediaedge.errors import HTTPError
 from mediaedge.keys import build_key, sanitize_filename, sanitize_segment
 from mediaedge.settings import parse_duration
 from mediaedge.storage import CHUNK_SIZE, ObjectNotFound, StorageBackend, StorageError
+from origin.catalogue.assets import file_stored
 from origin.catalogue.ids import new_asset_id
 from origin.catalogue.status import Status
 from origin.ingest import DEFAULT_USER, max_file_size
@@ -43,8 +44,7 @@ from origin.media.scan import KINDS, SNIFF_BYTES, judge, kind_of_mime
 from origin.probe import ProbeResult, probe
 from origin.purge import purge_edges
 from origin.state import OriginState
-from origin.store import FileMeta, Tenant, UniqueViolation
-from origin.store.assets import Asset
+from origin.store import Asset, FileMeta, Tenant, UniqueViolation
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _MIME = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*$")
@@ -126,7 +126,7 @@ async def create_upload(state: OriginState, tenant: Tenant, req: UploadRequest) 
                     size=req.size, mime=req.mime, filename=filename, user_id=user,
                 )
                 await state.store.assets.create(
-                    tenant.id, kind=kind, title=filename, asset_id=asset_id, conn=tx, status=Status.QUEUED,
+                    tenant.id, kind=kind, title=filename, asset_id=asset_id, conn=tx, status=Status.QUEUED.value,
                     sha256=req.sha256, mime=req.mime, size=req.size, source="upload", dialect="media",
                     user_id=user, is_public=False, extra={"filename": filename},
                 )
@@ -282,13 +282,12 @@ async def finalize(state: OriginState, tenant: Tenant, asset_id: str, etag: str 
         meta = FileMeta(size=info.size, etag=info.etag, mime=verdict.mime, duration=found.duration,
                         width=found.width, height=found.height, video_codec=found.video_codec,
                         audio_codec=found.audio_codec)
-        record, _ = await state.store.files.register(
-            tenant.id, intent.bucket, intent.key, intent.filename, intent.user_id, True, meta, file_id=asset.id,
-        )
-        await state.store.assets.update(
-            tenant.id, asset.id, file_id=record.id, mime=verdict.mime, size=info.size, duration=found.duration,
-            width=found.width, height=found.height,
-        )
+        async with state.store.transaction() as tx:
+            record, _ = await state.store.files.register(
+                tenant.id, intent.bucket, intent.key, intent.filename, intent.user_id, True, meta, tx,
+                file_id=asset.id,
+            )
+            await file_stored(state.store, record, tx)  # the file's facts onto the asset
         await purge_edges(state, [intent.key])
         return await processing.start(state, tenant, asset.id, record, path)
     finally:

@@ -63,7 +63,9 @@ def data(payload: Any, status: int = 200, headers: dict[str, str] | None = None)
     return JSON({"data": payload}, status_code=status, headers=headers)
 
 
-def page(items: list[Any], next_url: str | None, self_url: str, size: int, headers: dict[str, str] | None = None) -> JSON:
+def page(
+    items: list[Any], next_url: str | None, self_url: str, size: int, headers: dict[str, str] | None = None
+) -> JSON:
     """A list: ``{"data": [...], "links": {"self", "next"}, "meta": {"pageSize"}}``."""
     return JSON({"data": items, "links": {"self": self_url, "next": next_url}, "meta": {"pageSize": size}},
                 headers=headers)

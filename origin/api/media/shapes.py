@@ -10,7 +10,7 @@ from origin.http import iso_time
 from origin.media.assets import AssetView
 from origin.media.delivery import stream_variants
 from origin.state import OriginState
-from origin.store.catalogue import Caption, Rendition
+from origin.store import Caption, Rendition
 
 
 def status_word(status: str) -> str:
