@@ -25,9 +25,9 @@ from mediaedge.errors import HTTPError
 from mediaedge.keys import InvalidKey, validate_key
 from mediaedge.storage import StorageBackend
 from origin.http import JSON, json_body, str_field
+from origin.media.delivery import asset_object
 from origin.state import OriginState, get_state
 from origin.store import FileRecord
-from origin.media.delivery import asset_object
 from origin.streams.outputs import stream_object
 
 _RANGE = re.compile(r"^bytes=(\d+)-(\d*)$")

@@ -59,6 +59,14 @@ def invalid(line: int, message: str) -> HTTPError:
     return HTTPError(400, f"line {line}: {message}", "validation.captions.invalid")
 
 
+_MARKUP = re.compile(r"<[^>]*>")
+
+
+def plain_text(cue_text: str) -> str:
+    """A cue's text without its markup (``<v Bob>``, ``<i>``, timestamps) and with single spaces."""
+    return " ".join(_MARKUP.sub("", cue_text).replace("&amp;", "&").replace("&lt;", "<").replace("&gt;", ">").split())
+
+
 def language_tag(value: object) -> str:
     """A BCP 47 tag in its standard form (``en-us`` → ``en-US``), or 400 ``validation.language.invalid``."""
     if not isinstance(value, str) or not value.strip() or not langcodes.tag_is_valid(value.strip()):
@@ -111,7 +119,7 @@ def _parse_vtt(text: str) -> tuple[Cue, ...]:
         document = webvtt.from_buffer(io.StringIO(text))
     except webvtt.errors.MalformedFileError as exc:
         raise invalid(1, f"not a WebVTT file: {exc}") from None
-    cues = tuple(Cue(parse_timestamp(c.start), parse_timestamp(c.end), c.text) for c in document.captions)
+    cues = tuple(Cue(parse_timestamp(c.start), parse_timestamp(c.end), c.raw_text) for c in document.captions)
     _all_taken(lines, _VTT_TIMING, cues, count)
     return cues
 

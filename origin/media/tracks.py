@@ -23,6 +23,7 @@ from origin.media.captions import (
     master_with_subtitles,
     mpd_with_subtitles,
     parse_captions,
+    plain_text,
     segment_files,
     subtitle_playlist,
     webvtt_document,
@@ -110,8 +111,8 @@ async def transcript_of(
     if not captions:
         return None
     caption = sorted(captions, key=lambda c: (not c.approved, c.source != "manual", c.created_at))[0]
-    cues = list(await caption_cues(state, tenant, asset, caption))
-    return caption.language, " ".join(" ".join(c.text.split()) for c in cues), cues, "captions"
+    cues = [Cue(c.start, c.end, plain_text(c.text)) for c in await caption_cues(state, tenant, asset, caption)]
+    return caption.language, " ".join(c.text for c in cues), cues, "captions"
 
 
 # -- the stream's manifests ------------------------------------------------------------------------
