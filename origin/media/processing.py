@@ -3,7 +3,8 @@ images, nothing more for other files.
 
 - **video / audio**: an HLS/DASH stream of the file is created through the streams service (the
   default provider; ffmpeg locally makes the video ladder, or an audio rendition for audio), signed
-  delivery only; the asset is ``processing`` until the stream is ready.
+  delivery only; the asset stays ``queued`` (``pending``) until a worker starts the stream, then moves
+  with it (``transcoding``, ``ready``).
 - **image**: a WebP and a JPEG variant for each of ``media.image_widths`` no wider than the source,
   made with ffmpeg on finalize and stored beside the file under ``{key}.variants/``; then ``ready``.
 - **other**: ``ready`` at once.
@@ -49,14 +50,14 @@ async def start(state: OriginState, tenant: Tenant, asset_id: str, record: FileR
     """Start the asset's processing; ``path`` holds the bytes while this runs."""
     asset = await state.store.assets.get(tenant.id, asset_id)
     assert asset is not None
-    if asset.kind in ("video", "audio"):
+    if asset.kind in ("video", "audio") and not asset.stream_id:
         created = await create_streams(state, tenant, {"streams": [{
             "url": state.access_url(record), "meta": {"name": asset.title or record.filename},
             "required_signed_url": True,
         }]})
-        stream_id = (created["ids"] or [e["id"] for e in created["existing"]])[0]
-        await state.store.assets.update(tenant.id, asset.id, stream_id=stream_id)
-        await state.store.assets.advance(asset.id, Status.PROCESSING)
+        ids = created["ids"] or [e["id"] for e in created["existing"]]
+        if ids:  # none: a concurrent finalize of the same asset is making its stream
+            await state.store.assets.update(tenant.id, asset.id, stream_id=ids[0])  # pending until a worker starts
     elif asset.kind == "image":
         await state.store.assets.advance(asset.id, Status.PROCESSING)
         try:

@@ -52,6 +52,11 @@ _MIME = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*$")
 FINALIZED = {Status.PROCESSING, Status.STORING, Status.READY}
 
 
+def finalized(asset: Asset) -> bool:
+    """Whether the asset's bytes are in (a finalized video waits ``queued`` for a worker, with its file)."""
+    return asset.file_id is not None or asset.status in FINALIZED
+
+
 @dataclass(frozen=True)
 class UploadRequest:
     sha256: str
@@ -137,7 +142,7 @@ async def create_upload(state: OriginState, tenant: Tenant, req: UploadRequest) 
     asset = await tenant_asset(state, tenant, intent.asset_id)
     if intent.size != req.size:
         raise HTTPError(409, f"This sha256 was declared with sizeBytes {intent.size}", "upload.sha256_conflict")
-    if asset.status in FINALIZED:
+    if finalized(asset):
         return UploadTicket(asset, None, {}, None)
     if asset.status != Status.QUEUED:
         raise HTTPError(409, f"The asset of this sha256 is {asset.status}", "upload.conflict")
@@ -240,7 +245,7 @@ def _head(path: str) -> bytes:
 
 async def finalize(state: OriginState, tenant: Tenant, asset_id: str, etag: str | None) -> Asset:
     asset = await tenant_asset(state, tenant, asset_id)
-    if asset.status in FINALIZED:
+    if finalized(asset):
         return asset  # finalizing twice is harmless
     if asset.status != Status.QUEUED:
         raise HTTPError(409, f"The asset is {asset.status}", "upload.conflict")
