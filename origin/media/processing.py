@@ -50,7 +50,9 @@ async def start(state: OriginState, tenant: Tenant, asset_id: str, record: FileR
     """Start the asset's processing; ``path`` holds the bytes while this runs."""
     asset = await state.store.assets.get(tenant.id, asset_id)
     assert asset is not None
-    if asset.kind in ("video", "audio") and not asset.stream_id:
+    if asset.kind in ("video", "audio"):
+        if asset.stream_id:
+            return asset
         created = await create_streams(state, tenant, {"streams": [{
             "url": state.access_url(record), "meta": {"name": asset.title or record.filename},
             "required_signed_url": True,
