@@ -48,6 +48,7 @@ __all__ = [
     "generate_signing_key",
     "jwks",
     "looks_like_token",
+    "sign_claims",
     "sign_token",
 ]
 
@@ -121,6 +122,12 @@ def jwks(keys: Iterable[SigningKey | Mapping[str, Any]]) -> dict[str, Any]:
 @lru_cache(maxsize=16)
 def _load_private(pem: str) -> Any:
     return serialization.load_pem_private_key(pem.encode(), password=None)
+
+
+def sign_claims(key: SigningKey, claims: Mapping[str, Any]) -> str:
+    """A JWS of arbitrary ``claims`` with ``key`` (``kid`` in the header), for origin documents that are
+    not delivery tokens (e.g. upload policies with an ``aud``); the parsed key is cached."""
+    return jwt.encode(dict(claims), _load_private(key.private_pem), algorithm=key.algorithm, headers={"kid": key.kid})
 
 
 # -- claims ----------------------------------------------------------------------------------------

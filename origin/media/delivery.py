@@ -46,7 +46,7 @@ async def sign_directory(state: OriginState, asset: Asset, prefix: str, bound_to
     now = int(time.time())
     token = sign_token(key, tenant_id=asset.tenant_id, path=prefix, expires_at=now + lifetime, scope="prefix",
                        asset_id=bound_to, user_id=user, now=now)
-    await state.store.signing_keys.note_expiry(key.kid, now + lifetime)
+    await state.keys.note_expiry(key.kid, now + lifetime)
     return token
 
 

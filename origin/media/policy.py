@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import jwt
-from cryptography.hazmat.primitives import serialization
 
 from mediaedge.errors import HTTPError
+from mediaedge.tokens import sign_claims
 from origin.state import OriginState
 
 AUDIENCE = "mediaedge:media-upload"
@@ -39,8 +39,6 @@ class UploadPolicy:
 
 
 async def sign_policy(state: OriginState, policy: UploadPolicy) -> str:
-    key = await state.keys.active()
-    private = serialization.load_pem_private_key(key.private_pem.encode(), password=None)
     claims = {
         "aud": AUDIENCE,
         "iat": int(time.time()),
@@ -52,7 +50,7 @@ async def sign_policy(state: OriginState, policy: UploadPolicy) -> str:
         "ct": policy.content_type,
         "len": policy.size,
     }
-    return jwt.encode(claims, private, algorithm=key.algorithm, headers={"kid": key.kid})  # type: ignore[arg-type]
+    return sign_claims(await state.keys.active(), claims)
 
 
 async def verify_policy(state: OriginState, token: str) -> UploadPolicy:

@@ -116,6 +116,7 @@ def _check_declaration(state: OriginState, tenant: Tenant, req: UploadRequest) -
 async def create_upload(state: OriginState, tenant: Tenant, req: UploadRequest) -> UploadTicket:
     kind = _check_declaration(state, tenant, req)
     intent = await state.store.media_uploads.by_sha256(tenant.id, req.sha256)
+    asset: Asset | None = None
     if intent is None:
         bucket = await state.store.buckets.get(tenant.id, None)
         if bucket is None:
@@ -130,7 +131,7 @@ async def create_upload(state: OriginState, tenant: Tenant, req: UploadRequest) 
                     tx, tenant_id=tenant.id, sha256=req.sha256, asset_id=asset_id, bucket=bucket.name, key=key,
                     size=req.size, mime=req.mime, filename=filename, user_id=user,
                 )
-                await state.store.assets.create(
+                asset = await state.store.assets.create(
                     tenant.id, kind=kind, title=filename, asset_id=asset_id, conn=tx, status=Status.QUEUED.value,
                     sha256=req.sha256, mime=req.mime, size=req.size, source="upload", dialect="media",
                     user_id=user, is_public=False, extra={"filename": filename},
@@ -139,7 +140,8 @@ async def create_upload(state: OriginState, tenant: Tenant, req: UploadRequest) 
             intent = await state.store.media_uploads.by_sha256(tenant.id, req.sha256)
             if intent is None:
                 raise HTTPError(409, "The same file is being declared right now; retry", "upload.conflict") from None
-    asset = await tenant_asset(state, tenant, intent.asset_id)
+    if asset is None:
+        asset = await tenant_asset(state, tenant, intent.asset_id)
     if intent.size != req.size:
         raise HTTPError(409, f"This sha256 was declared with sizeBytes {intent.size}", "upload.sha256_conflict")
     if finalized(asset):

@@ -8,7 +8,7 @@ from starlette.routing import Route
 
 from mediaedge.errors import HTTPError
 from origin.api.media.envelope import authenticate, body, data, iso_time, rate_limit
-from origin.api.media.shapes import asset_json
+from origin.api.media.shapes import asset_json, status_word
 from origin.media import uploads
 from origin.media.assets import asset_view
 from origin.media.policy import FORM_PATH
@@ -27,7 +27,7 @@ async def upload_url(request: Request) -> Response:
             "uploadUrl": ticket.url,
             "uploadFields": ticket.fields,
             "expiresAt": iso_time(ticket.expires_at),
-            "status": asset_json(caller.state, await asset_view(caller.state, ticket.asset))["status"],
+            "status": status_word(ticket.asset.status),
         },
         status=201 if ticket.url else 200,
         headers=headers,
