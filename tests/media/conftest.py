@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
+import pluggy
 import pytest
 
 from mediaedge.ffmpeg import ffmpeg_exe
@@ -78,8 +79,8 @@ async def drain(state: OriginState) -> int:
     return ran
 
 
-async def open_media(settings: Settings) -> AsyncIterator[Media]:
-    state = await OriginState.open(settings)
+async def open_media(settings: Settings, pm: pluggy.PluginManager | None = None) -> AsyncIterator[Media]:
+    state = await OriginState.open(settings, pm)
     try:
         tenant, api_key = await state.store.tenants.create("acme", settings.storage.default)
         app = create_app(settings, state)
