@@ -17,8 +17,7 @@ from starlette.routing import BaseRoute, Route
 from mediaedge.errors import HTTPError, error_body
 from mediaedge.settings import Settings
 from origin import edge_api
-from origin.api import aauti, uploads, videos
-from origin.api.media import ai as media_ai
+from origin.api import aauti, media, uploads, videos
 from origin.cors import CORSMiddleware
 from origin.services import origin_services
 from origin.state import OriginState
@@ -37,7 +36,7 @@ ROUTES: list[BaseRoute] = [
     *aauti.routes,
     *videos.routes,
     *uploads.routes,
-    *media_ai.routes,
+    *media.routes,
 ]
 
 

@@ -4,8 +4,8 @@
 ``store.streams``, ``store.webhooks``, ``store.signing_keys``, ``store.edges``, the catalogue's
 ``store.assets``, ``store.renditions``, ``store.captions``, ``store.transcripts`` and the tenants'
 ``store.api_keys``; the video objects API's ``store.video_parts`` and ``store.credits``; AI
-generations and policies in ``store.ai``; a change that spans
-areas runs their methods on one ``store.transaction()``.
+generations and policies in ``store.ai``; the media API's ``store.media_uploads`` and
+``store.rate_limits``; a change that spans areas runs their methods on one ``store.transaction()``.
 """
 
 from __future__ import annotations
@@ -19,8 +19,10 @@ from origin.store.db import Conn, Database, IntegrityError, UniqueViolation
 from origin.store.edges import Edge, EdgeRepository
 from origin.store.files import FileMeta, FileRepository
 from origin.store.jobs import JobRepository
+from origin.store.media_uploads import MediaUpload, MediaUploadRepository
 from origin.store.migrate import migrate
 from origin.store.models import ApiKey, Asset, Bucket, Caption, FileRecord, Rendition, Tenant, Transcript
+from origin.store.rate_limits import RateDecision, RateLimitRepository
 from origin.store.signing_keys import SigningKeyRepository
 from origin.store.streams import StreamRepository
 from origin.store.tenants import BucketRepository, TenantRepository
@@ -38,6 +40,8 @@ __all__ = [
     "FileMeta",
     "FileRecord",
     "IntegrityError",
+    "MediaUpload",
+    "RateDecision",
     "Rendition",
     "Store",
     "Tenant",
@@ -62,6 +66,8 @@ class Store:
         self.webhooks = WebhookRepository(db)
         self.signing_keys = SigningKeyRepository(db)
         self.edges = EdgeRepository(db)
+        self.media_uploads = MediaUploadRepository(db)
+        self.rate_limits = RateLimitRepository(db)
         self.api_keys = ApiKeyRepository(db)
         self.assets = AssetRepository(db)
         self.renditions = RenditionRepository(db)

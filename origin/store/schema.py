@@ -400,3 +400,29 @@ ai_policies = sa.Table(
     sa.Column("blocklist", JSON, nullable=False, server_default=_json_default("[]")),
     sa.Column("updated_at", Timestamp, nullable=False),
 )
+
+# The media API (/api/v1/media): upload intents, and the rate-limit counters every origin process shares.
+
+media_uploads = sa.Table(
+    "media_uploads",
+    metadata,
+    sa.Column("tenant_id", sa.Text, sa.ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("sha256", sa.Text, primary_key=True),
+    sa.Column("asset_id", sa.Text, nullable=False, unique=True),
+    sa.Column("bucket", sa.Text, nullable=False),
+    sa.Column("key", sa.Text, nullable=False),
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("mime", sa.Text, nullable=False),
+    sa.Column("filename", sa.Text, nullable=False),
+    sa.Column("user_id", sa.Text, nullable=False),
+    sa.Column("created_at", Timestamp, nullable=False),
+)
+
+rate_limits = sa.Table(
+    "rate_limits",
+    metadata,
+    sa.Column("name", sa.Text, primary_key=True),
+    sa.Column("window_start", sa.BigInteger, primary_key=True),
+    sa.Column("hits", sa.Integer, nullable=False),
+    sa.Index("rate_limits_window", "window_start"),
+)
