@@ -307,23 +307,30 @@ async def test_several_expires_lines_are_invalid(client: httpx.AsyncClient, upst
 
 
 @pytest.mark.parametrize(
-    "lines",
-    [[("age", "7200, 0")], [("age", "7200"), ("age", "0")]],
-    ids=["list", "two-lines"],
+    ("lines", "stale"),
+    [
+        ([("age", "7200, 0")], True),
+        ([("age", "7200"), ("age", "0")], True),
+        ([("age", "0, 7200")], False),
+        ([("age", "0"), ("age", "7200")], False),
+    ],
+    ids=["old-0", "old-0-two-lines", "0-old", "0-old-two-lines"],
 )
 async def test_of_a_list_of_ages_the_first_counts(
-    client: httpx.AsyncClient, upstream: Upstream, lines: list[tuple[str, str]]
+    client: httpx.AsyncClient, upstream: Upstream, lines: list[tuple[str, str]], stale: bool
 ) -> None:
     route_on_base(upstream, Route(headers={"cache-control": "max-age=3600", "etag": '"v1"'}, lines=lines))
     first = await client.get("/z/a")
-    assert first.headers["cache-status"].endswith("stored; ttl=-3600") and first.headers["age"] == "7200"
+    assert first.headers["cache-status"].endswith("stored; ttl=-3600" if stale else "stored; ttl=3600")
+    assert first.headers["age"] == ("7200" if stale else "0")
     again = await client.get("/z/a")
-    assert again.headers["cache-status"].startswith("mediaedge; fwd=stale")  # stale, not a hit
-    assert upstream.count("/base/a") == 2
+    assert again.headers["cache-status"].startswith("mediaedge; fwd=stale" if stale else "mediaedge; hit")
+    assert upstream.count("/base/a") == (2 if stale else 1)
 
 
-async def test_an_age_that_is_not_a_number_is_ignored(client: httpx.AsyncClient, upstream: Upstream) -> None:
-    route_on_base(upstream, Route(headers={"cache-control": "max-age=3600", "age": "old"}))
+@pytest.mark.parametrize("age", ["old", "-7200", "7200.0"])
+async def test_an_age_that_is_not_a_number_is_ignored(client: httpx.AsyncClient, upstream: Upstream, age: str) -> None:
+    route_on_base(upstream, Route(headers={"cache-control": "max-age=3600", "age": age}))
     assert (await client.get("/z/a")).headers["cache-status"].endswith("stored; ttl=3600")
     assert (await client.get("/z/a")).headers["cache-status"] == "mediaedge; hit; ttl=3600"
 
