@@ -5,7 +5,8 @@ with the same URL and the same few headers. The first such request goes through 
 (:mod:`edge.delivery`); when it was a cache hit answered 200, 206 (one range) or 304, the app records
 what it sent here, keyed by the request's method, raw path (the token included, byte for byte) and the
 headers the answer depends on (:data:`VARY`). The next identical request is answered by the protocol
-straight from its ``on_headers_complete``: prebuilt status line and headers, a fresh ``Date``, and the
+straight from its ``on_headers_complete``: prebuilt status line and headers, exactly one ``Date`` (the
+recorded answer's own, else the current time, as the server adds to an answer without one), and the
 body read from the memory tier again (so the entry holds no bytes of its own and the cache's budget,
 LRU order and counters are exactly as on the slow path).
 
@@ -32,7 +33,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from edge.cache import ObjectMeta
-from edge.http1 import FAST_PATH, status_line
+from edge.http1 import FAST_PATH, date_line, status_line
 from edge.lru import LRU
 from edge.protocols import ObjectCache
 from edge.respond import Headers, Send
@@ -69,8 +70,8 @@ Observe = Callable[[str, bytes, str | None, int, int, str | None], None]
 
 
 def head_bytes(status_line: bytes, headers: Sequence[tuple[bytes, bytes]]) -> bytes | None:
-    """The status line and header lines of a response (no ``Date``, no blank line), or None if a
-    header holds a CR or LF (which the server refuses to send)."""
+    """The status line and header lines of a response (no blank line), or None if a header holds a
+    CR or LF (which the server refuses to send)."""
     lines = [status_line]
     for name, value in headers:
         lines += (name, b": ", value, b"\r\n")
@@ -80,11 +81,12 @@ def head_bytes(status_line: bytes, headers: Sequence[tuple[bytes, bytes]]) -> by
 
 
 class _Entry:
-    __slots__ = ("claims", "first", "head", "key", "last", "meta", "policy", "status", "tenant")
+    __slots__ = ("claims", "dated", "first", "head", "key", "last", "meta", "policy", "status", "tenant")
 
     def __init__(
         self,
         head: bytes,
+        dated: bool,
         status: int,
         meta: ObjectMeta,
         policy: TenantPolicy,
@@ -92,7 +94,8 @@ class _Entry:
         first: int,
         last: int,
     ) -> None:
-        self.head = head
+        self.head = head  # complete (blank line included) if ``dated``, else without Date and blank line
+        self.dated = dated  # the recorded answer had a Date of its own (a stored response's)
         self.status = status
         self.meta = meta
         self.key = meta.key
@@ -101,6 +104,10 @@ class _Entry:
         self.claims = claims
         self.first = first  # the body's byte range; last < first: no body (304, HEAD, empty object)
         self.last = last
+
+    def complete_head(self) -> bytes:
+        """The head to send: with exactly one Date (the recorded one, else the current time)."""
+        return self.head if self.dated else b"".join((self.head, date_line(), b"\r\n"))
 
 
 class _Recorder:
@@ -151,7 +158,9 @@ class Pending:
             return
         prebuilt = head_bytes(status_line(status), headers)
         if prebuilt is not None:
-            self.fast.table.put(self.key, _Entry(prebuilt, status, meta, policy, claims, first, last))
+            dated = any(name.lower() == b"date" for name, _ in headers)
+            head = prebuilt + b"\r\n" if dated else prebuilt
+            self.fast.table.put(self.key, _Entry(head, dated, status, meta, policy, claims, first, last))
             self.recorded = True
 
 
@@ -201,9 +210,9 @@ class FastPath:
     def answer(
         self, method: bytes, raw_path: bytes, headers: Sequence[tuple[bytes, bytes]], client: tuple[str, int] | None
     ) -> tuple[bytes, bytes] | Pending | None:
-        """For a request without a body: ``(head, body)`` to send (``head`` lacks the ``Date`` line and
-        the blank line), or a :class:`Pending` to pass to the app, or None if only the slow path can
-        ever answer it."""
+        """For a request without a body: ``(head, body)`` to send as is (``head`` complete, its Date and
+        blank line included), or a :class:`Pending` to pass to the app, or None if only the slow path
+        can ever answer it."""
         if method not in METHODS:
             return None
         parts = [method, raw_path]
@@ -219,13 +228,13 @@ class FastPath:
         entry, body = replay
         self.hits += 1
         self._observe(method.decode(), raw_path, client[0] if client else None, entry.status, len(body), entry.tenant)
-        return entry.head, body
+        return entry.complete_head(), body
 
     def peek(self, pending: Pending, client: tuple[str, int] | None) -> tuple[bytes, bytes] | None:
         """What the fast path would answer now to the request of ``pending``, without counting it
         (tests compare it with the slow path's answer)."""
         replay = self._replay(pending.key, client)
-        return None if replay is None else (replay[0].head, replay[1])
+        return None if replay is None else (replay[0].complete_head(), replay[1])
 
     def _replay(self, key: Key, client: tuple[str, int] | None) -> tuple[_Entry, bytes] | None:
         """The entry for ``key`` and its body if every check passes, else None (an entry whose

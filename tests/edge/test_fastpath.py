@@ -6,6 +6,7 @@ the lean server itself."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -13,6 +14,8 @@ import pytest
 
 from edge import http1
 from edge.app import EdgeApp, create_app
+from edge.conditional import parse_http_date
+from edge.fastpath import Pending
 from mediaedge.plugins import get_plugin_manager
 from mediaedge.settings import Settings
 from mediaedge.tokens import KeySet, SigningKey
@@ -25,8 +28,10 @@ from tests.edge.fakes import (
     FakeOrigin,
     Reply,
     call,
+    parse_fast,
     token_for,
 )
+from tests.edge.serving import Started
 from tests.edge.test_http1 import serving
 from tests.plugins.edge_filter import KeyFilter
 
@@ -79,6 +84,37 @@ async def test_a_replayed_answer_is_the_slow_answer(
     assert first.status in (200, 206, 304)
     assert _without_date(second) == _without_date(first)
     assert "date" in second.headers
+
+
+STORED_DATE = b"Mon, 01 Jan 2024 00:00:00 GMT"
+
+
+async def test_a_replayed_answer_has_exactly_one_date(app: EdgeApp, cache: FakeCache) -> None:
+    """An answer recorded without a Date is replayed with the current time (as the lean server adds
+    it on the slow path); one recorded with its own (a stored response's) replays that one, alone."""
+    path = f"/f1/{PUBLIC}"
+    first, second = await twice(app, path)
+    assert "date" not in first.headers  # the app gives none; over ASGI no server adds one
+    assert abs(parse_http_date(second.headers["date"]) - time.time()) < 60  # type: ignore[operator]
+    fast = app.fast_path
+    assert fast is not None
+    ranged = [(b"range", b"bytes=0-9")]
+    pending = fast.answer(b"GET", path.encode(), ranged, CLIENT)
+    assert isinstance(pending, Pending)
+
+    async def sink(message: Any) -> None:
+        pass
+
+    recorder = pending.recorder(sink)
+    headers = [(b"content-range", b"bytes 0-9/%d" % len(DATA)), (b"content-length", b"10"), (b"date", STORED_DATE)]
+    await recorder({"type": "http.response.start", "status": 206, "headers": headers})
+    await recorder({"type": "http.response.body", "body": DATA[:10]})
+    meta = cache.objects[PUBLIC][0]
+    pending.record(recorder, meta, app.policies.cached(meta.tenant_id), None)  # type: ignore[arg-type]
+    answer = fast.answer(b"GET", path.encode(), ranged, CLIENT)
+    assert isinstance(answer, tuple)
+    replay = parse_fast(*answer, "GET")  # which checks there is exactly one Date
+    assert (replay.status, replay.headers["date"], replay.body) == (206, STORED_DATE.decode(), DATA[:10])
 
 
 async def test_answers_are_counted_like_the_slow_path(app: EdgeApp) -> None:
@@ -209,22 +245,10 @@ async def test_request_filters_turn_the_fast_path_off(settings: Settings, cache:
 # -- over real sockets, through the lean server -------------------------------------------------
 
 
-class _Started:
-    """The already started app without its lifespan (the ``app`` fixture runs it)."""
-
-    def __init__(self, app: EdgeApp) -> None:
-        self.app = app
-        self.fast_path = app.fast_path
-
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] == "http":
-            await self.app(scope, receive, send)
-
-
 @pytest.fixture
 async def served(app: EdgeApp) -> AsyncIterator[tuple[int, int]]:
     """The app behind two lean servers: with the fast path, and without (the slow path only)."""
-    async with serving(_Started(app)) as (_, fast_port), serving(_Started(app), fast_path=False) as (_, slow_port):
+    async with serving(Started(app)) as (_, fast_port), serving(Started(app), fast_path=False) as (_, slow_port):
         yield fast_port, slow_port
 
 
@@ -267,6 +291,7 @@ async def test_the_lean_server_replays_byte_for_byte(
     (slow,) = await exchange(slow_port, request.encode(), 1)
     assert fast.hits == 3
     assert {_no_date(a) for a in answers} == {_no_date(slow)}
+    assert all(a.count(b"\r\ndate: ") == 1 for a in [*answers, slow])  # exactly one Date, slow or fast
     assert slow.startswith(b"HTTP/1.1 206 Partial Content\r\n") and slow.endswith(DATA[3:701])
 
 
