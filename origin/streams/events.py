@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from origin.catalogue.status import vocabulary
+from origin.catalogue.status import from_dialect, vocabulary
 from origin.state import OriginState
 from origin.store.db import Conn
 from origin.store.streams import StreamRecord
+from origin.videos.events import emit_status_changes
 from origin.webhooks import Event, emit
 
 #: pending → processing → downloading → ready, or → failed once retries are exhausted.
@@ -35,7 +36,8 @@ def stream_event(stream: StreamRecord) -> Event:
 async def transition(
     state: OriginState, conn: Conn, stream_id: str, status: str, **changes: Any
 ) -> StreamRecord | None:
-    """Move a stream to ``status`` (with ``changes``) and queue its webhook, both on ``conn``.
+    """Move a stream to ``status`` (with ``changes``) and queue its webhook, both on ``conn``; the
+    catalogue assets the stream renders for move with it (forward only).
 
     ``None`` when the stream no longer exists (deleted while it was being made).
     """
@@ -45,5 +47,10 @@ async def transition(
         return None
     stream = await state.store.streams.get(stream_id, conn)
     assert stream is not None
+    before = await state.store.assets.by_stream(stream_id, conn)
+    await state.store.assets.advance_for_stream(
+        stream_id, from_dialect("aauti", status), conn, progress=stream.progress, error=stream.error
+    )
+    await emit_status_changes(state.store, conn, before)
     await emit(conn, stream.tenant_id, stream_event(stream))
     return stream

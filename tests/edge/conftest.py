@@ -25,8 +25,8 @@ from tests.edge.fakes import (
     WL_SIGNED,
     FakeCache,
     FakeOrigin,
-    FastPathTransport,
 )
+from tests.edge.serving import VIAS, edge_client
 
 
 @pytest.fixture(scope="session")
@@ -65,13 +65,15 @@ async def app(settings: Settings, cache: FakeCache, origin: FakeOrigin) -> Async
         yield edge
 
 
-@pytest.fixture(params=["slow", "fast"])
-async def client(app: EdgeApp, request: pytest.FixtureRequest) -> AsyncIterator[httpx.AsyncClient]:
-    """The app over ASGI (``slow``), or the way the lean server calls it (``fast``): the fast path
-    answers what it recorded before (edge.fastpath), the app the rest."""
-    client = ("203.0.113.9", 50000)
-    transport: httpx.AsyncBaseTransport = httpx.ASGITransport(app=app, client=client)
-    if request.param == "fast":
-        transport = FastPathTransport(app, client)
-    async with httpx.AsyncClient(transport=transport, base_url="http://edge.test") as http:
+@pytest.fixture(params=VIAS)
+def via(request: pytest.FixtureRequest) -> str:
+    """How the test reaches the edge: in-process (``asgi``), in-process the way the lean server calls
+    it (``fast``: its fast path first, every answer just recorded replayed at once), or over sockets
+    through the lean server (``lean``, fast path included)."""
+    return str(request.param)
+
+
+@pytest.fixture
+async def client(app: EdgeApp, via: str) -> AsyncIterator[httpx.AsyncClient]:
+    async with edge_client(app, via) as http:
         yield http

@@ -1,4 +1,5 @@
-"""The app behind real servers (raw paths as uvicorn and hypercorn deliver them), and run_edge."""
+"""The app behind real servers, configured as run_edge configures them (raw paths as uvicorn and
+hypercorn deliver them, one Date), and run_edge."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ import pytest
 
 from edge import http1, server
 from edge.app import EdgeApp, create_app
+from edge.conditional import parse_http_date
 from mediaedge.settings import WORKER_SETTINGS_ENV, Settings
 from mediaedge.uvicorn_http import LingeringHttpToolsProtocol
 from tests.edge.fakes import DATA, PUBLIC, FakeCache, FakeOrigin
@@ -29,19 +31,13 @@ pytestmark = pytest.mark.anyio
 
 
 @asynccontextmanager
-async def uvicorn_server(app: EdgeApp, port: int, http: Any = "auto") -> AsyncIterator[None]:
+async def uvicorn_server(app: EdgeApp, port: int, lean: bool = False) -> AsyncIterator[None]:
+    """uvicorn as run_edge starts it: its own protocol with the app dated, or (``lean``) the lean
+    protocol with the app as it is (so it finds the app's fast path)."""
     import uvicorn
 
-    config = uvicorn.Config(
-        app,
-        host="127.0.0.1",
-        port=port,
-        lifespan="on",
-        access_log=False,
-        log_level="warning",
-        http=http,
-        proxy_headers=False,  # as run_edge: the app unwrapped, so the lean protocol finds its fast path
-    )
+    served, options = (app, server.LEAN_OPTIONS) if lean else (server.with_date(app), server.UVICORN_OPTIONS)
+    config = uvicorn.Config(served, host="127.0.0.1", port=port, log_level="warning", **options)
     instance = uvicorn.Server(config)
     task = asyncio.create_task(instance.serve())
     while not instance.started:
@@ -60,8 +56,9 @@ async def hypercorn_server(app: EdgeApp, port: int) -> AsyncIterator[None]:
 
     config = Config()
     config.bind = [f"127.0.0.1:{port}"]
+    config.include_date_header = False  # as run_edge has it
     stop = asyncio.Event()
-    task = asyncio.create_task(serve(app, config, shutdown_trigger=stop.wait))  # type: ignore[arg-type]
+    task = asyncio.create_task(serve(server.with_date(app), config, shutdown_trigger=stop.wait))
     for _ in range(200):
         try:
             _, writer = await asyncio.open_connection("127.0.0.1", port)
@@ -79,7 +76,7 @@ async def hypercorn_server(app: EdgeApp, port: int) -> AsyncIterator[None]:
 @asynccontextmanager
 async def lean_server(app: EdgeApp, port: int) -> AsyncIterator[None]:
     """The lean protocol under uvicorn, as ``edge.server = "lean"`` runs it."""
-    async with uvicorn_server(app, port, http1.UvicornProtocol):
+    async with uvicorn_server(app, port, lean=True):
         yield
 
 
@@ -96,6 +93,13 @@ async def lean_in_loop(app: EdgeApp, port: int) -> AsyncIterator[None]:
         await instance.stop()
 
 
+SERVERS = pytest.mark.parametrize(
+    "serve",
+    [uvicorn_server, hypercorn_server, lean_server, lean_in_loop],
+    ids=["uvicorn", "hypercorn", "lean", "lean-in-loop"],
+)
+
+
 async def raw_request(port: int, request_line: bytes, headers: bytes = b"") -> tuple[int, bytes]:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     writer.write(request_line + b"\r\nHost: edge.test\r\nConnection: close\r\n" + headers + b"\r\n")
@@ -106,11 +110,7 @@ async def raw_request(port: int, request_line: bytes, headers: bytes = b"") -> t
     return int(head.split(b" ", 2)[1]), body
 
 
-@pytest.mark.parametrize(
-    "serve",
-    [uvicorn_server, hypercorn_server, lean_server, lean_in_loop],
-    ids=["uvicorn", "hypercorn", "lean", "lean-in-loop"],
-)
+@SERVERS
 async def test_real_server_raw_paths(settings: Settings, cache: FakeCache, origin: FakeOrigin, serve: Any) -> None:
     port = free_port()
     app = create_app(settings, cache=cache, transport=origin.transport())
@@ -135,6 +135,37 @@ async def test_real_server_raw_paths(settings: Settings, cache: FakeCache, origi
     assert cache.started and cache.closed
 
 
+UPSTREAM_DATE = b"Mon, 01 Jan 2024 00:00:00 GMT"
+
+
+async def _dated(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """Answers ``/own`` with a Date of its own (as a pull zone forwards the upstream's), else without."""
+    if scope["type"] != "http":
+        return
+    headers = [(b"content-length", b"2")] + ([(b"date", UPSTREAM_DATE)] if scope["path"] == "/own" else [])
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": b"ok"})
+
+
+@SERVERS
+async def test_exactly_one_date_on_every_server(serve: Any) -> None:
+    port = free_port()
+    async with serve(_dated, port):
+        own, added = await _dates(port, "/own"), await _dates(port, "/none")
+    assert own == [UPSTREAM_DATE]
+    (date,) = added
+    assert abs(parse_http_date(date.decode()) - time.time()) < 60  # type: ignore[operator]
+
+
+async def _dates(port: int, path: str) -> list[bytes]:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(b"GET " + path.encode() + b" HTTP/1.1\r\nHost: edge.test\r\nConnection: close\r\n\r\n")
+    head = (await reader.read()).partition(b"\r\n\r\n")[0]
+    writer.close()
+    lines = [line.split(b":", 1) for line in head.split(b"\r\n")[1:]]
+    return [value.strip() for name, value in lines if name.lower() == b"date"]
+
+
 def test_run_edge_passes_settings_to_workers(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
     import uvicorn
 
@@ -145,7 +176,7 @@ def test_run_edge_passes_settings_to_workers(settings: Settings, monkeypatch: py
     tuned = settings.replace(edge=dataclasses.replace(settings.edge, server="uvicorn", port=port, workers=3))
     server.run_edge(tuned)
     (call,) = calls
-    assert call["app"] == "edge.server:app_from_env" and call["factory"]
+    assert call["app"] == "edge.server:dated_app_from_env" and call["factory"] and not call["date_header"]
     assert (call["port"], call["workers"], call["loop"], call["http"], call["access_log"]) == (
         port,
         3,
@@ -155,6 +186,7 @@ def test_run_edge_passes_settings_to_workers(settings: Settings, monkeypatch: py
     )
     built: list[Settings] = []
     monkeypatch.setattr(server, "create_app", lambda s: built.append(s) or "app")
+    monkeypatch.setattr(server, "die_with_parent", lambda: None)  # this is no worker process
     assert server.app_from_env() == "app"
     assert built == [tuned]  # what every worker process rebuilds
 
