@@ -7,14 +7,14 @@ with their supervisor even if it is killed outright (:func:`die_with_parent`).
 The servers' own access logs stay off: they would print tokens (see :mod:`edge.accesslog`).
 
 Every answer carries exactly one ``Date``: a pull zone forwards the upstream's (stored) one, and only
-an answer without one gets the current time: the lean protocol does so itself (its fast path too,
-replaying a recorded answer); uvicorn's own protocol and hypercorn, which would add theirs to the
-app's, are told not to, and serve the app through :func:`with_date`.
+an answer without one gets the current time: the lean protocol does so itself, on its fast path too
+(it is given the app unwrapped, so it finds the app's fast path); uvicorn's own protocol and
+hypercorn, which would add theirs to the app's, are told not to, and serve the app through
+:func:`with_date`.
 """
 
 from __future__ import annotations
 
-import asyncio
 import ctypes
 import os
 import signal
@@ -87,6 +87,8 @@ UVICORN_OPTIONS: dict[str, Any] = {
     "date_header": False,  # with_date adds one where the app has none
     "timeout_keep_alive": http1.KEEP_ALIVE,
 }
+#: The same for ``lean``: uvicorn supervises, the lean protocol serves the app itself (Date included).
+LEAN_OPTIONS: dict[str, Any] = {**UVICORN_OPTIONS, "http": http1.UvicornProtocol}
 
 
 def run_edge(settings: Settings) -> None:
@@ -95,13 +97,13 @@ def run_edge(settings: Settings) -> None:
     hand_to_workers(settings)
     if settings.edge.server == "hypercorn":
         _hypercorn(settings)
-    elif settings.edge.server == "lean":  # the protocol adds a Date itself and finds the app's fast path
-        _uvicorn(settings, "edge.server:app_from_env", http1.UvicornProtocol)
+    elif settings.edge.server == "lean":
+        _uvicorn(settings, "edge.server:app_from_env", LEAN_OPTIONS)
     else:
-        _uvicorn(settings, "edge.server:dated_app_from_env", LingeringHttpToolsProtocol)
+        _uvicorn(settings, "edge.server:dated_app_from_env", UVICORN_OPTIONS)
 
 
-def _uvicorn(settings: Settings, factory: str, protocol: type[asyncio.Protocol]) -> None:
+def _uvicorn(settings: Settings, factory: str, options: dict[str, Any]) -> None:
     import uvicorn
 
     edge = settings.edge
@@ -113,7 +115,7 @@ def _uvicorn(settings: Settings, factory: str, protocol: type[asyncio.Protocol])
         workers=edge.workers,
         ssl_certfile=edge.tls_cert or None,
         ssl_keyfile=edge.tls_key or None,
-        **{**UVICORN_OPTIONS, "http": protocol},
+        **options,
     )
 
 

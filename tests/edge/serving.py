@@ -1,8 +1,8 @@
-"""How edge tests reach the app: in-process (``httpx.ASGITransport``), in-process the way the lean
-server calls it (``fast``: the app's cache-hit fast path first, :mod:`edge.fastpath`), or over real
-loopback sockets through the default ``lean`` server (:mod:`edge.http1`, its fast path on). Suites
-take the ``via`` fixture (every way, by default) and open their client with :func:`edge_client`, so
-the same tests run each way."""
+"""How edge tests reach the app: in-process (``httpx.ASGITransport``), in-process through the lean
+server's fast path first (:class:`tests.edge.fakes.FastPathTransport`), or over real loopback
+sockets through the default ``lean`` server (:mod:`edge.http1`, its fast path included). Suites take
+the ``via`` fixture (all three, by default) and open their client with :func:`edge_client`, so the
+same tests run every way (pull-zone suites: :data:`ZONE_VIAS`)."""
 
 from __future__ import annotations
 
@@ -57,13 +57,12 @@ class Started:
 
 @asynccontextmanager
 async def edge_client(app: EdgeApp, via: str) -> AsyncIterator[httpx.AsyncClient]:
-    """An HTTP client for ``app`` on ``http://edge.test``: in-process (``asgi``, or ``fast`` as the
-    lean server calls it: :class:`~tests.edge.fakes.FastPathTransport`), or through a lean server on
-    a free loopback port (always stopped)."""
-    if via != "lean":
-        transport: httpx.AsyncBaseTransport = (
-            httpx.ASGITransport(app=app, client=ASGI_CLIENT) if via == "asgi" else FastPathTransport(app, ASGI_CLIENT)
-        )
+    """An HTTP client for ``app`` on ``http://edge.test``: in-process, or through a lean server on a
+    free loopback port (always stopped)."""
+    if via in ("asgi", "fast"):
+        transport: httpx.AsyncBaseTransport = httpx.ASGITransport(app=app, client=ASGI_CLIENT)
+        if via == "fast":
+            transport = FastPathTransport(app, ASGI_CLIENT)
         async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as client:
             yield client
         return

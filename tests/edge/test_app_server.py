@@ -31,12 +31,12 @@ pytestmark = pytest.mark.anyio
 
 
 @asynccontextmanager
-async def uvicorn_server(app: EdgeApp, port: int, http: Any = LingeringHttpToolsProtocol) -> AsyncIterator[None]:
+async def uvicorn_server(app: EdgeApp, port: int, lean: bool = False) -> AsyncIterator[None]:
+    """uvicorn as run_edge starts it: its own protocol with the app dated, or (``lean``) the lean
+    protocol with the app as it is (so it finds the app's fast path)."""
     import uvicorn
 
-    # As run_edge: the lean protocol gets the app itself (it adds a Date and finds the fast path on it).
-    served = app if http is http1.UvicornProtocol else server.with_date(app)
-    options = {**server.UVICORN_OPTIONS, "http": http}
+    served, options = (app, server.LEAN_OPTIONS) if lean else (server.with_date(app), server.UVICORN_OPTIONS)
     config = uvicorn.Config(served, host="127.0.0.1", port=port, log_level="warning", **options)
     instance = uvicorn.Server(config)
     task = asyncio.create_task(instance.serve())
@@ -76,7 +76,7 @@ async def hypercorn_server(app: EdgeApp, port: int) -> AsyncIterator[None]:
 @asynccontextmanager
 async def lean_server(app: EdgeApp, port: int) -> AsyncIterator[None]:
     """The lean protocol under uvicorn, as ``edge.server = "lean"`` runs it."""
-    async with uvicorn_server(app, port, http1.UvicornProtocol):
+    async with uvicorn_server(app, port, lean=True):
         yield
 
 
@@ -186,6 +186,7 @@ def test_run_edge_passes_settings_to_workers(settings: Settings, monkeypatch: py
     )
     built: list[Settings] = []
     monkeypatch.setattr(server, "create_app", lambda s: built.append(s) or "app")
+    monkeypatch.setattr(server, "die_with_parent", lambda: None)  # this is no worker process
     assert server.app_from_env() == "app"
     assert built == [tuned]  # what every worker process rebuilds
 
