@@ -272,13 +272,16 @@ def test_lean_workers_share_the_socket_and_stop_on_sigterm(tmp_path: Path) -> No
 def test_a_dead_lean_worker_is_replaced_and_workers_die_with_a_killed_supervisor(tmp_path: Path) -> None:
     port = free_port()
     proc = _lean_edge(tmp_path, port)
+    started: list[int] = []
     try:
         _until(lambda: len(_workers(proc.pid)) == 2)
         first, second = _workers(proc.pid)
+        started = [first, second]
         os.kill(first, signal.SIGKILL)  # a crashed worker ...
         _until(lambda: first not in _workers(proc.pid) and len(_workers(proc.pid)) == 2)  # ... is replaced
         replacement = next(c for c in _workers(proc.pid) if c != second)
-        _until(lambda: _healthy(port))
+        started = [second, replacement]
+        _until(lambda: _healthy(port))  # (the replacement may still be loading its app: see below)
         proc.kill()  # the supervisor killed outright: its workers must not linger holding the port
         proc.wait(timeout=20)
         _until(lambda: not _alive(second) and not _alive(replacement))
@@ -286,3 +289,45 @@ def test_a_dead_lean_worker_is_replaced_and_workers_die_with_a_killed_supervisor
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+        _kill_alive(started)
+
+
+def _kill_alive(pids: list[int]) -> None:
+    """Stop the workers a failed test left behind (they would hold the port)."""
+    for pid in pids:
+        if _alive(pid):
+            os.kill(pid, signal.SIGKILL)
+
+
+_LATE_WORKER = """
+import multiprocessing, os, sys, time
+
+def worker(path):
+    supervisor, deadline = os.getppid(), time.monotonic() + 30
+    while os.getppid() == supervisor and time.monotonic() < deadline:  # until the supervisor is gone
+        time.sleep(0.01)
+    from edge.server import die_with_parent
+    die_with_parent()  # as a worker does when it loads its app, here after its supervisor died
+    with open(path, "w") as out:
+        out.write("outlived its supervisor")
+
+if __name__ == "__main__":
+    process = multiprocessing.get_context("spawn").Process(target=worker, args=(sys.argv[1],))
+    process.start()
+    print(process.pid, flush=True)
+    os._exit(0)  # the supervisor dies before its worker got to die_with_parent
+"""
+
+
+def test_a_worker_whose_supervisor_died_before_it_loaded_its_app_exits(tmp_path: Path) -> None:
+    script, survived = tmp_path / "late_worker.py", tmp_path / "survived"
+    script.write_text(_LATE_WORKER)
+    root = str(Path(server.__file__).resolve().parents[1])  # this checkout's edge package
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, (root, os.environ.get("PYTHONPATH"))))}
+    done = subprocess.run([sys.executable, str(script), str(survived)], env=env, capture_output=True, timeout=60)
+    worker = int(done.stdout)
+    try:
+        _until(lambda: not _alive(worker))
+    finally:
+        _kill_alive([worker])
+    assert not survived.exists()
