@@ -101,6 +101,43 @@ async def _known(
     return found
 
 
+async def file_stream(
+    state: OriginState, tenant: Tenant, file: FileRecord, *, name: str, qualities: QualitiesConfig | None,
+    signed: bool, meta: dict[str, Any] | None = None, provider_name: str | None = None,
+) -> NewStream:
+    """A stream of one of the tenant's stored files, checked by its provider (the default one unless
+    named); queue it with :func:`queue_stream`. 400/503 when the provider cannot make it."""
+    name_of_provider = provider_name or state.settings.streams.default_provider
+    try:
+        provider = get_provider(state, name_of_provider)
+    except ValueError as exc:
+        raise HTTPError(503, str(exc), "STREAM_PROVIDER_UNAVAILABLE") from None
+    bucket = await state.store.buckets.get(tenant.id, file.bucket)
+    if bucket is None:
+        raise HTTPError(404, f"Bucket not found: {file.bucket}", "BUCKET_NOT_FOUND")
+    url = state.access_url(file)
+    prefix = None if provider.remote else f"{file.key}{OUTPUT_SUFFIX}"
+    meta = {"name": name, **(meta or {})}
+    source = StreamSource("", url, name, meta, signed, key=file.key, storage=state.backend(bucket),
+                          output_prefix=prefix)
+    try:
+        provider.check_source(source)
+    except ProviderRejected as exc:
+        raise HTTPError(400, str(exc), "STREAM_SOURCE_REJECTED") from None
+    except ProviderUnavailable as exc:
+        raise HTTPError(503, str(exc), "STREAM_PROVIDER_UNAVAILABLE") from None
+    return NewStream(
+        tenant_id=tenant.id, provider=name_of_provider, url=url, source_ref=file.id, meta=meta,
+        require_signed=signed, qualities=qualities.to_list() if qualities else None, source_file_id=file.id,
+        bucket=bucket.name, output_prefix=prefix,
+    )
+
+
+async def queue_stream(state: OriginState, tx: Conn, new: NewStream) -> str:
+    """Insert ``new`` (``pending``) and queue its ``stream.process`` job on the caller's transaction."""
+    return await _start(state, tx, new)
+
+
 async def _start(state: OriginState, tx: Conn, new: NewStream) -> str:
     stream_id = await state.store.streams.insert(tx, new)
     return await _queue(state, tx, stream_id, new.tenant_id)

@@ -4,7 +4,7 @@
 with its job, status, result and charge. ``ai_policies``: a tenant's own budgets and prompt block list.
 
 Revision ID: 0006
-Revises: 0004
+Revises: 0005
 Create Date: 2026-12-02
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 from origin.store.schema import JSON, Timestamp
 
 revision = "0006"
-down_revision = "0004"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
