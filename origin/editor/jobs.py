@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
-from origin.editor import imports, mediainfo, thumbnails
+from origin.editor import imports, mediainfo, render_tasks, thumbnails
 
-KINDS = (imports.IMPORT_URL, imports.IMPORT_BUCKET, mediainfo.MEDIAINFO, thumbnails.THUMBNAILS)
+KINDS = (
+    imports.IMPORT_URL,
+    imports.IMPORT_BUCKET,
+    mediainfo.MEDIAINFO,
+    thumbnails.THUMBNAILS,
+    render_tasks.RENDER_JOB,
+)

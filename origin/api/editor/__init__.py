@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
-from origin.api.editor import developer, folders, media, misc, tasks, uploads, users
+from origin.api.editor import developer, editing, folders, media, misc, tasks, uploads, users
 
 routes: list[BaseRoute] = [
     *developer.routes,
     *users.routes,
     *tasks.routes,
+    *editing.routes,
     *media.routes,
     *folders.routes,
     *uploads.routes,
