@@ -36,7 +36,7 @@ from origin.ingest import IngestRequest, ingest_file
 from origin.jobs import Job, PermanentJobError, RetryableJobError, enqueue, register_job
 from origin.state import OriginState
 from origin.store import FileRecord
-from origin.store.assets import Asset
+from origin.store import Asset
 from origin.store.db import Conn
 
 IMPORT_URL = "editor.import_url"
@@ -69,7 +69,7 @@ async def _start_import(
         kind=media_type(name) or "video",
         title=name,
         asset_id=new_asset_id(),
-        folder=folder,
+        folder=folder or "",
         user_id=user_id(caller.session),
         source=source,
         dialect="editor",
@@ -93,17 +93,12 @@ async def adopt_file(state: OriginState, asset: Asset, record: FileRecord, sessi
     """The ingested ``record`` becomes the media file's source; its thumbnails are queued."""
     from origin.editor.thumbnails import queue_preparation
 
-    async with state.store.transaction() as tx:
+    async with state.store.transaction() as tx:  # ingest copied the file's facts onto the asset
         updated = await state.store.assets.update(
             asset.tenant_id,
             asset.id,
             conn=tx,
             file_id=record.id,
-            mime=record.mime,
-            size=record.size,
-            duration=record.duration,
-            width=record.width,
-            height=record.height,
             progress=100,
             extra={**asset.extra, "editor": {"stage": "prepare_thumbnails"}},
         )
@@ -144,7 +139,7 @@ async def run_import(state: OriginState, job: Job) -> dict[str, Any]:
         source="url",
         source_url=url if asset.source == "url" else None,
         ingest_key=f"editor:{asset.id}",
-        file_id=asset.id,
+        asset_id=asset.id,
     )
     try:
         record = await ingest_file(state, tenant, fetched.path, request)

@@ -22,7 +22,7 @@ from origin.catalogue.status import Status
 from origin.purge import purge_edges
 from origin.state import OriginState
 from origin.store import FileRecord, Tenant
-from origin.store.assets import Asset
+from origin.store import Asset
 from origin.store.editor import Folder
 
 SortField = Literal["name", "createTime", "size", "duration"]
@@ -104,11 +104,9 @@ async def listing(
     assets: list[Asset] = []
     total_files = 0
     if kinds or "voiceover" in wanted:
-        statuses = [s for s in Status if s != Status.DELETED]
         assets, total_files = await state.store.assets.page(
             tenant.id,
             kinds=kinds or ["audio"],
-            statuses=statuses,
             search=search,
             folder=None if all_folders else (folder or ""),
             sort=SORT_COLUMNS[sort],
@@ -155,9 +153,9 @@ async def delete_asset(state: OriginState, tenant: Tenant, asset: Asset) -> None
         bucket = await state.store.buckets.get(tenant.id, record.bucket)
         if bucket is not None:
             await state.backend(bucket).delete(record.key)
-        await state.store.files.delete(record.id)
+        await state.store.files.delete(record.id)  # marks the asset deleted too
         await purge_edges(state, [record.key])
-    await state.store.assets.advance(asset.id, Status.DELETED)
+    await state.store.assets.advance(asset.id, Status.DELETED)  # an asset whose bytes never arrived
 
 
 # -- folders --------------------------------------------------------------------------------------
@@ -220,4 +218,4 @@ async def move_entries(
         for moved in moved_folders:
             await state.store.editor.update_folder(tenant.id, moved, tx, parent_id=target)
         for asset in assets:
-            await state.store.assets.update(tenant.id, asset.id, conn=tx, folder=target)
+            await state.store.assets.update(tenant.id, asset.id, conn=tx, folder=target or "")

@@ -19,7 +19,7 @@ from origin.editor import frames
 from origin.editor.media import editor_extra, set_editor_extra, source_file
 from origin.jobs import Job, PermanentJobError, enqueue, register_job
 from origin.state import OriginState
-from origin.store.assets import Asset
+from origin.store import Asset
 from origin.store.db import Conn
 
 THUMBNAILS = "editor.thumbnails"

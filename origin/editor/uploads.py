@@ -27,8 +27,9 @@ from origin.editor.media import editor_extra, folder_id, get_asset, set_editor_e
 from origin.editor.sessions import Caller, user_id
 from origin.ingest import max_file_size
 from origin.state import OriginState
-from origin.store.assets import Asset
+from origin.store import Asset
 from origin.tus import uploads as tus
+from origin.tus.metadata import ASSET_KEY
 
 _RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+)$")
 
@@ -86,7 +87,7 @@ async def create_session(state: OriginState, caller: Caller, body: dict[str, Any
         state,
         caller.tenant,
         length=size,
-        metadata={"filename": _b64(name), "userId": _b64(user_id(caller.session)), "assetId": _b64(asset_id)},
+        metadata={"filename": _b64(name), "userId": _b64(user_id(caller.session)), ASSET_KEY: _b64(asset_id)},
         bucket=None,
     )
     return await state.store.assets.create(
@@ -94,7 +95,7 @@ async def create_session(state: OriginState, caller: Caller, body: dict[str, Any
         kind=kind,
         title=name,
         asset_id=asset_id,
-        folder=folder,
+        folder=folder or "",
         user_id=user_id(caller.session),
         source="upload",
         dialect="editor",

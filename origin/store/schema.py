@@ -335,7 +335,7 @@ transcripts = sa.Table(
     sa.Column("cues", JSON, nullable=False, server_default=_json_default("[]")),
     sa.Column("created_at", Timestamp, nullable=False),
     sa.Index("transcripts_asset", "asset_id", "language", unique=True),
-
+)
 
 # -- the HTML5 video editor's backend (origin.editor) ---------------------------------------------
 

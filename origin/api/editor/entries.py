@@ -11,7 +11,7 @@ from origin.editor import frames
 from origin.editor.kinds import filetype
 from origin.editor.media import editor_extra, signed_url, source_file
 from origin.state import OriginState
-from origin.store.assets import Asset
+from origin.store import Asset
 from origin.store.editor import Folder
 
 STAGES = ("upload", "import", "convert", "prepare_thumbnails", "render")
