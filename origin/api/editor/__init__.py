@@ -8,13 +8,15 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
-from origin.api.editor import developer, editing, folders, media, misc, tasks, uploads, users
+from origin.api.editor import actions, developer, editing, folders, media, misc, projects, tasks, uploads, users
 
 routes: list[BaseRoute] = [
     *developer.routes,
     *users.routes,
     *tasks.routes,
     *editing.routes,
+    *projects.routes,
+    *actions.routes,
     *media.routes,
     *folders.routes,
     *uploads.routes,
