@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from origin.editor import imports, mediainfo, render_tasks, thumbnails
+from origin.editor import imports, mediainfo, project_import, render_tasks, thumbnails
 
 KINDS = (
     imports.IMPORT_URL,
@@ -10,4 +10,5 @@ KINDS = (
     mediainfo.MEDIAINFO,
     thumbnails.THUMBNAILS,
     render_tasks.RENDER_JOB,
+    project_import.IMPORT_PROJECT,
 )

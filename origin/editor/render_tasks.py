@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -277,13 +278,21 @@ async def run_render_task(state: OriginState, job: Job) -> dict[str, Any]:
             except render.RenderFailed as exc:
                 raise TaskError("engine_error", str(exc), 2) from exc
             mime = "video/mp4" if command.extension == "mp4" else "audio/mp4"
-            bucket_url = None
+            kept = f"{output}.kept"  # ingest moves its file: keep a link for the bucket upload
+            await asyncio.to_thread(os.link, output, kept)
+            stored = await _store_output(state, tenant, task, asset, output)
+            urls.append(stored)
+            await state.store.editor_work.update_task(task.id, output_urls=urls)
             if bucket is not None:
                 if not await progress.status("uploading"):
                     raise render.Aborted()
-                key = f"{task.id}/{asset.title}"
-                bucket_url = await _upload_to_bucket(state, bucket, output, key, mime)
-            urls += await _store_output(state, tenant, task, asset, output, bucket_url)
+                bucket_url = await _upload_to_bucket(state, bucket, kept, f"{task.id}/{asset.title}", mime)
+                urls.append(bucket_url)
+                fresh = await state.store.assets.get(task.tenant_id, asset.id)
+                if fresh is not None:
+                    await set_editor_extra(state, fresh, bucketUrl=bucket_url)
+                if not await progress.status("running"):
+                    raise render.Aborted()
         done = await state.store.editor_work.update_task(task.id, status="completed", progress=100.0, output_urls=urls)
         if done is None:
             raise render.Aborted()
@@ -298,10 +307,8 @@ async def run_render_task(state: OriginState, job: Job) -> dict[str, Any]:
         await asyncio.to_thread(shutil.rmtree, scratch, True)
 
 
-async def _store_output(
-    state: OriginState, tenant: Tenant, task: RenderTask, asset: Asset, output: str, bucket_url: str | None
-) -> list[str]:
-    """The rendered file becomes the output media file's bytes; its edge URL (and the bucket's)."""
+async def _store_output(state: OriginState, tenant: Tenant, task: RenderTask, asset: Asset, output: str) -> str:
+    """The rendered file becomes the output media file's bytes; its edge URL."""
     from origin.editor.imports import adopt_file
 
     request = IngestRequest(
@@ -312,10 +319,8 @@ async def _store_output(
     except HTTPError as exc:
         raise TaskError("engine_error", f"the output could not be stored: {exc.message}", 3) from exc
     adopted = await adopt_file(state, asset, record, task.session_id)
-    extra = {"taskId": task.id, **({"bucketUrl": bucket_url} if bucket_url else {})}
-    await set_editor_extra(state, adopted, **extra)
-    urls = [await signed_url(state, record, record.duration)]
-    return urls + ([bucket_url] if bucket_url else [])
+    await set_editor_extra(state, adopted, taskId=task.id)
+    return await signed_url(state, record, record.duration)
 
 
 async def _announce(state: OriginState, task: RenderTask, download_url: str, error: str | None) -> None:
@@ -348,7 +353,8 @@ async def render_failed(state: OriginState, job: Job, error: str, tx: Conn) -> N
     )
     if failed is None:
         return
-    for asset_id in task.outputs:
+    stored = failed.output_urls[0] if failed.output_urls else ""
+    for asset_id in task.outputs if kind != "upload_error" else ():  # an upload error keeps what was made
         asset = await state.store.assets.get(task.tenant_id, asset_id, tx)
         if asset is not None:
             extra = {**asset.extra, "editor": {**editor_extra(asset), "stage": None, "errorType": "internal_server_error"}}
@@ -357,7 +363,7 @@ async def render_failed(state: OriginState, job: Job, error: str, tx: Conn) -> N
             await state.store.assets.advance(asset_id, Status.FAILED, conn=tx)
     session = await state.store.editor.session(task.session_id) if task.session_id else None
     if session is not None:
-        payload = {"projectId": task.project_id or "", "downloadUrl": "", "error": message}
+        payload = {"projectId": task.project_id or "", "downloadUrl": stored, "error": message}
         await emit_callback(state, tx, session, "render_complete", payload)
 
 

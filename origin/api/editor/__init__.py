@@ -8,7 +8,19 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
-from origin.api.editor import actions, developer, editing, folders, media, misc, projects, tasks, uploads, users
+from origin.api.editor import (
+    actions,
+    developer,
+    editing,
+    folders,
+    media,
+    misc,
+    project_upload,
+    projects,
+    tasks,
+    uploads,
+    users,
+)
 
 routes: list[BaseRoute] = [
     *developer.routes,
@@ -17,6 +29,7 @@ routes: list[BaseRoute] = [
     *editing.routes,
     *projects.routes,
     *actions.routes,
+    *project_upload.routes,
     *media.routes,
     *folders.routes,
     *uploads.routes,
