@@ -20,6 +20,7 @@ from origin.api.editor import (
     tasks,
     uploads,
     users,
+    voiceovers,
 )
 
 routes: list[BaseRoute] = [
@@ -30,6 +31,7 @@ routes: list[BaseRoute] = [
     *projects.routes,
     *actions.routes,
     *project_upload.routes,
+    *voiceovers.routes,
     *media.routes,
     *folders.routes,
     *uploads.routes,
