@@ -69,7 +69,7 @@ def parse_edl(text: str, fps: float) -> Edl:
     rate = Fraction(fps).limit_denominator(1001)
     if not 1 <= rate <= 120:
         raise EdlError("fps must be from 1 to 120")
-    title, events = "", []
+    title, events = "", list[Event]()
     for number, raw in enumerate(text.splitlines(), start=1):
         line = raw.strip()
         if not line:

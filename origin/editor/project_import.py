@@ -374,10 +374,10 @@ async def run_import(state: OriginState, job: Job) -> dict[str, Any]:
             await _step(state, record, progress=round(100 * (n + 1) / max(len(media_names), 1), 1))
         raw = await asyncio.to_thread(files[project_name].read_bytes)
         if project_name.lower().endswith(".edl"):
-            name, data, thumbnail = project_from_edl(raw, record.fps, media)
+            title, data, thumbnail = project_from_edl(raw, record.fps, media)
         else:
-            name, data, thumbnail = project_from_json(raw, media)
-        await _finish(state, tenant, record, name or PurePosixPath(record.name).stem, data, thumbnail)
+            title, data, thumbnail = project_from_json(raw, media)
+        await _finish(state, tenant, record, title or PurePosixPath(record.name).stem, data, thumbnail)
         return {"projectId": record.id, "mediaFileIds": made}
     except Canceled:
         await _drop_media(state, tenant, made)

@@ -100,7 +100,9 @@ async def create_project(state: OriginState, caller: Caller, body: dict[str, Any
             create_time=created,
             modif_time=created,
         )
-        await emit_callback(state, tx, caller.session, "project_create", {"projectId": project.id, "thumbnail": thumbnail})
+        await emit_callback(
+            state, tx, caller.session, "project_create", {"projectId": project.id, "thumbnail": thumbnail}
+        )
     return project
 
 

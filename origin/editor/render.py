@@ -185,7 +185,9 @@ class _Graph:
 
     def black(self, frames: int) -> str:
         out = self.label("k")
-        self.chain(f"color=c=black:s={self.width}x{self.height}:r={self.fps},trim=end_frame={frames},format=yuv420p[{out}]")
+        self.chain(
+            f"color=c=black:s={self.width}x{self.height}:r={self.fps},trim=end_frame={frames},format=yuv420p[{out}]"
+        )
         return out
 
     def sound(self, index: int, samples: int, delay: int = 0) -> str:
@@ -218,7 +220,10 @@ def _placed(track: Track) -> list[tuple[float, Clip]]:
 def _group(graph: _Graph, group: Group, with_video: bool) -> tuple[str | None, str, int]:
     """Chains of one group: its picture and sound labels, and its length in frames."""
     main = group.main
-    pictures, sounds, frames = [], [], 0
+    pictures: list[str] = []
+    sounds: list[str] = []
+    frames = 0
+    picture: str | None
     if main is not None:
         for clip in main.clips:
             n = _frames(graph, clip.duration)
@@ -317,9 +322,7 @@ def build_command(timeline: Timeline, sources: dict[str, Source], output: str, *
                    "mp4" if picture is not None else "m4a")  # fmt: skip
 
 
-async def run_render(
-    command: Command, on_progress: Callable[[float], Awaitable[bool]], *, timeout: float
-) -> None:
+async def run_render(command: Command, on_progress: Callable[[float], Awaitable[bool]], *, max_seconds: float) -> None:
     """Run ffmpeg; ``on_progress`` gets the percent done at most every :data:`REPORT_EVERY` seconds
     and answers whether to go on (``False``: kill ffmpeg, :class:`Aborted`). ffmpeg never outlives
     this call (cancellation, timeout, abort)."""
@@ -329,7 +332,7 @@ async def run_render(
     )  # fmt: skip
     assert proc.stdout is not None and proc.stderr is not None
     stderr = asyncio.create_task(proc.stderr.read())
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + max_seconds
     reported, done = 0.0, 0.0
     try:
         while True:
@@ -344,7 +347,7 @@ async def run_render(
                 if key == "out_time_us" and value.isdigit() and command.duration > 0:
                     done = min(99.0, int(value) / 1e6 / command.duration * 100)
             if time.monotonic() > deadline:
-                raise RenderFailed(f"the render took longer than {timeout:g} s")
+                raise RenderFailed(f"the render took longer than {max_seconds:g} s")
             if time.monotonic() - reported >= REPORT_EVERY:
                 reported = time.monotonic()
                 if not await on_progress(done):

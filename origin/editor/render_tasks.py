@@ -274,7 +274,7 @@ async def run_render_task(state: OriginState, job: Job) -> dict[str, Any]:
             )  # fmt: skip
             output = command.args[-1]
             try:
-                await render.run_render(command, progress, timeout=state.settings.editor.render_timeout)
+                await render.run_render(command, progress, max_seconds=state.settings.editor.render_timeout)
             except render.RenderFailed as exc:
                 raise TaskError("engine_error", str(exc), 2) from exc
             mime = "video/mp4" if command.extension == "mp4" else "audio/mp4"
@@ -299,9 +299,9 @@ async def run_render_task(state: OriginState, job: Job) -> dict[str, Any]:
         await _announce(state, done, urls[0] if urls else "", None)
         return {"status": "completed", "outputUrls": urls}
     except render.Aborted:
-        fresh = await state.store.editor_work.task(task.id)
-        if fresh is not None:
-            await _drop_outputs(state, tenant, fresh)
+        ended = await state.store.editor_work.task(task.id)
+        if ended is not None:
+            await _drop_outputs(state, tenant, ended)
         return {"status": "aborted"}
     finally:
         await asyncio.to_thread(shutil.rmtree, scratch, True)
@@ -357,7 +357,10 @@ async def render_failed(state: OriginState, job: Job, error: str, tx: Conn) -> N
     for asset_id in task.outputs if kind != "upload_error" else ():  # an upload error keeps what was made
         asset = await state.store.assets.get(task.tenant_id, asset_id, tx)
         if asset is not None:
-            extra = {**asset.extra, "editor": {**editor_extra(asset), "stage": None, "errorType": "internal_server_error"}}
+            extra = {
+                **asset.extra,
+                "editor": {**editor_extra(asset), "stage": None, "errorType": "internal_server_error"},
+            }
             extra["editor"] = {k: v for k, v in extra["editor"].items() if v is not None}
             await state.store.assets.update(task.tenant_id, asset_id, conn=tx, error=message, extra=extra)
             await state.store.assets.advance(asset_id, Status.FAILED, conn=tx)

@@ -198,7 +198,9 @@ class EditorWorkRepository:
                 .returning(*ACTIONS.columns)
             )
             found = ACTIONS.first(await tx.execute(insert))
-            await tx.execute(sa.delete(editor_actions).where(c.project_id == project_id, c.position <= position - depth))
+            await tx.execute(
+                sa.delete(editor_actions).where(c.project_id == project_id, c.position <= position - depth)
+            )
         return found
 
     def _owned_action(self, tenant_id: str, user_id: str, action_id: str) -> sa.Select[Any]:

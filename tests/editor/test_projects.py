@@ -43,9 +43,16 @@ def client(editor_stack: EditorStack, session: Session) -> Iterator[httpx.Client
 
 
 def new_project(client: httpx.Client, name: str = "cut", **extra: Any) -> str:
-    response = client.post("/api/projects", json={"name": name, "data": {"tracks": [1, 2]}, "thumbnail": THUMB, **extra})
+    response = client.post(
+        "/api/projects", json={"name": name, "data": {"tracks": [1, 2]}, "thumbnail": THUMB, **extra}
+    )
     assert response.status_code == 200, response.text
     return str(response.json()["id"])
+
+
+def _events(receiver: Receiver, event_type: str, project_id: str) -> list[dict[str, Any]]:
+    events = [orjson.loads(body) for _, body in receiver.of_type(event_type)]
+    return [e for e in events if e["payload"]["projectId"] == project_id]
 
 
 def test_project_crud_with_callbacks(client: httpx.Client, receiver: Receiver, session: Session) -> None:
@@ -58,12 +65,10 @@ def test_project_crud_with_callbacks(client: httpx.Client, receiver: Receiver, s
     got = client.get(f"/api/projects/{project_id}").json()
     assert got["data"] == "v2" and got["name"] == "holiday" and got["modifTime"] == 1_700_000_001_000
 
-    creates = wait_for(lambda: [orjson.loads(b) for _, b in receiver.of_type("project_create")
-                                if orjson.loads(b)["payload"]["projectId"] == project_id], what="project_create")  # fmt: skip
+    creates = wait_for(lambda: _events(receiver, "project_create", project_id), what="project_create")
     assert creates[0]["payload"] == {"projectId": project_id, "thumbnail": THUMB}
     assert creates[0]["userData"] == "user-data-ann" and creates[0]["apiAuthToken"] == session.api_auth_token
-    updates = wait_for(lambda: [orjson.loads(b) for _, b in receiver.of_type("project_update")
-                                if orjson.loads(b)["payload"]["projectId"] == project_id], what="project_update")  # fmt: skip
+    updates = wait_for(lambda: _events(receiver, "project_update", project_id), what="project_update")
     assert updates[0]["payload"] == {"projectId": project_id, "thumbnail": THUMB}
 
     assert client.delete(f"/api/projects/{project_id}").json() == {}
@@ -190,7 +195,9 @@ def _rows(stack: EditorStack, project_id: str) -> int:
     async def count() -> int:
         store: Store = await open_store(load_settings(environ=stack.env).database.url)
         try:
-            query = sa.select(sa.func.count()).select_from(editor_actions).where(editor_actions.c.project_id == project_id)
+            query = (
+                sa.select(sa.func.count()).select_from(editor_actions).where(editor_actions.c.project_id == project_id)
+            )
             return int((await store.db.execute(query)).scalar_one())
         finally:
             await store.close()
@@ -198,7 +205,9 @@ def _rows(stack: EditorStack, project_id: str) -> int:
     return asyncio.run(count())
 
 
-def test_concurrent_posts_keep_one_consistent_order(client: httpx.Client, editor_stack: EditorStack, session: Session) -> None:
+def test_concurrent_posts_keep_one_consistent_order(
+    client: httpx.Client, editor_stack: EditorStack, session: Session
+) -> None:
     project_id = new_project(client, "busy")
 
     def post(n: int) -> str:
@@ -222,8 +231,12 @@ async def test_concurrent_actions_get_consecutive_positions_on_both_databases(st
     tenant, _ = await store.tenants.create("acme", "default")
     project = await store.editor_work.create_project(tenant.id, "u1", name="p", create_time=1, modif_time=1)
     made = await asyncio.gather(
-        *(store.editor_work.add_action(tenant.id, "u1", project.id, 1000, action_id=None, name=f"x{n}",
-                                       create_time=n, modif_time=n) for n in range(20))  # fmt: skip
+        *(
+            store.editor_work.add_action(
+                tenant.id, "u1", project.id, 1000, action_id=None, name=f"x{n}", create_time=n, modif_time=n
+            )
+            for n in range(20)
+        )  # fmt: skip
     )
     positions = sorted(a.position for a in made if a is not None)
     assert positions == list(range(1, 21))

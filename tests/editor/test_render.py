@@ -15,19 +15,8 @@ import orjson
 import pytest
 
 from mediaedge.ffmpeg import ffmpeg_exe
-from tests.editor.conftest import Receiver, Session, receiver, wait_for  # noqa: F401
-from tests.editor.render_stack import (  # noqa: F401
-    BUCKET_KEY_ID,
-    RenderStack,
-    make_marker_clip,
-    make_png,
-    output_bucket,
-    poll_task,
-    render_developer,
-    render_session,
-    render_stack,
-    upload,
-)
+from tests.editor.conftest import Receiver, Session, wait_for
+from tests.editor.render_stack import BUCKET_KEY_ID, RenderStack, make_marker_clip, make_png, poll_task, upload
 
 FPS = 25
 SAMPLE_RATE = 48_000
@@ -207,10 +196,10 @@ def test_a_stopped_render_is_aborted_and_leaves_nothing_behind(
     render_stack: RenderStack, render_session: Session, sources: dict[str, str]
 ) -> None:
     # A long timeline (the same seconds many times over) that takes a while to render.
-    clips = "".join(
-        f'<clip src="{sources["a"]}" start="0" stop="80000000"/>' for _ in range(40)
+    clips = "".join(f'<clip src="{sources["a"]}" start="0" stop="80000000"/>' for _ in range(40))
+    task = (
+        f'<timelines><timeline width="1280" height="720"><group><track>{clips}</track></group></timeline></timelines>'
     )
-    task = f'<timelines><timeline width="1280" height="720"><group><track>{clips}</track></group></timeline></timelines>'
     work = render_stack.origin.data_dir / "render"
     with render_stack.client(render_session.id) as client:
         created = client.post("/api/task/editing", json={"xtl_task": task})
@@ -251,16 +240,35 @@ def _ffmpeg_children(stack: RenderStack) -> int:
 @pytest.mark.parametrize(
     ("task", "element", "attribute"),
     [
-        ("<timelines><timeline><group><track><clip src='X' start='1' /></track></group></timeline></timelines>",
-         "clip", "stop"),
-        ("<timelines><timeline><group><track><clip src='X' start='00:00:01' stop='00:00:02:00' timeFormat='time10ms'"
-         "/></track></group></timeline></timelines>", "clip", "start"),
-        ("<timelines><timeline><group><track video='2'><clip src='X' start='0' stop='1'/></track></group>"
-         "</timeline></timelines>", "track", "video"),
-        ("<timelines><timeline><group><track><clip src='X' start='0' stop='1' speed='2'/></track></group>"
-         "</timeline></timelines>", "clip", "speed"),
-        ("<timelines><timeline><group><track><clip src='no-such-file' start='0' stop='10000000'/></track></group>"
-         "</timeline></timelines>", "clip", "src"),
+        (
+            "<timelines><timeline><group><track><clip src='X' start='1' /></track></group></timeline></timelines>",
+            "clip",
+            "stop",
+        ),
+        (
+            "<timelines><timeline><group><track><clip src='X' start='00:00:01' stop='00:00:02:00' timeFormat='time10ms'"
+            "/></track></group></timeline></timelines>",
+            "clip",
+            "start",
+        ),
+        (
+            "<timelines><timeline><group><track video='2'><clip src='X' start='0' stop='1'/></track></group>"
+            "</timeline></timelines>",
+            "track",
+            "video",
+        ),
+        (
+            "<timelines><timeline><group><track><clip src='X' start='0' stop='1' speed='2'/></track></group>"
+            "</timeline></timelines>",
+            "clip",
+            "speed",
+        ),
+        (
+            "<timelines><timeline><group><track><clip src='no-such-file' start='0' stop='10000000'/></track></group>"
+            "</timeline></timelines>",
+            "clip",
+            "src",
+        ),
         ("<timelines version='3'><timeline/></timelines>", "timelines", "version"),
     ],
 )
@@ -280,7 +288,8 @@ def test_tasks_need_a_session_and_are_the_users_own(
 ) -> None:
     from tests.editor.conftest import open_session
 
-    task = f'<timelines><timeline><group><track><clip src="{sources["a"]}" start="0" stop="5000000"/></track></group></timeline></timelines>'
+    clip = f'<clip src="{sources["a"]}" start="0" stop="5000000"/>'
+    task = f"<timelines><timeline><group><track>{clip}</track></group></timeline></timelines>"
     with render_stack.client() as anonymous:
         response = anonymous.post("/api/task/editing", json={"xtl_task": task})
         assert response.status_code == 401 and response.json()["code"] == "editor.auth.missing"

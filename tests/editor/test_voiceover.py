@@ -18,14 +18,8 @@ from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamTrack
 
 from mediaedge.ffmpeg import ffmpeg_exe
-from tests.editor.conftest import Receiver, Session, receiver  # noqa: F401
-from tests.editor.render_stack import (  # noqa: F401
-    RenderStack,
-    output_bucket,
-    render_developer,
-    render_session,
-    render_stack,
-)
+from tests.editor.conftest import Session
+from tests.editor.render_stack import RenderStack
 
 pytestmark = pytest.mark.anyio
 RATE = 48_000
@@ -49,7 +43,9 @@ class Tone(MediaStreamTrack):
         if ahead > 0:
             await asyncio.sleep(ahead)  # pacing of the stream itself, not a wait in the test
         pcm = b"".join(
-            int(12000 * math.sin(2 * math.pi * self.frequency * (self.sent + n) / RATE)).to_bytes(2, "little", signed=True)
+            int(12000 * math.sin(2 * math.pi * self.frequency * (self.sent + n) / RATE)).to_bytes(
+                2, "little", signed=True
+            )
             for n in range(FRAME)
         )
         frame = av.AudioFrame(format="s16", layout="mono", samples=FRAME)

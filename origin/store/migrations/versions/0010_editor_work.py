@@ -36,9 +36,7 @@ def upgrade() -> None:
     op.create_index("editor_projects_user", "editor_projects", ["tenant_id", "user_id", "create_time"])
     op.create_table(
         "editor_actions",
-        sa.Column(
-            "project_id", sa.Text, sa.ForeignKey("editor_projects.id", ondelete="CASCADE"), primary_key=True
-        ),
+        sa.Column("project_id", sa.Text, sa.ForeignKey("editor_projects.id", ondelete="CASCADE"), primary_key=True),
         sa.Column("id", sa.Text, primary_key=True),
         sa.Column("position", sa.BigInteger, nullable=False),
         sa.Column("name", sa.Text, nullable=False, server_default=""),
