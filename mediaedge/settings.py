@@ -328,6 +328,8 @@ class EditorSettings:
     render_preset: StrictStr
     render_timeout: PositiveFloat
     render_max_seconds: PositiveFloat
+    audiolib_json: StrictStr
+    audiolib_dir: StrictStr
 
 
 @settings_table

@@ -41,9 +41,7 @@ async def emit(
     tenant_id = tenant if isinstance(tenant, str) else tenant.id
     body = orjson.dumps(event).decode()
     kind = event_type or str(event["eventType"])
-    return await insert_delivery(
-        conn, tenant_id, kind, body, MAX_ATTEMPTS, target_url=target_url, headers=headers
-    )
+    return await insert_delivery(conn, tenant_id, kind, body, MAX_ATTEMPTS, target_url=target_url, headers=headers)
 
 
 def signature_headers(secret: str, delivery_id: str, timestamp: int, body: bytes) -> dict[str, str]:

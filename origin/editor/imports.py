@@ -35,8 +35,7 @@ from origin.fetch_url import BACKOFF, MAX_ATTEMPTS, download
 from origin.ingest import IngestRequest, ingest_file
 from origin.jobs import Job, PermanentJobError, RetryableJobError, enqueue, register_job
 from origin.state import OriginState
-from origin.store import FileRecord
-from origin.store import Asset
+from origin.store import Asset, FileRecord
 from origin.store.db import Conn
 
 IMPORT_URL = "editor.import_url"
@@ -149,13 +148,22 @@ async def run_import(state: OriginState, job: Job) -> dict[str, Any]:
     return {"asset_id": asset.id, "file_id": record.id}
 
 
+def error_type(error: str) -> str:
+    """The editor's error type for why an import failed."""
+    if error.startswith("Unsupported media"):
+        return "unsupported_media"
+    if "exceeds the maximum size" in error or "too large" in error.lower():
+        return "exceeded_file_size"
+    if error.startswith(("URL returned HTTP 404", "URL returned HTTP 410")):
+        return "not_found"
+    return "internal_server_error"
+
+
 async def import_failed(state: OriginState, job: Job, error: str, tx: Conn) -> None:
-    asset = await state.store.assets.get(job.tenant_id, job.payload["asset_id"])
+    asset = await state.store.assets.get(job.tenant_id, job.payload["asset_id"], tx)
     if asset is None:
         return
-    kind = "unsupported_media" if error.startswith("Unsupported media") else "internal_server_error"
-    if "exceeds the maximum size" in error or "too large" in error.lower():
-        kind = "exceeded_file_size"
+    kind = error_type(error)
     await state.store.assets.update(
         asset.tenant_id, asset.id, conn=tx, error=error, extra={**asset.extra, "editor": {"errorType": kind}}
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from origin.editor import imports, mediainfo, project_import, render_tasks, thumbnails
+from origin.editor import audiolib, imports, mediainfo, project_import, render_tasks, thumbnails
 
 KINDS = (
     imports.IMPORT_URL,
@@ -11,4 +11,5 @@ KINDS = (
     thumbnails.THUMBNAILS,
     render_tasks.RENDER_JOB,
     project_import.IMPORT_PROJECT,
+    audiolib.AUDIOLIB,
 )

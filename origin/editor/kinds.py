@@ -18,7 +18,9 @@ def filetype(name: str, mime: str | None = None) -> str:
 
 
 def media_type(name: str, mime: str | None = None) -> str | None:
-    """``video``, ``audio``, ``image``, or ``None`` for anything else (the editor cannot use it)."""
-    mime = mime if mime and mime != "application/octet-stream" else guess_mime(name)
-    major = mime.split("/", 1)[0]
+    """``video``, ``audio``, ``image``, or ``None`` for anything else (the editor cannot use it).
+
+    The name's extension decides; a declared MIME type only when the extension says nothing.
+    """
+    major = guess_mime(name, mime).split("/", 1)[0]
     return major if major in MEDIA_TYPES else None

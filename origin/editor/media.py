@@ -21,8 +21,7 @@ from mediaedge.tokens import sign_token
 from origin.catalogue.status import Status
 from origin.purge import purge_edges
 from origin.state import OriginState
-from origin.store import FileRecord, Tenant
-from origin.store import Asset
+from origin.store import Asset, Conn, FileRecord, Tenant
 from origin.store.editor import Folder
 
 SortField = Literal["name", "createTime", "size", "duration"]
@@ -44,12 +43,12 @@ def editor_extra(asset: Asset) -> dict[str, Any]:
     return extra if isinstance(extra, dict) else {}
 
 
-async def set_editor_extra(state: OriginState, asset: Asset, **changes: Any) -> Asset:
-    """Merge ``changes`` into the asset's editor facts (``None`` removes a fact)."""
-    fresh = await state.store.assets.get(asset.tenant_id, asset.id) or asset
+async def set_editor_extra(state: OriginState, asset: Asset, conn: Conn | None = None, **changes: Any) -> Asset:
+    """Merge ``changes`` into the asset's editor facts (``None`` removes a fact); on ``conn`` if given."""
+    fresh = await state.store.assets.get(asset.tenant_id, asset.id, conn) or asset
     merged = {**editor_extra(fresh), **changes}
     merged = {k: v for k, v in merged.items() if v is not None}
-    updated = await state.store.assets.update(asset.tenant_id, asset.id, extra={**fresh.extra, "editor": merged})
+    updated = await state.store.assets.update(asset.tenant_id, asset.id, conn, extra={**fresh.extra, "editor": merged})
     return updated or fresh
 
 

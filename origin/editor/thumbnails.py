@@ -143,9 +143,9 @@ async def _once(data: bytes) -> Any:
 
 
 async def thumbnails_failed(state: OriginState, job: Job, error: str, tx: Conn) -> None:
-    asset = await state.store.assets.get(job.tenant_id, job.payload["asset_id"])
+    asset = await state.store.assets.get(job.tenant_id, job.payload["asset_id"], tx)
     if asset is not None:
-        await set_editor_extra(state, asset, stage=None, thumbs={"step": 0, "count": 0, "error": error})
+        await set_editor_extra(state, asset, tx, stage=None, thumbs={"step": 0, "count": 0, "error": error})
 
 
 async def drop_prepared(state: OriginState, asset: Asset) -> None:

@@ -15,10 +15,13 @@ into the media file and its timeline thumbnails are queued.
 from __future__ import annotations
 
 import base64
+import contextlib
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
+
+from starlette.requests import ClientDisconnect
 
 from mediaedge.errors import HTTPError
 from origin.catalogue.ids import new_asset_id
@@ -130,6 +133,14 @@ async def _window(chunks: AsyncIterator[bytes], skip: int, take: int) -> AsyncIt
         yield chunk
 
 
+async def _drain(chunks: AsyncIterator[bytes]) -> None:
+    """Read what is left of a body the upload did not take, so the connection stays usable (a
+    server that answers before reading the body makes the client see a reset)."""
+    with contextlib.suppress(ClientDisconnect):
+        async for _ in chunks:
+            pass
+
+
 async def put_chunk(
     state: OriginState, caller: Caller, asset_id: str, content_range: str | None, chunks: AsyncIterator[bytes]
 ) -> Held:
@@ -157,6 +168,7 @@ async def put_chunk(
                 record = None
         else:
             upload, record = await tus.settle(state, caller.tenant, upload)
+    await _drain(chunks)
     if record is not None and asset.status != "ready":
         from origin.editor.imports import adopt_file
 

@@ -9,9 +9,15 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from origin.catalogue.status import Status
+from origin.store.assets import ASSETS
 from origin.store.db import Conn, Database, Records, UniqueViolation
+from origin.store.models import Asset
 from origin.store.schema import (
     assets,
+    editor_audiolib,
+    editor_audiolib_groups,
+    editor_audiolib_imports,
     editor_developers,
     editor_mediainfo,
     editor_overlays,
@@ -81,6 +87,29 @@ FOLDERS = Records(Folder, folders)
 TASKS = Records(MediaInfoTask, editor_mediainfo)
 
 
+@dataclass(frozen=True)
+class AudiolibImport:
+    tenant_id: str
+    status: str  # running | done | failed
+    processed: int
+    total: int
+    error: str | None
+    created_at: float
+    updated_at: float
+
+
+@dataclass(frozen=True)
+class AudiolibGroup:
+    """A category or a mood of the audio library, with how many files it has."""
+
+    id: str
+    name: str
+    count: int
+
+
+IMPORTS = Records(AudiolibImport, editor_audiolib_imports)
+
+
 def new_id(prefix: str) -> str:
     return prefix + secrets.token_urlsafe(18)
 
@@ -88,6 +117,7 @@ def new_id(prefix: str) -> str:
 class EditorRepository:
     def __init__(self, db: Database) -> None:
         self.db = db
+        self.audiolib = AudiolibRepository(db)
 
     # -- developers ---------------------------------------------------------------------------------
 
@@ -317,6 +347,125 @@ class EditorRepository:
         c = assets.c
         where = [c.tenant_id == tenant_id, c.user_id == user_id, c.status != "deleted"]
         return await self._scalar(sa.select(sa.func.coalesce(sa.func.sum(c.size), 0)).where(*where))
+
+
+class AudiolibRepository:
+    """The audio library: which assets are library files (type, category, mood), and its import."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def group(self, tenant_id: str, kind: str, type_: str, name: str) -> str:
+        """The id of the category or mood ``name`` (made on first use)."""
+        c = editor_audiolib_groups.c
+        find = sa.select(c.id).where(c.tenant_id == tenant_id, c.kind == kind, c.type == type_, c.name == name)
+        found = (await self.db.execute(find)).scalar_one_or_none()
+        if found is not None:
+            return str(found)
+        try:
+            await self.db.execute(
+                sa.insert(editor_audiolib_groups).values(
+                    id=new_id("cat_" if kind == "category" else "mood_"), tenant_id=tenant_id, kind=kind,
+                    type=type_, name=name,
+                )
+            )  # fmt: skip
+        except UniqueViolation:
+            pass  # another import made it meanwhile
+        return str((await self.db.execute(find)).scalar_one())
+
+    async def has(self, tenant_id: str, relative_path: str) -> bool:
+        c = editor_audiolib.c
+        statement = sa.select(c.asset_id).where(c.tenant_id == tenant_id, c.relative_path == relative_path)
+        return (await self.db.execute(statement)).first() is not None
+
+    async def add(self, conn: Conn, asset_id: str, tenant_id: str, **fields: Any) -> None:
+        await conn.execute(
+            sa.insert(editor_audiolib).values(asset_id=asset_id, tenant_id=tenant_id, created_at=now(), **fields)
+        )
+
+    def _where(
+        self, tenant_id: str, type_: str, category_id: str | None, mood_id: str | None, search: str | None
+    ) -> list[sa.ColumnElement[bool]]:
+        c = editor_audiolib.c
+        where = [c.tenant_id == tenant_id, c.type == type_, assets.c.status != Status.DELETED.value]
+        if category_id:
+            where.append(c.category_id == category_id)
+        if mood_id:
+            where.append(c.mood_id == mood_id)
+        if search:
+            where.append(c.name.ilike(f"%{_escape_like(search)}%", escape="\\"))
+        return where
+
+    async def page(
+        self,
+        tenant_id: str,
+        type_: str,
+        *,
+        category_id: str | None = None,
+        mood_id: str | None = None,
+        search: str | None = None,
+        sort: str = "name",
+        descending: bool = False,
+        limit: int = 20,
+        offset: int = 0,
+    ) -> tuple[list[Asset], int]:
+        joined = editor_audiolib.join(assets, assets.c.id == editor_audiolib.c.asset_id)
+        where = self._where(tenant_id, type_, category_id, mood_id, search)
+        total = await self.db.execute(sa.select(sa.func.count()).select_from(joined).where(*where))
+        column = editor_audiolib.c.name if sort == "name" else assets.c.created_at
+        order = [column.desc() if descending else column, assets.c.id]
+        statement = ASSETS.select().select_from(joined).where(*where).order_by(*order).limit(limit).offset(offset)
+        return ASSETS.all(await self.db.execute(statement)), int(total.scalar_one())
+
+    async def groups(self, tenant_id: str, kind: str, type_: str) -> list[AudiolibGroup]:
+        """The categories or moods of ``type_`` with their live file counts, by name."""
+        g, a = editor_audiolib_groups.c, editor_audiolib.c
+        member = a.category_id if kind == "category" else a.mood_id
+        live = (
+            sa.select(sa.func.count())
+            .select_from(editor_audiolib.join(assets, assets.c.id == a.asset_id))
+            .where(member == g.id, assets.c.status != Status.DELETED.value)
+            .scalar_subquery()
+        )
+        statement = (
+            sa.select(g.id, g.name, live.label("entries"))
+            .where(g.tenant_id == tenant_id, g.kind == kind, g.type == type_)
+            .order_by(g.name)
+        )
+        result = await self.db.execute(statement)
+        return [AudiolibGroup(row["id"], row["name"], int(row["entries"])) for row in result.mappings()]
+
+    # -- the import's progress ----------------------------------------------------------------------
+
+    async def start_import(self, tenant_id: str) -> bool:
+        """Mark the tenant's import running; ``False`` if one is running already."""
+        at = now()
+        async with self.db.transaction() as tx:
+            statement = IMPORTS.select().where(editor_audiolib_imports.c.tenant_id == tenant_id).with_for_update()
+            current = IMPORTS.first(await tx.execute(statement))
+            if current is not None and current.status == "running":
+                return False
+            values = {"status": "running", "processed": 0, "total": 0, "error": None, "updated_at": at}
+            if current is None:
+                await tx.execute(
+                    sa.insert(editor_audiolib_imports).values(tenant_id=tenant_id, created_at=at, **values)
+                )
+            else:
+                where = editor_audiolib_imports.c.tenant_id == tenant_id
+                await tx.execute(sa.update(editor_audiolib_imports).where(where).values(**values))
+        return True
+
+    async def progress(self, tenant_id: str, conn: Conn | None = None, **fields: Any) -> None:
+        update = (
+            sa.update(editor_audiolib_imports)
+            .where(editor_audiolib_imports.c.tenant_id == tenant_id)
+            .values(updated_at=now(), **fields)
+        )
+        await self.db.execute(update, conn)
+
+    async def import_state(self, tenant_id: str) -> AudiolibImport | None:
+        statement = IMPORTS.select().where(editor_audiolib_imports.c.tenant_id == tenant_id)
+        return IMPORTS.first(await self.db.execute(statement))
 
 
 def _escape_like(text: str) -> str:

@@ -472,5 +472,39 @@ editor_project_imports = sa.Table(
     sa.Column("progress", sa.Double, nullable=False, server_default="0"),
     sa.Column("error", sa.Text),
     sa.Column("archive_key", sa.Text),
+editor_audiolib = sa.Table(
+    "editor_audiolib",
+    metadata,
+    sa.Column("asset_id", sa.Text, sa.ForeignKey("assets.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("tenant_id", sa.Text, sa.ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("type", sa.Text, nullable=False),  # music | sound
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("relative_path", sa.Text, nullable=False),
+    sa.Column("category_id", sa.Text),
+    sa.Column("mood_id", sa.Text),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Index("editor_audiolib_path", "tenant_id", "relative_path", unique=True),
+    sa.Index("editor_audiolib_type", "tenant_id", "type", "name"),
+)
+
+editor_audiolib_groups = sa.Table(
+    "editor_audiolib_groups",
+    metadata,
+    sa.Column("id", sa.Text, primary_key=True),
+    sa.Column("tenant_id", sa.Text, sa.ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("kind", sa.Text, nullable=False),  # category | mood
+    sa.Column("type", sa.Text, nullable=False),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Index("editor_audiolib_groups_name", "tenant_id", "kind", "type", "name", unique=True),
+)
+
+editor_audiolib_imports = sa.Table(
+    "editor_audiolib_imports",
+    metadata,
+    sa.Column("tenant_id", sa.Text, sa.ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("status", sa.Text, nullable=False),  # running | done | failed
+    sa.Column("processed", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("total", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("error", sa.Text),
     *_created_updated(),
 )

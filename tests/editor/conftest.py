@@ -189,7 +189,8 @@ def open_session(stack: EditorStack, developer: Developer, name: str = "ann") ->
     token = f"dev-token-{name}-{time.monotonic_ns()}"
     with stack.client() as client:
         response = client.post(
-            "/api/users", json={"name": name, "data": f"user-data-{name}", "apiKey": developer.api_key, "apiAuthToken": token}
+            "/api/users",
+            json={"name": name, "data": f"user-data-{name}", "apiKey": developer.api_key, "apiAuthToken": token},
         )
     assert response.status_code == 200, response.text
     return Session(response.json()["id"], token)
@@ -209,7 +210,7 @@ def make_luma_clip(path: Path, seconds: int = CLIP_SECONDS, fps: int = FPS, size
             "-f", "lavfi", "-i", f"color=c=black:s={size}:r={fps}:d={seconds},geq=lum='20+4*N':cb=128:cr=128",
             "-f", "lavfi", "-i", f"sine=frequency=440:duration={seconds}",
             "-c:v", "libx264", "-preset", "ultrafast", "-qp", "0", "-pix_fmt", "yuv420p", "-g", str(fps * 2),
-            "-c:a", "aac", "-b:a", "64k", "-metadata:s:a:0", "title=Narration",
+            "-c:a", "aac", "-b:a", "64k", "-metadata:s:a:0", "handler_name=Narration",
             "-shortest", "-movflags", "+faststart", str(path),
         ],
         check=True,

@@ -49,7 +49,9 @@ def test_registration_keeps_s3_credentials_sealed(editor_stack: EditorStack, dev
 
     with editor_stack.client() as client:
         shown = client.get("/api/developer", headers=editor_stack.tenant_headers)
-        again = client.post("/api/developer", json={"corsOrigins": [EDITOR_ORIGIN]}, headers=editor_stack.tenant_headers)
+        again = client.post(
+            "/api/developer", json={"corsOrigins": [EDITOR_ORIGIN]}, headers=editor_stack.tenant_headers
+        )
         bad = client.post("/api/developer", json={"callBackUrl": "ftp://x"}, headers=editor_stack.tenant_headers)
         anonymous = client.get("/api/developer")
     assert shown.status_code == 200 and "apiKey" not in shown.json()
@@ -167,7 +169,9 @@ def test_presence_over_websocket(editor_stack: EditorStack, developer: Developer
             added = client.post("/api/overlay_img", json={"data": base64.b64encode(PNG).decode()}).json()
             assert added["status"] == "" and added["id"]
             assert base64.b64decode(client.get(f"/api/overlay_img/{added['id']}").json()["data"]) == PNG
-            assert client.post("/api/overlay_img", json={"data": base64.b64encode(b"GIF89a").decode()}).status_code == 400
+            assert (
+                client.post("/api/overlay_img", json={"data": base64.b64encode(b"GIF89a").decode()}).status_code == 400
+            )
     assert wait_for(lambda: _active_users(editor_stack, bob.id) == 0, what="bob offline")
     with editor_stack.client(bob.id) as client:  # overlays go when the user disconnects
         assert client.get(f"/api/overlay_img/{added['id']}").status_code == 404

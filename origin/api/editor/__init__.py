@@ -10,6 +10,7 @@ from starlette.routing import BaseRoute
 
 from origin.api.editor import (
     actions,
+    audiolib,
     developer,
     editing,
     folders,
@@ -36,4 +37,5 @@ routes: list[BaseRoute] = [
     *folders.routes,
     *uploads.routes,
     *misc.routes,
+    *audiolib.routes,
 ]

@@ -59,7 +59,7 @@ async def dev_entry(state: OriginState, asset: Asset) -> dict[str, Any]:
         "id": asset.id,
         "previewUrl": await signed_url(state, record, asset.duration) if record else "",
         "name": asset.title or (record.filename if record else asset.id),
-        "filetype": filetype(asset.title or (record.filename if record else ""), asset.mime),
+        "filetype": filetype(record.filename if record else asset.title, asset.mime),
         "mediaType": asset.kind,
         "duration": frames.ticks(asset.duration) if asset.kind != "image" else 0,
         "size": asset.size or 0,

@@ -54,6 +54,7 @@ async def get_media(request: Request) -> JSON:
     state = get_state(request)
     who = await caller(request)
     asset = await media.get_asset(state, who.tenant, request.path_params["id"])
+    await thumbnails.ensure_prepared(state, [asset])
     return JSON(await media_entry(state, asset))
 
 
@@ -87,6 +88,7 @@ async def dev_file(request: Request) -> JSON:
     state = get_state(request)
     who = await caller(request)
     asset = await media.get_asset(state, who.tenant, request.path_params["id"])
+    await thumbnails.ensure_prepared(state, [asset])
     return JSON(await dev_entry(state, asset))
 
 

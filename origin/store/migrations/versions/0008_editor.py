@@ -1,5 +1,5 @@
 """The HTML5 video editor's backend: developers, user sessions, folders, media-info tasks, overlay
-images; webhook deliveries may name their own target URL and extra headers (editor callbacks).
+images, the audio library; webhook deliveries may name their own target URL and extra headers (editor callbacks).
 
 Revision ID: 0008
 Revises: 0004
@@ -79,6 +79,39 @@ def upgrade() -> None:
         sa.Column("created_at", Timestamp, nullable=False),
     )
     op.create_index("editor_overlays_session", "editor_overlays", ["session_id"])
+    op.create_table(
+        "editor_audiolib",
+        sa.Column("asset_id", sa.Text, sa.ForeignKey("assets.id", ondelete="CASCADE"), primary_key=True),
+        sa.Column("tenant_id", sa.Text, sa.ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+        sa.Column("type", sa.Text, nullable=False),
+        sa.Column("name", sa.Text, nullable=False),
+        sa.Column("relative_path", sa.Text, nullable=False),
+        sa.Column("category_id", sa.Text),
+        sa.Column("mood_id", sa.Text),
+        sa.Column("created_at", Timestamp, nullable=False),
+    )
+    op.create_index("editor_audiolib_path", "editor_audiolib", ["tenant_id", "relative_path"], unique=True)
+    op.create_index("editor_audiolib_type", "editor_audiolib", ["tenant_id", "type", "name"])
+    op.create_table(
+        "editor_audiolib_groups",
+        sa.Column("id", sa.Text, primary_key=True),
+        sa.Column("tenant_id", sa.Text, sa.ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+        sa.Column("kind", sa.Text, nullable=False),
+        sa.Column("type", sa.Text, nullable=False),
+        sa.Column("name", sa.Text, nullable=False),
+    )
+    op.create_index(
+        "editor_audiolib_groups_name", "editor_audiolib_groups", ["tenant_id", "kind", "type", "name"], unique=True
+    )
+    op.create_table(
+        "editor_audiolib_imports",
+        sa.Column("tenant_id", sa.Text, sa.ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True),
+        sa.Column("status", sa.Text, nullable=False),
+        sa.Column("processed", sa.Integer, nullable=False, server_default="0"),
+        sa.Column("total", sa.Integer, nullable=False, server_default="0"),
+        sa.Column("error", sa.Text),
+        *_stamps(),
+    )
     with op.batch_alter_table("webhook_deliveries") as batch:
         batch.add_column(sa.Column("target_url", sa.Text))
         batch.add_column(sa.Column("headers", JSON))
@@ -88,5 +121,14 @@ def downgrade() -> None:
     with op.batch_alter_table("webhook_deliveries") as batch:
         batch.drop_column("headers")
         batch.drop_column("target_url")
-    for table in ("editor_overlays", "editor_mediainfo", "folders", "editor_sessions", "editor_developers"):
+    for table in (
+        "editor_audiolib_imports",
+        "editor_audiolib_groups",
+        "editor_audiolib",
+        "editor_overlays",
+        "editor_mediainfo",
+        "folders",
+        "editor_sessions",
+        "editor_developers",
+    ):
         op.drop_table(table)
