@@ -254,7 +254,10 @@ async def run_render_task(state: OriginState, job: Job) -> dict[str, Any]:
     if task is None or tenant is None or task.status in FINAL:
         return {"status": task.status if task else "gone"}
     timelines = parse_xtl(task.xtl)
-    scratch = Path(tempfile.mkdtemp(prefix=f"render-{task.id}-", dir=_work_root(state)))
+    root = Path(_work_root(state))
+    for leftover in root.glob(f"render-{task.id}-*"):  # an earlier attempt's, if its worker died
+        await asyncio.to_thread(shutil.rmtree, leftover, True)
+    scratch = Path(tempfile.mkdtemp(prefix=f"render-{task.id}-", dir=root))
     progress = _Progress(state, task, len(timelines.timelines))
     bucket = None
     developer = await state.store.editor.developer(task.tenant_id)

@@ -472,6 +472,9 @@ editor_project_imports = sa.Table(
     sa.Column("progress", sa.Double, nullable=False, server_default="0"),
     sa.Column("error", sa.Text),
     sa.Column("archive_key", sa.Text),
+    *_created_updated(),
+)
+
 editor_audiolib = sa.Table(
     "editor_audiolib",
     metadata,
