@@ -255,7 +255,8 @@ async def run_render_task(state: OriginState, job: Job) -> dict[str, Any]:
         return {"status": task.status if task else "gone"}
     timelines = parse_xtl(task.xtl)
     root = Path(_work_root(state))
-    for leftover in root.glob(f"render-{task.id}-*"):  # an earlier attempt's, if its worker died
+    leftovers = await asyncio.to_thread(lambda: list(root.glob(f"render-{task.id}-*")))
+    for leftover in leftovers:  # an earlier attempt's, if its worker died
         await asyncio.to_thread(shutil.rmtree, leftover, True)
     scratch = Path(tempfile.mkdtemp(prefix=f"render-{task.id}-", dir=root))
     progress = _Progress(state, task, len(timelines.timelines))
