@@ -2,8 +2,8 @@
 
 Every clip is an input of its own, opened at its ``start`` (input seeking, which ffmpeg makes exact
 when it decodes) and cut to an exact number of frames of the output rate: a main-track clip of
-``d`` seconds is ``round(d × fps)`` frames (a source that ends early repeats its last frame), and
-its sound exactly as long (``round(frames / fps × 48000)`` samples: silence when the source has no
+``d`` seconds is ``d × fps`` frames, halves rounded up (a source that ends early repeats its last
+frame), and its sound exactly as long (``round(frames / fps × 48000)`` samples: silence when the source has no
 sound, or the track has ``audio="0"``). Clips of different sizes and rates are normalised to the
 output's: scaled to fit, padded (letterbox), square pixels, the output's frame rate. So the clips
 of a track concatenate with picture and sound in step, and the output has exactly the frames the
@@ -19,6 +19,7 @@ timeline's ``width``/``height``/``fps``, else the first main-track video source'
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -204,7 +205,8 @@ _AFORMAT = "aformat=sample_fmts=fltp:channel_layouts=stereo"
 
 
 def _frames(graph: _Graph, seconds: float) -> int:
-    return max(1, round(Fraction(seconds).limit_denominator(10_000_000) * graph.fps))
+    """Frames of ``seconds`` at the output rate, halves rounded up (at least one)."""
+    return max(1, math.floor(Fraction(seconds).limit_denominator(10_000_000) * graph.fps + Fraction(1, 2)))
 
 
 def _placed(track: Track) -> list[tuple[float, Clip]]:

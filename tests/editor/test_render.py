@@ -300,3 +300,45 @@ def test_tasks_need_a_session_and_are_the_users_own(
     with render_stack.client(other.id) as client:
         assert client.get("/api/task/editing", params={"id": task_id}).status_code == 404
         assert client.delete("/api/task/editing", params={"id": task_id}).status_code == 404
+
+
+def test_each_timeline_is_an_output_and_an_unreadable_source_is_a_download_error(
+    render_stack: RenderStack,
+    render_session: Session,
+    sources: dict[str, str],
+    receiver: Receiver,
+    tmp_path: Path,
+) -> None:
+    two = (
+        f'<timelines><timeline name="first"><group><track><clip src="{sources["a"]}" start="0" stop="5000000"/>'
+        f'</track></group></timeline><timeline name="second.mp4"><group><track><clip src="{sources["b"]}" '
+        f'start="0" stop="10000000"/></track></group></timeline></timelines>'
+    )
+    broken = tmp_path / "broken.mp4"
+    broken.write_bytes(b"this is not a video" * 100)
+    broken_id = upload(render_stack, broken)
+    clip = f'<clip src="{broken_id}" start="0" stop="5000000"/>'
+    bad = f"<timelines><timeline><group><track>{clip}</track></group></timeline></timelines>"
+    with render_stack.client(render_session.id) as client:
+        created = client.post("/api/task/editing", json={"xtl_task": two}).json()
+        done = poll_task(client, created["taskId"], ("completed", "error"))
+        assert done["status"] == "completed", done
+        assert done["fileIds"][0] == created["fileId"] and len(done["fileIds"]) == 2
+        assert len(done["outputUrls"]) == 4  # the edge URL and the bucket URL of each output
+        names = [client.get(f"/api/mediafiles/{i}").json()["name"] for i in done["fileIds"]]
+        assert names == ["first.mp4", "second.mp4"]
+        durations = [client.get(f"/api/mediafiles/{i}").json()["duration"] for i in done["fileIds"]]
+        # (the container's duration includes the AAC encoder's last frame: up to ~40 ms more)
+        assert all(0 <= got - want <= 500_000 for got, want in zip(durations, [5_000_000, 10_000_000], strict=True))
+
+        failing = client.post("/api/task/editing", json={"xtl_task": bad, "projectId": "prj-broken"}).json()
+        failed = poll_task(client, failing["taskId"], ("completed", "error"))
+        assert failed["status"] == "error" and failed["error"]["type"] == "download_error", failed
+        assert broken_id in failed["error"]["message"]
+        entry = client.get(f"/api/mediafiles/{failing['fileId']}").json()
+        assert entry["error"]["type"] == "internal_server_error" and entry["status"] == "ready"
+    completes = wait_for(
+        lambda: [e for _, body in receiver.of_type("render_complete") if (e := orjson.loads(body))["payload"]
+                 ["projectId"] == "prj-broken"], timeout=30, what="render_complete with the error",
+    )  # fmt: skip
+    assert completes[0]["payload"]["downloadUrl"] == "" and broken_id in completes[0]["payload"]["error"]
