@@ -146,6 +146,11 @@ async def delete_project(state: OriginState, caller: Caller, project_id: str) ->
         raise not_found()
 
 
+async def used_in_projects(state: OriginState, tenant_id: str, asset_id: str) -> list[str]:
+    """The tenant's projects (any user's) whose data refers to the media file ``asset_id``."""
+    return await state.store.editor_work.projects_using(tenant_id, asset_id)
+
+
 # -- actions --------------------------------------------------------------------------------------
 
 

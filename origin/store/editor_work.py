@@ -165,6 +165,13 @@ class EditorWorkRepository:
         statement = PROJECTS.select().where(*where).order_by(c.create_time.desc(), c.id).offset(offset).limit(limit)
         return PROJECTS.all(await self.db.execute(statement)), int(total or 0)
 
+    async def projects_using(self, tenant_id: str, text: str, limit: int = 20) -> list[str]:
+        """Ids of the tenant's projects whose data mentions ``text`` (a media file id)."""
+        c = editor_projects.c
+        mentions = sa.cast(c.data, sa.Text).like(_like(text), escape="\\")
+        statement = sa.select(c.id).where(c.tenant_id == tenant_id, mentions).order_by(c.create_time).limit(limit)
+        return [row[0] for row in await self.db.execute(statement)]
+
     # -- actions ------------------------------------------------------------------------------------
 
     async def add_action(

@@ -241,3 +241,32 @@ async def test_concurrent_actions_get_consecutive_positions_on_both_databases(st
     positions = sorted(a.position for a in made if a is not None)
     assert positions == list(range(1, 21))
     assert [a.position for a in await store.editor_work.actions(project.id)] == positions
+
+
+def test_a_media_file_used_in_a_project_is_kept_unless_forced(
+    client: httpx.Client, editor_stack: EditorStack, luma_clip: Any
+) -> None:
+    with luma_clip.open("rb") as body:
+        uploaded = httpx.post(f"{editor_stack.url}/upload/direct-upload", headers=editor_stack.origin.headers,
+                              files={"file": ("used.mp4", body)}, timeout=60)  # fmt: skip
+    media_id = uploaded.json()["id"]
+    project_id = new_project(client, "uses it", data={"clips": [{"src": media_id}]})
+    refused = client.delete(f"/api/mediafiles/{media_id}")
+    assert refused.status_code == 409
+    assert refused.json()["error"]["type"] == "used_in_projects" and project_id in refused.json()["error"]["message"]
+    assert client.get(f"/api/mediafiles/{media_id}").status_code == 200
+    assert client.delete(f"/api/mediafiles/{media_id}", params={"force": 1}).json() == {"error": None}
+    assert client.get(f"/api/mediafiles/{media_id}").status_code == 404
+
+
+@pytest.mark.anyio
+async def test_projects_using_a_media_file_on_both_databases(store: Store) -> None:
+    tenant, _ = await store.tenants.create("acme", "default")
+    uses = await store.editor_work.create_project(
+        tenant.id, "u1", name="a", data={"clips": [{"src": "mda_01ABC"}]}, create_time=1, modif_time=1
+    )
+    await store.editor_work.create_project(
+        tenant.id, "u2", name="b", data={"x": "mda_other"}, create_time=2, modif_time=2
+    )
+    assert await store.editor_work.projects_using(tenant.id, "mda_01ABC") == [uses.id]
+    assert await store.editor_work.projects_using(tenant.id, "mda_%") == []  # LIKE wildcards are literal
