@@ -17,7 +17,7 @@ from starlette.routing import BaseRoute, Route
 from mediaedge.errors import HTTPError, error_body
 from mediaedge.settings import Settings
 from origin import edge_api
-from origin.api import aauti, editor
+from origin.api import aauti, editor, media, uploads, videos
 from origin.cors import CORSMiddleware, Scope
 from origin.editor.developers import editor_origins
 from origin.services import origin_services
@@ -35,6 +35,9 @@ ROUTES: list[BaseRoute] = [
     Route("/healthz", healthz, methods=["GET"]),
     *edge_api.routes,
     *aauti.routes,
+    *videos.routes,
+    *uploads.routes,
+    *media.routes,
     *editor.routes,
 ]
 

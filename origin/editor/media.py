@@ -2,7 +2,7 @@
 
 Every asset of the tenant is a media file of the editor, whatever API created it (same ids): the
 media tab, ``/api/mediafiles`` and the custom URLs list them. Folders are the catalogue's folders
-(``folders`` table; an asset's ``folder`` is its folder's id, ``None`` at the root).
+(``folders`` table; an asset's ``folder`` is its folder's id, ``""`` at the root).
 
 The editor's own facts about an asset live in ``asset.extra["editor"]``: ``stage`` (``upload``,
 ``import``, ``prepare_thumbnails`` while one runs), ``thumbs`` (the prepared timeline strip: step in

@@ -184,12 +184,17 @@ async def sweep_sessions(state: OriginState, at: float | None = None) -> list[st
 
 
 async def session_sweeper(state: OriginState) -> None:
-    """Service: expire idle sessions until cancelled."""
+    """Service: expire idle sessions, and mark uploads whose session expired as failed, until cancelled."""
+    from origin.editor.uploads import fail_expired
+
     while True:
         try:
             gone = await sweep_sessions(state)
             if gone:
                 log.info("editor: %d idle session(s) expired", len(gone))
+            failed = await fail_expired(state, time.time())
+            if failed:
+                log.info("editor: %d upload(s) expired unfinished", len(failed))
         except Exception:
             log.exception("editor session sweep failed")
         await asyncio.sleep(SWEEP_EVERY)

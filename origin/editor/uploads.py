@@ -24,7 +24,9 @@ from typing import Any
 from starlette.requests import ClientDisconnect
 
 from mediaedge.errors import HTTPError
+from mediaedge.settings import parse_duration
 from origin.catalogue.ids import new_asset_id
+from origin.catalogue.status import Status
 from origin.editor.kinds import media_type
 from origin.editor.media import editor_extra, folder_id, get_asset, set_editor_extra
 from origin.editor.sessions import Caller, user_id
@@ -191,7 +193,34 @@ async def status(state: OriginState, caller: Caller, asset_id: str) -> Held:
     if upload is None:
         size = asset.size or 0
         return Held(size, size, asset)
-    return Held(upload.length or 0 if upload.file_id else upload.offset, upload.length or 0, asset)
+    total = upload.length or 0
+    return Held(total if upload.file_id else upload.offset, total, asset)
 
 
 __all__ = ["Held", "create_session", "parse_content_range", "put_chunk", "set_editor_extra", "status"]
+
+
+async def fail_expired(state: OriginState, at: float) -> list[str]:
+    """Media files whose upload session expired (``tus.expires_after`` without a chunk, then swept)
+    become failed uploads; their ids."""
+    idle = await state.store.editor.uploads_idle_since(at - parse_duration(state.settings.tus.expires_after))
+    failed = []
+    for asset in idle:
+        upload_id = editor_extra(asset).get("upload")
+        if upload_id and await state.store.uploads.get(upload_id) is not None:
+            continue  # not swept yet
+        async with state.store.transaction() as tx:
+            extra = {
+                **asset.extra,
+                "editor": {**editor_extra(asset), "stage": None, "errorType": "internal_server_error"},
+            }
+            await state.store.assets.update(
+                asset.tenant_id,
+                asset.id,
+                tx,
+                error="The upload session expired before the file was complete",
+                extra=extra,
+            )
+            await state.store.assets.advance(asset.id, Status.FAILED, conn=tx)
+        failed.append(asset.id)
+    return failed

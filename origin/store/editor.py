@@ -342,6 +342,13 @@ class EditorRepository:
         where = [c.tenant_id == tenant_id, c.dialect == "editor", c.source == "upload", c.status == "queued"]
         return await self._scalar(sa.select(sa.func.count()).select_from(assets).where(*where))
 
+    async def uploads_idle_since(self, before: float, limit: int = 100) -> list[Asset]:
+        """Editor uploads still receiving bytes whose asset has not changed since ``before``."""
+        c = assets.c
+        where = [c.dialect == "editor", c.source == "upload", c.status == "queued", c.updated_at < before]
+        statement = ASSETS.select().where(*where).order_by(c.updated_at).limit(limit)
+        return ASSETS.all(await self.db.execute(statement))
+
     async def bytes_of_user(self, tenant_id: str, user_id: str) -> int:
         """Bytes of the media files ``user_id`` owns (not deleted), uploads in progress included."""
         c = assets.c

@@ -196,8 +196,9 @@ def open_session(stack: EditorStack, developer: Developer, name: str = "ann") ->
     return Session(response.json()["id"], token)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def session(editor_stack: EditorStack, developer: Developer) -> Session:
+    """A fresh session of the user "ann" for each test (a test may expire sessions)."""
     return open_session(editor_stack, developer)
 
 

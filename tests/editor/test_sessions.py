@@ -63,8 +63,8 @@ def test_registration_keeps_s3_credentials_sealed(editor_stack: EditorStack, dev
     async def stored() -> str | None:
         store = await open_store(load_settings(environ=editor_stack.env).database.url)
         try:
-            tenants = await store.tenants.list_all()
-            row = await store.editor.developer(tenants[0].id)
+            (tenant,) = [t for t in await store.tenants.list_all() if t.name == "test"]
+            row = await store.editor.developer(tenant.id)
             return row.output_s3 if row else None
         finally:
             await store.close()

@@ -9,6 +9,7 @@ import asyncio
 import base64
 import hashlib
 import hmac
+import time
 from pathlib import Path
 
 import httpx
@@ -16,7 +17,10 @@ import orjson
 import pytest
 
 from mediaedge.settings import load_settings
+from origin.editor.uploads import fail_expired
+from origin.state import OriginState
 from origin.store import open_store
+from origin.tus.cleaner import sweep
 from tests.editor.conftest import (
     FPS,
     Developer,
@@ -96,6 +100,7 @@ def test_chunked_upload_resumes_and_thumbnails_are_frame_accurate(
         assert upload_id.startswith("mda_")
         first = client.get(f"/api/mediafiles/{upload_id}").json()
         assert (first["status"], first["progress"], first["type"]) == ("upload", 0, "uploaded")
+        assert client.get("/api/stat").json()["activeImportFromLocalDriveCount"] == 1
 
         offset, chunks, statuses = 0, 0, []
         while offset < SIZE:
@@ -120,6 +125,9 @@ def test_chunked_upload_resumes_and_thumbnails_are_frame_accurate(
             assert response.status_code in (200, 206), response.text
             offset = _held(response)
             chunks += 1
+            if chunks == 3:
+                during = client.get(f"/api/mediafiles/{upload_id}").json()
+                assert during["status"] == "upload" and during["progress"] == round(100 * offset / SIZE)
         assert statuses[-1] == 200 and set(statuses[:-1]) == {206}
         assert proxy.cuts == 1
         rss_growth = editor_stack.origin.rss_bytes() - rss_before
@@ -136,6 +144,10 @@ def test_chunked_upload_resumes_and_thumbnails_are_frame_accurate(
             return status["status"] == "ready"
 
         wait_for(ready, timeout=120, interval=0.1, what="the upload to be ready")
+        stat = client.get("/api/stat").json()
+        assert (stat["activeImportFromLocalDriveCount"], stat["activeBuildThumbsTasksCount"]) == (0, 0)
+        assert "upload" not in seen and seen <= {"prepare_thumbnails", "ready"}
+        assert client.get(f"/api/mediafiles/{upload_id}").json()["progress"] == 100
         entry = client.get(f"/api/mediafiles/{upload_id}").json()
         assert entry["id"] == upload_id and entry["size"] == SIZE
         assert (entry["filetype"], entry["mediaType"], entry["type"]) == ("mp4", "video", "uploaded")
@@ -266,3 +278,35 @@ def test_media_files_are_the_shared_catalogue(
 
         missing = client.delete("/api/mediafiles/mda_nothing")
         assert missing.status_code == 404 and missing.json()["error"]["type"] == "not_found"
+
+
+def test_an_abandoned_upload_fails_once_its_session_expires(
+    editor_stack: EditorStack, developer: Developer, session: Session
+) -> None:
+    with editor_stack.client(session.id) as client:
+        upload_id = client.post("/api/upload/media", json={"size": 1000, "name": "abandoned.mp4"}).json()["id"]
+
+        def put(start: int) -> int:
+            headers = {"Content-Range": f"bytes {start}-{start + 99}/1000"}
+            return client.put(
+                "/api/upload/media", params={"id": upload_id}, content=b"x" * 100, headers=headers
+            ).status_code
+
+        assert put(0) == 206
+
+        async def later(seconds: float) -> list[str]:
+            state = await OriginState.open(load_settings(environ=editor_stack.env))
+            try:
+                at = time.time() + seconds
+                await sweep(state, now=at)  # the resumable upload expires (tus.expires_after, 24 h)
+                return await fail_expired(state, at)
+            finally:
+                await state.close()
+
+        assert upload_id not in asyncio.run(later(3600))
+        assert client.get("/api/mediafile/status", params={"id": upload_id}).json()["status"] == "upload"
+        assert upload_id in asyncio.run(later(25 * 3600))
+        status = client.get("/api/mediafile/status", params={"id": upload_id}).json()
+        assert status["status"] == "ready" and status["error"]["type"] == "internal_server_error"
+        assert "expired" in status["error"]["message"]
+        assert put(100) == 404

@@ -2,7 +2,7 @@
 images, the audio library; webhook deliveries may name their own target URL and extra headers (editor callbacks).
 
 Revision ID: 0008
-Revises: 0004
+Revises: 0007
 Create Date: 2026-12-02
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 from origin.store.schema import JSON, Timestamp
 
 revision = "0008"
-down_revision = "0004"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
