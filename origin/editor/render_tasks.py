@@ -169,10 +169,12 @@ async def stop_task(state: OriginState, caller: Caller, task_id: str | None) -> 
     return stopped
 
 
-async def _drop_outputs(state: OriginState, tenant: Tenant, task: RenderTask) -> None:
+async def _drop_outputs(state: OriginState, tenant: Tenant, task: RenderTask, *, stored: bool = False) -> None:
+    """Delete the task's output media files; ``stored``: also those already marked deleted (the job
+    may have stored bytes for one after its user stopped the task)."""
     for asset_id in task.outputs:
         asset = await state.store.assets.get(tenant.id, asset_id)
-        if asset is not None and asset.status != Status.DELETED:
+        if asset is not None and (stored or asset.status != Status.DELETED):
             await delete_asset(state, tenant, asset)
 
 
@@ -286,7 +288,8 @@ async def run_render_task(state: OriginState, job: Job) -> dict[str, Any]:
             await asyncio.to_thread(os.link, output, kept)
             stored = await _store_output(state, tenant, task, asset, output)
             urls.append(stored)
-            await state.store.editor_work.update_task(task.id, output_urls=urls)
+            if await state.store.editor_work.update_task(task.id, output_urls=urls) is None:
+                raise render.Aborted()  # stopped while the output was being stored
             if bucket is not None:
                 if not await progress.status("uploading"):
                     raise render.Aborted()
@@ -305,7 +308,7 @@ async def run_render_task(state: OriginState, job: Job) -> dict[str, Any]:
     except render.Aborted:
         ended = await state.store.editor_work.task(task.id)
         if ended is not None:
-            await _drop_outputs(state, tenant, ended)
+            await _drop_outputs(state, tenant, ended, stored=True)
         return {"status": "aborted"}
     finally:
         await asyncio.to_thread(shutil.rmtree, scratch, True)
