@@ -140,6 +140,13 @@ def test_three_clips_from_two_sources_with_an_overlay_render_frame_accurately_in
     output.write_bytes(played.content)
     assert entry["type"] == "output" and entry["mediaType"] == "video" and entry["size"] == len(played.content)
 
+    # The same record in the other APIs (seed 002's media, seed 001's video objects), same id.
+    bearer = render_stack.tenant_headers
+    media = httpx.get(f"{render_stack.url}/api/v1/media/{file_id}", headers=bearer, timeout=30)
+    assert media.status_code == 200 and media.json()["data"]["id"] == file_id, media.text
+    video = httpx.get(f"{render_stack.url}/api/videos/{file_id}", headers=bearer, timeout=30)
+    assert video.status_code == 200 and file_id in video.text, video.text
+
     # In the developer's bucket too, byte for byte.
     key = bucket_url.split(f"/{output_bucket}/", 1)[1]
     stored = s3_client.get_object(Bucket=output_bucket, Key=key)["Body"].read()
