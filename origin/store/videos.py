@@ -71,5 +71,6 @@ class CreditRepository:
         async with self.db.transaction() as tx:
             await tx.execute(sa.delete(tenant_credits).where(tenant_credits.c.tenant_id == tenant_id))
             if balance is not None:
-                await tx.execute(sa.insert(tenant_credits).values(tenant_id=tenant_id, balance=balance,
-                                                                  updated_at=now()))
+                await tx.execute(
+                    sa.insert(tenant_credits).values(tenant_id=tenant_id, balance=balance, updated_at=now())
+                )
