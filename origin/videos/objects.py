@@ -26,6 +26,8 @@ from origin.store.streams import StreamRecord
 from origin.videos.events import DIALECT
 
 KINDS = ["video"]
+#: Assets this API shows and deletes as videos.
+MEDIA_KINDS = ("video", "audio")
 #: Sort orders of the list, by the API's names.
 SORTS = ("created_at", "updated_at", "title", "size")
 
@@ -121,7 +123,7 @@ async def create_video(state: OriginState, tenant: Tenant, fields: VideoFields) 
 async def tenant_asset(state: OriginState, tenant: Tenant, video_id: str) -> Asset:
     """The tenant's video (or audio) asset, any status; 404 otherwise."""
     asset = await state.store.assets.get(tenant.id, video_id)
-    if asset is None or asset.kind not in ("video", "audio"):
+    if asset is None or asset.kind not in MEDIA_KINDS:
         raise not_found()
     return asset
 

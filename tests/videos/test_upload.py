@@ -199,8 +199,9 @@ async def test_media_that_is_not_video_fails_the_video(
     assert [e["data"]["status"] for e in await video_events(origin_state, vtenant.id)] == ["fail"]
 
 
+@pytest.mark.parametrize("through", ["videos", "files"])
 async def test_a_video_is_one_record_in_every_api_and_delete_removes_it_everywhere(
-    client: httpx.AsyncClient, vtenant: VideoTenant, origin_state: OriginState, clip: Path
+    client: httpx.AsyncClient, vtenant: VideoTenant, origin_state: OriginState, clip: Path, through: str
 ):
     media = clip.read_bytes()
     video = await create_video(client, vtenant, qualities=[SMALL_LADDER[0]])
@@ -221,7 +222,16 @@ async def test_a_video_is_one_record_in_every_api_and_delete_removes_it_everywhe
         f"{origin_state.settings.edge.url}/{video['id']}/{file.key}.stream/master.m3u8"
     )
 
-    assert (await client.delete(f"/api/videos/{video['id']}", headers=vtenant.headers)).status_code == 200
+    if through == "videos":
+        deleted = await client.delete(f"/api/videos/{video['id']}", headers=vtenant.headers)
+    else:  # the integration API's delete of the source file
+        deleted = await client.request(
+            "DELETE",
+            "/files/delete",
+            headers={"API-Key": vtenant.api_key},
+            json={"file": origin_state.access_url(file)},
+        )
+    assert deleted.status_code == 200, deleted.text
     assert await origin_state.store.files.get(video["id"]) is None
     assert (await edge_get(client, origin_state, file.key)).status_code == 404
     assert (await edge_get(client, origin_state, f"{file.key}.stream/master.m3u8")).status_code == 404
