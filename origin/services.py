@@ -10,8 +10,9 @@ from origin.dispatcher import webhook_dispatcher
 from origin.retention import history_pruner
 from origin.state import OriginState, Service
 from origin.tus.cleaner import tus_cleaner
+from origin.videos.parts import parts_cleaner
 
 
 def origin_services(state: OriginState) -> list[Service]:
     """The services an origin API process starts (webhook dispatch, upload expiry, history retention)."""
-    return [webhook_dispatcher, tus_cleaner, history_pruner]
+    return [webhook_dispatcher, tus_cleaner, history_pruner, parts_cleaner]

@@ -12,6 +12,8 @@ source object (hashing it with SHA-256 on the way; memory stays flat whatever th
 registers the source file under the video's own id, and in one transaction records the media facts,
 queues the stream of the video's ladder and moves the video to ``processing`` with its webhook.
 Nothing of the video is playable before that commit. A repeated completion answers as the first one.
+Parts of an upload never completed are deleted ``videos.parts_expire_after`` after the last one
+arrived (:func:`parts_cleaner`, a background service of the origin).
 """
 
 from __future__ import annotations
@@ -19,13 +21,16 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import logging
 import os
 import re
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from mediaedge.errors import HTTPError
 from mediaedge.keys import build_key, sanitize_filename, sanitize_segment
+from mediaedge.settings import parse_duration
 from mediaedge.storage import StorageBackend, StorageError
 from origin.catalogue.assets import file_stored
 from origin.catalogue.status import Status
@@ -40,6 +45,7 @@ from origin.streams.service import OUTPUT_SUFFIX, file_stream, queue_stream
 from origin.videos.events import emit_video_event
 from origin.videos.objects import Video, qualities_of, tenant_asset, view
 
+log = logging.getLogger("mediaedge.origin.videos")
 _MD5 = re.compile(r"^[0-9a-fA-F]{32}$")
 _RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+)$")
 DESTINATION = "videos"
@@ -309,3 +315,32 @@ async def discard_parts(state: OriginState, tenant: Tenant, asset: Asset) -> Non
     for part in parts:
         await backend.delete(part.key)
     await state.store.video_parts.delete_all(asset.id)
+
+
+async def expire_parts(state: OriginState, now: float | None = None) -> int:
+    """Delete the parts of uploads not completed within ``videos.parts_expire_after`` of their last part;
+    how many uploads. The videos stay (``new``): a client can start their upload again."""
+    now = time.time() if now is None else now
+    before = now - parse_duration(state.settings.videos.parts_expire_after)
+    expired = 0
+    for tenant_id, asset_id in await state.store.video_parts.abandoned(before):
+        tenant = await state.store.tenants.get(tenant_id)
+        asset = await state.store.assets.get(tenant_id, asset_id)
+        if tenant is not None and asset is not None:
+            await discard_parts(state, tenant, asset)
+        else:  # the tenant or the video is gone; its rows went with it (foreign keys)
+            await state.store.video_parts.delete_all(asset_id)
+        expired += 1
+    return expired
+
+
+async def parts_cleaner(state: OriginState) -> None:
+    """Run :func:`expire_parts` every ``videos.cleanup_interval`` seconds until cancelled."""
+    while True:
+        try:
+            count = await expire_parts(state)
+            if count:
+                log.info("videos: parts of %d abandoned uploads deleted", count)
+        except Exception:
+            log.exception("videos: parts cleanup failed")
+        await asyncio.sleep(state.settings.videos.cleanup_interval)

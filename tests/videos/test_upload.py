@@ -19,6 +19,7 @@ from mediaedge.cluster import EDGE_SECRET_HEADER
 from mediaedge.ffmpeg import ffmpeg_exe
 from origin.probe import probe
 from origin.state import OriginState
+from origin.videos.parts import expire_parts
 from tests.streams.conftest import drain
 from tests.videos.conftest import MAX_PART, MIN_PART, VideoTenant, create_video, send_part, upload_in_parts
 
@@ -370,4 +371,25 @@ async def test_completions_racing_make_one_source_and_one_stream(
     streams, _ = await origin_state.store.streams.page(vtenant.id, limit=10, offset=0)
     assert [s.id for s in streams] == [asset.stream_id]
     again = await client.get(url, headers=vtenant.headers)  # afterwards: answered as the first one
+    assert again.status_code == 200
+
+
+async def test_parts_of_an_upload_never_completed_expire(
+    client: httpx.AsyncClient, vtenant: VideoTenant, origin_state: OriginState
+):
+    stale, fresh = await create_video(client, vtenant), await create_video(client, vtenant)
+    data = b"p" * MIN_PART
+    for video in (stale, fresh):
+        assert (await send_part(client, vtenant, video["id"], data, 0, 0, MIN_PART * 2)).status_code == 200
+    [part] = await origin_state.store.video_parts.list(stale["id"])
+    week = 7 * 86400
+    assert await expire_parts(origin_state, now=part.created_at + week - 60) == 0
+    assert await expire_parts(origin_state, now=part.created_at + week + 1) == 2  # both are a week old by then
+    assert await origin_state.store.video_parts.list(stale["id"]) == []
+    assert (await edge_get(client, origin_state, part.key)).status_code == 404
+    bucket = await origin_state.store.buckets.get(vtenant.id, None)
+    assert bucket is not None
+    assert [o async for o in origin_state.backend(bucket).list(part.key)] == []  # the bytes are gone too
+    assert (await get_video(client, vtenant, stale["id"]))["status"] == "new"  # the video stays, to upload again
+    again = await send_part(client, vtenant, stale["id"], data, 0, 0, MIN_PART * 2)
     assert again.status_code == 200
