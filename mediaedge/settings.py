@@ -332,6 +332,37 @@ class YoutubeSettings:
 
 
 @settings_table
+class EditorSettings:
+    secret_key: StrictStr
+    ping_interval: PositiveFloat
+    session_idle: Duration
+    user_quota: PositiveInt
+    thumbnail_width: PositiveInt
+    thumbnail_step: PositiveFloat
+    version: StrictStr
+    audiolib_json: StrictStr
+    audiolib_dir: StrictStr
+
+
+@settings_table
+class MediaSettings:
+    """The ``/api/v1/media`` API (docs/api-media.md)."""
+
+    #: Lifetime of a presigned upload form (``POST /api/v1/media/upload-url``).
+    upload_url_ttl: Duration
+    #: MIME types an upload may declare: exact types or ``type/*``.
+    allowed_mimes: StrList
+    #: Requests per user per ``rate_window`` seconds: upload-URL creation, caption generation.
+    upload_url_rate: PositiveInt
+    caption_rate: PositiveInt
+    rate_window: PositiveInt
+    #: Widths of the resized variants made from an uploaded image (WebP and JPEG each).
+    image_widths: list[PositiveInt]
+    #: Lifetime of the edge token behind a stream URL (at least the asset's duration x 2).
+    stream_url_ttl: Duration
+
+
+@settings_table
 class Settings:
     data_dir: StrictStr
     demo_tenant: StrictBool
@@ -349,7 +380,9 @@ class Settings:
     webhooks: WebhookSettings
     embed: EmbedSettings
     youtube: YoutubeSettings
+    editor: EditorSettings
     videos: VideoSettings
+    media: MediaSettings
 
     def replace(self, **changes: Any) -> Settings:
         """A copy with top-level sections replaced (tests use it)."""

@@ -3,23 +3,27 @@
 ``store.tenants``, ``store.buckets``, ``store.files``, ``store.uploads``, ``store.jobs``,
 ``store.streams``, ``store.webhooks``, ``store.signing_keys``, ``store.edges``, the catalogue's
 ``store.assets``, ``store.renditions``, ``store.captions``, ``store.transcripts`` and the tenants'
-``store.api_keys``; the video objects API's ``store.video_parts`` and
-``store.credits``; a change that spans
-areas runs their methods on one ``store.transaction()``.
+``store.api_keys``; the video objects API's ``store.video_parts`` and ``store.credits``; AI
+generations and policies in ``store.ai``; the media API's ``store.media_uploads`` and
+``store.rate_limits``; a change that spans areas runs their methods on one ``store.transaction()``.
 """
 
 from __future__ import annotations
 
 import contextlib
 
+from origin.store.ai import AIRepository
 from origin.store.api_keys import ApiKeyRepository
 from origin.store.assets import AssetRepository, CaptionRepository, RenditionRepository, TranscriptRepository
 from origin.store.db import Conn, Database, IntegrityError, UniqueViolation
 from origin.store.edges import Edge, EdgeRepository
+from origin.store.editor import EditorRepository
 from origin.store.files import FileMeta, FileRepository
 from origin.store.jobs import JobRepository
+from origin.store.media_uploads import MediaUpload, MediaUploadRepository
 from origin.store.migrate import migrate
 from origin.store.models import ApiKey, Asset, Bucket, Caption, FileRecord, Rendition, Tenant, Transcript
+from origin.store.rate_limits import RateDecision, RateLimitRepository
 from origin.store.signing_keys import SigningKeyRepository
 from origin.store.streams import StreamRepository
 from origin.store.tenants import BucketRepository, TenantRepository
@@ -37,6 +41,8 @@ __all__ = [
     "FileMeta",
     "FileRecord",
     "IntegrityError",
+    "MediaUpload",
+    "RateDecision",
     "Rendition",
     "Store",
     "Tenant",
@@ -61,6 +67,9 @@ class Store:
         self.webhooks = WebhookRepository(db)
         self.signing_keys = SigningKeyRepository(db)
         self.edges = EdgeRepository(db)
+        self.editor = EditorRepository(db)
+        self.media_uploads = MediaUploadRepository(db)
+        self.rate_limits = RateLimitRepository(db)
         self.api_keys = ApiKeyRepository(db)
         self.assets = AssetRepository(db)
         self.renditions = RenditionRepository(db)
@@ -68,6 +77,7 @@ class Store:
         self.transcripts = TranscriptRepository(db)
         self.video_parts = VideoPartRepository(db)
         self.credits = CreditRepository(db)
+        self.ai = AIRepository(db)
 
     def transaction(self) -> contextlib.AbstractAsyncContextManager[Conn]:
         """One write transaction for changes of several areas (see :meth:`Database.transaction`)."""

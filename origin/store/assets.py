@@ -197,6 +197,41 @@ class AssetRepository:
             return sa.cast(assets.c.metadata, postgresql.JSONB).contains(sa.cast(sa.literal(pair), postgresql.JSONB))
         each = sa.func.json_each(assets.c.metadata).table_valued("key", "value")
         return sa.exists(sa.select(sa.literal(1)).select_from(each).where(each.c.key == key, each.c.value == value))
+    async def seek(
+        self,
+        tenant_id: str,
+        *,
+        kinds: list[str] | None = None,
+        statuses: list[str] | None = None,
+        created_from: float | None = None,
+        created_to: float | None = None,
+        after: tuple[float, str] | None = None,
+        limit: int = 50,
+    ) -> list[Asset]:
+        """A keyset page of the tenant's assets, newest first (created_at, then id, descending).
+
+        ``after`` is the (created_at, id) of the last asset of the page before; the page holds the
+        assets strictly after it in that order, so no offset is scanned and assets added meanwhile
+        neither shift nor repeat what a client pages through. ``created_from`` is inclusive,
+        ``created_to`` exclusive.
+        """
+        where: list[sa.ColumnElement[bool]] = [assets.c.tenant_id == tenant_id]
+        where.append(assets.c.status.in_(statuses) if statuses else assets.c.status != Status.DELETED.value)
+        if kinds:
+            where.append(assets.c.kind.in_(kinds))
+        if created_from is not None:
+            where.append(assets.c.created_at >= created_from)
+        if created_to is not None:
+            where.append(assets.c.created_at < created_to)
+        if after is not None:
+            created, asset_id = after
+            where.append(sa.or_(assets.c.created_at < created,
+                                sa.and_(assets.c.created_at == created, assets.c.id < asset_id)))
+        statement = (
+            ASSETS.select().where(*where).order_by(assets.c.created_at.desc(), assets.c.id.desc())
+            .limit(min(limit, MAX_PAGE + 1))
+        )
+        return ASSETS.all(await self.db.execute(statement))
 
 
 class RenditionRepository:

@@ -111,8 +111,12 @@ class FileRepository:
         require_signed: bool,
         meta: FileMeta,
         conn: Conn | None = None,
+        file_id: str | None = None,
     ) -> tuple[FileRecord, bool]:
-        """Record an object already in a bucket; re-registering a key updates it (``replaced=True``)."""
+        """Record an object already in a bucket; re-registering a key updates it (``replaced=True``).
+
+        ``file_id``: the id of the asset an API made before its bytes arrived (a new file takes it).
+        """
         async with self.db.joining(conn) as tx:
             existing = await self.by_key(key, tx, for_update=True)
             if existing is not None:
@@ -123,7 +127,7 @@ class FileRepository:
                 )
                 return await self.complete(existing.id, meta, tx), True
             created = now()
-            file_id = new_file_id()
+            file_id = file_id or new_file_id()
             await tx.execute(
                 sa.insert(files).values(
                     id=file_id,

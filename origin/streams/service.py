@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from mediaedge.errors import HTTPError
-from mediaedge.qualities import QualitiesConfig, QualitiesError, parse_qualities
+from mediaedge.qualities import QualitiesConfig, QualitiesError, default_qualities_for, parse_qualities
 from mediaedge.streams import ProviderRejected, ProviderUnavailable, StreamProvider, StreamSource
 from origin.jobs import enqueue
 from origin.lookup import file_from_url
@@ -69,6 +69,24 @@ async def create_streams(state: OriginState, tenant: Tenant, body: dict[str, Any
     except IntegrityError:
         raise HTTPError(409, "A stream for one of these sources is being created right now; retry") from None
     return {"created": bool(ids), "count": len(ids), "ids": ids, "existing": [existing_dict(s) for s in existing]}
+
+
+async def start_file_stream(
+    state: OriginState, tx: Conn, tenant: Tenant, file: FileRecord, *, provider: str | None = None
+) -> str:
+    """Queue the stream of one of the tenant's stored files on ``tx`` (the default ladder, fitted to
+    the file's size; the file's own access policy); the stream's id. For services that start the
+    pipeline themselves."""
+    name = provider or state.settings.streams.default_provider
+    remote = get_provider(state, name).remote
+    short_side = min(file.width, file.height) if file.width and file.height else None
+    qualities = None if remote else default_qualities_for(short_side).to_list()
+    new = NewStream(
+        tenant_id=tenant.id, provider=name, url=state.access_url(file), source_ref=file.id,
+        meta={"name": file.filename}, require_signed=file.require_signed, qualities=qualities, source_file_id=file.id,
+        bucket=file.bucket, output_prefix=None if remote else f"{file.key}{OUTPUT_SUFFIX}",
+    )
+    return await _start(state, tx, new)
 
 
 async def _known(
