@@ -315,6 +315,8 @@ class VideoSettings:
 
     min_part_bytes: PositiveInt
     max_part_bytes: PositiveInt
+    parts_expire_after: Duration
+    cleanup_interval: PositiveInt
     link_expires_in: Duration
     prices: dict[str, NonNegativeFloat]
 
