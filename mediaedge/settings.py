@@ -310,6 +310,13 @@ class EmbedSettings:
 
 
 @settings_table
+class DashboardSettings:
+    enabled: StrictBool
+    session_idle: Duration
+    session_lifetime: Duration
+
+
+@settings_table
 class YoutubeSettings:
     api_key: StrictStr
     base_url: HttpUrlOrEmpty
@@ -333,6 +340,7 @@ class Settings:
     webhooks: WebhookSettings
     embed: EmbedSettings
     youtube: YoutubeSettings
+    dashboard: DashboardSettings
 
     def replace(self, **changes: Any) -> Settings:
         """A copy with top-level sections replaced (tests use it)."""

@@ -89,12 +89,24 @@ async def edge_object(request: Request) -> Response:
     return StreamingResponse(backend.open_range(key, start, end), status_code=status, headers=headers)
 
 
+def edge_whitelist(state: OriginState, domains: list[str]) -> list[str]:
+    """The whitelist edges enforce: the tenant's, plus the origin's own host when it has one.
+
+    The origin's pages that play media (the embed player, the dashboard's preview of it) send the
+    origin's ``Origin`` with hls.js' requests; they enforce the tenant's whitelist themselves (the
+    player's framing checks), so the edge lets them through.
+    """
+    own = urlsplit(state.settings.origin.url).hostname
+    return [*domains, own] if domains and own and own not in domains else domains
+
+
 async def edge_tenant(request: Request) -> JSON:
     state = _require_edge(request)
     tenant = await state.store.tenants.get(request.path_params["tenant_id"])
     if tenant is None:
         raise HTTPError(404, "Tenant not found", "TENANT_NOT_FOUND")
-    return JSON({"id": tenant.id, "whitelisted_domains": tenant.whitelisted_domains, "app_ids": tenant.app_ids})
+    domains = edge_whitelist(state, tenant.whitelisted_domains)
+    return JSON({"id": tenant.id, "whitelisted_domains": domains, "app_ids": tenant.app_ids})
 
 
 async def edge_register(request: Request) -> JSON:

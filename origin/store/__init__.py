@@ -1,7 +1,8 @@
 """The metadata store: all SQL of the origin lives in this package, one repository per area.
 
 ``store.tenants``, ``store.buckets``, ``store.files``, ``store.uploads``, ``store.jobs``,
-``store.streams``, ``store.webhooks``, ``store.signing_keys``, ``store.edges``; a change that spans
+``store.streams``, ``store.webhooks``, ``store.signing_keys``, ``store.edges``, ``store.dashboard_sessions``,
+``store.stats`` (read-only aggregates); a change that spans
 areas runs their methods on one ``store.transaction()``.
 """
 
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 
+from origin.store.dashboard import DashboardSessionRepository
 from origin.store.db import Conn, Database, IntegrityError, UniqueViolation
 from origin.store.edges import Edge, EdgeRepository
 from origin.store.files import FileMeta, FileRepository
@@ -16,6 +18,7 @@ from origin.store.jobs import JobRepository
 from origin.store.migrate import migrate
 from origin.store.models import Bucket, FileRecord, Tenant
 from origin.store.signing_keys import SigningKeyRepository
+from origin.store.stats import StatsRepository
 from origin.store.streams import StreamRepository
 from origin.store.tenants import BucketRepository, TenantRepository
 from origin.store.uploads import TusUpload, UploadRepository
@@ -50,6 +53,8 @@ class Store:
         self.webhooks = WebhookRepository(db)
         self.signing_keys = SigningKeyRepository(db)
         self.edges = EdgeRepository(db)
+        self.dashboard_sessions = DashboardSessionRepository(db)
+        self.stats = StatsRepository(db)
 
     def transaction(self) -> contextlib.AbstractAsyncContextManager[Conn]:
         """One write transaction for changes of several areas (see :meth:`Database.transaction`)."""

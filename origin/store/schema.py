@@ -237,3 +237,17 @@ edges = sa.Table(
     sa.Column("last_seen", Timestamp, nullable=False),
     sa.Index("edges_last_seen", "last_seen"),
 )
+
+dashboard_sessions = sa.Table(
+    "dashboard_sessions",
+    metadata,
+    sa.Column("id", sa.Text, primary_key=True),  # SHA-256 of the cookie's token; the token is never stored
+    sa.Column("tenant_id", sa.Text, sa.ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("api_key_id", sa.Text),  # the key the session logged in with (revoking it ends the session)
+    sa.Column("csrf", sa.Text, nullable=False),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("last_seen_at", Timestamp, nullable=False),
+    sa.Column("expires_at", Timestamp, nullable=False),
+    sa.Index("dashboard_sessions_expires", "expires_at"),
+    sa.Index("dashboard_sessions_tenant", "tenant_id"),
+)

@@ -23,6 +23,10 @@ def new_api_key() -> str:
     return "tk_" + secrets.token_urlsafe(24)
 
 
+def new_webhook_signing_key() -> str:
+    return "whsec_" + secrets.token_urlsafe(32)
+
+
 TENANTS = Records(Tenant, tenants)
 BUCKETS = Records(Bucket, buckets)
 
@@ -51,7 +55,7 @@ class TenantRepository:
             id=secrets.token_hex(6),
             name=name,
             webhook_url=webhook_url,
-            webhook_signing_key="whsec_" + secrets.token_urlsafe(32),
+            webhook_signing_key=new_webhook_signing_key(),
             whitelisted_domains=whitelisted_domains or [],
             app_ids=app_ids or [],
             max_file_size=max_file_size,
@@ -125,6 +129,12 @@ class TenantRepository:
             sa.update(tenants).where(tenants.c.id == tenant_id).values(api_key_hash=hash_api_key(api_key))
         )
         return api_key
+
+    async def rotate_webhook_signing_key(self, tenant_id: str) -> str:
+        """A new webhook signing key; deliveries sent from now on are signed with it (returned once)."""
+        key = new_webhook_signing_key()
+        await self.db.execute(sa.update(tenants).where(tenants.c.id == tenant_id).values(webhook_signing_key=key))
+        return key
 
 
 class BucketRepository:

@@ -25,9 +25,8 @@ from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
 import jwt
-import orjson
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import HTMLResponse
 from starlette.routing import Route
 
 from mediaedge.errors import HTTPError
@@ -38,18 +37,22 @@ from mediaedge.whitelist import Whitelist
 from origin.auth import require_tenant
 from origin.http import JSON, json_body, str_field
 from origin.state import OriginState, get_state
+from origin.static import AssetSet, script_json
 from origin.store import FileRecord, Tenant
 from origin.store.streams import StreamRecord
 
 log = logging.getLogger("mediaedge.embed")
 
-#: Served asset name → its path inside the ``origin`` package (hls.js comes from npm at install time).
-ASSETS = {
-    "player.js": "embed/player.js",
-    "player.css": "embed/player.css",
-    "hls.min.js": "embed/node_modules/hls.js/dist/hls.min.js",
-}
-ASSET_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8"}
+#: The page's script, style sheet and hls.js (from npm at install time), under ``/embed/assets/``.
+ASSETS = AssetSet(
+    "/embed/assets",
+    {
+        "player.js": "embed/player.js",
+        "player.css": "embed/player.css",
+        "hls.min.js": "embed/node_modules/hls.js/dist/hls.min.js",
+    },
+    "run `npm install --prefix origin/embed`",
+)
 FLAGS = {"playStream": True, "autoplay": False, "muted": False, "loop": False, "controls": True, "loader": True}
 WATERMARK_FIELDS = ("user_id", "user_name", "user_email")
 MAX_WATERMARK_FIELD = 200
@@ -57,31 +60,9 @@ EMBED_AUDIENCE = "mediaedge-embed"
 NONE = "'none'"
 
 
-@dataclass(frozen=True)
-class Asset:
-    body: bytes
-    version: str
-    media_type: str
-
-
-@cache
-def _asset(name: str) -> Asset | None:
-    path = resources.files("origin").joinpath(ASSETS[name])
-    if not path.is_file():
-        log.warning("embed asset %s is missing (run `npm install --prefix origin/embed`)", ASSETS[name])
-        return None
-    body = path.read_bytes()
-    return Asset(body, hashlib.sha256(body).hexdigest()[:16], ASSET_TYPES[name[name.rindex("."):]])
-
-
 @cache
 def _template() -> Template:
     return Template(resources.files("origin").joinpath("embed/player.html").read_text("utf-8"))
-
-
-def _asset_url(name: str) -> str | None:
-    asset = _asset(name)
-    return None if asset is None else f"/embed/assets/{name}?v={asset.version}"
 
 
 # -- embed tokens ----------------------------------------------------------------------------------
@@ -91,11 +72,18 @@ def _embed_key(state: OriginState) -> bytes:
     return hmac.new(state.edge_secret.encode(), b"embed-token", hashlib.sha256).digest()
 
 
-def _mint_embed_token(state: OriginState, tenant: Tenant, file_id: str, lifetime: int, watermark: str) -> str:
+def mint_embed_token(
+    state: OriginState, tenant: Tenant, file_id: str, lifetime: int, watermark: str, *, preview: bool = False
+) -> str:
+    """An embed token for one file. ``preview`` (the dashboard's media page): the page may be framed by
+    the origin's own pages only, whatever the tenant's whitelist says."""
     now = int(time.time())
-    claims = {"aud": EMBED_AUDIENCE, "tid": tenant.id, "fid": file_id, "iat": now, "exp": now + lifetime}
+    claims: dict[str, Any] = {"aud": EMBED_AUDIENCE, "tid": tenant.id, "fid": file_id, "iat": now,
+                              "exp": now + lifetime}
     if watermark:
         claims["wm"] = watermark
+    if preview:
+        claims["pv"] = True
     return jwt.encode(claims, _embed_key(state), algorithm="HS256")
 
 
@@ -129,22 +117,25 @@ def _watermark(values: dict[str, Any]) -> str:
     return " · ".join(p for p in parts if p)
 
 
-async def _page_file(request: Request, state: OriginState) -> tuple[Tenant, FileRecord, str]:
-    """The tenant, file and watermark of an embed request (API key or embed token)."""
+async def _page_file(request: Request, state: OriginState) -> tuple[Tenant, FileRecord, str, bool]:
+    """The tenant, file and watermark of an embed request (API key or embed token), and whether it is
+    a dashboard preview."""
     params = request.query_params
     token = params.get("token")
+    preview = False
     if token:
         claims = _read_embed_token(state, token)
         tenant = await state.store.tenants.get(claims["tid"])
         if tenant is None or not tenant.active:
             raise HTTPError(401, "Invalid embed token", "EMBED_TOKEN_INVALID")
         file_id, watermark = claims["fid"], claims.get("wm") or _watermark(dict(params))
+        preview = claims.get("pv") is True
     else:
         tenant = await require_tenant(request, api_key=params.get("api_key"))
         file_id, watermark = params.get("file") or "", _watermark(dict(params))
     if not file_id or params.get("file", file_id) != file_id:
         raise HTTPError(400, "file must be the id of the file to play", "FILE_REQUIRED")
-    return tenant, await _playable(state, tenant, file_id), watermark
+    return tenant, await _playable(state, tenant, file_id), watermark, preview
 
 
 async def _playable(state: OriginState, tenant: Tenant, file_id: str) -> FileRecord:
@@ -156,9 +147,19 @@ async def _playable(state: OriginState, tenant: Tenant, file_id: str) -> FileRec
     return record
 
 
-def _check_framing(request: Request, whitelist: Whitelist) -> None:
-    """Refuse pages outside the tenant's whitelist (the Referer of an iframe load is its parent)."""
+def _same_origin(request: Request, url: str) -> bool:
+    parts = urlsplit(url)
+    return (parts.scheme, parts.netloc) == (request.url.scheme, request.url.netloc)
+
+
+def _check_framing(request: Request, whitelist: Whitelist, preview: bool) -> None:
+    """Refuse pages outside the tenant's whitelist (the Referer of an iframe load is its parent); a
+    dashboard preview only the origin's own pages."""
     referer = request.headers.get("referer")
+    if preview:
+        if referer and not _same_origin(request, referer):
+            raise HTTPError(403, "A dashboard preview plays on the dashboard only", "ORIGIN_NOT_WHITELISTED")
+        return
     if referer and not whitelist.allows_url(referer):
         raise HTTPError(403, "This page may not embed the tenant's media", "ORIGIN_NOT_WHITELISTED")
 
@@ -228,16 +229,14 @@ async def _hls_url(state: OriginState, record: FileRecord, signer: _Signer) -> s
 # -- the page --------------------------------------------------------------------------------------
 
 
-def _script_json(data: dict[str, Any]) -> str:
-    """JSON that cannot end its ``<script type="application/json">`` element early."""
-    return orjson.dumps(data).decode().replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-
-
-def _csp(media_urls: list[str], whitelist: Whitelist) -> str:
-    """The page's policy: our scripts and styles only, media from the edge, framed by whitelisted sites."""
+def _csp(media_urls: list[str], whitelist: Whitelist, preview: bool = False) -> str:
+    """The page's policy: our scripts and styles only, media from the edge, framed by whitelisted sites
+    (a dashboard preview: by the origin's own pages)."""
     origins = sorted({f"{u.scheme}://{u.netloc}" for u in map(urlsplit, media_urls)})
     ancestors = "*"
-    if whitelist.restricted:
+    if preview:
+        ancestors = "'self'"
+    elif whitelist.restricted:
         hosts = sorted([*whitelist.exact, *("*" + suffix for suffix in whitelist.suffixes)])
         ancestors = " ".join(f"{scheme}://{host}" for host in hosts for scheme in ("https", "http")) or NONE
     return (f"default-src {NONE}; script-src 'self'; style-src 'self'; media-src {' '.join([*origins, 'blob:'])}; "
@@ -246,10 +245,10 @@ def _csp(media_urls: list[str], whitelist: Whitelist) -> str:
 
 
 def _page(config: dict[str, Any], status: int, csp: str) -> HTMLResponse:
-    scripts = [url for url in (_asset_url("hls.min.js") if config.get("hls") else None, _asset_url("player.js")) if url]
+    scripts = [url for url in (ASSETS.url("hls.min.js") if config.get("hls") else None, ASSETS.url("player.js")) if url]
     html = _template().substitute(
-        css=_asset_url("player.css") or "",
-        config=_script_json(config),
+        css=ASSETS.url("player.css") or "",
+        config=script_json(config),
         scripts="\n".join(f'<script src="{url}"></script>' for url in scripts),
     )
     headers = {
@@ -266,9 +265,9 @@ async def embed_page(request: Request) -> HTMLResponse:
     source = state.settings.embed.source
     try:
         flags = {name: _flag(request, name) for name in FLAGS}
-        tenant, record, watermark = await _page_file(request, state)
+        tenant, record, watermark, preview = await _page_file(request, state)
         whitelist = Whitelist.of(tenant.whitelisted_domains)
-        _check_framing(request, whitelist)
+        _check_framing(request, whitelist, preview)
         signer = await _Signer.start(state, tenant.id, _playback_lifetime(state, record))
         hls = await _hls_url(state, record, signer) if flags["playStream"] else None
         mp4 = signer.url(record)
@@ -283,7 +282,7 @@ async def embed_page(request: Request) -> HTMLResponse:
         "watermark": watermark,
         **{name: value for name, value in flags.items() if name != "playStream"},
     }
-    return _page(config, 200, _csp([u for u in (hls, mp4) if u], whitelist))
+    return _page(config, 200, _csp([u for u in (hls, mp4) if u], whitelist, preview))
 
 
 async def embed_token(request: Request) -> JSON:
@@ -298,30 +297,13 @@ async def embed_token(request: Request) -> JSON:
         raise HTTPError(400, f"expiresIn: {exc}", "EXPIRES_IN_INVALID") from None
     lifetime = min(lifetime, parse_duration(state.settings.tokens.max_expires_in))
     watermark = _watermark({name: str_field(body, name) for name in WATERMARK_FIELDS})
-    token = _mint_embed_token(state, tenant, record.id, lifetime, watermark)
+    token = mint_embed_token(state, tenant, record.id, lifetime, watermark)
     url = f"{state.settings.origin.url}/embed?{urlencode({'file': record.id, 'token': token})}"
     return JSON({"token": token, "url": url, "expiresAt": int(time.time()) + lifetime})
-
-
-async def embed_asset(request: Request) -> Response:
-    name = request.path_params["name"]
-    asset = _asset(name) if name in ASSETS else None
-    if asset is None:
-        raise HTTPError(404, "Not found")
-    etag = f'"{asset.version}"'
-    immutable = request.query_params.get("v") == asset.version
-    headers = {
-        "ETag": etag,
-        "Cache-Control": "public, max-age=31536000, immutable" if immutable else "public, max-age=300",
-        "X-Content-Type-Options": "nosniff",
-    }
-    if request.headers.get("if-none-match") == etag:
-        return Response(status_code=304, headers=headers)
-    return Response(asset.body, headers=headers, media_type=asset.media_type)
 
 
 routes = [
     Route("/embed", embed_page, methods=["GET"]),
     Route("/embed/token", embed_token, methods=["POST"]),
-    Route("/embed/assets/{name}", embed_asset, methods=["GET"]),
+    Route("/embed/assets/{name}", ASSETS.serve, methods=["GET"]),
 ]

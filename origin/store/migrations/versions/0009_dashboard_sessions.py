@@ -1,0 +1,37 @@
+"""Dashboard sessions: one row per logged-in browser, keyed by the SHA-256 of its cookie token.
+
+Revision ID: 0009
+Revises: 0003
+Create Date: 2026-12-02
+"""
+
+import sqlalchemy as sa
+from alembic import op
+from sqlalchemy.dialects import postgresql
+
+#: POSIX seconds on SQLite, timestamptz on PostgreSQL (as revision 0002 made every timestamp).
+Timestamp = sa.Double().with_variant(postgresql.TIMESTAMP(timezone=True), "postgresql")
+
+revision = "0009"
+down_revision = "0003"  # 0004 (the catalogue) once it is on main
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "dashboard_sessions",
+        sa.Column("id", sa.Text, primary_key=True),
+        sa.Column("tenant_id", sa.Text, sa.ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+        sa.Column("api_key_id", sa.Text),
+        sa.Column("csrf", sa.Text, nullable=False),
+        sa.Column("created_at", Timestamp, nullable=False),
+        sa.Column("last_seen_at", Timestamp, nullable=False),
+        sa.Column("expires_at", Timestamp, nullable=False),
+    )
+    op.create_index("dashboard_sessions_expires", "dashboard_sessions", ["expires_at"])
+    op.create_index("dashboard_sessions_tenant", "dashboard_sessions", ["tenant_id"])
+
+
+def downgrade() -> None:
+    op.drop_table("dashboard_sessions")
