@@ -16,14 +16,17 @@ from starlette.routing import BaseRoute, Route
 
 from mediaedge.errors import HTTPError, error_body
 from mediaedge.settings import Settings
-from origin import edge_api
+from origin import dashboard, edge_api, openapi
 from origin.api import aauti
 from origin.cors import CORSMiddleware
+from origin.metrics import MetricsMiddleware, OriginMetrics, RouteNames, metrics_endpoint
+from origin.openapi import describe
 from origin.services import origin_services
 from origin.state import OriginState
 
 log = logging.getLogger("mediaedge.origin")
 
+@describe(security=(), responses={200: {"type": "object", "properties": {"status": {"const": "ok"}}}})
 async def healthz(request: Request) -> Response:
     """Liveness plus a cheap metadata-store round trip."""
     await request.app.state.origin.store.db.ping()
@@ -32,8 +35,11 @@ async def healthz(request: Request) -> Response:
 
 ROUTES: list[BaseRoute] = [
     Route("/healthz", healthz, methods=["GET"]),
+    Route("/metrics", metrics_endpoint, methods=["GET"]),
+    *openapi.routes,
     *edge_api.routes,
     *aauti.routes,
+    *dashboard.routes,
 ]
 
 
@@ -76,9 +82,14 @@ def create_app(settings: Settings, state: OriginState | None = None) -> Starlett
             if own:
                 await origin.close()
 
-    return Starlette(
+    metrics = OriginMetrics()
+    names = RouteNames(ROUTES)
+    app = Starlette(
         routes=ROUTES,
-        middleware=[Middleware(CORSMiddleware, allowed=settings.origin.cors_origins)],
+        middleware=[
+            Middleware(MetricsMiddleware, metrics=metrics, names=names),
+            Middleware(CORSMiddleware, allowed=settings.origin.cors_origins),
+        ],
         lifespan=lifespan,
         exception_handlers={
             HTTPError: _http_error,
@@ -86,3 +97,5 @@ def create_app(settings: Settings, state: OriginState | None = None) -> Starlett
             Exception: _unhandled,
         },
     )
+    app.state.metrics = metrics
+    return app

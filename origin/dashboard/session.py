@@ -51,6 +51,12 @@ class Login:
         return self.session.csrf
 
 
+def require_enabled(request: Request) -> None:
+    """The dashboard answers 404 everywhere when ``dashboard.enabled`` is false."""
+    if not get_state(request).settings.dashboard.enabled:
+        raise HTTPError(404, "Not found")
+
+
 def secure(request: Request) -> bool:
     """Whether the browser reached us over TLS (``X-Forwarded-Proto`` counts behind a trusted proxy)."""
     return request.url.scheme == "https"
@@ -95,6 +101,7 @@ async def end(request: Request, response: Response) -> None:
 
 async def current(request: Request) -> Login | None:
     """The request's live session and its (active) tenant, sliding the session's expiry."""
+    require_enabled(request)
     token = request.cookies.get(cookie_name(request))
     if not token:
         return None
