@@ -77,6 +77,8 @@ def environment() -> jinja2.Environment:
     return env
 
 
-def render(request: Request, template: str, login: Login | None, status: int = 200, **context: Any) -> HTMLResponse:
+def render(
+    request: Request, template: str, login: Login | None, http_status: int = 200, **context: Any
+) -> HTMLResponse:
     html = environment().get_template(template).render(request=request, login=login, **context)
-    return HTMLResponse(html, status, headers=HEADERS)
+    return HTMLResponse(html, http_status, headers=HEADERS)

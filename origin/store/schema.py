@@ -161,6 +161,7 @@ webhook_attempts = sa.Table(
     sa.Column("duration_ms", sa.Integer, nullable=False),
     sa.Column("status_code", sa.Integer),
     sa.Column("error", sa.Text),
+    sa.Column("response_body", sa.Text),
     sa.Index("webhook_attempts_delivery", "delivery_id", "started_at"),
 )
 

@@ -44,6 +44,7 @@ def attempt_json(attempt: WebhookAttempt) -> dict[str, Any]:
         "durationMs": attempt.duration_ms,
         "statusCode": attempt.status_code,
         "error": attempt.error,
+        "responseBody": attempt.response_body,
     }
 
 

@@ -1,4 +1,5 @@
-"""Dashboard sessions: one row per logged-in browser, keyed by the SHA-256 of its cookie token.
+"""Dashboard sessions: one row per logged-in browser, keyed by the SHA-256 of its cookie token; webhook
+attempts keep the start of the receiver's answer (``response_body``) for the delivery log.
 
 Revision ID: 0009
 Revises: 0003
@@ -31,7 +32,9 @@ def upgrade() -> None:
     )
     op.create_index("dashboard_sessions_expires", "dashboard_sessions", ["expires_at"])
     op.create_index("dashboard_sessions_tenant", "dashboard_sessions", ["tenant_id"])
+    op.add_column("webhook_attempts", sa.Column("response_body", sa.Text))
 
 
 def downgrade() -> None:
+    op.drop_column("webhook_attempts", "response_body")
     op.drop_table("dashboard_sessions")
