@@ -1,4 +1,12 @@
-"""Tenant authentication by the seed's ``API-Key`` header."""
+"""Tenant authentication, one key store behind every API's way of presenting a key.
+
+- seed 000 (``/upload``, ``/files``, ``/streams``…): the ``API-Key`` header;
+- the video objects, media and uploads APIs: ``Authorization: Bearer <key>``;
+- the video objects API also takes its ``stream-public-key`` + ``stream-secret-key`` pair.
+
+Every key is one of the tenant's API keys (:mod:`origin.store.api_keys`): named, revocable, its last
+use recorded. Lookups go by the key's SHA-256 and compare in constant time.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +17,8 @@ from origin.state import get_state
 from origin.store import Tenant
 
 API_KEY_HEADER = "api-key"
+PUBLIC_KEY_HEADER = "stream-public-key"
+SECRET_KEY_HEADER = "stream-secret-key"  # noqa: S105 - a header name
 #: ASGI scope key under which a wrapping route (the dashboard's TUS mount) puts the tenant it already
 #: authenticated; clients cannot set scope keys.
 SCOPED_TENANT = "mediaedge.tenant"
@@ -30,3 +40,34 @@ async def require_tenant(request: Request, invalid_status: int = 401, api_key: s
     if tenant is None or not tenant.active:
         raise HTTPError(invalid_status, "Invalid API key", "API_KEY_INVALID")
     return tenant
+
+
+def bearer_token(request: Request) -> str | None:
+    """The key of an ``Authorization: Bearer <key>`` header (scheme case-insensitive), else None."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    token = token.strip()
+    return token if scheme.lower() == "bearer" and token else None
+
+
+async def require_bearer(request: Request) -> Tenant:
+    """The tenant of the request's Bearer key: 401 ``auth.missing`` without one, ``auth.invalid`` if unknown."""
+    token = bearer_token(request)
+    if token is None:
+        raise HTTPError(401, "Missing Authorization: Bearer <API key>", "auth.missing")
+    found = await get_state(request).store.api_keys.authenticate(token)
+    if found is None:
+        raise HTTPError(401, "Invalid or revoked API key", "auth.invalid")
+    return found[0]
+
+
+async def require_video_key(request: Request) -> Tenant:
+    """A Bearer key, or the ``stream-public-key`` + ``stream-secret-key`` pair (both halves of one key)."""
+    public, secret = request.headers.get(PUBLIC_KEY_HEADER), request.headers.get(SECRET_KEY_HEADER)
+    if bearer_token(request) is not None or not (public or secret):
+        return await require_bearer(request)
+    if not (public and secret):
+        raise HTTPError(401, "Send both stream-public-key and stream-secret-key", "auth.missing")
+    found = await get_state(request).store.api_keys.authenticate_pair(public, secret)
+    if found is None:
+        raise HTTPError(401, "Invalid or revoked key pair", "auth.invalid")
+    return found[0]

@@ -17,6 +17,7 @@ from typing import Any
 from mediaedge.errors import HTTPError
 from mediaedge.keys import sanitize_destination, sanitize_filename, sanitize_segment
 from mediaedge.storage import StorageError
+from origin.catalogue.assets import file_stored
 from origin.probe import ProbeResult, guess_mime, is_media, probe
 from origin.purge import purge_edges
 from origin.state import OriginState
@@ -41,6 +42,8 @@ class IngestRequest:
     meta: dict[str, Any] = field(default_factory=dict)
     #: Set by ingests that can be retried after a crash (TUS, upload from URL): see ingest_file.
     ingest_key: str | None = None
+    #: The catalogue asset the bytes are for, when an API made it first (the file takes its id).
+    asset_id: str | None = None
 
 
 def max_file_size(state: OriginState, tenant: Tenant) -> int:
@@ -84,6 +87,7 @@ async def ingest_file(state: OriginState, tenant: Tenant, spool_path: str, req: 
             require_signed=req.require_signed,
             source=req.source,
             ingest_key=req.ingest_key,
+            file_id=req.asset_id,
         )
         try:
             mime = guess_mime(filename, req.declared_type)
@@ -115,7 +119,8 @@ async def ingest_file(state: OriginState, tenant: Tenant, spool_path: str, req: 
 
 
 async def on_file_ready(state: OriginState, tenant: Tenant, record: FileRecord, req: IngestRequest, tx: Any) -> None:
-    """Events caused by a file becoming ready, committed in the same transaction (webhook outbox)."""
+    """The catalogue entry and the events of a file becoming ready, committed in the same transaction."""
+    await file_stored(state.store, record, tx)
     url = state.access_url(record)
     if req.source == "url" and req.source_url:
         event = url_uploaded_event(record, url, req.source_url, req.meta)

@@ -96,10 +96,10 @@ async def login_form(request: Request) -> Response:
     return _login_page(request)
 
 
-async def authenticate(state: OriginState, api_key: str) -> tuple[Tenant, str | None] | None:
-    """The active tenant an API key belongs to, and the key's id (None for a tenant's only key)."""
-    tenant = await state.store.tenants.by_api_key(api_key)
-    return (tenant, None) if tenant is not None and tenant.active else None
+async def authenticate(state: OriginState, api_key: str) -> tuple[Tenant, str] | None:
+    """The active tenant an (unrevoked) API key belongs to, and the key's id."""
+    found = await state.store.api_keys.authenticate(api_key) if api_key else None
+    return None if found is None else (found[0], found[1].id)
 
 
 async def login_submit(request: Request) -> Response:

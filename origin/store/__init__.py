@@ -1,8 +1,9 @@
 """The metadata store: all SQL of the origin lives in this package, one repository per area.
 
 ``store.tenants``, ``store.buckets``, ``store.files``, ``store.uploads``, ``store.jobs``,
-``store.streams``, ``store.webhooks``, ``store.signing_keys``, ``store.edges``, ``store.dashboard_sessions``,
-``store.stats`` (read-only aggregates); a change that spans
+``store.streams``, ``store.webhooks``, ``store.signing_keys``, ``store.edges``, the catalogue's
+``store.assets``, ``store.renditions``, ``store.captions``, ``store.transcripts``, the tenants'
+``store.api_keys``, ``store.dashboard_sessions`` and ``store.stats`` (read-only aggregates); a change that spans
 areas runs their methods on one ``store.transaction()``.
 """
 
@@ -10,13 +11,15 @@ from __future__ import annotations
 
 import contextlib
 
+from origin.store.api_keys import ApiKeyRepository
+from origin.store.assets import AssetRepository, CaptionRepository, RenditionRepository, TranscriptRepository
 from origin.store.dashboard import DashboardSessionRepository
 from origin.store.db import Conn, Database, IntegrityError, UniqueViolation
 from origin.store.edges import Edge, EdgeRepository
 from origin.store.files import FileMeta, FileRepository
 from origin.store.jobs import JobRepository
 from origin.store.migrate import migrate
-from origin.store.models import Bucket, FileRecord, Tenant
+from origin.store.models import ApiKey, Asset, Bucket, Caption, FileRecord, Rendition, Tenant, Transcript
 from origin.store.signing_keys import SigningKeyRepository
 from origin.store.stats import StatsRepository
 from origin.store.streams import StreamRepository
@@ -25,14 +28,19 @@ from origin.store.uploads import TusUpload, UploadRepository
 from origin.store.webhooks import WebhookRepository
 
 __all__ = [
+    "ApiKey",
+    "Asset",
     "Bucket",
+    "Caption",
     "Conn",
     "Edge",
     "FileMeta",
     "FileRecord",
     "IntegrityError",
+    "Rendition",
     "Store",
     "Tenant",
+    "Transcript",
     "TusUpload",
     "UniqueViolation",
     "open_store",
@@ -53,6 +61,11 @@ class Store:
         self.webhooks = WebhookRepository(db)
         self.signing_keys = SigningKeyRepository(db)
         self.edges = EdgeRepository(db)
+        self.api_keys = ApiKeyRepository(db)
+        self.assets = AssetRepository(db)
+        self.renditions = RenditionRepository(db)
+        self.captions = CaptionRepository(db)
+        self.transcripts = TranscriptRepository(db)
         self.dashboard_sessions = DashboardSessionRepository(db)
         self.stats = StatsRepository(db)
 

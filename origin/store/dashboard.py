@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from origin.store.db import Database, Records
-from origin.store.schema import dashboard_sessions, now
+from origin.store.schema import api_keys, dashboard_sessions, now
 
 _S = dashboard_sessions.c
 
@@ -61,8 +61,13 @@ class DashboardSessionRepository:
         return session, token
 
     async def get(self, token: str) -> DashboardSession | None:
-        """The live session of ``token``; None when unknown or expired."""
-        statement = SESSIONS.select().where(_S.id == session_id(token), _S.expires_at > now())
+        """The live session of ``token``; None when unknown, expired, or its API key was revoked since."""
+        key_live = sa.exists().where(
+            api_keys.c.id == _S.api_key_id, api_keys.c.tenant_id == _S.tenant_id, api_keys.c.revoked_at.is_(None)
+        )
+        statement = SESSIONS.select().where(
+            _S.id == session_id(token), _S.expires_at > now(), sa.or_(_S.api_key_id.is_(None), key_live)
+        )
         return SESSIONS.first(await self.db.execute(statement))
 
     async def touch(self, session: DashboardSession, *, idle: float, lifetime: float) -> float:
@@ -76,11 +81,6 @@ class DashboardSessionRepository:
 
     async def delete(self, token: str) -> None:
         await self.db.execute(sa.delete(dashboard_sessions).where(_S.id == session_id(token)))
-
-    async def end_for_key(self, tenant_id: str, api_key_id: str) -> int:
-        """End the sessions that logged in with a key (it was revoked)."""
-        statement = sa.delete(dashboard_sessions).where(_S.tenant_id == tenant_id, _S.api_key_id == api_key_id)
-        return (await self.db.execute(statement)).rowcount
 
     async def prune(self) -> int:
         """Delete expired sessions."""

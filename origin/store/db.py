@@ -122,6 +122,33 @@ class Database:
         async with self._writers, self.engine.begin() as conn:
             yield conn
 
+    @contextlib.asynccontextmanager
+    async def schema_transaction(self) -> AsyncIterator[Conn]:
+        """A write transaction for schema changes. On SQLite foreign keys are off inside it (a table
+        rebuilt by a migration is dropped and made again, which would otherwise cascade to every row
+        that refers to it) and checked when it ends: a violation rolls the change back."""
+        async with self._writers, self.engine.connect() as conn:
+            sqlite = self.dialect == "sqlite"
+            if sqlite:
+                await conn.run_sync(_sqlite_pragma, "foreign_keys=OFF")
+            try:
+                async with conn.begin():
+                    yield conn
+                    if sqlite and (await conn.exec_driver_sql("PRAGMA foreign_key_check")).first() is not None:
+                        raise IntegrityError("a schema change left rows whose foreign keys point nowhere")
+            finally:
+                if sqlite:
+                    await conn.run_sync(_sqlite_pragma, "foreign_keys=ON")
+
+    @contextlib.asynccontextmanager
+    async def joining(self, conn: Conn | None) -> AsyncIterator[Conn]:
+        """``conn`` when the caller is in a transaction already, else a transaction of its own."""
+        if conn is not None:
+            yield conn
+            return
+        async with self.transaction() as tx:
+            yield tx
+
     async def execute(self, statement: sa.Executable, conn: Conn | None = None) -> CursorResult[Any]:
         """Run ``statement`` on ``conn``, or alone (see the module doc); the result is buffered."""
         if conn is not None:
@@ -138,6 +165,13 @@ class Database:
 
     async def close(self) -> None:
         await self.engine.dispose()
+
+
+def _sqlite_pragma(conn: sa.Connection, pragma: str) -> None:
+    """A PRAGMA outside any transaction (where SQLite ignores some of them), on the driver itself."""
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    cursor.execute(f"PRAGMA {pragma}")
+    cursor.close()
 
 
 def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:

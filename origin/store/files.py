@@ -8,9 +8,10 @@ from dataclasses import asdict, dataclass
 import sqlalchemy as sa
 
 from mediaedge.keys import build_key, split_ext
+from origin.catalogue.status import Status
 from origin.store.db import Conn, Database, Records, UniqueViolation
 from origin.store.models import FileRecord
-from origin.store.schema import files, now
+from origin.store.schema import assets, files, now
 
 MAX_SUFFIX = 10_000
 FILES = Records(FileRecord, files)
@@ -49,8 +50,12 @@ class FileRepository:
         require_signed: bool,
         source: str,
         ingest_key: str | None = None,
+        file_id: str | None = None,
     ) -> FileRecord:
         """Claim the first free key among ``name.ext``, ``name_1.ext``, ``name_2.ext`` …
+
+        ``file_id``: the id of the asset an API made before its bytes arrived (asset and file share
+        one id); otherwise a new one.
 
         The UNIQUE constraint on ``key`` makes the claim atomic across requests and processes; the
         row stays ``uploading`` (invisible to delivery) until :meth:`complete`. ``ingest_key``
@@ -61,7 +66,7 @@ class FileRepository:
             name = filename if n == 0 else f"{stem}_{n}{ext}"
             created = now()
             insert = sa.insert(files).values(
-                id=new_file_id(),
+                id=file_id or new_file_id(),
                 tenant_id=tenant_id,
                 bucket=bucket,
                 key=build_key(tenant_id, user_id, destination, name),
@@ -103,9 +108,10 @@ class FileRepository:
         user_id: str,
         require_signed: bool,
         meta: FileMeta,
+        conn: Conn | None = None,
     ) -> tuple[FileRecord, bool]:
         """Record an object already in a bucket; re-registering a key updates it (``replaced=True``)."""
-        async with self.db.transaction() as tx:
+        async with self.db.joining(conn) as tx:
             existing = await self.by_key(key, tx, for_update=True)
             if existing is not None:
                 await tx.execute(
@@ -168,4 +174,8 @@ class FileRepository:
         return FILES.all(await self.db.execute(statement))
 
     async def delete(self, file_id: str) -> None:
-        await self.db.execute(sa.delete(files).where(files.c.id == file_id))
+        """Forget a file; its catalogue asset (if any) becomes ``deleted`` in the same transaction."""
+        async with self.db.transaction() as tx:
+            deleted = {"status": Status.DELETED.value, "updated_at": now()}
+            await tx.execute(sa.update(assets).where(assets.c.file_id == file_id).values(**deleted))
+            await tx.execute(sa.delete(files).where(files.c.id == file_id))

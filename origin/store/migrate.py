@@ -53,7 +53,7 @@ def current_revision(connection: sa.Connection) -> str | None:
 
 async def migrate(db: Database, revision: str = "head") -> str | None:
     """Apply pending revisions up to ``revision``; returns the revision now in force."""
-    async with db.transaction() as conn:
+    async with db.schema_transaction() as conn:
         if db.dialect == "postgresql":
             await conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         return await conn.run_sync(_upgrade, revision)

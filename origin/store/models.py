@@ -63,3 +63,104 @@ class FileRecord:
     #: Names the ingest that made the file (``tus:<upload id>``, ``url:<job id>``), so a retried
     #: ingest finds its earlier attempt instead of registering the file twice.
     ingest_key: str | None = None
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    """One of a tenant's keys; the secret itself is never stored (only its SHA-256)."""
+
+    id: str
+    tenant_id: str
+    name: str
+    public_key: str | None
+    scopes: list[str]
+    created_at: float
+    last_used_at: float | None
+    revoked_at: float | None
+
+    def public_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "public_key": self.public_key,
+            "scopes": self.scopes,
+            "created_at": self.created_at,
+            "last_used_at": self.last_used_at,
+            "revoked": self.revoked_at is not None,
+        }
+
+
+@dataclass(frozen=True)
+class Asset:
+    """A catalogue entry: one media item, the same record in every API (see ``origin.catalogue``)."""
+
+    id: str
+    tenant_id: str
+    kind: str  # video | audio | image | other
+    title: str
+    description: str
+    tags: list[str]
+    metadata: dict[str, Any]
+    is_public: bool
+    status: str  # origin.catalogue.status.Status
+    file_id: str | None
+    stream_id: str | None
+    folder: str
+    user_id: str
+    sha256: str | None
+    mime: str
+    size: int
+    duration: float | None
+    width: int | None
+    height: int | None
+    poster: str | None
+    source: str
+    dialect: str
+    extra: dict[str, Any]
+    progress: float
+    error: str | None
+    created_at: float
+    updated_at: float
+
+
+@dataclass(frozen=True)
+class Rendition:
+    """One output of an asset (a quality, a progressive MP4, an audio track, an image variant)."""
+
+    id: str
+    asset_id: str
+    kind: str
+    name: str
+    status: str
+    spec: dict[str, Any]
+    key: str | None
+    size: int | None
+    width: int | None
+    height: int | None
+    error: str | None
+    created_at: float
+    updated_at: float
+
+
+@dataclass(frozen=True)
+class Caption:
+    id: str
+    asset_id: str
+    language: str
+    label: str
+    format: str  # vtt | srt
+    key: str  # storage key of the caption file
+    approved: bool
+    source: str  # manual | generated
+    created_at: float
+
+
+@dataclass(frozen=True)
+class Transcript:
+    id: str
+    asset_id: str
+    caption_id: str | None
+    language: str
+    text: str
+    cues: list[dict[str, Any]]
+    created_at: float

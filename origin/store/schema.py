@@ -62,7 +62,6 @@ tenants = sa.Table(
     metadata,
     sa.Column("id", sa.Text, primary_key=True),
     sa.Column("name", sa.Text, nullable=False),
-    sa.Column("api_key_hash", sa.Text, nullable=False, unique=True),
     sa.Column("webhook_url", sa.Text, nullable=False, server_default=""),
     sa.Column("webhook_signing_key", sa.Text, nullable=False),
     sa.Column("whitelisted_domains", JSON, nullable=False, server_default=_json_default("[]")),
@@ -237,6 +236,103 @@ edges = sa.Table(
     sa.Column("registered_at", Timestamp, nullable=False),
     sa.Column("last_seen", Timestamp, nullable=False),
     sa.Index("edges_last_seen", "last_seen"),
+)
+
+# The catalogue (one record per media item, whichever API made it) and the keys every API authenticates with.
+
+api_keys = sa.Table(
+    "api_keys",
+    metadata,
+    sa.Column("id", sa.Text, primary_key=True),
+    sa.Column("tenant_id", sa.Text, sa.ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("secret_hash", sa.Text, nullable=False, unique=True),
+    sa.Column("public_key", sa.Text, unique=True),
+    sa.Column("scopes", JSON, nullable=False, server_default=_json_default("[]")),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("last_used_at", Timestamp),
+    sa.Column("revoked_at", Timestamp),
+    sa.Index("api_keys_tenant", "tenant_id", "created_at"),
+)
+
+assets = sa.Table(
+    "assets",
+    metadata,
+    sa.Column("id", sa.Text, primary_key=True),
+    sa.Column("tenant_id", sa.Text, sa.ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("kind", sa.Text, nullable=False),
+    sa.Column("title", sa.Text, nullable=False, server_default=""),
+    sa.Column("description", sa.Text, nullable=False, server_default=""),
+    sa.Column("tags", JSON, nullable=False, server_default=_json_default("[]")),
+    sa.Column("metadata", JSON, nullable=False, server_default=_json_default("{}")),
+    sa.Column("is_public", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("status", sa.Text, nullable=False),
+    sa.Column("file_id", sa.Text, sa.ForeignKey("files.id", ondelete="SET NULL")),
+    sa.Column("stream_id", sa.Text),
+    sa.Column("folder", sa.Text, nullable=False, server_default=""),
+    sa.Column("user_id", sa.Text, nullable=False, server_default=""),
+    sa.Column("sha256", sa.Text),
+    sa.Column("mime", sa.Text, nullable=False, server_default="application/octet-stream"),
+    sa.Column("size", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("duration", sa.Double),
+    sa.Column("width", sa.Integer),
+    sa.Column("height", sa.Integer),
+    sa.Column("poster", sa.Text),
+    sa.Column("source", sa.Text, nullable=False, server_default="upload"),
+    sa.Column("dialect", sa.Text, nullable=False),
+    sa.Column("extra", JSON, nullable=False, server_default=_json_default("{}")),
+    sa.Column("progress", sa.Double, nullable=False, server_default="0"),
+    sa.Column("error", sa.Text),
+    *_created_updated(),
+    sa.Index("assets_tenant", "tenant_id", "created_at"),
+    sa.Index("assets_file", "file_id"),
+    sa.Index("assets_sha256", "tenant_id", "sha256"),
+)
+
+renditions = sa.Table(
+    "renditions",
+    metadata,
+    sa.Column("id", sa.Text, primary_key=True),
+    sa.Column("asset_id", sa.Text, sa.ForeignKey("assets.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("kind", sa.Text, nullable=False),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("status", sa.Text, nullable=False),
+    sa.Column("spec", JSON, nullable=False, server_default=_json_default("{}")),
+    sa.Column("key", sa.Text),
+    sa.Column("size", sa.BigInteger),
+    sa.Column("width", sa.Integer),
+    sa.Column("height", sa.Integer),
+    sa.Column("error", sa.Text),
+    *_created_updated(),
+    sa.Index("renditions_asset", "asset_id", "kind", "name", unique=True),
+)
+
+captions = sa.Table(
+    "captions",
+    metadata,
+    sa.Column("id", sa.Text, primary_key=True),
+    sa.Column("asset_id", sa.Text, sa.ForeignKey("assets.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("language", sa.Text, nullable=False),
+    sa.Column("label", sa.Text, nullable=False, server_default=""),
+    sa.Column("format", sa.Text, nullable=False),
+    sa.Column("key", sa.Text, nullable=False),
+    sa.Column("approved", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("source", sa.Text, nullable=False, server_default="manual"),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Index("captions_asset", "asset_id", "language"),
+)
+
+transcripts = sa.Table(
+    "transcripts",
+    metadata,
+    sa.Column("id", sa.Text, primary_key=True),
+    sa.Column("asset_id", sa.Text, sa.ForeignKey("assets.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("caption_id", sa.Text, sa.ForeignKey("captions.id", ondelete="SET NULL")),
+    sa.Column("language", sa.Text, nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("cues", JSON, nullable=False, server_default=_json_default("[]")),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Index("transcripts_asset", "asset_id", "language", unique=True),
 )
 
 dashboard_sessions = sa.Table(

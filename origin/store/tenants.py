@@ -1,27 +1,19 @@
-"""Tenants (API keys stored hashed; names unique) and their buckets."""
+"""Tenants (names unique) and their buckets; their API keys are in :mod:`origin.store.api_keys`."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import secrets
 from typing import Any
 
 import sqlalchemy as sa
 
+from origin.store.api_keys import ApiKeyRepository
 from origin.store.db import Database, Records
 from origin.store.models import Bucket, Tenant
 from origin.store.schema import buckets, now, tenants
 
-
-def hash_api_key(api_key: str) -> str:
-    """API keys are 192-bit random tokens, so one SHA-256 is a sound stored form."""
-    return hashlib.sha256(api_key.encode()).hexdigest()
-
-
-def new_api_key() -> str:
-    return "tk_" + secrets.token_urlsafe(24)
-
+#: The key a tenant is created with (``mediaedge tenant create``), rotated by ``rotate_api_key``.
+DEFAULT_KEY = "default"
 
 def new_webhook_signing_key() -> str:
     return "whsec_" + secrets.token_urlsafe(32)
@@ -46,11 +38,11 @@ class TenantRepository:
         max_file_size: int | None = None,
         api_key: str | None = None,
     ) -> tuple[Tenant, str]:
-        """Create a tenant with its default bucket; returns it and the plaintext API key (shown once).
+        """Create a tenant with its default bucket and its ``default`` API key; returns the tenant and
+        the plaintext key (shown once).
 
         :class:`~origin.store.db.UniqueViolation` when another tenant has ``name``.
         """
-        api_key = api_key or new_api_key()
         tenant = Tenant(
             id=secrets.token_hex(6),
             name=name,
@@ -62,7 +54,7 @@ class TenantRepository:
             created_at=now(),
         )
         async with self.db.transaction() as tx:
-            await tx.execute(sa.insert(tenants).values(**vars(tenant), api_key_hash=hash_api_key(api_key)))
+            await tx.execute(sa.insert(tenants).values(**vars(tenant)))
             await tx.execute(
                 sa.insert(buckets).values(
                     tenant_id=tenant.id,
@@ -72,15 +64,13 @@ class TenantRepository:
                     created_at=tenant.created_at,
                 )
             )
+            _, api_key = await ApiKeyRepository(self.db).create(tenant.id, DEFAULT_KEY, secret=api_key, conn=tx)
         return tenant, api_key
 
     async def by_api_key(self, api_key: str) -> Tenant | None:
-        digest = hash_api_key(api_key)
-        statement = TENANTS.select().add_columns(tenants.c.api_key_hash).where(tenants.c.api_key_hash == digest)
-        row = (await self.db.execute(statement)).mappings().first()
-        if row is None or not hmac.compare_digest(row["api_key_hash"], digest):
-            return None
-        return Tenant(**{name: value for name, value in row.items() if name != "api_key_hash"})
+        """The active tenant holding this (unrevoked) key."""
+        found = await ApiKeyRepository(self.db).authenticate(api_key)
+        return None if found is None else found[0]
 
     async def get(self, tenant_id: str) -> Tenant | None:
         return TENANTS.first(await self.db.execute(TENANTS.select().where(tenants.c.id == tenant_id)))
@@ -124,10 +114,8 @@ class TenantRepository:
         return await self.get(tenant_id)
 
     async def rotate_api_key(self, tenant_id: str) -> str:
-        api_key = new_api_key()
-        await self.db.execute(
-            sa.update(tenants).where(tenants.c.id == tenant_id).values(api_key_hash=hash_api_key(api_key))
-        )
+        """Replace the tenant's ``default`` key; the old one stops working at once."""
+        _, api_key = await ApiKeyRepository(self.db).rotate(tenant_id, DEFAULT_KEY)
         return api_key
 
     async def rotate_webhook_signing_key(self, tenant_id: str) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from origin.catalogue.status import vocabulary
+from origin.catalogue.status import from_dialect, vocabulary
 from origin.state import OriginState
 from origin.store.db import Conn
 from origin.store.streams import StreamRecord
@@ -35,7 +35,8 @@ def stream_event(stream: StreamRecord) -> Event:
 async def transition(
     state: OriginState, conn: Conn, stream_id: str, status: str, **changes: Any
 ) -> StreamRecord | None:
-    """Move a stream to ``status`` (with ``changes``) and queue its webhook, both on ``conn``.
+    """Move a stream to ``status`` (with ``changes``) and queue its webhook, both on ``conn``; the
+    catalogue assets the stream renders for move with it (forward only).
 
     ``None`` when the stream no longer exists (deleted while it was being made).
     """
@@ -45,5 +46,8 @@ async def transition(
         return None
     stream = await state.store.streams.get(stream_id, conn)
     assert stream is not None
+    await state.store.assets.advance_for_stream(
+        stream_id, from_dialect("aauti", status), conn, progress=stream.progress, error=stream.error
+    )
     await emit(conn, stream.tenant_id, stream_event(stream))
     return stream

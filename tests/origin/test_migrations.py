@@ -18,7 +18,7 @@ from mediaedge.tokens import SigningKey
 from origin.store import FileRecord, Tenant, open_store
 from origin.store.db import Database
 from origin.store.migrate import head, migrate, schema_revision
-from origin.store.schema import metadata
+from origin.store.schema import api_keys, metadata
 from origin.store.uploads import TusUpload
 from tests.fixtures.db import fresh_pg_database
 from tests.fixtures.legacy import legacy_database, legacy_execute
@@ -115,6 +115,16 @@ async def test_a_database_of_the_previous_release_migrates_forward_without_data_
         assert await store.signing_keys.active() == SigningKey("k1", "EdDSA", "PEM", JWK)
         assert await store.signing_keys.verifying_jwks(T0) == [JWK]
         assert [(e.url, e.last_seen) for e in await store.edges.live(T0)] == [("http://edge:8080", T0 + 7)]
+        # The tenant's key is now its key named "default", with the same hash; its file is an asset.
+        keys = await store.api_keys.list("t1")
+        assert [(k.name, k.revoked_at) for k in keys] == [("default", None)]
+        hashes = await store.db.execute(sa.select(api_keys.c.secret_hash).where(api_keys.c.tenant_id == "t1"))
+        assert hashes.scalars().all() == ["hash1"]
+        asset = await store.assets.get("t1", "f1")
+        assert asset is not None
+        assert (asset.kind, asset.status, asset.file_id, asset.title, asset.size, asset.duration, asset.width) == (
+            "video", "ready", "f1", "a.mp4", BIG, 10.04, 640,
+        )
     finally:
         await store.close()
     assert mediaedge_db_migrate(db_url, tmp_path).strip() == f"schema at revision {head()}"  # nothing left to do

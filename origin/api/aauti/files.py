@@ -15,6 +15,7 @@ from mediaedge.errors import HTTPError
 from mediaedge.keys import InvalidKey, validate_key
 from mediaedge.storage import ObjectNotFound
 from origin.auth import require_tenant
+from origin.catalogue.assets import file_stored
 from origin.http import JSON, json_body, str_field
 from origin.ingest import parse_bool
 from origin.lookup import file_from_url
@@ -113,16 +114,14 @@ async def register(request: Request) -> JSON:
         source = backend.local_path(key) or await backend.presign_get(key, 600)
         found = await probe(source) if source else found
     user_id = str_field(body, "userId") or key.split("/")[1]
-    record, _ = await state.store.files.register(
-        tenant.id,
-        bucket.name,
-        key,
-        filename,
-        user_id,
-        parse_bool(body.get("requireSignedUrl")),
-        FileMeta(info.size, info.etag, mime, found.duration, found.width, found.height, found.video_codec,
-                 found.audio_codec),
+    meta = FileMeta(
+        info.size, info.etag, mime, found.duration, found.width, found.height, found.video_codec, found.audio_codec
     )
+    async with state.store.transaction() as tx:
+        record, _ = await state.store.files.register(
+            tenant.id, bucket.name, key, filename, user_id, parse_bool(body.get("requireSignedUrl")), meta, tx
+        )
+        await file_stored(state.store, record, tx)
     await purge_edges(state, [record.key])  # a replaced object, or a 404 the edges remember
     return JSON(
         {

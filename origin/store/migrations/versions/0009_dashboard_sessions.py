@@ -2,7 +2,7 @@
 attempts keep the start of the receiver's answer (``response_body``) for the delivery log.
 
 Revision ID: 0009
-Revises: 0003
+Revises: 0004
 Create Date: 2026-12-02
 """
 
@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql
 Timestamp = sa.Double().with_variant(postgresql.TIMESTAMP(timezone=True), "postgresql")
 
 revision = "0009"
-down_revision = "0003"  # 0004 (the catalogue) once it is on main
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 

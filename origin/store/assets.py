@@ -1,0 +1,273 @@
+"""The catalogue's tables: assets, and the renditions, captions and transcripts hanging off them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+
+from origin.catalogue.ids import new_asset_id, new_id
+from origin.catalogue.status import Status, can_move
+from origin.store.db import Conn, Database, Records
+from origin.store.models import Asset, Caption, Rendition, Transcript
+from origin.store.schema import assets, captions, now, renditions, transcripts
+
+ASSETS = Records(Asset, assets)
+RENDITIONS = Records(Rendition, renditions)
+CAPTIONS = Records(Caption, captions)
+TRANSCRIPTS = Records(Transcript, transcripts)
+
+#: Columns a listing can sort by.
+SORTABLE = frozenset({"created_at", "updated_at", "title", "size", "duration"})
+#: Longest page a listing returns.
+MAX_PAGE = 1000
+
+
+def _defaults(kind: str) -> dict[str, Any]:
+    return {
+        "kind": kind,
+        "title": "",
+        "description": "",
+        "tags": [],
+        "metadata": {},
+        "is_public": True,
+        "status": Status.QUEUED.value,
+        "file_id": None,
+        "stream_id": None,
+        "folder": "",
+        "user_id": "",
+        "sha256": None,
+        "mime": "application/octet-stream",
+        "size": 0,
+        "duration": None,
+        "width": None,
+        "height": None,
+        "poster": None,
+        "source": "upload",
+        "dialect": "aauti",
+        "extra": {},
+        "progress": 0.0,
+        "error": None,
+    }
+
+
+class AssetRepository:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def create(
+        self, tenant_id: str, *, kind: str, asset_id: str | None = None, conn: Conn | None = None, **fields: Any
+    ) -> Asset:
+        """A new asset (``mda_`` id unless ``asset_id``); ``fields`` are any of :class:`Asset`'s."""
+        created = now()
+        values = {**_defaults(kind), **fields, "id": asset_id or new_asset_id(), "tenant_id": tenant_id}
+        asset = Asset(**values, created_at=created, updated_at=created)
+        await self.db.execute(sa.insert(assets).values(**vars(asset)), conn)
+        return asset
+
+    async def get(self, tenant_id: str, asset_id: str, conn: Conn | None = None) -> Asset | None:
+        statement = ASSETS.select().where(assets.c.tenant_id == tenant_id, assets.c.id == asset_id)
+        return ASSETS.first(await self.db.execute(statement, conn))
+
+    async def by_file(self, file_id: str, conn: Conn | None = None) -> Asset | None:
+        return ASSETS.first(await self.db.execute(ASSETS.select().where(assets.c.file_id == file_id), conn))
+
+    async def by_sha256(self, tenant_id: str, sha256: str, conn: Conn | None = None) -> Asset | None:
+        """The tenant's live asset with these bytes (the oldest, should there be several)."""
+        statement = (
+            ASSETS.select()
+            .where(
+                assets.c.tenant_id == tenant_id,
+                assets.c.sha256 == sha256,
+                assets.c.status.not_in([Status.DELETED.value, Status.FAILED.value]),
+            )
+            .order_by(assets.c.created_at)
+            .limit(1)
+        )
+        return ASSETS.first(await self.db.execute(statement, conn))
+
+    async def update(self, tenant_id: str, asset_id: str, conn: Conn | None = None, **fields: Any) -> Asset | None:
+        """Change ``fields`` (not the status: see :meth:`advance`); the asset after, None if none."""
+        if "status" in fields:
+            raise ValueError("status changes go through advance()")
+        statement = (
+            sa.update(assets)
+            .where(assets.c.tenant_id == tenant_id, assets.c.id == asset_id)
+            .values(**fields, updated_at=now())
+            .returning(*ASSETS.columns)
+        )
+        return ASSETS.first(await self.db.execute(statement, conn))
+
+    async def advance(self, asset_id: str, status: Status, conn: Conn | None = None, **fields: Any) -> bool:
+        """Move the asset to ``status`` (with ``fields``) if the state machine allows it from where it is.
+
+        The check and the write are one statement, so two writers racing cannot move it backwards.
+        """
+        return await self._advance(assets.c.id == asset_id, status, conn, **fields) == 1
+
+    async def advance_for_stream(self, stream_id: str, status: Status, conn: Conn | None = None, **fields: Any) -> int:
+        """:meth:`advance` the assets whose renditions a stream makes; how many moved."""
+        return await self._advance(assets.c.stream_id == stream_id, status, conn, **fields)
+
+    async def _advance(self, which: sa.ColumnElement[bool], status: Status, conn: Conn | None, **fields: Any) -> int:
+        allowed = [current.value for current in Status if can_move(current, status)]
+        statement = (
+            sa.update(assets)
+            .where(which, assets.c.status.in_(allowed))
+            .values(status=status.value, **fields, updated_at=now())
+        )
+        return (await self.db.execute(statement, conn)).rowcount
+
+    async def page(
+        self,
+        tenant_id: str,
+        *,
+        kinds: list[str] | None = None,
+        statuses: list[Status] | None = None,
+        search: str | None = None,
+        folder: str | None = None,
+        sort: str = "created_at",
+        descending: bool = True,
+        limit: int = 50,
+        offset: int = 0,
+        after: str | None = None,
+        include_deleted: bool = False,
+    ) -> tuple[list[Asset], int]:
+        """One page of the tenant's assets and how many match in all.
+
+        ``search`` matches title, description and tags (case-insensitive substring). ``after`` is a
+        cursor: the id of the last asset of the previous page (ids sort with creation time, so with
+        the default order a cursor page is stable while assets are added).
+        """
+        if sort not in SORTABLE:
+            raise ValueError(f"cannot sort by {sort!r}")
+        where: list[sa.ColumnElement[bool]] = [assets.c.tenant_id == tenant_id]
+        if not include_deleted:
+            where.append(assets.c.status != Status.DELETED.value)
+        if kinds:
+            where.append(assets.c.kind.in_(kinds))
+        if statuses:
+            where.append(assets.c.status.in_([status.value for status in statuses]))
+        if folder is not None:
+            where.append(assets.c.folder == folder)
+        if search:
+            pattern = f"%{search.lower()}%"
+            where.append(
+                sa.or_(
+                    sa.func.lower(assets.c.title).like(pattern),
+                    sa.func.lower(assets.c.description).like(pattern),
+                    sa.func.lower(sa.cast(assets.c.tags, sa.Text)).like(pattern),
+                )
+            )
+        total = (await self.db.execute(sa.select(sa.func.count()).select_from(assets).where(*where))).scalar_one()
+        column = assets.c[sort]
+        order = [column.desc() if descending else column.asc(), assets.c.id.desc() if descending else assets.c.id]
+        if after is not None:
+            where.append(assets.c.id < after if descending else assets.c.id > after)
+        statement = ASSETS.select().where(*where).order_by(*order).limit(min(limit, MAX_PAGE)).offset(offset)
+        return ASSETS.all(await self.db.execute(statement)), total
+
+
+class RenditionRepository:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def add(
+        self, asset_id: str, kind: str, name: str, *, status: Status = Status.QUEUED, conn: Conn | None = None,
+        **fields: Any,
+    ) -> Rendition:
+        created = now()
+        values = {"spec": {}, "key": None, "size": None, "width": None, "height": None, "error": None, **fields}
+        rendition = Rendition(
+            id=new_id("rnd"), asset_id=asset_id, kind=kind, name=name, status=status.value, **values,
+            created_at=created, updated_at=created,
+        )
+        await self.db.execute(sa.insert(renditions).values(**vars(rendition)), conn)
+        return rendition
+
+    async def list(self, asset_id: str) -> list[Rendition]:
+        statement = RENDITIONS.select().where(renditions.c.asset_id == asset_id).order_by(renditions.c.created_at)
+        return RENDITIONS.all(await self.db.execute(statement))
+
+    async def update(self, rendition_id: str, conn: Conn | None = None, **fields: Any) -> Rendition | None:
+        if isinstance(fields.get("status"), Status):
+            fields["status"] = fields["status"].value
+        statement = (
+            sa.update(renditions)
+            .where(renditions.c.id == rendition_id)
+            .values(**fields, updated_at=now())
+            .returning(*RENDITIONS.columns)
+        )
+        return RENDITIONS.first(await self.db.execute(statement, conn))
+
+
+class CaptionRepository:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def add(
+        self,
+        asset_id: str,
+        language: str,
+        *,
+        format: str,
+        key: str,
+        label: str = "",
+        approved: bool = True,
+        source: str = "manual",
+        conn: Conn | None = None,
+    ) -> Caption:
+        caption = Caption(new_id("cap"), asset_id, language, label, format, key, approved, source, now())
+        await self.db.execute(sa.insert(captions).values(**vars(caption)), conn)
+        return caption
+
+    async def list(self, asset_id: str) -> list[Caption]:
+        statement = CAPTIONS.select().where(captions.c.asset_id == asset_id).order_by(captions.c.created_at)
+        return CAPTIONS.all(await self.db.execute(statement))
+
+    async def get(self, asset_id: str, caption_id: str) -> Caption | None:
+        statement = CAPTIONS.select().where(captions.c.asset_id == asset_id, captions.c.id == caption_id)
+        return CAPTIONS.first(await self.db.execute(statement))
+
+    async def update(self, asset_id: str, caption_id: str, **fields: Any) -> Caption | None:
+        statement = (
+            sa.update(captions)
+            .where(captions.c.asset_id == asset_id, captions.c.id == caption_id)
+            .values(**fields)
+            .returning(*CAPTIONS.columns)
+        )
+        return CAPTIONS.first(await self.db.execute(statement))
+
+    async def delete(self, asset_id: str, caption_id: str) -> bool:
+        statement = sa.delete(captions).where(captions.c.asset_id == asset_id, captions.c.id == caption_id)
+        return (await self.db.execute(statement)).rowcount == 1
+
+
+class TranscriptRepository:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def put(
+        self,
+        asset_id: str,
+        language: str,
+        text: str,
+        cues: list[dict[str, Any]],
+        *,
+        caption_id: str | None = None,
+        conn: Conn | None = None,
+    ) -> Transcript:
+        """The asset's transcript in ``language``, replacing an earlier one."""
+        transcript = Transcript(new_id("trn"), asset_id, caption_id, language, text, cues, now())
+        async with self.db.joining(conn) as tx:
+            await tx.execute(
+                sa.delete(transcripts).where(transcripts.c.asset_id == asset_id, transcripts.c.language == language)
+            )
+            await tx.execute(sa.insert(transcripts).values(**vars(transcript)))
+        return transcript
+
+    async def get(self, asset_id: str, language: str | None = None) -> Transcript | None:
+        statement = TRANSCRIPTS.select().where(transcripts.c.asset_id == asset_id)
+        if language is not None:
+            statement = statement.where(transcripts.c.language == language)
+        return TRANSCRIPTS.first(await self.db.execute(statement.order_by(transcripts.c.created_at.desc()).limit(1)))
