@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute, Route
 
-from origin.dashboard import uploads, views
+from origin.dashboard import media, uploads, views
 from origin.dashboard.render import ASSETS
 
 
@@ -35,6 +35,12 @@ routes: list[BaseRoute] = [
     _post("/dashboard/settings/whitelist", views.save_whitelist),
     _post("/dashboard/settings/webhook", views.save_webhook),
     _post("/dashboard/settings/signing-key", views.rotate_signing_key),
+    _post("/dashboard/settings/keys", views.create_key),
+    _post("/dashboard/settings/keys/{key_id}/revoke", views.revoke_key),
+    _get("/dashboard/media", media.media_page),
+    _get("/dashboard/media/{asset_id}", media.media_detail),
+    _get("/dashboard/media/{asset_id}/status", media.media_status),
+    _post("/dashboard/media/{asset_id}/signed-url", media.signed_url),
     _get("/dashboard/webhooks", views.webhooks_page),
     _get("/dashboard/webhooks/{delivery_id}", views.webhook_page),
     _post("/dashboard/webhooks/{delivery_id}/redeliver", views.redeliver),

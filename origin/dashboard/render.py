@@ -71,7 +71,7 @@ def environment() -> jinja2.Environment:
     env.filters["size"] = _size
     env.filters["time"] = iso_time
     env.filters["script_json"] = script_json
-    env.globals["asset"] = ASSETS.url
+    env.globals["asset_url"] = ASSETS.url
     env.globals["nav"] = NAV
     env.globals["csrf_field"] = CSRF_FIELD
     return env

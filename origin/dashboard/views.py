@@ -32,6 +32,7 @@ from origin.webhooks import MAX_ATTEMPTS
 Handler = Callable[[Request, Login], Awaitable[Response]]
 MAX_ENTRIES = 200
 MAX_ENTRY = 253
+MAX_KEY_NAME = 100
 WEBHOOK_PAGE = 50
 USAGE_DAYS = 30
 WEBHOOK_STATUSES = ("pending", "delivered", "failed", "skipped")
@@ -182,6 +183,7 @@ async def _settings(request: Request, login: Login, status: int = 200, **context
     context.setdefault("domains_text", "\n".join(tenant.whitelisted_domains))
     context.setdefault("app_ids_text", "\n".join(tenant.app_ids))
     context.setdefault("webhook_url", tenant.webhook_url)
+    context.setdefault("keys", await state.store.api_keys.list(tenant.id))
     return render(
         request, "settings.html", login, status, active="settings", tenant=tenant,
         test={"referer": referer, "app_id": app_id, "refusal": check_policy(state, tenant, referer, app_id)}
@@ -225,6 +227,26 @@ async def rotate_signing_key(request: Request, login: Login) -> Response:
     key = await get_state(request).store.tenants.rotate_webhook_signing_key(login.tenant.id)
     return await _settings(request, login, new_signing_key=key,
                            notice="New signing key: copy it now, it is not shown again.")
+
+
+@page
+async def create_key(request: Request, login: Login) -> Response:
+    form = _form(request)
+    name = _text(form, "name")
+    if not name or len(name) > MAX_KEY_NAME:
+        return await _settings(request, login, 400, errors=[f"A key needs a name of 1 to {MAX_KEY_NAME} characters"])
+    key, secret = await get_state(request).store.api_keys.create(login.tenant.id, name, pair=bool(_text(form, "pair")))
+    return await _settings(request, login, new_key=key, new_secret=secret,
+                           notice=f"API key {name} created: copy it now, it is not shown again.")
+
+
+@page
+async def revoke_key(request: Request, login: Login) -> Response:
+    key_id = request.path_params["key_id"]
+    if not await get_state(request).store.api_keys.revoke(login.tenant.id, key_id):
+        raise HTTPError(404, "API key not found", "API_KEY_NOT_FOUND")
+    note = " You logged in with it: this session has ended." if key_id == login.session.api_key_id else ""
+    return await _settings(request, login, notice="API key revoked." + note)
 
 
 # -- webhooks --------------------------------------------------------------------------------------

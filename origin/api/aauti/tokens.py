@@ -64,16 +64,15 @@ async def _target(state: OriginState, tenant: Tenant, url: str, scope: str) -> _
                    asset_id=stream.id if stream else None)
 
 
-async def url_token(request: Request) -> JSON:
-    state = get_state(request)
-    tenant = await require_tenant(request)
-    body = await json_body(request)
-    url = str_field(body, "url", required=True) or ""
-    scope = str_field(body, "scope") or "exact"
+async def issue_url_token(
+    state: OriginState, tenant: Tenant, url: str, *, scope: str = "exact", ip: str | None = None,
+    expires_in: object = None,
+) -> dict[str, object]:
+    """A signed URL for one of the tenant's files or stream folders (the answer of ``POST /auth/url-token``;
+    the dashboard's signed URL generator too)."""
     if scope not in ("exact", "prefix"):
         raise HTTPError(400, 'scope must be "exact" or "prefix"')
-    ip = str_field(body, "ip")
-    lifetime = _expires_in(body.get("expiresIn"), state.settings.tokens.default_expires_in)
+    lifetime = _expires_in(expires_in, state.settings.tokens.default_expires_in)
     target = await _target(state, tenant, url, scope)
     if target.duration:
         lifetime = max(lifetime, int(target.duration * 2 + 0.999))
@@ -88,8 +87,18 @@ async def url_token(request: Request) -> JSON:
         raise HTTPError(400, str(exc)) from None
     await state.store.signing_keys.note_expiry(signing_key.kid, now + lifetime)
     signed_url = f"{state.settings.edge.url}/{token}/{target.key}"
-    return JSON({"token": token, "url": signed_url, "signed": True, "expiresAt": now + lifetime,
-                 "scope": target.scope})
+    return {"token": token, "url": signed_url, "signed": True, "expiresAt": now + lifetime, "scope": target.scope}
+
+
+async def url_token(request: Request) -> JSON:
+    state = get_state(request)
+    tenant = await require_tenant(request)
+    body = await json_body(request)
+    url = str_field(body, "url", required=True) or ""
+    scope = str_field(body, "scope") or "exact"
+    answer = await issue_url_token(state, tenant, url, scope=scope, ip=str_field(body, "ip"),
+                                   expires_in=body.get("expiresIn"))
+    return JSON(answer)
 
 
 async def jwks_document(request: Request) -> JSON:
