@@ -2,10 +2,10 @@
 
 Any number of dispatchers (one per origin process) share the outbox: each claims due deliveries
 under a lease, POSTs them to the tenant's ``webhook_url`` through the SSRF guard, and records the
-attempt (status, error, the start of the answer). A 2xx acknowledges; anything else is retried 30 s, 2 m, 8 m and 32 m later (× the
-``webhooks.backoff_scale`` setting) until 5 attempts were made. A URL the guard refuses fails at
-once. A dispatcher that dies mid-send loses nothing: its lease expires and another sends again
-(delivery is at least once; receivers deduplicate by ``Webhook-Id``).
+attempt (status, error, the start of the answer). A 2xx acknowledges; anything else is retried 30 s,
+2 m, 8 m and 32 m later (× the ``webhooks.backoff_scale`` setting) until 5 attempts were made. A
+URL the guard refuses fails at once. A dispatcher that dies mid-send loses nothing: its lease expires
+and another sends again (delivery is at least once; receivers deduplicate by ``Webhook-Id``).
 """
 
 from __future__ import annotations

@@ -25,6 +25,7 @@ from mediaedge.errors import HTTPError
 from mediaedge.keys import InvalidKey, validate_key
 from mediaedge.storage import StorageBackend
 from origin.http import JSON, json_body, str_field
+from origin.openapi import describe
 from origin.state import OriginState, get_state
 from origin.store import FileRecord
 from origin.streams.outputs import stream_object
@@ -63,6 +64,7 @@ async def _file_object(state: OriginState, key: str) -> tuple[StorageBackend, in
     return (state.backend(bucket), record.size, policy_headers(record)) if bucket else None
 
 
+@describe(responses={200: "The object", 206: "A range of the object", 304: "Not modified"}, errors=(416,))
 async def edge_object(request: Request) -> Response:
     state = _require_edge(request)
     try:

@@ -86,7 +86,7 @@ class Dialect:
 #: Route modules outside ``origin.api``: the tag they appear under.
 TAGS: dict[str, Dialect] = {
     "origin.edge_api": Dialect("edge", "The edge ↔ origin contract: objects with their policy, tenant policy, "
-                                       "edge registration.", ("EdgeSecret",), errors=(401,)),
+                                       "edge registration.", ("EdgeSecret",), errors=(400, 401, 404)),
     "origin.app": Dialect("operations", "Health, metrics and this description."),
     "origin.openapi": Dialect("operations"),
     "origin.metrics": Dialect("operations"),
@@ -191,9 +191,11 @@ def _operation(path: str, route: Route, method: str, components: _Components) ->
     dialect = _dialect(endpoint.__module__)
     doc = inspect.getdoc(endpoint) or ""
     first, _, rest = doc.partition("\n\n")
-    summary = declared.summary or " ".join(first.split()) or f"{method.upper()} {path}"
+    template = _PARAM.sub(r"{\1}", path)
+    summary = declared.summary or " ".join(first.split()) or f"{method.upper()} {template}"
+    module = endpoint.__module__.rsplit(".", 1)[-1]
     operation: dict[str, Any] = {
-        "operationId": f"{dialect.name}.{endpoint.__name__}.{method}",
+        "operationId": f"{dialect.name}.{module}.{endpoint.__name__}.{method}",
         "tags": [dialect.name],
         "summary": summary,
     }
@@ -232,7 +234,7 @@ def _operation(path: str, route: Route, method: str, components: _Components) ->
         responses.setdefault(str(status), _error(status))
     operation["responses"] = responses
     operation["security"] = [{name: []} for name in security] if security else []
-    return _PARAM.sub(r"{\1}", path), operation
+    return template, operation
 
 
 def build(routes: Iterable[BaseRoute], *, title: str, version: str, server: str) -> dict[str, Any]:
@@ -241,6 +243,7 @@ def build(routes: Iterable[BaseRoute], *, title: str, version: str, server: str)
     paths: dict[str, dict[str, Any]] = {}
     tags: dict[str, str] = {}
     schemes = dict(SECURITY_SCHEMES)
+    ids: set[str] = set()
     for path, route in _routes(routes):
         methods = {m.lower() for m in route.methods or ()}
         if "get" in methods:
@@ -251,6 +254,9 @@ def build(routes: Iterable[BaseRoute], *, title: str, version: str, server: str)
         schemes.update(dialect.schemes)
         for method in sorted(methods, key=METHODS.index):
             template, operation = _operation(path, route, method, components)
+            if operation["operationId"] in ids:  # one endpoint on several paths
+                operation["operationId"] += "." + re.sub(r"[^A-Za-z0-9]+", "_", template).strip("_")
+            ids.add(operation["operationId"])
             paths.setdefault(template, {})[method] = operation
     return {
         "openapi": OPENAPI_VERSION,

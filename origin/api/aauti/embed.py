@@ -26,7 +26,7 @@ from urllib.parse import quote, urlencode, urlsplit
 
 import jwt
 from starlette.requests import Request
-from starlette.responses import HTMLResponse
+from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 from mediaedge.errors import HTTPError
@@ -36,6 +36,7 @@ from mediaedge.tokens import SigningKey, sign_token
 from mediaedge.whitelist import Whitelist
 from origin.auth import require_tenant
 from origin.http import JSON, json_body, str_field
+from origin.openapi import describe
 from origin.state import OriginState, get_state
 from origin.static import AssetSet, script_json
 from origin.store import FileRecord, Tenant
@@ -260,6 +261,9 @@ def _page(config: dict[str, Any], status: int, csp: str) -> HTMLResponse:
     return HTMLResponse(html, status, headers)
 
 
+@describe(security=(), responses={200: "The player page (text/html)", 400: "The player page with the error (text/html)",
+          401: "The player page with the error (text/html)", 403: "The player page with the error (text/html)",
+          404: "The player page with the error (text/html)"})
 async def embed_page(request: Request) -> HTMLResponse:
     state = get_state(request)
     source = state.settings.embed.source
@@ -302,8 +306,14 @@ async def embed_token(request: Request) -> JSON:
     return JSON({"token": token, "url": url, "expiresAt": int(time.time()) + lifetime})
 
 
+@describe(security=(), responses={200: "The file", 304: "Not modified"})
+async def embed_asset(request: Request) -> Response:
+    """The player page's script, style sheet or hls.js (cacheable for a year at its versioned URL)."""
+    return await ASSETS.serve(request)
+
+
 routes = [
     Route("/embed", embed_page, methods=["GET"]),
     Route("/embed/token", embed_token, methods=["POST"]),
-    Route("/embed/assets/{name}", ASSETS.serve, methods=["GET"]),
+    Route("/embed/assets/{name}", embed_asset, methods=["GET"]),
 ]

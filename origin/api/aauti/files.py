@@ -19,6 +19,7 @@ from origin.catalogue.assets import file_stored
 from origin.http import JSON, json_body, str_field
 from origin.ingest import parse_bool
 from origin.lookup import file_from_url
+from origin.openapi import describe
 from origin.probe import ProbeResult, guess_mime, is_media, probe
 from origin.purge import purge_edges
 from origin.state import OriginState, get_state
@@ -60,6 +61,7 @@ async def download(request: Request) -> JSON:
     return JSON({"url": url, "filename": record.filename, "file_size": record.size})
 
 
+@describe(security=(), responses={200: "The file", 206: "A range of the file"}, errors=(403, 404, 416))
 async def raw_download(request: Request) -> StreamingResponse:
     """The target of a disk download URL: checks the signature, streams the file as an attachment."""
     state = get_state(request)
@@ -88,6 +90,7 @@ async def raw_download(request: Request) -> StreamingResponse:
     )
 
 
+@describe(errors=(403,))
 async def register(request: Request) -> JSON:
     state = get_state(request)
     tenant = await require_tenant(request)

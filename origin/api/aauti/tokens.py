@@ -14,6 +14,7 @@ from mediaedge.tokens import jwks, sign_token
 from origin.auth import require_tenant
 from origin.http import JSON, json_body, str_field
 from origin.lookup import split_access_url
+from origin.openapi import describe
 from origin.state import OriginState, get_state
 from origin.store import Tenant
 from origin.streams.outputs import stream_of_key
@@ -90,6 +91,7 @@ async def issue_url_token(
     return {"token": token, "url": signed_url, "signed": True, "expiresAt": now + lifetime, "scope": target.scope}
 
 
+@describe(errors=(403,))
 async def url_token(request: Request) -> JSON:
     state = get_state(request)
     tenant = await require_tenant(request)
@@ -101,6 +103,7 @@ async def url_token(request: Request) -> JSON:
     return JSON(answer)
 
 
+@describe(security=())
 async def jwks_document(request: Request) -> JSON:
     state = get_state(request)
     await state.keys.active()  # a fresh origin publishes a key before it signs one

@@ -11,6 +11,7 @@ from starlette.routing import Route
 from mediaedge.errors import HTTPError
 from origin.auth import require_tenant
 from origin.http import JSON, iso_time
+from origin.openapi import describe
 from origin.state import get_state
 from origin.store.webhooks import WebhookAttempt, WebhookDelivery
 from origin.webhooks import MAX_ATTEMPTS
@@ -84,6 +85,7 @@ async def show_delivery(request: Request) -> JSON:
     )
 
 
+@describe(responses={202: "Queued again"})
 async def retry_delivery(request: Request) -> JSON:
     """Send a delivery again (whatever its status) with a fresh budget of attempts."""
     delivery = await _delivery(request)
