@@ -41,21 +41,32 @@ class OriginMetrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
-        self.requests = Counter("mediaedge_origin_requests", "Requests answered", ["route", "method", "status"],
-                                registry=r)
-        self.latency = Histogram("mediaedge_origin_request_seconds", "Time to answer a request", ["route"],
-                                 registry=r, buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30))
-        self.body_bytes = Counter("mediaedge_origin_request_body_bytes", "Request body bytes received", ["route"],
-                                  registry=r)
+        self.requests = Counter(
+            "mediaedge_origin_requests", "Requests answered", ["route", "method", "status"], registry=r
+        )
+        self.latency = Histogram(
+            "mediaedge_origin_request_seconds",
+            "Time to answer a request",
+            ["route"],
+            registry=r,
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+        )
+        self.body_bytes = Counter(
+            "mediaedge_origin_request_body_bytes", "Request body bytes received", ["route"], registry=r
+        )
         self.jobs = Gauge("mediaedge_origin_jobs", "Jobs queued or running", ["kind", "status"], registry=r)
-        self.queue_age = Gauge("mediaedge_origin_job_queue_age_seconds", "Wait of the oldest due queued job",
-                               ["kind"], registry=r)
-        self.webhooks = Gauge("mediaedge_origin_webhook_deliveries", "Webhook deliveries by status", ["status"],
-                              registry=r)
-        self.webhook_age = Gauge("mediaedge_origin_webhook_backlog_age_seconds", "Age of the oldest pending delivery",
-                                 registry=r)
-        self.store_seconds = Gauge("mediaedge_origin_store_seconds", "Time the store took for the last scrape",
-                                   registry=r)
+        self.queue_age = Gauge(
+            "mediaedge_origin_job_queue_age_seconds", "Wait of the oldest due queued job", ["kind"], registry=r
+        )
+        self.webhooks = Gauge(
+            "mediaedge_origin_webhook_deliveries", "Webhook deliveries by status", ["status"], registry=r
+        )
+        self.webhook_age = Gauge(
+            "mediaedge_origin_webhook_backlog_age_seconds", "Age of the oldest pending delivery", registry=r
+        )
+        self.store_seconds = Gauge(
+            "mediaedge_origin_store_seconds", "Time the store took for the last scrape", registry=r
+        )
 
 
 def _routes(routes: Iterable[BaseRoute], prefix: str = "") -> Iterable[tuple[str, Route]]:

@@ -63,8 +63,12 @@ ERROR_SCHEMA: dict[str, Any] = {
 
 SECURITY_SCHEMES: dict[str, Any] = {
     "ApiKey": {"type": "apiKey", "in": "header", "name": "API-Key", "description": "A tenant's API key."},
-    "EdgeSecret": {"type": "apiKey", "in": "header", "name": "X-Mediaedge-Edge-Secret",
-                   "description": "The secret shared by the origin and its edges (cluster.edge_secret)."},
+    "EdgeSecret": {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-Mediaedge-Edge-Secret",
+        "description": "The secret shared by the origin and its edges (cluster.edge_secret).",
+    },
 }
 
 
@@ -85,8 +89,12 @@ class Dialect:
 
 #: Route modules outside ``origin.api``: the tag they appear under.
 TAGS: dict[str, Dialect] = {
-    "origin.edge_api": Dialect("edge", "The edge ↔ origin contract: objects with their policy, tenant policy, "
-                                       "edge registration.", ("EdgeSecret",), errors=(400, 401, 404)),
+    "origin.edge_api": Dialect(
+        "edge",
+        "The edge ↔ origin contract: objects with their policy, tenant policy, edge registration.",
+        ("EdgeSecret",),
+        errors=(400, 401, 404),
+    ),
     "origin.app": Dialect("operations", "Health, metrics and this description."),
     "origin.openapi": Dialect("operations"),
     "origin.metrics": Dialect("operations"),
@@ -130,8 +138,16 @@ def describe(
 
     def mark(endpoint: F) -> F:
         endpoint.__openapi__ = Operation(  # type: ignore[attr-defined]
-            summary, description, request, request_type, dict(responses or {}), dict(query or {}),
-            tuple(required_query), dict(headers or {}), tuple(errors), None if security is None else tuple(security),
+            summary,
+            description,
+            request,
+            request_type,
+            dict(responses or {}),
+            dict(query or {}),
+            tuple(required_query),
+            dict(headers or {}),
+            tuple(errors),
+            None if security is None else tuple(security),
         )
         return endpoint
 
@@ -181,8 +197,10 @@ def _routes(routes: Iterable[BaseRoute], prefix: str = "") -> Iterable[tuple[str
 
 
 def _error(status: int) -> dict[str, Any]:
-    return {"description": error_name(status),
-            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+    return {
+        "description": error_name(status),
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+    }
 
 
 def _operation(path: str, route: Route, method: str, components: _Components) -> tuple[str, dict[str, Any]]:
@@ -202,8 +220,12 @@ def _operation(path: str, route: Route, method: str, components: _Components) ->
     if declared.description or rest:
         operation["description"] = declared.description or rest.strip()
     parameters = [
-        {"name": name, "in": "path", "required": True,
-         "schema": _CONVERTOR_TYPES.get(convertor or "str", {"type": "string"})}
+        {
+            "name": name,
+            "in": "path",
+            "required": True,
+            "schema": _CONVERTOR_TYPES.get(convertor or "str", {"type": "string"}),
+        }
         for name, convertor in _PARAM.findall(path)
     ]
     parameters += [
@@ -218,7 +240,8 @@ def _operation(path: str, route: Route, method: str, components: _Components) ->
         operation["parameters"] = parameters
     if declared.request is not None:
         operation["requestBody"] = {
-            "required": True, "content": {declared.request_type: {"schema": components.schema(declared.request)}}
+            "required": True,
+            "content": {declared.request_type: {"schema": components.schema(declared.request)}},
         }
     responses: dict[str, Any] = {}
     for status, schema in (declared.responses or {200: None}).items():
@@ -227,8 +250,10 @@ def _operation(path: str, route: Route, method: str, components: _Components) ->
         elif schema is None:
             responses[str(status)] = {"description": error_name(status) if status >= 400 else "Success"}
         else:
-            responses[str(status)] = {"description": "Success" if status < 400 else error_name(status),
-                                      "content": {"application/json": {"schema": components.schema(schema)}}}
+            responses[str(status)] = {
+                "description": "Success" if status < 400 else error_name(status),
+                "content": {"application/json": {"schema": components.schema(schema)}},
+            }
     security = dialect.security if declared.security is None else declared.security
     for status in sorted({*dialect.errors, *declared.errors, *((401,) if security else ())}):
         responses.setdefault(str(status), _error(status))
@@ -260,8 +285,11 @@ def build(routes: Iterable[BaseRoute], *, title: str, version: str, server: str)
             paths.setdefault(template, {})[method] = operation
     return {
         "openapi": OPENAPI_VERSION,
-        "info": {"title": title, "version": version,
-                 "description": "Every API the origin speaks (one tag per dialect), generated from its routes."},
+        "info": {
+            "title": title,
+            "version": version,
+            "description": "Every API the origin speaks (one tag per dialect), generated from its routes.",
+        },
         "servers": [{"url": server}],
         "tags": [{"name": name, **({"description": d} if d else {})} for name, d in sorted(tags.items())],
         "paths": dict(sorted(paths.items())),
@@ -294,8 +322,9 @@ async def openapi_json(request: Request) -> Response:
         from importlib.metadata import version
 
         settings = request.app.state.origin.settings
-        document = build(request.app.routes, title="mediaedge origin API", version=version("mediaedge"),
-                         server=settings.origin.url)
+        document = build(
+            request.app.routes, title="mediaedge origin API", version=version("mediaedge"), server=settings.origin.url
+        )
         request.app.state.openapi = document
     return JSON(document, headers={"Cache-Control": "no-cache"})
 

@@ -57,7 +57,7 @@ class AssetSet:
                 self._loaded[name] = None
             else:
                 body = path.read_bytes()
-                kind = TYPES.get(name[name.rfind("."):], "application/octet-stream")
+                kind = TYPES.get(name[name.rfind(".") :], "application/octet-stream")
                 self._loaded[name] = Asset(body, hashlib.sha256(body).hexdigest()[:16], kind)
         return self._loaded[name]
 

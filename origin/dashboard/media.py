@@ -50,8 +50,12 @@ async def media_page(request: Request, login: Login) -> Response:
     status = _choice(params.get("status"), STATUSES)
     offset = _offset(params.get("offset"))
     assets, total = await get_state(request).store.assets.page(
-        login.tenant.id, kinds=[kind] if kind else None, statuses=[Status(status)] if status else None,
-        search=search or None, limit=PAGE_SIZE, offset=offset,
+        login.tenant.id,
+        kinds=[kind] if kind else None,
+        statuses=[Status(status)] if status else None,
+        search=search or None,
+        limit=PAGE_SIZE,
+        offset=offset,
     )
     query = {k: v for k, v in (("q", search), ("kind", kind), ("status", status)) if v}
 
@@ -59,8 +63,19 @@ async def media_page(request: Request, login: Login) -> Response:
         return "/dashboard/media?" + urlencode({**query, "offset": to})
 
     return render(
-        request, "media.html", login, active="media", assets=assets, total=total, search=search, kind=kind,
-        status=status, kinds=KINDS, statuses=STATUSES, offset=offset, page_size=PAGE_SIZE,
+        request,
+        "media.html",
+        login,
+        active="media",
+        assets=assets,
+        total=total,
+        search=search,
+        kind=kind,
+        status=status,
+        kinds=KINDS,
+        statuses=STATUSES,
+        offset=offset,
+        page_size=PAGE_SIZE,
         previous=link(max(0, offset - PAGE_SIZE)) if offset else None,
         next=link(offset + PAGE_SIZE) if offset + PAGE_SIZE < total else None,
     )
@@ -99,14 +114,31 @@ async def _detail(request: Request, login: Login, status: int = 200, **context: 
     snippet = None
     if record is not None:
         embed = f"{origin}/embed?" + urlencode({"file": record.id}) + "&api_key=YOUR_API_KEY"
-        snippet = (f'<iframe src="{embed}" width="640" height="360" frameborder="0"\n'
-                   '        allow="autoplay; fullscreen; encrypted-media" allowfullscreen></iframe>')
-    final = asset.status in (Status.READY, Status.FAILED, Status.QUARANTINED, Status.DELETED) and all(
-        r.status in RENDITION_FINAL for r in renditions) and all(s.status in STREAM_FINAL for s in streams)
+        snippet = (
+            f'<iframe src="{embed}" width="640" height="360" frameborder="0"\n'
+            '        allow="autoplay; fullscreen; encrypted-media" allowfullscreen></iframe>'
+        )
+    final = (
+        asset.status in (Status.READY, Status.FAILED, Status.QUARANTINED, Status.DELETED)
+        and all(r.status in RENDITION_FINAL for r in renditions)
+        and all(s.status in STREAM_FINAL for s in streams)
+    )
     return render(
-        request, "media_detail.html", login, status, active="media", asset=asset, record=record,
-        renditions=renditions, captions=captions, streams=streams, player=player, snippet=snippet,
-        access_url=state.access_url(record) if record else None, live=not final, **context,
+        request,
+        "media_detail.html",
+        login,
+        status,
+        active="media",
+        asset=asset,
+        record=record,
+        renditions=renditions,
+        captions=captions,
+        streams=streams,
+        player=player,
+        snippet=snippet,
+        access_url=state.access_url(record) if record else None,
+        live=not final,
+        **context,
     )
 
 
@@ -124,9 +156,15 @@ async def media_status(request: Request, login: Login) -> Response:
     items = [{"id": r.id, "status": r.status, "progress": None} for r in renditions]
     items += [{"id": s.id, "status": s.status, "progress": s.progress} for s in streams]
     final = all(i["status"] in (*RENDITION_FINAL, *STREAM_FINAL) for i in items) and asset.status in (
-        Status.READY, Status.FAILED, Status.QUARANTINED, Status.DELETED)
-    return JSON({"status": asset.status, "progress": asset.progress, "renditions": items, "final": final},
-                headers={"Cache-Control": "no-store"})
+        Status.READY,
+        Status.FAILED,
+        Status.QUARANTINED,
+        Status.DELETED,
+    )
+    return JSON(
+        {"status": asset.status, "progress": asset.progress, "renditions": items, "final": final},
+        headers={"Cache-Control": "no-store"},
+    )
 
 
 @page
@@ -146,8 +184,14 @@ async def signed_url(request: Request, login: Login) -> Response:
         what = "ready stream" if scope == "prefix" else "stored file"
         return await _detail(request, login, 400, errors=[f"This media has no {what} to sign"])
     try:
-        answer = await issue_url_token(state, login.tenant, target, scope=scope, ip=_text(form, "ip") or None,
-                                       expires_in=_text(form, "expires_in") or None)
+        answer = await issue_url_token(
+            state,
+            login.tenant,
+            target,
+            scope=scope,
+            ip=_text(form, "ip") or None,
+            expires_in=_text(form, "expires_in") or None,
+        )
     except HTTPError as exc:
         return await _detail(request, login, 400, errors=[exc.message])
     return await _detail(request, login, signed=answer)

@@ -73,14 +73,20 @@ def _lifetimes(state: OriginState) -> tuple[float, float]:
 
 def set_cookie(request: Request, response: Response, name: str, value: str, max_age: int) -> None:
     response.set_cookie(
-        cookie_name(request, name), value, max_age=max_age, path=COOKIE_PATH, httponly=True,
-        samesite="strict", secure=secure(request),
+        cookie_name(request, name),
+        value,
+        max_age=max_age,
+        path=COOKIE_PATH,
+        httponly=True,
+        samesite="strict",
+        secure=secure(request),
     )
 
 
 def clear_cookie(request: Request, response: Response, name: str) -> None:
-    response.delete_cookie(cookie_name(request, name), path=COOKIE_PATH, httponly=True, samesite="strict",
-                           secure=secure(request))
+    response.delete_cookie(
+        cookie_name(request, name), path=COOKIE_PATH, httponly=True, samesite="strict", secure=secure(request)
+    )
 
 
 async def start(request: Request, response: Response, tenant: Tenant, api_key_id: str | None) -> None:
@@ -121,8 +127,9 @@ async def current(request: Request) -> Login | None:
 def check_csrf(expected: str, given: str | None) -> None:
     """Refuse a state-changing request whose CSRF token is missing or not the session's."""
     if not given or not hmac.compare_digest(given.encode(), expected.encode()):
-        raise HTTPError(403, "The form's CSRF token is missing or does not match your session; reload the page",
-                        "CSRF_INVALID")
+        raise HTTPError(
+            403, "The form's CSRF token is missing or does not match your session; reload the page", "CSRF_INVALID"
+        )
 
 
 def login_csrf(request: Request) -> str:

@@ -50,6 +50,12 @@ def tus_routes() -> list[BaseRoute]:
     wrapped: list[BaseRoute] = []
     for route in tus.routes:
         assert isinstance(route, Route)
-        wrapped.append(Route(MOUNT + route.path, _with_session(route.endpoint), methods=sorted(route.methods or ()),
-                             include_in_schema=False))
+        wrapped.append(
+            Route(
+                MOUNT + route.path,
+                _with_session(route.endpoint),
+                methods=sorted(route.methods or ()),
+                include_in_schema=False,
+            )
+        )
     return wrapped

@@ -85,8 +85,9 @@ async def index(request: Request) -> Response:
 def _login_page(request: Request, status: int = 200, error: str = "") -> Response:
     session.require_enabled(request)
     token = session.login_csrf(request)
-    response = render(request, "login.html", None, status, csrf=token, error=error,
-                      next=_safe_next(request.query_params.get("next")))
+    response = render(
+        request, "login.html", None, status, csrf=token, error=error, next=_safe_next(request.query_params.get("next"))
+    )
     session.set_cookie(request, response, session.LOGIN_CSRF_COOKIE, token, session.LOGIN_CSRF_SECONDS)
     return response
 
@@ -185,10 +186,17 @@ async def _settings(request: Request, login: Login, status: int = 200, **context
     context.setdefault("webhook_url", tenant.webhook_url)
     context.setdefault("keys", await state.store.api_keys.list(tenant.id))
     return render(
-        request, "settings.html", login, status, active="settings", tenant=tenant,
+        request,
+        "settings.html",
+        login,
+        status,
+        active="settings",
+        tenant=tenant,
         test={"referer": referer, "app_id": app_id, "refusal": check_policy(state, tenant, referer, app_id)}
-        if tested else None,
-        origin_host=state.settings.origin.url, **context,
+        if tested
+        else None,
+        origin_host=state.settings.origin.url,
+        **context,
     )
 
 
@@ -206,8 +214,9 @@ async def save_whitelist(request: Request, login: Login) -> Response:
     if len(domains) > MAX_ENTRIES or len(app_ids) > MAX_ENTRIES:
         errors.append(f"At most {MAX_ENTRIES} entries of each kind")
     if errors:
-        return await _settings(request, login, 400, errors=errors, domains_text=_text(form, "domains"),
-                               app_ids_text=_text(form, "app_ids"))
+        return await _settings(
+            request, login, 400, errors=errors, domains_text=_text(form, "domains"), app_ids_text=_text(form, "app_ids")
+        )
     await get_state(request).store.tenants.update(login.tenant.id, whitelisted_domains=domains, app_ids=app_ids)
     return await _settings(request, login, notice="Whitelist saved. Edges apply it within their tenant cache TTL.")
 
@@ -225,8 +234,9 @@ async def save_webhook(request: Request, login: Login) -> Response:
 @page
 async def rotate_signing_key(request: Request, login: Login) -> Response:
     key = await get_state(request).store.tenants.rotate_webhook_signing_key(login.tenant.id)
-    return await _settings(request, login, new_signing_key=key,
-                           notice="New signing key: copy it now, it is not shown again.")
+    return await _settings(
+        request, login, new_signing_key=key, notice="New signing key: copy it now, it is not shown again."
+    )
 
 
 @page
@@ -236,8 +246,13 @@ async def create_key(request: Request, login: Login) -> Response:
     if not name or len(name) > MAX_KEY_NAME:
         return await _settings(request, login, 400, errors=[f"A key needs a name of 1 to {MAX_KEY_NAME} characters"])
     key, secret = await get_state(request).store.api_keys.create(login.tenant.id, name, pair=bool(_text(form, "pair")))
-    return await _settings(request, login, new_key=key, new_secret=secret,
-                           notice=f"API key {name} created: copy it now, it is not shown again.")
+    return await _settings(
+        request,
+        login,
+        new_key=key,
+        new_secret=secret,
+        notice=f"API key {name} created: copy it now, it is not shown again.",
+    )
 
 
 @page
@@ -258,8 +273,15 @@ async def webhooks_page(request: Request, login: Login) -> Response:
     if status not in (None, *WEBHOOK_STATUSES):
         status = None
     deliveries = await get_state(request).store.webhooks.recent(login.tenant.id, WEBHOOK_PAGE, status)
-    return render(request, "webhooks.html", login, active="webhooks", deliveries=deliveries, status=status,
-                  statuses=WEBHOOK_STATUSES)
+    return render(
+        request,
+        "webhooks.html",
+        login,
+        active="webhooks",
+        deliveries=deliveries,
+        status=status,
+        statuses=WEBHOOK_STATUSES,
+    )
 
 
 async def _delivery_page(request: Request, login: Login, status: int = 200, **context: Any) -> Response:
@@ -268,8 +290,9 @@ async def _delivery_page(request: Request, login: Login, status: int = 200, **co
     if delivery is None:
         raise HTTPError(404, "Webhook delivery not found", "WEBHOOK_DELIVERY_NOT_FOUND")
     attempts = await state.store.webhooks.attempts(delivery.id)
-    return render(request, "webhook.html", login, status, active="webhooks", delivery=delivery, attempts=attempts,
-                  **context)
+    return render(
+        request, "webhook.html", login, status, active="webhooks", delivery=delivery, attempts=attempts, **context
+    )
 
 
 @page
@@ -303,8 +326,13 @@ async def usage_page(request: Request, login: Login) -> Response:
     today = int(time.time() // DAY)
     usage = await get_state(request).store.stats.daily_usage(login.tenant.id, today - USAGE_DAYS + 1, today)
     charts = [
-        {"id": name, "title": title, "unit": unit, "values": usage.series[name],
-         "total": usage.series[name][-1] if name == "stored_bytes" else sum(usage.series[name])}
+        {
+            "id": name,
+            "title": title,
+            "unit": unit,
+            "values": usage.series[name],
+            "total": usage.series[name][-1] if name == "stored_bytes" else sum(usage.series[name]),
+        }
         for name, title, unit in USAGE_SERIES
     ]
     data = {"days": [day * DAY for day in usage.days], "charts": charts}

@@ -61,28 +61,31 @@ class StatsRepository:
 
     async def jobs(self, at: float) -> list[QueueStat]:
         """Jobs that are not finished, by kind and status (finished ones are counted by the workers)."""
-        due = sa.case((sa.and_(jobs.c.status == "queued", self._epoch(jobs.c.run_after) <= at),
-                       self._epoch(jobs.c.run_after)))
+        due = sa.case(
+            (sa.and_(jobs.c.status == "queued", self._epoch(jobs.c.run_after) <= at), self._epoch(jobs.c.run_after))
+        )
         statement = (
             sa.select(jobs.c.kind, jobs.c.status, sa.func.count(), sa.func.min(due))
             .where(jobs.c.status.in_(("queued", "running")))
             .group_by(jobs.c.kind, jobs.c.status)
         )
         rows = (await self.db.execute(statement)).all()
-        return [QueueStat(kind, status, int(count), None if oldest is None else float(oldest))
-                for kind, status, count, oldest in rows]
+        return [
+            QueueStat(kind, status, int(count), None if oldest is None else float(oldest))
+            for kind, status, count, oldest in rows
+        ]
 
     async def webhooks(self) -> list[WebhookStat]:
         d = webhook_deliveries.c
         statement = sa.select(d.status, sa.func.count(), sa.func.min(self._epoch(d.created_at))).group_by(d.status)
-        return [WebhookStat(status, int(count), None if oldest is None else float(oldest))
-                for status, count, oldest in (await self.db.execute(statement)).all()]
+        return [
+            WebhookStat(status, int(count), None if oldest is None else float(oldest))
+            for status, count, oldest in (await self.db.execute(statement)).all()
+        ]
 
     async def _per_day(self, column: Any, value: Any, since_day: int, *where: Any) -> dict[int, float]:
         day = self._day(column)
-        statement = (
-            sa.select(day, value).where(*where, self._epoch(column) >= since_day * DAY).group_by(day)
-        )
+        statement = sa.select(day, value).where(*where, self._epoch(column) >= since_day * DAY).group_by(day)
         return {int(d): float(v or 0) for d, v in (await self.db.execute(statement)).all()}
 
     async def daily_usage(self, tenant_id: str, since_day: int, until_day: int) -> DailyUsage:
@@ -94,8 +97,11 @@ class StatsRepository:
         )
         stored = float((await self.db.execute(before)).scalar_one())
         minutes = await self._per_day(
-            streams.c.updated_at, sa.func.sum(streams.c.duration) / 60, since_day,
-            streams.c.tenant_id == tenant_id, streams.c.status == "ready",
+            streams.c.updated_at,
+            sa.func.sum(streams.c.duration) / 60,
+            since_day,
+            streams.c.tenant_id == tenant_id,
+            streams.c.status == "ready",
         )
         d = webhook_deliveries.c
         deliveries: dict[str, dict[int, float]] = defaultdict(dict)

@@ -15,6 +15,7 @@ from origin.store.schema import buckets, now, tenants
 #: The key a tenant is created with (``mediaedge tenant create``), rotated by ``rotate_api_key``.
 DEFAULT_KEY = "default"
 
+
 def new_webhook_signing_key() -> str:
     return "whsec_" + secrets.token_urlsafe(32)
 

@@ -25,8 +25,9 @@ def csrf_of(html: str) -> str:
 async def log_in(client: httpx.AsyncClient, api_key: str) -> httpx.Response:
     page = await client.get("/dashboard/login")
     assert page.status_code == 200
-    return await client.post("/dashboard/login", data={"csrf": csrf_of(page.text), "api_key": api_key,
-                                                       "next": "/dashboard/settings"})
+    return await client.post(
+        "/dashboard/login", data={"csrf": csrf_of(page.text), "api_key": api_key, "next": "/dashboard/settings"}
+    )
 
 
 @dataclass

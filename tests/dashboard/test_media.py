@@ -20,16 +20,27 @@ pytestmark = pytest.mark.anyio
 
 
 async def stored_file(state, tenant_id: str, name: str, mime: str = "video/mp4", duration: float | None = 12.0):
-    record, _ = await state.store.files.register(tenant_id, "default", f"{tenant_id}/u/{name}", name, "u", True,
-                                                 FileMeta(size=4096, etag="e", mime=mime, duration=duration))
+    record, _ = await state.store.files.register(
+        tenant_id,
+        "default",
+        f"{tenant_id}/u/{name}",
+        name,
+        "u",
+        True,
+        FileMeta(size=4096, etag="e", mime=mime, duration=duration),
+    )
     async with state.store.transaction() as tx:
         return await file_stored(state.store, record, tx), record
 
 
 async def test_catalogue_lists_searches_filters_and_pages(browser):
     store, tenant_id = browser.state.store, browser.auth.tenant.id
-    made = [await store.assets.create(tenant_id, kind="video", title=f"Lesson {n:02d}", status=Status.READY.value,
-                                      dialect="videos") for n in range(30)]
+    made = [
+        await store.assets.create(
+            tenant_id, kind="video", title=f"Lesson {n:02d}", status=Status.READY.value, dialect="videos"
+        )
+        for n in range(30)
+    ]
     await store.assets.create(tenant_id, kind="audio", title="Podcast <one>", tags=["show"], dialect="media")
     other, _ = await store.tenants.create("other", browser.state.settings.storage.default)
     await store.assets.create(other.id, kind="video", title="Lesson secret")
@@ -77,14 +88,17 @@ async def test_media_page_plays_in_a_preview_the_whitelist_does_not_block(browse
     # An ordinary embed of the same file still obeys the whitelist.
     token = parse_qs(urlsplit(src).query)["token"][0]
     assert token
-    plain = await browser.client.get("/embed", params={"file": record.id, "api_key": browser.auth.api_key},
-                                     headers={"Referer": referer})
+    plain = await browser.client.get(
+        "/embed", params={"file": record.id, "api_key": browser.auth.api_key}, headers={"Referer": referer}
+    )
     assert plain.status_code == 403
 
     status = (await browser.client.get(f"/dashboard/media/{asset.id}/status")).json()
     assert status["status"] == "ready" and status["final"] is False
     assert [r["status"] for r in status["renditions"]] == ["processing"]
-    snippet = html.unescape(re.search(r'<pre class="snippet" id="iframe-snippet">(.*?)</pre>', page.text, re.S).group(1))
+    snippet = html.unescape(
+        re.search(r'<pre class="snippet" id="iframe-snippet">(.*?)</pre>', page.text, re.S).group(1)
+    )
     assert snippet.startswith(f'<iframe src="{state.settings.origin.url}/embed?file={record.id}&api_key=YOUR_API_KEY"')
 
 
@@ -92,16 +106,21 @@ async def test_signed_url_generator(browser):
     state = browser.state
     asset, record = await stored_file(state, browser.auth.tenant.id, "clip.mp4", duration=None)
     page = f"/dashboard/media/{asset.id}"
-    answer = await browser.post(f"{page}/signed-url", {"expires_in": "5m", "scope": "exact", "ip": "203.0.113.0/24"},
-                                page=page)
+    answer = await browser.post(
+        f"{page}/signed-url", {"expires_in": "5m", "scope": "exact", "ip": "203.0.113.0/24"}, page=page
+    )
     assert answer.status_code == 200, answer.text
     url = html.unescape(re.search(r'id="signed-url-value">([^<]+)<', answer.text).group(1))
     token, key = url.removeprefix(state.settings.edge.url + "/").split("/", 1)
     assert key == record.key
     jwks = (await browser.client.get("/.well-known/jwks.json")).json()
     claims = KeySet.from_jwks(jwks).verify(token)
-    assert (claims.tid, claims.path, claims.scope, claims.fid) == (browser.auth.tenant.id, record.key, "exact",
-                                                                    record.id)
+    assert (claims.tid, claims.path, claims.scope, claims.fid) == (
+        browser.auth.tenant.id,
+        record.key,
+        "exact",
+        record.id,
+    )
     assert str(claims.ip) == "203.0.113.0/24"
     assert claims.exp - time.time() == pytest.approx(300, abs=5)
 
@@ -143,6 +162,7 @@ async def test_revoking_the_login_key_ends_the_session(browser):
     assert "this session has ended" in revoked.text
     assert (await browser.client.get("/dashboard/settings")).status_code == 303
     page = await browser.client.get("/dashboard/login")
-    answer = await browser.client.post("/dashboard/login", data={"csrf": csrf_of(page.text),
-                                                                 "api_key": browser.auth.api_key})
+    answer = await browser.client.post(
+        "/dashboard/login", data={"csrf": csrf_of(page.text), "api_key": browser.auth.api_key}
+    )
     assert answer.status_code == 401

@@ -75,14 +75,18 @@ async def test_wrong_key_and_missing_login_csrf_are_refused(origin_state, tenant
 
 
 async def test_login_redirects_only_inside_the_dashboard(origin_state, tenant):
-    targets = [("/dashboard/usage", "/dashboard/usage"), ("https://evil.example/", "/dashboard/settings"),
-               ("//evil.example/dashboard", "/dashboard/settings")]
+    targets = [
+        ("/dashboard/usage", "/dashboard/usage"),
+        ("https://evil.example/", "/dashboard/settings"),
+        ("//evil.example/dashboard", "/dashboard/settings"),
+    ]
     async with _client(origin_state) as client:
         for target, expected in targets:
             client.cookies.clear()
             page = await client.get("/dashboard/login")
-            answer = await client.post("/dashboard/login", data={"csrf": csrf_of(page.text), "api_key": tenant.api_key,
-                                                                 "next": target})
+            answer = await client.post(
+                "/dashboard/login", data={"csrf": csrf_of(page.text), "api_key": tenant.api_key, "next": target}
+            )
             assert answer.headers["location"] == expected
 
 
@@ -129,8 +133,9 @@ async def test_a_disabled_tenant_is_logged_out(browser):
 async def test_dashboard_can_be_turned_off(origin_state, tenant):
     from dataclasses import replace
 
-    origin_state.settings = origin_state.settings.replace(dashboard=replace(origin_state.settings.dashboard,
-                                                                            enabled=False))
+    origin_state.settings = origin_state.settings.replace(
+        dashboard=replace(origin_state.settings.dashboard, enabled=False)
+    )
     async with _client(origin_state) as client:
         assert (await client.get("/dashboard/login")).status_code == 404
         assert (await client.get("/dashboard/settings")).status_code == 404

@@ -15,21 +15,30 @@ async def _tenant(browser):
 
 
 async def test_whitelist_is_saved_normalised(browser):
-    answer = await browser.post("/dashboard/settings/whitelist", {
-        "domains": "Example.COM\nhttps://www.example.com:8443/path\n*.cdn.example.org\nbücher.example",
-        "app_ids": "com.example.app\nweb-1",
-    })
+    answer = await browser.post(
+        "/dashboard/settings/whitelist",
+        {
+            "domains": "Example.COM\nhttps://www.example.com:8443/path\n*.cdn.example.org\nbücher.example",
+            "app_ids": "com.example.app\nweb-1",
+        },
+    )
     assert answer.status_code == 200, answer.text
     assert "Whitelist saved" in answer.text
     tenant = await _tenant(browser)
-    assert tenant.whitelisted_domains == ["example.com", "www.example.com", "*.cdn.example.org",
-                                          "xn--bcher-kva.example"]
+    assert tenant.whitelisted_domains == [
+        "example.com",
+        "www.example.com",
+        "*.cdn.example.org",
+        "xn--bcher-kva.example",
+    ]
     assert tenant.app_ids == ["com.example.app", "web-1"]
 
 
 async def test_bad_entries_are_refused_and_nothing_changes(browser):
-    answer = await browser.post("/dashboard/settings/whitelist", {
-        "domains": "good.example\nnot a host\n*.\nexample.com/../x?y", "app_ids": "has space"})
+    answer = await browser.post(
+        "/dashboard/settings/whitelist",
+        {"domains": "good.example\nnot a host\n*.\nexample.com/../x?y", "app_ids": "has space"},
+    )
     assert answer.status_code == 400
     assert "Not a host name: not a host" in answer.text
     assert "Not an app ID: has space" in answer.text
@@ -60,23 +69,28 @@ async def test_the_tester_answers_what_the_edge_would(browser):
 
 async def test_edges_get_the_whitelist_with_the_origins_host(browser):
     await browser.post("/dashboard/settings/whitelist", {"domains": "school.example", "app_ids": ""})
-    answer = await browser.client.get(f"/_edge/tenants/{browser.auth.tenant.id}",
-                                      headers={"X-Mediaedge-Edge-Secret": browser.state.edge_secret})
+    answer = await browser.client.get(
+        f"/_edge/tenants/{browser.auth.tenant.id}", headers={"X-Mediaedge-Edge-Secret": browser.state.edge_secret}
+    )
     assert answer.json()["whitelisted_domains"] == ["school.example", "127.0.0.1"]
     await browser.post("/dashboard/settings/whitelist", {"domains": "", "app_ids": ""})
-    answer = await browser.client.get(f"/_edge/tenants/{browser.auth.tenant.id}",
-                                      headers={"X-Mediaedge-Edge-Secret": browser.state.edge_secret})
+    answer = await browser.client.get(
+        f"/_edge/tenants/{browser.auth.tenant.id}", headers={"X-Mediaedge-Edge-Secret": browser.state.edge_secret}
+    )
     assert answer.json()["whitelisted_domains"] == []  # no whitelist: nothing to add to
 
 
-@pytest.mark.parametrize("url, reason", [
-    ("http://127.0.0.1:9000/hook", "loopback"),
-    ("http://10.1.2.3/hook", "private"),
-    ("http://[::ffff:169.254.169.254]/latest", "link-local"),
-    ("http://0x7f.1/hook", "loopback"),
-    ("ftp://example.com/hook", "Only http and https"),
-    ("https://user:pw@example.com/hook", "credentials"),
-])
+@pytest.mark.parametrize(
+    "url, reason",
+    [
+        ("http://127.0.0.1:9000/hook", "loopback"),
+        ("http://10.1.2.3/hook", "private"),
+        ("http://[::ffff:169.254.169.254]/latest", "link-local"),
+        ("http://0x7f.1/hook", "loopback"),
+        ("ftp://example.com/hook", "Only http and https"),
+        ("https://user:pw@example.com/hook", "credentials"),
+    ],
+)
 async def test_webhook_urls_the_dispatcher_would_refuse_are_refused(browser, url, reason):
     answer = await browser.post("/dashboard/settings/webhook", {"webhook_url": url})
     assert answer.status_code == 400
@@ -95,7 +109,8 @@ async def test_webhook_url_saved_and_cleared(browser):
 
 async def test_an_allowed_loopback_receiver_passes(browser):
     browser.state.settings = browser.state.settings.replace(
-        net=type(browser.state.settings.net)(allow=["127.0.0.1:9000"], connect_timeout=1.0, timeout=1.0))
+        net=type(browser.state.settings.net)(allow=["127.0.0.1:9000"], connect_timeout=1.0, timeout=1.0)
+    )
     answer = await browser.post("/dashboard/settings/webhook", {"webhook_url": "http://127.0.0.1:9000/hook"})
     assert answer.status_code == 200
     assert (await _tenant(browser)).webhook_url == "http://127.0.0.1:9000/hook"
@@ -112,17 +127,24 @@ async def test_signing_key_rotation_shows_the_new_key_once(browser):
     assert new not in (await browser.client.get("/dashboard/settings")).text
 
 
-@pytest.mark.parametrize("path, data", [
-    ("/dashboard/settings/whitelist", {"domains": "evil.example", "app_ids": ""}),
-    ("/dashboard/settings/webhook", {"webhook_url": "https://93.184.215.14/x"}),
-    ("/dashboard/settings/signing-key", {}),
-])
+@pytest.mark.parametrize(
+    "path, data",
+    [
+        ("/dashboard/settings/whitelist", {"domains": "evil.example", "app_ids": ""}),
+        ("/dashboard/settings/webhook", {"webhook_url": "https://93.184.215.14/x"}),
+        ("/dashboard/settings/signing-key", {}),
+    ],
+)
 async def test_forms_without_the_csrf_token_change_nothing(browser, path, data):
     before = await _tenant(browser)
     for csrf in (None, "", "wrong-token"):
         body = dict(data) if csrf is None else {**data, "csrf": csrf}
         answer = await browser.client.post(path, data=body)
         assert answer.status_code == 403
-        assert answer.json() == {"statusCode": 403, "error": "Forbidden", "code": "CSRF_INVALID",
-                                 "message": answer.json()["message"]}
+        assert answer.json() == {
+            "statusCode": 403,
+            "error": "Forbidden",
+            "code": "CSRF_INVALID",
+            "message": answer.json()["message"],
+        }
     assert await _tenant(browser) == before

@@ -20,8 +20,9 @@ pytestmark = pytest.mark.anyio
 
 
 async def _file(store, tenant_id: str, key: str, size: int, created_at: float) -> None:
-    record, _ = await store.files.register(tenant_id, "default", f"{tenant_id}/u/{key}", key, "u", False,
-                                           FileMeta(size=size, etag="e", mime="video/mp4"))
+    record, _ = await store.files.register(
+        tenant_id, "default", f"{tenant_id}/u/{key}", key, "u", False, FileMeta(size=size, etag="e", mime="video/mp4")
+    )
     await store.db.execute(sa.update(files).where(files.c.id == record.id).values(created_at=created_at))
 
 
@@ -61,8 +62,11 @@ async def test_usage_page_charts_the_series(browser):
 
 
 def _samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
-    return {(s.name, tuple(sorted(s.labels.items()))): s.value
-            for family in text_string_to_metric_families(text) for s in family.samples}
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
 
 
 async def test_metrics_count_requests_by_route_and_report_queues(origin_client, origin_state, tenant):
@@ -70,10 +74,16 @@ async def test_metrics_count_requests_by_route_and_report_queues(origin_client, 
         assert (await origin_client.get("/healthz")).status_code == 200
     assert (await origin_client.get("/webhooks/deliveries/wh_nope", headers=tenant.headers)).status_code == 404
     assert (await origin_client.get("/no/such/path")).status_code == 404
-    upload = await origin_client.post("/files", headers={**tenant.headers, "Tus-Resumable": "1.0.0",
-                                                         "Upload-Length": "5",
-                                                         "Content-Type": "application/offset+octet-stream"},
-                                      content=b"hello")
+    upload = await origin_client.post(
+        "/files",
+        headers={
+            **tenant.headers,
+            "Tus-Resumable": "1.0.0",
+            "Upload-Length": "5",
+            "Content-Type": "application/offset+octet-stream",
+        },
+        content=b"hello",
+    )
     assert upload.status_code == 201, upload.text
     async with origin_state.store.transaction() as tx:
         await enqueue(tx, "test.kind", tenant.tenant.id, {}, delay=-30)
@@ -88,8 +98,10 @@ async def test_metrics_count_requests_by_route_and_report_queues(origin_client, 
     assert samples[ok] == 3
     templated = (("method", "GET"), ("route", "/webhooks/deliveries/{delivery_id}"), ("status", "404"))
     assert samples[("mediaedge_origin_requests_total", templated)] == 1
-    assert samples[("mediaedge_origin_requests_total", (("method", "GET"), ("route", "unmatched"),
-                                                        ("status", "404")))] == 1
+    assert (
+        samples[("mediaedge_origin_requests_total", (("method", "GET"), ("route", "unmatched"), ("status", "404")))]
+        == 1
+    )
     assert samples[("mediaedge_origin_request_body_bytes_total", (("route", "/files"),))] == 5
     assert samples[("mediaedge_origin_jobs", (("kind", "test.kind"), ("status", "queued")))] == 2
     assert samples[("mediaedge_origin_job_queue_age_seconds", (("kind", "test.kind"),))] >= 29

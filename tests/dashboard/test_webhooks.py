@@ -26,8 +26,9 @@ def receiver_port() -> int:
 
 @pytest.fixture
 def settings(tmp_path: Path, receiver_port: int):
-    return make_settings(tmp_path / "var", net={"allow": [f"127.0.0.1:{receiver_port}"]},
-                         webhooks={"backoff_scale": 0.0})
+    return make_settings(
+        tmp_path / "var", net={"allow": [f"127.0.0.1:{receiver_port}"]}, webhooks={"backoff_scale": 0.0}
+    )
 
 
 class Receiver:
@@ -78,8 +79,9 @@ async def test_log_attempts_and_redelivery(browser, receiver):
     refused = await browser.client.post(f"/dashboard/webhooks/{delivery_id}/redeliver")
     assert refused.status_code == 403
     endpoint.accept = True
-    again = await browser.post(f"/dashboard/webhooks/{delivery_id}/redeliver", {},
-                               page=f"/dashboard/webhooks/{delivery_id}")
+    again = await browser.post(
+        f"/dashboard/webhooks/{delivery_id}/redeliver", {}, page=f"/dashboard/webhooks/{delivery_id}"
+    )
     assert again.status_code == 200
     assert "Queued for delivery again" in again.text
     assert (await browser.state.store.webhooks.get(browser.auth.tenant.id, delivery_id)).status == "pending"

@@ -105,12 +105,20 @@ def browser_driver() -> list[str]:
 def test_dashboard_in_a_browser(browser_driver, tmp_path, clip):
     ARTIFACTS.mkdir(exist_ok=True)
     with webhook_receiver() as receiver:
-        env = {"MEDIAEDGE_NET_ALLOW": f"127.0.0.1:{receiver.port}", "MEDIAEDGE_EDGE_TENANT_TTL": "1",
-               "MEDIAEDGE_WEBHOOKS_POLL_INTERVAL": "0.1"}
+        env = {
+            "MEDIAEDGE_NET_ALLOW": f"127.0.0.1:{receiver.port}",
+            "MEDIAEDGE_EDGE_TENANT_TTL": "1",
+            "MEDIAEDGE_WEBHOOKS_POLL_INTERVAL": "0.1",
+        }
         with mediaedge_up(tmp_path / "var", env=env, log=tmp_path / "mediaedge.log") as node:
             old_key = json.loads((node.data_dir / "demo-tenant.json").read_text())["webhook_signing_key"]
-            config = {"origin": node.origin, "apiKey": node.api_key, "clip": str(clip), "webhookUrl": receiver.url,
-                      "screenshots": str(ARTIFACTS)}
+            config = {
+                "origin": node.origin,
+                "apiKey": node.api_key,
+                "clip": str(clip),
+                "webhookUrl": receiver.url,
+                "screenshots": str(ARTIFACTS),
+            }
             run = subprocess.run([*browser_driver, json.dumps(config)], capture_output=True, text=True, timeout=240)
             assert run.returncode == 0, run.stderr
             report = json.loads(run.stdout)

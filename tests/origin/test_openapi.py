@@ -25,7 +25,8 @@ from origin.openapi import Dialect, build, describe
 pytestmark = pytest.mark.anyio
 
 SEGMENT = st.text(string.ascii_letters + string.digits + "-_.", min_size=1, max_size=24).filter(
-    lambda s: s not in (".", ".."))
+    lambda s: s not in (".", "..")
+)
 
 
 async def _document(origin_client) -> dict:
@@ -47,7 +48,11 @@ async def test_document_is_valid_openapi_3_1(origin_client):
     assert document["openapi"] == "3.1.0"
     assert {t["name"] for t in document["tags"]} >= {"aauti", "edge", "operations"}
     assert document["components"]["securitySchemes"]["ApiKey"] == {
-        "type": "apiKey", "in": "header", "name": "API-Key", "description": "A tenant's API key."}
+        "type": "apiKey",
+        "in": "header",
+        "name": "API-Key",
+        "description": "A tenant's API key.",
+    }
 
 
 async def test_every_route_is_described_and_no_dashboard_page_is(origin_client):
@@ -78,8 +83,9 @@ def test_new_dialect_routes_appear_with_their_declarations():
         The thing is made at once."""
 
     make_thing.__module__ = "origin.api.aauti.things"
-    document = build([Route("/things/{thing_id:int}", make_thing, methods=["POST"])], title="t", version="1",
-                     server="http://x")
+    document = build(
+        [Route("/things/{thing_id:int}", make_thing, methods=["POST"])], title="t", version="1", server="http://x"
+    )
     validate(document)
     op = document["paths"]["/things/{thing_id}"]["post"]
     assert op["summary"] == "Make a thing." and op["description"] == "The thing is made at once."
@@ -107,8 +113,15 @@ def _operations(document: dict) -> list[tuple[str, str, dict]]:
     return [(t, m, op) for t, ops in document["paths"].items() for m, op in ops.items()]
 
 
-def _probe(client: httpx.Client, document: dict, template: str, method: str, operation: dict,
-           data: st.DataObject, credentials: list[dict]) -> None:
+def _probe(
+    client: httpx.Client,
+    document: dict,
+    template: str,
+    method: str,
+    operation: dict,
+    data: st.DataObject,
+    credentials: list[dict],
+) -> None:
     path = template
     for parameter in operation.get("parameters", []):
         if parameter["in"] == "path":

@@ -68,8 +68,9 @@ def _check_not_expired(upload: TusUpload) -> None:
         raise HTTPError(410, "Upload expired", "UPLOAD_EXPIRED")
 
 
-@describe(summary="TUS capabilities (Tus-Version, Tus-Extension, Tus-Max-Size)",
-          responses={204: "Capabilities in headers"})
+@describe(
+    summary="TUS capabilities (Tus-Version, Tus-Extension, Tus-Max-Size)", responses={204: "Capabilities in headers"}
+)
 @tus_endpoint
 async def options(request: Request) -> Response:
     state, tenant = await _tenant(request)
@@ -84,8 +85,12 @@ async def options(request: Request) -> Response:
     )
 
 
-@describe(summary="Create a TUS upload (creation, creation-with-upload, concatenation)", headers=TUS_HEADERS_IN,
-          responses={201: "Created: Location, Upload-Offset"}, errors=(409, 412, 413, 415, 460))
+@describe(
+    summary="Create a TUS upload (creation, creation-with-upload, concatenation)",
+    headers=TUS_HEADERS_IN,
+    responses={201: "Created: Location, Upload-Offset"},
+    errors=(409, 412, 413, 415, 460),
+)
 @tus_endpoint
 async def create(request: Request) -> Response:
     check_version(request)
@@ -146,8 +151,12 @@ async def _create_final(
     return Response(status_code=201, headers={**location, **_progress(upload), **_file_headers(state, record)})
 
 
-@describe(summary="An upload's offset (Upload-Offset, Upload-Length)", headers=TUS_HEADERS_IN,
-          responses={200: "The offset in headers"}, errors=(410, 412))
+@describe(
+    summary="An upload's offset (Upload-Offset, Upload-Length)",
+    headers=TUS_HEADERS_IN,
+    responses={200: "The offset in headers"},
+    errors=(410, 412),
+)
 @tus_endpoint
 async def head(request: Request) -> Response:
     check_version(request)
@@ -170,10 +179,14 @@ async def head(request: Request) -> Response:
     return Response(status_code=200, headers={**headers, **_file_headers(state, record)})
 
 
-@describe(summary="Append a chunk at Upload-Offset", headers=TUS_HEADERS_IN,
-          request={"type": "string", "format": "binary"}, request_type="application/offset+octet-stream",
-          responses={204: "Appended: the new Upload-Offset"},
-          errors=(409, 410, 412, 413, 415, 423, 460))
+@describe(
+    summary="Append a chunk at Upload-Offset",
+    headers=TUS_HEADERS_IN,
+    request={"type": "string", "format": "binary"},
+    request_type="application/offset+octet-stream",
+    responses={204: "Appended: the new Upload-Offset"},
+    errors=(409, 410, 412, 413, 415, 423, 460),
+)
 @tus_endpoint
 async def patch(request: Request) -> Response:
     check_version(request)
