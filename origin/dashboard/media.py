@@ -153,7 +153,7 @@ async def media_status(request: Request, login: Login) -> Response:
     state, asset, _ = await _asset(request, login)
     renditions = await state.store.renditions.list(asset.id)
     streams = await _streams(state, asset)
-    items = [{"id": r.id, "status": r.status, "progress": None} for r in renditions]
+    items: list[dict[str, Any]] = [{"id": r.id, "status": r.status, "progress": None} for r in renditions]
     items += [{"id": s.id, "status": s.status, "progress": s.progress} for s in streams]
     final = all(i["status"] in (*RENDITION_FINAL, *STREAM_FINAL) for i in items) and asset.status in (
         Status.READY,

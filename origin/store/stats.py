@@ -72,7 +72,7 @@ class StatsRepository:
         rows = (await self.db.execute(statement)).all()
         return [
             QueueStat(kind, status, int(count), None if oldest is None else float(oldest))
-            for kind, status, count, oldest in rows
+            for kind, status, count, oldest in map(tuple, rows)
         ]
 
     async def webhooks(self) -> list[WebhookStat]:
@@ -80,13 +80,13 @@ class StatsRepository:
         statement = sa.select(d.status, sa.func.count(), sa.func.min(self._epoch(d.created_at))).group_by(d.status)
         return [
             WebhookStat(status, int(count), None if oldest is None else float(oldest))
-            for status, count, oldest in (await self.db.execute(statement)).all()
+            for status, count, oldest in map(tuple, (await self.db.execute(statement)).all())
         ]
 
     async def _per_day(self, column: Any, value: Any, since_day: int, *where: Any) -> dict[int, float]:
         day = self._day(column)
         statement = sa.select(day, value).where(*where, self._epoch(column) >= since_day * DAY).group_by(day)
-        return {int(d): float(v or 0) for d, v in (await self.db.execute(statement)).all()}
+        return {int(d): float(v or 0) for d, v in map(tuple, (await self.db.execute(statement)).all())}
 
     async def daily_usage(self, tenant_id: str, since_day: int, until_day: int) -> DailyUsage:
         ready = sa.and_(files.c.tenant_id == tenant_id, files.c.status == "ready")
@@ -111,7 +111,7 @@ class StatsRepository:
             .where(d.tenant_id == tenant_id, self._epoch(d.created_at) >= since_day * DAY)
             .group_by(day, d.status)
         )
-        for row_day, status, count in (await self.db.execute(statement)).all():
+        for row_day, status, count in map(tuple, (await self.db.execute(statement)).all()):
             deliveries[status][int(row_day)] = float(count)
         days = list(range(since_day, until_day + 1))
         cumulative = []
