@@ -66,6 +66,7 @@ async def _file_object(state: OriginState, key: str) -> tuple[StorageBackend, in
 
 @describe(responses={200: "The object", 206: "A range of the object", 304: "Not modified"}, errors=(416,))
 async def edge_object(request: Request) -> Response:
+    """An object's bytes (whole or one range) with its policy headers, for an edge."""
     state = _require_edge(request)
     try:
         key = validate_key(request.path_params["key"])
@@ -103,6 +104,7 @@ def edge_whitelist(state: OriginState, domains: list[str]) -> list[str]:
 
 
 async def edge_tenant(request: Request) -> JSON:
+    """A tenant's policy for edges: whitelisted domains (with the origin's host) and app IDs."""
     state = _require_edge(request)
     tenant = await state.store.tenants.get(request.path_params["tenant_id"])
     if tenant is None:

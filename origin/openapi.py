@@ -163,7 +163,7 @@ def _dialect(module: str) -> Dialect:
         declared = getattr(package, "OPENAPI", None)
         if isinstance(declared, Dialect):
             return declared
-        doc = inspect.getdoc(package) or ""
+        doc = (inspect.getdoc(package) or "").replace("``", "`")
         return Dialect(parts[2], doc.split("\n\n")[0])
     return Dialect(parts[-1])
 
@@ -207,7 +207,7 @@ def _operation(path: str, route: Route, method: str, components: _Components) ->
     endpoint = _unwrap(route.endpoint)
     declared: Operation = getattr(endpoint, "__openapi__", Operation())
     dialect = _dialect(endpoint.__module__)
-    doc = inspect.getdoc(endpoint) or ""
+    doc = (inspect.getdoc(endpoint) or "").replace("``", "`")  # reST literals as Markdown
     first, _, rest = doc.partition("\n\n")
     template = _PARAM.sub(r"{\1}", path)
     summary = declared.summary or " ".join(first.split()) or f"{method.upper()} {template}"

@@ -5,7 +5,7 @@
 // CONFIG: {origin, apiKey, clip, webhookUrl, screenshots}. The steps: log in; a form stripped of its
 // CSRF token is refused; set the webhook URL; change the whitelist and test a Referer; rotate the
 // signing key; drop the clip on the uploads page (TUS) and watch the progress bar reach 100 %; play
-// it on its media page; redeliver its webhook; draw the usage charts; log out. Screenshots of each
+// it on its media page; redeliver its webhook; draw the usage charts; log out; open the API reference. Screenshots of each
 // page go to CONFIG.screenshots (docs/dashboard.md shows them).
 import { readFileSync } from 'node:fs';
 import { chromium } from 'playwright-core';
@@ -170,6 +170,16 @@ try {
     await Promise.all([page.waitForURL(/\/dashboard\/login/), page.click('#logout')]);
     await page.goto(`${config.origin}/dashboard/settings`);
     report.afterLogout = new URL(page.url()).pathname;
+  });
+  await step('api reference', async () => {
+    const errors = [];
+    page.on('pageerror', (err) => errors.push(String(err)));
+    await page.goto(`${config.origin}/docs`);
+    await page.waitForSelector('.opblock-tag-section', { timeout: STEP_TIMEOUT });
+    report.docsTags = await page.locator('.opblock-tag').allTextContents();
+    report.docsOperations = await page.locator('.opblock').count();
+    report.docsErrors = errors;
+    await shot(page, 'docs');
   });
   report.ok = true;
 } catch (err) {

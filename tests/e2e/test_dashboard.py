@@ -4,7 +4,7 @@ against a real ``mediaedge up`` (origin, worker, edge) and a webhook receiver on
 The browser logs in, fails to submit a form stripped of its CSRF token, points the webhook URL at the
 receiver, changes the whitelist (and tests Referers in the settings page), rotates the signing key,
 drops a clip on the uploads page (TUS; the progress bar reaches 100 %), plays it on its media page,
-redelivers its webhook and logs out. The test then checks what the browser cannot see: the edge
+redelivers its webhook, logs out and opens the API reference (/docs). The test then checks what the browser cannot see: the edge
 refuses a Referer the whitelist no longer allows, the upload's webhook was signed with the new key,
 and the redelivery reached the receiver. Screenshots are kept in test-artifacts/ (docs/dashboard.md).
 """
@@ -174,6 +174,10 @@ def test_dashboard_in_a_browser(browser_driver, tmp_path, clip):
             ids = [h.headers["webhook-id"] for h in receiver.hooks]
             assert ids.count(report["deliveryId"]) == 2 and report["attemptRows"] == 2
             assert report["charts"] == 6
+            # The API reference renders (Swagger UI under the page's CSP), one section per dialect.
+            tags = " ".join(report["docsTags"])
+            assert "aauti" in tags and "edge" in tags and report["docsOperations"] >= 30
+            assert report["docsErrors"] == []
 
     for name in ("login", "settings", "uploads", "media", "webhook", "usage"):
         assert (ARTIFACTS / f"dashboard-{name}.png").stat().st_size > 10_000

@@ -265,6 +265,7 @@ def _page(config: dict[str, Any], status: int, csp: str) -> HTMLResponse:
           401: "The player page with the error (text/html)", 403: "The player page with the error (text/html)",
           404: "The player page with the error (text/html)"})
 async def embed_page(request: Request) -> HTMLResponse:
+    """The embeddable player page for one file (API key or embed token in the query)."""
     state = get_state(request)
     source = state.settings.embed.source
     try:

@@ -47,6 +47,7 @@ def _download_signature(state: OriginState, file_id: str, expires: int) -> str:
 
 
 async def download(request: Request) -> JSON:
+    """A time-limited download URL for one of the tenant's files."""
     state = get_state(request)
     tenant = await require_tenant(request)
     record = await file_from_url(state, tenant, request.query_params.get("file"))
@@ -92,6 +93,7 @@ async def raw_download(request: Request) -> StreamingResponse:
 
 @describe(errors=(403,))
 async def register(request: Request) -> JSON:
+    """Register an object already in one of the tenant's buckets as a file."""
     state = get_state(request)
     tenant = await require_tenant(request)
     body = await json_body(request)
@@ -140,6 +142,7 @@ async def register(request: Request) -> JSON:
 
 
 async def delete(request: Request) -> JSON:
+    """Delete a file (and purge it from the edges)."""
     state = get_state(request)
     tenant = await require_tenant(request)
     body = await json_body(request)

@@ -93,6 +93,7 @@ async def issue_url_token(
 
 @describe(errors=(403,))
 async def url_token(request: Request) -> JSON:
+    """A signed URL (JWT) for one of the tenant's files or stream folders: expiry, exact or prefix scope, IP binding."""
     state = get_state(request)
     tenant = await require_tenant(request)
     body = await json_body(request)
@@ -105,6 +106,7 @@ async def url_token(request: Request) -> JSON:
 
 @describe(security=())
 async def jwks_document(request: Request) -> JSON:
+    """The public keys edges verify URL tokens with (JWKS)."""
     state = get_state(request)
     await state.keys.active()  # a fresh origin publishes a key before it signs one
     keys = await state.store.signing_keys.verifying_jwks(time.time())

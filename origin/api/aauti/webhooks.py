@@ -57,6 +57,7 @@ def _limit(request: Request) -> int:
 
 
 async def list_deliveries(request: Request) -> JSON:
+    """The tenant's webhook deliveries, most recent first (``?status=``, ``?limit=``)."""
     tenant = await require_tenant(request)
     status = request.query_params.get("status") or None
     if status is not None and status not in STATUSES:
@@ -74,6 +75,7 @@ async def _delivery(request: Request) -> WebhookDelivery:
 
 
 async def show_delivery(request: Request) -> JSON:
+    """One delivery: the exact event sent and every attempt with its response."""
     delivery = await _delivery(request)
     attempts = await get_state(request).store.webhooks.attempts(delivery.id)
     return JSON(
