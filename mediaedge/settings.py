@@ -314,6 +314,8 @@ class DashboardSettings:
     enabled: StrictBool
     session_idle: Duration
     session_lifetime: Duration
+    #: Not validated here: a validation error would echo the value. Shorter than 32 characters = no operator login.
+    operator_key: StrictStr = ""
 
 
 @settings_table

@@ -5,7 +5,8 @@ script, browser libraries from npm (tus-js-client, uPlot), no build step.
 - :mod:`.views` — login, general settings (whitelist and its tester, webhook URL, signing key, API
   keys), the webhook delivery log, usage charts;
 - :mod:`.media` — the catalogue (every asset of every dialect) and an asset's page with the player;
-- :mod:`.uploads` — drag-and-drop TUS uploads through the API's TUS server.
+- :mod:`.uploads` — drag-and-drop TUS uploads through the API's TUS server;
+- :mod:`.operator` — the operator's tenant list (create, disable, enable), with ``dashboard.operator_key``.
 
 No route here is part of the API description (``include_in_schema=False``).
 """
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute, Route
 
-from origin.dashboard import media, uploads, views
+from origin.dashboard import media, operator, uploads, views
 from origin.dashboard.render import ASSETS
 
 
@@ -47,5 +48,8 @@ routes: list[BaseRoute] = [
     _get("/dashboard/usage", views.usage_page),
     _get("/dashboard/uploads", uploads.uploads_page),
     *uploads.tus_routes(),
+    _get("/dashboard/operator", operator.tenants_page),
+    _post("/dashboard/operator/tenants", operator.create_tenant),
+    _post("/dashboard/operator/tenants/{tenant_id}/active", operator.set_active),
     _get("/dashboard/assets/{name}", ASSETS.serve),
 ]

@@ -1,9 +1,10 @@
 """Dashboard login sessions and CSRF tokens.
 
-- **Login** with one of the tenant's API keys. The key is checked once and never kept: the browser
-  gets a random session token in a cookie (``HttpOnly``, ``SameSite=Strict``, ``Path=/dashboard``;
-  ``Secure`` with the ``__Secure-`` name prefix when the request came over TLS), and the store keeps
-  only the token's SHA-256 (:mod:`origin.store.dashboard`).
+- **Login** with one of the tenant's API keys, or with ``dashboard.operator_key`` as the operator.
+  The key is checked once and never kept: the browser gets a random session token in a cookie
+  (``HttpOnly``, ``SameSite=Strict``, ``Path=/dashboard``; ``Secure`` with the ``__Secure-`` name
+  prefix when the request came over TLS), and the store keeps only the token's SHA-256
+  (:mod:`origin.store.dashboard`).
 - **Expiry**: ``dashboard.session_idle`` after the last request, at most ``dashboard.session_lifetime``
   after the login; logging out deletes the row, so the cookie opens nothing afterwards.
 - **CSRF**: every session has its own random token. Every form carries it in a hidden ``csrf`` field
@@ -51,6 +52,27 @@ class Login:
         return self.session.csrf
 
 
+@dataclass(frozen=True)
+class OperatorLogin:
+    """The operator's session (``dashboard.operator_key``): every tenant, no tenant's own pages."""
+
+    session: DashboardSession
+
+    @property
+    def csrf(self) -> str:
+        return self.session.csrf
+
+
+#: Shorter operator keys are ignored (no operator login).
+MIN_OPERATOR_KEY = 32
+
+
+def is_operator_key(request: Request, key: str) -> bool:
+    """Whether ``key`` is the configured operator key (constant-time; never with a short or empty one)."""
+    expected = get_state(request).settings.dashboard.operator_key
+    return len(expected) >= MIN_OPERATOR_KEY and hmac.compare_digest(key.encode(), expected.encode())
+
+
 def require_enabled(request: Request) -> None:
     """The dashboard answers 404 everywhere when ``dashboard.enabled`` is false."""
     if not get_state(request).settings.dashboard.enabled:
@@ -89,11 +111,13 @@ def clear_cookie(request: Request, response: Response, name: str) -> None:
     )
 
 
-async def start(request: Request, response: Response, tenant: Tenant, api_key_id: str | None) -> None:
-    """Open a session for ``tenant`` and set its cookie on ``response``."""
+async def start(request: Request, response: Response, tenant: Tenant | None, api_key_id: str | None) -> None:
+    """Open a session for ``tenant`` (None: the operator's) and set its cookie on ``response``."""
     state = get_state(request)
     idle, lifetime = _lifetimes(state)
-    _, token = await state.store.dashboard_sessions.create(tenant.id, api_key_id, idle=idle, lifetime=lifetime)
+    _, token = await state.store.dashboard_sessions.create(
+        tenant.id if tenant else None, api_key_id, idle=idle, lifetime=lifetime, operator=tenant is None
+    )
     set_cookie(request, response, COOKIE, token, int(lifetime))
     clear_cookie(request, response, LOGIN_CSRF_COOKIE)
 
@@ -105,23 +129,38 @@ async def end(request: Request, response: Response) -> None:
     clear_cookie(request, response, COOKIE)
 
 
-async def current(request: Request) -> Login | None:
-    """The request's live session and its (active) tenant, sliding the session's expiry."""
+async def _live(request: Request) -> DashboardSession | None:
     require_enabled(request)
     token = request.cookies.get(cookie_name(request))
     if not token:
         return None
     state = get_state(request)
     session = await state.store.dashboard_sessions.get(token)
-    if session is None:
-        return None
-    tenant = await state.store.tenants.get(session.tenant_id)
-    if tenant is None or not tenant.active:
-        return None
-    if session.last_seen_at + TOUCH_EVERY < now():
+    if session is not None and session.last_seen_at + TOUCH_EVERY < now():
         idle, lifetime = _lifetimes(state)
         await state.store.dashboard_sessions.touch(session, idle=idle, lifetime=lifetime)
+    return session
+
+
+async def current(request: Request) -> Login | None:
+    """The request's live tenant session and its (active) tenant, sliding the session's expiry."""
+    session = await _live(request)
+    if session is None or session.operator or session.tenant_id is None:
+        return None
+    tenant = await get_state(request).store.tenants.get(session.tenant_id)
+    if tenant is None or not tenant.active:
+        return None
     return Login(session, tenant)
+
+
+async def current_operator(request: Request) -> OperatorLogin | None:
+    """The request's live operator session (only while an operator key is configured)."""
+    session = await _live(request)
+    if session is None or not session.operator:
+        return None
+    if len(get_state(request).settings.dashboard.operator_key) < MIN_OPERATOR_KEY:
+        return None
+    return OperatorLogin(session)
 
 
 def check_csrf(expected: str, given: str | None) -> None:

@@ -36,6 +36,7 @@ MAX_KEY_NAME = 100
 WEBHOOK_PAGE = 50
 USAGE_DAYS = 30
 WEBHOOK_STATUSES = ("pending", "delivered", "failed", "skipped")
+OPERATOR_HOME = "/dashboard/operator"
 
 
 def _safe_next(value: str | None) -> str:
@@ -54,6 +55,8 @@ def page(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         if login is None:
             if request.method != "GET":
                 raise HTTPError(401, "Log in to the dashboard first", "DASHBOARD_LOGIN_REQUIRED")
+            if await session.current_operator(request):
+                return RedirectResponse(OPERATOR_HOME, 303)
             return RedirectResponse(f"/dashboard/login?next={quote(request.url.path)}", 303)
         if request.method == "POST":
             form = await request.form()
@@ -78,8 +81,9 @@ def _form(request: Request) -> FormData:
 
 
 async def index(request: Request) -> Response:
-    login = await session.current(request)
-    return RedirectResponse("/dashboard/settings" if login else "/dashboard/login", 303)
+    if await session.current(request):
+        return RedirectResponse("/dashboard/settings", 303)
+    return RedirectResponse(OPERATOR_HOME if await session.current_operator(request) else "/dashboard/login", 303)
 
 
 def _login_page(request: Request, status: int = 200, error: str = "") -> Response:
@@ -95,6 +99,8 @@ def _login_page(request: Request, status: int = 200, error: str = "") -> Respons
 async def login_form(request: Request) -> Response:
     if await session.current(request):
         return RedirectResponse(_safe_next(request.query_params.get("next")), 303)
+    if await session.current_operator(request):
+        return RedirectResponse(OPERATOR_HOME, 303)
     return _login_page(request)
 
 
@@ -111,7 +117,12 @@ async def login_submit(request: Request) -> Response:
     if not expected:
         raise HTTPError(403, "The login form has expired; reload the page", "CSRF_INVALID")
     session.check_csrf(expected, _text(form, CSRF_FIELD))
-    found = await authenticate(get_state(request), _text(form, "api_key"))
+    key = _text(form, "api_key")
+    if session.is_operator_key(request, key):
+        response = RedirectResponse(OPERATOR_HOME, 303)
+        await session.start(request, response, None, None)
+        return response
+    found = await authenticate(get_state(request), key)
     if found is None:
         return _login_page(request, 401, "That API key is not valid.")
     tenant, key_id = found
@@ -120,8 +131,13 @@ async def login_submit(request: Request) -> Response:
     return response
 
 
-@page
-async def logout(request: Request, login: Login) -> Response:
+async def logout(request: Request) -> Response:
+    """Tenant or operator: end the session (with the session's CSRF token)."""
+    login = await session.current(request) or await session.current_operator(request)
+    if login is None:
+        return RedirectResponse("/dashboard/login", 303)
+    form = await request.form()
+    session.check_csrf(login.csrf, _text(form, CSRF_FIELD))
     response = RedirectResponse("/dashboard/login", 303)
     await session.end(request, response)
     return response

@@ -27,8 +27,9 @@ def session_id(token: str) -> str:
 @dataclass(frozen=True)
 class DashboardSession:
     id: str
-    tenant_id: str
+    tenant_id: str | None  # None for the operator
     api_key_id: str | None
+    operator: bool
     csrf: str
     created_at: float
     last_seen_at: float
@@ -43,15 +44,17 @@ class DashboardSessionRepository:
         self.db = db
 
     async def create(
-        self, tenant_id: str, api_key_id: str | None, *, idle: float, lifetime: float
+        self, tenant_id: str | None, api_key_id: str | None, *, idle: float, lifetime: float, operator: bool = False
     ) -> tuple[DashboardSession, str]:
-        """A new session and its cookie token (the token is returned once, never stored)."""
+        """A new session and its cookie token (the token is returned once, never stored); ``operator``:
+        the operator's session (no tenant)."""
         token = secrets.token_urlsafe(32)
         at = now()
         session = DashboardSession(
             id=session_id(token),
             tenant_id=tenant_id,
             api_key_id=api_key_id,
+            operator=operator,
             csrf=secrets.token_urlsafe(32),
             created_at=at,
             last_seen_at=at,

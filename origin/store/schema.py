@@ -339,8 +339,9 @@ dashboard_sessions = sa.Table(
     "dashboard_sessions",
     metadata,
     sa.Column("id", sa.Text, primary_key=True),  # SHA-256 of the cookie's token; the token is never stored
-    sa.Column("tenant_id", sa.Text, sa.ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("tenant_id", sa.Text, sa.ForeignKey("tenants.id", ondelete="CASCADE")),  # None: the operator
     sa.Column("api_key_id", sa.Text),  # the key the session logged in with (revoking it ends the session)
+    sa.Column("operator", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("csrf", sa.Text, nullable=False),
     sa.Column("created_at", Timestamp, nullable=False),
     sa.Column("last_seen_at", Timestamp, nullable=False),

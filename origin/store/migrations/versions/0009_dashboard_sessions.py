@@ -1,4 +1,5 @@
-"""Dashboard sessions: one row per logged-in browser, keyed by the SHA-256 of its cookie token; webhook
+"""Dashboard sessions: one row per logged-in browser (a tenant's, or the operator's with no tenant),
+keyed by the SHA-256 of its cookie token; webhook
 attempts keep the start of the receiver's answer (``response_body``) for the delivery log.
 
 Revision ID: 0009
@@ -23,8 +24,9 @@ def upgrade() -> None:
     op.create_table(
         "dashboard_sessions",
         sa.Column("id", sa.Text, primary_key=True),
-        sa.Column("tenant_id", sa.Text, sa.ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+        sa.Column("tenant_id", sa.Text, sa.ForeignKey("tenants.id", ondelete="CASCADE")),
         sa.Column("api_key_id", sa.Text),
+        sa.Column("operator", sa.Boolean, nullable=False, server_default=sa.false()),
         sa.Column("csrf", sa.Text, nullable=False),
         sa.Column("created_at", Timestamp, nullable=False),
         sa.Column("last_seen_at", Timestamp, nullable=False),
