@@ -78,7 +78,20 @@ def _parser() -> argparse.ArgumentParser:
         cmd.add_argument("--webhook-url")
         cmd.add_argument("--max-file-size", type=int, metavar="BYTES")
     listing = tsub.add_parser("list", help="list tenants")
-    for cmd in (create, update, listing):
+    api_key = tsub.add_parser("api-key", help="a tenant's API keys: several per tenant, each revocable")
+    aksub = api_key.add_subparsers(dest="api_key_command", required=True, metavar="SUBCOMMAND")
+    key_create = aksub.add_parser("create", help="a new named key; prints its secret once")
+    key_list = aksub.add_parser("list", help="list keys with their last use")
+    key_revoke = aksub.add_parser("revoke", help="revoke a key (it stops working at once)")
+    for cmd in (key_create, key_list, key_revoke):
+        cmd.add_argument("tenant", help="tenant id or name")
+    key_create.add_argument("--name", required=True)
+    key_create.add_argument("--scope", action="append", metavar="SCOPE", help="a scope the key holds (repeat)")
+    key_create.add_argument(
+        "--pair", action="store_true", help="also a public key (video API: stream-public-key + stream-secret-key)"
+    )
+    key_revoke.add_argument("key_id")
+    for cmd in (create, update, listing, key_create, key_list, key_revoke):
         cmd.add_argument("--json", action="store_true", help="machine-readable output")
 
     plugins = sub.add_parser("plugins", help="list loaded plugins and the hooks each implements")
@@ -161,6 +174,14 @@ def _tenant_line(t: Any) -> str:
     return f"{t.id}  {t.name}  webhook={t.webhook_url or '-'}  domains={domains}"
 
 
+def _key_line(key: dict[str, Any]) -> str:
+    used = time.strftime("%Y-%m-%d %H:%M", time.gmtime(key["last_used_at"])) if key["last_used_at"] else "never"
+    state = "revoked" if key["revoked"] else "active"
+    return f"{key['id']}  {key['name']}  {state}  last used {used}" + (
+        f"  public {key['public_key']}" if key["public_key"] else ""
+    )
+
+
 def cmd_tenant(settings: Settings, args: argparse.Namespace) -> int:
     from origin.store import UniqueViolation
 
@@ -216,7 +237,26 @@ def cmd_tenant(settings: Settings, args: argparse.Namespace) -> int:
         _print(data, args.json, "\n".join(f"{k}: {v}" for k, v in data.items()))
         return 0
 
-    action = {"create": create, "list": listing, "update": update}[args.tenant_command]
+    async def api_keys(store: Any) -> int:
+        tenant = await store.tenants.find(args.tenant)
+        if tenant is None:
+            print(f"no tenant {args.tenant!r}", file=sys.stderr)
+            return 1
+        if args.api_key_command == "create":
+            key, secret = await store.api_keys.create(tenant.id, args.name, scopes=args.scope, pair=args.pair)
+            data = {**key.public_dict(), "secret": secret}
+            _print(data, args.json, "\n".join(f"{k}: {v}" for k, v in data.items() if v is not None))
+            return 0
+        if args.api_key_command == "revoke":
+            if not await store.api_keys.revoke(tenant.id, args.key_id):
+                print(f"tenant {tenant.name} has no active key {args.key_id!r}", file=sys.stderr)
+                return 1
+        keys = [key.public_dict() for key in await store.api_keys.list(tenant.id)]
+        _print(keys, args.json, "\n".join(_key_line(key) for key in keys))
+        return 0
+
+    commands = {"create": create, "list": listing, "update": update, "api-key": api_keys}
+    action = commands[args.tenant_command]
     return _run(lambda: _with_store(settings, action))
 
 

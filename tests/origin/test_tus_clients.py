@@ -281,7 +281,11 @@ def test_tus_js_client_resumes_after_the_origin_is_killed_and_restarted(
             origin_server.kill()
             origin_server.start()
 
-    events = run_tus_js(node, js_options(origin_server, path, tcp_proxy.url, chunkSize=MiB), kill_once)
+    # Retries span ~40 s: a restart on a loaded machine (imports, migrations) can take longer than the
+    # client's default ~12 s of retries.
+    retries = [0, 500, 1000, 2000, 3000, 5000, 8000, 20000]
+    options = js_options(origin_server, path, tcp_proxy.url, chunkSize=MiB, retryDelays=retries)
+    events = run_tus_js(node, options, kill_once, timeout=120)
     assert killed
     assert uploaded_sha256(origin_server, events[-1]["url"]) == sha256(path.read_bytes())
 
