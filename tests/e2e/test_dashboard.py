@@ -4,9 +4,9 @@ against a real ``mediaedge up`` (origin, worker, edge) and a webhook receiver on
 The browser logs in, fails to submit a form stripped of its CSRF token, points the webhook URL at the
 receiver, changes the whitelist (and tests Referers in the settings page), rotates the signing key,
 drops a clip on the uploads page (TUS; the progress bar reaches 100 %), plays it on its media page,
-redelivers its webhook, logs out and opens the API reference (/docs). The test then checks what the browser cannot see: the edge
-refuses a Referer the whitelist no longer allows, the upload's webhook was signed with the new key,
-and the redelivery reached the receiver. Screenshots are kept in test-artifacts/ (docs/dashboard.md).
+redelivers its webhook, logs out and opens the API reference (/docs). The test then checks what the
+browser cannot see: the edge refuses a Referer the whitelist no longer allows, the upload's webhook
+was signed with the new key, and the redelivery reached the receiver. Screenshots are kept in test-artifacts/ (docs/dashboard.md).
 """
 
 from __future__ import annotations
