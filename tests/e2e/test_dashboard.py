@@ -6,7 +6,8 @@ receiver, changes the whitelist (and tests Referers in the settings page), rotat
 drops a clip on the uploads page (TUS; the progress bar reaches 100 %), plays it on its media page,
 redelivers its webhook, logs out and opens the API reference (/docs). The test then checks what the
 browser cannot see: the edge refuses a Referer the whitelist no longer allows, the upload's webhook
-was signed with the new key, and the redelivery reached the receiver. Screenshots are kept in test-artifacts/ (docs/dashboard.md).
+was signed with the new key, and the redelivery reached the receiver. Screenshots are kept in
+test-artifacts/ (docs/dashboard.md).
 """
 
 from __future__ import annotations
