@@ -70,6 +70,10 @@ def _parser() -> argparse.ArgumentParser:
     update.add_argument("tenant")
     update.add_argument("--name")
     update.add_argument("--rotate-key", action="store_true", help="issue a new API key (old one stops working)")
+    update.add_argument("--rotate-stream-keys", action="store_true",
+                        help="issue a new stream-public-key + stream-secret-key pair (the old pair stops working)")
+    update.add_argument("--credit", metavar="AMOUNT|unlimited",
+                        help="transcoding credit GET /api/videos/cost checks prices against")
     update.add_argument("--disable", action="store_true")
     update.add_argument("--enable", action="store_true")
     for cmd in (create, update):
@@ -92,6 +96,23 @@ def _parser() -> argparse.ArgumentParser:
     )
     key_revoke.add_argument("key_id")
     for cmd in (create, update, listing, key_create, key_list, key_revoke):
+        cmd.add_argument("--json", action="store_true", help="machine-readable output")
+
+    ai = sub.add_parser("ai", help="AI generation: a tenant's budgets, block list and usage")
+    asub = ai.add_subparsers(dest="ai_command", required=True, metavar="SUBCOMMAND")
+    budget = asub.add_parser("budget", help="show or set a tenant's monthly budgets (0: unlimited)")
+    budget.add_argument("tenant")
+    budget.add_argument("--images", type=float, metavar="N")
+    budget.add_argument("--audio-seconds", type=float, metavar="N")
+    budget.add_argument("--caption-minutes", type=float, metavar="N")
+    budget.add_argument("--default", action="store_true", help="drop the tenant's own budgets (settings apply)")
+    blocklist = asub.add_parser("blocklist", help="show or change a tenant's prompt block list")
+    blocklist.add_argument("tenant")
+    blocklist.add_argument("--add", action="append", metavar="TERM", help="block a word or phrase (repeat)")
+    blocklist.add_argument("--remove", action="append", metavar="TERM", help="unblock a word or phrase (repeat)")
+    ai_usage = asub.add_parser("usage", help="a tenant's usage this month beside its budgets")
+    ai_usage.add_argument("tenant")
+    for cmd in (budget, blocklist, ai_usage):
         cmd.add_argument("--json", action="store_true", help="machine-readable output")
 
     plugins = sub.add_parser("plugins", help="list loaded plugins and the hooks each implements")
@@ -174,6 +195,30 @@ def _tenant_line(t: Any) -> str:
     return f"{t.id}  {t.name}  webhook={t.webhook_url or '-'}  domains={domains}"
 
 
+STREAM_KEY_NAME = "stream"
+
+
+async def stream_key_pair(store: Any, tenant_id: str, rotate: bool = False) -> dict[str, str]:
+    """A new ``stream-public-key`` + ``stream-secret-key`` pair of the tenant (the video objects API);
+    ``rotate`` revokes the pairs it had."""
+    if rotate:
+        for key in await store.api_keys.list(tenant_id):
+            if key.public_key and key.revoked_at is None:
+                await store.api_keys.revoke(tenant_id, key.id)
+    key, secret = await store.api_keys.create(tenant_id, STREAM_KEY_NAME, pair=True)
+    return {"stream_public_key": key.public_key, "stream_secret_key": secret}
+
+
+def _credit(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value >= 0:
+        raise SystemExit(f"--credit must be a non-negative amount or 'unlimited', not {text!r}")
+    return value
+
+
 def _key_line(key: dict[str, Any]) -> str:
     used = time.strftime("%Y-%m-%d %H:%M", time.gmtime(key["last_used_at"])) if key["last_used_at"] else "never"
     state = "revoked" if key["revoked"] else "active"
@@ -203,9 +248,11 @@ def cmd_tenant(settings: Settings, args: argparse.Namespace) -> int:
             )
         except UniqueViolation:
             return await name_taken(store, args.name)
-        data = {**tenant.public_dict(), "api_key": api_key, "webhook_signing_key": tenant.webhook_signing_key}
+        pair = await stream_key_pair(store, tenant.id)
+        data = {**tenant.public_dict(), "api_key": api_key, "webhook_signing_key": tenant.webhook_signing_key, **pair}
         _print(data, args.json, f"tenant {tenant.id} ({tenant.name})\napi_key: {api_key}\n"
-               f"webhook_signing_key: {tenant.webhook_signing_key}")
+               f"webhook_signing_key: {tenant.webhook_signing_key}\n"
+               f"stream_public_key: {pair['stream_public_key']}\nstream_secret_key: {pair['stream_secret_key']}")
         return 0
 
     async def listing(store: Any) -> int:
@@ -234,6 +281,12 @@ def cmd_tenant(settings: Settings, args: argparse.Namespace) -> int:
         data = tenant.public_dict()
         if args.rotate_key:
             data["api_key"] = await store.tenants.rotate_api_key(tenant.id)
+        if args.rotate_stream_keys:
+            data.update(await stream_key_pair(store, tenant.id, rotate=True))
+        if args.credit is not None:
+            credit = None if args.credit == "unlimited" else _credit(args.credit)
+            await store.credits.set(tenant.id, credit)
+            data["credit"] = "unlimited" if credit is None else credit
         _print(data, args.json, "\n".join(f"{k}: {v}" for k, v in data.items()))
         return 0
 
@@ -258,6 +311,44 @@ def cmd_tenant(settings: Settings, args: argparse.Namespace) -> int:
     commands = {"create": create, "list": listing, "update": update, "api-key": api_keys}
     action = commands[args.tenant_command]
     return _run(lambda: _with_store(settings, action))
+
+
+def cmd_ai(settings: Settings, args: argparse.Namespace) -> int:
+    from origin.ai.service import usage_report
+
+    async def run(store: Any) -> int:
+        tenant = await store.tenants.find(args.tenant)
+        if tenant is None:
+            print(f"no tenant {args.tenant!r}", file=sys.stderr)
+            return 1
+        if args.ai_command == "budget":
+            policy = await store.ai.policy(tenant.id)
+            budgets = {} if args.default else dict(policy.budgets)
+            for unit in ("images", "audio_seconds", "caption_minutes"):
+                value = getattr(args, unit)
+                if value is not None:
+                    if value < 0:
+                        print(f"--{unit.replace('_', '-')}: must not be negative", file=sys.stderr)
+                        return 2
+                    budgets[unit] = value
+            if budgets != policy.budgets:
+                await store.ai.set_policy(tenant.id, budgets=budgets)
+        elif args.ai_command == "blocklist":
+            terms = list((await store.ai.policy(tenant.id)).blocklist)
+            terms += [t for t in args.add or [] if t.strip() and t not in terms]
+            terms = [t for t in terms if t not in set(args.remove or [])]
+            policy = await store.ai.set_policy(tenant.id, blocklist=terms)
+            _print(policy.blocklist, args.json, "\n".join(policy.blocklist) or "(empty)")
+            return 0
+        report = await usage_report(store, settings, tenant.id)
+        lines = [f"since {report['period']['from']}"] + [
+            f"{unit}: {row['used']:g} used of {'unlimited' if row['budget'] is None else format(row['budget'], 'g')}"
+            for unit, row in report["units"].items()
+        ]
+        _print(report, args.json, "\n".join(lines))
+        return 0
+
+    return _run(lambda: _with_store(settings, run))
 
 
 def cmd_plugins(settings: Settings, args: argparse.Namespace) -> int:
@@ -353,7 +444,8 @@ def ensure_demo_tenant(settings: Settings) -> dict[str, Any] | None:
         if await store.tenants.list_all():
             return None
         tenant, api_key = await store.tenants.create("demo", settings.storage.default)
-        return {"id": tenant.id, "api_key": api_key, "webhook_signing_key": tenant.webhook_signing_key}
+        return {"id": tenant.id, "api_key": api_key, "webhook_signing_key": tenant.webhook_signing_key,
+                **await stream_key_pair(store, tenant.id)}
 
     data = _run(lambda: _with_store(settings, create))
     if data:
@@ -438,6 +530,7 @@ _COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
     "edge": cmd_edge,
     "worker": cmd_worker,
     "tenant": cmd_tenant,
+    "ai": cmd_ai,
     "plugins": cmd_plugins,
     "keys": cmd_keys,
     "db": cmd_db,

@@ -132,3 +132,17 @@ def moderate_prompt(
     refuse it (the request fails with ``ai.refused.safety``), ``None`` to let it through; an ``async``
     implementation is awaited. Every implementation is asked; one refusal is enough.
     """
+
+
+# -- media assets ----------------------------------------------------------------------------------
+
+
+@hookspec
+def scan_asset(path: str, mime: str, kind: str, settings: Settings) -> str | None:
+    """Judge an uploaded file before it becomes an asset (``POST /api/v1/media/{id}/finalize``).
+
+    ``path`` is a local file holding the bytes (read it, never change it), ``mime`` and ``kind``
+    (``video``, ``audio``, ``image``, ``other``) what the upload declared. Return a reason to quarantine
+    the asset (it answers ``media.quarantined`` and is never served), or ``None``. Every
+    implementation is asked; the first reason wins. Runs after the built-in content sniffing.
+    """

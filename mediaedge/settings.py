@@ -310,6 +310,20 @@ class EmbedSettings:
 
 
 @settings_table
+class VideoSettings:
+    """``[videos]``: the video objects API (``/api/videos``)."""
+
+    min_part_bytes: PositiveInt
+    max_part_bytes: PositiveInt
+    link_expires_in: Duration
+    prices: dict[str, NonNegativeFloat]
+
+    def __post_init__(self) -> None:
+        if self.min_part_bytes > self.max_part_bytes:
+            raise FieldError("min_part_bytes", "must not exceed videos.max_part_bytes")
+
+
+@settings_table
 class DashboardSettings:
     enabled: StrictBool
     session_idle: Duration
@@ -322,6 +336,24 @@ class DashboardSettings:
 class YoutubeSettings:
     api_key: StrictStr
     base_url: HttpUrlOrEmpty
+
+
+@settings_table
+class MediaSettings:
+    """The ``/api/v1/media`` API (docs/api-media.md)."""
+
+    #: Lifetime of a presigned upload form (``POST /api/v1/media/upload-url``).
+    upload_url_ttl: Duration
+    #: MIME types an upload may declare: exact types or ``type/*``.
+    allowed_mimes: StrList
+    #: Requests per user per ``rate_window`` seconds: upload-URL creation, caption generation.
+    upload_url_rate: PositiveInt
+    caption_rate: PositiveInt
+    rate_window: PositiveInt
+    #: Widths of the resized variants made from an uploaded image (WebP and JPEG each).
+    image_widths: list[PositiveInt]
+    #: Lifetime of the edge token behind a stream URL (at least the asset's duration x 2).
+    stream_url_ttl: Duration
 
 
 @settings_table
@@ -342,6 +374,8 @@ class Settings:
     webhooks: WebhookSettings
     embed: EmbedSettings
     youtube: YoutubeSettings
+    videos: VideoSettings
+    media: MediaSettings
     dashboard: DashboardSettings
 
     def replace(self, **changes: Any) -> Settings:

@@ -113,9 +113,10 @@ class StorageBackend(abc.ABC):
         return None
 
     async def presign_post(
-        self, key: str, expires_in: int, max_size: int, content_type: str | None = None
+        self, key: str, expires_in: int, max_size: int, content_type: str | None = None, min_size: int = 0
     ) -> PresignedPost | None:
-        """A direct browser upload form for ``key``, or ``None`` if the backend cannot sign one."""
+        """A direct browser upload form for ``key`` of ``min_size``..``max_size`` bytes (both inclusive;
+        equal for an exact size), or ``None`` if the backend cannot sign one."""
         return None
 
     async def close(self) -> None:  # noqa: B027 - optional hook with a no-op default

@@ -11,7 +11,9 @@ names a key in the origin's JWKS. Claims:
   ``X-Mediaedge-Asset-Id`` of the object it serves, so a token never opens a different file uploaded
   later under the same key. A prefix token for a plain directory has no ``aid`` and opens whatever is
   in it; ``fid`` is only valid on exact tokens, ``aid`` only on prefix tokens;
-- optional ``ip``: an address or CIDR the client must connect from.
+- optional ``ip``: an address or CIDR the client must connect from;
+- optional ``sub``: the user the token was issued to (media API stream URLs are signed per user and
+  per asset); edges log and expose it but grant nothing by it.
 
 Verification trusts nothing in the header but ``alg`` and ``kid``: the algorithm must be the one of
 the key named by ``kid``, ``jwk``/``jku``/``x5u``/``x5c`` are ignored (never fetched), and unknown
@@ -46,6 +48,7 @@ __all__ = [
     "generate_signing_key",
     "jwks",
     "looks_like_token",
+    "sign_claims",
     "sign_token",
 ]
 
@@ -121,6 +124,12 @@ def _load_private(pem: str) -> Any:
     return serialization.load_pem_private_key(pem.encode(), password=None)
 
 
+def sign_claims(key: SigningKey, claims: Mapping[str, Any]) -> str:
+    """A JWS of arbitrary ``claims`` with ``key`` (``kid`` in the header), for origin documents that are
+    not delivery tokens (e.g. upload policies with an ``aud``); the parsed key is cached."""
+    return jwt.encode(dict(claims), _load_private(key.private_pem), algorithm=key.algorithm, headers={"kid": key.kid})
+
+
 # -- claims ----------------------------------------------------------------------------------------
 
 
@@ -151,6 +160,7 @@ class Claims:
     kid: str
     fid: str | None = None
     aid: str | None = None
+    sub: str | None = None
 
     def check_time(self, now: float) -> None:
         """Raise :class:`TokenError` if the token is expired or not yet valid at ``now``."""
@@ -223,7 +233,10 @@ def _claims(payload: Any, kid: str) -> Claims:
         raise TokenError("TOKEN_CLAIMS", "The token's 'ip' claim is not an address or CIDR") from None
     nbf = None if payload.get("nbf") is None else _numeric(payload, "nbf")
     fid, aid = _content_id(payload, "fid", scope, "exact"), _content_id(payload, "aid", scope, "prefix")
-    return Claims(tid, path, scope, exp, iat, nbf, network, kid, fid, aid)
+    sub = payload.get("sub")
+    if sub is not None and (not isinstance(sub, str) or not sub):
+        raise TokenError("TOKEN_CLAIMS", "The token's 'sub' claim is not a non-empty string")
+    return Claims(tid, path, scope, exp, iat, nbf, network, kid, fid, aid, sub)
 
 
 def _content_id(payload: Mapping[str, Any], name: str, scope: str, allowed_scope: str) -> str | None:
@@ -251,10 +264,12 @@ def sign_token(
     ip: str | None = None,
     file_id: str | None = None,
     asset_id: str | None = None,
+    user_id: str | None = None,
     now: int | None = None,
 ) -> str:
     """Sign a token for ``path`` (a key, or with ``scope="prefix"`` a prefix ending in ``/``), bound to
-    the file ``file_id`` (exact tokens) or the stream ``asset_id`` (prefix tokens, optional)."""
+    the file ``file_id`` (exact tokens) or the stream ``asset_id`` (prefix tokens, optional), issued to
+    ``user_id`` (the ``sub`` claim, optional)."""
     _check_path(path, scope)
     if (file_id is not None and scope != "exact") or (asset_id is not None and scope != "prefix"):
         raise ValueError("file_id binds exact tokens, asset_id prefix tokens")
@@ -266,7 +281,7 @@ def sign_token(
     claims: dict[str, Any] = {"exp": int(expires_at), "iat": issued, "tid": tenant_id, "path": path}
     if scope == "prefix":
         claims["scope"] = "prefix"
-    for name, value in (("fid", file_id), ("aid", asset_id)):
+    for name, value in (("fid", file_id), ("aid", asset_id), ("sub", user_id)):
         if value is not None:
             if not value:
                 raise ValueError(f"{name} must not be empty")

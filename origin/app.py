@@ -17,7 +17,7 @@ from starlette.routing import BaseRoute, Route
 from mediaedge.errors import HTTPError, error_body
 from mediaedge.settings import Settings
 from origin import dashboard, edge_api, openapi
-from origin.api import aauti
+from origin.api import aauti, media, uploads, videos
 from origin.cors import CORSMiddleware
 from origin.metrics import MetricsMiddleware, OriginMetrics, RouteNames, metrics_endpoint
 from origin.openapi import describe
@@ -39,6 +39,9 @@ ROUTES: list[BaseRoute] = [
     *openapi.routes,
     *edge_api.routes,
     *aauti.routes,
+    *videos.routes,
+    *uploads.routes,
+    *media.routes,
     *dashboard.routes,
 ]
 

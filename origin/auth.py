@@ -14,7 +14,7 @@ from starlette.requests import Request
 
 from mediaedge.errors import HTTPError
 from origin.state import get_state
-from origin.store import Tenant
+from origin.store import ApiKey, Tenant
 
 API_KEY_HEADER = "api-key"
 PUBLIC_KEY_HEADER = "stream-public-key"
@@ -51,13 +51,18 @@ def bearer_token(request: Request) -> str | None:
 
 async def require_bearer(request: Request) -> Tenant:
     """The tenant of the request's Bearer key: 401 ``auth.missing`` without one, ``auth.invalid`` if unknown."""
+    return (await require_bearer_key(request))[0]
+
+
+async def require_bearer_key(request: Request) -> tuple[Tenant, ApiKey]:
+    """:func:`require_bearer`, with the key itself (APIs that tell callers apart by key)."""
     token = bearer_token(request)
     if token is None:
         raise HTTPError(401, "Missing Authorization: Bearer <API key>", "auth.missing")
     found = await get_state(request).store.api_keys.authenticate(token)
     if found is None:
         raise HTTPError(401, "Invalid or revoked API key", "auth.invalid")
-    return found[0]
+    return found
 
 
 async def require_video_key(request: Request) -> Tenant:

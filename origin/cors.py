@@ -26,7 +26,7 @@ METHODS = b"GET, POST, PATCH, HEAD, DELETE, OPTIONS"
 EXPOSED = (
     b"Location, Upload-Offset, Upload-Length, Upload-Defer-Length, Upload-Metadata, Upload-Expires, "
     b"Upload-Concat, Tus-Resumable, Tus-Version, Tus-Extension, Tus-Max-Size, Tus-Checksum-Algorithm, "
-    b"Content-Range, Content-Length, ETag"
+    b"Content-Range, Content-Length, ETag, RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset, Retry-After"
 )
 MAX_AGE = b"600"
 

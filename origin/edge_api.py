@@ -25,6 +25,7 @@ from mediaedge.errors import HTTPError
 from mediaedge.keys import InvalidKey, validate_key
 from mediaedge.storage import StorageBackend
 from origin.http import JSON, json_body, str_field
+from origin.media.delivery import asset_object
 from origin.openapi import describe
 from origin.state import OriginState, get_state
 from origin.store import FileRecord
@@ -72,7 +73,7 @@ async def edge_object(request: Request) -> Response:
         key = validate_key(request.path_params["key"])
     except InvalidKey as exc:
         raise HTTPError(400, str(exc)) from None
-    found = await _file_object(state, key) or await stream_object(state, key)
+    found = await _file_object(state, key) or await stream_object(state, key) or await asset_object(state, key)
     if found is None:
         raise HTTPError(404, "Object not found", "FILE_NOT_FOUND")
     backend, size, headers = found

@@ -9,6 +9,7 @@ from mediaedge.tokens import SigningKey, generate_signing_key
 from origin.store import Store
 
 ACTIVE_KEY_TTL = 10.0  # seconds a process trusts its cached active key (another process may rotate)
+NOTE_GRANULARITY = 300  # token expiries are recorded rounded up to this many seconds
 
 
 class KeyRing:
@@ -17,6 +18,7 @@ class KeyRing:
         self.algorithm = settings.tokens.algorithm
         self._active: SigningKey | None = None
         self._checked = 0.0
+        self._noted: dict[str, int] = {}
 
     async def active(self) -> SigningKey:
         """The key new tokens are signed with; created on first use."""
@@ -28,6 +30,18 @@ class KeyRing:
                 await self.store.signing_keys.add(self._active, retire_others=False)
             self._checked = now
         return self._active
+
+    async def note_expiry(self, kid: str, expires_at: int) -> None:
+        """Record that a token of ``kid`` lives until ``expires_at`` (its retirement must outlast it).
+
+        Rounded up to the next :data:`NOTE_GRANULARITY` seconds and remembered per process, so a busy
+        signer writes once per interval instead of once per token.
+        """
+        rounded = -(-expires_at // NOTE_GRANULARITY) * NOTE_GRANULARITY
+        if self._noted.get(kid, 0) >= rounded:
+            return
+        await self.store.signing_keys.note_expiry(kid, rounded)
+        self._noted[kid] = rounded
 
     async def rotate(self) -> SigningKey:
         """Make a new key active; retired keys stay in the JWKS until their last token expires."""

@@ -48,10 +48,12 @@ def test_a_tenant_gets_named_keys_lists_them_and_revokes_one(tmp_path):
                                 "--json").stdout)
     assert pair["public_key"].startswith("pk_")
     listed = json.loads(mediaedge(tmp_path, "tenant", "api-key", "list", "acme", "--json").stdout)
-    assert [(k["name"], k["revoked"]) for k in listed] == [("default", False), ("ci", False), ("player", False)]
+    assert [(k["name"], k["revoked"]) for k in listed] == [  # tenant create made the stream key pair
+        ("default", False), ("stream", False), ("ci", False), ("player", False)]
     assert all("secret" not in k for k in listed)
     after = json.loads(mediaedge(tmp_path, "tenant", "api-key", "revoke", "acme", ci["id"], "--json").stdout)
-    assert [(k["name"], k["revoked"]) for k in after] == [("default", False), ("ci", True), ("player", False)]
+    assert [(k["name"], k["revoked"]) for k in after] == [
+        ("default", False), ("stream", False), ("ci", True), ("player", False)]
     again = mediaedge(tmp_path, "tenant", "api-key", "revoke", "acme", ci["id"], check=False)
     assert again.returncode == 1 and f"has no active key {ci['id']!r}" in again.stderr
     text = mediaedge(tmp_path, "tenant", "api-key", "list", "acme").stdout

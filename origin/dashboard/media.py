@@ -15,12 +15,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from mediaedge.errors import HTTPError
-from origin.api.aauti.embed import mint_embed_token
 from origin.api.aauti.tokens import issue_url_token
 from origin.catalogue.status import Status
 from origin.dashboard.render import render
 from origin.dashboard.session import Login
 from origin.dashboard.views import _form, _text, page
+from origin.embedding import mint_embed_token
 from origin.http import JSON
 from origin.state import OriginState, get_state
 from origin.store import Asset, FileRecord

@@ -2,15 +2,18 @@
 
 ``store.tenants``, ``store.buckets``, ``store.files``, ``store.uploads``, ``store.jobs``,
 ``store.streams``, ``store.webhooks``, ``store.signing_keys``, ``store.edges``, the catalogue's
-``store.assets``, ``store.renditions``, ``store.captions``, ``store.transcripts``, the tenants'
-``store.api_keys``, ``store.dashboard_sessions`` and ``store.stats`` (read-only aggregates); a change that spans
-areas runs their methods on one ``store.transaction()``.
+``store.assets``, ``store.renditions``, ``store.captions``, ``store.transcripts`` and the tenants'
+``store.api_keys``; the video objects API's ``store.video_parts`` and ``store.credits``; AI
+generations and policies in ``store.ai``; the media API's ``store.media_uploads`` and
+``store.rate_limits``; the dashboard's ``store.dashboard_sessions`` and ``store.stats`` (read-only
+aggregates); a change that spans areas runs their methods on one ``store.transaction()``.
 """
 
 from __future__ import annotations
 
 import contextlib
 
+from origin.store.ai import AIRepository
 from origin.store.api_keys import ApiKeyRepository
 from origin.store.assets import AssetRepository, CaptionRepository, RenditionRepository, TranscriptRepository
 from origin.store.dashboard import DashboardSessionRepository
@@ -18,13 +21,16 @@ from origin.store.db import Conn, Database, IntegrityError, UniqueViolation
 from origin.store.edges import Edge, EdgeRepository
 from origin.store.files import FileMeta, FileRepository
 from origin.store.jobs import JobRepository
+from origin.store.media_uploads import MediaUpload, MediaUploadRepository
 from origin.store.migrate import migrate
 from origin.store.models import ApiKey, Asset, Bucket, Caption, FileRecord, Rendition, Tenant, Transcript
+from origin.store.rate_limits import RateDecision, RateLimitRepository
 from origin.store.signing_keys import SigningKeyRepository
 from origin.store.stats import StatsRepository
 from origin.store.streams import StreamRepository
 from origin.store.tenants import BucketRepository, TenantRepository
 from origin.store.uploads import TusUpload, UploadRepository
+from origin.store.videos import CreditRepository, VideoPartRepository
 from origin.store.webhooks import WebhookRepository
 
 __all__ = [
@@ -37,6 +43,8 @@ __all__ = [
     "FileMeta",
     "FileRecord",
     "IntegrityError",
+    "MediaUpload",
+    "RateDecision",
     "Rendition",
     "Store",
     "Tenant",
@@ -61,11 +69,16 @@ class Store:
         self.webhooks = WebhookRepository(db)
         self.signing_keys = SigningKeyRepository(db)
         self.edges = EdgeRepository(db)
+        self.media_uploads = MediaUploadRepository(db)
+        self.rate_limits = RateLimitRepository(db)
         self.api_keys = ApiKeyRepository(db)
         self.assets = AssetRepository(db)
         self.renditions = RenditionRepository(db)
         self.captions = CaptionRepository(db)
         self.transcripts = TranscriptRepository(db)
+        self.video_parts = VideoPartRepository(db)
+        self.credits = CreditRepository(db)
+        self.ai = AIRepository(db)
         self.dashboard_sessions = DashboardSessionRepository(db)
         self.stats = StatsRepository(db)
 

@@ -335,6 +335,99 @@ transcripts = sa.Table(
     sa.Index("transcripts_asset", "asset_id", "language", unique=True),
 )
 
+# The video objects API's own state, and the indexes its listings need on assets (migration 0005).
+
+sa.Index("assets_tenant_kind_status", assets.c.tenant_id, assets.c.kind, assets.c.status)
+sa.Index("assets_tenant_updated", assets.c.tenant_id, assets.c.updated_at)
+sa.Index("assets_tenant_size", assets.c.tenant_id, assets.c.size)
+sa.Index("assets_tenant_title", assets.c.tenant_id, sa.func.lower(assets.c.title))
+
+video_parts = sa.Table(
+    "video_parts",
+    metadata,
+    sa.Column("asset_id", sa.Text, sa.ForeignKey("assets.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("idx", sa.Integer, primary_key=True),
+    sa.Column("tenant_id", sa.Text, sa.ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("first_byte", sa.BigInteger, nullable=False),
+    sa.Column("last_byte", sa.BigInteger, nullable=False),
+    sa.Column("total", sa.BigInteger, nullable=False),
+    sa.Column("md5", sa.Text, nullable=False),
+    sa.Column("key", sa.Text, nullable=False),
+    sa.Column("filename", sa.Text, nullable=False, server_default=""),
+    sa.Column("created_at", Timestamp, nullable=False),
+)
+
+tenant_credits = sa.Table(
+    "tenant_credits",
+    metadata,
+    sa.Column("tenant_id", sa.Text, sa.ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("balance", sa.Double, nullable=False),
+    sa.Column("updated_at", Timestamp, nullable=False),
+)
+
+# AI generations (captions, speech, images) and each tenant's budgets and prompt block list (migration 0006).
+
+ai_generations = sa.Table(
+    "ai_generations",
+    metadata,
+    sa.Column("id", sa.Text, primary_key=True),
+    sa.Column("tenant_id", sa.Text, sa.ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("user_id", sa.Text, nullable=False),
+    sa.Column("kind", sa.Text, nullable=False),  # caption | speech | image
+    sa.Column("idem_key", sa.Text, nullable=False),
+    sa.Column("provider", sa.Text, nullable=False),
+    sa.Column("model", sa.Text, nullable=False, server_default=""),
+    sa.Column("request", JSON, nullable=False),
+    sa.Column("status", sa.Text, nullable=False),  # queued | processing | ready | failed
+    sa.Column("progress", sa.Double, nullable=False, server_default="0"),
+    sa.Column("units", sa.Double, nullable=False, server_default="0"),
+    sa.Column("job_id", sa.Text),
+    sa.Column("asset_id", sa.Text),
+    sa.Column("caption_id", sa.Text),
+    sa.Column("result", JSON),
+    sa.Column("error", sa.Text),
+    sa.Column("error_code", sa.Text),
+    *_created_updated(),
+    sa.Index("ai_generations_idem", "tenant_id", "idem_key", unique=True),
+    sa.Index("ai_generations_usage", "tenant_id", "kind", "created_at"),
+    sa.Index("ai_generations_user", "tenant_id", "user_id", "kind", "created_at"),
+)
+
+ai_policies = sa.Table(
+    "ai_policies",
+    metadata,
+    sa.Column("tenant_id", sa.Text, sa.ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("budgets", JSON, nullable=False, server_default=_json_default("{}")),
+    sa.Column("blocklist", JSON, nullable=False, server_default=_json_default("[]")),
+    sa.Column("updated_at", Timestamp, nullable=False),
+)
+
+# The media API (/api/v1/media): upload intents, and the rate-limit counters every origin process shares.
+
+media_uploads = sa.Table(
+    "media_uploads",
+    metadata,
+    sa.Column("tenant_id", sa.Text, sa.ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("sha256", sa.Text, primary_key=True),
+    sa.Column("asset_id", sa.Text, nullable=False, unique=True),
+    sa.Column("bucket", sa.Text, nullable=False),
+    sa.Column("key", sa.Text, nullable=False),
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("mime", sa.Text, nullable=False),
+    sa.Column("filename", sa.Text, nullable=False),
+    sa.Column("user_id", sa.Text, nullable=False),
+    sa.Column("created_at", Timestamp, nullable=False),
+)
+
+rate_limits = sa.Table(
+    "rate_limits",
+    metadata,
+    sa.Column("name", sa.Text, primary_key=True),
+    sa.Column("window_start", sa.BigInteger, primary_key=True),
+    sa.Column("hits", sa.Integer, nullable=False),
+    sa.Index("rate_limits_window", "window_start"),
+)
+
 dashboard_sessions = sa.Table(
     "dashboard_sessions",
     metadata,

@@ -11,6 +11,7 @@ fails the job.
 from __future__ import annotations
 
 import asyncio
+import logging
 import shutil
 import time
 from typing import Any
@@ -18,6 +19,7 @@ from typing import Any
 from mediaedge.qualities import parse_qualities
 from mediaedge.streams import ProviderRejected, ProviderStream, StreamContext, StreamProvider, StreamSource
 from origin.jobs import Job, PermanentJobError, register_job
+from origin.media.tracks import publish_captions
 from origin.purge import purge_edges
 from origin.state import OriginState
 from origin.store.db import Conn
@@ -26,6 +28,7 @@ from origin.streams.events import transition
 from origin.streams.sources import get_provider, stream_context, stream_source, work_dir
 
 STREAM_JOB = "stream.process"
+log = logging.getLogger("mediaedge.streams")
 BACKOFF = (5.0, 10.0, 20.0)
 MAX_ATTEMPTS = 4
 #: Progress is written at most this often, and only when it moved by a whole percent.
@@ -85,6 +88,11 @@ async def run_stream(state: OriginState, job: Job) -> dict[str, Any]:
         if result.state == "failed":
             raise PermanentJobError(result.error or f"{provider.name} could not make the stream")
         await report("downloading", None)
+        if stream.output_prefix:  # captions the asset got while it was transcoding join its manifests
+            try:
+                await publish_captions(state, stream)
+            except Exception:  # the stream is good without them; adding a caption publishes again
+                log.exception("stream %s: publishing its captions failed", stream.id)
         async with state.store.transaction() as tx:
             done = await transition(
                 state, tx, stream.id, "ready", uid=result.uid, progress=100.0, hls_url=result.hls_url,

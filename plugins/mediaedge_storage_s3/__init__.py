@@ -341,12 +341,18 @@ class S3Storage(StorageBackend):
         return url
 
     async def presign_post(
-        self, key: str, expires_in: int, max_size: int, content_type: str | None = None
+        self, key: str, expires_in: int, max_size: int, content_type: str | None = None, min_size: int = 0
     ) -> PresignedPost | None:
-        """A form POST for a browser upload of at most ``max_size`` bytes straight to the bucket."""
+        """A form POST for a browser upload of ``min_size``..``max_size`` bytes straight to the bucket.
+
+        The policy pins the key, the ``Content-Type`` (when given) and the size range; S3 answers 403
+        to a form that breaks any of them or arrives after ``expires_in`` seconds.
+        """
+        if not 0 <= min_size <= max_size:
+            raise ValueError(f"invalid size range {min_size}..{max_size}")
         s3_key = self._key(key)
         fields: dict[str, str] = {}
-        conditions: list[Any] = [["content-length-range", 0, int(max_size)]]
+        conditions: list[Any] = [["content-length-range", int(min_size), int(max_size)]]
         if content_type:
             fields["Content-Type"] = content_type
             conditions.append({"Content-Type": content_type})

@@ -13,8 +13,6 @@ backs that up. The page sends no ``Referer``, so the API key in its URL never le
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import logging
 import time
 from dataclasses import dataclass
@@ -24,7 +22,6 @@ from string import Template
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
-import jwt
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
@@ -35,6 +32,7 @@ from mediaedge.streams import provider_classes
 from mediaedge.tokens import SigningKey, sign_token
 from mediaedge.whitelist import Whitelist
 from origin.auth import require_tenant
+from origin.embedding import mint_embed_token, read_embed_token
 from origin.http import JSON, json_body, str_field
 from origin.openapi import describe
 from origin.state import OriginState, get_state
@@ -57,7 +55,6 @@ ASSETS = AssetSet(
 FLAGS = {"playStream": True, "autoplay": False, "muted": False, "loop": False, "controls": True, "loader": True}
 WATERMARK_FIELDS = ("user_id", "user_name", "user_email")
 MAX_WATERMARK_FIELD = 200
-EMBED_AUDIENCE = "mediaedge-embed"
 NONE = "'none'"
 
 
@@ -67,36 +64,6 @@ def _template() -> Template:
 
 
 # -- embed tokens ----------------------------------------------------------------------------------
-
-
-def _embed_key(state: OriginState) -> bytes:
-    return hmac.new(state.edge_secret.encode(), b"embed-token", hashlib.sha256).digest()
-
-
-def mint_embed_token(
-    state: OriginState, tenant: Tenant, file_id: str, lifetime: int, watermark: str, *, preview: bool = False
-) -> str:
-    """An embed token for one file. ``preview`` (the dashboard's media page): the page may be framed by
-    the origin's own pages only, whatever the tenant's whitelist says."""
-    now = int(time.time())
-    claims: dict[str, Any] = {"aud": EMBED_AUDIENCE, "tid": tenant.id, "fid": file_id, "iat": now,
-                              "exp": now + lifetime}
-    if watermark:
-        claims["wm"] = watermark
-    if preview:
-        claims["pv"] = True
-    return jwt.encode(claims, _embed_key(state), algorithm="HS256")
-
-
-def _read_embed_token(state: OriginState, token: str) -> dict[str, Any]:
-    try:
-        claims: dict[str, Any] = jwt.decode(token, _embed_key(state), algorithms=["HS256"], audience=EMBED_AUDIENCE,
-                                            options={"require": ["exp", "tid", "fid"]})
-    except jwt.ExpiredSignatureError:
-        raise HTTPError(401, "This embed link has expired", "EMBED_TOKEN_EXPIRED") from None
-    except jwt.PyJWTError:
-        raise HTTPError(401, "Invalid embed token", "EMBED_TOKEN_INVALID") from None
-    return claims
 
 
 # -- request parsing -------------------------------------------------------------------------------
@@ -125,7 +92,7 @@ async def _page_file(request: Request, state: OriginState) -> tuple[Tenant, File
     token = params.get("token")
     preview = False
     if token:
-        claims = _read_embed_token(state, token)
+        claims = read_embed_token(state, token)
         tenant = await state.store.tenants.get(claims["tid"])
         if tenant is None or not tenant.active:
             raise HTTPError(401, "Invalid embed token", "EMBED_TOKEN_INVALID")

@@ -1,0 +1,247 @@
+"""The media API's SLOs against a real origin and worker, on SQLite and on PostgreSQL.
+
+    python -m loadtests.bench_media [--users 50] [--seconds 60] [--uploads 20] [--db sqlite|postgresql|both]
+
+Three phases per database, each printing p50 / p95 / p99 and the request count:
+
+1. ``POST /api/v1/media/upload-url``: ``--users`` concurrent users (each its own ``X-User-Id``) declare
+   new files (a fresh sha256 each time: the insert path) for ``--seconds``. SLO p95 < 200 ms.
+2. ``GET /api/v1/media/{id}/stream/hls/master/index.m3u8`` (the signed 302) of a ready asset, same
+   users and duration. SLO p95 < 100 ms.
+3. Transcode start: ``--uploads`` distinct 2 s clips uploaded (form + finalize) evenly over
+   ``--seconds``; the time from finalize's answer until the asset shows ``transcoding`` (a worker
+   took its stream job). SLO p95 < 30 s. One worker process (``jobs.concurrency`` 2).
+
+The origin runs with a pool of 20 database connections kept open (``database.pool_min`` =
+``pool_max`` = 20). The per-user rate limit is raised for phases 1 and 2 (the limiter still counts every request in the
+database), so the numbers are the endpoints' latency, not 429s. PostgreSQL: ``MEDIAEDGE_TEST_PG_DSN``
+(default ``postgresql://postgres@127.0.0.1:5432/test``); a fresh database is made and dropped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import hashlib
+import os
+import secrets
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from loadtests._procs import Stack
+from mediaedge.ffmpeg import ffmpeg_exe
+from tests.fixtures.db import DEFAULT_PG_DSN, PG_DSN_ENV, fresh_pg_database
+
+SLO_MS = {"upload-url": 200.0, "stream-url": 100.0, "transcode-start": 30_000.0}
+
+
+def percentiles(samples: list[float]) -> tuple[float, float, float]:
+    ordered = sorted(samples)
+
+    def at(q: float) -> float:
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
+
+    return at(0.50), at(0.95), at(0.99)
+
+
+def report(name: str, samples_ms: list[float], errors: int, seconds: float) -> dict[str, Any]:
+    p50, p95, p99 = percentiles(samples_ms)
+    slo = SLO_MS[name]
+    verdict = "meets" if p95 < slo else "MISSES"
+    print(f"  {name:16s} n={len(samples_ms):6d} ({len(samples_ms) / seconds:7.1f}/s) errors={errors:4d}  "
+          f"p50={p50:9.1f} ms  p95={p95:9.1f} ms  p99={p99:9.1f} ms   {verdict} p95 < {slo:g} ms", flush=True)
+    return {"n": len(samples_ms), "p50": p50, "p95": p95, "p99": p99, "errors": errors}
+
+
+def make_clip(path: Path, seconds: int, frequency: int) -> bytes:
+    subprocess.run(
+        [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y",
+         "-f", "lavfi", "-i", f"testsrc=duration={seconds}:size=640x360:rate=25",
+         "-f", "lavfi", "-i", f"sine=frequency={frequency}:duration={seconds}",
+         "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-g", "50",
+         "-c:a", "aac", "-b:a", "48k", "-shortest", str(path)],
+        check=True,
+    )
+    return path.read_bytes()
+
+
+class Client:
+    def __init__(self, origin: str, api_key: str) -> None:
+        self.origin = origin
+        self.headers = {"Authorization": f"Bearer {api_key}"}
+        self.http = httpx.AsyncClient(base_url=origin, timeout=60.0,
+                                      limits=httpx.Limits(max_connections=200, max_keepalive_connections=200))
+
+    async def upload(self, data: bytes, name: str) -> tuple[str, float]:
+        """Declare, post the form, finalize; the asset id and when finalize answered (monotonic)."""
+        declared = await self.http.post("/api/v1/media/upload-url", headers=self.headers, json={
+            "sha256": hashlib.sha256(data).hexdigest(), "sizeBytes": len(data), "mime": "video/mp4", "filename": name})
+        declared.raise_for_status()
+        ticket = declared.json()["data"]
+        path = urlsplit(ticket["uploadUrl"]).path
+        posted = await self.http.post(path, data=ticket["uploadFields"], files={"file": (name, data, "video/mp4")})
+        posted.raise_for_status()
+        finalized = await self.http.post(f"/api/v1/media/{ticket['assetId']}/finalize", headers=self.headers,
+                                         json={"etag": posted.headers["etag"]})
+        finalized.raise_for_status()
+        return ticket["assetId"], time.monotonic()
+
+    async def status(self, asset_id: str) -> str:
+        response = await self.http.get(f"/api/v1/media/{asset_id}", headers=self.headers)
+        response.raise_for_status()
+        return str(response.json()["data"]["status"])
+
+    async def wait_for(self, asset_id: str, statuses: set[str], timeout: float) -> float:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            status = await self.status(asset_id)
+            if status in statuses:
+                return time.monotonic()
+            if status in ("failed", "quarantined"):
+                raise RuntimeError(f"{asset_id} is {status}")
+            await asyncio.sleep(0.1)
+        raise TimeoutError(f"{asset_id} did not reach {statuses} within {timeout:g} s")
+
+
+async def closed_loop(seconds: float, users: int, request: Any) -> tuple[list[float], int]:
+    """``users`` tasks calling ``request(user)`` back to back for ``seconds``; latencies (ms) and errors."""
+    samples: list[float] = []
+    errors = 0
+    stop = time.monotonic() + seconds
+
+    async def user(index: int) -> None:
+        nonlocal errors
+        while time.monotonic() < stop:
+            started = time.perf_counter()
+            try:
+                ok = await request(index)
+            except httpx.HTTPError:
+                ok = False
+            if ok:
+                samples.append((time.perf_counter() - started) * 1000)
+            else:
+                errors += 1
+
+    await asyncio.gather(*(user(i) for i in range(users)))
+    return samples, errors
+
+
+async def run_phases(stack: Stack, args: argparse.Namespace, clips: list[bytes]) -> dict[str, Any]:
+    client = Client(stack.origin, stack.tenant["api_key"])
+    results: dict[str, Any] = {}
+    try:
+        seed_id, _ = await client.upload(clips[0], "seed.mp4")
+        await client.wait_for(seed_id, {"ready"}, 300)
+
+        async def declare(user: int) -> bool:
+            response = await client.http.post(
+                "/api/v1/media/upload-url", headers={**client.headers, "X-User-Id": f"user-{user}"},
+                json={"sha256": secrets.token_hex(32), "sizeBytes": 1_000_000, "mime": "video/mp4",
+                      "filename": "bench.mp4"})
+            return response.status_code == 201
+
+        samples, errors = await closed_loop(args.seconds, args.users, declare)
+        results["upload-url"] = report("upload-url", samples, errors, args.seconds)
+
+        async def stream(user: int) -> bool:
+            response = await client.http.get(f"/api/v1/media/{seed_id}/stream/hls/master/index.m3u8",
+                                             headers={**client.headers, "X-User-Id": f"user-{user}"})
+            return response.status_code == 302
+
+        samples, errors = await closed_loop(args.seconds, args.users, stream)
+        results["stream-url"] = report("stream-url", samples, errors, args.seconds)
+
+        gap = args.seconds / max(1, args.uploads)
+        waits: list[asyncio.Task[float]] = []
+        errors = 0
+        for index, data in enumerate(clips[1 : args.uploads + 1]):
+            began = time.monotonic()
+            try:
+                asset_id, finalized_at = await client.upload(data, f"clip-{index}.mp4")
+            except httpx.HTTPError:
+                errors += 1
+                continue
+
+            async def started(asset_id: str = asset_id, finalized_at: float = finalized_at) -> float:
+                seen = await client.wait_for(asset_id, {"transcoding", "ready"}, 600)
+                return (seen - finalized_at) * 1000
+
+            waits.append(asyncio.create_task(started()))
+            await asyncio.sleep(max(0.0, gap - (time.monotonic() - began)))
+        samples = []
+        for task in waits:
+            try:
+                samples.append(await task)
+            except (TimeoutError, RuntimeError):
+                errors += 1
+        results["transcode-start"] = report("transcode-start", samples, errors, args.seconds)
+    finally:
+        await client.http.aclose()
+    return results
+
+
+@contextlib.contextmanager
+def database(kind: str) -> Iterator[str | None]:
+    if kind == "sqlite":
+        yield None
+        return
+    with fresh_pg_database(os.environ.get(PG_DSN_ENV, DEFAULT_PG_DSN)) as url:
+        yield url
+
+
+def bench(kind: str, args: argparse.Namespace, clips: list[bytes]) -> dict[str, Any]:
+    print(f"{kind}: {args.users} users, {args.seconds:g} s per phase, {args.uploads} uploads", flush=True)
+    with tempfile.TemporaryDirectory(prefix="bench-media-") as tmp, database(kind) as url:
+        env = {
+            "MEDIAEDGE_MEDIA_UPLOAD_URL_RATE": "100000000",
+            "MEDIAEDGE_PLUGINS_FFMPEG_PRESET": "ultrafast",
+            "MEDIAEDGE_JOBS_POLL_INTERVAL": "0.2",
+            "MEDIAEDGE_DATABASE_POOL_MIN": "20",  # a pool that keeps its connections (overflow ones are closed)
+            "MEDIAEDGE_DATABASE_POOL_MAX": "20",
+        }
+        if url:
+            env["MEDIAEDGE_DATABASE_URL"] = url
+        stack = Stack(Path(tmp), env)
+        worker: subprocess.Popen[bytes] | None = None
+        try:
+            stack.start("origin")
+            with (Path(tmp) / "worker.log").open("wb") as log:
+                worker = subprocess.Popen([sys.executable, "-m", "mediaedge", "worker"], env=stack.env,
+                                          stdout=log, stderr=log)
+            try:
+                return asyncio.run(run_phases(stack, args, clips))
+            except (TimeoutError, RuntimeError):
+                print((Path(tmp) / "worker.log").read_text(errors="replace")[-3000:], file=sys.stderr)
+                raise
+        finally:
+            if worker is not None:
+                worker.terminate()
+                worker.wait(30)
+            stack.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--users", type=int, default=50)
+    parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--uploads", type=int, default=20)
+    parser.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="both")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="bench-media-clips-") as tmp:
+        clips = [make_clip(Path(tmp) / f"c{i}.mp4", 2, 300 + 10 * i) for i in range(args.uploads + 1)]
+        for kind in (["sqlite", "postgresql"] if args.db == "both" else [args.db]):
+            bench(kind, args, clips)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
