@@ -63,6 +63,7 @@ ERROR_SCHEMA: dict[str, Any] = {
 
 SECURITY_SCHEMES: dict[str, Any] = {
     "ApiKey": {"type": "apiKey", "in": "header", "name": "API-Key", "description": "A tenant's API key."},
+    "Bearer": {"type": "http", "scheme": "bearer", "description": "A tenant's API key as a Bearer token."},
     "EdgeSecret": {
         "type": "apiKey",
         "in": "header",
@@ -77,7 +78,9 @@ class Dialect:
     """What a dialect package (or another route module) says about all of its routes.
 
     ``security``: names of :data:`SECURITY_SCHEMES` (or schemes it adds with ``schemes``), any one of
-    which authenticates; ``errors``: statuses every route of it may answer besides its own.
+    which authenticates; ``errors``: statuses every route of it may answer besides its own;
+    ``public_modules``: its modules whose routes need no credentials (a route can also say
+    ``describe(security=())``).
     """
 
     name: str
@@ -85,6 +88,7 @@ class Dialect:
     security: tuple[str, ...] = ()
     schemes: Mapping[str, Any] = field(default_factory=dict)
     errors: tuple[int, ...] = ()
+    public_modules: tuple[str, ...] = ()
 
 
 #: Route modules outside ``origin.api``: the tag they appear under.
@@ -255,6 +259,8 @@ def _operation(path: str, route: Route, method: str, components: _Components) ->
                 "content": {"application/json": {"schema": components.schema(schema)}},
             }
     security = dialect.security if declared.security is None else declared.security
+    if declared.security is None and endpoint.__module__ in dialect.public_modules:
+        security = ()
     for status in sorted({*dialect.errors, *declared.errors, *((401,) if security else ())}):
         responses.setdefault(str(status), _error(status))
     operation["responses"] = responses

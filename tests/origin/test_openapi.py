@@ -1,6 +1,6 @@
 """The generated OpenAPI 3.1 document: valid, complete (every route of the running app, every dialect),
-and true — a property test sends every operation generated requests (no credentials, a tenant's key,
-the edge secret; hypothesis-drawn path parameters) and checks each answer is one the operation declares,
+and true — a property test sends every operation generated requests (no credentials, a tenant's key
+as API-Key and as Bearer, the edge secret; hypothesis-drawn path parameters, declared headers, bodies) and checks each answer is one the operation declares,
 with a body matching the declared schema (every error: the one error body)."""
 
 from __future__ import annotations
@@ -106,7 +106,9 @@ def running(shared_origin_server):
     # reading the body, and a reused connection would race that close.
     with httpx.Client(base_url=server.url, timeout=30, limits=httpx.Limits(max_keepalive_connections=0)) as client:
         document = client.get("/openapi.json").json()
-        yield client, document, [{}, server.headers, {"X-Mediaedge-Edge-Secret": secret}]
+        credentials = [{}, server.headers, {"Authorization": f"Bearer {server.api_key}"},
+                       {"X-Mediaedge-Edge-Secret": secret}]
+        yield client, document, credentials
 
 
 def _operations(document: dict) -> list[tuple[str, str, dict]]:
