@@ -1,7 +1,8 @@
 """The generated OpenAPI 3.1 document: valid, complete (every route of the running app, every dialect),
 and true — a property test sends every operation generated requests (no credentials, a tenant's key
-as API-Key and as Bearer, the edge secret; hypothesis-drawn path parameters, declared headers, bodies) and checks each answer is one the operation declares,
-with a body matching the declared schema (every error: the one error body)."""
+as API-Key and as Bearer, the edge secret; hypothesis-drawn path parameters, declared headers,
+bodies) and checks each answer is one the operation declares, with a body matching the declared
+schema (every error: the one error body)."""
 
 from __future__ import annotations
 
