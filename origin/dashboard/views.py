@@ -334,6 +334,9 @@ USAGE_SERIES = [
     ("transcoded_minutes", "Minutes transcoded", "minutes"),
     ("webhooks_delivered", "Webhooks delivered", "deliveries"),
     ("webhooks_failed", "Webhooks failed", "deliveries"),
+    ("ai_caption_units", "AI captions", "minutes"),
+    ("ai_speech_units", "AI speech", "seconds"),
+    ("ai_image_units", "AI images", "images"),
 ]
 
 

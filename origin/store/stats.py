@@ -4,7 +4,8 @@
 - :meth:`StatsRepository.webhooks` — deliveries by status, with the oldest pending one;
 - :meth:`StatsRepository.daily_usage` — a tenant's per-day series since a day: files uploaded and their
   bytes, stored bytes (the current files, cumulated by upload day), transcoded minutes (source
-  duration of the streams that finished that day) and webhook deliveries.
+  duration of the streams that finished that day), webhook deliveries, and AI units charged by kind
+  (caption minutes, speech seconds, images; failed generations are not charged).
 
 Days are UTC, numbered as days since the epoch (``int(timestamp // 86400)``).
 """
@@ -18,9 +19,11 @@ from typing import Any
 import sqlalchemy as sa
 
 from origin.store.db import Database
-from origin.store.schema import files, jobs, streams, webhook_deliveries
+from origin.store.schema import ai_generations, files, jobs, streams, webhook_deliveries
 
 DAY = 86400
+#: AI generation kinds and what their units are.
+AI_KINDS = ("caption", "speech", "image")
 
 
 @dataclass(frozen=True)
@@ -113,6 +116,16 @@ class StatsRepository:
         )
         for row_day, status, count in map(tuple, (await self.db.execute(statement)).all()):
             deliveries[status][int(row_day)] = float(count)
+        g = ai_generations.c
+        ai_day = self._day(g.created_at)
+        ai_units: dict[str, dict[int, float]] = defaultdict(dict)
+        statement = (
+            sa.select(ai_day, g.kind, sa.func.sum(g.units))
+            .where(g.tenant_id == tenant_id, g.status != "failed", self._epoch(g.created_at) >= since_day * DAY)
+            .group_by(ai_day, g.kind)
+        )
+        for row_day, kind, units in map(tuple, (await self.db.execute(statement)).all()):
+            ai_units[kind][int(row_day)] = float(units or 0)
         days = list(range(since_day, until_day + 1))
         cumulative = []
         for day_number in days:
@@ -125,4 +138,6 @@ class StatsRepository:
         usage.series["transcoded_minutes"] = [round(minutes.get(n, 0.0), 3) for n in days]
         for status in ("delivered", "failed", "pending", "skipped"):
             usage.series[f"webhooks_{status}"] = [deliveries[status].get(n, 0.0) for n in days]
+        for kind in AI_KINDS:
+            usage.series[f"ai_{kind}_units"] = [round(ai_units[kind].get(n, 0.0), 3) for n in days]
         return usage

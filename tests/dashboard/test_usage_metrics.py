@@ -37,6 +37,39 @@ async def test_daily_usage_on_every_backend(store):
     await _file(store, other.id, "x.mp4", 7777, today * DAY + 1)
     async with store.transaction() as tx:
         await emit(tx, tenant.id, {"eventType": "file", "data": {}})
+        for n, (kind, units, status) in enumerate(
+            [
+                ("caption", 2.5, "ready"),
+                ("caption", 1.0, "processing"),
+                ("image", 4.0, "ready"),
+                ("image", 9.0, "failed"),
+                ("speech", 30.0, "ready"),
+            ]
+        ):
+            await store.ai.insert(
+                tx,
+                id=f"gen{n}",
+                tenant_id=tenant.id,
+                user_id="u",
+                kind=kind,
+                idem_key=f"k{n}",
+                provider="local",
+                request={},
+                status=status,
+                units=units,
+            )
+        await store.ai.insert(
+            tx,
+            id="gen-other",
+            tenant_id=other.id,
+            user_id="u",
+            kind="image",
+            idem_key="k",
+            provider="local",
+            request={},
+            status="ready",
+            units=50.0,
+        )
     usage = await store.stats.daily_usage(tenant.id, today - 29, today)
     assert usage.days == list(range(today - 29, today + 1))
     series = usage.series
@@ -44,6 +77,13 @@ async def test_daily_usage_on_every_backend(store):
     assert series["upload_bytes"][-3:] == [500, 0, 50]
     assert series["stored_bytes"][0] == 1000 and series["stored_bytes"][-3:] == [1500, 1500, 1550]
     assert series["webhooks_pending"][-1] == 1 and sum(series["webhooks_delivered"]) == 0
+    # AI units charged today by kind; failed generations are not charged, other tenants' not counted.
+    assert (series["ai_caption_units"][-1], series["ai_image_units"][-1], series["ai_speech_units"][-1]) == (
+        3.5,
+        4.0,
+        30.0,
+    )
+    assert sum(series["ai_image_units"]) == 4.0
 
 
 async def test_usage_page_charts_the_series(browser):
@@ -54,6 +94,7 @@ async def test_usage_page_charts_the_series(browser):
     data = json.loads(re.search(r'<script type="application/json" id="usage-data">(.*?)</script>', page.text).group(1))
     charts = {c["id"]: c for c in data["charts"]}
     assert charts["upload_bytes"]["values"][-1] == 2_500_000 and charts["uploads"]["total"] == 1
+    assert {"ai_caption_units", "ai_speech_units", "ai_image_units"} <= set(charts)
     assert len(data["days"]) == 30 and data["days"][-1] == today * DAY
     assert "2.5 MB" in page.text
     assert re.search(r'<script src="/dashboard/assets/uPlot.iife.min.js\?v=\w+">', page.text)

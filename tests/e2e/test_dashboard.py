@@ -174,7 +174,7 @@ def test_dashboard_in_a_browser(browser_driver, tmp_path, clip):
             # Redelivered: the same Webhook-Id reached the receiver twice.
             ids = [h.headers["webhook-id"] for h in receiver.hooks]
             assert ids.count(report["deliveryId"]) == 2 and report["attemptRows"] == 2
-            assert report["charts"] == 6
+            assert report["charts"] == 9
             # The API reference renders (Swagger UI under the page's CSP), one section per dialect.
             tags = " ".join(report["docsTags"])
             assert "aauti" in tags and "edge" in tags and report["docsOperations"] >= 30
