@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
-from origin.api.aauti import embed, files, from_url, streams, tokens, tus, upload, webhooks
+from origin.api.aauti import embed, files, from_url, listing, streams, tokens, tus, upload, webhooks
 from origin.openapi import Dialect
 
 #: Its part of the OpenAPI document (origin.openapi): the ``API-Key`` header, and the errors any route may answer.
@@ -22,6 +22,7 @@ routes: list[BaseRoute] = [
     *from_url.routes,
     *webhooks.routes,
     *files.routes,
+    *listing.routes,
     *tokens.routes,
     *streams.routes,
     *tus.routes,
