@@ -139,3 +139,14 @@ async def test_dashboard_can_be_turned_off(origin_state, tenant):
     async with _client(origin_state) as client:
         assert (await client.get("/dashboard/login")).status_code == 404
         assert (await client.get("/dashboard/settings")).status_code == 404
+
+
+async def test_cors_never_lets_another_site_read_a_dashboard_page(browser):
+    page = await browser.client.get("/dashboard/settings", headers={"Origin": "https://evil.example"})
+    assert page.status_code == 200
+    assert "access-control-allow-credentials" not in page.headers
+    preflight = await browser.client.options(
+        "/dashboard/settings/webhook",
+        headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"},
+    )
+    assert "access-control-allow-credentials" not in preflight.headers
