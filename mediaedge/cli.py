@@ -123,6 +123,28 @@ def _parser() -> argparse.ArgumentParser:
     ksub.add_parser("rotate", help="make a new signing key active; old keys verify until their tokens expire")
     ksub.add_parser("list", help="list signing keys")
 
+    editor = sub.add_parser("editor", help="the HTML5 video editor's developer registration")
+    esub = editor.add_subparsers(dest="editor_command", required=True, metavar="SUBCOMMAND")
+    register = esub.add_parser(
+        "register", help="register a tenant (id or name) as an editor developer, or change its profile"
+    )
+    show = esub.add_parser("show", help="show a tenant's developer profile (never its secrets)")
+    for cmd in (register, show):
+        cmd.add_argument("tenant")
+        cmd.add_argument("--json", action="store_true", help="machine-readable output")
+    register.add_argument("--callback-url", help="callBackUrl: where callback events go")
+    register.add_argument("--cors-origin", action="append", metavar="ORIGIN",
+                          help="origin the editor runs at (repeat; replaces the list)")
+    register.add_argument("--fetch-file-url", help="fetchFileUrl you serve (default: mediaedge's own)")
+    register.add_argument("--media-tab-url", help="mediaTabContentUrl you serve (default: mediaedge's own)")
+    register.add_argument("--thumbnail-url", help="fetchThumbnailUrl you serve (default: mediaedge's own)")
+    register.add_argument("--s3-bucket", help="outputS3Bucket.awsBucketName")
+    register.add_argument("--s3-endpoint", help="outputS3Bucket.awsEndPoint")
+    register.add_argument("--s3-access-key", help="outputS3Bucket.awsAccessKey")
+    register.add_argument("--s3-secret-key-stdin", action="store_true",
+                          help="read outputS3Bucket.awsSecreteKey from standard input (never from the command line)")
+    register.add_argument("--rotate-key", action="store_true", help="issue a new apiKey (the old one is revoked)")
+
     db = sub.add_parser("db", help="metadata database")
     dsub = db.add_subparsers(dest="db_command", required=True, metavar="SUBCOMMAND")
     dsub.add_parser("migrate", help="apply pending schema migrations")
@@ -525,6 +547,60 @@ def cmd_up(settings: Settings, args: argparse.Namespace, env: dict[str, str]) ->
     return 1 if timed_out or (failed and not stopping) else 0
 
 
+def _editor_body(args: argparse.Namespace) -> dict[str, Any]:
+    body: dict[str, Any] = {}
+    for flag, name in (("callback_url", "callBackUrl"), ("fetch_file_url", "fetchFileUrl"),
+                       ("media_tab_url", "mediaTabContentUrl"), ("thumbnail_url", "fetchThumbnailUrl")):
+        if getattr(args, flag) is not None:
+            body[name] = getattr(args, flag)
+    if args.cors_origin is not None:
+        body["corsOrigins"] = args.cors_origin
+    if args.s3_bucket or args.s3_secret_key_stdin:
+        body["outputS3Bucket"] = {
+            "awsBucketName": args.s3_bucket or "",
+            "awsEndPoint": args.s3_endpoint or "",
+            "awsAccessKey": args.s3_access_key or "",
+            "awsSecreteKey": sys.stdin.readline().strip() if args.s3_secret_key_stdin else "",
+        }
+    return body
+
+
+def cmd_editor(settings: Settings, args: argparse.Namespace) -> int:
+    from mediaedge.errors import HTTPError
+    from origin.editor import developers
+
+    async def run(store: Any) -> int:
+        tenant = await store.tenants.find(args.tenant)
+        if tenant is None:
+            print(f"no tenant {args.tenant!r}", file=sys.stderr)
+            return 1
+        api_key = None
+        if args.editor_command == "register":
+            try:
+                done = await developers.register(
+                    store, settings, tenant.id, _editor_body(args), rotate_key=args.rotate_key
+                )
+            except HTTPError as exc:
+                print(f"mediaedge: {exc.message}", file=sys.stderr)
+                return 2
+            developer, api_key = done.developer, done.api_key
+        else:
+            developer = await store.editor.developer(tenant.id)
+            if developer is None:
+                print(f"tenant {tenant.name!r} is not registered as an editor developer", file=sys.stderr)
+                return 1
+        view = developers.public_view(settings, developer, developers.own_urls(settings.origin.public_url))
+        lines = [f"editor developer: tenant {tenant.id} ({tenant.name})"]
+        if api_key is not None:
+            view["apiKey"] = api_key
+            lines.append(f"apiKey: {api_key}  (shown once)")
+        lines += [f"{name}: {value}" for name, value in view.items() if name != "apiKey"]
+        _print(view, args.json, "\n".join(lines))
+        return 0
+
+    return _run(lambda: _with_store(settings, run))
+
+
 _COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
     "origin": cmd_origin,
     "edge": cmd_edge,
@@ -534,6 +610,7 @@ _COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
     "plugins": cmd_plugins,
     "keys": cmd_keys,
     "db": cmd_db,
+    "editor": cmd_editor,
 }
 
 

@@ -339,6 +339,23 @@ class YoutubeSettings:
 
 
 @settings_table
+class EditorSettings:
+    secret_key: StrictStr
+    ping_interval: PositiveFloat
+    session_idle: Duration
+    user_quota: PositiveInt
+    thumbnail_width: PositiveInt
+    thumbnail_step: PositiveFloat
+    version: StrictStr
+    action_history_depth: PositiveInt
+    render_preset: StrictStr
+    render_timeout: PositiveFloat
+    render_max_seconds: PositiveFloat
+    audiolib_json: StrictStr
+    audiolib_dir: StrictStr
+
+
+@settings_table
 class MediaSettings:
     """The ``/api/v1/media`` API (docs/api-media.md)."""
 
@@ -374,6 +391,7 @@ class Settings:
     webhooks: WebhookSettings
     embed: EmbedSettings
     youtube: YoutubeSettings
+    editor: EditorSettings
     videos: VideoSettings
     media: MediaSettings
     dashboard: DashboardSettings

@@ -17,8 +17,9 @@ from starlette.routing import BaseRoute, Route
 from mediaedge.errors import HTTPError, error_body
 from mediaedge.settings import Settings
 from origin import dashboard, edge_api, openapi
-from origin.api import aauti, media, uploads, videos
-from origin.cors import CORSMiddleware
+from origin.api import aauti, editor, media, uploads, videos
+from origin.cors import CORSMiddleware, Scope
+from origin.editor.developers import editor_origins
 from origin.metrics import MetricsMiddleware, OriginMetrics, RouteNames, metrics_endpoint
 from origin.openapi import describe
 from origin.services import origin_services
@@ -42,6 +43,7 @@ ROUTES: list[BaseRoute] = [
     *videos.routes,
     *uploads.routes,
     *media.routes,
+    *editor.routes,
     *dashboard.routes,
 ]
 
@@ -65,6 +67,12 @@ async def _starlette_error(request: Request, exc: Exception) -> Response:
 async def _unhandled(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return _error_response(500, "Internal server error")
+
+
+async def _editor_origin(scope: Scope, origin: str) -> bool:
+    """A registered editor developer's origin (CORS for the editor API and its custom URLs)."""
+    state: OriginState | None = getattr(scope["app"].state, "origin", None)
+    return state is not None and origin in await editor_origins(state.store)
 
 
 def create_app(settings: Settings, state: OriginState | None = None) -> Starlette:
@@ -91,7 +99,7 @@ def create_app(settings: Settings, state: OriginState | None = None) -> Starlett
         routes=ROUTES,
         middleware=[
             Middleware(MetricsMiddleware, metrics=metrics, names=names),
-            Middleware(CORSMiddleware, allowed=settings.origin.cors_origins),
+            Middleware(CORSMiddleware, allowed=settings.origin.cors_origins, dynamic=_editor_origin),
         ],
         lifespan=lifespan,
         exception_handlers={

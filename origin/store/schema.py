@@ -145,6 +145,9 @@ webhook_deliveries = sa.Table(
     sa.Column("last_error", sa.Text),
     *_created_updated(),
     sa.Column("delivered_at", Timestamp),
+    # Where this delivery goes and what it adds to the headers (editor callbacks); NULL: the tenant's webhook_url.
+    sa.Column("target_url", sa.Text),
+    sa.Column("headers", JSON),
     sa.Index("webhook_deliveries_due", "status", "next_attempt_at"),
     sa.Index("webhook_deliveries_tenant", "tenant_id", "created_at"),
 )
@@ -426,6 +429,182 @@ rate_limits = sa.Table(
     sa.Column("window_start", sa.BigInteger, primary_key=True),
     sa.Column("hits", sa.Integer, nullable=False),
     sa.Index("rate_limits_window", "window_start"),
+)
+
+
+# -- the HTML5 video editor's backend (origin.editor) ---------------------------------------------
+
+editor_developers = sa.Table(
+    "editor_developers",
+    metadata,
+    sa.Column("tenant_id", sa.Text, sa.ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("api_key_id", sa.Text),
+    sa.Column("callback_url", sa.Text, nullable=False, server_default=""),
+    sa.Column("cors_origins", JSON, nullable=False, server_default=_json_default("[]")),
+    sa.Column("fetch_file_url", sa.Text, nullable=False, server_default=""),
+    sa.Column("media_tab_content_url", sa.Text, nullable=False, server_default=""),
+    sa.Column("fetch_thumbnail_url", sa.Text, nullable=False, server_default=""),
+    sa.Column("output_s3", sa.Text),  # Fernet token of the bucket settings, credentials included
+    *_created_updated(),
+)
+
+editor_sessions = sa.Table(
+    "editor_sessions",
+    metadata,
+    sa.Column("id", sa.Text, primary_key=True),
+    sa.Column("tenant_id", sa.Text, sa.ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("name", sa.Text, nullable=False, server_default=""),
+    sa.Column("data", sa.Text, nullable=False, server_default=""),
+    sa.Column("api_auth_token_hash", sa.Text),
+    sa.Column("api_auth_token", sa.Text),  # Fernet token: callbacks carry the plain value
+    sa.Column("online_until", Timestamp),
+    sa.Column("last_seen_at", Timestamp, nullable=False),
+    *_created_updated(),
+    sa.Index("editor_sessions_token", "api_auth_token_hash"),
+    sa.Index("editor_sessions_tenant", "tenant_id", "online_until"),
+)
+
+folders = sa.Table(
+    "folders",
+    metadata,
+    sa.Column("id", sa.Text, primary_key=True),
+    sa.Column("tenant_id", sa.Text, sa.ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("parent_id", sa.Text, sa.ForeignKey("folders.id", ondelete="CASCADE")),
+    sa.Column("name", sa.Text, nullable=False),
+    *_created_updated(),
+    sa.Index("folders_parent", "tenant_id", "parent_id"),
+)
+
+editor_mediainfo = sa.Table(
+    "editor_mediainfo",
+    metadata,
+    sa.Column("id", sa.Text, primary_key=True),
+    sa.Column("tenant_id", sa.Text, sa.ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("source_hash", sa.Text, nullable=False),
+    sa.Column("original_url", sa.Text, nullable=False),
+    sa.Column("preview_url", sa.Text),
+    sa.Column("status", sa.Text, nullable=False),  # running | ready | failed
+    sa.Column("info", JSON),
+    sa.Column("thumbnails", JSON),
+    sa.Column("error", sa.Text),
+    *_created_updated(),
+    sa.Index("editor_mediainfo_source", "tenant_id", "source_hash", unique=True),
+)
+
+editor_overlays = sa.Table(
+    "editor_overlays",
+    metadata,
+    sa.Column("id", sa.Text, primary_key=True),
+    sa.Column("session_id", sa.Text, sa.ForeignKey("editor_sessions.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("data", sa.LargeBinary, nullable=False),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Index("editor_overlays_session", "session_id"),
+)
+
+# -- the editor's projects, action history, render tasks and project imports (origin.editor) --------
+
+editor_projects = sa.Table(
+    "editor_projects",
+    metadata,
+    sa.Column("id", sa.Text, primary_key=True),
+    sa.Column("tenant_id", sa.Text, sa.ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("user_id", sa.Text, nullable=False),
+    sa.Column("name", sa.Text, nullable=False, server_default=""),
+    sa.Column("data", JSON),
+    sa.Column("thumbnail", sa.Text, nullable=False, server_default=""),
+    sa.Column("create_time", sa.BigInteger, nullable=False),
+    sa.Column("modif_time", sa.BigInteger, nullable=False),
+    *_created_updated(),
+    sa.Index("editor_projects_user", "tenant_id", "user_id", "create_time"),
+)
+
+editor_actions = sa.Table(
+    "editor_actions",
+    metadata,
+    sa.Column("project_id", sa.Text, sa.ForeignKey("editor_projects.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("id", sa.Text, primary_key=True),
+    sa.Column("position", sa.BigInteger, nullable=False),
+    sa.Column("name", sa.Text, nullable=False, server_default=""),
+    sa.Column("data", JSON),
+    sa.Column("canceled", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("create_time", sa.BigInteger, nullable=False),
+    sa.Column("modif_time", sa.BigInteger, nullable=False),
+    sa.Index("editor_actions_order", "project_id", "position", unique=True),
+    sa.Index("editor_actions_id", "id"),
+)
+
+editor_render_tasks = sa.Table(
+    "editor_render_tasks",
+    metadata,
+    sa.Column("id", sa.Text, primary_key=True),
+    sa.Column("tenant_id", sa.Text, sa.ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("user_id", sa.Text, nullable=False),
+    sa.Column("session_id", sa.Text),
+    sa.Column("project_id", sa.Text),
+    sa.Column("xtl", sa.Text, nullable=False),
+    sa.Column("status", sa.Text, nullable=False),
+    sa.Column("progress", sa.Double, nullable=False, server_default="0"),
+    sa.Column("error", JSON),
+    sa.Column("outputs", JSON, nullable=False, server_default=_json_default("[]")),
+    sa.Column("output_urls", JSON, nullable=False, server_default=_json_default("[]")),
+    *_created_updated(),
+    sa.Index("editor_render_tasks_tenant", "tenant_id", "created_at"),
+)
+
+editor_project_imports = sa.Table(
+    "editor_project_imports",
+    metadata,
+    sa.Column("id", sa.Text, primary_key=True),
+    sa.Column("tenant_id", sa.Text, sa.ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("user_id", sa.Text, nullable=False),
+    sa.Column("session_id", sa.Text),
+    sa.Column("upload_id", sa.Text),
+    sa.Column("name", sa.Text, nullable=False, server_default=""),
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("fps", sa.Double),
+    sa.Column("create_folder", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("stage", sa.Text, nullable=False),
+    sa.Column("progress", sa.Double, nullable=False, server_default="0"),
+    sa.Column("error", sa.Text),
+    sa.Column("archive_key", sa.Text),
+    *_created_updated(),
+)
+
+editor_audiolib = sa.Table(
+    "editor_audiolib",
+    metadata,
+    sa.Column("asset_id", sa.Text, sa.ForeignKey("assets.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("tenant_id", sa.Text, sa.ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("type", sa.Text, nullable=False),  # music | sound
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("relative_path", sa.Text, nullable=False),
+    sa.Column("category_id", sa.Text),
+    sa.Column("mood_id", sa.Text),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Index("editor_audiolib_path", "tenant_id", "relative_path", unique=True),
+    sa.Index("editor_audiolib_type", "tenant_id", "type", "name"),
+)
+
+editor_audiolib_groups = sa.Table(
+    "editor_audiolib_groups",
+    metadata,
+    sa.Column("id", sa.Text, primary_key=True),
+    sa.Column("tenant_id", sa.Text, sa.ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("kind", sa.Text, nullable=False),  # category | mood
+    sa.Column("type", sa.Text, nullable=False),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Index("editor_audiolib_groups_name", "tenant_id", "kind", "type", "name", unique=True),
+)
+
+editor_audiolib_imports = sa.Table(
+    "editor_audiolib_imports",
+    metadata,
+    sa.Column("tenant_id", sa.Text, sa.ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("status", sa.Text, nullable=False),  # running | done | failed
+    sa.Column("processed", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("total", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("error", sa.Text),
+    *_created_updated(),
 )
 
 dashboard_sessions = sa.Table(

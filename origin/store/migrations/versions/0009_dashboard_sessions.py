@@ -3,7 +3,7 @@ keyed by the SHA-256 of its cookie token; webhook
 attempts keep the start of the receiver's answer (``response_body``) for the delivery log.
 
 Revision ID: 0009
-Revises: 0007
+Revises: 0010
 Create Date: 2026-12-02
 """
 
@@ -15,7 +15,7 @@ from sqlalchemy.dialects import postgresql
 Timestamp = sa.Double().with_variant(postgresql.TIMESTAMP(timezone=True), "postgresql")
 
 revision = "0009"
-down_revision = "0007"  # 0008 is assigned to another branch; re-chained at merge
+down_revision = "0010"  # the newest on main when this branch last merged it; re-chained at merge
 branch_labels = None
 depends_on = None
 
