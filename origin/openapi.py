@@ -79,8 +79,8 @@ class Dialect:
 
     ``security``: names of :data:`SECURITY_SCHEMES` (or schemes it adds with ``schemes``), any one of
     which authenticates; ``errors``: statuses every route of it may answer besides its own;
-    ``public_modules``: its modules whose routes need no credentials (a route can also say
-    ``describe(security=())``).
+    ``public_modules``: its modules whose routes need no credentials; ``module_security``: modules
+    authenticated otherwise than the rest (a route can also say ``describe(security=...)``).
     """
 
     name: str
@@ -89,6 +89,7 @@ class Dialect:
     schemes: Mapping[str, Any] = field(default_factory=dict)
     errors: tuple[int, ...] = ()
     public_modules: tuple[str, ...] = ()
+    module_security: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 #: Route modules outside ``origin.api``: the tag they appear under.
@@ -261,6 +262,8 @@ def _operation(path: str, route: Route, method: str, components: _Components) ->
     security = dialect.security if declared.security is None else declared.security
     if declared.security is None and endpoint.__module__ in dialect.public_modules:
         security = ()
+    elif declared.security is None and endpoint.__module__ in dialect.module_security:
+        security = dialect.module_security[endpoint.__module__]
     for status in sorted({*dialect.errors, *declared.errors, *((401,) if security else ())}):
         responses.setdefault(str(status), _error(status))
     operation["responses"] = responses
