@@ -37,6 +37,7 @@ routes: list[BaseRoute] = [
     _post("/dashboard/settings/webhook", views.save_webhook),
     _post("/dashboard/settings/signing-key", views.rotate_signing_key),
     _post("/dashboard/settings/keys", views.create_key),
+    _post("/dashboard/settings/editor", views.register_editor),
     _post("/dashboard/settings/keys/{key_id}/revoke", views.revoke_key),
     _get("/dashboard/media", media.media_page),
     _get("/dashboard/media/{asset_id}", media.media_detail),

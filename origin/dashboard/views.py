@@ -24,6 +24,7 @@ from origin.dashboard import session
 from origin.dashboard.render import render
 from origin.dashboard.session import CSRF_FIELD, Login
 from origin.edge_api import edge_whitelist
+from origin.editor import developers
 from origin.state import OriginState, get_state
 from origin.store import Tenant
 from origin.store.stats import DAY
@@ -201,6 +202,13 @@ async def _settings(request: Request, login: Login, status: int = 200, **context
     context.setdefault("app_ids_text", "\n".join(tenant.app_ids))
     context.setdefault("webhook_url", tenant.webhook_url)
     context.setdefault("keys", await state.store.api_keys.list(tenant.id))
+    developer = await state.store.editor.developer(tenant.id)
+    context.setdefault(
+        "editor",
+        developers.public_view(state.settings, developer, developers.own_urls(state.settings.origin.url))
+        if developer
+        else None,
+    )
     return render(
         request,
         "settings.html",
@@ -278,6 +286,27 @@ async def revoke_key(request: Request, login: Login) -> Response:
         raise HTTPError(404, "API key not found", "API_KEY_NOT_FOUND")
     note = " You logged in with it: this session has ended." if key_id == login.session.api_key_id else ""
     return await _settings(request, login, notice="API key revoked." + note)
+
+
+@page
+async def register_editor(request: Request, login: Login) -> Response:
+    """The editor's developer registration (the same service as ``POST /api/developer``)."""
+    state = get_state(request)
+    form = _form(request)
+    body: dict[str, Any] = {
+        "callBackUrl": _text(form, "callback_url"),
+        "corsOrigins": _lines(_text(form, "cors_origins")),
+    }
+    try:
+        done = await developers.register(
+            state.store, state.settings, login.tenant.id, body, rotate_key=bool(_text(form, "rotate_key"))
+        )
+    except HTTPError as exc:
+        return await _settings(request, login, 400, errors=[exc.message])
+    notice = "Editor registration saved."
+    if done.api_key:
+        notice += " Its apiKey is shown below once."
+    return await _settings(request, login, notice=notice, editor_key=done.api_key)
 
 
 # -- webhooks --------------------------------------------------------------------------------------

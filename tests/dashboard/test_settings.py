@@ -148,3 +148,24 @@ async def test_forms_without_the_csrf_token_change_nothing(browser, path, data):
             "message": answer.json()["message"],
         }
     assert await _tenant(browser) == before
+
+
+async def test_editor_registration(browser):
+    answer = await browser.post("/dashboard/settings/editor", {
+        "callback_url": "https://api.example.com/editor-events", "cors_origins": "https://editor.example.com"})
+    assert answer.status_code == 200, answer.text
+    key = re.search(r'id="editor-api-key">([^<]+)<', answer.text).group(1)
+    found = await browser.state.store.api_keys.authenticate(key)
+    assert found is not None and found[1].name == "editor"
+    developer = await browser.state.store.editor.developer(browser.auth.tenant.id)
+    assert developer.callback_url == "https://api.example.com/editor-events"
+    assert developer.cors_origins == ["https://editor.example.com"]
+    page = await browser.client.get("/dashboard/settings")
+    assert key not in page.text and "https://editor.example.com" in page.text
+    bad = await browser.post("/dashboard/settings/editor", {"callback_url": "ftp://x", "cors_origins": ""})
+    assert bad.status_code == 400
+    rotated = await browser.post("/dashboard/settings/editor", {
+        "callback_url": "https://api.example.com/editor-events", "cors_origins": "https://editor.example.com",
+        "rotate_key": "1"})
+    new_key = re.search(r'id="editor-api-key">([^<]+)<', rotated.text).group(1)
+    assert new_key != key and await browser.state.store.api_keys.authenticate(key) is None
