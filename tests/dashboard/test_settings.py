@@ -151,8 +151,10 @@ async def test_forms_without_the_csrf_token_change_nothing(browser, path, data):
 
 
 async def test_editor_registration(browser):
-    answer = await browser.post("/dashboard/settings/editor", {
-        "callback_url": "https://api.example.com/editor-events", "cors_origins": "https://editor.example.com"})
+    answer = await browser.post(
+        "/dashboard/settings/editor",
+        {"callback_url": "https://api.example.com/editor-events", "cors_origins": "https://editor.example.com"},
+    )
     assert answer.status_code == 200, answer.text
     key = re.search(r'id="editor-api-key">([^<]+)<', answer.text).group(1)
     found = await browser.state.store.api_keys.authenticate(key)
@@ -164,8 +166,13 @@ async def test_editor_registration(browser):
     assert key not in page.text and "https://editor.example.com" in page.text
     bad = await browser.post("/dashboard/settings/editor", {"callback_url": "ftp://x", "cors_origins": ""})
     assert bad.status_code == 400
-    rotated = await browser.post("/dashboard/settings/editor", {
-        "callback_url": "https://api.example.com/editor-events", "cors_origins": "https://editor.example.com",
-        "rotate_key": "1"})
+    rotated = await browser.post(
+        "/dashboard/settings/editor",
+        {
+            "callback_url": "https://api.example.com/editor-events",
+            "cors_origins": "https://editor.example.com",
+            "rotate_key": "1",
+        },
+    )
     new_key = re.search(r'id="editor-api-key">([^<]+)<', rotated.text).group(1)
     assert new_key != key and await browser.state.store.api_keys.authenticate(key) is None

@@ -107,8 +107,12 @@ def running(shared_origin_server):
     # reading the body, and a reused connection would race that close.
     with httpx.Client(base_url=server.url, timeout=30, limits=httpx.Limits(max_keepalive_connections=0)) as client:
         document = client.get("/openapi.json").json()
-        credentials = [{}, server.headers, {"Authorization": f"Bearer {server.api_key}"},
-                       {"X-Mediaedge-Edge-Secret": secret}]
+        credentials = [
+            {},
+            server.headers,
+            {"Authorization": f"Bearer {server.api_key}"},
+            {"X-Mediaedge-Edge-Secret": secret},
+        ]
         yield client, document, credentials
 
 
