@@ -326,6 +326,15 @@ class VideoSettings:
 
 
 @settings_table
+class DashboardSettings:
+    enabled: StrictBool
+    session_idle: Duration
+    session_lifetime: Duration
+    #: Not validated here: a validation error would echo the value. Shorter than 32 characters = no operator login.
+    operator_key: StrictStr = ""
+
+
+@settings_table
 class YoutubeSettings:
     api_key: StrictStr
     base_url: HttpUrlOrEmpty
@@ -387,6 +396,7 @@ class Settings:
     editor: EditorSettings
     videos: VideoSettings
     media: MediaSettings
+    dashboard: DashboardSettings
 
     def replace(self, **changes: Any) -> Settings:
         """A copy with top-level sections replaced (tests use it)."""

@@ -163,6 +163,7 @@ webhook_attempts = sa.Table(
     sa.Column("duration_ms", sa.Integer, nullable=False),
     sa.Column("status_code", sa.Integer),
     sa.Column("error", sa.Text),
+    sa.Column("response_body", sa.Text),
     sa.Index("webhook_attempts_delivery", "delivery_id", "started_at"),
 )
 
@@ -604,4 +605,19 @@ editor_audiolib_imports = sa.Table(
     sa.Column("total", sa.Integer, nullable=False, server_default="0"),
     sa.Column("error", sa.Text),
     *_created_updated(),
+)
+
+dashboard_sessions = sa.Table(
+    "dashboard_sessions",
+    metadata,
+    sa.Column("id", sa.Text, primary_key=True),  # SHA-256 of the cookie's token; the token is never stored
+    sa.Column("tenant_id", sa.Text, sa.ForeignKey("tenants.id", ondelete="CASCADE")),  # None: the operator
+    sa.Column("api_key_id", sa.Text),  # the key the session logged in with (revoking it ends the session)
+    sa.Column("operator", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("csrf", sa.Text, nullable=False),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("last_seen_at", Timestamp, nullable=False),
+    sa.Column("expires_at", Timestamp, nullable=False),
+    sa.Index("dashboard_sessions_expires", "expires_at"),
+    sa.Index("dashboard_sessions_tenant", "tenant_id"),
 )

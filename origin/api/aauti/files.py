@@ -17,6 +17,7 @@ from origin.catalogue.assets import file_stored
 from origin.http import JSON, json_body, str_field
 from origin.ingest import parse_bool
 from origin.lookup import file_from_url
+from origin.openapi import describe
 from origin.probe import ProbeResult, guess_mime, is_media, probe
 from origin.purge import purge_edges
 from origin.signing import check_link, link_signature
@@ -43,6 +44,7 @@ async def duration(request: Request) -> JSON:
 
 
 async def download(request: Request) -> JSON:
+    """A time-limited download URL for one of the tenant's files."""
     state = get_state(request)
     tenant = await require_tenant(request)
     record = await file_from_url(state, tenant, request.query_params.get("file"))
@@ -57,6 +59,7 @@ async def download(request: Request) -> JSON:
     return JSON({"url": url, "filename": record.filename, "file_size": record.size})
 
 
+@describe(security=(), responses={200: "The file", 206: "A range of the file"}, errors=(403, 404, 416))
 async def raw_download(request: Request) -> StreamingResponse:
     """The target of a disk download URL: checks the signature, streams the file as an attachment."""
     state = get_state(request)
@@ -77,7 +80,9 @@ async def raw_download(request: Request) -> StreamingResponse:
     )
 
 
+@describe(errors=(403,))
 async def register(request: Request) -> JSON:
+    """Register an object already in one of the tenant's buckets as a file."""
     state = get_state(request)
     tenant = await require_tenant(request)
     body = await json_body(request)
@@ -126,6 +131,7 @@ async def register(request: Request) -> JSON:
 
 
 async def delete(request: Request) -> JSON:
+    """Delete a file (and purge it from the edges)."""
     state = get_state(request)
     tenant = await require_tenant(request)
     body = await json_body(request)

@@ -23,6 +23,22 @@ from origin.api.editor import (
     users,
     voiceovers,
 )
+from origin.openapi import Dialect
+
+#: Its part of the OpenAPI document (origin.openapi): the editor session's ``Authorization`` token
+#: (from ``POST /api/users``); developer registration takes a tenant's key as a Bearer token.
+OPENAPI = Dialect(
+    "editor",
+    "The HTML5 video editor's backend: media, folders, projects, action history, render tasks, uploads. "
+    "Authenticated by the editor session's `Authorization` token from `POST /api/users`.",
+    security=("EditorToken",),
+    schemes={
+        "EditorToken": {"type": "apiKey", "in": "header", "name": "Authorization",
+                        "description": "An editor session token (`POST /api/users` with the developer's apiKey)."},
+    },
+    errors=(400, 401, 404),
+    module_security={"origin.api.editor.developer": ("Bearer",)},
+)
 
 routes: list[BaseRoute] = [
     *developer.routes,
