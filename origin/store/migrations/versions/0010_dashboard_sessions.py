@@ -2,8 +2,8 @@
 keyed by the SHA-256 of its cookie token; webhook
 attempts keep the start of the receiver's answer (``response_body``) for the delivery log.
 
-Revision ID: 0009
-Revises: 0010
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-12-02
 """
 
@@ -14,8 +14,8 @@ from sqlalchemy.dialects import postgresql
 #: POSIX seconds on SQLite, timestamptz on PostgreSQL (as revision 0002 made every timestamp).
 Timestamp = sa.Double().with_variant(postgresql.TIMESTAMP(timezone=True), "postgresql")
 
-revision = "0009"
-down_revision = "0010"  # the newest on main when this branch last merged it; re-chained at merge
+revision = "0010"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 

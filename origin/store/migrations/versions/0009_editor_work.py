@@ -1,6 +1,6 @@
 """The editor's projects with their action history, render tasks and project imports.
 
-Revision ID: 0010
+Revision ID: 0009
 Revises: 0008
 Create Date: 2026-12-02
 """
@@ -10,7 +10,7 @@ from alembic import op
 
 from origin.store.schema import JSON, Timestamp
 
-revision = "0010"
+revision = "0009"
 down_revision = "0008"
 branch_labels = None
 depends_on = None
