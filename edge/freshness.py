@@ -2,7 +2,8 @@
 and the RFC 9211 ``Cache-Status`` value. No I/O and no clock of its own (callers pass ``now``).
 
 The edge is a *shared* cache: ``s-maxage`` and ``proxy-revalidate`` apply, ``private`` is never
-stored. ``CDN-Cache-Control`` (RFC 9213), when present, replaces ``Cache-Control`` for the edge.
+stored. ``CDN-Cache-Control`` (RFC 9213), when present and a valid Structured Field dictionary,
+replaces ``Cache-Control`` and ``Expires`` for the edge (:func:`targeted_directives`).
 """
 
 from __future__ import annotations
@@ -11,8 +12,10 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+import http_sf
+
 from edge.cache.meta import StoredResponse
-from edge.conditional import parse_http_date
+from edge.conditional import http_date, parse_http_date
 
 __all__ = [
     "CACHEABLE_BY_DEFAULT",
@@ -26,6 +29,7 @@ __all__ = [
     "parse_directives",
     "response_directives",
     "stored_response",
+    "targeted_directives",
     "usability",
 ]
 
@@ -77,10 +81,57 @@ def delta_seconds(value: str | None) -> int | None:
     return min(int(value), MAX_DELTA)
 
 
-def response_directives(headers: Mapping[str, str]) -> Directives:
-    """The directives the edge obeys: ``CDN-Cache-Control`` if the response has one, else ``Cache-Control``."""
+#: RFC 9213 §2.1: the Structured Field types of the directives the edge obeys in a targeted field.
+_SF_INTEGER = frozenset({"max-age", "s-maxage", "stale-while-revalidate", "stale-if-error"})
+_SF_TRUE = frozenset({"no-store", "must-revalidate", "proxy-revalidate", "public", "no-transform", "immutable"})
+_SF_TRUE_OR_STRING = frozenset({"no-cache", "private"})  # bare, or a quoted list of field names
+
+
+def targeted_directives(value: str) -> Directives | None:
+    """``CDN-Cache-Control`` (RFC 9213) as directives, or None if it must be ignored as a whole.
+
+    The field is a Structured Field Dictionary (RFC 9651, parsed by ``http-sf``): a value that does not
+    parse, is empty, or gives a known directive a value of the wrong type (``max-age="60"``,
+    ``max-age=1.5``, ``no-store=?0``, a negative age) makes the edge ignore the field entirely.
+    Unknown directives and parameters are ignored.
+    """
+    try:
+        members = http_sf.parse(value.encode("latin-1"), tltype="dictionary")
+    except (http_sf.StructuredFieldError, UnicodeEncodeError):
+        return None
+    if not isinstance(members, dict) or not members:
+        return None
+    found: Directives = {}
+    for name, member in members.items():
+        item = member[0] if isinstance(member, tuple) else member  # (value, parameters): these are ignored
+        if name in _SF_INTEGER:
+            if type(item) is not int or item < 0:
+                return None
+            found[name] = str(min(item, MAX_DELTA))
+        elif name in _SF_TRUE:
+            if item is not True:
+                return None
+            found[name] = None
+        elif name in _SF_TRUE_OR_STRING:
+            if item is True:
+                found[name] = None
+            elif type(item) is str:
+                found[name] = item
+            else:
+                return None
+    return found
+
+
+def response_directives(headers: Mapping[str, str]) -> tuple[Directives, bool]:
+    """The directives the edge obeys, and whether they came from ``CDN-Cache-Control``: a valid one
+    replaces ``Cache-Control`` (and ``Expires``) for the edge (RFC 9213 §2.2); an invalid one is
+    ignored and ``Cache-Control`` applies."""
     targeted = headers.get("cdn-cache-control")
-    return parse_directives(targeted if targeted is not None else headers.get("cache-control", ""))
+    if targeted is not None:
+        directives = targeted_directives(targeted)
+        if directives is not None:
+            return directives, True
+    return parse_directives(headers.get("cache-control", "")), False
 
 
 def connection_fields(headers: Mapping[str, str]) -> frozenset[str]:
@@ -126,10 +177,18 @@ class ClientRequest:
         return ", ".join(v for n, v in self.forward if n == name)
 
 
+def age_value(age_header: str | None) -> int:
+    """The ``Age`` of a response (RFC 9111 §5.1): of a list (or several ``Age`` lines, joined) the
+    first member only; a value that is not a non-negative integer is ignored (0)."""
+    if age_header is None:
+        return 0
+    return delta_seconds(age_header.split(",", 1)[0].strip()) or 0
+
+
 def initial_age(age_header: str | None, date: float | None, request_time: float, response_time: float) -> float:
     """RFC 9111 §4.2.3 ``corrected_initial_age`` of a response received at ``response_time``."""
     apparent = max(0.0, response_time - date) if date is not None else 0.0
-    corrected = (delta_seconds(age_header) or 0) + (response_time - request_time)
+    corrected = age_value(age_header) + (response_time - request_time)
     return max(apparent, corrected)
 
 
@@ -138,19 +197,22 @@ def current_age(stored: StoredResponse, fetched_at: float, now: float) -> float:
     return stored.initial_age + max(0.0, now - fetched_at)
 
 
-def freshness_lifetime(d: Directives, headers: Mapping[str, str], status: int, now: float) -> tuple[float, bool]:
+def freshness_lifetime(
+    d: Directives, headers: Mapping[str, str], status: int, now: float, targeted: bool = False
+) -> tuple[float, bool]:
     """RFC 9111 §4.2.1: seconds fresh and whether the lifetime is heuristic.
 
     ``s-maxage``, else ``max-age``, else ``Expires`` − ``Date`` (an invalid ``Expires`` means already
-    expired), else — only for a status cacheable by default with ``Last-Modified`` and no explicit
-    expiry — 10 % of ``Date`` − ``Last-Modified``, at most :data:`HEURISTIC_CAP`; else 0.
+    expired; not read when ``d`` is ``targeted``, from CDN-Cache-Control), else — only for a status
+    cacheable by default with ``Last-Modified`` and no explicit expiry — 10 % of ``Date`` −
+    ``Last-Modified``, at most :data:`HEURISTIC_CAP`; else 0.
     """
     for name in ("s-maxage", "max-age"):
         seconds = delta_seconds(d.get(name))
         if seconds is not None:
             return float(seconds), False
     date = _date(headers.get("date")) or now
-    if "expires" in headers:
+    if "expires" in headers and not targeted:
         expires = _date(headers["expires"])
         return (max(0.0, expires - date) if expires is not None else 0.0), False
     last_modified = _date(headers.get("last-modified"))
@@ -164,7 +226,9 @@ def _date(value: str | None) -> float | None:
     return float(parsed) if parsed is not None else None
 
 
-def not_storable(status: int, d: Directives, headers: Mapping[str, str], request: ClientRequest) -> str | None:
+def not_storable(
+    status: int, d: Directives, headers: Mapping[str, str], request: ClientRequest, targeted: bool = False
+) -> str | None:
     """Why RFC 9111 §3 forbids storing this response for a GET at a shared cache, or None.
 
     Qualified ``private="..."`` is treated as unqualified (conservative); ``Vary: *`` is not stored
@@ -178,7 +242,7 @@ def not_storable(status: int, d: Directives, headers: Mapping[str, str], request
         return "authorization"
     if "*" in _vary_names(headers):
         return "vary-star"
-    explicit = {"public", "max-age", "s-maxage"} & d.keys() or "expires" in headers
+    explicit = {"public", "max-age", "s-maxage"} & d.keys() or ("expires" in headers and not targeted)
     if status not in CACHEABLE_BY_DEFAULT and not explicit:
         return "status"
     return None
@@ -212,11 +276,13 @@ def stored_response(
     """What the cache keeps of a response to ``request`` (``stored=False`` with a ``reason`` if it must not)."""
     fields = [(n.lower(), v) for n, v in fields]
     headers = field_map(fields)
-    d = response_directives(headers)
-    lifetime, heuristic = freshness_lifetime(d, headers, status, response_time)
+    d, targeted = response_directives(headers)
+    lifetime, heuristic = freshness_lifetime(d, headers, status, response_time, targeted)
     drop = connection_fields(headers)
     kept = tuple((n, v) for n, v in fields if n not in drop and n not in _NOT_STORED)
-    reason = not_storable(status, d, headers, request)
+    if "date" not in headers:  # RFC 9110 §6.6.1: a cache adds the time it received the response
+        kept += (("date", http_date(response_time)),)
+    reason = not_storable(status, d, headers, request, targeted)
     return StoredResponse(
         status=status,
         headers=kept,

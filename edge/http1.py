@@ -3,19 +3,22 @@
 Why not uvicorn: on a cache hit the edge app costs less than uvicorn's own per-request machinery (a
 Task, a cycle object, message queues, header checks). Here:
 
-- **Eager execution.** The app coroutine is stepped synchronously (``coro.send(None)``) right after
-  the request's headers are parsed. A request that never suspends (the edge's cache hit) is answered
-  without a Task; one that suspends continues in a Task that takes over the very same coroutine at
-  the awaitable it yielded (what Python 3.12's eager task factory does), so cancellation and
-  exceptions reach it exactly as in a Task started from the beginning.
+- **Eager execution.** Each connection keeps an idle asyncio Task ready for its next request; the
+  app coroutine is stepped synchronously right after the request's headers are parsed, with that Task
+  current and inside its context (what Python 3.12's eager tasks do). A request that never suspends
+  (the edge's cache hit) is answered there, and the Task stays idle for the next one: no Task per hit.
+  One that suspends goes on in that same Task (:class:`_Host`). Code in the app always has a current
+  task, the same one throughout (anyio, httpx and timeouts need it), and its context variables never
+  reach the next request.
 - **Pipelining.** Parsed requests queue up and start strictly one after the other; reading pauses
   while any wait, so a client cannot make the server buffer without bound.
 - **Backpressure.** ``send`` waits while the transport's write buffer is above its high-water mark
   (``pause_writing``/``resume_writing``), before writing, so a response that fits in one write never
   suspends and a multi-GB stream holds one chunk plus the buffer. Request bodies pause reading when
   more than :data:`READ_LIMIT` bytes wait unread.
-- The response head is built once, with a per-second ``date`` and cached status lines, and goes out
-  in the same write as the first body chunk.
+- The response head is built once, with a per-second ``date`` (unless the app gave one: a cache
+  forwards its stored ``Date``) and cached status lines, and goes out in the same write as the first
+  body chunk.
 
 No access log: the edge writes its own (tokens must never be logged). WebSocket/h2c upgrades are
 ignored (RFC 9110 §7.8 lets a server do so): the request is answered normally, then the connection
@@ -27,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import contextvars
 import ctypes
 import logging
 import os
@@ -63,6 +67,8 @@ RESPAWN_DELAY = 1.0  # seconds before replacing a worker that died within this l
 PR_SET_PDEATHSIG = 1  # prctl(2)
 STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
 
+_enter_task = asyncio.tasks._enter_task
+_leave_task = asyncio.tasks._leave_task
 _DISCONNECT = "http.disconnect"
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 _COPY_LIMIT = 16 * 1024  # bodies below this are joined to the head: one plain write is cheapest
@@ -109,34 +115,83 @@ def _error_response(status: int, message: str, head: bool = False) -> bytes:
     )
 
 
-class _Resumed(Coroutine[Any, Any, None]):
-    """The rest of an app coroutine that suspended during its eager first step, for a Task to drive.
+class _Host(Coroutine[Any, Any, None]):
+    """The Task a connection's next request runs in, made before the request arrives.
 
-    The Task's first ``send`` gets back the awaitable the coroutine already yielded, so the Task waits
-    on it exactly as if it had run that step itself; everything after (results, exceptions,
-    cancellation) goes straight to the coroutine.
+    :meth:`run` steps an app coroutine synchronously with this Task current and inside the Task's
+    context, as Python 3.12's eager tasks do. A coroutine that finishes in that step leaves the Task
+    idle for the connection's next request, so a cache hit costs no Task of its own. One that suspends
+    is *adopted*: the Task (parked on a future of its own until then) takes over the very same
+    coroutine at the awaitable it yielded, so the app sees one current task throughout, and
+    cancellation and exceptions reach it exactly as in a Task started from the beginning.
+
+    A host is not reused once the request it ran changed its context variables or asked to cancel its
+    Task (``cancelling()``): the next request must not see either.
     """
 
-    __slots__ = ("_coro", "_pending")
+    __slots__ = ("loop", "task", "context", "coro", "pending", "slot", "spent")
 
-    def __init__(self, coro: Coroutine[Any, Any, None], yielded: Any) -> None:
-        self._coro = coro
-        self._pending: list[Any] = [yielded]
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.context = contextvars.copy_context()
+        self.coro: Coroutine[Any, Any, None] | None = None  # the adopted app coroutine
+        self.pending: list[Any] = []  # what it yielded in its first step, until the Task takes it
+        self.slot: asyncio.Future[None] | None = None  # what the idle Task waits on
+        self.spent = False  # adopted, or not clean enough to reuse
+        self.task: asyncio.Task[None] = loop.create_task(self, context=self.context)
+
+    def run(self, coro: Coroutine[Any, Any, None]) -> tuple[bool, BaseException | None]:
+        """Step ``coro`` once: whether it finished (and its exception), or False once adopted."""
+        loop, task, context = self.loop, self.task, self.context
+        before = context.copy()
+        _enter_task(loop, task)
+        try:
+            yielded = context.run(coro.send, None)
+        except StopIteration:
+            return self._finished(before, None)
+        except (Exception, asyncio.CancelledError) as exc:
+            return self._finished(before, exc)
+        finally:
+            _leave_task(loop, task)
+        self.coro, self.spent = coro, True
+        self.pending.append(yielded)
+        if self.slot is not None and not self.slot.done():
+            self.slot.set_result(None)  # wake the idle Task: its next send() hands it ``yielded``
+        return False, None
+
+    def _finished(self, before: contextvars.Context, exc: BaseException | None) -> tuple[bool, BaseException | None]:
+        if self.context != before or self.task.cancelling():
+            self.retire()
+        return True, exc
+
+    def retire(self) -> None:
+        """End an idle host (its connection is gone, or it may not be reused)."""
+        if not self.spent:
+            self.spent = True
+            self.task.cancel()
 
     def send(self, value: Any) -> Any:
-        if self._pending:
-            return self._pending.pop()
-        return self._coro.send(value)
+        if self.pending:
+            return self.pending.pop()
+        if self.coro is not None:
+            return self.coro.send(value)
+        slot = self.slot = self.loop.create_future()
+        slot._asyncio_future_blocking = True  # yielded as ``await slot`` would
+        return slot
 
     def throw(self, typ: Any, val: Any = None, tb: Any = None) -> Any:
-        if self._pending:  # thrown before the Task's first step (cancelled at once): as a Task would,
-            awaited = self._pending.pop()  # cancel what the coroutine waits on, then throw there
+        exc = typ if val is None else val
+        if self.coro is None:
+            raise exc  # idle: cancelled (retired) before any request was adopted
+        if self.pending:  # thrown before the Task's first step with the coroutine (cancelled at once):
+            awaited = self.pending.pop()  # as a Task would, cancel what it waits on, then throw there
             if isinstance(awaited, asyncio.Future):
                 awaited.cancel()
-        return self._coro.throw(typ if val is None else val)
+        return self.coro.throw(exc)
 
     def close(self) -> None:
-        self._coro.close()
+        if self.coro is not None:
+            self.coro.close()
 
     def __await__(self) -> Generator[Any, None, None]:
         raise TypeError("driven by a Task only")
@@ -191,17 +246,21 @@ class _Exchange:
     # -- running the app ---------------------------------------------------------------------------
 
     def run(self) -> None:
-        """Step the app eagerly; only if it suspends does a Task take over."""
-        coro = self.proto.server.app(self.scope, self.receive, self.send)
-        try:
-            yielded = coro.send(None)
-        except StopIteration:
-            self.finish(None)
-        except Exception as exc:
-            self.finish(exc)
+        """Step the app in the connection's host Task: a request that never suspends is answered right
+        here; one that suspends goes on in that Task (:class:`_Host`)."""
+        proto = self.proto
+        host = proto.host
+        if host is None:
+            host = proto.host = _Host(proto.loop)
+        coro = proto.server.app(self.scope, self.receive, self.send)
+        finished, error = host.run(coro)
+        if host.spent:
+            proto.host = None
+        if finished:
+            self.finish(error)
         else:
-            self.task = self.proto.loop.create_task(_Resumed(coro, yielded))
-            self.task.add_done_callback(self._task_done)
+            self.task = host.task
+            host.task.add_done_callback(self._task_done)
 
     def _task_done(self, task: asyncio.Task[None]) -> None:
         self.finish(asyncio.CancelledError() if task.cancelled() else task.exception())
@@ -305,6 +364,7 @@ class _Exchange:
         self.no_body = self.head or status < 200 or status in (204, 304)
         lines = [_status_line(status)]
         connection = None
+        date = _Date.get()
         for name, value in self.headers:
             lname = name.lower()
             if lname == b"content-length":
@@ -312,6 +372,8 @@ class _Exchange:
             elif lname == b"connection":
                 connection = value.lower()
                 self.keep_alive = self.keep_alive and b"close" not in connection
+            elif lname == b"date":
+                date = b""  # the app's own (a cache's stored Date): never a second one
             lines += (name, b": ", value, b"\r\n")
         added = []
         if self.length is None and not self.no_body:
@@ -330,10 +392,10 @@ class _Exchange:
                 added.append(b"connection: close\r\n")
             elif self.scope["http_version"] == "1.0":
                 added.append(b"connection: keep-alive\r\n")
-        head = b"".join((*lines, *added, _Date.get(), b"\r\n"))
+        head = b"".join((*lines, *added, date, b"\r\n"))
         # One line feed per line (status, headers, date, blank): a CR or LF inside a header would split
         # the response (header injection). Two C-level counts instead of a regex per header.
-        expected = len(self.headers) + len(added) + 3
+        expected = len(self.headers) + len(added) + (3 if date else 2)
         if head.count(b"\n") != expected or head.count(b"\r") != expected:
             raise RuntimeError("invalid character in a response header")
         return head
@@ -365,6 +427,7 @@ class HttpProtocol(asyncio.Protocol):
         self.idle_since = 0.0
         self.timer: asyncio.TimerHandle | None = None
         self.linger: Linger | None = None  # answered before its body arrived: discarding the rest
+        self.host: _Host | None = None  # the Task the next request runs in
 
     # -- transport events --------------------------------------------------------------------------
 
@@ -380,6 +443,8 @@ class HttpProtocol(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
+        if self.host is not None:
+            self.host.retire()
         self.server.forget(self)
         if self.timer is not None:
             self.timer.cancel()

@@ -26,6 +26,7 @@ from edge.auth import KeySource, StaticKeys, TokenVerifier
 from edge.cache import ObjectChanged, ObjectMeta, PullCache
 from edge.cache.meta import StoredResponse
 from edge.cache.origin import UpstreamClient
+from edge.conditional import http_date
 from edge.delivery import Outcome, Responder, ResponseAborted, is_browser, request_headers
 from edge.freshness import ClientRequest
 from edge.lru import LRU
@@ -280,6 +281,8 @@ class Zones:
                 await self._invalidate(zone, target, response.headers)
             out = freshness.connection_fields(response.headers)
             answer = [(n.lower(), v) for n, v in response.headers.raw if n.decode("latin-1").lower() not in out]
+            if "date" not in response.headers:  # RFC 9110 §6.6.1: a recipient adds the time received
+                answer.append((b"date", http_date(self._clock()).encode()))
             answer.append((b"cache-status", b"mediaedge; fwd=method"))
             await send({"type": "http.response.start", "status": response.status_code, "headers": answer})
             sent = 0

@@ -70,6 +70,10 @@ def _parser() -> argparse.ArgumentParser:
     update.add_argument("tenant")
     update.add_argument("--name")
     update.add_argument("--rotate-key", action="store_true", help="issue a new API key (old one stops working)")
+    update.add_argument("--rotate-stream-keys", action="store_true",
+                        help="issue a new stream-public-key + stream-secret-key pair (the old pair stops working)")
+    update.add_argument("--credit", metavar="AMOUNT|unlimited",
+                        help="transcoding credit GET /api/videos/cost checks prices against")
     update.add_argument("--disable", action="store_true")
     update.add_argument("--enable", action="store_true")
     for cmd in (create, update):
@@ -78,7 +82,37 @@ def _parser() -> argparse.ArgumentParser:
         cmd.add_argument("--webhook-url")
         cmd.add_argument("--max-file-size", type=int, metavar="BYTES")
     listing = tsub.add_parser("list", help="list tenants")
-    for cmd in (create, update, listing):
+    api_key = tsub.add_parser("api-key", help="a tenant's API keys: several per tenant, each revocable")
+    aksub = api_key.add_subparsers(dest="api_key_command", required=True, metavar="SUBCOMMAND")
+    key_create = aksub.add_parser("create", help="a new named key; prints its secret once")
+    key_list = aksub.add_parser("list", help="list keys with their last use")
+    key_revoke = aksub.add_parser("revoke", help="revoke a key (it stops working at once)")
+    for cmd in (key_create, key_list, key_revoke):
+        cmd.add_argument("tenant", help="tenant id or name")
+    key_create.add_argument("--name", required=True)
+    key_create.add_argument("--scope", action="append", metavar="SCOPE", help="a scope the key holds (repeat)")
+    key_create.add_argument(
+        "--pair", action="store_true", help="also a public key (video API: stream-public-key + stream-secret-key)"
+    )
+    key_revoke.add_argument("key_id")
+    for cmd in (create, update, listing, key_create, key_list, key_revoke):
+        cmd.add_argument("--json", action="store_true", help="machine-readable output")
+
+    ai = sub.add_parser("ai", help="AI generation: a tenant's budgets, block list and usage")
+    asub = ai.add_subparsers(dest="ai_command", required=True, metavar="SUBCOMMAND")
+    budget = asub.add_parser("budget", help="show or set a tenant's monthly budgets (0: unlimited)")
+    budget.add_argument("tenant")
+    budget.add_argument("--images", type=float, metavar="N")
+    budget.add_argument("--audio-seconds", type=float, metavar="N")
+    budget.add_argument("--caption-minutes", type=float, metavar="N")
+    budget.add_argument("--default", action="store_true", help="drop the tenant's own budgets (settings apply)")
+    blocklist = asub.add_parser("blocklist", help="show or change a tenant's prompt block list")
+    blocklist.add_argument("tenant")
+    blocklist.add_argument("--add", action="append", metavar="TERM", help="block a word or phrase (repeat)")
+    blocklist.add_argument("--remove", action="append", metavar="TERM", help="unblock a word or phrase (repeat)")
+    ai_usage = asub.add_parser("usage", help="a tenant's usage this month beside its budgets")
+    ai_usage.add_argument("tenant")
+    for cmd in (budget, blocklist, ai_usage):
         cmd.add_argument("--json", action="store_true", help="machine-readable output")
 
     plugins = sub.add_parser("plugins", help="list loaded plugins and the hooks each implements")
@@ -88,6 +122,28 @@ def _parser() -> argparse.ArgumentParser:
     ksub = keys.add_subparsers(dest="keys_command", required=True, metavar="SUBCOMMAND")
     ksub.add_parser("rotate", help="make a new signing key active; old keys verify until their tokens expire")
     ksub.add_parser("list", help="list signing keys")
+
+    editor = sub.add_parser("editor", help="the HTML5 video editor's developer registration")
+    esub = editor.add_subparsers(dest="editor_command", required=True, metavar="SUBCOMMAND")
+    register = esub.add_parser(
+        "register", help="register a tenant (id or name) as an editor developer, or change its profile"
+    )
+    show = esub.add_parser("show", help="show a tenant's developer profile (never its secrets)")
+    for cmd in (register, show):
+        cmd.add_argument("tenant")
+        cmd.add_argument("--json", action="store_true", help="machine-readable output")
+    register.add_argument("--callback-url", help="callBackUrl: where callback events go")
+    register.add_argument("--cors-origin", action="append", metavar="ORIGIN",
+                          help="origin the editor runs at (repeat; replaces the list)")
+    register.add_argument("--fetch-file-url", help="fetchFileUrl you serve (default: mediaedge's own)")
+    register.add_argument("--media-tab-url", help="mediaTabContentUrl you serve (default: mediaedge's own)")
+    register.add_argument("--thumbnail-url", help="fetchThumbnailUrl you serve (default: mediaedge's own)")
+    register.add_argument("--s3-bucket", help="outputS3Bucket.awsBucketName")
+    register.add_argument("--s3-endpoint", help="outputS3Bucket.awsEndPoint")
+    register.add_argument("--s3-access-key", help="outputS3Bucket.awsAccessKey")
+    register.add_argument("--s3-secret-key-stdin", action="store_true",
+                          help="read outputS3Bucket.awsSecreteKey from standard input (never from the command line)")
+    register.add_argument("--rotate-key", action="store_true", help="issue a new apiKey (the old one is revoked)")
 
     db = sub.add_parser("db", help="metadata database")
     dsub = db.add_subparsers(dest="db_command", required=True, metavar="SUBCOMMAND")
@@ -161,6 +217,38 @@ def _tenant_line(t: Any) -> str:
     return f"{t.id}  {t.name}  webhook={t.webhook_url or '-'}  domains={domains}"
 
 
+STREAM_KEY_NAME = "stream"
+
+
+async def stream_key_pair(store: Any, tenant_id: str, rotate: bool = False) -> dict[str, str]:
+    """A new ``stream-public-key`` + ``stream-secret-key`` pair of the tenant (the video objects API);
+    ``rotate`` revokes the pairs it had."""
+    if rotate:
+        for key in await store.api_keys.list(tenant_id):
+            if key.public_key and key.revoked_at is None:
+                await store.api_keys.revoke(tenant_id, key.id)
+    key, secret = await store.api_keys.create(tenant_id, STREAM_KEY_NAME, pair=True)
+    return {"stream_public_key": key.public_key, "stream_secret_key": secret}
+
+
+def _credit(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value >= 0:
+        raise SystemExit(f"--credit must be a non-negative amount or 'unlimited', not {text!r}")
+    return value
+
+
+def _key_line(key: dict[str, Any]) -> str:
+    used = time.strftime("%Y-%m-%d %H:%M", time.gmtime(key["last_used_at"])) if key["last_used_at"] else "never"
+    state = "revoked" if key["revoked"] else "active"
+    return f"{key['id']}  {key['name']}  {state}  last used {used}" + (
+        f"  public {key['public_key']}" if key["public_key"] else ""
+    )
+
+
 def cmd_tenant(settings: Settings, args: argparse.Namespace) -> int:
     from origin.store import UniqueViolation
 
@@ -182,9 +270,11 @@ def cmd_tenant(settings: Settings, args: argparse.Namespace) -> int:
             )
         except UniqueViolation:
             return await name_taken(store, args.name)
-        data = {**tenant.public_dict(), "api_key": api_key, "webhook_signing_key": tenant.webhook_signing_key}
+        pair = await stream_key_pair(store, tenant.id)
+        data = {**tenant.public_dict(), "api_key": api_key, "webhook_signing_key": tenant.webhook_signing_key, **pair}
         _print(data, args.json, f"tenant {tenant.id} ({tenant.name})\napi_key: {api_key}\n"
-               f"webhook_signing_key: {tenant.webhook_signing_key}")
+               f"webhook_signing_key: {tenant.webhook_signing_key}\n"
+               f"stream_public_key: {pair['stream_public_key']}\nstream_secret_key: {pair['stream_secret_key']}")
         return 0
 
     async def listing(store: Any) -> int:
@@ -213,11 +303,74 @@ def cmd_tenant(settings: Settings, args: argparse.Namespace) -> int:
         data = tenant.public_dict()
         if args.rotate_key:
             data["api_key"] = await store.tenants.rotate_api_key(tenant.id)
+        if args.rotate_stream_keys:
+            data.update(await stream_key_pair(store, tenant.id, rotate=True))
+        if args.credit is not None:
+            credit = None if args.credit == "unlimited" else _credit(args.credit)
+            await store.credits.set(tenant.id, credit)
+            data["credit"] = "unlimited" if credit is None else credit
         _print(data, args.json, "\n".join(f"{k}: {v}" for k, v in data.items()))
         return 0
 
-    action = {"create": create, "list": listing, "update": update}[args.tenant_command]
+    async def api_keys(store: Any) -> int:
+        tenant = await store.tenants.find(args.tenant)
+        if tenant is None:
+            print(f"no tenant {args.tenant!r}", file=sys.stderr)
+            return 1
+        if args.api_key_command == "create":
+            key, secret = await store.api_keys.create(tenant.id, args.name, scopes=args.scope, pair=args.pair)
+            data = {**key.public_dict(), "secret": secret}
+            _print(data, args.json, "\n".join(f"{k}: {v}" for k, v in data.items() if v is not None))
+            return 0
+        if args.api_key_command == "revoke":
+            if not await store.api_keys.revoke(tenant.id, args.key_id):
+                print(f"tenant {tenant.name} has no active key {args.key_id!r}", file=sys.stderr)
+                return 1
+        keys = [key.public_dict() for key in await store.api_keys.list(tenant.id)]
+        _print(keys, args.json, "\n".join(_key_line(key) for key in keys))
+        return 0
+
+    commands = {"create": create, "list": listing, "update": update, "api-key": api_keys}
+    action = commands[args.tenant_command]
     return _run(lambda: _with_store(settings, action))
+
+
+def cmd_ai(settings: Settings, args: argparse.Namespace) -> int:
+    from origin.ai.service import usage_report
+
+    async def run(store: Any) -> int:
+        tenant = await store.tenants.find(args.tenant)
+        if tenant is None:
+            print(f"no tenant {args.tenant!r}", file=sys.stderr)
+            return 1
+        if args.ai_command == "budget":
+            policy = await store.ai.policy(tenant.id)
+            budgets = {} if args.default else dict(policy.budgets)
+            for unit in ("images", "audio_seconds", "caption_minutes"):
+                value = getattr(args, unit)
+                if value is not None:
+                    if value < 0:
+                        print(f"--{unit.replace('_', '-')}: must not be negative", file=sys.stderr)
+                        return 2
+                    budgets[unit] = value
+            if budgets != policy.budgets:
+                await store.ai.set_policy(tenant.id, budgets=budgets)
+        elif args.ai_command == "blocklist":
+            terms = list((await store.ai.policy(tenant.id)).blocklist)
+            terms += [t for t in args.add or [] if t.strip() and t not in terms]
+            terms = [t for t in terms if t not in set(args.remove or [])]
+            policy = await store.ai.set_policy(tenant.id, blocklist=terms)
+            _print(policy.blocklist, args.json, "\n".join(policy.blocklist) or "(empty)")
+            return 0
+        report = await usage_report(store, settings, tenant.id)
+        lines = [f"since {report['period']['from']}"] + [
+            f"{unit}: {row['used']:g} used of {'unlimited' if row['budget'] is None else format(row['budget'], 'g')}"
+            for unit, row in report["units"].items()
+        ]
+        _print(report, args.json, "\n".join(lines))
+        return 0
+
+    return _run(lambda: _with_store(settings, run))
 
 
 def cmd_plugins(settings: Settings, args: argparse.Namespace) -> int:
@@ -313,7 +466,8 @@ def ensure_demo_tenant(settings: Settings) -> dict[str, Any] | None:
         if await store.tenants.list_all():
             return None
         tenant, api_key = await store.tenants.create("demo", settings.storage.default)
-        return {"id": tenant.id, "api_key": api_key, "webhook_signing_key": tenant.webhook_signing_key}
+        return {"id": tenant.id, "api_key": api_key, "webhook_signing_key": tenant.webhook_signing_key,
+                **await stream_key_pair(store, tenant.id)}
 
     data = _run(lambda: _with_store(settings, create))
     if data:
@@ -393,14 +547,70 @@ def cmd_up(settings: Settings, args: argparse.Namespace, env: dict[str, str]) ->
     return 1 if timed_out or (failed and not stopping) else 0
 
 
+def _editor_body(args: argparse.Namespace) -> dict[str, Any]:
+    body: dict[str, Any] = {}
+    for flag, name in (("callback_url", "callBackUrl"), ("fetch_file_url", "fetchFileUrl"),
+                       ("media_tab_url", "mediaTabContentUrl"), ("thumbnail_url", "fetchThumbnailUrl")):
+        if getattr(args, flag) is not None:
+            body[name] = getattr(args, flag)
+    if args.cors_origin is not None:
+        body["corsOrigins"] = args.cors_origin
+    if args.s3_bucket or args.s3_secret_key_stdin:
+        body["outputS3Bucket"] = {
+            "awsBucketName": args.s3_bucket or "",
+            "awsEndPoint": args.s3_endpoint or "",
+            "awsAccessKey": args.s3_access_key or "",
+            "awsSecreteKey": sys.stdin.readline().strip() if args.s3_secret_key_stdin else "",
+        }
+    return body
+
+
+def cmd_editor(settings: Settings, args: argparse.Namespace) -> int:
+    from mediaedge.errors import HTTPError
+    from origin.editor import developers
+
+    async def run(store: Any) -> int:
+        tenant = await store.tenants.find(args.tenant)
+        if tenant is None:
+            print(f"no tenant {args.tenant!r}", file=sys.stderr)
+            return 1
+        api_key = None
+        if args.editor_command == "register":
+            try:
+                done = await developers.register(
+                    store, settings, tenant.id, _editor_body(args), rotate_key=args.rotate_key
+                )
+            except HTTPError as exc:
+                print(f"mediaedge: {exc.message}", file=sys.stderr)
+                return 2
+            developer, api_key = done.developer, done.api_key
+        else:
+            developer = await store.editor.developer(tenant.id)
+            if developer is None:
+                print(f"tenant {tenant.name!r} is not registered as an editor developer", file=sys.stderr)
+                return 1
+        view = developers.public_view(settings, developer, developers.own_urls(settings.origin.public_url))
+        lines = [f"editor developer: tenant {tenant.id} ({tenant.name})"]
+        if api_key is not None:
+            view["apiKey"] = api_key
+            lines.append(f"apiKey: {api_key}  (shown once)")
+        lines += [f"{name}: {value}" for name, value in view.items() if name != "apiKey"]
+        _print(view, args.json, "\n".join(lines))
+        return 0
+
+    return _run(lambda: _with_store(settings, run))
+
+
 _COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
     "origin": cmd_origin,
     "edge": cmd_edge,
     "worker": cmd_worker,
     "tenant": cmd_tenant,
+    "ai": cmd_ai,
     "plugins": cmd_plugins,
     "keys": cmd_keys,
     "db": cmd_db,
+    "editor": cmd_editor,
 }
 
 

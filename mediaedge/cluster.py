@@ -21,9 +21,12 @@ log = logging.getLogger("mediaedge.cluster")
 
 def edge_secret(settings: Settings) -> str:
     """``cluster.edge_secret``, or on a single node a secret generated once into ``data_dir``."""
-    if settings.cluster.edge_secret:
-        return settings.cluster.edge_secret
-    path = Path(settings.data_dir) / "edge_secret"
+    return settings.cluster.edge_secret or data_dir_secret(settings, "edge_secret")
+
+
+def data_dir_secret(settings: Settings, name: str) -> str:
+    """A random secret generated once into ``data_dir/NAME`` (mode 0600); every process reads the same."""
+    path = Path(settings.data_dir) / name
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(f".{os.getpid()}.tmp")

@@ -14,7 +14,7 @@ __all__ = ["HTTPError", "error_body", "error_name"]
 
 
 # Names that differ between Python versions' phrase tables, or that HTTPStatus does not know.
-_NAMES = {413: "PayloadTooLarge", 416: "RangeNotSatisfiable", 460: "ChecksumMismatch"}
+_NAMES = {413: "PayloadTooLarge", 416: "RangeNotSatisfiable", 460: "ChecksumMismatch", 514: "UnsupportedMedia"}
 
 
 def error_name(status: int) -> str:

@@ -160,6 +160,24 @@ def default_qualities() -> QualitiesConfig:
     return QualitiesConfig((*video, Quality("audio", "dash", "fmp4", audio=AudioConfig())))
 
 
+def default_qualities_for(short_side: int | None) -> QualitiesConfig:
+    """The default ladder for a source whose shorter side is ``short_side`` pixels: its rungs that fit,
+    or, for a source smaller than every rung, one rendition at the largest resolution that fits (so a
+    small video still streams); the whole ladder when the size is unknown or below 144p."""
+    ladder = default_qualities()
+    if not short_side:
+        return ladder
+    fitting = ladder.fitting(short_side)
+    if fitting.video:
+        return fitting
+    small = [r for r in RESOLUTIONS.values() if r.height <= short_side]
+    if not small:
+        return ladder
+    best = max(small, key=lambda r: r.height)
+    video = Quality(best.name, "dash", "fmp4", VideoConfig("h264", best.default_bitrate))
+    return QualitiesConfig((video, *(q for q in ladder.qualities if not q.video)))
+
+
 def parse_qualities(raw: Any) -> QualitiesConfig:
     """Validate seed 001's ``qualities`` array; raises :class:`QualitiesError` naming the field."""
     if not isinstance(raw, list) or not raw:

@@ -310,9 +310,36 @@ class EmbedSettings:
 
 
 @settings_table
+class VideoSettings:
+    """``[videos]``: the video objects API (``/api/videos``)."""
+
+    min_part_bytes: PositiveInt
+    max_part_bytes: PositiveInt
+    link_expires_in: Duration
+    prices: dict[str, NonNegativeFloat]
+
+    def __post_init__(self) -> None:
+        if self.min_part_bytes > self.max_part_bytes:
+            raise FieldError("min_part_bytes", "must not exceed videos.max_part_bytes")
+
+
+@settings_table
 class YoutubeSettings:
     api_key: StrictStr
     base_url: HttpUrlOrEmpty
+
+
+@settings_table
+class EditorSettings:
+    secret_key: StrictStr
+    ping_interval: PositiveFloat
+    session_idle: Duration
+    user_quota: PositiveInt
+    thumbnail_width: PositiveInt
+    thumbnail_step: PositiveFloat
+    version: StrictStr
+    audiolib_json: StrictStr
+    audiolib_dir: StrictStr
 
 
 @settings_table
@@ -351,6 +378,8 @@ class Settings:
     webhooks: WebhookSettings
     embed: EmbedSettings
     youtube: YoutubeSettings
+    editor: EditorSettings
+    videos: VideoSettings
     media: MediaSettings
 
     def replace(self, **changes: Any) -> Settings:

@@ -17,8 +17,9 @@ from starlette.routing import BaseRoute, Route
 from mediaedge.errors import HTTPError, error_body
 from mediaedge.settings import Settings
 from origin import edge_api
-from origin.api import aauti, media
-from origin.cors import CORSMiddleware
+from origin.api import aauti, editor, media, uploads, videos
+from origin.cors import CORSMiddleware, Scope
+from origin.editor.developers import editor_origins
 from origin.services import origin_services
 from origin.state import OriginState
 
@@ -34,7 +35,10 @@ ROUTES: list[BaseRoute] = [
     Route("/healthz", healthz, methods=["GET"]),
     *edge_api.routes,
     *aauti.routes,
+    *videos.routes,
+    *uploads.routes,
     *media.routes,
+    *editor.routes,
 ]
 
 
@@ -59,6 +63,12 @@ async def _unhandled(request: Request, exc: Exception) -> Response:
     return _error_response(500, "Internal server error")
 
 
+async def _editor_origin(scope: Scope, origin: str) -> bool:
+    """A registered editor developer's origin (CORS for the editor API and its custom URLs)."""
+    state: OriginState | None = getattr(scope["app"].state, "origin", None)
+    return state is not None and origin in await editor_origins(state.store)
+
+
 def create_app(settings: Settings, state: OriginState | None = None) -> Starlette:
     """The origin app. Pass ``state`` to share an already open one (tests, ``mediaedge up``)."""
 
@@ -79,7 +89,7 @@ def create_app(settings: Settings, state: OriginState | None = None) -> Starlett
 
     return Starlette(
         routes=ROUTES,
-        middleware=[Middleware(CORSMiddleware, allowed=settings.origin.cors_origins)],
+        middleware=[Middleware(CORSMiddleware, allowed=settings.origin.cors_origins, dynamic=_editor_origin)],
         lifespan=lifespan,
         exception_handlers={
             HTTPError: _http_error,

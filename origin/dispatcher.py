@@ -1,10 +1,11 @@
 """The webhook dispatcher: delivers the outbox with leases, signed requests, retries and a log.
 
 Any number of dispatchers (one per origin process) share the outbox: each claims due deliveries
-under a lease, POSTs them to the tenant's ``webhook_url`` through the SSRF guard, and records the
-attempt. A 2xx acknowledges; anything else is retried 30 s, 2 m, 8 m and 32 m later (× the
-``webhooks.backoff_scale`` setting) until 5 attempts were made. A URL the guard refuses fails at
-once. A dispatcher that dies mid-send loses nothing: its lease expires and another sends again
+under a lease, POSTs them to the tenant's ``webhook_url`` (or the delivery's own ``target_url``, with
+its extra headers) through the SSRF guard, and records the attempt. A 2xx acknowledges; anything
+else is retried 30 s, 2 m, 8 m and 32 m later (× the ``webhooks.backoff_scale`` setting) until 5
+attempts were made. A URL the guard refuses fails at once. A dispatcher that dies mid-send loses
+nothing: its lease expires and another sends again
 (delivery is at least once; receivers deduplicate by ``Webhook-Id``).
 """
 
@@ -91,19 +92,19 @@ async def deliver(state: OriginState, client: SafeClient, delivery: WebhookDeliv
         _announce(state, delivery)
     tenant = await state.store.tenants.get(delivery.tenant_id)
     now = time.time()
-    if tenant is None or not tenant.webhook_url:
+    url = delivery.target_url or (tenant.webhook_url if tenant else "")
+    if tenant is None or not url:
         await state.store.webhooks.settle(
             delivery.id, owner, status="skipped", next_attempt_at=now, error="No webhook_url configured"
         )
         return
     body = delivery.body.encode()
     headers = {
+        **(delivery.headers or {}),
         "Content-Type": "application/json",
         **signature_headers(tenant.webhook_signing_key, delivery.id, int(now), body),
     }
-    status_code, error, retryable = await _post(
-        client, tenant.webhook_url, headers, body, state.settings.webhooks.timeout
-    )
+    status_code, error, retryable = await _post(client, url, headers, body, state.settings.webhooks.timeout)
     attempt = delivery.attempts + 1
     if error is None:
         status, due = "delivered", now
@@ -113,7 +114,7 @@ async def deliver(state: OriginState, client: SafeClient, delivery: WebhookDeliv
         status, due = "failed", now
     record = WebhookAttempt(
         attempt=attempt,
-        url=tenant.webhook_url,
+        url=url,
         started_at=now,
         duration_ms=round((time.time() - now) * 1000),
         status_code=status_code,

@@ -44,6 +44,8 @@ class IngestRequest:
     ingest_key: str | None = None
     #: The catalogue asset the bytes are for, when an API made it first (the file takes its id).
     asset_id: str | None = None
+    #: What the caller's own probe of the spool file found, so it is not probed twice.
+    probed: ProbeResult | None = None
 
 
 def max_file_size(state: OriginState, tenant: Tenant) -> int:
@@ -91,7 +93,10 @@ async def ingest_file(state: OriginState, tenant: Tenant, spool_path: str, req: 
         )
         try:
             mime = guess_mime(filename, req.declared_type)
-            found = await probe(spool_path) if is_media(mime) else ProbeResult()
+            if req.probed is not None:
+                found = req.probed
+            else:
+                found = await probe(spool_path) if is_media(mime) else ProbeResult()
             info = await backend.put_file(record.key, spool_path, mime)
             meta = FileMeta(
                 size=info.size,

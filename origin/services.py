@@ -7,11 +7,13 @@ must survive its own errors (log and continue). Append new services to :func:`or
 from __future__ import annotations
 
 from origin.dispatcher import webhook_dispatcher
+from origin.editor.sessions import session_sweeper
 from origin.retention import history_pruner
 from origin.state import OriginState, Service
 from origin.tus.cleaner import tus_cleaner
 
 
 def origin_services(state: OriginState) -> list[Service]:
-    """The services an origin API process starts (webhook dispatch, upload expiry, history retention)."""
-    return [webhook_dispatcher, tus_cleaner, history_pruner]
+    """The services an origin API process starts (webhook dispatch, upload expiry, history retention,
+    editor session expiry)."""
+    return [webhook_dispatcher, tus_cleaner, history_pruner, session_sweeper]

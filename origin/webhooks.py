@@ -23,15 +23,25 @@ MAX_ATTEMPTS = 5
 Event = dict[str, Any]
 
 
-async def emit(conn: Conn, tenant: Tenant | str, event: Event) -> str:
+async def emit(
+    conn: Conn,
+    tenant: Tenant | str,
+    event: Event,
+    *,
+    event_type: str | None = None,
+    target_url: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> str:
     """Queue ``event`` for ``tenant`` (or its id) on ``conn``; returns the delivery id (``Webhook-Id``).
 
     Pass the open transaction of the state change: if it rolls back, nothing is sent. The body is
-    serialised once here; receivers get exactly these bytes, signed.
+    serialised once here; receivers get exactly these bytes, signed. ``target_url`` (with ``headers``)
+    sends it to another receiver than the tenant's ``webhook_url`` (the editor's callback URL).
     """
     tenant_id = tenant if isinstance(tenant, str) else tenant.id
     body = orjson.dumps(event).decode()
-    return await insert_delivery(conn, tenant_id, str(event["eventType"]), body, MAX_ATTEMPTS)
+    kind = event_type or str(event["eventType"])
+    return await insert_delivery(conn, tenant_id, kind, body, MAX_ATTEMPTS, target_url=target_url, headers=headers)
 
 
 def signature_headers(secret: str, delivery_id: str, timestamp: int, body: bytes) -> dict[str, str]:

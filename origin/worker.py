@@ -25,7 +25,7 @@ from origin.state import OriginState
 log = logging.getLogger("mediaedge.worker")
 
 #: Modules that register job kinds at import; a worker imports them all before it claims anything.
-JOB_MODULES: tuple[str, ...] = ("origin.streams.jobs", "origin.fetch_url")
+JOB_MODULES: tuple[str, ...] = ("origin.streams.jobs", "origin.fetch_url", "origin.ai.jobs", "origin.editor.jobs")
 
 
 class Worker:

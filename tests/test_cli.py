@@ -39,6 +39,27 @@ def test_tenant_create_list_update_round_trip(tmp_path):
     assert updated["api_key"] != created["api_key"]
 
 
+def test_a_tenant_gets_named_keys_lists_them_and_revokes_one(tmp_path):
+    mediaedge(tmp_path, "tenant", "create", "acme")
+    ci = json.loads(mediaedge(tmp_path, "tenant", "api-key", "create", "acme", "--name", "ci", "--scope", "upload",
+                              "--json").stdout)
+    assert ci["secret"].startswith("tk_") and ci["scopes"] == ["upload"] and ci["public_key"] is None
+    pair = json.loads(mediaedge(tmp_path, "tenant", "api-key", "create", "acme", "--name", "player", "--pair",
+                                "--json").stdout)
+    assert pair["public_key"].startswith("pk_")
+    listed = json.loads(mediaedge(tmp_path, "tenant", "api-key", "list", "acme", "--json").stdout)
+    assert [(k["name"], k["revoked"]) for k in listed] == [  # tenant create made the stream key pair
+        ("default", False), ("stream", False), ("ci", False), ("player", False)]
+    assert all("secret" not in k for k in listed)
+    after = json.loads(mediaedge(tmp_path, "tenant", "api-key", "revoke", "acme", ci["id"], "--json").stdout)
+    assert [(k["name"], k["revoked"]) for k in after] == [
+        ("default", False), ("stream", False), ("ci", True), ("player", False)]
+    again = mediaedge(tmp_path, "tenant", "api-key", "revoke", "acme", ci["id"], check=False)
+    assert again.returncode == 1 and f"has no active key {ci['id']!r}" in again.stderr
+    text = mediaedge(tmp_path, "tenant", "api-key", "list", "acme").stdout
+    assert f"{ci['id']}  ci  revoked  last used never" in text
+
+
 def test_update_of_unknown_tenant_fails(tmp_path):
     result = mediaedge(tmp_path, "tenant", "update", "ghost", "--name", "x", check=False)
     assert result.returncode == 1 and "no tenant 'ghost'" in result.stderr

@@ -12,7 +12,6 @@ import re
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from contextlib import asynccontextmanager
-from email.utils import parsedate_to_datetime
 from typing import TypedDict
 from urllib.parse import quote
 
@@ -20,6 +19,7 @@ import httpx
 
 from edge.cache.errors import OriginError
 from edge.cache.meta import ObjectMeta
+from edge.conditional import parse_http_date
 from mediaedge.cluster import EDGE_SECRET_HEADER
 from mediaedge.keys import validate_key
 
@@ -34,10 +34,7 @@ def _parse_int(value: str | None) -> int | None:
 
 
 def _parse_http_date(value: str | None) -> float:
-    try:
-        return parsedate_to_datetime(value).timestamp() if value else 0.0
-    except (TypeError, ValueError):
-        return 0.0
+    return float(parse_http_date(value) or 0) if value else 0.0
 
 
 class Policy(TypedDict):

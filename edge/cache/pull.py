@@ -154,8 +154,11 @@ class PullCache(CacheFront):
             for byte_range in ((0, self.store.slice - 1), None):  # no Range if the object is empty (416)
                 async with self._upstream.open(key, byte_range=byte_range, headers=headers) as resp:
                     self.store.latency.observe(resp.elapsed)
-                    if resp.status == 416 and byte_range is not None:
-                        continue
+                    if byte_range is not None and (
+                        resp.status == 416 or (resp.status == 206 and not self._combinable(resp, request))
+                    ):
+                        await resp.discard()
+                        continue  # the whole response, without Range
                     if cached is not None and resp.status in _UPSTREAM_ERRORS and self._stale_ok(cached, False):
                         answer.settle((cached, "stale"))
                         await resp.discard()
@@ -167,6 +170,15 @@ class PullCache(CacheFront):
                 raise
             log.warning("upstream failed for %s, serving stale: %r", key, exc.__cause__ or exc)
             answer.settle((cached, "stale"))
+
+    def _combinable(self, resp: OriginResponse, request: ClientRequest) -> bool:
+        """Whether the rest of a 206's object may be fetched by later ranges and joined to it: only
+        for a stored response with a strong ETag, sent with them as If-Match (RFC 9111 §3.4)."""
+        if not resp.etag or resp.etag.startswith("W/"):
+            return False
+        fields = [(n.decode("latin-1"), v.decode("latin-1")) for n, v in resp.headers.raw]
+        now = self._clock()
+        return freshness.stored_response(resp.status, fields, request, now, now).stored
 
     def _stale_ok(self, cached: ObjectMeta, disconnected: bool) -> bool:
         if cached.http is None:

@@ -64,6 +64,12 @@ def primary_language(tag: str) -> str:
 class _Provider(abc.ABC):
     name: ClassVar[str]
 
+    @property
+    def model(self) -> str:
+        """The model it asks, where it has a choice (``""`` otherwise); generations are idempotent per
+        (tenant, request, provider, model), so a new model makes a new result."""
+        return ""
+
     @classmethod
     @abc.abstractmethod
     def from_settings(cls, settings: Settings) -> Self:

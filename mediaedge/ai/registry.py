@@ -25,7 +25,7 @@ from mediaedge import hookimpl
 from mediaedge.ai.errors import NotConfigured, UnsupportedLanguage
 from mediaedge.ai.providers import CaptionProvider, ImageProvider, Refusal, SpeechProvider, language_in
 from mediaedge.plugins import unique
-from mediaedge.settings import Settings, StrList, settings_table
+from mediaedge.settings import NonNegativeFloat, Settings, StrList, settings_table
 
 __all__ = ["AIConfig", "AIProviders", "Kind"]
 
@@ -35,11 +35,20 @@ P = TypeVar("P", CaptionProvider, SpeechProvider, ImageProvider)
 
 @settings_table
 class AIConfig:
-    """``[plugins.ai]``: provider names per kind, in order of preference."""
+    """``[plugins.ai]``: provider names per kind, in order of preference; generation budgets, the
+    block list every tenant shares, and the caption rate limit."""
 
     captions: StrList = field(default_factory=lambda: ["pocketsphinx"])
     speech: StrList = field(default_factory=lambda: ["espeak"])
     images: StrList = field(default_factory=list)
+    #: What each tenant may generate per calendar month (UTC) unless it has its own budget; 0: unlimited.
+    budget_images: NonNegativeFloat = 0.0
+    budget_audio_seconds: NonNegativeFloat = 0.0
+    budget_caption_minutes: NonNegativeFloat = 0.0
+    #: Words and phrases refused in every prompt and text (whole words, any case), beside each tenant's own.
+    blocklist: StrList = field(default_factory=list)
+    #: Caption generations one user (API key) may request per minute; 0: no limit.
+    caption_requests_per_minute: NonNegativeFloat = 10.0
 
 
 @hookimpl

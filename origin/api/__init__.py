@@ -7,5 +7,8 @@ Each package exports ``routes``, mounted at the origin's root by :mod:`origin.ap
 
 - :mod:`origin.api.aauti` — the upload / API / delivery integration API (``/upload``, ``/files``,
   ``/auth``, ``/streams/v1``, ``/webhooks``, ``/embed``).
+- :mod:`origin.api.videos` — the video objects API (``/api/videos``): video objects with custom encoding
+  qualities, chunked part upload, asset URLs that lead to the edge.
+- :mod:`origin.api.uploads` — the video uploads API (``/api/client/v1/uploads``).
 - :mod:`origin.api.media` — the media service API (``/api/v1/media``).
 """

@@ -2,19 +2,22 @@
 
 ``store.tenants``, ``store.buckets``, ``store.files``, ``store.uploads``, ``store.jobs``,
 ``store.streams``, ``store.webhooks``, ``store.signing_keys``, ``store.edges``, the catalogue's
-``store.assets``, ``store.renditions``, ``store.captions``, ``store.transcripts``, the tenants'
-``store.api_keys``, and the media API's ``store.media_uploads`` and ``store.rate_limits``; a change that spans
-areas runs their methods on one ``store.transaction()``.
+``store.assets``, ``store.renditions``, ``store.captions``, ``store.transcripts`` and the tenants'
+``store.api_keys``; the video objects API's ``store.video_parts`` and ``store.credits``; AI
+generations and policies in ``store.ai``; the media API's ``store.media_uploads`` and
+``store.rate_limits``; a change that spans areas runs their methods on one ``store.transaction()``.
 """
 
 from __future__ import annotations
 
 import contextlib
 
+from origin.store.ai import AIRepository
 from origin.store.api_keys import ApiKeyRepository
 from origin.store.assets import AssetRepository, CaptionRepository, RenditionRepository, TranscriptRepository
 from origin.store.db import Conn, Database, IntegrityError, UniqueViolation
 from origin.store.edges import Edge, EdgeRepository
+from origin.store.editor import EditorRepository
 from origin.store.files import FileMeta, FileRepository
 from origin.store.jobs import JobRepository
 from origin.store.media_uploads import MediaUpload, MediaUploadRepository
@@ -25,6 +28,7 @@ from origin.store.signing_keys import SigningKeyRepository
 from origin.store.streams import StreamRepository
 from origin.store.tenants import BucketRepository, TenantRepository
 from origin.store.uploads import TusUpload, UploadRepository
+from origin.store.videos import CreditRepository, VideoPartRepository
 from origin.store.webhooks import WebhookRepository
 
 __all__ = [
@@ -63,6 +67,7 @@ class Store:
         self.webhooks = WebhookRepository(db)
         self.signing_keys = SigningKeyRepository(db)
         self.edges = EdgeRepository(db)
+        self.editor = EditorRepository(db)
         self.media_uploads = MediaUploadRepository(db)
         self.rate_limits = RateLimitRepository(db)
         self.api_keys = ApiKeyRepository(db)
@@ -70,6 +75,9 @@ class Store:
         self.renditions = RenditionRepository(db)
         self.captions = CaptionRepository(db)
         self.transcripts = TranscriptRepository(db)
+        self.video_parts = VideoPartRepository(db)
+        self.credits = CreditRepository(db)
+        self.ai = AIRepository(db)
 
     def transaction(self) -> contextlib.AbstractAsyncContextManager[Conn]:
         """One write transaction for changes of several areas (see :meth:`Database.transaction`)."""

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 
 from origin.catalogue.ids import new_asset_id, new_id
 from origin.catalogue.status import Status, can_move
@@ -69,8 +72,16 @@ class AssetRepository:
         statement = ASSETS.select().where(assets.c.tenant_id == tenant_id, assets.c.id == asset_id)
         return ASSETS.first(await self.db.execute(statement, conn))
 
+    async def by_id(self, asset_id: str, conn: Conn | None = None) -> Asset | None:
+        """The asset with this id, whoever's it is (for URLs that carry their own proof, such as signed links)."""
+        return ASSETS.first(await self.db.execute(ASSETS.select().where(assets.c.id == asset_id), conn))
+
     async def by_file(self, file_id: str, conn: Conn | None = None) -> Asset | None:
         return ASSETS.first(await self.db.execute(ASSETS.select().where(assets.c.file_id == file_id), conn))
+
+    async def by_stream(self, stream_id: str, conn: Conn | None = None) -> list[Asset]:
+        """The assets whose renditions a stream makes."""
+        return ASSETS.all(await self.db.execute(ASSETS.select().where(assets.c.stream_id == stream_id), conn))
 
     async def by_sha256(self, tenant_id: str, sha256: str, conn: Conn | None = None) -> Asset | None:
         """The tenant's live asset with these bytes (the oldest, should there be several)."""
@@ -132,10 +143,13 @@ class AssetRepository:
         offset: int = 0,
         after: str | None = None,
         include_deleted: bool = False,
+        tags: list[str] | None = None,
+        metadata: dict[str, str] | None = None,
     ) -> tuple[list[Asset], int]:
         """One page of the tenant's assets and how many match in all.
 
-        ``search`` matches title, description and tags (case-insensitive substring). ``after`` is a
+        ``search`` matches title, description and tags (case-insensitive substring); ``tags`` keeps the
+        assets with every one of these tags, ``metadata`` those with each of these key/value pairs. ``after`` is a
         cursor: the id of the last asset of the previous page (ids sort with creation time, so with
         the default order a cursor page is stable while assets are added).
         """
@@ -159,8 +173,10 @@ class AssetRepository:
                     sa.func.lower(sa.cast(assets.c.tags, sa.Text)).like(pattern),
                 )
             )
+        where += [self._has_tag(tag) for tag in tags or []]
+        where += [self._has_pair(key, value) for key, value in (metadata or {}).items()]
         total = (await self.db.execute(sa.select(sa.func.count()).select_from(assets).where(*where))).scalar_one()
-        column = assets.c[sort]
+        column = sa.func.lower(assets.c.title) if sort == "title" else assets.c[sort]  # titles sort as people read
         order = [column.desc() if descending else column.asc(), assets.c.id.desc() if descending else assets.c.id]
         if after is not None:
             where.append(assets.c.id < after if descending else assets.c.id > after)
@@ -168,6 +184,19 @@ class AssetRepository:
         return ASSETS.all(await self.db.execute(statement)), total
 
 
+    def _has_tag(self, tag: str) -> sa.ColumnElement[bool]:
+        if self.db.dialect == "postgresql":
+            return sa.cast(assets.c.tags, postgresql.JSONB).contains(sa.cast(sa.literal(orjson.dumps([tag]).decode()),
+                                                                             postgresql.JSONB))
+        each = sa.func.json_each(assets.c.tags).table_valued("value")
+        return sa.exists(sa.select(sa.literal(1)).select_from(each).where(each.c.value == tag))
+
+    def _has_pair(self, key: str, value: str) -> sa.ColumnElement[bool]:
+        if self.db.dialect == "postgresql":
+            pair = orjson.dumps({key: value}).decode()
+            return sa.cast(assets.c.metadata, postgresql.JSONB).contains(sa.cast(sa.literal(pair), postgresql.JSONB))
+        each = sa.func.json_each(assets.c.metadata).table_valued("key", "value")
+        return sa.exists(sa.select(sa.literal(1)).select_from(each).where(each.c.key == key, each.c.value == value))
     async def seek(
         self,
         tenant_id: str,
@@ -261,6 +290,15 @@ class CaptionRepository:
     async def list(self, asset_id: str) -> list[Caption]:
         statement = CAPTIONS.select().where(captions.c.asset_id == asset_id).order_by(captions.c.created_at)
         return CAPTIONS.all(await self.db.execute(statement))
+
+    async def for_assets(self, asset_ids: Sequence[str]) -> dict[str, Sequence[Caption]]:
+        """The captions of several assets (one query), by asset id."""
+        found: dict[str, Sequence[Caption]] = {asset_id: [] for asset_id in asset_ids}
+        if asset_ids:
+            statement = CAPTIONS.select().where(captions.c.asset_id.in_(asset_ids)).order_by(captions.c.created_at)
+            for caption in CAPTIONS.all(await self.db.execute(statement)):
+                found[caption.asset_id] = [*found[caption.asset_id], caption]
+        return found
 
     async def get(self, asset_id: str, caption_id: str) -> Caption | None:
         statement = CAPTIONS.select().where(captions.c.asset_id == asset_id, captions.c.id == caption_id)

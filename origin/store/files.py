@@ -55,7 +55,7 @@ class FileRepository:
         """Claim the first free key among ``name.ext``, ``name_1.ext``, ``name_2.ext`` …
 
         ``file_id``: the id of the asset an API made before its bytes arrived (asset and file share
-        one id); otherwise a new one.
+        one id); otherwise a new one. :class:`UniqueViolation` when a file with that id exists.
 
         The UNIQUE constraint on ``key`` makes the claim atomic across requests and processes; the
         row stays ``uploading`` (invisible to delivery) until :meth:`complete`. ``ingest_key``
@@ -82,6 +82,8 @@ class FileRepository:
             try:
                 record = FILES.first(await self.db.execute(insert.returning(*FILES.columns)))
             except UniqueViolation:
+                if file_id is not None and await self.get(file_id) is not None:
+                    raise  # the id is taken (a reservation racing this one), not the name
                 continue
             assert record is not None
             return record
@@ -162,6 +164,11 @@ class FileRepository:
             .limit(limit)
         )
         return FILES.all(await self.db.execute(statement))
+
+    async def set_require_signed(self, file_id: str, require_signed: bool, conn: Conn | None = None) -> None:
+        """Make a file public (``False``) or signed-only (``True``)."""
+        update = sa.update(files).where(files.c.id == file_id).values(require_signed=require_signed, updated_at=now())
+        await self.db.execute(update, conn)
 
     async def touch(self, file_id: str) -> None:
         """Mark a reservation as in use again (a retried ingest resumes it), so no sweep takes it."""

@@ -145,6 +145,9 @@ webhook_deliveries = sa.Table(
     sa.Column("last_error", sa.Text),
     *_created_updated(),
     sa.Column("delivered_at", Timestamp),
+    # Where this delivery goes and what it adds to the headers (editor callbacks); NULL: the tenant's webhook_url.
+    sa.Column("target_url", sa.Text),
+    sa.Column("headers", JSON),
     sa.Index("webhook_deliveries_due", "status", "next_attempt_at"),
     sa.Index("webhook_deliveries_tenant", "tenant_id", "created_at"),
 )
@@ -334,6 +337,73 @@ transcripts = sa.Table(
     sa.Index("transcripts_asset", "asset_id", "language", unique=True),
 )
 
+# The video objects API's own state, and the indexes its listings need on assets (migration 0005).
+
+sa.Index("assets_tenant_kind_status", assets.c.tenant_id, assets.c.kind, assets.c.status)
+sa.Index("assets_tenant_updated", assets.c.tenant_id, assets.c.updated_at)
+sa.Index("assets_tenant_size", assets.c.tenant_id, assets.c.size)
+sa.Index("assets_tenant_title", assets.c.tenant_id, sa.func.lower(assets.c.title))
+
+video_parts = sa.Table(
+    "video_parts",
+    metadata,
+    sa.Column("asset_id", sa.Text, sa.ForeignKey("assets.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("idx", sa.Integer, primary_key=True),
+    sa.Column("tenant_id", sa.Text, sa.ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("first_byte", sa.BigInteger, nullable=False),
+    sa.Column("last_byte", sa.BigInteger, nullable=False),
+    sa.Column("total", sa.BigInteger, nullable=False),
+    sa.Column("md5", sa.Text, nullable=False),
+    sa.Column("key", sa.Text, nullable=False),
+    sa.Column("filename", sa.Text, nullable=False, server_default=""),
+    sa.Column("created_at", Timestamp, nullable=False),
+)
+
+tenant_credits = sa.Table(
+    "tenant_credits",
+    metadata,
+    sa.Column("tenant_id", sa.Text, sa.ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("balance", sa.Double, nullable=False),
+    sa.Column("updated_at", Timestamp, nullable=False),
+)
+
+# AI generations (captions, speech, images) and each tenant's budgets and prompt block list (migration 0006).
+
+ai_generations = sa.Table(
+    "ai_generations",
+    metadata,
+    sa.Column("id", sa.Text, primary_key=True),
+    sa.Column("tenant_id", sa.Text, sa.ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("user_id", sa.Text, nullable=False),
+    sa.Column("kind", sa.Text, nullable=False),  # caption | speech | image
+    sa.Column("idem_key", sa.Text, nullable=False),
+    sa.Column("provider", sa.Text, nullable=False),
+    sa.Column("model", sa.Text, nullable=False, server_default=""),
+    sa.Column("request", JSON, nullable=False),
+    sa.Column("status", sa.Text, nullable=False),  # queued | processing | ready | failed
+    sa.Column("progress", sa.Double, nullable=False, server_default="0"),
+    sa.Column("units", sa.Double, nullable=False, server_default="0"),
+    sa.Column("job_id", sa.Text),
+    sa.Column("asset_id", sa.Text),
+    sa.Column("caption_id", sa.Text),
+    sa.Column("result", JSON),
+    sa.Column("error", sa.Text),
+    sa.Column("error_code", sa.Text),
+    *_created_updated(),
+    sa.Index("ai_generations_idem", "tenant_id", "idem_key", unique=True),
+    sa.Index("ai_generations_usage", "tenant_id", "kind", "created_at"),
+    sa.Index("ai_generations_user", "tenant_id", "user_id", "kind", "created_at"),
+)
+
+ai_policies = sa.Table(
+    "ai_policies",
+    metadata,
+    sa.Column("tenant_id", sa.Text, sa.ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("budgets", JSON, nullable=False, server_default=_json_default("{}")),
+    sa.Column("blocklist", JSON, nullable=False, server_default=_json_default("[]")),
+    sa.Column("updated_at", Timestamp, nullable=False),
+)
+
 # The media API (/api/v1/media): upload intents, and the rate-limit counters every origin process shares.
 
 media_uploads = sa.Table(
@@ -358,4 +428,111 @@ rate_limits = sa.Table(
     sa.Column("window_start", sa.BigInteger, primary_key=True),
     sa.Column("hits", sa.Integer, nullable=False),
     sa.Index("rate_limits_window", "window_start"),
+)
+
+
+# -- the HTML5 video editor's backend (origin.editor) ---------------------------------------------
+
+editor_developers = sa.Table(
+    "editor_developers",
+    metadata,
+    sa.Column("tenant_id", sa.Text, sa.ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("api_key_id", sa.Text),
+    sa.Column("callback_url", sa.Text, nullable=False, server_default=""),
+    sa.Column("cors_origins", JSON, nullable=False, server_default=_json_default("[]")),
+    sa.Column("fetch_file_url", sa.Text, nullable=False, server_default=""),
+    sa.Column("media_tab_content_url", sa.Text, nullable=False, server_default=""),
+    sa.Column("fetch_thumbnail_url", sa.Text, nullable=False, server_default=""),
+    sa.Column("output_s3", sa.Text),  # Fernet token of the bucket settings, credentials included
+    *_created_updated(),
+)
+
+editor_sessions = sa.Table(
+    "editor_sessions",
+    metadata,
+    sa.Column("id", sa.Text, primary_key=True),
+    sa.Column("tenant_id", sa.Text, sa.ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("name", sa.Text, nullable=False, server_default=""),
+    sa.Column("data", sa.Text, nullable=False, server_default=""),
+    sa.Column("api_auth_token_hash", sa.Text),
+    sa.Column("api_auth_token", sa.Text),  # Fernet token: callbacks carry the plain value
+    sa.Column("online_until", Timestamp),
+    sa.Column("last_seen_at", Timestamp, nullable=False),
+    *_created_updated(),
+    sa.Index("editor_sessions_token", "api_auth_token_hash"),
+    sa.Index("editor_sessions_tenant", "tenant_id", "online_until"),
+)
+
+folders = sa.Table(
+    "folders",
+    metadata,
+    sa.Column("id", sa.Text, primary_key=True),
+    sa.Column("tenant_id", sa.Text, sa.ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("parent_id", sa.Text, sa.ForeignKey("folders.id", ondelete="CASCADE")),
+    sa.Column("name", sa.Text, nullable=False),
+    *_created_updated(),
+    sa.Index("folders_parent", "tenant_id", "parent_id"),
+)
+
+editor_mediainfo = sa.Table(
+    "editor_mediainfo",
+    metadata,
+    sa.Column("id", sa.Text, primary_key=True),
+    sa.Column("tenant_id", sa.Text, sa.ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("source_hash", sa.Text, nullable=False),
+    sa.Column("original_url", sa.Text, nullable=False),
+    sa.Column("preview_url", sa.Text),
+    sa.Column("status", sa.Text, nullable=False),  # running | ready | failed
+    sa.Column("info", JSON),
+    sa.Column("thumbnails", JSON),
+    sa.Column("error", sa.Text),
+    *_created_updated(),
+    sa.Index("editor_mediainfo_source", "tenant_id", "source_hash", unique=True),
+)
+
+editor_overlays = sa.Table(
+    "editor_overlays",
+    metadata,
+    sa.Column("id", sa.Text, primary_key=True),
+    sa.Column("session_id", sa.Text, sa.ForeignKey("editor_sessions.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("data", sa.LargeBinary, nullable=False),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Index("editor_overlays_session", "session_id"),
+)
+
+editor_audiolib = sa.Table(
+    "editor_audiolib",
+    metadata,
+    sa.Column("asset_id", sa.Text, sa.ForeignKey("assets.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("tenant_id", sa.Text, sa.ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("type", sa.Text, nullable=False),  # music | sound
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("relative_path", sa.Text, nullable=False),
+    sa.Column("category_id", sa.Text),
+    sa.Column("mood_id", sa.Text),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Index("editor_audiolib_path", "tenant_id", "relative_path", unique=True),
+    sa.Index("editor_audiolib_type", "tenant_id", "type", "name"),
+)
+
+editor_audiolib_groups = sa.Table(
+    "editor_audiolib_groups",
+    metadata,
+    sa.Column("id", sa.Text, primary_key=True),
+    sa.Column("tenant_id", sa.Text, sa.ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("kind", sa.Text, nullable=False),  # category | mood
+    sa.Column("type", sa.Text, nullable=False),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Index("editor_audiolib_groups_name", "tenant_id", "kind", "type", "name", unique=True),
+)
+
+editor_audiolib_imports = sa.Table(
+    "editor_audiolib_imports",
+    metadata,
+    sa.Column("tenant_id", sa.Text, sa.ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("status", sa.Text, nullable=False),  # running | done | failed
+    sa.Column("processed", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("total", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("error", sa.Text),
+    *_created_updated(),
 )

@@ -13,7 +13,8 @@ from origin.store.schema import now, streams
 
 #: Columns a status change may set (see :meth:`StreamRepository.update`).
 _MUTABLE = frozenset(
-    {"status", "progress", "uid", "hls_url", "dash_url", "thumbnail", "duration", "outputs", "error", "job_id"}
+    {"status", "progress", "uid", "hls_url", "dash_url", "thumbnail", "duration", "outputs", "error", "job_id",
+     "require_signed"}
 )
 
 
@@ -104,6 +105,13 @@ class StreamRepository:
         """The stream; ``for_update`` locks its row until ``conn``'s transaction ends (PostgreSQL)."""
         statement = STREAMS.select().where(streams.c.id == stream_id)
         return STREAMS.first(await self.db.execute(statement.with_for_update() if for_update else statement, conn))
+
+    async def get_many(self, stream_ids: list[str]) -> dict[str, StreamRecord]:
+        """The streams of ``stream_ids`` that exist, by id (one query)."""
+        if not stream_ids:
+            return {}
+        found = STREAMS.all(await self.db.execute(STREAMS.select().where(streams.c.id.in_(stream_ids))))
+        return {stream.id: stream for stream in found}
 
     async def by_source(self, conn: Conn, tenant_id: str, provider: str, refs: list[str]) -> list[StreamRecord]:
         """The tenant's streams of ``provider`` made from ``refs``, locked until ``conn``'s transaction ends."""

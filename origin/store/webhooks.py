@@ -40,6 +40,9 @@ class WebhookDelivery:
     created_at: float
     updated_at: float
     delivered_at: float | None
+    #: Where this delivery goes (``None``: the tenant's ``webhook_url``) and headers it adds.
+    target_url: str | None = None
+    headers: dict[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -56,8 +59,20 @@ DELIVERIES = Records(WebhookDelivery, webhook_deliveries)
 ATTEMPTS = Records(WebhookAttempt, webhook_attempts)
 
 
-async def insert_delivery(conn: Conn, tenant_id: str, event_type: str, body: str, max_attempts: int) -> str:
-    """Add an event to the outbox on ``conn`` (the caller's transaction), due now; returns its id."""
+async def insert_delivery(
+    conn: Conn,
+    tenant_id: str,
+    event_type: str,
+    body: str,
+    max_attempts: int,
+    *,
+    target_url: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> str:
+    """Add an event to the outbox on ``conn`` (the caller's transaction), due now; returns its id.
+
+    ``target_url`` sends it somewhere other than the tenant's ``webhook_url``, with ``headers`` added.
+    """
     delivery_id = "wh_" + secrets.token_hex(12)
     created = now()
     await conn.execute(
@@ -72,6 +87,8 @@ async def insert_delivery(conn: Conn, tenant_id: str, event_type: str, body: str
             next_attempt_at=created,
             created_at=created,
             updated_at=created,
+            target_url=target_url,
+            headers=headers,
         )
     )
     return delivery_id

@@ -8,6 +8,7 @@ from origin.catalogue.status import from_dialect, vocabulary
 from origin.state import OriginState
 from origin.store.db import Conn
 from origin.store.streams import StreamRecord
+from origin.videos.events import emit_status_changes
 from origin.webhooks import Event, emit
 
 #: pending → processing → downloading → ready, or → failed once retries are exhausted.
@@ -46,8 +47,10 @@ async def transition(
         return None
     stream = await state.store.streams.get(stream_id, conn)
     assert stream is not None
+    before = await state.store.assets.by_stream(stream_id, conn)
     await state.store.assets.advance_for_stream(
         stream_id, from_dialect("aauti", status), conn, progress=stream.progress, error=stream.error
     )
+    await emit_status_changes(state.store, conn, before)
     await emit(conn, stream.tenant_id, stream_event(stream))
     return stream

@@ -15,13 +15,13 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from mediaedge.errors import HTTPError
-from mediaedge.qualities import QualitiesConfig, QualitiesError, parse_qualities
+from mediaedge.qualities import QualitiesConfig, QualitiesError, default_qualities_for, parse_qualities
 from mediaedge.streams import ProviderRejected, ProviderUnavailable, StreamProvider, StreamSource
 from origin.jobs import enqueue
 from origin.lookup import file_from_url
 from origin.purge import purge_edges
 from origin.state import OriginState
-from origin.store import IntegrityError, Tenant
+from origin.store import FileRecord, IntegrityError, Tenant
 from origin.store.db import Conn
 from origin.store.streams import NewStream, StreamRecord
 from origin.streams.jobs import STREAM_JOB
@@ -71,6 +71,24 @@ async def create_streams(state: OriginState, tenant: Tenant, body: dict[str, Any
     return {"created": bool(ids), "count": len(ids), "ids": ids, "existing": [existing_dict(s) for s in existing]}
 
 
+async def start_file_stream(
+    state: OriginState, tx: Conn, tenant: Tenant, file: FileRecord, *, provider: str | None = None
+) -> str:
+    """Queue the stream of one of the tenant's stored files on ``tx`` (the default ladder, fitted to
+    the file's size; the file's own access policy); the stream's id. For services that start the
+    pipeline themselves."""
+    name = provider or state.settings.streams.default_provider
+    remote = get_provider(state, name).remote
+    short_side = min(file.width, file.height) if file.width and file.height else None
+    qualities = None if remote else default_qualities_for(short_side).to_list()
+    new = NewStream(
+        tenant_id=tenant.id, provider=name, url=state.access_url(file), source_ref=file.id,
+        meta={"name": file.filename}, require_signed=file.require_signed, qualities=qualities, source_file_id=file.id,
+        bucket=file.bucket, output_prefix=None if remote else f"{file.key}{OUTPUT_SUFFIX}",
+    )
+    return await _start(state, tx, new)
+
+
 async def _known(
     state: OriginState, tx: Conn, tenant_id: str, requests: list[_Request]
 ) -> dict[tuple[str, str], StreamRecord]:
@@ -81,6 +99,43 @@ async def _known(
         for stream in await state.store.streams.by_source(tx, tenant_id, provider, refs):
             found[(stream.provider, stream.source_ref)] = stream
     return found
+
+
+async def file_stream(
+    state: OriginState, tenant: Tenant, file: FileRecord, *, name: str, qualities: QualitiesConfig | None,
+    signed: bool, meta: dict[str, Any] | None = None, provider_name: str | None = None,
+) -> NewStream:
+    """A stream of one of the tenant's stored files, checked by its provider (the default one unless
+    named); queue it with :func:`queue_stream`. 400/503 when the provider cannot make it."""
+    name_of_provider = provider_name or state.settings.streams.default_provider
+    try:
+        provider = get_provider(state, name_of_provider)
+    except ValueError as exc:
+        raise HTTPError(503, str(exc), "STREAM_PROVIDER_UNAVAILABLE") from None
+    bucket = await state.store.buckets.get(tenant.id, file.bucket)
+    if bucket is None:
+        raise HTTPError(404, f"Bucket not found: {file.bucket}", "BUCKET_NOT_FOUND")
+    url = state.access_url(file)
+    prefix = None if provider.remote else f"{file.key}{OUTPUT_SUFFIX}"
+    meta = {"name": name, **(meta or {})}
+    source = StreamSource("", url, name, meta, signed, key=file.key, storage=state.backend(bucket),
+                          output_prefix=prefix)
+    try:
+        provider.check_source(source)
+    except ProviderRejected as exc:
+        raise HTTPError(400, str(exc), "STREAM_SOURCE_REJECTED") from None
+    except ProviderUnavailable as exc:
+        raise HTTPError(503, str(exc), "STREAM_PROVIDER_UNAVAILABLE") from None
+    return NewStream(
+        tenant_id=tenant.id, provider=name_of_provider, url=url, source_ref=file.id, meta=meta,
+        require_signed=signed, qualities=qualities.to_list() if qualities else None, source_file_id=file.id,
+        bucket=bucket.name, output_prefix=prefix,
+    )
+
+
+async def queue_stream(state: OriginState, tx: Conn, new: NewStream) -> str:
+    """Insert ``new`` (``pending``) and queue its ``stream.process`` job on the caller's transaction."""
+    return await _start(state, tx, new)
 
 
 async def _start(state: OriginState, tx: Conn, new: NewStream) -> str:

@@ -3,6 +3,9 @@
 Keys the seed names: ``filename``, ``filetype``, ``userId``, ``destination``, ``requireSignedUrl``; we also
 read ``bucket`` (else the seed's ``Bucket`` request header applies) and fall back to ``name`` (Uppy) for
 the filename. Values are kept as sent so HEAD can echo the header unchanged.
+
+``mediaedge-asset`` is set by the server alone (an upload made for an asset an API created first, such
+as an editor upload session): the file takes that asset's id. Clients may not send it.
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ from origin.ingest import IngestRequest, parse_bool
 from origin.store import TusUpload
 
 Metadata = dict[str, str | None]
+#: Metadata only the server sets: the id of the catalogue asset the upload is for.
+ASSET_KEY = "mediaedge-asset"
 
 
 def _decode(value: str) -> bytes:
@@ -31,6 +36,8 @@ def parse_metadata(header: str | None) -> Metadata:
         key, *rest = pair.split(" ")
         if not key or len(rest) > 1 or key in metadata:
             raise HTTPError(400, f"Malformed Upload-Metadata pair: {pair!r}", "TUS_METADATA_INVALID")
+        if key == ASSET_KEY:
+            raise HTTPError(400, f"Upload-Metadata key {ASSET_KEY!r} is reserved", "TUS_METADATA_INVALID")
         value = rest[0] if rest else None
         if value is not None:
             _decode(value)
@@ -61,4 +68,5 @@ def ingest_request(upload: TusUpload) -> IngestRequest:
         declared_type=metadata_text(meta, "filetype"),
         source="tus",
         ingest_key=f"tus:{upload.id}",
+        asset_id=metadata_text(meta, ASSET_KEY),
     )

@@ -101,6 +101,10 @@ def transcript_cues(body: dict[str, Any]) -> list[Cue]:
 class OpenAICaptions(_OpenAI, CaptionProvider):
     languages = None  # what the server recognises; narrowed per instance by plugins.openai.languages
 
+    @property
+    def model(self) -> str:
+        return self.options.transcription_model
+
     def supports(self, language: str) -> bool:
         return language_in(self.options.languages or None, language)
 
@@ -133,6 +137,10 @@ class OpenAICaptions(_OpenAI, CaptionProvider):
 
 
 class OpenAISpeech(_OpenAI, SpeechProvider):
+    @property
+    def model(self) -> str:
+        return self.options.speech_model
+
     async def voices(self) -> list[Voice]:
         return [Voice(v, v, "mul") for v in self.options.voices]  # the models' voices speak many languages
 
@@ -160,6 +168,10 @@ class OpenAISpeech(_OpenAI, SpeechProvider):
 
 
 class OpenAIImages(_OpenAI, ImageProvider):
+    @property
+    def model(self) -> str:
+        return self.options.image_model
+
     async def generate(self, request: ImageRequest) -> GeneratedImage:
         body: dict[str, Any] = {"model": self.options.image_model, "prompt": request.prompt, "n": 1,
                                 "size": request.size, "response_format": "b64_json"}

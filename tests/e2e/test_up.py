@@ -5,12 +5,14 @@ answers (no failure noise); a port already in use is one line naming the setting
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
@@ -81,3 +83,43 @@ def test_a_port_in_use_is_one_line_naming_the_setting(tmp_path: Path, command: l
     assert done.stdout == ""
     assert done.stderr == (f"mediaedge: {setting} {port}: 127.0.0.1:{port} is already in use by another process"
                            f" (stop it, or choose another port with {variable})\n")
+
+
+def _children(pid: int) -> dict[int, str]:
+    """The direct children of ``pid`` and their command lines."""
+    found: dict[int, str] = {}
+    with contextlib.suppress(OSError):
+        for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
+            with contextlib.suppress(OSError):
+                found[int(child)] = Path(f"/proc/{child}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    return found
+
+
+def test_up_starts_worker_and_edge_only_once_the_origin_answers(tmp_path: Path) -> None:
+    """Watches the processes `up` starts: the moment a worker or an edge process exists, the origin
+    must already answer /healthz (a Python origin takes far longer to answer than `up` takes to start
+    a process, so starting all three at once fails here every time)."""
+    origin_port, edge_port = free_port(), free_port()
+    env = {**_clean_env(), "MEDIAEDGE_DATA_DIR": str(tmp_path / "var"), "MEDIAEDGE_ORIGIN_PORT": str(origin_port),
+           "MEDIAEDGE_EDGE_PORT": str(edge_port)}
+    log = tmp_path / "up.log"
+    proc = start_mediaedge(["up"], env, log)
+    origin = f"http://127.0.0.1:{origin_port}"
+    seen: dict[str, bool] = {}  # role -> origin answered when its process was first seen
+    try:
+        deadline = time.monotonic() + 60
+        while len(seen) < 2:
+            assert proc.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, f"worker/edge never started: {seen}\n{log.read_text()}"
+            for cmdline in _children(proc.pid).values():
+                role = cmdline.split()[-1]
+                if role in ("worker", "edge") and role not in seen:
+                    try:
+                        seen[role] = httpx.get(f"{origin}/healthz", timeout=1.0).status_code == 200
+                    except httpx.TransportError:
+                        seen[role] = False
+            time.sleep(0.005)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=20)
+    assert seen == {"worker": True, "edge": True}, log.read_text()

@@ -26,6 +26,7 @@ from tests.edge.fakes import (
     FakeCache,
     FakeOrigin,
 )
+from tests.edge.serving import VIAS, edge_client
 
 
 @pytest.fixture(scope="session")
@@ -64,8 +65,13 @@ async def app(settings: Settings, cache: FakeCache, origin: FakeOrigin) -> Async
         yield edge
 
 
+@pytest.fixture(params=VIAS)
+def via(request: pytest.FixtureRequest) -> str:
+    """How the test reaches the edge: in-process, or over sockets through the lean server."""
+    return str(request.param)
+
+
 @pytest.fixture
-async def client(app: EdgeApp) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=app, client=("203.0.113.9", 50000))
-    async with httpx.AsyncClient(transport=transport, base_url="http://edge.test") as http:
+async def client(app: EdgeApp, via: str) -> AsyncIterator[httpx.AsyncClient]:
+    async with edge_client(app, via) as http:
         yield http

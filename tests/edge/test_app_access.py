@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 from collections.abc import Callable
 
 import jwt
@@ -22,6 +23,7 @@ from tests.edge.fakes import (
     FakeOrigin,
     token_for,
 )
+from tests.edge.serving import client_ip
 
 pytestmark = pytest.mark.anyio
 
@@ -169,9 +171,8 @@ async def test_prefix_token_is_bound_to_its_stream(
     assert (await client.get(f"/{directory}/{SEGMENT}")).status_code == 200
 
 
-async def test_ip_bound_token(client: AsyncClient, signing_key: SigningKey) -> None:
-    # the test client connects from 203.0.113.9
-    good = token_for(signing_key, SIGNED, ip="203.0.113.0/24")
+async def test_ip_bound_token(client: AsyncClient, signing_key: SigningKey, via: str) -> None:
+    good = token_for(signing_key, SIGNED, ip=str(ipaddress.ip_network(f"{client_ip(via)}/24", strict=False)))
     assert (await client.get(f"/{good}/{SIGNED}")).status_code == 200
     bad = token_for(signing_key, SIGNED, ip="198.51.100.7")
     assert_error(await client.get(f"/{bad}/{SIGNED}"), 403, "TOKEN_IP_MISMATCH")

@@ -12,6 +12,7 @@ from edge.app import create_app
 from mediaedge.plugins import get_plugin_manager
 from mediaedge.settings import Settings
 from tests.edge.fakes import DATA, PUBLIC, SECRET, FakeCache, FakeOrigin
+from tests.edge.serving import edge_client
 from tests.plugins.edge_filter import API_KEY, AsyncBlocker, KeyFilter
 
 pytestmark = pytest.mark.anyio
@@ -20,12 +21,13 @@ PRIVATE = "t1/u1/private-area/a.mp4"
 
 
 @pytest.fixture
-async def filtered(settings: Settings, cache: FakeCache, origin: FakeOrigin) -> AsyncIterator[httpx.AsyncClient]:
+async def filtered(
+    settings: Settings, cache: FakeCache, origin: FakeOrigin, via: str
+) -> AsyncIterator[httpx.AsyncClient]:
     cache.add(PRIVATE, DATA, file_id="f1")
     plugins = get_plugin_manager(extra=[KeyFilter(), AsyncBlocker()])
     async with create_app(settings, cache=cache, transport=origin.transport(), pm=plugins) as edge:
-        transport = httpx.ASGITransport(app=edge, client=("203.0.113.9", 50000))
-        async with httpx.AsyncClient(transport=transport, base_url="http://edge.test") as http:
+        async with edge_client(edge, via) as http:
             yield http
 
 

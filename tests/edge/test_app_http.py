@@ -152,6 +152,35 @@ async def test_conditional_requests(client: AsyncClient, cache: FakeCache) -> No
         assert head.status_code == status
 
 
+@pytest.mark.parametrize(
+    "headers",
+    [
+        [("If-Modified-Since", LM), ("If-Modified-Since", LM)],  # sent twice
+        [("If-Modified-Since", f"{AFTER}, {AFTER}")],  # a list
+        [("If-Modified-Since", AFTER.replace("GMT", "UTC"))],
+        [("If-Modified-Since", "Tue, 14 Nov 23 22:13:21 GMT")],  # two-digit year
+        [("If-Unmodified-Since", f"{BEFORE}, {BEFORE}")],
+        [("If-Unmodified-Since", BEFORE), ("If-Unmodified-Since", BEFORE)],
+        [("If-Unmodified-Since", BEFORE.replace("GMT", "EST"))],
+        [("If-Unmodified-Since", BEFORE.replace("GMT", "+0000"))],
+        [("If-Unmodified-Since", BEFORE + " garbage")],
+        [("If-Unmodified-Since", "Tue, 14 Nov 2023 22.13.19 GMT")],
+    ],
+    ids=lambda h: " | ".join(f"{n}: {v}" for n, v in h),
+)
+async def test_date_conditions_that_are_not_exactly_one_http_date_are_ignored(
+    client: AsyncClient, headers: list[tuple[str, str]]
+) -> None:
+    response = await client.get(URL, headers=headers)
+    assert (response.status_code, response.content) == (200, DATA)
+
+
+async def test_the_obsolete_http_date_forms_are_dates(client: AsyncClient) -> None:
+    assert (await client.get(URL, headers={"If-Modified-Since": "Tuesday, 14-Nov-23 22:13:21 GMT"})).status_code == 304
+    assert (await client.get(URL, headers={"If-Modified-Since": "Tue Nov 14 22:13:21 2023"})).status_code == 304
+    assert (await client.get(URL, headers={"If-Unmodified-Since": "Tue Nov 14 22:13:19 2023"})).status_code == 412
+
+
 async def test_304_carries_cors(client: AsyncClient, cache: FakeCache) -> None:
     etag = cache.objects[PUBLIC][0].etag
     response = await client.get(URL, headers={"If-None-Match": etag, "Origin": "https://x.example"})
@@ -160,7 +189,17 @@ async def test_304_carries_cors(client: AsyncClient, cache: FakeCache) -> None:
 
 async def test_if_range(client: AsyncClient, cache: FakeCache) -> None:
     etag = cache.objects[PUBLIC][0].etag
-    for if_range, status in [(etag, 206), ("W/" + etag, 200), ('"old"', 200), (LM, 206), (BEFORE, 200), ("junk", 200)]:
+    for if_range, status in [
+        (etag, 206),
+        ("W/" + etag, 200),
+        ('"old"', 200),
+        (LM, 206),
+        (BEFORE, 200),
+        ("junk", 200),
+        (LM + " garbage", 200),  # the date must match Last-Modified exactly
+        (f"{LM}, {LM}", 200),
+        (LM.replace("GMT", "UTC"), 200),
+    ]:
         response = await client.get(URL, headers={"Range": "bytes=0-9", "If-Range": if_range})
         assert response.status_code == status, if_range
         assert response.content == (DATA[:10] if status == 206 else DATA)

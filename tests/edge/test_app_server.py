@@ -1,9 +1,11 @@
-"""The app behind real servers (raw paths as uvicorn and hypercorn deliver them), and run_edge."""
+"""The app behind real servers, configured as run_edge configures them (raw paths as uvicorn and
+hypercorn deliver them, one Date), and run_edge."""
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -12,6 +14,7 @@ import pytest
 
 from edge import server
 from edge.app import EdgeApp, create_app
+from edge.conditional import parse_http_date
 from mediaedge.settings import WORKER_SETTINGS_ENV, Settings
 from mediaedge.uvicorn_http import LingeringHttpToolsProtocol
 from tests.edge.fakes import DATA, PUBLIC, FakeCache, FakeOrigin
@@ -24,7 +27,9 @@ pytestmark = pytest.mark.anyio
 async def uvicorn_server(app: EdgeApp, port: int) -> AsyncIterator[None]:
     import uvicorn
 
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="on", access_log=False, log_level="warning")
+    config = uvicorn.Config(
+        server.with_date(app), host="127.0.0.1", port=port, log_level="warning", **server.UVICORN_OPTIONS
+    )
     instance = uvicorn.Server(config)
     task = asyncio.create_task(instance.serve())
     while not instance.started:
@@ -43,8 +48,9 @@ async def hypercorn_server(app: EdgeApp, port: int) -> AsyncIterator[None]:
 
     config = Config()
     config.bind = [f"127.0.0.1:{port}"]
+    config.include_date_header = False  # as run_edge has it
     stop = asyncio.Event()
-    task = asyncio.create_task(serve(app, config, shutdown_trigger=stop.wait))  # type: ignore[arg-type]
+    task = asyncio.create_task(serve(server.with_date(app), config, shutdown_trigger=stop.wait))
     for _ in range(200):
         try:
             _, writer = await asyncio.open_connection("127.0.0.1", port)
@@ -73,6 +79,11 @@ async def lean_server(app: EdgeApp, port: int) -> AsyncIterator[None]:
         await instance.stop()
 
 
+SERVERS = pytest.mark.parametrize(
+    "serve", [uvicorn_server, hypercorn_server, lean_server], ids=["uvicorn", "hypercorn", "lean"]
+)
+
+
 async def raw_request(port: int, request_line: bytes, headers: bytes = b"") -> tuple[int, bytes]:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     writer.write(request_line + b"\r\nHost: edge.test\r\nConnection: close\r\n" + headers + b"\r\n")
@@ -83,7 +94,7 @@ async def raw_request(port: int, request_line: bytes, headers: bytes = b"") -> t
     return int(head.split(b" ", 2)[1]), body
 
 
-@pytest.mark.parametrize("serve", [uvicorn_server, hypercorn_server, lean_server], ids=["uvicorn", "hypercorn", "lean"])
+@SERVERS
 async def test_real_server_raw_paths(settings: Settings, cache: FakeCache, origin: FakeOrigin, serve: Any) -> None:
     port = free_port()
     async with serve(create_app(settings, cache=cache, transport=origin.transport()), port):
@@ -102,6 +113,37 @@ async def test_real_server_raw_paths(settings: Settings, cache: FakeCache, origi
     assert cache.started and cache.closed
 
 
+UPSTREAM_DATE = b"Mon, 01 Jan 2024 00:00:00 GMT"
+
+
+async def _dated(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """Answers ``/own`` with a Date of its own (as a pull zone forwards the upstream's), else without."""
+    if scope["type"] != "http":
+        return
+    headers = [(b"content-length", b"2")] + ([(b"date", UPSTREAM_DATE)] if scope["path"] == "/own" else [])
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": b"ok"})
+
+
+@SERVERS
+async def test_exactly_one_date_on_every_server(serve: Any) -> None:
+    port = free_port()
+    async with serve(_dated, port):
+        own, added = await _dates(port, "/own"), await _dates(port, "/none")
+    assert own == [UPSTREAM_DATE]
+    (date,) = added
+    assert abs(parse_http_date(date.decode()) - time.time()) < 60  # type: ignore[operator]
+
+
+async def _dates(port: int, path: str) -> list[bytes]:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(b"GET " + path.encode() + b" HTTP/1.1\r\nHost: edge.test\r\nConnection: close\r\n\r\n")
+    head = (await reader.read()).partition(b"\r\n\r\n")[0]
+    writer.close()
+    lines = [line.split(b":", 1) for line in head.split(b"\r\n")[1:]]
+    return [value.strip() for name, value in lines if name.lower() == b"date"]
+
+
 def test_run_edge_passes_settings_to_workers(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
     import uvicorn
 
@@ -112,7 +154,7 @@ def test_run_edge_passes_settings_to_workers(settings: Settings, monkeypatch: py
     tuned = settings.replace(edge=dataclasses.replace(settings.edge, server="uvicorn", port=port, workers=3))
     server.run_edge(tuned)
     (call,) = calls
-    assert call["app"] == "edge.server:app_from_env" and call["factory"]
+    assert call["app"] == "edge.server:dated_app_from_env" and call["factory"] and not call["date_header"]
     assert (call["port"], call["workers"], call["loop"], call["http"], call["access_log"]) == (
         port,
         3,

@@ -50,6 +50,42 @@ def test_freshness_lifetime(headers: dict[str, str], status: int, lifetime: floa
 def test_cdn_cache_control_replaces_cache_control() -> None:
     s = stored({"cache-control": "no-store", "cdn-cache-control": "max-age=9"})
     assert (s.stored, s.lifetime) == (True, 9)
+    s = stored({"cache-control": "max-age=60", "cdn-cache-control": "no-store"})
+    assert (s.stored, s.reason) == (False, "no-store")
+    s = stored({"expires": http_date(NOW + 30), "cdn-cache-control": "public"})  # Expires ignored with it
+    assert (s.stored, s.lifetime) == (True, 0)
+
+
+@pytest.mark.parametrize(
+    ("value", "directives"),
+    [
+        ("max-age=60", {"max-age": "60"}),
+        ("max-age=60, public, no-cache", {"max-age": "60", "public": None, "no-cache": None}),
+        ('no-cache="set-cookie";x=1, s-maxage=5', {"no-cache": "set-cookie", "s-maxage": "5"}),  # parameters ignored
+        ("max-age=60, unknown=tok, other", {"max-age": "60"}),  # unknown directives ignored
+        ("max-age=99999999999", {"max-age": str(2**31)}),
+        ('max-age="60"', None),  # wrong type: a String, not an Integer
+        ("max-age=1.5", None),  # a Decimal
+        ("max-age=-1", None),
+        ("max-age=60s", None),  # not a Structured Field
+        ("no-store=?0", None),  # no-store is only ever true
+        ("no-store=1", None),
+        ("no-cache=tok", None),  # a Token, not a String
+        ("Max-Age=60", None),  # keys are lower case
+        ("max-age=60,", None),
+        ("max-age=60, &&", None),
+        ("", None),
+        ("max-age=60, café", None),
+    ],
+)
+def test_targeted_directives_are_a_structured_field_dictionary(value: str, directives: f.Directives | None) -> None:
+    assert f.targeted_directives(value) == directives
+
+
+@pytest.mark.parametrize("value", ['max-age="600"', "max-age=600, %%", "max-age=1.5", "no-store=?0"])
+def test_an_invalid_cdn_cache_control_is_ignored_as_a_whole(value: str) -> None:
+    s = stored({"cache-control": "max-age=30", "cdn-cache-control": value})
+    assert (s.stored, s.lifetime) == (True, 30)  # Cache-Control applies
 
 
 @pytest.mark.parametrize(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import os
 import signal
 import socket
@@ -14,6 +15,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import anyio
 import httpx
 import orjson
 import pytest
@@ -326,19 +328,71 @@ async def _suspend_once(scope: dict[str, Any], receive: Any, send: Any) -> None:
         await respond(b"ok")(scope, receive, send)
 
 
-@pytest.mark.parametrize(("app", "tasks"), [(respond(b"ok"), 0), (_suspend_once, 3)], ids=["never", "once"])
-async def test_tasks_only_for_apps_that_suspend(app: App, tasks: int) -> None:
+@pytest.mark.parametrize(("app", "tasks"), [(respond(b"ok"), 1), (_suspend_once, 3)], ids=["never", "once"])
+async def test_a_task_per_connection_and_per_request_that_suspends(app: App, tasks: int) -> None:
     async with serving(app) as (server, port):
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        while not server.connections:  # the asyncio loop accepts in a Task of its own
-            await asyncio.sleep(0)
         async with counting_tasks() as created:
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
             writer.write(b"GET / HTTP/1.1\r\n\r\n" * 2 + b"GET / HTTP/1.1\r\nConnection: close\r\n\r\n")
             data = await reader.read()
         writer.close()
         await writer.wait_closed()
     assert [s for s, _, _ in responses(data)] == [200, 200, 200]
-    assert len(created) == tasks
+    assert len([c for c in created if isinstance(c, http1._Host)]) == tasks
+
+
+_request_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_var", default="unset")
+
+
+async def test_the_app_runs_in_a_current_task_from_its_first_step() -> None:
+    """What anyio/httpx need: a current task before the first suspension and the same one after it, a
+    cancel scope entered before and left after a suspension; and context variables set by one request
+    (answered without suspending, or not) invisible to the next."""
+    seen: list[tuple[str, object, object, str]] = []
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        before = asyncio.current_task()
+        previous = _request_var.get()
+        _request_var.set(scope["path"])
+        with anyio.fail_after(5):  # a cancel scope: anyio keys its state by the current task
+            if scope["path"] == "/suspend":
+                await anyio.sleep(0)
+        seen.append((scope["path"], before, asyncio.current_task(), previous))
+        await respond(b"ok")(scope, receive, send)
+
+    requests = [
+        b"GET /hit HTTP/1.1\r\n\r\n",
+        b"GET /hit HTTP/1.1\r\n\r\n",
+        b"GET /suspend HTTP/1.1\r\n\r\n",
+        b"GET /hit HTTP/1.1\r\nConnection: close\r\n\r\n",
+    ]
+    async with serving(app) as (_, port):
+        data = await raw(port, b"".join(requests))
+    assert [s for s, _, _ in responses(data)] == [200] * 4
+    assert [path for path, _, _, _ in seen] == ["/hit", "/hit", "/suspend", "/hit"]
+    for _, before, after, previous in seen:
+        assert isinstance(before, asyncio.Task) and before is after
+        assert previous == "unset"
+
+
+async def test_an_app_cancelling_its_task_without_suspending_leaves_the_next_request_alone() -> None:
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        task = asyncio.current_task()
+        assert task is not None
+        if scope["path"] == "/cancel":
+            task.cancel()  # delivered at its next suspension, which never comes
+            await respond(b"cancelled")(scope, receive, send)
+            return
+        await asyncio.sleep(0)  # the next request suspends: a pending cancellation would hit it here
+        await respond(b"%d" % task.cancelling())(scope, receive, send)
+
+    async with serving(app) as (_, port):
+        data = await raw(port, b"GET /cancel HTTP/1.1\r\n\r\nGET / HTTP/1.1\r\nConnection: close\r\n\r\n")
+    assert [(s, b) for s, _, b in responses(data)] == [(200, b"cancelled"), (200, b"0")]
 
 
 async def test_suspended_app_gets_results_and_exceptions_of_what_it_awaits() -> None:
@@ -364,7 +418,7 @@ async def test_suspended_app_gets_results_and_exceptions_of_what_it_awaits() -> 
     assert (status, body) == (200, b"1225 'thrown in'")
 
 
-async def test_resumed_coroutine_cancelled_before_its_first_task_step() -> None:
+async def test_adopted_coroutine_cancelled_before_its_first_task_step() -> None:
     loop = asyncio.get_running_loop()
     awaited: asyncio.Future[None] = loop.create_future()
     seen: list[str] = []
@@ -376,11 +430,18 @@ async def test_resumed_coroutine_cancelled_before_its_first_task_step() -> None:
             seen.append("cancelled")
             raise
 
-    coro = app()
-    task = loop.create_task(http1._Resumed(coro, coro.send(None)))
-    task.cancel()
+    stepped: asyncio.Future[http1._Host] = loop.create_future()
+
+    def step() -> None:  # as from the protocol's callbacks: no Task is current there
+        host = http1._Host(loop)
+        assert host.run(app()) == (False, None)
+        host.task.cancel()
+        stepped.set_result(host)
+
+    loop.call_soon(step)
+    host = await stepped
     with pytest.raises(asyncio.CancelledError):
-        await task
+        await host.task
     assert seen == ["cancelled"] and awaited.cancelled()  # as if a Task had run it from the start
 
 

@@ -126,3 +126,41 @@ def test_if_range_and_dates() -> None:
     assert if_range_matches(http_date(LAST_MODIFIED), ETAG, LAST_MODIFIED)
     assert not if_range_matches(http_date(LAST_MODIFIED - 1), ETAG, LAST_MODIFIED)
     assert parse_http_date("Sunday, 06-Nov-94 08:49:37 GMT") == parse_http_date("Sun Nov  6 08:49:37 1994") == 784111777
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "Sun, 06 Nov 1994 08:49:37 UTC",  # another time zone
+        "Sun, 06 Nov 1994 08:49:37 +0000",
+        "Sun, 06 Nov 1994 08:49:37",
+        "Sun, 06 Nov 94 08:49:37 GMT",  # two-digit year outside rfc850-date
+        "Sun 06 Nov 1994 08:49:37 GMT",  # missing comma
+        "Sun,  06 Nov 1994 08:49:37 GMT",  # extra spaces
+        "Sun, 06 Nov 1994  08:49:37 GMT",
+        "Sun, 06-Nov-1994 08:49:37 GMT",  # dashes in IMF-fixdate
+        "Sun, 06 Nov 1994 08.49.37 GMT",  # dots in the time
+        "Sun, 06 Nov 1994 8:49:37 GMT",  # one-digit hour
+        "Sun, 6 Nov 1994 08:49:37 GMT",
+        "sun, 06 nov 1994 08:49:37 gmt",  # case-sensitive
+        "Sun, 06 Nov 1994 08:49:37 GMT, Sun, 06 Nov 1994 08:49:37 GMT",  # several (joined lines)
+        "Sun, 06 Nov 1994 08:49:37 GMT garbage",
+        "Sun, 31 Feb 1994 08:49:37 GMT",  # no such day
+        "Sun, 06 Nov 1994 24:00:00 GMT",
+        "Sun, 06 Nov 1994 08:49:37\xa0GMT",  # non-breaking space
+        "Sun, \u0660\u0666 Nov 1994 08:49:37 GMT",  # Arabic-Indic digits
+        "Sunday, 06 Nov 1994 08:49:37 GMT",
+        "Sun, 06-Nov-94 08:49:37 GMT",  # rfc850-date needs the long day name
+        "Sun Nov 6 08:49:37 1994",  # asctime-date pads the day with a space
+        "0",
+        "",
+    ],
+)
+def test_http_dates_are_parsed_strictly(value: str) -> None:
+    assert parse_http_date(value) is None
+
+
+def test_a_two_digit_year_more_than_50_years_ahead_is_in_the_past() -> None:
+    now = 1_780_000_000  # 2026
+    assert parse_http_date("Friday, 06-Nov-76 08:49:37 GMT", now) == 3_371_878_177  # 2076
+    assert parse_http_date("Sunday, 06-Nov-77 08:49:37 GMT", now) == 247_654_177  # 1977

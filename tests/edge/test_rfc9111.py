@@ -3,7 +3,9 @@ server on a loopback port that counts requests), with the edge's clock under tes
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import gzip
+import time
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
 import httpx
@@ -14,6 +16,7 @@ from edge.conditional import http_date
 from edge.zones import zone_path
 from mediaedge.errors import HTTPError
 from tests.edge.fakes import SECRET
+from tests.edge.serving import client_ip
 from tests.edge.zone_fixtures import (  # noqa: F401  (pytest fixtures)
     Clock,
     Route,
@@ -158,6 +161,21 @@ ROWS = [
         [(0, {}, 200, "*stored; ttl=60", 1), (0, {}, 200, "mediaedge; hit; ttl=60", 1)],
     ),
     Row(
+        "CDN-Cache-Control that is not a valid Structured Field dictionary is ignored as a whole",
+        Route(headers={"cache-control": "max-age=30", "cdn-cache-control": 'max-age="600", public'}),
+        [(0, {}, 200, "*stored; ttl=30", 1), (0, {}, 200, "mediaedge; hit; ttl=30", 1)],
+    ),
+    Row(
+        "CDN-Cache-Control with a value of an unknown type is ignored as a whole",
+        Route(headers={"cache-control": "no-store", "cdn-cache-control": "max-age=600, x=%%"}),
+        [(0, {}, 200, "*detail=no-store", 1), (0, {}, 200, "*detail=no-store", 2)],
+    ),
+    Row(
+        "CDN-Cache-Control no-store wins over Cache-Control",
+        Route(headers={"cache-control": "max-age=60", "cdn-cache-control": "no-store"}),
+        [(0, {}, 200, "*detail=no-store", 1), (0, {}, 200, "*detail=no-store", 2)],
+    ),
+    Row(
         "Vary: secondary keys per Accept-Encoding",
         Route(headers={"cache-control": "max-age=60", "vary": "Accept-Encoding"}),
         [
@@ -218,6 +236,118 @@ async def test_table(row: Row, client: httpx.AsyncClient, upstream: Upstream, cl
 
 
 # -- behaviours that need more than a row ---------------------------------------------------------------
+
+
+def _imf(ts: float) -> str:
+    return http_date(ts)
+
+
+def _rfc850(ts: float) -> str:
+    return time.strftime("%A, %d-%b-%y %H:%M:%S GMT", time.gmtime(ts))
+
+
+def _asctime(ts: float) -> str:
+    return time.asctime(time.gmtime(ts))
+
+
+def _invalid(fmt: str) -> Callable[[float], str]:
+    return lambda ts: time.strftime(fmt, time.gmtime(ts))
+
+
+@pytest.mark.parametrize(
+    ("expires", "fresh"),
+    [
+        (_imf, True),
+        (_rfc850, True),  # the two obsolete forms RFC 9110 §5.6.7 allows
+        (_asctime, True),
+        (_invalid("%a, %d %b %Y %H:%M:%S UTC"), False),  # wrong time zone
+        (_invalid("%a, %d %b %Y %H:%M:%S +0000"), False),
+        (_invalid("%a, %d %b %y %H:%M:%S GMT"), False),  # two-digit year
+        (_invalid("%a %d %b %Y %H:%M:%S GMT"), False),  # missing comma
+        (_invalid("%a,  %d %b %Y  %H:%M:%S GMT"), False),  # extra spaces
+        (_invalid("%a, %d-%b-%Y %H:%M:%S GMT"), False),  # dashes
+        (_invalid("%a, %d %b %Y %H.%M.%S GMT"), False),  # dots in the time
+        (lambda ts: _imf(ts).replace(" 0", " ", 1) if " 0" in _imf(ts) else "Mon, 01 Jan 2024 1:00:00 GMT", False),
+        (lambda ts: _imf(ts) + ", " + _imf(ts), False),  # a list (as several lines are joined)
+        (lambda ts: "0", False),
+    ],
+    ids=[
+        "imf",
+        "rfc850",
+        "asctime",
+        "utc",
+        "offset",
+        "2-digit-year",
+        "no-comma",
+        "spaces",
+        "dashes",
+        "dots",
+        "1-digit",
+        "list",
+        "zero",
+    ],
+)
+async def test_an_invalid_expires_is_already_expired(
+    client: httpx.AsyncClient, upstream: Upstream, clock: Clock, expires: Callable[[float], str], fresh: bool
+) -> None:
+    clock.now = float(int(clock.now) // 86400 * 86400 + 3600)  # 01:00:00 GMT: a one-digit hour exists
+    route_on_base(upstream, Route(headers={"etag": '"v1"', "expires": expires(clock.now + 3600)}))
+    first = await client.get("/z/a")
+    assert first.headers["cache-status"].endswith(f"stored; ttl={3600 if fresh else 0}")
+    again = await client.get("/z/a")
+    assert again.headers["cache-status"].startswith("mediaedge; hit" if fresh else "mediaedge; fwd=stale")
+    assert upstream.count("/base/a") == (1 if fresh else 2)
+
+
+async def test_several_expires_lines_are_invalid(client: httpx.AsyncClient, upstream: Upstream, clock: Clock) -> None:
+    later = http_date(clock.now + 3600)
+    route_on_base(upstream, Route(headers={"etag": '"v1"'}, lines=[("expires", later), ("expires", later)]))
+    assert (await client.get("/z/a")).headers["cache-status"].endswith("stored; ttl=0")
+    assert (await client.get("/z/a")).headers["cache-status"].startswith("mediaedge; fwd=stale")
+
+
+@pytest.mark.parametrize(
+    "lines",
+    [[("age", "7200, 0")], [("age", "7200"), ("age", "0")]],
+    ids=["list", "two-lines"],
+)
+async def test_of_a_list_of_ages_the_first_counts(
+    client: httpx.AsyncClient, upstream: Upstream, lines: list[tuple[str, str]]
+) -> None:
+    route_on_base(upstream, Route(headers={"cache-control": "max-age=3600", "etag": '"v1"'}, lines=lines))
+    first = await client.get("/z/a")
+    assert first.headers["cache-status"].endswith("stored; ttl=-3600") and first.headers["age"] == "7200"
+    again = await client.get("/z/a")
+    assert again.headers["cache-status"].startswith("mediaedge; fwd=stale")  # stale, not a hit
+    assert upstream.count("/base/a") == 2
+
+
+async def test_an_age_that_is_not_a_number_is_ignored(client: httpx.AsyncClient, upstream: Upstream) -> None:
+    route_on_base(upstream, Route(headers={"cache-control": "max-age=3600", "age": "old"}))
+    assert (await client.get("/z/a")).headers["cache-status"].endswith("stored; ttl=3600")
+    assert (await client.get("/z/a")).headers["cache-status"] == "mediaedge; hit; ttl=3600"
+
+
+async def test_exactly_one_date_the_upstreams(client: httpx.AsyncClient, upstream: Upstream, clock: Clock) -> None:
+    sent = http_date(clock.now - 5)
+    route_on_base(upstream, Route(headers={"cache-control": "max-age=60", "date": sent}))
+    for _ in range(2):  # miss, then hit: the stored Date, never a second one
+        response = await client.get("/z/a")
+        assert response.headers.get_list("date") == [sent]
+    put = await client.put("/z/a", content=b"x")  # passed through
+    assert put.headers.get_list("date") == [sent]
+
+
+async def test_an_upstream_without_date_gets_the_time_it_was_received(
+    client: httpx.AsyncClient, upstream: Upstream, clock: Clock
+) -> None:
+    route_on_base(upstream, Route(headers={"cache-control": "max-age=60"}, date=False))
+    received = http_date(clock.now)
+    assert (await client.get("/z/a")).headers.get_list("date") == [received]
+    clock.now += 30
+    hit = await client.get("/z/a")
+    assert hit.headers.get_list("date") == [received] and hit.headers["age"] == "30"
+    assert len((await client.put("/z/a", content=b"x")).headers.get_list("date")) == 1
 
 
 async def test_forwarded_request_carries_zone_headers_and_strips_the_prefix(
@@ -403,7 +533,7 @@ async def test_location_and_content_location_are_invalidated(client: httpx.Async
 
 
 async def test_post_body_is_streamed_and_answer_returned_unchanged(
-    client: httpx.AsyncClient, upstream: Upstream
+    client: httpx.AsyncClient, upstream: Upstream, via: str
 ) -> None:
     upstream.routes["/base/upload"] = Route(
         status=201, headers={"x-created": "yes", "cache-control": "max-age=60"}, body=b"made"
@@ -421,7 +551,7 @@ async def test_post_body_is_streamed_and_answer_returned_unchanged(
     assert seen.method == "POST" and seen.body == b"chunk-" * 4
     assert seen.headers.get("transfer-encoding") == "chunked"  # not buffered into a Content-Length
     assert "x-hop" not in seen.headers and "keep-alive" not in seen.headers
-    assert seen.headers["x-upstream-auth"] == "s3cret" and seen.headers["x-forwarded-for"] == "203.0.113.9"
+    assert seen.headers["x-upstream-auth"] == "s3cret" and seen.headers["x-forwarded-for"] == client_ip(via)
     again = await client.post("/z/upload", content=b"y")
     assert again.headers["cache-status"] == "mediaedge; fwd=method"  # never cached
     assert upstream.count("/base/upload") == 2
@@ -436,6 +566,58 @@ async def test_client_ranges_are_answered_from_the_cache(client: httpx.AsyncClie
     assert whole.content == body
     assert upstream.count("/base/a") == 1  # one full response, cut into 16-byte slices
     assert "range" in upstream.requests[0].headers  # the edge asked for slice 0; the upstream sent all
+
+
+@pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
+async def test_an_encoded_response_is_stored_as_the_representation_it_is(
+    client: httpx.AsyncClient, upstream: Upstream, chunked: bool
+) -> None:
+    """Content-Encoding is the representation's (kept as is, Vary honoured); Transfer-Encoding is the
+    hop's (decoded, never stored)."""
+    plain = b"hello world " * 20
+
+    def route(seen: Seen) -> Route:
+        gz = "gzip" in seen.headers.get("accept-encoding", "")
+        headers = {"cache-control": "max-age=60", "vary": "Accept-Encoding", "content-type": "text/plain"}
+        if gz:
+            headers["content-encoding"] = "gzip"
+        return Route(headers=headers, body=gzip.compress(plain, mtime=0) if gz else plain, chunked=chunked)
+
+    route_on_base(upstream, route)
+    for _ in range(2):  # miss, then hit
+        encoded = await client.get("/z/a", headers={"accept-encoding": "gzip"})
+        assert encoded.status_code == 200, encoded.text
+        assert encoded.headers["content-encoding"] == "gzip" and encoded.content == plain  # httpx decodes
+        assert "transfer-encoding" not in encoded.headers or "chunked" in encoded.headers["transfer-encoding"]
+        identity = await client.get("/z/a", headers={"accept-encoding": "identity"})
+        assert "content-encoding" not in identity.headers and identity.content == plain
+    assert encoded.headers["cache-status"].startswith("mediaedge; hit")
+    assert identity.headers["cache-status"].startswith("mediaedge; hit")
+    assert upstream.count("/base/a") == 2
+    stored = gzip.compress(plain, mtime=0)
+    async with client.stream("GET", "/z/a", headers={"accept-encoding": "gzip", "range": "bytes=0-9"}) as part:
+        assert part.status_code == 206 and part.headers["content-encoding"] == "gzip"
+        assert part.headers["content-range"] == f"bytes 0-9/{len(stored)}"  # ranges of the encoded bytes
+        assert b"".join([chunk async for chunk in part.aiter_raw()]) == stored[:10]
+
+
+@pytest.mark.parametrize("etag", [None, 'W/"weak"'], ids=["no-etag", "weak-etag"])
+async def test_a_206_that_cannot_be_combined_is_fetched_whole(
+    client: httpx.AsyncClient, upstream: Upstream, etag: str | None
+) -> None:
+    """Without a strong ETag, slices fetched by later ranges could come from different versions
+    (RFC 9111 §3.4): the edge fetches the whole response once instead, and answers ranges from it."""
+    body = bytes(range(50))
+    headers = {"cache-control": "max-age=60"} | ({"etag": etag} if etag else {})
+    route_on_base(upstream, Route(headers=headers, body=body, ranges=True))
+    part = await client.get("/z/a", headers={"range": "bytes=20-29"})
+    assert (part.status_code, part.content, part.headers["content-range"]) == (206, body[20:30], "bytes 20-29/50")
+    whole = await client.get("/z/a")
+    assert (whole.status_code, whole.content) == (200, body)
+    assert whole.headers["cache-status"].startswith("mediaedge; hit")
+    again = await client.get("/z/a", headers={"range": "bytes=45-"})
+    assert (again.content, again.headers["content-range"]) == (body[45:], "bytes 45-49/50")  # replayed from the store
+    assert [r.headers.get("range") for r in upstream.requests] == ["bytes=0-15", None]
 
 
 async def test_slices_fetched_by_range_from_an_upstream_that_supports_it(

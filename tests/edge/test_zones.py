@@ -22,6 +22,7 @@ from edge.zone_settings import zone_settings
 from mediaedge.settings import Settings, SettingsError, load_settings
 from mediaedge.tokens import SigningKey, generate_signing_key, jwks, sign_token
 from tests.edge.fakes import ORIGIN, SECRET, FakeOrigin
+from tests.edge.serving import client_ip
 from tests.edge.zone_fixtures import (  # noqa: F401  (pytest fixtures)
     Clock,
     Route,
@@ -184,9 +185,9 @@ async def test_a_token_that_does_not_grant_the_file_is_refused(
 
 
 async def test_a_token_bound_to_the_client_address_is_accepted(
-    client: httpx.AsyncClient, signing_key: SigningKey, clock: Clock
+    client: httpx.AsyncClient, signing_key: SigningKey, clock: Clock, via: str
 ) -> None:
-    token = mint(signing_key, "acme/dir/a.css", clock, ip="203.0.113.0/24")
+    token = mint(signing_key, "acme/dir/a.css", clock, ip=client_ip(via))
     assert (await client.get(f"/tok/{token}/dir/a.css")).status_code == 200
 
 
@@ -324,13 +325,13 @@ async def test_an_object_larger_than_the_memory_budget_is_served_from_disk(
 
 
 async def test_a_recreated_edge_serves_the_zone_from_disk(
-    edge: EdgeApp, zone_settings: Settings, origin: FakeOrigin, upstream: Upstream, clock: Clock
+    edge: EdgeApp, zone_settings: Settings, origin: FakeOrigin, upstream: Upstream, clock: Clock, via: str
 ) -> None:
-    async with http_client(edge) as client:
+    async with http_client(edge, via) as client:
         assert (await client.get("/disk/a")).content == BODY
     await edge.zones.by_name["disk"].cache.join()
     await edge.close()
-    async with open_edge(zone_settings, origin, clock) as second, http_client(second) as client:
+    async with open_edge(zone_settings, origin, clock) as second, http_client(second, via) as client:
         response = await client.get("/disk/a")
         assert (response.status_code, response.content) == (200, BODY)
         assert response.headers["cache-status"] == "mediaedge; hit; ttl=600"

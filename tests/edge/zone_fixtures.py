@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from edge.app import EdgeApp, create_app
 from edge.conditional import http_date
 from mediaedge.settings import Settings, load_settings
 from tests.edge.fakes import ORIGIN, SECRET, FakeCache, FakeOrigin
+from tests.edge.serving import edge_client
 from tests.fixtures.loopback import serve_asgi
 
 
@@ -39,6 +41,8 @@ class Route:
     not_modified: dict[str, str] = field(default_factory=dict)  # extra fields of a 304
     ranges: bool = False  # honour Range with 206
     date: bool = True  # send Date (the test clock's)
+    lines: list[tuple[str, str]] = field(default_factory=list)  # more header lines, repeats allowed
+    chunked: bool = False  # the body in two pieces without Content-Length (Transfer-Encoding: chunked)
 
 
 @dataclass
@@ -89,7 +93,13 @@ class Upstream:
             last = min(last, len(data) - 1)
             headers["content-range"] = f"bytes {first}-{last}/{len(data)}"
             status, data = 206, data[first : last + 1]
-        raw = [(k.encode(), v.encode()) for k, v in headers.items()]
+        raw = [(k.encode(), v.encode()) for k, v in [*headers.items(), *route.lines]]
+        if route.chunked and status != 304:
+            await send({"type": "http.response.start", "status": status, "headers": raw})
+            half = len(data) // 2
+            await send({"type": "http.response.body", "body": data[:half], "more_body": True})
+            await send({"type": "http.response.body", "body": data[half:]})
+            return
         if status != 304:
             raw.append((b"content-length", b"%d" % len(data)))
         await send({"type": "http.response.start", "status": status, "headers": raw})
@@ -117,9 +127,9 @@ def open_edge(settings: Settings, origin: FakeOrigin, clock: Clock) -> EdgeApp:
     return create_app(settings, cache=FakeCache(), transport=origin.transport(), clock=clock)
 
 
-def http_client(app: EdgeApp) -> httpx.AsyncClient:
-    transport = httpx.ASGITransport(app=app, client=("203.0.113.9", 50000))
-    return httpx.AsyncClient(transport=transport, base_url="http://edge.test")
+def http_client(app: EdgeApp, via: str) -> AbstractAsyncContextManager[httpx.AsyncClient]:
+    """A client for ``app``: in-process or over the lean server (:mod:`tests.edge.serving`)."""
+    return edge_client(app, via)
 
 
 @pytest.fixture(name="clock")
@@ -156,6 +166,6 @@ async def edge_fixture(zone_settings: Settings, origin: FakeOrigin, clock: Clock
 
 
 @pytest.fixture(name="client")
-async def client_fixture(edge: EdgeApp) -> AsyncIterator[httpx.AsyncClient]:
-    async with http_client(edge) as http:
+async def client_fixture(edge: EdgeApp, via: str) -> AsyncIterator[httpx.AsyncClient]:
+    async with http_client(edge, via) as http:
         yield http

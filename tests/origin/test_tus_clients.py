@@ -8,13 +8,16 @@ tus-js-client's parallel uploads (concatenation). Every upload ends with the sou
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import json
 import random
 import shutil
 import socket
 import sqlite3
+import struct
 import subprocess
+import termios
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -77,6 +80,32 @@ def recorded_offset(server: OriginProcess, url: str, above: int, timeout: float 
             assert time.monotonic() < deadline, f"offset still {offset}"
             time.sleep(0.05)
     return int(offset)
+
+
+def _server_unread(sock: socket.socket) -> int | None:
+    """Bytes the server's kernel holds for its end of ``sock`` that the server has not read yet
+    (``rx_queue`` in /proc/net/tcp), or None while that socket is not listed."""
+    def hex_address(address: tuple[str, int]) -> str:
+        return f"{socket.htonl(int.from_bytes(socket.inet_aton(address[0]), 'big')):08X}:{address[1]:04X}"
+
+    local, remote = hex_address(sock.getpeername()), hex_address(sock.getsockname())
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if fields[1] == local and fields[2] == remote:
+            return int(fields[4].split(":")[1], 16)
+    return None
+
+
+def wait_read_by_server(sock: socket.socket, timeout: float = 10) -> None:
+    """Poll until the origin process has read every byte sent on ``sock``: none left in our send
+    queue (SIOCOUTQ: unsent or unacknowledged) and none unread in its receive queue."""
+    deadline = time.monotonic() + timeout
+    while True:
+        unsent = struct.unpack("i", fcntl.ioctl(sock.fileno(), termios.TIOCOUTQ, b"\0" * 4))[0]
+        if unsent == 0 and _server_unread(sock) == 0:
+            return
+        assert time.monotonic() < deadline, f"{unsent} bytes unsent, {_server_unread(sock)} unread by the origin"
+        time.sleep(0.01)
 
 
 def open_patch(server: OriginProcess, url: str, offset: int, length: int) -> socket.socket:
@@ -171,7 +200,7 @@ def test_a_stalled_patch_is_stopped_by_the_resuming_client(shared_origin_server:
     uploader.set_url(uploader.create_url())
     with open_patch(origin_server, uploader.url, 0, MiB) as stalled:
         stalled.sendall(data[:300_000])  # ...and then nothing: the client believes this connection dead
-        time.sleep(0.5)
+        wait_read_by_server(stalled)
         resumed = tuspy(origin_server).uploader(file_stream=f, url=uploader.url, chunk_size=MiB)
         assert resumed.offset == 300_000
         status, headers, body = read_response(stalled)
@@ -188,7 +217,7 @@ def test_concurrent_patches_of_one_upload_never_corrupt_it(shared_origin_server:
     uploader.set_url(uploader.create_url())
     with open_patch(shared_origin_server, uploader.url, 0, MiB) as first:
         first.sendall(data[:200_000])
-        time.sleep(0.5)
+        wait_read_by_server(first)
         with open_patch(shared_origin_server, uploader.url, 0, MiB) as second:
             second.sendall(data)  # arrives while the first runs: the first saves what it has and ends...
             second_status, second_headers, _ = read_response(second)
@@ -281,7 +310,11 @@ def test_tus_js_client_resumes_after_the_origin_is_killed_and_restarted(
             origin_server.kill()
             origin_server.start()
 
-    events = run_tus_js(node, js_options(origin_server, path, tcp_proxy.url, chunkSize=MiB), kill_once)
+    # Retries span ~40 s: a restart on a loaded machine (imports, migrations) can take longer than the
+    # client's default ~12 s of retries.
+    retries = [0, 500, 1000, 2000, 3000, 5000, 8000, 20000]
+    options = js_options(origin_server, path, tcp_proxy.url, chunkSize=MiB, retryDelays=retries)
+    events = run_tus_js(node, options, kill_once, timeout=120)
     assert killed
     assert uploaded_sha256(origin_server, events[-1]["url"]) == sha256(path.read_bytes())
 

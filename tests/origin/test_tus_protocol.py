@@ -12,11 +12,13 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import select
 
 from mediaedge.settings import Settings
 from mediaedge.storage import StorageError
 from origin.app import create_app
 from origin.state import OriginState
+from origin.store.schema import tus_uploads
 from origin.tus import spool, uploads
 from origin.tus.cleaner import sweep, tus_cleaner
 from tests.fixtures.origin import make_settings
@@ -394,13 +396,26 @@ async def _stalled_body(first: bytes, sent: asyncio.Event, release: asyncio.Even
     yield b"never sent"
 
 
+async def running_with_its_first_chunk(state: OriginState, url: str, sent: asyncio.Event) -> None:
+    """Until the stalled PATCH runs: it holds the upload's lease (polled, with a deadline) and the app
+    asked for the body's next chunk, so it has the first one (``sent``)."""
+    await asyncio.wait_for(sent.wait(), 10)
+    query = select(tus_uploads.c.lock_owner).where(tus_uploads.c.id == upload_id(url))
+    deadline = time.monotonic() + 10
+    while True:
+        async with state.store.db.engine.connect() as conn:
+            if (await conn.execute(query)).scalar() is not None:
+                return
+        assert time.monotonic() < deadline, "the PATCH never took the upload's lease"
+        await asyncio.sleep(0.01)
+
+
 async def test_a_new_request_stops_a_running_patch_which_keeps_its_bytes(origin_client, tenant, origin_state):
     data = bytes(range(256)) * 1024
     url = await create(origin_client, tenant, len(data))
     sent, release = asyncio.Event(), asyncio.Event()
     stalled = asyncio.create_task(patch(origin_client, tenant, url, 0, _stalled_body(data[:65536], sent, release)))
-    await sent.wait()
-    await asyncio.sleep(0.05)
+    await running_with_its_first_chunk(origin_state, url, sent)
     second = await patch(origin_client, tenant, url, 0, data)  # a second PATCH: the first saves and ends
     assert second.status_code == 409 and second.headers["upload-offset"] == "65536"
     interrupted = await stalled
@@ -413,12 +428,11 @@ async def test_a_new_request_stops_a_running_patch_which_keeps_its_bytes(origin_
     assert (await origin_client.get(url, headers=tenant.headers)).content == data
 
 
-async def test_head_during_a_patch_stops_it_and_reports_what_arrived(origin_client, tenant):
+async def test_head_during_a_patch_stops_it_and_reports_what_arrived(origin_client, tenant, origin_state):
     url = await create(origin_client, tenant, 100_000)
     sent, release = asyncio.Event(), asyncio.Event()
     stalled = asyncio.create_task(patch(origin_client, tenant, url, 0, _stalled_body(b"x" * 1234, sent, release)))
-    await sent.wait()
-    await asyncio.sleep(0.05)
+    await running_with_its_first_chunk(origin_state, url, sent)
     assert (await head(origin_client, tenant, url)).headers["upload-offset"] == "1234"
     assert (await stalled).headers["upload-offset"] == "1234"
     release.set()

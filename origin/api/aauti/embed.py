@@ -14,7 +14,6 @@ backs that up. The page sends no ``Referer``, so the API key in its URL never le
 from __future__ import annotations
 
 import hashlib
-import hmac
 import logging
 import time
 from dataclasses import dataclass
@@ -24,7 +23,6 @@ from string import Template
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
-import jwt
 import orjson
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
@@ -36,6 +34,7 @@ from mediaedge.streams import provider_classes
 from mediaedge.tokens import SigningKey, sign_token
 from mediaedge.whitelist import Whitelist
 from origin.auth import require_tenant
+from origin.embedding import mint_embed_token, read_embed_token
 from origin.http import JSON, json_body, str_field
 from origin.state import OriginState, get_state
 from origin.store import FileRecord, Tenant
@@ -53,7 +52,6 @@ ASSET_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; chars
 FLAGS = {"playStream": True, "autoplay": False, "muted": False, "loop": False, "controls": True, "loader": True}
 WATERMARK_FIELDS = ("user_id", "user_name", "user_email")
 MAX_WATERMARK_FIELD = 200
-EMBED_AUDIENCE = "mediaedge-embed"
 NONE = "'none'"
 
 
@@ -87,29 +85,6 @@ def _asset_url(name: str) -> str | None:
 # -- embed tokens ----------------------------------------------------------------------------------
 
 
-def _embed_key(state: OriginState) -> bytes:
-    return hmac.new(state.edge_secret.encode(), b"embed-token", hashlib.sha256).digest()
-
-
-def _mint_embed_token(state: OriginState, tenant: Tenant, file_id: str, lifetime: int, watermark: str) -> str:
-    now = int(time.time())
-    claims = {"aud": EMBED_AUDIENCE, "tid": tenant.id, "fid": file_id, "iat": now, "exp": now + lifetime}
-    if watermark:
-        claims["wm"] = watermark
-    return jwt.encode(claims, _embed_key(state), algorithm="HS256")
-
-
-def _read_embed_token(state: OriginState, token: str) -> dict[str, Any]:
-    try:
-        claims: dict[str, Any] = jwt.decode(token, _embed_key(state), algorithms=["HS256"], audience=EMBED_AUDIENCE,
-                                            options={"require": ["exp", "tid", "fid"]})
-    except jwt.ExpiredSignatureError:
-        raise HTTPError(401, "This embed link has expired", "EMBED_TOKEN_EXPIRED") from None
-    except jwt.PyJWTError:
-        raise HTTPError(401, "Invalid embed token", "EMBED_TOKEN_INVALID") from None
-    return claims
-
-
 # -- request parsing -------------------------------------------------------------------------------
 
 
@@ -134,7 +109,7 @@ async def _page_file(request: Request, state: OriginState) -> tuple[Tenant, File
     params = request.query_params
     token = params.get("token")
     if token:
-        claims = _read_embed_token(state, token)
+        claims = read_embed_token(state, token)
         tenant = await state.store.tenants.get(claims["tid"])
         if tenant is None or not tenant.active:
             raise HTTPError(401, "Invalid embed token", "EMBED_TOKEN_INVALID")
@@ -298,7 +273,7 @@ async def embed_token(request: Request) -> JSON:
         raise HTTPError(400, f"expiresIn: {exc}", "EXPIRES_IN_INVALID") from None
     lifetime = min(lifetime, parse_duration(state.settings.tokens.max_expires_in))
     watermark = _watermark({name: str_field(body, name) for name in WATERMARK_FIELDS})
-    token = _mint_embed_token(state, tenant, record.id, lifetime, watermark)
+    token = mint_embed_token(state, tenant, record.id, lifetime, watermark)
     url = f"{state.settings.origin.url}/embed?{urlencode({'file': record.id, 'token': token})}"
     return JSON({"token": token, "url": url, "expiresAt": int(time.time()) + lifetime})
 

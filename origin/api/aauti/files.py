@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import time
 from urllib.parse import quote, urlencode
 
@@ -21,11 +19,13 @@ from origin.ingest import parse_bool
 from origin.lookup import file_from_url
 from origin.probe import ProbeResult, guess_mime, is_media, probe
 from origin.purge import purge_edges
-from origin.state import OriginState, get_state
+from origin.signing import check_link, link_signature
+from origin.state import get_state
 from origin.store import FileMeta
 from origin.youtube import youtube_duration, youtube_video_id
 
 DOWNLOAD_TTL = 900
+DOWNLOAD_LINK = "download-url"
 
 
 async def duration(request: Request) -> JSON:
@@ -40,11 +40,6 @@ async def duration(request: Request) -> JSON:
     return JSON({"status": 200, "duration": record.duration})
 
 
-def _download_signature(state: OriginState, file_id: str, expires: int) -> str:
-    key = hmac.new(state.edge_secret.encode(), b"download-url", hashlib.sha256).digest()
-    return hmac.new(key, f"{file_id}:{expires}".encode(), hashlib.sha256).hexdigest()
-
-
 async def download(request: Request) -> JSON:
     state = get_state(request)
     tenant = await require_tenant(request)
@@ -55,7 +50,7 @@ async def download(request: Request) -> JSON:
     url = await state.backend(bucket).presign_get(record.key, DOWNLOAD_TTL, record.filename)
     if url is None:  # disk: a short-lived URL signed by the origin itself
         expires = int(time.time()) + DOWNLOAD_TTL
-        query = urlencode({"expires": expires, "signature": _download_signature(state, record.id, expires)})
+        query = urlencode({"expires": expires, "signature": link_signature(state, DOWNLOAD_LINK, record.id, expires)})
         url = f"{state.settings.origin.url}/files/raw/{record.id}?{query}"
     return JSON({"url": url, "filename": record.filename, "file_size": record.size})
 
@@ -64,16 +59,8 @@ async def raw_download(request: Request) -> StreamingResponse:
     """The target of a disk download URL: checks the signature, streams the file as an attachment."""
     state = get_state(request)
     file_id = request.path_params["file_id"]
-    try:
-        expires = int(request.query_params.get("expires", ""))
-    except ValueError:
-        raise HTTPError(403, "Invalid download link", "DOWNLOAD_LINK_INVALID") from None
-    signature = request.query_params.get("signature", "")
-    expected = _download_signature(state, file_id, expires)
-    if not hmac.compare_digest(signature, expected):
-        raise HTTPError(403, "Invalid download link", "DOWNLOAD_LINK_INVALID")
-    if expires < time.time():
-        raise HTTPError(403, "Download link expired", "DOWNLOAD_LINK_EXPIRED")
+    check_link(state, DOWNLOAD_LINK, file_id, request.query_params.get("expires"),
+               request.query_params.get("signature"), what="download link", code="DOWNLOAD_LINK")
     record = await state.store.files.get(file_id)
     bucket = await state.store.buckets.get(record.tenant_id, record.bucket) if record else None
     if record is None or bucket is None:

@@ -10,10 +10,11 @@ from starlette.routing import Route
 
 from mediaedge.errors import HTTPError
 from mediaedge.settings import parse_duration
-from mediaedge.tokens import jwks, sign_token
+from mediaedge.tokens import jwks
 from origin.auth import require_tenant
 from origin.http import JSON, json_body, str_field
 from origin.lookup import split_access_url
+from origin.signing import sign_edge_url
 from origin.state import OriginState, get_state
 from origin.store import Tenant
 from origin.streams.outputs import stream_of_key
@@ -75,20 +76,13 @@ async def url_token(request: Request) -> JSON:
     ip = str_field(body, "ip")
     lifetime = _expires_in(body.get("expiresIn"), state.settings.tokens.default_expires_in)
     target = await _target(state, tenant, url, scope)
-    if target.duration:
-        lifetime = max(lifetime, int(target.duration * 2 + 0.999))
-    lifetime = min(lifetime, parse_duration(state.settings.tokens.max_expires_in))
-
-    signing_key = await state.keys.active()
-    now = int(time.time())
     try:
-        token = sign_token(signing_key, tenant_id=tenant.id, path=target.path, expires_at=now + lifetime,
-                           scope=target.scope, ip=ip, file_id=target.file_id, asset_id=target.asset_id, now=now)
+        signed = await sign_edge_url(state, tenant.id, key=target.key, path=target.path, scope=target.scope,
+                                     lifetime=lifetime, duration=target.duration, ip=ip, file_id=target.file_id,
+                                     asset_id=target.asset_id)
     except ValueError as exc:
         raise HTTPError(400, str(exc)) from None
-    await state.store.signing_keys.note_expiry(signing_key.kid, now + lifetime)
-    signed_url = f"{state.settings.edge.url}/{token}/{target.key}"
-    return JSON({"token": token, "url": signed_url, "signed": True, "expiresAt": now + lifetime,
+    return JSON({"token": signed.token, "url": signed.url, "signed": True, "expiresAt": signed.expires_at,
                  "scope": target.scope})
 
 

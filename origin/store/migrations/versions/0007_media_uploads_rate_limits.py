@@ -5,7 +5,7 @@ pointing at the asset it made; the primary key makes two concurrent declarations
 make one asset. ``rate_limits``: a fixed-window counter per (limit, user, window start).
 
 Revision ID: 0007
-Revises: 0004
+Revises: 0006
 Create Date: 2026-12-02
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = "0007"
-down_revision = "0004"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,36 @@
+"""Media-info tasks (``/api/task/mediainfo``), authorised by the developer's ``apiKey``."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.routing import BaseRoute, Route
+
+from mediaedge.errors import HTTPError
+from origin.editor import mediainfo
+from origin.editor.sessions import bearer, tenant_of_key
+from origin.http import JSON, json_body
+from origin.state import get_state
+
+
+async def create(request: Request) -> JSON:
+    state = get_state(request)
+    tenant = await tenant_of_key(state, bearer(request.headers.get("authorization")))
+    task = await mediainfo.create_task(state, tenant, await json_body(request))
+    return JSON({"id": task.id})
+
+
+async def show(request: Request) -> JSON:
+    state = get_state(request)
+    tenant = await tenant_of_key(state, bearer(request.headers.get("authorization")))
+    task = await mediainfo.get_task(state, tenant, request.path_params["id"])
+    if task.status == "running":
+        return JSON({"id": task.id, "status": "running"}, 202)
+    if task.status == "failed":
+        raise HTTPError(422, task.error or "The media file could not be processed", "editor.mediainfo.failed")
+    return JSON({"info": task.info, "thumbnails": task.thumbnails or []})
+
+
+routes: list[BaseRoute] = [
+    Route("/api/task/mediainfo", create, methods=["POST"]),
+    Route("/api/task/mediainfo/{id}", show, methods=["GET"]),
+]

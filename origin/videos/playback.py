@@ -1,0 +1,117 @@
+"""Where a video plays from: its asset URLs, the edge URLs they lead to, and its thumbnail.
+
+A video's asset URLs are routes of this API (``/api/videos/{id}/m3u8``, ``/manifest``, ``/source``,
+``/mp4``, ``/thumbnail``) that answer ``302`` to the edge; ``/player`` answers ``302`` to the embeddable
+player (``/embed`` with an embed token, hls.js). A public video's routes need nothing and
+lead to its public edge URLs (``{EDGE}/{id}/{key}``). A private video's asset URLs carry a signed link
+(``?expires=…&signature=…``, an HMAC valid for ``videos.link_expires_in``), and lead to edge URLs with
+a fresh URL token: exact for the source, prefix-scoped to the stream's folder for the playlists, so
+the player's relative requests for media playlists and segments pass too.
+
+The thumbnail (:mod:`origin.videos.thumbnails`) is the one uploaded, answered by the origin itself;
+else the poster the encoder made, on the edge; smaller sizes are scaled from either by the origin.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Literal
+from urllib.parse import quote, urlencode
+
+from mediaedge.errors import HTTPError
+from mediaedge.settings import parse_duration
+from origin.catalogue.status import Status
+from origin.embedding import embed_url
+from origin.signing import check_link, link_signature, sign_edge_url
+from origin.state import OriginState
+from origin.store import Asset
+from origin.store.streams import StreamRecord
+from origin.videos.objects import Video, not_found
+from origin.videos.thumbnails import ORIGINAL, Thumbnail, open_thumbnail
+
+Target = Literal["m3u8", "manifest", "source", "mp4", "thumbnail", "player"]
+TARGETS: tuple[Target, ...] = ("m3u8", "manifest", "source", "mp4", "thumbnail", "player")
+PLAYBACK_LINK = "video-playback"
+MASTER, MPD, POSTER = "master.m3u8", "manifest.mpd", "poster.jpg"
+
+
+def _base(state: OriginState, video_id: str) -> str:
+    return f"{state.settings.origin.url}/api/videos/{quote(video_id, safe='')}"
+
+
+def asset_urls(state: OriginState, video: Video) -> dict[Target, str]:
+    """Each asset URL of ``video``; a private video's carry a signed link."""
+    base = _base(state, video.asset.id)
+    query = ""
+    if not video.asset.is_public:
+        expires = int(time.time()) + parse_duration(state.settings.videos.link_expires_in)
+        signature = link_signature(state, PLAYBACK_LINK, video.asset.id, expires)
+        query = "?" + urlencode({"expires": expires, "signature": signature})
+    urls: dict[Target, str] = {target: f"{base}/{target}{query}" for target in TARGETS}
+    urls["thumbnail"] = f"{base}/thumbnail{query or '?'}{'&' if query else ''}resolution=original"
+    return urls
+
+
+async def _playable(state: OriginState, video_id: str, expires: str | None, signature: str | None) -> Asset:
+    asset = await state.store.assets.by_id(video_id)
+    if asset is None or asset.kind not in ("video", "audio") or asset.status == Status.DELETED:
+        raise not_found()
+    if not asset.is_public:
+        check_link(state, PLAYBACK_LINK, asset.id, expires, signature, what="playback link", code="PLAYBACK_LINK")
+    return asset
+
+
+async def ready_stream(state: OriginState, asset: Asset) -> StreamRecord:
+    stream = await state.store.streams.get(asset.stream_id) if asset.stream_id else None
+    if stream is None or stream.status != "ready" or not stream.output_prefix:
+        raise HTTPError(404, "The video is not transcoded yet", "VIDEO_NOT_READY")
+    return stream
+
+
+async def _lifetime(state: OriginState) -> int:
+    return parse_duration(state.settings.videos.link_expires_in)
+
+
+async def _stream_url(state: OriginState, asset: Asset, stream: StreamRecord, name: str) -> str:
+    assert stream.output_prefix is not None
+    key = f"{stream.output_prefix}{name}"
+    if not stream.require_signed:
+        return f"{state.settings.edge.url}/{asset.file_id}/{quote(key)}"
+    signed = await sign_edge_url(state, asset.tenant_id, key=quote(key), path=stream.output_prefix, scope="prefix",
+                                 lifetime=await _lifetime(state), duration=asset.duration, asset_id=stream.id)
+    return signed.url
+
+
+async def playback_redirect(
+    state: OriginState, video_id: str, target: Target, expires: str | None, signature: str | None,
+    resolution: str = ORIGINAL,
+) -> str | Thumbnail:
+    """The edge URL an asset URL leads to, or a thumbnail the origin answers itself (an uploaded one,
+    or one scaled to ``resolution``)."""
+    asset = await _playable(state, video_id, expires, signature)
+    if target == "thumbnail":
+        if asset.poster or resolution != ORIGINAL:
+            return await open_thumbnail(state, asset, resolution)
+        stream = await ready_stream(state, asset)
+        if not stream.thumbnail:
+            raise HTTPError(404, "The video has no thumbnail", "THUMBNAIL_NOT_FOUND")
+        return await _stream_url(state, asset, stream, POSTER)
+    if target in ("m3u8", "manifest"):
+        stream = await ready_stream(state, asset)
+        if target == "manifest" and not stream.dash_url:
+            raise HTTPError(404, "The video has no DASH rendition", "DASH_NOT_AVAILABLE")
+        return await _stream_url(state, asset, stream, MASTER if target == "m3u8" else MPD)
+    if target == "player":
+        await ready_stream(state, asset)
+        assert asset.file_id is not None
+        return embed_url(state, asset.tenant_id, asset.file_id, parse_duration(state.settings.embed.url_expires_in))
+    if target == "mp4":
+        raise HTTPError(404, "The video has no progressive MP4 rendition (is_mp4 is false)", "MP4_NOT_AVAILABLE")
+    file = await state.store.files.get(asset.file_id) if asset.file_id else None
+    if file is None or file.status != "ready":
+        raise HTTPError(404, "The video has no source yet", "VIDEO_NOT_READY")
+    if not file.require_signed:
+        return state.access_url(file)
+    signed = await sign_edge_url(state, asset.tenant_id, key=quote(file.key), path=file.key, scope="exact",
+                                 lifetime=await _lifetime(state), duration=asset.duration, file_id=file.id)
+    return signed.url

@@ -1,0 +1,303 @@
+"""Chunked part upload (Content-Range + MD5), completion, the real ffmpeg ladder, status, webhooks, and the
+video as the other APIs and the edge contract see it."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import html
+import subprocess
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import orjson
+import pytest
+
+from mediaedge.cluster import EDGE_SECRET_HEADER
+from mediaedge.ffmpeg import ffmpeg_exe
+from origin.probe import probe
+from origin.state import OriginState
+from tests.streams.conftest import drain
+from tests.videos.conftest import MAX_PART, MIN_PART, VideoTenant, create_video, send_part, upload_in_parts
+
+pytestmark = pytest.mark.anyio
+
+SMALL_LADDER = [
+    {"resolution": "360p", "type": "hls", "container_type": "mp4", "video_config": {"codec": "h264",
+                                                                                     "bitrate": 800_000}},
+    {"resolution": "1080p", "type": "hls", "container_type": "mp4", "video_config": {"codec": "h264"}},
+    {"resolution": "audio", "type": "hls", "container_type": "mp4",
+     "audio_config": {"codec": "aac", "bitrate": 128_000, "channels": "2", "sample_rate": 48_000, "language": "en"}},
+]
+
+
+async def video_events(state: OriginState, tenant_id: str) -> list[dict[str, Any]]:
+    deliveries = await state.store.webhooks.recent(tenant_id, limit=500)
+    return [orjson.loads(d.body) for d in sorted(deliveries, key=lambda d: d.created_at) if d.event_type == "video"]
+
+
+async def edge_get(client: httpx.AsyncClient, state: OriginState, key: str) -> httpx.Response:
+    return await client.get(f"/_edge/objects/{key}", headers={EDGE_SECRET_HEADER: state.edge_secret})
+
+
+async def get_video(client: httpx.AsyncClient, tenant: VideoTenant, video_id: str) -> dict[str, Any]:
+    response = await client.get(f"/api/videos/{video_id}", headers=tenant.headers)
+    assert response.status_code == 200, response.text
+    data: dict[str, Any] = response.json()["data"]
+    return data
+
+
+async def test_parts_in_any_order_complete_into_a_transcoded_video(
+    client: httpx.AsyncClient, vtenant: VideoTenant, origin_state: OriginState, clip: Path
+):
+    media = clip.read_bytes()
+    video = await create_video(client, vtenant, qualities=SMALL_LADDER, is_public=False)
+    await upload_in_parts(client, vtenant, video["id"], media, part_size=MIN_PART * 3)
+    parts = await origin_state.store.video_parts.list(video["id"])
+    assert len(parts) == -(-len(media) // (MIN_PART * 3))
+    for part in parts:  # parts are never served
+        assert (await edge_get(client, origin_state, part.key)).status_code == 404
+    assert (await get_video(client, vtenant, video["id"]))["status"] == "new"
+    assert await origin_state.store.files.get(video["id"]) is None  # nothing of it exists before complete
+
+    done = await client.get(f"/api/videos/{video['id']}/complete", headers=vtenant.headers)
+    assert done.json() == {"status": "success", "message": "Upload video complete successfully."}
+    transcoding = await get_video(client, vtenant, video["id"])
+    assert transcoding["status"] == "transcoding"
+    assert (transcoding["size"], transcoding["duration"]) == (len(media), pytest.approx(10, abs=0.2))
+    # the source is 640x360: the 1080p quality is skipped, the others move with the video
+    assert transcoding["qualities"] == [{"name": "360p", "status": "transcoding", "type": "hls"},
+                                        {"name": "audio", "status": "transcoding", "type": "hls"}]
+    assert await origin_state.store.video_parts.list(video["id"]) == []
+    file = await origin_state.store.files.get(video["id"])  # one id for the video and its source file
+    assert file is not None and file.require_signed
+    asset = await origin_state.store.assets.get(vtenant.id, video["id"])
+    assert asset is not None and asset.sha256 == hashlib.sha256(media).hexdigest()
+
+    assert await drain(origin_state) >= 1
+    ready = await get_video(client, vtenant, video["id"])
+    assert ready["status"] == "done", ready
+    assert {q["status"] for q in ready["qualities"]} == {"done"}
+    assert [e["data"]["status"] for e in await video_events(origin_state, vtenant.id)] == [
+        "transcoding", "done"]
+
+    stream = await origin_state.store.streams.get(asset.stream_id or "")
+    assert stream is not None and stream.output_prefix
+    master = await edge_get(client, origin_state, f"{stream.output_prefix}master.m3u8")
+    assert master.status_code == 200
+    assert master.headers["x-mediaedge-file-id"] == video["id"]
+    assert master.headers["x-mediaedge-access"] == "signed"
+    text = master.text
+    assert 'TYPE=AUDIO,GROUP-ID="audio"' in text and 'LANGUAGE="en"' in text and "RESOLUTION=640x360" in text
+
+    hls = await client.get(ready["assets"]["hls_url"])
+    assert hls.status_code == 302
+    location = hls.headers["location"]
+    assert location.startswith(origin_state.settings.edge.url + "/eyJ")  # a token in place of the file id
+    assert location.endswith(f"/{stream.output_prefix}master.m3u8")
+    unsigned = await client.get(f"/api/videos/{video['id']}/m3u8")
+    assert (unsigned.status_code, unsigned.json()["code"]) == (403, "PLAYBACK_LINK_INVALID")
+    source = await client.get(ready["assets"]["source_url"])
+    assert source.status_code == 302 and source.headers["location"].endswith(f"/{file.key}")
+    poster = await client.get(ready["assets"]["thumbnail_url"])
+    assert poster.status_code == 302 and poster.headers["location"].endswith(f"/{stream.output_prefix}poster.jpg")
+    small_poster = await client.get(ready["assets"]["thumbnail_url"].replace("original", "144p"))
+    assert (small_poster.status_code, small_poster.headers["content-type"]) == (200, "image/jpeg")
+    assert small_poster.content[:3] == b"\xff\xd8\xff"
+    player = await client.get(ready["assets"]["hls_player_url"])
+    assert player.status_code == 302
+    embed = urlsplit(player.headers["location"])
+    assert embed.path == "/embed" and parse_qs(embed.query)["file"] == [video["id"]]
+    page = await client.get(f"{embed.path}?{embed.query}")
+    assert page.status_code == 200 and "master.m3u8" in page.text  # the embed page plays the stream
+    assert f'src="{html.escape(ready["assets"]["hls_player_url"])}"' in ready["assets"]["hls_iframe"]
+
+
+async def test_part_checks_answer_400(client: httpx.AsyncClient, vtenant: VideoTenant):
+    video = await create_video(client, vtenant)
+    vid, total = video["id"], MIN_PART * 3
+    data = bytes(range(256)) * (MIN_PART // 256)
+
+    async def code(response: httpx.Response) -> tuple[int, str]:
+        return response.status_code, response.json().get("code", "")
+
+    assert await code(await send_part(client, vtenant, vid, data, 0, 0, total, md5="0" * 32)) == (
+        400, "PART_HASH_MISMATCH")
+    assert await code(await send_part(client, vtenant, vid, data, 0, 0, total, md5="nope")) == (
+        400, "PART_HASH_INVALID")
+    short = await client.post(f"/api/videos/{vid}/part", headers={**vtenant.headers,
+                              "Content-Range": f"bytes 0-{MIN_PART}/{total}"},
+                              data={"index": "0", "hash": hashlib.md5(data).hexdigest()}, files={"file": ("a", data)})
+    assert await code(short) == (400, "PART_RANGE_MISMATCH")
+    for header in ("bytes 5-4/10", "bytes 0-10/10", "0-9/10", ""):
+        bad = await client.post(f"/api/videos/{vid}/part", headers={**vtenant.headers, "Content-Range": header},
+                                data={"index": "0", "hash": "0" * 32}, files={"file": ("a", b"x")})
+        assert await code(bad) == (400, "PART_RANGE_INVALID"), header
+    tiny = b"x" * 10
+    assert await code(await send_part(client, vtenant, vid, tiny, 0, 0, total)) == (400, "PART_SIZE_INVALID")
+    big = b"x" * (MAX_PART + 1)
+    assert (await send_part(client, vtenant, vid, big, 0, 0, MAX_PART * 2)).status_code in (400, 413)
+    no_index = await client.post(f"/api/videos/{vid}/part", headers={**vtenant.headers,
+                                 "Content-Range": f"bytes 0-{len(data) - 1}/{total}"},
+                                 data={"hash": hashlib.md5(data).hexdigest()}, files={"file": ("a", data)})
+    assert await code(no_index) == (400, "PART_INDEX_INVALID")
+
+    assert (await send_part(client, vtenant, vid, data, 0, 0, total)).status_code == 200
+    assert (await send_part(client, vtenant, vid, data, 0, 0, total)).status_code == 200  # a retry: idempotent
+    overlap = await send_part(client, vtenant, vid, data, 1, MIN_PART // 2, total)
+    assert await code(overlap) == (400, "PART_RANGE_MISMATCH")
+    other_total = await send_part(client, vtenant, vid, data, 1, MIN_PART, total + 1)
+    assert await code(other_total) == (400, "PART_RANGE_MISMATCH")
+    assert (await send_part(client, vtenant, vid, data, 2, MIN_PART * 2, total)).status_code == 200
+    missing = await client.get(f"/api/videos/{vid}/complete", headers=vtenant.headers)
+    assert (missing.status_code, missing.json()) == (400, {
+        "statusCode": 400, "error": "BadRequest", "code": "PARTS_INCOMPLETE",
+        "message": f"Bytes {MIN_PART}-{MIN_PART * 2 - 1} of {total} are missing"})
+
+
+async def test_media_that_is_not_video_fails_the_video(
+    client: httpx.AsyncClient, vtenant: VideoTenant, origin_state: OriginState
+):
+    video = await create_video(client, vtenant)
+    junk = b"not a video at all" * 1000
+    assert (await send_part(client, vtenant, video["id"], junk, 0, 0, len(junk))).status_code == 200
+    response = await client.get(f"/api/videos/{video['id']}/complete", headers=vtenant.headers)
+    assert (response.status_code, response.json()["code"]) == (400, "MEDIA_UNREADABLE")
+    failed = await get_video(client, vtenant, video["id"])
+    assert failed["status"] == "fail" and failed["error"]
+    assert [e["data"]["status"] for e in await video_events(origin_state, vtenant.id)] == ["fail"]
+
+
+async def test_a_video_is_one_record_in_every_api_and_delete_removes_it_everywhere(
+    client: httpx.AsyncClient, vtenant: VideoTenant, origin_state: OriginState, clip: Path
+):
+    media = clip.read_bytes()
+    video = await create_video(client, vtenant, qualities=[SMALL_LADDER[0]])
+    await upload_in_parts(client, vtenant, video["id"], media, part_size=MAX_PART)
+    assert (await client.get(f"/api/videos/{video['id']}/complete", headers=vtenant.headers)).status_code == 200
+    await drain(origin_state)
+    ready = await get_video(client, vtenant, video["id"])
+    assert ready["status"] == "done"
+    file = await origin_state.store.files.get(video["id"])
+    assert file is not None
+    # the integration API finds the same file by its id: its duration, through the API key
+    duration = await client.get("/files/duration", params={"file": origin_state.access_url(file)},
+                                headers={"API-Key": vtenant.api_key})
+    assert duration.json()["duration"] == pytest.approx(ready["duration"])
+    public = await client.get(ready["assets"]["hls_url"])
+    assert public.headers["location"] == (f"{origin_state.settings.edge.url}/{video['id']}/{file.key}.stream/"
+                                          "master.m3u8")
+
+    assert (await client.delete(f"/api/videos/{video['id']}", headers=vtenant.headers)).status_code == 200
+    assert await origin_state.store.files.get(video["id"]) is None
+    assert (await edge_get(client, origin_state, file.key)).status_code == 404
+    assert (await edge_get(client, origin_state, f"{file.key}.stream/master.m3u8")).status_code == 404
+    assert (await client.get(f"/api/videos/{video['id']}/m3u8")).status_code == 404
+    assert (await get_video(client, vtenant, video["id"]))["status"] == "deleted"
+    assert [e["data"]["status"] for e in await video_events(origin_state, vtenant.id)] == [
+        "transcoding", "done", "deleted"]
+
+
+async def test_is_public_changes_reach_the_edge_contract_at_once(
+    client: httpx.AsyncClient, vtenant: VideoTenant, origin_state: OriginState, clip: Path
+):
+    media = clip.read_bytes()
+    video = await create_video(client, vtenant, qualities=[SMALL_LADDER[0]])
+    await upload_in_parts(client, vtenant, video["id"], media, part_size=MAX_PART)
+    await client.get(f"/api/videos/{video['id']}/complete", headers=vtenant.headers)
+    await drain(origin_state)
+    file = await origin_state.store.files.get(video["id"])
+    assert file is not None
+    playlist = f"{file.key}.stream/master.m3u8"
+    assert (await edge_get(client, origin_state, playlist)).headers["x-mediaedge-access"] == "public"
+    await client.patch(f"/api/videos/{video['id']}", headers=vtenant.headers, json={"is_public": False})
+    assert (await edge_get(client, origin_state, playlist)).headers["x-mediaedge-access"] == "signed"
+    assert (await edge_get(client, origin_state, file.key)).headers["x-mediaedge-access"] == "signed"
+
+
+def make_png(path: Path, size: str) -> bytes:
+    subprocess.run([ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i",
+                    f"testsrc=size={size}:duration=1", "-frames:v", "1", str(path)], check=True)
+    return path.read_bytes()
+
+
+async def image_size(data: bytes, tmp_path: Path) -> tuple[int | None, int | None]:
+    path = tmp_path / "probe.jpg"
+    path.write_bytes(data)
+    found = await probe(str(path))
+    return found.width, found.height
+
+
+async def test_an_uploaded_thumbnail_is_checked_by_content_served_and_scaled(
+    client: httpx.AsyncClient, vtenant: VideoTenant, tmp_path: Path
+):
+    png = make_png(tmp_path / "cover.png", "1280x720")
+    video = await create_video(client, vtenant, is_public=False)
+    url = f"/api/videos/{video['id']}/thumbnail"
+    fake = await client.post(url, headers=vtenant.headers, files={"file": ("x.png", b"GIF89a not a png")})
+    assert (fake.status_code, fake.json()["code"]) == (400, "THUMBNAIL_INVALID")
+    ok = await client.post(url, headers=vtenant.headers, files={"file": ("x.png", png, "image/png")})
+    assert ok.json() == {"status": "success", "message": "Upload thumbnail successfully."}
+    thumbnail_url = (await get_video(client, vtenant, video["id"]))["assets"]["thumbnail_url"]
+    served = await client.get(thumbnail_url)
+    assert (served.status_code, served.headers["content-type"], served.content) == (200, "image/png", png)
+    assert (await client.get(f"{url}?resolution=original")).status_code == 403  # private: the link is required
+    small = await client.get(thumbnail_url.replace("resolution=original", "resolution=240p"))
+    assert (small.status_code, small.headers["content-type"]) == (200, "image/jpeg")
+    assert await image_size(small.content, tmp_path) == (426, 240)
+    again = await client.get(thumbnail_url.replace("resolution=original", "resolution=240p"))
+    assert again.content == small.content  # made once, kept
+    huge = await client.get(thumbnail_url.replace("resolution=original", "resolution=2160p"))
+    assert await image_size(huge.content, tmp_path) == (1280, 720)  # never scaled up
+    other = await client.get(thumbnail_url.replace("resolution=original", "resolution=8k"))
+    assert (other.status_code, other.json()["code"]) == (400, "THUMBNAIL_RESOLUTION")
+
+    replaced = await client.post(url, headers=vtenant.headers,
+                                 files={"file": ("y.png", make_png(tmp_path / "y.png", "640x360"), "image/png")})
+    assert replaced.status_code == 200
+    rescaled = await client.get(thumbnail_url.replace("resolution=original", "resolution=240p"))
+    assert rescaled.content != small.content and await image_size(rescaled.content, tmp_path) == (426, 240)
+
+
+@pytest.mark.parametrize(
+    ("qualities", "error"),
+    [
+        ([{"resolution": "1080p", "type": "hls", "container_type": "mp4", "video_config": {}}],
+         "every video quality is above the source resolution (640x360)"),
+        ([{"resolution": "360p", "type": "hls", "container_type": "mp4", "video_config": {"index": 1}}],
+         "360p: the source has no video track 1"),
+        ([{"resolution": "audio", "type": "dash", "container_type": "fmp4", "audio_config": {"index": 2}}],
+         "audio: the source has no audio track 2"),
+    ],
+)
+async def test_a_ladder_the_source_cannot_fill_fails_the_video_with_the_reason(
+    client: httpx.AsyncClient, vtenant: VideoTenant, origin_state: OriginState, clip: Path,
+    qualities: list[dict[str, Any]], error: str,
+):
+    video = await create_video(client, vtenant, qualities=qualities)
+    await upload_in_parts(client, vtenant, video["id"], clip.read_bytes(), part_size=MAX_PART)
+    assert (await client.get(f"/api/videos/{video['id']}/complete", headers=vtenant.headers)).status_code == 200
+    await drain(origin_state)
+    failed = await get_video(client, vtenant, video["id"])
+    assert (failed["status"], failed["error"]) == ("fail", error)
+    assert [e["data"]["status"] for e in await video_events(origin_state, vtenant.id)] == ["transcoding", "fail"]
+    assert (await client.get(failed["assets"]["hls_url"])).status_code == 404
+
+
+async def test_completions_racing_make_one_source_and_one_stream(
+    client: httpx.AsyncClient, vtenant: VideoTenant, origin_state: OriginState, clip: Path
+):
+    video = await create_video(client, vtenant, qualities=[SMALL_LADDER[0]])
+    await upload_in_parts(client, vtenant, video["id"], clip.read_bytes(), part_size=MAX_PART)
+    url = f"/api/videos/{video['id']}/complete"
+    answers = await asyncio.gather(*(client.get(url, headers=vtenant.headers) for _ in range(3)))
+    codes = sorted((a.status_code, a.json().get("code")) for a in answers)
+    assert codes[0] == (200, None) and set(codes) <= {(200, None), (409, "UPLOAD_COMPLETING")}, codes
+    asset = await origin_state.store.assets.get(vtenant.id, video["id"])
+    assert asset is not None and asset.stream_id
+    streams, _ = await origin_state.store.streams.page(vtenant.id, limit=10, offset=0)
+    assert [s.id for s in streams] == [asset.stream_id]
+    again = await client.get(url, headers=vtenant.headers)  # afterwards: answered as the first one
+    assert again.status_code == 200
