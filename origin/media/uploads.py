@@ -37,8 +37,9 @@ from origin.catalogue.assets import file_stored
 from origin.catalogue.ids import new_asset_id
 from origin.catalogue.status import Status
 from origin.ingest import DEFAULT_USER, max_file_size
-from origin.media import processing
+from origin.media import limits, processing
 from origin.media.assets import tenant_asset
+from origin.media.limits import Limit
 from origin.media.policy import FORM_PATH, UploadPolicy, sign_policy, verify_policy
 from origin.media.scan import KINDS, SNIFF_BYTES, judge, kind_of_mime
 from origin.probe import ProbeResult, probe
@@ -69,12 +70,14 @@ class UploadRequest:
 
 @dataclass(frozen=True)
 class UploadTicket:
-    """What ``upload-url`` answers: the asset, and the form to post (``None`` when already uploaded)."""
+    """What ``upload-url`` answers: the asset, and the form to post (``None`` when already uploaded),
+    and the rate-limit headers."""
 
     asset: Asset
     url: str | None
     fields: dict[str, str]
     expires_at: int | None
+    headers: dict[str, str]
 
 
 def parse_upload_request(body: dict[str, Any], user_id: str | None) -> UploadRequest:
@@ -113,11 +116,18 @@ def _check_declaration(state: OriginState, tenant: Tenant, req: UploadRequest) -
     return req.kind or by_mime
 
 
-async def create_upload(state: OriginState, tenant: Tenant, req: UploadRequest) -> UploadTicket:
+async def create_upload(state: OriginState, tenant: Tenant, req: UploadRequest, limit: Limit) -> UploadTicket:
+    """Find or make the asset of a declaration, counting it against ``limit`` (429 ``rate.limited``).
+
+    A new declaration is counted in the transaction that makes its asset: one commit per request.
+    """
     kind = _check_declaration(state, tenant, req)
     intent = await state.store.media_uploads.by_sha256(tenant.id, req.sha256)
     asset: Asset | None = None
-    if intent is None:
+    headers: dict[str, str] = {}
+    if intent is not None:
+        headers = await limits.count(state, limit)
+    else:
         bucket = await state.store.buckets.get(tenant.id, None)
         if bucket is None:
             raise HTTPError(500, "The tenant has no default bucket")
@@ -127,6 +137,7 @@ async def create_upload(state: OriginState, tenant: Tenant, req: UploadRequest) 
         key = build_key(tenant.id, user, asset_id, filename)
         try:
             async with state.store.transaction() as tx:
+                headers = await limits.count(state, limit, tx)
                 intent = await state.store.media_uploads.insert(
                     tx, tenant_id=tenant.id, sha256=req.sha256, asset_id=asset_id, bucket=bucket.name, key=key,
                     size=req.size, mime=req.mime, filename=filename, user_id=user,
@@ -137,6 +148,7 @@ async def create_upload(state: OriginState, tenant: Tenant, req: UploadRequest) 
                     user_id=user, is_public=False, extra={"filename": filename},
                 )
         except UniqueViolation:  # a concurrent declaration of the same bytes won
+            headers = await limits.count(state, limit)
             intent = await state.store.media_uploads.by_sha256(tenant.id, req.sha256)
             if intent is None:
                 raise HTTPError(409, "The same file is being declared right now; retry", "upload.conflict") from None
@@ -145,13 +157,13 @@ async def create_upload(state: OriginState, tenant: Tenant, req: UploadRequest) 
     if intent.size != req.size:
         raise HTTPError(409, f"This sha256 was declared with sizeBytes {intent.size}", "upload.sha256_conflict")
     if finalized(asset):
-        return UploadTicket(asset, None, {}, None)
+        return UploadTicket(asset, None, {}, None, headers)
     if asset.status != Status.QUEUED:
         raise HTTPError(409, f"The asset of this sha256 is {asset.status}", "upload.conflict")
     expires_at = int(time.time()) + parse_duration(state.settings.media.upload_url_ttl)
     url, fields = await _form(state, tenant, intent.asset_id, intent.bucket, intent.key, intent.mime, intent.size,
                               expires_at)
-    return UploadTicket(asset, url, fields, expires_at)
+    return UploadTicket(asset, url, fields, expires_at, headers)
 
 
 async def _backend(state: OriginState, tenant_id: str, bucket_name: str) -> StorageBackend:
