@@ -47,7 +47,11 @@ async def count(state: OriginState, limit: Limit, conn: Conn | None = None) -> d
     decision = await state.store.rate_limits.hit(name, limit.limit, window, conn=conn)
     headers = rate_headers(decision)
     if not decision.allowed:
-        raise HTTPError(429, f"Rate limit of {limit.limit} {limit.action} requests per {window} s reached; retry "
-                             f"in {decision.reset_after} s", "rate.limited",
-                        headers={**headers, "Retry-After": str(decision.reset_after)})
+        raise HTTPError(
+            429,
+            f"Rate limit of {limit.limit} {limit.action} requests per {window} s reached; retry "
+            f"in {decision.reset_after} s",
+            "rate.limited",
+            headers={**headers, "Retry-After": str(decision.reset_after)},
+        )
     return headers

@@ -104,12 +104,14 @@ def _check_declaration(state: OriginState, tenant: Tenant, req: UploadRequest) -
     """The asset kind; 415 ``validation.mime.unsupported``, 413 ``validation.size.exceeds_limit``."""
     allowed = state.settings.media.allowed_mimes
     if not any(fnmatch.fnmatchcase(req.mime, pattern) for pattern in allowed):
-        raise HTTPError(415, f"Unsupported media type {req.mime}; accepted: {', '.join(allowed)}",
-                        "validation.mime.unsupported")
+        raise HTTPError(
+            415, f"Unsupported media type {req.mime}; accepted: {', '.join(allowed)}", "validation.mime.unsupported"
+        )
     limit = max_file_size(state, tenant)
     if req.size > limit:
-        raise HTTPError(413, f"sizeBytes {req.size} exceeds the limit of {limit} bytes",
-                        "validation.size.exceeds_limit")
+        raise HTTPError(
+            413, f"sizeBytes {req.size} exceeds the limit of {limit} bytes", "validation.size.exceeds_limit"
+        )
     by_mime = kind_of_mime(req.mime)
     if req.kind is not None and req.kind != by_mime and req.kind != "other":
         raise HTTPError(400, f"kind {req.kind} does not match the MIME type {req.mime}", "validation.kind.mismatch")
@@ -139,13 +141,32 @@ async def create_upload(state: OriginState, tenant: Tenant, req: UploadRequest, 
             async with state.store.transaction() as tx:
                 headers = await limits.count(state, limit, tx)
                 intent = await state.store.media_uploads.insert(
-                    tx, tenant_id=tenant.id, sha256=req.sha256, asset_id=asset_id, bucket=bucket.name, key=key,
-                    size=req.size, mime=req.mime, filename=filename, user_id=user,
+                    tx,
+                    tenant_id=tenant.id,
+                    sha256=req.sha256,
+                    asset_id=asset_id,
+                    bucket=bucket.name,
+                    key=key,
+                    size=req.size,
+                    mime=req.mime,
+                    filename=filename,
+                    user_id=user,
                 )
                 asset = await state.store.assets.create(
-                    tenant.id, kind=kind, title=filename, asset_id=asset_id, conn=tx, status=Status.QUEUED.value,
-                    sha256=req.sha256, mime=req.mime, size=req.size, source="upload", dialect="media",
-                    user_id=user, is_public=False, extra={"filename": filename},
+                    tenant.id,
+                    kind=kind,
+                    title=filename,
+                    asset_id=asset_id,
+                    conn=tx,
+                    status=Status.QUEUED.value,
+                    sha256=req.sha256,
+                    mime=req.mime,
+                    size=req.size,
+                    source="upload",
+                    dialect="media",
+                    user_id=user,
+                    is_public=False,
+                    extra={"filename": filename},
                 )
         except UniqueViolation:  # a concurrent declaration of the same bytes won
             headers = await limits.count(state, limit)
@@ -161,8 +182,9 @@ async def create_upload(state: OriginState, tenant: Tenant, req: UploadRequest, 
     if asset.status != Status.QUEUED:
         raise HTTPError(409, f"The asset of this sha256 is {asset.status}", "upload.conflict")
     expires_at = int(time.time()) + parse_duration(state.settings.media.upload_url_ttl)
-    url, fields = await _form(state, tenant, intent.asset_id, intent.bucket, intent.key, intent.mime, intent.size,
-                              expires_at)
+    url, fields = await _form(
+        state, tenant, intent.asset_id, intent.bucket, intent.key, intent.mime, intent.size, expires_at
+    )
     return UploadTicket(asset, url, fields, expires_at, headers)
 
 
@@ -208,8 +230,11 @@ async def receive_form(state: OriginState, fields: dict[str, str], spool_path: s
             raise HTTPError(403, "The form's Content-Type is not the one its policy allows", "upload.policy_violation")
         if size != policy.size:
             word = "small" if size < policy.size else "large"
-            raise HTTPError(400, f"The file is too {word}: the policy allows exactly {policy.size} bytes",
-                            f"upload.entity_too_{word}")
+            raise HTTPError(
+                400,
+                f"The file is too {word}: the policy allows exactly {policy.size} bytes",
+                f"upload.entity_too_{word}",
+            )
         backend = await _backend(state, policy.tenant_id, policy.bucket)
         try:
             info = await backend.put_file(policy.key, spool_path, policy.content_type)
@@ -283,8 +308,11 @@ async def finalize(state: OriginState, tenant: Tenant, asset_id: str, etag: str 
         if digest != intent.sha256:
             await backend.delete(intent.key)
             await _fail(state, tenant, asset, "the uploaded bytes do not hash to the declared sha256")
-            raise HTTPError(422, "The uploaded file's SHA-256 is not the declared one; upload it again",
-                            "validation.sha256.mismatch")
+            raise HTTPError(
+                422,
+                "The uploaded file's SHA-256 is not the declared one; upload it again",
+                "validation.sha256.mismatch",
+            )
         head = await asyncio.to_thread(_head, path)
         found = await probe(path) if asset.kind in ("video", "audio", "image") else ProbeResult()
         verdict = judge(head, intent.mime, asset.kind, found)
@@ -298,12 +326,26 @@ async def finalize(state: OriginState, tenant: Tenant, asset_id: str, etag: str 
             await backend.delete(intent.key)
             await _fail(state, tenant, asset, verdict.failure)
             raise HTTPError(415, f"The file is not what was declared: {verdict.failure}", "validation.mime.mismatch")
-        meta = FileMeta(size=info.size, etag=info.etag, mime=verdict.mime, duration=found.duration,
-                        width=found.width, height=found.height, video_codec=found.video_codec,
-                        audio_codec=found.audio_codec)
+        meta = FileMeta(
+            size=info.size,
+            etag=info.etag,
+            mime=verdict.mime,
+            duration=found.duration,
+            width=found.width,
+            height=found.height,
+            video_codec=found.video_codec,
+            audio_codec=found.audio_codec,
+        )
         async with state.store.transaction() as tx:
             record, _ = await state.store.files.register(
-                tenant.id, intent.bucket, intent.key, intent.filename, intent.user_id, True, meta, tx,
+                tenant.id,
+                intent.bucket,
+                intent.key,
+                intent.filename,
+                intent.user_id,
+                True,
+                meta,
+                tx,
                 file_id=asset.id,
             )
             await file_stored(state.store, record, tx)  # the file's facts onto the asset

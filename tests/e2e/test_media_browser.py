@@ -68,8 +68,10 @@ def serve_page(files: dict[str, tuple[bytes, str]]) -> Iterator[str]:
 
 def s3_config(path: Path, s3: dict[str, Any]) -> Path:
     backend = "\n".join(f"{key} = {json.dumps(value)}" for key, value in s3.items())
-    path.write_text(f'[storage]\ndefault = "s3"\n[storage.backends.s3]\n{backend}\n'
-                    '[plugins.ffmpeg]\npreset = "ultrafast"\n[jobs]\npoll_interval = 0.2\n')
+    path.write_text(
+        f'[storage]\ndefault = "s3"\n[storage.backends.s3]\n{backend}\n'
+        '[plugins.ffmpeg]\npreset = "ultrafast"\n[jobs]\npoll_interval = 0.2\n'
+    )
     return path
 
 
@@ -90,18 +92,23 @@ def test_a_browser_uploads_to_s3_finalizes_and_plays_with_captions(
     data = clip.read_bytes()
     config = s3_config(tmp_path / "s3.toml", s3_backend_options)
     with mediaedge_up(tmp_path / "var", env={"MEDIAEDGE_CONFIG": str(config)}, log=tmp_path / "up.log") as node:
-        files = {"/": (PAGE.read_text().replace("__CUE__", CUE).encode(), "text/html; charset=utf-8"),
-                 "/clip.mp4": (data, "video/mp4"), "/hls.min.js": (HLS_JS.read_bytes(), "text/javascript")}
+        files = {
+            "/": (PAGE.read_text().replace("__CUE__", CUE).encode(), "text/html; charset=utf-8"),
+            "/clip.mp4": (data, "video/mp4"),
+            "/hls.min.js": (HLS_JS.read_bytes(), "text/javascript"),
+        }
         with serve_page(files) as site:
             page = f"{site}/?{urlencode({'origin': node.origin, 'key': node.api_key})}"
-            run = subprocess.run([*driver, page, str(screenshot), "240000"], capture_output=True, text=True,
-                                 timeout=300)
+            run = subprocess.run(
+                [*driver, page, str(screenshot), "240000"], capture_output=True, text=True, timeout=300
+            )
         assert run.returncode == 0, run.stderr
         report = json.loads(run.stdout)
         result = report["page"] or {}
         assert report["ok"] and not result.get("error"), (
             f"{report.get('error')} {result}\nconsole: {report['console'][-10:]}\n"
-            f"{(tmp_path / 'up.log').read_text(errors='replace')[-3000:]}")
+            f"{(tmp_path / 'up.log').read_text(errors='replace')[-3000:]}"
+        )
 
         assert result["sha256"] == hashlib.sha256(data).hexdigest()
         bucket = s3_backend_options["bucket"]

@@ -38,8 +38,12 @@ async def upload_url(request: Request) -> Response:
 async def direct_upload(request: Request) -> Response:
     """The form target for backends that cannot presign (local disk): S3's POST-object semantics."""
     state = get_state(request)
-    form = await read_form(request.headers.get("content-type", ""), request.stream(),
-                           state.settings.origin.spool_dir, state.settings.origin.max_file_size)
+    form = await read_form(
+        request.headers.get("content-type", ""),
+        request.stream(),
+        state.settings.origin.spool_dir,
+        state.settings.origin.max_file_size,
+    )
     try:
         upload = next((f for f in form.files if f.field_name == "file"), None)
         if upload is None:
