@@ -246,3 +246,36 @@ async def test_upload_url_creation_is_rate_limited_per_user(tmp_path: Path) -> N
             json={"sha256": "b" * 64, "sizeBytes": 5, "mime": "text/plain", "filename": "g.txt"},
         )
         assert other_user.status_code == 201  # each user has a budget of their own
+
+
+async def test_the_other_refusals_of_uploads(media: Media) -> None:
+    data = b"twelve bytes"
+    first = (await media.declare(data, "text/plain", "a.txt")).json()["data"]
+    resized = await media.client.post(
+        "/api/v1/media/upload-url",
+        headers=media.headers,
+        json={"sha256": hashlib.sha256(data).hexdigest(), "sizeBytes": 13, "mime": "text/plain", "filename": "a.txt"},
+    )
+    assert resized.status_code == 409 and resized.json()["code"] == "upload.sha256_conflict"
+    bad_user = await media.client.get("/api/v1/media", headers={**media.headers, "X-User-Id": "a b/c"})
+    assert bad_user.status_code == 400 and bad_user.json()["code"] == "validation.user.invalid"
+    no_file = await media.client.post(
+        "/api/v1/media/direct-upload", data=first["uploadFields"], files={"attachment": ("a.txt", data, "text/plain")}
+    )
+    assert no_file.status_code == 400 and no_file.json()["code"] == "upload.file_missing"
+
+    video = b"\x00\x00\x00\x18ftypmp42 pretend video"
+    pending = (await media.declare(video, "video/mp4", "v.mp4")).json()["data"]
+    caption = await media.client.post(
+        f"/api/v1/media/{pending['assetId']}/captions",
+        headers=media.headers,
+        json={"language": "en", "content": "WEBVTT\n\n00:00:01.000 --> 00:00:02.000\nx\n"},
+    )
+    assert caption.status_code == 409 and caption.json()["code"] == "media.not_uploaded"
+    await media.post_form(pending, video, "video/mp4")
+    refused = await media.client.post(f"/api/v1/media/{pending['assetId']}/finalize", headers=media.headers)
+    assert refused.status_code == 415  # no video stream in it: the asset failed
+    stream = await media.client.get(
+        f"/api/v1/media/{pending['assetId']}/stream/hls/master/index.m3u8", headers=media.headers
+    )
+    assert stream.status_code == 409 and stream.json()["code"] == "media.failed"
