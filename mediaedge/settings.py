@@ -315,6 +315,8 @@ class VideoSettings:
 
     min_part_bytes: PositiveInt
     max_part_bytes: PositiveInt
+    parts_expire_after: Duration
+    cleanup_interval: PositiveInt
     link_expires_in: Duration
     prices: dict[str, NonNegativeFloat]
 
@@ -338,6 +340,10 @@ class EditorSettings:
     thumbnail_width: PositiveInt
     thumbnail_step: PositiveFloat
     version: StrictStr
+    action_history_depth: PositiveInt
+    render_preset: StrictStr
+    render_timeout: PositiveFloat
+    render_max_seconds: PositiveFloat
     audiolib_json: StrictStr
     audiolib_dir: StrictStr
 

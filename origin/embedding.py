@@ -38,8 +38,13 @@ def mint_embed_token(state: OriginState, tenant: Tenant | str, file_id: str, lif
 def read_embed_token(state: OriginState, token: str) -> dict[str, Any]:
     """The claims of a valid embed token; 401 ``EMBED_TOKEN_EXPIRED`` / ``EMBED_TOKEN_INVALID``."""
     try:
-        claims: dict[str, Any] = jwt.decode(token, _embed_key(state), algorithms=["HS256"], audience=EMBED_AUDIENCE,
-                                            options={"require": ["exp", "tid", "fid"]})
+        claims: dict[str, Any] = jwt.decode(
+            token,
+            _embed_key(state),
+            algorithms=["HS256"],
+            audience=EMBED_AUDIENCE,
+            options={"require": ["exp", "tid", "fid"]},
+        )
     except jwt.ExpiredSignatureError:
         raise HTTPError(401, "This embed link has expired", "EMBED_TOKEN_EXPIRED") from None
     except jwt.PyJWTError:

@@ -22,6 +22,8 @@ from origin.purge import purge_edges
 from origin.signing import check_link, link_signature
 from origin.state import get_state
 from origin.store import FileMeta
+from origin.videos.delete import delete_video
+from origin.videos.objects import MEDIA_KINDS
 from origin.youtube import youtube_duration, youtube_video_id
 
 DOWNLOAD_TTL = 900
@@ -128,6 +130,10 @@ async def delete(request: Request) -> JSON:
     tenant = await require_tenant(request)
     body = await json_body(request)
     record = await file_from_url(state, tenant, str_field(body, "file", required=True))
+    asset = await state.store.assets.by_file(record.id)
+    if asset is not None and asset.kind in MEDIA_KINDS:  # its stream and thumbnails go too; deleted everywhere
+        await delete_video(state, tenant, asset.id)
+        return JSON({"success": True, "message": "File deleted successfully"})
     bucket = await state.store.buckets.get(tenant.id, record.bucket)
     if bucket is not None:
         await state.backend(bucket).delete(record.key)
