@@ -356,9 +356,9 @@ class MediaSettings:
     upload_url_ttl: Duration
     #: MIME types an upload may declare: exact types or ``type/*``.
     allowed_mimes: StrList
-    #: Upload-URL creations per user per ``rate_window`` seconds (caption generation has its own limit,
-    #: ``plugins.ai.caption_requests_per_minute``).
+    #: Requests per user per ``rate_window`` seconds: upload-URL creation, caption generation.
     upload_url_rate: PositiveInt
+    caption_rate: PositiveInt
     rate_window: PositiveInt
     #: Widths of the resized variants made from an uploaded image (WebP and JPEG each).
     image_widths: list[PositiveInt]

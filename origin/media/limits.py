@@ -1,4 +1,5 @@
-"""Per-user rate limits of the media API (``media.upload_url_rate`` per ``media.rate_window`` seconds).
+"""Per-user rate limits of the media API (``media.upload_url_rate``, ``media.caption_rate`` per
+``media.rate_window`` seconds).
 
 Counters live in the metadata DB (``store.rate_limits``), so every origin process shares them. The
 user is the caller's ``X-User-Id`` when given, else the API key. A refused request answers 429
