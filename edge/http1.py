@@ -182,7 +182,8 @@ class _Host(Coroutine[Any, Any, None]):
     def throw(self, typ: Any, val: Any = None, tb: Any = None) -> Any:
         exc = typ if val is None else val
         if self.coro is None:
-            raise exc  # idle: cancelled (retired) before any request was adopted
+            self.spent = True
+            raise exc  # idle: cancelled (retired, or from outside) before any request was adopted
         if self.pending:  # thrown before the Task's first step with the coroutine (cancelled at once):
             awaited = self.pending.pop()  # as a Task would, cancel what it waits on, then throw there
             if isinstance(awaited, asyncio.Future):
@@ -250,7 +251,7 @@ class _Exchange:
         here; one that suspends goes on in that Task (:class:`_Host`)."""
         proto = self.proto
         host = proto.host
-        if host is None:
+        if host is None or host.task.done():  # (done: cancelled from outside while idle)
             host = proto.host = _Host(proto.loop)
         coro = proto.server.app(self.scope, self.receive, self.send)
         finished, error = host.run(coro)

@@ -338,6 +338,10 @@ class EditorSettings:
     thumbnail_width: PositiveInt
     thumbnail_step: PositiveFloat
     version: StrictStr
+    action_history_depth: PositiveInt
+    render_preset: StrictStr
+    render_timeout: PositiveFloat
+    render_max_seconds: PositiveFloat
     audiolib_json: StrictStr
     audiolib_dir: StrictStr
 

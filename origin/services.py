@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from origin.dispatcher import webhook_dispatcher
 from origin.editor.sessions import session_sweeper
+from origin.editor.voiceover import voiceover_keeper
 from origin.retention import history_pruner
 from origin.state import OriginState, Service
 from origin.tus.cleaner import tus_cleaner
@@ -15,5 +16,5 @@ from origin.tus.cleaner import tus_cleaner
 
 def origin_services(state: OriginState) -> list[Service]:
     """The services an origin API process starts (webhook dispatch, upload expiry, history retention,
-    editor session expiry)."""
-    return [webhook_dispatcher, tus_cleaner, history_pruner, session_sweeper]
+    editor session expiry, editor voiceovers)."""
+    return [webhook_dispatcher, tus_cleaner, history_pruner, session_sweeper, voiceover_keeper]

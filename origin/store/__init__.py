@@ -18,6 +18,7 @@ from origin.store.assets import AssetRepository, CaptionRepository, RenditionRep
 from origin.store.db import Conn, Database, IntegrityError, UniqueViolation
 from origin.store.edges import Edge, EdgeRepository
 from origin.store.editor import EditorRepository
+from origin.store.editor_work import EditorWorkRepository
 from origin.store.files import FileMeta, FileRepository
 from origin.store.jobs import JobRepository
 from origin.store.media_uploads import MediaUpload, MediaUploadRepository
@@ -68,6 +69,7 @@ class Store:
         self.signing_keys = SigningKeyRepository(db)
         self.edges = EdgeRepository(db)
         self.editor = EditorRepository(db)
+        self.editor_work = EditorWorkRepository(db)
         self.media_uploads = MediaUploadRepository(db)
         self.rate_limits = RateLimitRepository(db)
         self.api_keys = ApiKeyRepository(db)

@@ -500,6 +500,75 @@ editor_overlays = sa.Table(
     sa.Index("editor_overlays_session", "session_id"),
 )
 
+# -- the editor's projects, action history, render tasks and project imports (origin.editor) --------
+
+editor_projects = sa.Table(
+    "editor_projects",
+    metadata,
+    sa.Column("id", sa.Text, primary_key=True),
+    sa.Column("tenant_id", sa.Text, sa.ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("user_id", sa.Text, nullable=False),
+    sa.Column("name", sa.Text, nullable=False, server_default=""),
+    sa.Column("data", JSON),
+    sa.Column("thumbnail", sa.Text, nullable=False, server_default=""),
+    sa.Column("create_time", sa.BigInteger, nullable=False),
+    sa.Column("modif_time", sa.BigInteger, nullable=False),
+    *_created_updated(),
+    sa.Index("editor_projects_user", "tenant_id", "user_id", "create_time"),
+)
+
+editor_actions = sa.Table(
+    "editor_actions",
+    metadata,
+    sa.Column("project_id", sa.Text, sa.ForeignKey("editor_projects.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("id", sa.Text, primary_key=True),
+    sa.Column("position", sa.BigInteger, nullable=False),
+    sa.Column("name", sa.Text, nullable=False, server_default=""),
+    sa.Column("data", JSON),
+    sa.Column("canceled", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("create_time", sa.BigInteger, nullable=False),
+    sa.Column("modif_time", sa.BigInteger, nullable=False),
+    sa.Index("editor_actions_order", "project_id", "position", unique=True),
+    sa.Index("editor_actions_id", "id"),
+)
+
+editor_render_tasks = sa.Table(
+    "editor_render_tasks",
+    metadata,
+    sa.Column("id", sa.Text, primary_key=True),
+    sa.Column("tenant_id", sa.Text, sa.ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("user_id", sa.Text, nullable=False),
+    sa.Column("session_id", sa.Text),
+    sa.Column("project_id", sa.Text),
+    sa.Column("xtl", sa.Text, nullable=False),
+    sa.Column("status", sa.Text, nullable=False),
+    sa.Column("progress", sa.Double, nullable=False, server_default="0"),
+    sa.Column("error", JSON),
+    sa.Column("outputs", JSON, nullable=False, server_default=_json_default("[]")),
+    sa.Column("output_urls", JSON, nullable=False, server_default=_json_default("[]")),
+    *_created_updated(),
+    sa.Index("editor_render_tasks_tenant", "tenant_id", "created_at"),
+)
+
+editor_project_imports = sa.Table(
+    "editor_project_imports",
+    metadata,
+    sa.Column("id", sa.Text, primary_key=True),
+    sa.Column("tenant_id", sa.Text, sa.ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("user_id", sa.Text, nullable=False),
+    sa.Column("session_id", sa.Text),
+    sa.Column("upload_id", sa.Text),
+    sa.Column("name", sa.Text, nullable=False, server_default=""),
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("fps", sa.Double),
+    sa.Column("create_folder", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("stage", sa.Text, nullable=False),
+    sa.Column("progress", sa.Double, nullable=False, server_default="0"),
+    sa.Column("error", sa.Text),
+    sa.Column("archive_key", sa.Text),
+    *_created_updated(),
+)
+
 editor_audiolib = sa.Table(
     "editor_audiolib",
     metadata,

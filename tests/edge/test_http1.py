@@ -418,6 +418,31 @@ async def test_suspended_app_gets_results_and_exceptions_of_what_it_awaits() -> 
     assert (status, body) == (200, b"1225 'thrown in'")
 
 
+async def test_an_idle_connection_task_cancelled_from_outside_is_replaced() -> None:
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["path"] == "/suspend":
+            await asyncio.sleep(0)
+        await respond(b"ok")(scope, receive, send)
+
+    async with serving(app) as (server, port):
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(b"GET / HTTP/1.1\r\n\r\n")  # answered without suspending: its Task stays, idle
+        assert (await reader.readuntil(b"ok")).startswith(b"HTTP/1.1 200")
+        (proto,) = server.connections
+        deadline = time.monotonic() + 5
+        while proto.host is None or proto.host.slot is None:  # until that Task parks
+            assert time.monotonic() < deadline
+            await asyncio.sleep(0)
+        proto.host.task.cancel()  # e.g. a plugin cancelling every task
+        with pytest.raises(asyncio.CancelledError):
+            await proto.host.task
+        writer.write(b"GET /suspend HTTP/1.1\r\nConnection: close\r\n\r\n")  # needs a live Task
+        data = await asyncio.wait_for(reader.read(), 5)
+        writer.close()
+        await writer.wait_closed()
+    assert [(s, b) for s, _, b in responses(data)] == [(200, b"ok")]
+
+
 async def test_adopted_coroutine_cancelled_before_its_first_task_step() -> None:
     loop = asyncio.get_running_loop()
     awaited: asyncio.Future[None] = loop.create_future()

@@ -3,10 +3,14 @@ server on a loopback port that counts requests), with the edge's clock under tes
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import gzip
 import time
 from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 import pytest
@@ -15,7 +19,7 @@ from edge.app import EdgeApp
 from edge.conditional import http_date
 from edge.zones import zone_path
 from mediaedge.errors import HTTPError
-from tests.edge.fakes import SECRET
+from tests.edge.fakes import SECRET, FakeOrigin
 from tests.edge.serving import client_ip
 from tests.edge.zone_fixtures import (  # noqa: F401  (pytest fixtures)
     Clock,
@@ -25,7 +29,10 @@ from tests.edge.zone_fixtures import (  # noqa: F401  (pytest fixtures)
     client_fixture,
     clock_fixture,
     edge_fixture,
+    http_client,
+    open_edge,
     route_on_base,
+    settings_with_zones,
     upstream_fixture,
     zone_settings_fixture,
     zones_fixture,
@@ -307,23 +314,30 @@ async def test_several_expires_lines_are_invalid(client: httpx.AsyncClient, upst
 
 
 @pytest.mark.parametrize(
-    "lines",
-    [[("age", "7200, 0")], [("age", "7200"), ("age", "0")]],
-    ids=["list", "two-lines"],
+    ("lines", "stale"),
+    [
+        ([("age", "7200, 0")], True),
+        ([("age", "7200"), ("age", "0")], True),
+        ([("age", "0, 7200")], False),
+        ([("age", "0"), ("age", "7200")], False),
+    ],
+    ids=["old-0", "old-0-two-lines", "0-old", "0-old-two-lines"],
 )
 async def test_of_a_list_of_ages_the_first_counts(
-    client: httpx.AsyncClient, upstream: Upstream, lines: list[tuple[str, str]]
+    client: httpx.AsyncClient, upstream: Upstream, lines: list[tuple[str, str]], stale: bool
 ) -> None:
     route_on_base(upstream, Route(headers={"cache-control": "max-age=3600", "etag": '"v1"'}, lines=lines))
     first = await client.get("/z/a")
-    assert first.headers["cache-status"].endswith("stored; ttl=-3600") and first.headers["age"] == "7200"
+    assert first.headers["cache-status"].endswith("stored; ttl=-3600" if stale else "stored; ttl=3600")
+    assert first.headers["age"] == ("7200" if stale else "0")
     again = await client.get("/z/a")
-    assert again.headers["cache-status"].startswith("mediaedge; fwd=stale")  # stale, not a hit
-    assert upstream.count("/base/a") == 2
+    assert again.headers["cache-status"].startswith("mediaedge; fwd=stale" if stale else "mediaedge; hit")
+    assert upstream.count("/base/a") == (2 if stale else 1)
 
 
-async def test_an_age_that_is_not_a_number_is_ignored(client: httpx.AsyncClient, upstream: Upstream) -> None:
-    route_on_base(upstream, Route(headers={"cache-control": "max-age=3600", "age": "old"}))
+@pytest.mark.parametrize("age", ["old", "-7200", "7200.0"])
+async def test_an_age_that_is_not_a_number_is_ignored(client: httpx.AsyncClient, upstream: Upstream, age: str) -> None:
+    route_on_base(upstream, Route(headers={"cache-control": "max-age=3600", "age": age}))
     assert (await client.get("/z/a")).headers["cache-status"].endswith("stored; ttl=3600")
     assert (await client.get("/z/a")).headers["cache-status"] == "mediaedge; hit; ttl=3600"
 
@@ -660,3 +674,44 @@ async def test_purge_a_zone(client: httpx.AsyncClient, upstream: Upstream) -> No
     )
     assert response.json() == {"purged": 1}
     assert (await client.get("/z/a")).headers["cache-status"].startswith("mediaedge; fwd=uri-miss")
+
+
+@asynccontextmanager
+async def _early_hints_upstream() -> AsyncIterator[tuple[str, list[bytes]]]:
+    """A raw HTTP/1.1 upstream that answers every request with a ``103 Early Hints`` and then a
+    cacheable ``200`` (what no ASGI server can send); yields its URL and the request heads seen."""
+    heads: list[bytes] = []
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(ConnectionError, asyncio.IncompleteReadError):
+            while True:
+                heads.append(await reader.readuntil(b"\r\n\r\n"))
+                writer.write(
+                    b"HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload; as=style\r\n\r\n"
+                    b"HTTP/1.1 200 OK\r\ncache-control: max-age=60\r\ncontent-length: 5\r\n"
+                    b"content-type: text/plain\r\n\r\nfinal"
+                )
+                await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(answer, "127.0.0.1", 0)
+    try:
+        yield f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}", heads
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+async def test_interim_responses_are_never_stored(tmp_path: Path, origin: FakeOrigin, clock: Clock, via: str) -> None:
+    async with _early_hints_upstream() as (url, heads):
+        settings = settings_with_zones(tmp_path, {"hints": {"prefix": "/hints", "upstream": url}})
+        async with open_edge(settings, origin, clock) as edge, http_client(edge, via) as client:
+            first = await client.get("/hints/page")
+            assert (first.status_code, first.content) == (200, b"final")  # the final response, stored
+            assert "link" not in first.headers
+            second = await client.get("/hints/page")
+            assert (second.status_code, second.content) == (200, b"final")
+            assert second.headers["cache-status"] == "mediaedge; hit; ttl=60"
+            passed = await client.post("/hints/form", content=b"x")  # passed through: the final answer
+            assert (passed.status_code, passed.content) == (200, b"final")
+    assert len(heads) == 2

@@ -8,12 +8,31 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
-from origin.api.editor import audiolib, developer, folders, media, misc, tasks, uploads, users
+from origin.api.editor import (
+    actions,
+    audiolib,
+    developer,
+    editing,
+    folders,
+    media,
+    misc,
+    project_upload,
+    projects,
+    tasks,
+    uploads,
+    users,
+    voiceovers,
+)
 
 routes: list[BaseRoute] = [
     *developer.routes,
     *users.routes,
     *tasks.routes,
+    *editing.routes,
+    *projects.routes,
+    *actions.routes,
+    *project_upload.routes,
+    *voiceovers.routes,
     *media.routes,
     *folders.routes,
     *uploads.routes,
