@@ -39,7 +39,7 @@ from origin.catalogue.ids import new_asset_id
 from origin.editor import edl
 from origin.editor.callbacks import emit_callback
 from origin.editor.kinds import media_type
-from origin.editor.media import delete_asset
+from origin.editor.media import ROOT, create_folder, delete_asset, folder_path
 from origin.editor.projects import now_ms
 from origin.editor.sessions import Caller, user_id
 from origin.editor.uploads import _window, check_room, parse_content_range
@@ -363,10 +363,11 @@ async def run_import(state: OriginState, job: Job) -> dict[str, Any]:
         project_name = _project_file(files)
         media_names = [n for n in files if n != project_name and media_type(n) is not None]
         await _step(state, record, stage="import_media", progress=0)
-        folder = None
+        folder = ROOT  # the catalogue's folder path of the media files
         if record.create_folder:
             stem = PurePosixPath(record.name).stem or "project"
-            folder = (await state.store.editor.create_folder(tenant.id, stem, None)).id
+            made_folder = await create_folder(state, tenant, stem, None)
+            folder = await folder_path(state, tenant, made_folder.id)
         media: dict[str, str] = {}
         for n, name in enumerate(media_names):
             media[name] = await _import_media(state, tenant, record, files[name], name, folder)
@@ -398,7 +399,7 @@ async def _drop_media(state: OriginState, tenant: Tenant, asset_ids: list[str]) 
 
 
 async def _import_media(
-    state: OriginState, tenant: Tenant, record: ProjectImport, path: Path, name: str, folder: str | None
+    state: OriginState, tenant: Tenant, record: ProjectImport, path: Path, name: str, folder: str
 ) -> str:
     from origin.editor.imports import adopt_file
 
@@ -408,7 +409,7 @@ async def _import_media(
         kind=media_type(file_name) or "video",
         title=file_name,
         asset_id=new_asset_id(),
-        folder=folder or "",
+        folder=folder,
         user_id=record.user_id,
         source="import",
         dialect="editor",
