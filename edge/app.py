@@ -25,6 +25,7 @@ from edge.auth import TokenVerifier
 from edge.cache import EdgeCache, OriginClient
 from edge.control import Observed, control_app
 from edge.delivery import Delivery, Outcome, ResponseAborted
+from edge.fastpath import FastPath
 from edge.filters import RequestFilters
 from edge.jwks import JWKSource
 from edge.metrics import Metrics
@@ -84,6 +85,13 @@ class EdgeApp:
         self.control = control_app(self, self._observe)
         self._control_paths = frozenset(route.path.encode() for route in self.control.routes)  # type: ignore[attr-defined]
         self._filters = RequestFilters.of(plugins) if plugins is not None else None
+        #: Cache hits the lean server answers without ASGI (:mod:`edge.fastpath`); none when request
+        #: filters must see every request.
+        self.fast_path = (
+            FastPath(cache, lambda: self.keys.keyset, self.policies.cached, self._observe_fast)
+            if self._filters is None
+            else None
+        )
         self._registration: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -172,6 +180,14 @@ class EdgeApp:
             client = scope.get("client")
             raw_path = (scope.get("raw_path") or scope["path"].encode()).split(b"?", 1)[0]
             accesslog.write(client[0] if client else None, scope["method"], raw_path, *outcome, started=started)
+
+    def _observe_fast(
+        self, method: str, raw_path: bytes, client: str | None, status: int, sent: int, tenant: str | None
+    ) -> None:
+        """:meth:`_observe` for an answer of the fast path."""
+        self.metrics.observe(status, sent, tenant)
+        if self.access_log:
+            accesslog.write(client, method, raw_path, status, sent, tenant, started=time.perf_counter())
 
     async def _route(self, scope: Scope, receive: Receive, send: Send, method: str, raw_path: bytes) -> Outcome:
         if self.zones and (routed := self.zones.match(scope, raw_path)) is not None:

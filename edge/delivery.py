@@ -25,12 +25,14 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncGenerator, AsyncIterator
-from typing import NamedTuple
+from typing import BinaryIO, NamedTuple
 
 from edge import cors
 from edge.auth import TokenVerifier
 from edge.cache import ObjectChanged, ObjectMeta
 from edge.conditional import if_range_matches, precondition
+from edge.fastpath import EXTENSION, Pending
+from edge.http1 import ZEROCOPY
 from edge.policy import TenantPolicies
 from edge.protocols import ObjectCache, Slices
 from edge.ranges import ByteRange, content_range, multipart, parse_range, unsatisfied_range
@@ -68,6 +70,8 @@ _WANTED = frozenset(
         b"access-control-request-method",
     }
 )
+#: Bodies from this size are sent from disk-tier files without a copy (when the server can).
+ZEROCOPY_MIN_BYTES = 128 * 1024
 _BROWSER_HINTS = (b"referer", b"origin", b"sec-fetch-mode", b"sec-fetch-site", b"sec-fetch-dest")
 
 
@@ -141,6 +145,7 @@ class Responder:
         then ranges (206/416) or the whole representation; ``extra`` goes on every answer but 412/416.
         Pull zones (:mod:`edge.zones`) use it too."""
         head = scope["method"] == "HEAD"
+        zerocopy = ZEROCOPY in (scope.get("extensions") or {})
         outcome = precondition(headers, rep.etag, rep.last_modified)
         if outcome == 412:
             raise HTTPError(412, "Precondition failed", "PRECONDITION_FAILED")
@@ -152,7 +157,7 @@ class Responder:
             return Outcome(200, 0, tenant)
         ranges = self._ranges(headers, rep)
         if ranges is None:
-            sent = await self.send_whole(send, receive, rep, 200, [*rep.full, *extra])
+            sent = await self.send_whole(send, receive, rep, 200, [*rep.full, *extra], zerocopy)
             return Outcome(200, sent, tenant)
         if not ranges:
             raise HTTPError(
@@ -170,7 +175,7 @@ class Responder:
                 (b"content-range", content_range(first, last, rep.size)),
                 *extra,
             ]
-            sent = await self._send(send, receive, rep, 206, response_headers, [(b"", first, last)])
+            sent = await self._send(send, receive, rep, 206, response_headers, [(b"", first, last)], b"", zerocopy)
             return Outcome(206, sent, tenant)
         framing = multipart(ranges, rep.size, rep.content_type)
         response_headers = [
@@ -195,9 +200,11 @@ class Responder:
 
     # -- body --------------------------------------------------------------------------------------
 
-    async def send_whole(self, send: Send, receive: Receive, rep: Representation, status: int, headers: Headers) -> int:
+    async def send_whole(
+        self, send: Send, receive: Receive, rep: Representation, status: int, headers: Headers, zerocopy: bool = False
+    ) -> int:
         """Send ``status``, ``headers`` and every byte of ``rep``."""
-        return await self._send(send, receive, rep, status, headers, [(b"", 0, rep.size - 1)])
+        return await self._send(send, receive, rep, status, headers, [(b"", 0, rep.size - 1)], b"", zerocopy)
 
     async def _send(
         self,
@@ -208,11 +215,14 @@ class Responder:
         headers: Headers,
         spans: list[tuple[bytes, int, int]],
         tail: bytes = b"",
+        zerocopy: bool = False,
     ) -> int:
         """Send ``status``/``headers`` and, per span, its prefix then its bytes; then ``tail``.
 
-        From memory in one write when the cache can (the hot path); else streamed, with the first
-        chunk read before the headers go out so a failing origin still gets a proper error answer.
+        From memory in one write when the cache can (the hot path); else, with ``zerocopy`` (the
+        server offers ASGI's ``http.response.zerocopy``), from the disk tier's files without a copy
+        when every byte is there; else streamed, with the first chunk read before the headers go out
+        so a failing origin still gets a proper error answer.
         """
         meta = rep.meta
         if rep.size == 0:
@@ -223,7 +233,35 @@ class Responder:
             body = self._read_fast_framed(meta, spans, tail)
         if body is not None:
             return await send_response(send, status, headers, body)
+        if zerocopy and len(spans) == 1 and not spans[0][0] and not tail and self._large(spans[0]):
+            files = self.cache.open_fast(meta, spans[0][1], spans[0][2])
+            if files is not None:  # from the disk tier, file to socket (os.sendfile)
+                return await self._send_files(send, status, headers, files)
         return await self._stream(send, receive, meta, status, headers, spans, tail)
+
+    @staticmethod
+    def _large(span: tuple[bytes, int, int]) -> bool:
+        """Whether a body is worth a zero-copy send; smaller ones are read, and promoted to memory
+        (where the fast path finds them again)."""
+        return span[2] - span[1] + 1 >= ZEROCOPY_MIN_BYTES
+
+    @staticmethod
+    async def _send_files(send: Send, status: int, headers: Headers, files: list[tuple[BinaryIO, int, int]]) -> int:
+        """The response from open files (``(file, offset, count)`` each) with ASGI's zero-copy send."""
+        sent = 0
+        try:
+            await send({"type": "http.response.start", "status": status, "headers": headers})
+            for index, (file, offset, count) in enumerate(files):
+                more = index < len(files) - 1
+                await send({"type": ZEROCOPY, "file": file, "offset": offset, "count": count, "more_body": more})
+                sent += count
+            return sent
+        except Exception as exc:
+            log.warning("aborting a zero-copy response after %d bytes: %s", sent, exc)
+            raise ResponseAborted from exc
+        finally:
+            for file, _, _ in files:
+                file.close()
 
     def _read_fast_framed(self, meta: ObjectMeta, spans: list[tuple[bytes, int, int]], tail: bytes) -> bytes | None:
         """The whole multipart body from memory, or None if any range is not in memory."""
@@ -349,7 +387,13 @@ class Delivery(Responder):
 
         rep = self.representations.get(meta)
         extra = [(b"cache-status", CACHE_STATUS.get(status, b"mediaedge")), *cors.allow_origin(policy, origin)]
-        return await self.respond(scope, receive, send, headers, rep, extra, meta.tenant_id)
+        pending: Pending | None = (scope.get("extensions") or {}).get(EXTENSION) if status == "hit" else None
+        if pending is None:
+            return await self.respond(scope, receive, send, headers, rep, extra, meta.tenant_id)
+        recorder = pending.recorder(send)  # the server's fast path may replay this answer (edge.fastpath)
+        outcome = await self.respond(scope, receive, recorder, headers, rep, extra, meta.tenant_id)
+        pending.record(recorder, meta, policy, claims)
+        return outcome
 
     # -- OPTIONS -----------------------------------------------------------------------------------
 

@@ -19,10 +19,17 @@ Task, a cycle object, message queues, header checks). Here:
 - The response head is built once, with a per-second ``date`` (unless the app gave one: a cache
   forwards its stored ``Date``) and cached status lines, and goes out in the same write as the first
   body chunk.
+- **Fast path.** An app with a ``fast_path`` (:mod:`edge.fastpath`) answers repeated cache hits right
+  from ``on_headers_complete``, without a scope, an ASGI call or a coroutine; the answers of one read
+  go out in one write (pipelining).
+- **Zero copy.** ASGI's ``http.response.zerocopy`` (plain HTTP, not TLS): ``os.sendfile`` from the
+  file to the socket whenever the transport has nothing buffered, waiting on the socket meanwhile.
 
 No access log: the edge writes its own (tokens must never be logged). WebSocket/h2c upgrades are
 ignored (RFC 9110 §7.8 lets a server do so): the request is answered normally, then the connection
-is closed. :func:`run` serves an app factory in one or several forked processes.
+is closed. In production uvicorn runs it (:class:`UvicornProtocol` as its ``http=`` class: binding,
+worker processes, lifespan, graceful shutdown); :class:`Server` serves an app in the running loop
+(tests, embedding).
 """
 
 from __future__ import annotations
@@ -31,13 +38,10 @@ import asyncio
 import collections
 import contextlib
 import contextvars
-import ctypes
 import logging
 import os
-import signal
 import socket
 import ssl
-import sys
 import time
 from collections.abc import Callable, Coroutine, Generator, MutableMapping
 from email.utils import formatdate
@@ -51,11 +55,16 @@ from edge.respond import Receive, Scope, Send
 from mediaedge.errors import error_body
 from mediaedge.linger import Linger
 
-__all__ = ["KEEP_ALIVE", "Server", "run", "tls_context"]
+__all__ = ["KEEP_ALIVE", "Server", "UvicornProtocol", "status_line"]
 
 log = logging.getLogger(__name__)
 
 ASGIApp = Callable[[Scope, Receive, Send], Coroutine[Any, Any, None]]
+#: An app's fast path (:meth:`edge.fastpath.FastPath.answer`): (method, raw path, headers, client) →
+#: ``(head, body)`` to send as is, or else an object passed to the app as the ``FAST_PATH`` extension.
+FastAnswer = Callable[[bytes, bytes, list[tuple[bytes, bytes]], tuple[str, int] | None], Any]
+FAST_PATH = "mediaedge.fastpath"
+ZEROCOPY = "http.response.zerocopy"  # ASGI's extension: os.sendfile from a file (not over TLS)
 
 KEEP_ALIVE = 65  # seconds an idle connection stays open; players fetch a segment every few seconds
 MAX_HEAD = 64 * 1024  # request line + headers; larger → 431
@@ -63,9 +72,6 @@ READ_LIMIT = 64 * 1024  # unread request body bytes before reading pauses
 GRACE = 5.0  # seconds in-flight requests get to finish at shutdown
 WRITE_HIGH_WATER = 256 * 1024  # transport buffer above which send() waits
 BACKLOG = 2048
-RESPAWN_DELAY = 1.0  # seconds before replacing a worker that died within this long of its start
-PR_SET_PDEATHSIG = 1  # prctl(2)
-STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
 
 _enter_task = asyncio.tasks._enter_task
 _leave_task = asyncio.tasks._leave_task
@@ -102,6 +108,9 @@ def _status_line(status: int) -> bytes:
             phrase = b""
         line = _status_lines[status] = b"HTTP/1.1 %d %s\r\n" % (status, phrase)
     return line
+
+
+status_line = _status_line  # for prebuilt responses (edge.fastpath)
 
 
 def _error_response(status: int, message: str, head: bool = False) -> bytes:
@@ -324,11 +333,45 @@ class _Exchange:
         kind = message["type"]
         if kind == "http.response.body" and self.status and not self.done:
             self._body(message.get("body", b""), message.get("more_body", False))
+        elif kind == ZEROCOPY and self.status and not self.done and ZEROCOPY in self.scope["extensions"]:
+            await self._zerocopy(message["file"], message["offset"], message["count"], message.get("more_body", False))
         elif kind == "http.response.start" and not self.status:
             self.status = message["status"]
             self.headers = message.get("headers", ())
         else:
             raise RuntimeError(f"unexpected ASGI message {kind!r} in this state")
+
+    async def _zerocopy(self, file: Any, offset: int, count: int, more: bool) -> None:
+        """ASGI's zero-copy send (``count`` bytes of ``file`` from ``offset``; plain HTTP only): with
+        ``os.sendfile`` straight from the file to the socket whenever the transport has nothing
+        buffered, waiting for the socket to take more; the response needs a Content-Length."""
+        proto = self.proto
+        if not self.written:
+            self._body(b"", True)  # the head alone
+            if self.chunked:
+                raise RuntimeError("a zero-copy response needs a Content-Length")
+        if self.no_body:
+            count = 0
+        elif self.length is not None and self.sent + count > self.length:
+            raise RuntimeError("response body longer than its Content-Length")
+        fd, transport = file.fileno(), proto.transport
+        while count > 0 and not proto.closed:
+            if transport.get_write_buffer_size() == 0:
+                try:
+                    sent = os.sendfile(proto.socket_fd(), fd, offset, count)
+                except (BlockingIOError, InterruptedError):
+                    sent = -1
+                except OSError:  # the peer reset the connection
+                    transport.abort()
+                    return
+                if sent == 0:
+                    raise RuntimeError("the file is shorter than the zero-copy send")
+                if sent > 0:
+                    offset, count, self.sent = offset + sent, count - sent, self.sent + sent
+                    continue
+            await proto.writable()  # the socket's buffer, or the transport's, is full
+        if not more and not proto.closed:
+            self._body(b"", False)
 
     def _body(self, body: bytes, more: bool) -> None:
         head = b"" if self.written else self._head(body, more)
@@ -405,7 +448,7 @@ class _Exchange:
 class HttpProtocol(asyncio.Protocol):
     """One client connection: parses requests with httptools and runs them one at a time, in order."""
 
-    def __init__(self, server: Server) -> None:
+    def __init__(self, server: Server | _UvicornHost) -> None:
         self.server = server
         self.loop = server.loop
         self.parser = httptools.HttpRequestParser(self)
@@ -425,9 +468,13 @@ class HttpProtocol(asyncio.Protocol):
         self.read_paused = False
         self.write_paused = False
         self.drain_waiter: asyncio.Future[None] | None = None
+        self.writable_waiter: asyncio.Future[None] | None = None  # zero-copy sends
+        self._fd = -1  # a duplicate of the socket's descriptor, for os.sendfile and writability
         self.idle_since = 0.0
         self.timer: asyncio.TimerHandle | None = None
         self.linger: Linger | None = None  # answered before its body arrived: discarding the rest
+        self.out: list[bytes] = []  # fast-path answers of this read, written in one go after parsing it
+        self.out_size = 0  # their bytes: beyond WRITE_HIGH_WATER, requests take the slow path (backpressure)
         self.host: _Host | None = None  # the Task the next request runs in
 
     # -- transport events --------------------------------------------------------------------------
@@ -447,6 +494,10 @@ class HttpProtocol(asyncio.Protocol):
         if self.host is not None:
             self.host.retire()
         self.server.forget(self)
+        if self._fd >= 0:
+            self._stop_waiting_writable()
+            os.close(self._fd)
+            self._fd = -1
         if self.timer is not None:
             self.timer.cancel()
         if self.linger is not None:
@@ -473,7 +524,11 @@ class HttpProtocol(asyncio.Protocol):
         if self.error or self.upgraded:
             return
         try:
-            self.parser.feed_data(data)
+            try:
+                self.parser.feed_data(data)
+            finally:
+                if self.out:  # before anything else is written: pipelined answers stay in order
+                    self._flush()
         except httptools.HttpParserUpgrade:
             self.upgraded = True  # the bytes after this request belong to a protocol we do not speak
             for exchange in (self.active, *self.queue):
@@ -482,6 +537,38 @@ class HttpProtocol(asyncio.Protocol):
         except httptools.HttpParserError as exc:
             self._bad_request(431 if isinstance(exc.__context__, _HeadTooLarge) else 400)
         self.advance()
+
+    def socket_fd(self) -> int:
+        """A descriptor of this connection's socket (a duplicate the protocol owns)."""
+        if self._fd < 0:
+            self._fd = os.dup(self.transport.get_extra_info("socket").fileno())
+        return self._fd
+
+    async def writable(self) -> None:
+        """Return once the socket takes more bytes and the transport's buffer is empty (or the
+        connection is gone)."""
+        fd = self.socket_fd()
+        while not self.closed:
+            empty = self.transport.get_write_buffer_size() == 0
+            self.writable_waiter = self.loop.create_future()
+            self.loop.add_writer(fd, self._stop_waiting_writable)  # the transport flushes on it too
+            await self.writable_waiter
+            if empty:
+                return
+
+    def _stop_waiting_writable(self) -> None:
+        self.loop.remove_writer(self._fd)
+        if self.writable_waiter is not None and not self.writable_waiter.done():
+            self.writable_waiter.set_result(None)
+
+    def _flush(self) -> None:
+        out = self.out
+        self.out_size = 0
+        if len(out) == 1:
+            self.transport.write(out[0])
+        else:
+            self.transport.writelines(out)
+        out.clear()
 
     def pause_writing(self) -> None:
         self.write_paused = True
@@ -524,10 +611,29 @@ class HttpProtocol(asyncio.Protocol):
         else:  # absolute-form (a proxy-style request line) or "*"
             parsed = httptools.parse_url(url)
             raw_path, query = parsed.path or b"/", parsed.query or b""
+        server = self.server
+        pending = None
+        if server.fast is not None and self.active is None and not self.queue and not self.write_paused:
+            if (
+                self.out_size < WRITE_HIGH_WATER
+                and not self.shutting_down
+                and parser.should_keep_alive()
+                and parser.get_http_version() == "1.1"
+            ):
+                answer = server.fast(parser.get_method(), raw_path, self.headers, self.client)
+                if type(answer) is tuple:  # a cache hit answered without ASGI (edge.fastpath)
+                    head, body = answer
+                    self.out_size += len(head) + len(body)
+                    if len(body) < _COPY_LIMIT:
+                        self.out.append(b"".join((head, _Date.get(), b"\r\n", body)))
+                    else:
+                        self.out += (head + _Date.get() + b"\r\n", body)
+                    self.parsing = None
+                    return
+                pending = answer
         path = raw_path.decode("latin-1")
         if "%" in path:
             path = unquote(path)
-        server = self.server
         scope: Scope = {
             "type": "http",
             "asgi": {"version": "3.0", "spec_version": "2.3"},
@@ -544,6 +650,7 @@ class HttpProtocol(asyncio.Protocol):
         }
         if server.state:
             scope["state"] = server.state.copy()
+        scope["extensions"] = server.extensions if pending is None else {**server.extensions, FAST_PATH: pending}
         expect = any(n == b"expect" and v.lower() == b"100-continue" for n, v in self.headers)
         self.parsing = exchange = _Exchange(self, scope, parser.should_keep_alive(), expect)
         self.queue.append(exchange)
@@ -553,9 +660,9 @@ class HttpProtocol(asyncio.Protocol):
         self.parsing.on_body(body)
 
     def on_message_complete(self) -> None:
-        assert self.parsing is not None
-        self.parsing.complete = True
-        self.parsing.wake()
+        if self.parsing is not None:  # None: answered by the fast path
+            self.parsing.complete = True
+            self.parsing.wake()
 
     # -- scheduling --------------------------------------------------------------------------------
 
@@ -658,11 +765,19 @@ class Server:
     """Serve ``app`` on listening sockets in the running loop: ``await start(sock)``, ``await stop()``."""
 
     def __init__(
-        self, app: ASGIApp, *, ssl_context: ssl.SSLContext | None = None, keep_alive: float = KEEP_ALIVE
+        self,
+        app: ASGIApp,
+        *,
+        ssl_context: ssl.SSLContext | None = None,
+        keep_alive: float = KEEP_ALIVE,
+        fast_path: bool = True,
     ) -> None:
         self.app = app
+        #: ``app.fast_path.answer`` (see :mod:`edge.fastpath`): answers cache hits before ASGI.
+        self.fast: FastAnswer | None = getattr(getattr(app, "fast_path", None), "answer", None) if fast_path else None
         self.ssl = ssl_context
         self.scheme = "https" if ssl_context else "http"
+        self.extensions: dict[str, Any] = {} if ssl_context else {ZEROCOPY: {}}  # shared by every scope
         self.keep_alive = keep_alive
         self.state: dict[str, Any] = {}
         self.connections: set[HttpProtocol] = set()
@@ -709,105 +824,34 @@ class Server:
                     await self._lifespan.task
 
 
-def tls_context(cert: str, key: str = "") -> ssl.SSLContext:
-    """A server TLS context for HTTP/1.1 (ALPN ``http/1.1``)."""
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(cert, key or None)
-    context.set_alpn_protocols(["http/1.1"])
-    return context
+class _UvicornHost:
+    """What :class:`HttpProtocol` needs of its server, from uvicorn's config and server state."""
+
+    def __init__(self, config: Any, server_state: Any, app_state: dict[str, Any], loop: asyncio.AbstractEventLoop):
+        self.app: ASGIApp = config.loaded_app
+        self.fast: FastAnswer | None = getattr(getattr(self.app, "fast_path", None), "answer", None)
+        self.scheme = "https" if config.is_ssl else "http"
+        self.extensions: dict[str, Any] = {} if config.is_ssl else {ZEROCOPY: {}}
+        self.keep_alive = config.timeout_keep_alive
+        self.state = app_state
+        self.loop = loop
+        self.connections: set[Any] = server_state.connections  # uvicorn's shutdown waits for them
+
+    def forget(self, proto: HttpProtocol) -> None:
+        self.connections.discard(proto)
 
 
-def _listen(host: str, port: int) -> socket.socket:
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.create_server((host, port), family=family, backlog=BACKLOG)
-    sock.set_inheritable(True)
-    return sock
+class UvicornProtocol(HttpProtocol):
+    """:class:`HttpProtocol` as uvicorn's ``http=`` class: uvicorn binds, supervises the workers
+    (``workers=N``), runs the lifespan and shuts down gracefully (each connection's :meth:`shutdown`,
+    then waiting for them to close); this protocol parses and answers. uvicorn's ``limit_concurrency``
+    and ``limit_max_requests`` are not applied to it."""
 
+    alpn_protocols = ["http/1.1"]  # what uvicorn's TLS context offers
 
-async def _serve(app_factory: Callable[[], ASGIApp], sock: socket.socket, ssl_context: ssl.SSLContext | None) -> None:
-    loop = asyncio.get_running_loop()
-    stop = asyncio.Event()
-    for signum in STOP_SIGNALS:
-        loop.add_signal_handler(signum, stop.set)
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)  # a forked worker's, held since the fork
-    server = Server(app_factory(), ssl_context=ssl_context)
-    await server.start(sock)
-    await stop.wait()
-    await server.stop()
-
-
-def _serve_process(app_factory: Callable[[], ASGIApp], sock: socket.socket, ssl_context: ssl.SSLContext | None) -> None:
-    import uvloop
-
-    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-        runner.run(_serve(app_factory, sock, ssl_context))
-
-
-def _die_with_parent(parent: int) -> None:
-    """Linux: this worker gets SIGTERM when its parent dies, even by SIGKILL, so it never outlives it."""
-    if sys.platform.startswith("linux"):
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-    if os.getppid() != parent:  # the parent died before the line above took effect
-        os._exit(0)
-
-
-def run(
-    app_factory: Callable[[], ASGIApp],
-    host: str,
-    port: int,
-    *,
-    workers: int = 1,
-    ssl_context: ssl.SSLContext | None = None,
-) -> None:
-    """Serve until SIGTERM/SIGINT. With ``workers`` > 1 the parent binds, forks that many processes
-    (each builds its own app and uvloop and accepts on the shared socket) and supervises them: a
-    worker that dies is replaced (after a second if it died young, so a crash loop cannot spin), the
-    stop signals are forwarded, and workers exit if the parent is killed."""
-    sock = _listen(host, port)
-    if workers == 1:
-        _serve_process(app_factory, sock, ssl_context)
-        return
-    parent = os.getpid()
-    children: dict[int, float] = {}  # pid -> start time
-    stopping = False
-
-    def spawn() -> None:
-        # A stop signal that reaches the child before its loop handles them stays pending: until then
-        # the child would run the parent's ``forward`` (signalling its siblings and not stopping).
-        signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
-        pid = os.fork()
-        if pid == 0:  # pragma: no cover - runs in the child
-            code = 1
-            try:
-                for signum in STOP_SIGNALS:
-                    signal.signal(signum, signal.SIG_DFL)
-                _die_with_parent(parent)
-                _serve_process(app_factory, sock, ssl_context)
-                code = 0
-            finally:
-                os._exit(code)
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
-        children[pid] = time.monotonic()
-
-    def forward(signum: int, _frame: object) -> None:
-        nonlocal stopping
-        stopping = True
-        for child in children:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(child, signum)
-
-    for signum in STOP_SIGNALS:
-        signal.signal(signum, forward)
-    for _ in range(workers):
-        spawn()
-    while children:
-        pid, status = os.wait()
-        started = children.pop(pid, None)
-        if started is None or stopping:
-            continue
-        log.warning("edge worker %d ended (wait status %d); starting another", pid, status)
-        if time.monotonic() - started < RESPAWN_DELAY:
-            time.sleep(RESPAWN_DELAY)
-        if not stopping:
-            spawn()
-    sock.close()
+    def __init__(
+        self, config: Any, server_state: Any, app_state: dict[str, Any], _loop: asyncio.AbstractEventLoop | None = None
+    ) -> None:
+        if not config.loaded:
+            config.load()
+        super().__init__(_UvicornHost(config, server_state, app_state, _loop or asyncio.get_event_loop()))

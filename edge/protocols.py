@@ -8,7 +8,7 @@ object; :class:`ZoneCache` (:class:`edge.cache.PullCache`) a pull zone's RFC 911
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
-from typing import Any, Protocol
+from typing import Any, BinaryIO, Protocol
 
 from edge.cache import ObjectMeta
 from edge.freshness import ClientRequest
@@ -20,6 +20,10 @@ class Slices(Protocol):
     def read(self, meta: ObjectMeta, start: int, end: int) -> AsyncIterator[bytes]: ...
 
     def read_fast(self, meta: ObjectMeta, start: int, end: int) -> bytes | None: ...
+
+    def open_fast(self, meta: ObjectMeta, start: int, end: int) -> list[tuple[BinaryIO, int, int]] | None:
+        """Open files, offsets and counts holding bytes ``[start, end]`` (a zero-copy send), or None."""
+        ...
 
 
 class Cache(Slices, Protocol):
@@ -41,6 +45,10 @@ class ObjectCache(Cache, Protocol):
     """The default zone's cache: the meta of an origin object and how it was obtained."""
 
     async def lookup(self, key: str) -> tuple[ObjectMeta, str]: ...
+
+    def lookup_fast(self, key: str) -> ObjectMeta | None:
+        """The meta ``lookup`` would answer as a ``"hit"`` without I/O, or None."""
+        ...
 
 
 class ZoneCache(Cache, Protocol):

@@ -1,17 +1,23 @@
 """Run the edge: uvicorn (uvloop + httptools, HTTP/1.1, with the lingering close of
-:mod:`mediaedge.uvicorn_http`), hypercorn (HTTP/2 over TLS) or the lean
-HTTP/1.1 server of :mod:`edge.http1`, with ``edge.workers`` processes. Worker processes rebuild the
-settings :func:`run_edge` was given (:func:`mediaedge.settings.hand_to_workers`), so command-line
-overrides reach every worker.
+:mod:`mediaedge.uvicorn_http`), hypercorn (HTTP/2 over TLS) or ``lean``: uvicorn again, with the lean
+HTTP/1.1 protocol of :mod:`edge.http1` and its fast path as uvicorn's ``http=`` class; with
+``edge.workers`` processes. Worker processes rebuild the settings :func:`run_edge` was given
+(:func:`mediaedge.settings.hand_to_workers`), so command-line overrides reach every worker, and end
+with their supervisor even if it is killed outright (:func:`die_with_parent`).
 The servers' own access logs stay off: they would print tokens (see :mod:`edge.accesslog`).
 
 Every answer carries exactly one ``Date``: a pull zone forwards the upstream's (stored) one, and only
-an answer without one gets the current time: the lean server does so itself; uvicorn and hypercorn,
-which would add theirs to the app's, are told not to, and serve the app through :func:`with_date`.
+an answer without one gets the current time: the lean protocol does so itself (it is given the app
+unwrapped, so it finds the app's fast path); uvicorn's own protocol and hypercorn, which would add
+theirs to the app's, are told not to, and serve the app through :func:`with_date`.
 """
 
 from __future__ import annotations
 
+import ctypes
+import os
+import signal
+import sys
 from email.utils import formatdate
 from typing import Any
 
@@ -22,10 +28,25 @@ from mediaedge.listen import check_port_free
 from mediaedge.settings import Settings, hand_to_workers, worker_settings
 from mediaedge.uvicorn_http import LingeringHttpToolsProtocol
 
+PR_SET_PDEATHSIG = 1  # prctl(2)
+
+
+def die_with_parent() -> None:
+    """Linux: this process gets SIGTERM when its parent dies, even by SIGKILL, so a worker never
+    outlives its supervisor holding the port."""
+    if sys.platform.startswith("linux"):
+        parent = os.getppid()
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+        if os.getppid() != parent:  # the parent died before the line above took effect
+            os._exit(0)
+
 
 def app_from_env() -> EdgeApp:
     """The app factory each worker process calls."""
-    return create_app(worker_settings())
+    settings = worker_settings()
+    if settings.edge.workers > 1:  # a worker process of uvicorn's supervisor
+        die_with_parent()
+    return create_app(settings)
 
 
 def with_date(app: Any) -> Any:
@@ -65,28 +86,35 @@ UVICORN_OPTIONS: dict[str, Any] = {
     "date_header": False,  # with_date adds one where the app has none
     "timeout_keep_alive": http1.KEEP_ALIVE,
 }
+#: The same for ``lean``: uvicorn supervises, the lean protocol serves the app itself (Date included).
+LEAN_OPTIONS: dict[str, Any] = {**UVICORN_OPTIONS, "http": http1.UvicornProtocol}
 
 
 def run_edge(settings: Settings) -> None:
     """Serve the edge until interrupted; :class:`~mediaedge.listen.PortInUse` if its port is taken."""
     check_port_free("edge.port", settings.edge.host, settings.edge.port)
     hand_to_workers(settings)
-    {"hypercorn": _hypercorn, "lean": _lean}.get(settings.edge.server, _uvicorn)(settings)
+    if settings.edge.server == "hypercorn":
+        _hypercorn(settings)
+    elif settings.edge.server == "lean":
+        _uvicorn(settings, "edge.server:app_from_env", LEAN_OPTIONS)
+    else:
+        _uvicorn(settings, "edge.server:dated_app_from_env", UVICORN_OPTIONS)
 
 
-def _uvicorn(settings: Settings) -> None:
+def _uvicorn(settings: Settings, factory: str, options: dict[str, Any]) -> None:
     import uvicorn
 
     edge = settings.edge
     uvicorn.run(
-        "edge.server:dated_app_from_env",
+        factory,
         factory=True,
         host=edge.host,
         port=edge.port,
         workers=edge.workers,
         ssl_certfile=edge.tls_cert or None,
         ssl_keyfile=edge.tls_key or None,
-        **UVICORN_OPTIONS,
+        **options,
     )
 
 
@@ -105,9 +133,3 @@ def _hypercorn(settings: Settings) -> None:
     if edge.tls_cert:  # ALPN offers h2 and http/1.1
         config.certfile, config.keyfile = edge.tls_cert, edge.tls_key
     run(config)
-
-
-def _lean(settings: Settings) -> None:
-    edge = settings.edge
-    context = http1.tls_context(edge.tls_cert, edge.tls_key) if edge.tls_cert else None
-    http1.run(app_from_env, edge.host, edge.port, workers=edge.workers, ssl_context=context)

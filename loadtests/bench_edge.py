@@ -1,15 +1,17 @@
 """Edge hot path vs nginx on the same files, one core each, wrk on another core.
 
     python -m loadtests.bench_edge [--duration 10] [--connections 50] [--rounds 3] [--server uvicorn|lean|both]
+                                   [--memory-bytes 536870912] [--baseline CHECKOUT]
 
-Uploads a 1 KiB object, a 1 MiB segment and a 100 MiB file as *signed* files, starts the edge on
-each chosen HTTP server (``edge.server``; both side by side by default), warms their caches through
-a signed JWT URL, then runs wrk against nginx (serving the origin's object directory) and against
-each edge, and prints req/s, MB/s and edge/nginx ratios, a row per server. Finally it holds 1,000
-concurrent connections on each edge and reports its RSS against the configured cache budget. Not a
-test: numbers only. A last column runs a bare raw-ASGI app on uvicorn (:mod:`loadtests.bare_asgi`) with
-the same body on the same core: the ceiling of the HTTP server the edge runs on. Needs wrk and nginx
-(Debian: nginx-light wrk); without nginx only the edge is run.
+Uploads a 1 KiB object (fetched one request at a time, and pipelined 16 deep), a 1 MiB segment and a
+100 MiB file as *signed* files, starts the edge on each chosen HTTP server (``edge.server``; both side
+by side by default), warms their caches through a signed JWT URL, then runs wrk against nginx
+(serving the origin's object directory) and against each edge, and prints req/s, MB/s and edge/nginx
+ratios, a row per server. Finally it holds 1,000 concurrent connections on each edge and reports its
+RSS against the configured cache budget. Not a test: numbers only. A last column runs a bare raw-ASGI
+app on uvicorn (:mod:`loadtests.bare_asgi`) with the same body on the same core: the ceiling of the
+HTTP server the edge runs on. Needs wrk and nginx (Debian: nginx-light wrk); without nginx only the
+edge is run.
 """
 
 from __future__ import annotations
@@ -43,6 +45,15 @@ request = function()
   return wrk.format("GET", wrk.path)
 end
 """
+PIPELINE_LUA = """
+init = function(args)
+  local r = {{}}
+  for i = 1, {depth} do r[i] = wrk.format(nil, wrk.path) end
+  batch = table.concat(r)
+end
+request = function() return batch end
+"""
+PIPELINE_DEPTH = 16
 NGINX_CONF = """
 {user}
 worker_processes 1;
@@ -90,14 +101,17 @@ def bare_uvicorn(size: int) -> Iterator[str]:
         server.wait()
 
 
-def start_edge(s: Stack, server: str, cache_dir: Path) -> str:
-    """An edge on ``server`` (its own port and disk cache) pinned to the server core; its base URL.
-    Stopped with the stack."""
+def start_edge(s: Stack, server: str, cache_dir: Path, name: str = "", checkout: Path | None = None) -> str:
+    """An edge on ``server`` (its own port and disk cache) pinned to the server core, run from
+    ``checkout`` (another copy of mediaedge) if given; its base URL. Stopped with the stack."""
     port = free_port()
     env = {**s.env, "MEDIAEDGE_EDGE_PORT": str(port), "MEDIAEDGE_EDGE_SERVER": server,
            "MEDIAEDGE_EDGE_DISK_CACHE_DIR": str(cache_dir)}
-    s.procs[f"edge-{server}"] = subprocess.Popen(pinned([sys.executable, "-m", "mediaedge", "edge"], SERVER_CORE),
-                                                 env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    if checkout is not None:
+        env["PYTHONPATH"] = str(checkout)
+    s.procs[f"edge-{name or server}"] = subprocess.Popen(
+        pinned([sys.executable, "-m", "mediaedge", "edge"], SERVER_CORE), cwd=checkout,
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wait_http(f"http://127.0.0.1:{port}/healthz")
     return f"http://127.0.0.1:{port}"
 
@@ -113,18 +127,25 @@ def main() -> None:
     ap.add_argument("--connections", type=int, default=50)
     ap.add_argument("--rounds", type=int, default=3, help="interleaved runs per server; medians are printed")
     ap.add_argument("--server", choices=("uvicorn", "lean", "both"), default="both", help="the edge's HTTP server")
+    ap.add_argument("--memory-bytes", type=int, default=512 * 1024 * 1024,
+                    help="the edges' memory tier (edge.memory_cache_bytes); 1 serves every hit from the disk tier")
+    ap.add_argument("--baseline", type=Path, help="also run each edge from this checkout (rows SERVER@base), "
+                    "interleaved with the others: before/after under the same noise")
     args = ap.parse_args()
     servers = ("uvicorn", "lean") if args.server == "both" else (args.server,)
     if not shutil.which("wrk"):
         raise SystemExit("wrk is needed (apt-get install wrk)")
     tmp = Path(tempfile.mkdtemp(prefix="mediaedge-bench-"))
-    budget = 512 * 1024 * 1024
+    budget = args.memory_bytes
     env = {"MEDIAEDGE_EDGE_MEMORY_CACHE_BYTES": str(budget)}
     with stack(tmp / "var", "origin", env=env) as s:
         files = {"1 KiB": os.urandom(1024), "1 MiB segment": os.urandom(1024 * 1024),
                  "100 MiB file": os.urandom(100 * 1024 * 1024)}
         names = {"1 KiB": "small.bin", "1 MiB segment": "seg_001.bin", "100 MiB file": "movie.mp4"}
         edges = {server: start_edge(s, server, tmp / f"edge-cache-{server}") for server in servers}
+        if args.baseline:
+            edges |= {f"{server}@base": start_edge(s, server, tmp / f"edge-cache-{server}-base", f"{server}@base",
+                                                   args.baseline.resolve()) for server in servers}
         paths: dict[str, tuple[str, str]] = {}  # label → (signed edge path, object path)
         with httpx.Client(timeout=120) as client:
             for label, data in files.items():
@@ -152,20 +173,24 @@ def main() -> None:
             wait_http(f"http://127.0.0.1:{nginx_port}/")
         lua = tmp / "ranges.lua"
         lua.write_text(RANGE_LUA.format(size=len(files["100 MiB file"]), span=1024 * 1024))
-        cases = [("1 KiB", None, "≥ 0.5"), ("1 MiB segment", None, "≥ 1.0"),
-                 ("random 1 MiB ranges of 100 MiB", str(lua), "≥ 0.8")]
+        pipeline = tmp / "pipeline.lua"
+        pipeline.write_text(PIPELINE_LUA.format(depth=PIPELINE_DEPTH))
+        # (label, object, wrk script, target ratio)
+        cases = [("1 KiB", "1 KiB", None, "≥ 0.5"),
+                 (f"1 KiB pipelined ×{PIPELINE_DEPTH}", "1 KiB", str(pipeline), "≥ 0.7"),
+                 ("1 MiB segment", "1 MiB segment", None, "≥ 1.0"),
+                 ("random 1 MiB ranges of 100 MiB", "100 MiB file", str(lua), "≥ 0.8")]
         nan = (float("nan"), float("nan"))
         try:
             print(f"median of {args.rounds} interleaved {args.duration} s runs per server, "
                   f"{args.connections} connections")
-            print(f"{'case':<32}{'server':<9}{'nginx req/s':>12}{'MB/s':>9}{'edge req/s':>12}{'MB/s':>9}{'ratio':>8}"
+            print(f"{'case':<32}{'server':<13}{'nginx req/s':>12}{'MB/s':>9}{'edge req/s':>12}{'MB/s':>9}{'ratio':>8}"
                   f"  target{'bare uvicorn req/s':>20}{'edge/bare':>10}")
-            for label, script, target in cases:
-                key = "100 MiB file" if script else label
+            for label, key, script, target in cases:
                 edge_path, path = paths[key]
                 runs: dict[str, list[tuple[float, float]]] = {name: [] for name in (*edges, "nginx", "bare")}
                 with contextlib.ExitStack() as bare_server:
-                    bare_url = None if script else bare_server.enter_context(bare_uvicorn(len(files[key])))
+                    bare_url = None if script == str(lua) else bare_server.enter_context(bare_uvicorn(len(files[key])))
                     for _ in range(args.rounds):  # interleaved: a noisy neighbour hits every server alike
                         for server, edge in edges.items():
                             runs[server].append(wrk(edge + edge_path, args.duration, args.connections, script))
@@ -173,11 +198,11 @@ def main() -> None:
                             nginx_url = f"http://127.0.0.1:{nginx_port}{path}"
                             runs["nginx"].append(wrk(nginx_url, args.duration, args.connections, script))
                         if bare_url:
-                            runs["bare"].append(wrk(bare_url, args.duration, args.connections))
+                            runs["bare"].append(wrk(bare_url, args.duration, args.connections, script))
                 ref, bare = (median_pair(runs[name]) if runs[name] else nan for name in ("nginx", "bare"))
                 for server in edges:
                     edge_rps, edge_mbs = median_pair(runs[server])
-                    print(f"{label:<32}{server:<9}{ref[0]:>12.0f}{ref[1]:>9.0f}{edge_rps:>12.0f}{edge_mbs:>9.0f}"
+                    print(f"{label:<32}{server:<13}{ref[0]:>12.0f}{ref[1]:>9.0f}{edge_rps:>12.0f}{edge_mbs:>9.0f}"
                           f"{edge_rps / ref[0]:>8.2f}  {target:<8}{bare[0]:>18.0f}{edge_rps / bare[0]:>10.2f}")
         finally:
             if nginx:

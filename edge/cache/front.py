@@ -30,6 +30,7 @@ class CacheFront:
         self.stats = store.stats
         self.start, self.close, self.join = store.start, store.close, store.join
         self.read, self.read_fast = store.read, store.read_fast  # the hot path: no extra call
+        self.open_fast = store.open_fast
         self.histogram, self.bytes_cached = store.histogram, store.bytes_cached
         self._clock = clock
         self._lookups: SingleFlight[str, Answer[LookupResult]] = SingleFlight(store.tasks, closed)

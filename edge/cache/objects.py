@@ -65,6 +65,15 @@ class EdgeCache(CacheFront):
         self.stats[f"lookup.{result[1]}"] += 1
         return result
 
+    def lookup_fast(self, key: str) -> ObjectMeta | None:
+        """The fresh meta of ``key`` held in memory (counted as a lookup hit), else None. No I/O:
+        the fast path (:mod:`edge.fastpath`) checks with it that an answer is still current."""
+        meta = self.store.meta(key)
+        if meta is not None and self._is_fresh(meta):
+            self.stats["lookup.hit"] += 1
+            return meta
+        return None
+
     async def purge(self, key: str, prefix: bool = False) -> int:
         hit = matcher(key, prefix)
         for k in [k for k in self._not_found if hit(k)]:

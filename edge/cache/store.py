@@ -16,6 +16,7 @@ import logging
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import aclosing, asynccontextmanager
 from pathlib import Path
+from typing import BinaryIO
 
 from cachetools import LRUCache
 
@@ -282,6 +283,24 @@ class SliceStore:
             parts.append(memoryview(data)[lo:hi])  # views: the join below is the only copy
         self.stats["memory.hit"] += len(parts)
         return b"".join(parts)
+
+    def open_fast(self, meta: ObjectMeta, start: int, end: int) -> list[tuple[BinaryIO, int, int]] | None:
+        """For a zero-copy send of bytes ``[start, end]``: per slice, its open disk file, the offset
+        and the count of the bytes in it — if every slice they need is on disk, else None. The caller
+        closes the files. No read; the memory tier is left as it is."""
+        if self.disk is None or not 0 <= start <= end < meta.size:
+            return None
+        parts: list[tuple[BinaryIO, int, int]] = []
+        for index, lo, hi in spans(start, end, self.slice):
+            first, last = slice_span(meta.size, self.slice, index)
+            opened = self.disk.open_slice((meta.key, meta.etag, index), last - first + 1)
+            if opened is None:
+                for file, _, _ in parts:
+                    file.close()
+                return None
+            parts.append((opened[0], opened[1] + lo, hi - lo))
+        self.stats["disk.hit"] += len(parts)
+        return parts
 
     def _stream(self, meta: ObjectMeta, index: int) -> Stream:
         """The stream bringing slice ``index`` from disk or origin; joins one under way if any."""

@@ -67,7 +67,9 @@ async def app(settings: Settings, cache: FakeCache, origin: FakeOrigin) -> Async
 
 @pytest.fixture(params=VIAS)
 def via(request: pytest.FixtureRequest) -> str:
-    """How the test reaches the edge: in-process, or over sockets through the lean server."""
+    """How the test reaches the edge: in-process (``asgi``), in-process the way the lean server calls
+    it (``fast``: its fast path first, every answer just recorded replayed at once), or over sockets
+    through the lean server (``lean``, fast path included)."""
     return str(request.param)
 
 

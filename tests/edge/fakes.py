@@ -10,11 +10,13 @@ import math
 import time
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
+from email.utils import formatdate
 from typing import Any
 
 import httpx
 import orjson
 
+from edge import fastpath
 from edge.cache import ObjectChanged, ObjectMeta, ObjectNotFound, OriginError
 from mediaedge.cluster import EDGE_SECRET_HEADER
 from mediaedge.tokens import SigningKey, jwks, sign_token
@@ -101,6 +103,11 @@ class FakeCache:
             raise ObjectNotFound()
         return self.objects[key][0], self.status
 
+    def lookup_fast(self, key: str) -> ObjectMeta | None:
+        if self.lookup_error is not None or self.status != "hit" or key not in self.objects:
+            return None
+        return self.objects[key][0]
+
     def _bytes(self, meta: ObjectMeta, start: int, end: int) -> bytes:
         stored, data = self.objects[meta.key]
         assert stored is meta, "read of a version the cache no longer has"
@@ -123,6 +130,9 @@ class FakeCache:
 
     def read_fast(self, meta: ObjectMeta, start: int, end: int) -> bytes | None:
         return self._bytes(meta, start, end) if self.fast else None
+
+    def open_fast(self, meta: ObjectMeta, start: int, end: int) -> None:
+        return None  # no disk tier
 
     async def purge(self, key: str, prefix: bool = False) -> int:
         self.purged.append((key, prefix))
@@ -187,8 +197,17 @@ async def call(
     headers: Iterable[tuple[str, str]] = (),
     body: bytes = b"",
     client: tuple[str, int] = ("127.0.0.1", 50000),
+    fast: bool = False,
 ) -> Reply:
-    """Drive the ASGI app with an exact ``raw_path`` (httpx would normalise dot segments)."""
+    """Drive the ASGI app with an exact ``raw_path`` (httpx would normalise dot segments). With
+    ``fast``, as the lean server does: the app's fast path first (:mod:`edge.fastpath`), then the
+    app with the fast path's pending entry."""
+    raw_headers = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers]
+    answer = None
+    if fast and not body:
+        answer = fast_answer(app, method, raw_path, raw_headers, client)
+        if isinstance(answer, Reply):
+            return answer
     scope = {
         "type": "http",
         "asgi": {"version": "3.0"},
@@ -199,10 +218,12 @@ async def call(
         "raw_path": raw_path,
         "query_string": b"",
         "root_path": "",
-        "headers": [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers],
+        "headers": raw_headers,
         "client": client,
         "server": ("edge.test", 80),
     }
+    if answer is not None:
+        scope["extensions"] = {fastpath.EXTENSION: answer}
     messages: list[dict[str, Any]] = []
     requests = [{"type": "http.request", "body": body, "more_body": False}]
     done = asyncio.Event()
@@ -219,11 +240,92 @@ async def call(
             done.set()
 
     await app(scope, receive, send)
-    reply_headers: dict[str, str] = {}
-    for name, value in messages[0]["headers"]:
-        key, text = name.decode("latin-1"), value.decode("latin-1")
-        reply_headers[key] = f"{reply_headers[key]}, {text}" if key in reply_headers else text
+    reply_headers = _joined(messages[0]["headers"])
     return Reply(messages[0]["status"], reply_headers, b"".join(m.get("body", b"") for m in messages[1:]))
+
+
+def _joined(headers: Iterable[tuple[bytes, bytes]]) -> dict[str, str]:
+    joined: dict[str, str] = {}
+    for name, value in headers:
+        key, text = name.decode("latin-1"), value.decode("latin-1")
+        joined[key] = f"{joined[key]}, {text}" if key in joined else text
+    return joined
+
+
+def parse_fast(head: bytes, body: bytes, method: str) -> Reply:
+    """The answer the lean server writes for a fast-path ``(head, body)``, parsed back: one status
+    line, header lines, the Date line the server adds, a body as long as its Content-Length."""
+    lines = (head + b"date: " + formatdate(usegmt=True).encode() + b"\r\n").split(b"\r\n")
+    assert lines.pop() == b"", "the head ends with a line break"
+    version, status, _ = lines[0].split(b" ", 2)
+    assert version == b"HTTP/1.1"
+    fields = [tuple(line.split(b": ", 1)) for line in lines[1:]]
+    assert all(len(f) == 2 and f[0] == f[0].lower() for f in fields), fields
+    reply = Reply(int(status), _joined(fields), body)  # type: ignore[arg-type]
+    if method == "GET" and reply.status != 304:
+        assert int(reply.headers["content-length"]) == len(body)
+    else:
+        assert body == b""
+    return reply
+
+
+def fast_answer(
+    app: Any, method: str, raw_path: bytes, headers: list[tuple[bytes, bytes]], client: tuple[str, int] | None
+) -> Reply | fastpath.Pending | None:
+    """What ``app``'s fast path does with a request: its answer parsed (:func:`parse_fast`), else
+    the pending entry for the app to fill (None: the fast path never answers this request)."""
+    if app.fast_path is None:
+        return None
+    answer = app.fast_path.answer(method.encode(), raw_path.partition(b"?")[0], headers, client)
+    if isinstance(answer, tuple):
+        return parse_fast(*answer, method)
+    return answer
+
+
+class FastPathTransport(httpx.AsyncBaseTransport):
+    """An ``httpx`` transport to an :class:`~edge.app.EdgeApp` going the way the lean server goes:
+    the app's fast path first (:func:`fast_answer`), then ASGI with the pending entry. ``hits``
+    counts the answers of the fast path.
+
+    So that every test checks the fast path, not only those repeating a request: an answer the app
+    has just recorded is replayed at once (:meth:`edge.fastpath.FastPath.peek`, which counts
+    nothing) and must be the slow path's answer but its Date; the replay is what the test gets.
+    """
+
+    def __init__(self, app: Any, client: tuple[str, int]) -> None:
+        self.app = app
+        self.client = client
+        self.hits = 0
+        self.replays = 0
+        self._pending: fastpath.Pending | None = None
+        self._asgi = httpx.ASGITransport(app=self._app, client=client)
+
+    async def _app(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if self._pending is not None and scope["type"] == "http":
+            scope["extensions"] = {fastpath.EXTENSION: self._pending}
+        await self.app(scope, receive, send)
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self._pending = None
+        headers = [(name.lower(), value) for name, value in request.headers.raw]
+        answer = fast_answer(self.app, request.method, request.url.raw_path, headers, self.client)
+        if isinstance(answer, Reply):  # the fast path refuses requests with a body, as on the server
+            self.hits += 1
+            return httpx.Response(answer.status, headers=list(answer.headers.items()), content=answer.body)
+        self._pending = answer
+        response = await self._asgi.handle_async_request(request)
+        pending = self._pending
+        if pending is None or not pending.recorded:
+            return response
+        replay = self.app.fast_path.peek(pending, self.client)
+        if replay is None:  # the bytes are not in memory
+            return response
+        slow = Reply(response.status_code, _joined(response.headers.raw), await response.aread())
+        fast = parse_fast(*replay, request.method)
+        fast.headers.pop("date")
+        assert fast == slow, "the fast path would answer this request otherwise"
+        self.replays += 1
+        return httpx.Response(fast.status, headers=list(fast.headers.items()), content=fast.body)
 
 
 def token_for(key: SigningKey, path: str, *, tenant: str | None = None, ttl: int = 3600, **kwargs: Any) -> str:

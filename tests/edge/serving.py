@@ -1,6 +1,8 @@
-"""How edge tests reach the app: in-process (``httpx.ASGITransport``) or over real loopback sockets
-through the default ``lean`` server (:mod:`edge.http1`). Suites take the ``via`` fixture (both, by
-default) and open their client with :func:`edge_client`, so the same tests run both ways."""
+"""How edge tests reach the app: in-process (``httpx.ASGITransport``), in-process through the lean
+server's fast path first (:class:`tests.edge.fakes.FastPathTransport`), or over real loopback
+sockets through the default ``lean`` server (:mod:`edge.http1`, its fast path included). Suites take
+the ``via`` fixture (all three, by default) and open their client with :func:`edge_client`, so the
+same tests run every way."""
 
 from __future__ import annotations
 
@@ -13,8 +15,9 @@ import httpx
 
 from edge import http1
 from edge.app import EdgeApp
+from tests.edge.fakes import FastPathTransport
 
-VIAS = ("asgi", "lean")
+VIAS = ("asgi", "fast", "lean")
 #: The client address of the in-process transport; over sockets it is the loopback peer's.
 ASGI_CLIENT = ("203.0.113.9", 50000)
 BASE_URL = "http://edge.test"
@@ -22,7 +25,7 @@ BASE_URL = "http://edge.test"
 
 def client_ip(via: str) -> str:
     """The address the edge sees the test client connect from."""
-    return ASGI_CLIENT[0] if via == "asgi" else "127.0.0.1"
+    return "127.0.0.1" if via == "lean" else ASGI_CLIENT[0]
 
 
 class _ToPort(httpx.AsyncHTTPTransport):
@@ -44,6 +47,7 @@ def _http_only(app: EdgeApp) -> Any:
         if scope["type"] == "http":
             await app(scope, receive, send)
 
+    serve.fast_path = app.fast_path  # type: ignore[attr-defined]  # the lean server answers hits itself
     return serve
 
 
@@ -51,8 +55,10 @@ def _http_only(app: EdgeApp) -> Any:
 async def edge_client(app: EdgeApp, via: str) -> AsyncIterator[httpx.AsyncClient]:
     """An HTTP client for ``app`` on ``http://edge.test``: in-process, or through a lean server on a
     free loopback port (always stopped)."""
-    if via == "asgi":
-        transport = httpx.ASGITransport(app=app, client=ASGI_CLIENT)
+    if via in ("asgi", "fast"):
+        transport: httpx.AsyncBaseTransport = httpx.ASGITransport(app=app, client=ASGI_CLIENT)
+        if via == "fast":
+            transport = FastPathTransport(app, ASGI_CLIENT)
         async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as client:
             yield client
         return

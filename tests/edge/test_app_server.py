@@ -5,31 +5,39 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import os
+import signal
+import subprocess
+import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
-from edge import server
+from edge import http1, server
 from edge.app import EdgeApp, create_app
 from edge.conditional import parse_http_date
 from mediaedge.settings import WORKER_SETTINGS_ENV, Settings
 from mediaedge.uvicorn_http import LingeringHttpToolsProtocol
 from tests.edge.fakes import DATA, PUBLIC, FakeCache, FakeOrigin
+from tests.edge.test_fastpath import exchange
 from tests.fixtures.servers import free_port
 
 pytestmark = pytest.mark.anyio
 
 
 @asynccontextmanager
-async def uvicorn_server(app: EdgeApp, port: int) -> AsyncIterator[None]:
+async def uvicorn_server(app: EdgeApp, port: int, lean: bool = False) -> AsyncIterator[None]:
+    """uvicorn as run_edge starts it: its own protocol with the app dated, or (``lean``) the lean
+    protocol with the app as it is (so it finds the app's fast path)."""
     import uvicorn
 
-    config = uvicorn.Config(
-        server.with_date(app), host="127.0.0.1", port=port, log_level="warning", **server.UVICORN_OPTIONS
-    )
+    served, options = (app, server.LEAN_OPTIONS) if lean else (server.with_date(app), server.UVICORN_OPTIONS)
+    config = uvicorn.Config(served, host="127.0.0.1", port=port, log_level="warning", **options)
     instance = uvicorn.Server(config)
     task = asyncio.create_task(instance.serve())
     while not instance.started:
@@ -67,11 +75,17 @@ async def hypercorn_server(app: EdgeApp, port: int) -> AsyncIterator[None]:
 
 @asynccontextmanager
 async def lean_server(app: EdgeApp, port: int) -> AsyncIterator[None]:
+    """The lean protocol under uvicorn, as ``edge.server = "lean"`` runs it."""
+    async with uvicorn_server(app, port, lean=True):
+        yield
+
+
+@asynccontextmanager
+async def lean_in_loop(app: EdgeApp, port: int) -> AsyncIterator[None]:
+    """The lean protocol's own in-loop server (tests, embedding)."""
     import socket
 
-    from edge.http1 import Server
-
-    instance = Server(app)
+    instance = http1.Server(app)
     await instance.start(socket.create_server(("127.0.0.1", port)))
     try:
         yield
@@ -80,7 +94,9 @@ async def lean_server(app: EdgeApp, port: int) -> AsyncIterator[None]:
 
 
 SERVERS = pytest.mark.parametrize(
-    "serve", [uvicorn_server, hypercorn_server, lean_server], ids=["uvicorn", "hypercorn", "lean"]
+    "serve",
+    [uvicorn_server, hypercorn_server, lean_server, lean_in_loop],
+    ids=["uvicorn", "hypercorn", "lean", "lean-in-loop"],
 )
 
 
@@ -97,9 +113,15 @@ async def raw_request(port: int, request_line: bytes, headers: bytes = b"") -> t
 @SERVERS
 async def test_real_server_raw_paths(settings: Settings, cache: FakeCache, origin: FakeOrigin, serve: Any) -> None:
     port = free_port()
-    async with serve(create_app(settings, cache=cache, transport=origin.transport()), port):
+    app = create_app(settings, cache=cache, transport=origin.transport())
+    async with serve(app, port):
         status, body = await raw_request(port, f"GET /f1/{PUBLIC} HTTP/1.1".encode(), b"Range: bytes=0-9\r\n")
         assert (status, body) == (206, DATA[:10])
+        keep_alive = f"GET /f1/{PUBLIC} HTTP/1.1\r\nHost: edge.test\r\n\r\n".encode()
+        answers = await exchange(port, keep_alive, 1) + await exchange(port, keep_alive * 2, 2)
+        assert all(a.startswith(b"HTTP/1.1 200 ") and a.endswith(DATA) for a in answers)
+        assert app.fast_path is not None
+        assert app.fast_path.hits == (2 if serve in (lean_server, lean_in_loop) else 0)  # the lean fast path
         for path in (
             b"/f1/t1/u1/%2e%2e/videos/clip.mp4",
             b"/f1/t1%2Fu1/videos/clip.mp4",
@@ -164,17 +186,103 @@ def test_run_edge_passes_settings_to_workers(settings: Settings, monkeypatch: py
     )
     built: list[Settings] = []
     monkeypatch.setattr(server, "create_app", lambda s: built.append(s) or "app")
+    monkeypatch.setattr(server, "die_with_parent", lambda: None)  # this is no worker process
     assert server.app_from_env() == "app"
     assert built == [tuned]  # what every worker process rebuilds
 
 
 def test_run_edge_lean(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
-    from edge import http1
+    import uvicorn
 
-    calls: list[tuple[Any, ...]] = []
-    monkeypatch.setattr(http1, "run", lambda *args, **kwargs: calls.append((*args, kwargs)))
+    calls: list[dict[str, Any]] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kwargs: calls.append({"app": app, **kwargs}))
     monkeypatch.delenv(WORKER_SETTINGS_ENV, raising=False)
     port = free_port()
     edge = dataclasses.replace(settings.edge, server="lean", port=port, workers=2)
     server.run_edge(settings.replace(edge=edge))
-    assert calls == [(server.app_from_env, "127.0.0.1", port, {"workers": 2, "ssl_context": None})]
+    ((call),) = calls
+    assert (call["app"], call["http"], call["workers"], call["lifespan"]) == (
+        "edge.server:app_from_env",
+        http1.UvicornProtocol,  # uvicorn supervises; the lean protocol parses and answers
+        2,
+        "on",
+    )
+
+
+def _workers(pid: int) -> list[int]:
+    """uvicorn's worker processes under supervisor ``pid`` (not multiprocessing's resource tracker)."""
+    children = [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    return [c for c in children if b"spawn_main" in _cmdline(c)]
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except FileNotFoundError:
+        return b""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def _until(check: Callable[[], bool], timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, "condition not reached"
+        time.sleep(0.05)
+
+
+def _healthy(port: int) -> bool:
+    try:
+        return httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200
+    except httpx.TransportError:
+        return False
+
+
+def _lean_edge(tmp_path: Path, port: int) -> subprocess.Popen[bytes]:
+    """``mediaedge edge`` on the lean server with two workers (its origin unreachable: the edge
+    starts anyway, answering health checks)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MEDIAEDGE_")}
+    env |= {
+        "MEDIAEDGE_DATA_DIR": str(tmp_path),
+        "MEDIAEDGE_EDGE_PORT": str(port),
+        "MEDIAEDGE_EDGE_ORIGIN_URL": f"http://127.0.0.1:{free_port()}",
+        "MEDIAEDGE_EDGE_SERVER": "lean",
+        "MEDIAEDGE_EDGE_WORKERS": "2",
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "mediaedge", "edge"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+
+
+def test_lean_workers_share_the_socket_and_stop_on_sigterm(tmp_path: Path) -> None:
+    port = free_port()
+    proc = _lean_edge(tmp_path, port)
+    try:
+        _until(lambda: len(_workers(proc.pid)) == 2 and _healthy(port))
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+
+
+def test_a_dead_lean_worker_is_replaced_and_workers_die_with_a_killed_supervisor(tmp_path: Path) -> None:
+    port = free_port()
+    proc = _lean_edge(tmp_path, port)
+    try:
+        _until(lambda: len(_workers(proc.pid)) == 2)
+        first, second = _workers(proc.pid)
+        os.kill(first, signal.SIGKILL)  # a crashed worker ...
+        _until(lambda: first not in _workers(proc.pid) and len(_workers(proc.pid)) == 2)  # ... is replaced
+        replacement = next(c for c in _workers(proc.pid) if c != second)
+        _until(lambda: _healthy(port))
+        proc.kill()  # the supervisor killed outright: its workers must not linger holding the port
+        proc.wait(timeout=20)
+        _until(lambda: not _alive(second) and not _alive(replacement))
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

@@ -46,6 +46,23 @@ async def test_a_fresh_object_costs_no_origin_io(fake_origin: FakeOrigin, make_c
 
 
 @pytest.mark.anyio
+async def test_lookup_fast_answers_a_fresh_meta_only(
+    fake_origin: FakeOrigin, make_cache: MakeCache, clock: Clock
+) -> None:
+    """What the edge's fast path checks its entries with: the meta a lookup would answer as a hit."""
+    fake_origin.put(KEY, b"x" * 1000)
+    cache = await make_cache(object_ttl=60)
+    assert cache.lookup_fast(KEY) is None  # nothing known yet: no I/O here
+    meta, _ = await cache.lookup(KEY)
+    hits = cache.stats["lookup.hit"]
+    clock.now += 59
+    assert cache.lookup_fast(KEY) is meta and cache.stats["lookup.hit"] == hits + 1
+    clock.now += 2
+    assert cache.lookup_fast(KEY) is None
+    assert len(fake_origin.requests) == 1
+
+
+@pytest.mark.anyio
 async def test_after_the_ttl_a_304_keeps_the_bytes(
     fake_origin: FakeOrigin, make_cache: MakeCache, clock: Clock
 ) -> None:

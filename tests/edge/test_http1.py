@@ -5,14 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import os
-import signal
 import socket
-import subprocess
-import sys
 import time
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
-from pathlib import Path
 from typing import Any
 
 import anyio
@@ -21,7 +17,6 @@ import orjson
 import pytest
 
 from edge import http1
-from tests.fixtures.servers import free_port
 
 pytestmark = pytest.mark.anyio
 
@@ -654,75 +649,3 @@ async def test_stop_lets_the_request_in_flight_finish() -> None:
     writer.close()
     await writer.wait_closed()
     assert (status, headers[b"connection"], body) == (200, b"close", b"finished")
-
-
-def _two_workers(port: int) -> subprocess.Popen[bytes]:
-    """``http1.run`` with two workers of :mod:`loadtests.bare_asgi` (a 7-byte body) on ``port``."""
-    code = (
-        "from edge import http1\n"
-        "from loadtests.bare_asgi import app\n"
-        f"http1.run(lambda: app, '127.0.0.1', {port}, workers=2)\n"
-    )
-    return subprocess.Popen([sys.executable, "-c", code], env={**os.environ, "BARE_ASGI_BYTES": "7"})
-
-
-def test_run_forks_workers_that_share_the_socket_and_stop_on_sigterm() -> None:
-    port = free_port()
-    proc = _two_workers(port)
-    try:
-        for _ in range(200):
-            try:
-                with httpx.Client() as client:
-                    bodies = [client.get(f"http://127.0.0.1:{port}/").content for _ in range(3)]
-                break
-            except httpx.TransportError:
-                time.sleep(0.05)
-        assert [len(b) for b in bodies] == [7, 7, 7]
-        assert len(_children(proc.pid)) == 2
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=20) == 0
-
-
-def _children(pid: int) -> list[int]:
-    return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-
-
-def _alive(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
-    except FileNotFoundError:
-        return False
-
-
-def _until(check: Callable[[], bool], timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, "condition not reached"
-        time.sleep(0.05)
-
-
-def test_a_dead_worker_is_replaced_and_workers_die_with_a_killed_parent() -> None:
-    port = free_port()
-    proc = _two_workers(port)
-    try:
-        _until(lambda: len(_children(proc.pid)) == 2)
-        first, second = _children(proc.pid)
-        os.kill(first, signal.SIGKILL)  # a crashed worker ...
-        _until(lambda: first not in _children(proc.pid) and len(_children(proc.pid)) == 2)  # ... is replaced
-        replacement = next(c for c in _children(proc.pid) if c != second)
-        _until(lambda: _get_ok(port))
-        proc.kill()  # the supervisor killed outright: its workers must not linger holding the port
-        proc.wait(timeout=20)
-        _until(lambda: not _alive(second) and not _alive(replacement))
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-
-
-def _get_ok(port: int) -> bool:
-    try:
-        return httpx.get(f"http://127.0.0.1:{port}/").status_code == 200
-    except httpx.TransportError:
-        return False
