@@ -11,13 +11,14 @@ LOADTEST_ARGS ?=
 
 install: $(STAMP)
 
-# Python packages into .venv; hls.js for the embed page and the JS test clients (tus-js-client,
-# @tus/server, playwright-core) from npm.
-$(STAMP): pyproject.toml origin/embed/package-lock.json tests/e2e/package-lock.json tests/js/package-lock.json
+# Python packages into .venv; hls.js for the embed page, tus-js-client, uPlot and Swagger UI for the
+# dashboard and /docs, and the JS test clients (tus-js-client, @tus/server, playwright-core) from npm.
+$(STAMP): pyproject.toml origin/embed/package-lock.json origin/dashboard/package-lock.json tests/e2e/package-lock.json tests/js/package-lock.json
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	$(NPM_CI) --prefix origin/embed
+	$(NPM_CI) --prefix origin/dashboard
 	$(NPM_CI) --prefix tests/e2e
 	$(NPM_CI) --prefix tests/js
 	touch $(STAMP)
@@ -42,4 +43,4 @@ bench: install
 	$(BIN)/python -m loadtests.bench_edge
 
 clean:
-	rm -rf $(VENV) var .pytest_cache origin/embed/node_modules tests/e2e/node_modules tests/js/node_modules
+	rm -rf $(VENV) var .pytest_cache origin/embed/node_modules origin/dashboard/node_modules tests/e2e/node_modules tests/js/node_modules

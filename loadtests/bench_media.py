@@ -30,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -57,18 +58,45 @@ def report(name: str, samples_ms: list[float], errors: int, seconds: float) -> d
     p50, p95, p99 = percentiles(samples_ms)
     slo = SLO_MS[name]
     verdict = "meets" if p95 < slo else "MISSES"
-    print(f"  {name:16s} n={len(samples_ms):6d} ({len(samples_ms) / seconds:7.1f}/s) errors={errors:4d}  "
-          f"p50={p50:9.1f} ms  p95={p95:9.1f} ms  p99={p99:9.1f} ms   {verdict} p95 < {slo:g} ms", flush=True)
+    print(
+        f"  {name:16s} n={len(samples_ms):6d} ({len(samples_ms) / seconds:7.1f}/s) errors={errors:4d}  "
+        f"p50={p50:9.1f} ms  p95={p95:9.1f} ms  p99={p99:9.1f} ms   {verdict} p95 < {slo:g} ms",
+        flush=True,
+    )
     return {"n": len(samples_ms), "p50": p50, "p95": p95, "p99": p99, "errors": errors}
 
 
 def make_clip(path: Path, seconds: int, frequency: int) -> bytes:
     subprocess.run(
-        [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y",
-         "-f", "lavfi", "-i", f"testsrc=duration={seconds}:size=640x360:rate=25",
-         "-f", "lavfi", "-i", f"sine=frequency={frequency}:duration={seconds}",
-         "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-g", "50",
-         "-c:a", "aac", "-b:a", "48k", "-shortest", str(path)],
+        [
+            ffmpeg_exe(),
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            f"testsrc=duration={seconds}:size=640x360:rate=25",
+            "-f",
+            "lavfi",
+            "-i",
+            f"sine=frequency={frequency}:duration={seconds}",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-pix_fmt",
+            "yuv420p",
+            "-g",
+            "50",
+            "-c:a",
+            "aac",
+            "-b:a",
+            "48k",
+            "-shortest",
+            str(path),
+        ],
         check=True,
     )
     return path.read_bytes()
@@ -78,20 +106,30 @@ class Client:
     def __init__(self, origin: str, api_key: str) -> None:
         self.origin = origin
         self.headers = {"Authorization": f"Bearer {api_key}"}
-        self.http = httpx.AsyncClient(base_url=origin, timeout=60.0,
-                                      limits=httpx.Limits(max_connections=200, max_keepalive_connections=200))
+        self.http = httpx.AsyncClient(
+            base_url=origin, timeout=60.0, limits=httpx.Limits(max_connections=200, max_keepalive_connections=200)
+        )
 
     async def upload(self, data: bytes, name: str) -> tuple[str, float]:
         """Declare, post the form, finalize; the asset id and when finalize answered (monotonic)."""
-        declared = await self.http.post("/api/v1/media/upload-url", headers=self.headers, json={
-            "sha256": hashlib.sha256(data).hexdigest(), "sizeBytes": len(data), "mime": "video/mp4", "filename": name})
+        declared = await self.http.post(
+            "/api/v1/media/upload-url",
+            headers=self.headers,
+            json={
+                "sha256": hashlib.sha256(data).hexdigest(),
+                "sizeBytes": len(data),
+                "mime": "video/mp4",
+                "filename": name,
+            },
+        )
         declared.raise_for_status()
         ticket = declared.json()["data"]
         path = urlsplit(ticket["uploadUrl"]).path
         posted = await self.http.post(path, data=ticket["uploadFields"], files={"file": (name, data, "video/mp4")})
         posted.raise_for_status()
-        finalized = await self.http.post(f"/api/v1/media/{ticket['assetId']}/finalize", headers=self.headers,
-                                         json={"etag": posted.headers["etag"]})
+        finalized = await self.http.post(
+            f"/api/v1/media/{ticket['assetId']}/finalize", headers=self.headers, json={"etag": posted.headers["etag"]}
+        )
         finalized.raise_for_status()
         return ticket["assetId"], time.monotonic()
 
@@ -112,8 +150,12 @@ class Client:
         raise TimeoutError(f"{asset_id} did not reach {statuses} within {timeout:g} s")
 
 
+FAILURES: Counter[str] = Counter()
+
+
 async def closed_loop(seconds: float, users: int, request: Any) -> tuple[list[float], int]:
-    """``users`` tasks calling ``request(user)`` back to back for ``seconds``; latencies (ms) and errors."""
+    """``users`` tasks calling ``request(user)`` back to back for ``seconds``; latencies (ms) and errors
+    (what they were is counted in :data:`FAILURES`)."""
     samples: list[float] = []
     errors = 0
     stop = time.monotonic() + seconds
@@ -124,7 +166,8 @@ async def closed_loop(seconds: float, users: int, request: Any) -> tuple[list[fl
             started = time.perf_counter()
             try:
                 ok = await request(index)
-            except httpx.HTTPError:
+            except httpx.HTTPError as exc:
+                FAILURES[type(exc).__name__] += 1
                 ok = False
             if ok:
                 samples.append((time.perf_counter() - started) * 1000)
@@ -144,17 +187,29 @@ async def run_phases(stack: Stack, args: argparse.Namespace, clips: list[bytes])
 
         async def declare(user: int) -> bool:
             response = await client.http.post(
-                "/api/v1/media/upload-url", headers={**client.headers, "X-User-Id": f"user-{user}"},
-                json={"sha256": secrets.token_hex(32), "sizeBytes": 1_000_000, "mime": "video/mp4",
-                      "filename": "bench.mp4"})
+                "/api/v1/media/upload-url",
+                headers={**client.headers, "X-User-Id": f"user-{user}"},
+                json={
+                    "sha256": secrets.token_hex(32),
+                    "sizeBytes": 1_000_000,
+                    "mime": "video/mp4",
+                    "filename": "bench.mp4",
+                },
+            )
+            if response.status_code != 201:
+                FAILURES[f"upload-url {response.status_code}"] += 1
             return response.status_code == 201
 
         samples, errors = await closed_loop(args.seconds, args.users, declare)
         results["upload-url"] = report("upload-url", samples, errors, args.seconds)
 
         async def stream(user: int) -> bool:
-            response = await client.http.get(f"/api/v1/media/{seed_id}/stream/hls/master/index.m3u8",
-                                             headers={**client.headers, "X-User-Id": f"user-{user}"})
+            response = await client.http.get(
+                f"/api/v1/media/{seed_id}/stream/hls/master/index.m3u8",
+                headers={**client.headers, "X-User-Id": f"user-{user}"},
+            )
+            if response.status_code != 302:
+                FAILURES[f"stream-url {response.status_code}"] += 1
             return response.status_code == 302
 
         samples, errors = await closed_loop(args.seconds, args.users, stream)
@@ -184,6 +239,9 @@ async def run_phases(stack: Stack, args: argparse.Namespace, clips: list[bytes])
             except (TimeoutError, RuntimeError):
                 errors += 1
         results["transcode-start"] = report("transcode-start", samples, errors, args.seconds)
+        if FAILURES:
+            print(f"  failures: {dict(FAILURES)}", flush=True)
+            FAILURES.clear()
     finally:
         await client.http.aclose()
     return results
@@ -215,8 +273,9 @@ def bench(kind: str, args: argparse.Namespace, clips: list[bytes]) -> dict[str, 
         try:
             stack.start("origin")
             with (Path(tmp) / "worker.log").open("wb") as log:
-                worker = subprocess.Popen([sys.executable, "-m", "mediaedge", "worker"], env=stack.env,
-                                          stdout=log, stderr=log)
+                worker = subprocess.Popen(
+                    [sys.executable, "-m", "mediaedge", "worker"], env=stack.env, stdout=log, stderr=log
+                )
             try:
                 return asyncio.run(run_phases(stack, args, clips))
             except (TimeoutError, RuntimeError):
@@ -238,7 +297,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="bench-media-clips-") as tmp:
         clips = [make_clip(Path(tmp) / f"c{i}.mp4", 2, 300 + 10 * i) for i in range(args.uploads + 1)]
-        for kind in (["sqlite", "postgresql"] if args.db == "both" else [args.db]):
+        for kind in ["sqlite", "postgresql"] if args.db == "both" else [args.db]:
             bench(kind, args, clips)
     return 0
 

@@ -68,10 +68,12 @@ def _part_bytes(index: int, size: int) -> Iterator[bytes]:
 
 
 def _form(index: int, size: int, md5: str) -> Iterator[bytes]:
-    yield (f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="index"\r\n\r\n{index}\r\n'
-           f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="hash"\r\n\r\n{md5}\r\n'
-           f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="big.mp4"\r\n'
-           "Content-Type: application/octet-stream\r\n\r\n").encode()
+    yield (
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="index"\r\n\r\n{index}\r\n'
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="hash"\r\n\r\n{md5}\r\n'
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="big.mp4"\r\n'
+        "Content-Type: application/octet-stream\r\n\r\n"
+    ).encode()
     yield from _part_bytes(index, size)
     yield f"\r\n--{BOUNDARY}--\r\n".encode()
 
@@ -125,9 +127,14 @@ def bench_parts(size: int, part: int) -> None:
                     started = time.perf_counter()
                     for index, n in enumerate(sizes):
                         first = index * part
-                        r = api.post(f"/api/videos/{video}/part", content=_form(index, n, md5s[index]), headers={
-                            "Content-Type": f"multipart/form-data; boundary={BOUNDARY}",
-                            "Content-Range": f"bytes {first}-{first + n - 1}/{size}"})
+                        r = api.post(
+                            f"/api/videos/{video}/part",
+                            content=_form(index, n, md5s[index]),
+                            headers={
+                                "Content-Type": f"multipart/form-data; boundary={BOUNDARY}",
+                                "Content-Range": f"bytes {first}-{first + n - 1}/{size}",
+                            },
+                        )
                         r.raise_for_status()
                     upload_seconds = time.perf_counter() - started
                 with PeakRss(pid) as join_rss:
@@ -135,10 +142,14 @@ def bench_parts(size: int, part: int) -> None:
                     completed = api.get(f"/api/videos/{video}/complete")
                     join_seconds = time.perf_counter() - started
                 assert completed.json().get("code") == "MEDIA_UNREADABLE", completed.text
-        print(f"  parts:    {size / upload_seconds / 1e6:7.1f} MB/s ({upload_seconds:.1f} s), "
-              f"origin RSS +{upload_rss.grown / MiB:.0f} MiB at peak")
-        print(f"  complete: {size / join_seconds / 1e6:7.1f} MB/s joined and probed ({join_seconds:.1f} s), "
-              f"origin RSS +{join_rss.grown / MiB:.0f} MiB at peak")
+        print(
+            f"  parts:    {size / upload_seconds / 1e6:7.1f} MB/s ({upload_seconds:.1f} s), "
+            f"origin RSS +{upload_rss.grown / MiB:.0f} MiB at peak"
+        )
+        print(
+            f"  complete: {size / join_seconds / 1e6:7.1f} MB/s joined and probed ({join_seconds:.1f} s), "
+            f"origin RSS +{join_rss.grown / MiB:.0f} MiB at peak"
+        )
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -152,13 +163,30 @@ async def _fill(state: OriginState, tenant_id: str, videos: int) -> None:
     base = now() - videos
     for i in range(videos):
         stamp = base + i
-        batch.append({
-            "id": new_asset_id(), "tenant_id": tenant_id, "kind": "video", "title": f"Lesson {i}",
-            "description": f"part {i % 97}", "tags": [f"tag{i % 50}", "course"], "metadata": {"genre": f"g{i % 20}"},
-            "is_public": True, "status": statuses[i % len(statuses)], "folder": "", "user_id": "", "mime": "video/mp4",
-            "size": (i * 7919) % 10_000_000, "duration": 60.0, "source": "upload", "dialect": "videos",
-            "extra": {}, "progress": 100.0, "created_at": stamp, "updated_at": stamp + (i * 31) % 1000,
-        })
+        batch.append(
+            {
+                "id": new_asset_id(),
+                "tenant_id": tenant_id,
+                "kind": "video",
+                "title": f"Lesson {i}",
+                "description": f"part {i % 97}",
+                "tags": [f"tag{i % 50}", "course"],
+                "metadata": {"genre": f"g{i % 20}"},
+                "is_public": True,
+                "status": statuses[i % len(statuses)],
+                "folder": "",
+                "user_id": "",
+                "mime": "video/mp4",
+                "size": (i * 7919) % 10_000_000,
+                "duration": 60.0,
+                "source": "upload",
+                "dialect": "videos",
+                "extra": {},
+                "progress": 100.0,
+                "created_at": stamp,
+                "updated_at": stamp + (i * 31) % 1000,
+            }
+        )
         if len(batch) == 5000 or i == videos - 1:
             async with state.store.transaction() as tx:
                 await tx.execute(sa.insert(assets), batch)

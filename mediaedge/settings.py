@@ -315,12 +315,23 @@ class VideoSettings:
 
     min_part_bytes: PositiveInt
     max_part_bytes: PositiveInt
+    parts_expire_after: Duration
+    cleanup_interval: PositiveInt
     link_expires_in: Duration
     prices: dict[str, NonNegativeFloat]
 
     def __post_init__(self) -> None:
         if self.min_part_bytes > self.max_part_bytes:
             raise FieldError("min_part_bytes", "must not exceed videos.max_part_bytes")
+
+
+@settings_table
+class DashboardSettings:
+    enabled: StrictBool
+    session_idle: Duration
+    session_lifetime: Duration
+    #: Not validated here: a validation error would echo the value. Shorter than 32 characters = no operator login.
+    operator_key: StrictStr = ""
 
 
 @settings_table
@@ -338,6 +349,10 @@ class EditorSettings:
     thumbnail_width: PositiveInt
     thumbnail_step: PositiveFloat
     version: StrictStr
+    action_history_depth: PositiveInt
+    render_preset: StrictStr
+    render_timeout: PositiveFloat
+    render_max_seconds: PositiveFloat
     audiolib_json: StrictStr
     audiolib_dir: StrictStr
 
@@ -381,6 +396,7 @@ class Settings:
     editor: EditorSettings
     videos: VideoSettings
     media: MediaSettings
+    dashboard: DashboardSettings
 
     def replace(self, **changes: Any) -> Settings:
         """A copy with top-level sections replaced (tests use it)."""

@@ -40,8 +40,9 @@ def url_host(value: str) -> str | None:
     return host
 
 
-def _entry(entry: str) -> str | None:
-    """A whitelist entry normalised to ``host`` or ``*.host``; None if it names no host."""
+def normalise_entry(entry: str) -> str | None:
+    """A whitelist entry normalised to ``host`` or ``*.host``; None if it names no host (the
+    dashboard refuses such entries; :meth:`Whitelist.of` ignores them)."""
     entry = entry.strip().lower()
     try:
         host = urlsplit(entry if "://" in entry else "//" + entry).hostname or ""
@@ -70,7 +71,7 @@ class Whitelist:
     def of(cls, entries: Iterable[str]) -> Whitelist:
         """Build from the tenant's ``whitelisted_domains``; unusable entries allow nothing."""
         entries = [e for e in entries if e.strip()]
-        normalised = [n for n in map(_entry, entries) if n]
+        normalised = [n for n in map(normalise_entry, entries) if n]
         exact = frozenset(n for n in normalised if not n.startswith("*."))
         suffixes = tuple(n[1:] for n in normalised if n.startswith("*."))
         return cls(exact, suffixes, bool(entries))

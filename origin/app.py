@@ -16,15 +16,18 @@ from starlette.routing import BaseRoute, Route
 
 from mediaedge.errors import HTTPError, error_body
 from mediaedge.settings import Settings
-from origin import edge_api
+from origin import dashboard, edge_api, openapi
 from origin.api import aauti, editor, media, uploads, videos
 from origin.cors import CORSMiddleware, Scope
 from origin.editor.developers import editor_origins
+from origin.metrics import MetricsMiddleware, OriginMetrics, RouteNames, metrics_endpoint
+from origin.openapi import describe
 from origin.services import origin_services
 from origin.state import OriginState
 
 log = logging.getLogger("mediaedge.origin")
 
+@describe(security=(), responses={200: {"type": "object", "properties": {"status": {"const": "ok"}}}})
 async def healthz(request: Request) -> Response:
     """Liveness plus a cheap metadata-store round trip."""
     await request.app.state.origin.store.db.ping()
@@ -33,12 +36,15 @@ async def healthz(request: Request) -> Response:
 
 ROUTES: list[BaseRoute] = [
     Route("/healthz", healthz, methods=["GET"]),
+    Route("/metrics", metrics_endpoint, methods=["GET"]),
+    *openapi.routes,
     *edge_api.routes,
     *aauti.routes,
     *videos.routes,
     *uploads.routes,
     *media.routes,
     *editor.routes,
+    *dashboard.routes,
 ]
 
 
@@ -87,9 +93,14 @@ def create_app(settings: Settings, state: OriginState | None = None) -> Starlett
             if own:
                 await origin.close()
 
-    return Starlette(
+    metrics = OriginMetrics()
+    names = RouteNames(ROUTES)
+    app = Starlette(
         routes=ROUTES,
-        middleware=[Middleware(CORSMiddleware, allowed=settings.origin.cors_origins, dynamic=_editor_origin)],
+        middleware=[
+            Middleware(MetricsMiddleware, metrics=metrics, names=names),
+            Middleware(CORSMiddleware, allowed=settings.origin.cors_origins, dynamic=_editor_origin),
+        ],
         lifespan=lifespan,
         exception_handlers={
             HTTPError: _http_error,
@@ -97,3 +108,5 @@ def create_app(settings: Settings, state: OriginState | None = None) -> Starlett
             Exception: _unhandled,
         },
     )
+    app.state.metrics = metrics
+    return app

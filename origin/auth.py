@@ -19,6 +19,9 @@ from origin.store import ApiKey, Tenant
 API_KEY_HEADER = "api-key"
 PUBLIC_KEY_HEADER = "stream-public-key"
 SECRET_KEY_HEADER = "stream-secret-key"  # noqa: S105 - a header name
+#: ASGI scope key under which a wrapping route (the dashboard's TUS mount) puts the tenant it already
+#: authenticated; clients cannot set scope keys.
+SCOPED_TENANT = "mediaedge.tenant"
 
 
 async def require_tenant(request: Request, invalid_status: int = 401, api_key: str | None = None) -> Tenant:
@@ -27,6 +30,9 @@ async def require_tenant(request: Request, invalid_status: int = 401, api_key: s
     Missing key → 400 (seed). Unknown or revoked key → 401, or 404 on the upload service whose
     table in the seed says "404 Invalid API key".
     """
+    scoped = request.scope.get(SCOPED_TENANT)
+    if isinstance(scoped, Tenant):
+        return scoped
     api_key = api_key or request.headers.get(API_KEY_HEADER)
     if not api_key:
         raise HTTPError(400, "Missing API-Key header", "API_KEY_REQUIRED")

@@ -2,10 +2,10 @@
 
 Any number of dispatchers (one per origin process) share the outbox: each claims due deliveries
 under a lease, POSTs them to the tenant's ``webhook_url`` (or the delivery's own ``target_url``, with
-its extra headers) through the SSRF guard, and records the attempt. A 2xx acknowledges; anything
-else is retried 30 s, 2 m, 8 m and 32 m later (× the ``webhooks.backoff_scale`` setting) until 5
-attempts were made. A URL the guard refuses fails at once. A dispatcher that dies mid-send loses
-nothing: its lease expires and another sends again
+its extra headers) through the SSRF guard, and records the attempt (status, error, the start of the
+answer). A 2xx acknowledges; anything else is retried 30 s, 2 m, 8 m and 32 m later (× the
+``webhooks.backoff_scale`` setting) until 5 attempts were made. A URL the guard refuses fails at
+once. A dispatcher that dies mid-send loses nothing: its lease expires and another sends again
 (delivery is at least once; receivers deduplicate by ``Webhook-Id``).
 """
 
@@ -27,6 +27,8 @@ log = logging.getLogger("mediaedge.origin.webhooks")
 
 BACKOFF_FIRST = 30.0
 BACKOFF_FACTOR = 4
+#: Bytes of each receiver's answer kept in the delivery log.
+RESPONSE_BODY_LIMIT = 2048
 
 
 def retry_delay(attempts: int, scale: float) -> float:
@@ -72,18 +74,25 @@ def _announce(state: OriginState, delivery: WebhookDelivery) -> None:
 
 async def _post(
     client: SafeClient, url: str, headers: dict[str, str], body: bytes, deadline: float
-) -> tuple[int | None, str | None, bool]:
-    """One POST: (status code, error or ``None`` when acknowledged, whether a retry may help)."""
+) -> tuple[int | None, str | None, bool, str | None]:
+    """One POST: (status code, error or ``None`` when acknowledged, whether a retry may help, the start
+    of the receiver's answer — its first :data:`RESPONSE_BODY_LIMIT` bytes, for the delivery log)."""
     try:
         async with client.stream(
             "POST", url, headers=headers, content=body, follow_redirects=False, deadline=deadline
         ) as response:
             status_code = response.status_code
+            answer = bytearray()
+            async for chunk in response.iter_bytes():
+                answer += chunk[: RESPONSE_BODY_LIMIT - len(answer)]
+                if len(answer) >= RESPONSE_BODY_LIMIT:
+                    break
     except NetError as exc:
-        return None, str(exc), exc.retryable
+        return None, str(exc), exc.retryable, None
+    text = answer.decode("utf-8", "replace")
     if 200 <= status_code < 300:
-        return status_code, None, False
-    return status_code, f"Receiver answered HTTP {status_code}", True
+        return status_code, None, False, text
+    return status_code, f"Receiver answered HTTP {status_code}", True, text
 
 
 async def deliver(state: OriginState, client: SafeClient, delivery: WebhookDelivery, owner: str) -> None:
@@ -104,7 +113,7 @@ async def deliver(state: OriginState, client: SafeClient, delivery: WebhookDeliv
         "Content-Type": "application/json",
         **signature_headers(tenant.webhook_signing_key, delivery.id, int(now), body),
     }
-    status_code, error, retryable = await _post(client, url, headers, body, state.settings.webhooks.timeout)
+    status_code, error, retryable, answer = await _post(client, url, headers, body, state.settings.webhooks.timeout)
     attempt = delivery.attempts + 1
     if error is None:
         status, due = "delivered", now
@@ -119,6 +128,7 @@ async def deliver(state: OriginState, client: SafeClient, delivery: WebhookDeliv
         duration_ms=round((time.time() - now) * 1000),
         status_code=status_code,
         error=error,
+        response_body=answer,
     )
     if not await state.store.webhooks.settle(
         delivery.id, owner, status=status, next_attempt_at=due, error=error, attempt=record

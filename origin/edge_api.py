@@ -26,6 +26,7 @@ from mediaedge.keys import InvalidKey, validate_key
 from mediaedge.storage import StorageBackend
 from origin.http import JSON, json_body, str_field
 from origin.media.delivery import asset_object
+from origin.openapi import describe
 from origin.state import OriginState, get_state
 from origin.store import FileRecord
 from origin.streams.outputs import stream_object
@@ -64,7 +65,9 @@ async def _file_object(state: OriginState, key: str) -> tuple[StorageBackend, in
     return (state.backend(bucket), record.size, policy_headers(record)) if bucket else None
 
 
+@describe(responses={200: "The object", 206: "A range of the object", 304: "Not modified"}, errors=(416,))
 async def edge_object(request: Request) -> Response:
+    """An object's bytes (whole or one range) with its policy headers, for an edge."""
     state = _require_edge(request)
     try:
         key = validate_key(request.path_params["key"])
@@ -90,12 +93,25 @@ async def edge_object(request: Request) -> Response:
     return StreamingResponse(backend.open_range(key, start, end), status_code=status, headers=headers)
 
 
+def edge_whitelist(state: OriginState, domains: list[str]) -> list[str]:
+    """The whitelist edges enforce: the tenant's, plus the origin's own host when it has one.
+
+    The origin's pages that play media (the embed player, the dashboard's preview of it) send the
+    origin's ``Origin`` with hls.js' requests; they enforce the tenant's whitelist themselves (the
+    player's framing checks), so the edge lets them through.
+    """
+    own = urlsplit(state.settings.origin.url).hostname
+    return [*domains, own] if domains and own and own not in domains else domains
+
+
 async def edge_tenant(request: Request) -> JSON:
+    """A tenant's policy for edges: whitelisted domains (with the origin's host) and app IDs."""
     state = _require_edge(request)
     tenant = await state.store.tenants.get(request.path_params["tenant_id"])
     if tenant is None:
         raise HTTPError(404, "Tenant not found", "TENANT_NOT_FOUND")
-    return JSON({"id": tenant.id, "whitelisted_domains": tenant.whitelisted_domains, "app_ids": tenant.app_ids})
+    domains = edge_whitelist(state, tenant.whitelisted_domains)
+    return JSON({"id": tenant.id, "whitelisted_domains": domains, "app_ids": tenant.app_ids})
 
 
 async def edge_register(request: Request) -> JSON:

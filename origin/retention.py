@@ -4,7 +4,8 @@ Finished jobs (``GET /upload/jobs/{id}``) and settled webhook deliveries (``GET 
 are kept for ``jobs.retention`` and ``webhooks.retention`` after they last changed, then deleted.
 Rows still queued, running or due for a retry are never touched. File reservations whose ingest died
 with its process (``uploading`` for over :data:`STALE_RESERVATION`; an ingest holds one only while it
-stores a finished file) are deleted with any object they got to write, freeing their names. Every
+stores a finished file) are deleted with any object they got to write, freeing their names. Expired
+dashboard sessions are deleted too. Every
 origin process runs the sweep; deleting is idempotent, so several at once are harmless.
 """
 
@@ -47,6 +48,9 @@ async def prune(state: OriginState, now: float | None = None) -> tuple[int, int,
             await state.backend(bucket).delete(record.key)  # the key was this reservation's alone
         await state.store.files.delete(record.id)
         reservations += 1
+    sessions = await state.store.dashboard_sessions.prune()
+    if sessions:
+        log.info("retention: deleted %d expired dashboard sessions", sessions)
     if jobs or deliveries or reservations:
         log.info(
             "retention: deleted %d finished jobs, %d settled webhook deliveries, %d stale reservations",

@@ -48,8 +48,17 @@ async def sign_edge_url(
     lifetime = min(lifetime, parse_duration(state.settings.tokens.max_expires_in))
     signing_key = await state.keys.active()
     now = int(time.time())
-    token = sign_token(signing_key, tenant_id=tenant_id, path=path, expires_at=now + lifetime, scope=scope, ip=ip,
-                       file_id=file_id, asset_id=asset_id, now=now)
+    token = sign_token(
+        signing_key,
+        tenant_id=tenant_id,
+        path=path,
+        expires_at=now + lifetime,
+        scope=scope,
+        ip=ip,
+        file_id=file_id,
+        asset_id=asset_id,
+        now=now,
+    )
     await state.store.signing_keys.note_expiry(signing_key.kid, now + lifetime)
     return SignedUrl(token, f"{state.settings.edge.url}/{token}/{key}", now + lifetime)
 
@@ -60,8 +69,15 @@ def link_signature(state: OriginState, purpose: str, subject: str, expires: int)
     return hmac.new(key, f"{subject}:{expires}".encode(), hashlib.sha256).hexdigest()
 
 
-def check_link(state: OriginState, purpose: str, subject: str, expires: str | None, signature: str | None,
-               what: str = "link", code: str = "LINK") -> None:
+def check_link(
+    state: OriginState,
+    purpose: str,
+    subject: str,
+    expires: str | None,
+    signature: str | None,
+    what: str = "link",
+    code: str = "LINK",
+) -> None:
     """403 unless ``signature`` signs ``subject`` until ``expires`` (constant-time) and that has not
     passed; the errors say ``Invalid {what}`` (``{code}_INVALID``) or ``{What} expired`` (``{code}_EXPIRED``)."""
     try:

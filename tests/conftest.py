@@ -10,6 +10,7 @@ pytest_plugins = [
     "tests.fixtures.origin_server",
     "tests.fixtures.media",
     "tests.fixtures.ci",
+    "tests.editor.render_stack",
     "pytester",
 ]
 

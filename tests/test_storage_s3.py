@@ -356,6 +356,16 @@ async def test_presigned_post(s3: S3Storage) -> None:
     assert await read_all(s3, KEY) == b"uploaded directly"
 
 
+@pytest.mark.anyio
+async def test_presigned_post_of_an_exact_size(s3: S3Storage) -> None:
+    post = await s3.presign_post(KEY, 900, max_size=1234, content_type="video/mp4", min_size=1234)
+    assert post is not None
+    policy = json.loads(base64.b64decode(post.fields["policy"]))
+    assert ["content-length-range", 1234, 1234] in policy["conditions"]
+    with pytest.raises(ValueError, match="invalid size range"):
+        await s3.presign_post(KEY, 900, max_size=10, min_size=11)
+
+
 # -- errors ----------------------------------------------------------------------------------------
 
 

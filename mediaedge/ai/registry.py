@@ -35,8 +35,8 @@ P = TypeVar("P", CaptionProvider, SpeechProvider, ImageProvider)
 
 @settings_table
 class AIConfig:
-    """``[plugins.ai]``: provider names per kind, in order of preference; generation budgets, the
-    block list every tenant shares, and the caption rate limit."""
+    """``[plugins.ai]``: provider names per kind, in order of preference; generation budgets and the
+    block list every tenant shares."""
 
     captions: StrList = field(default_factory=lambda: ["pocketsphinx"])
     speech: StrList = field(default_factory=lambda: ["espeak"])
@@ -47,8 +47,6 @@ class AIConfig:
     budget_caption_minutes: NonNegativeFloat = 0.0
     #: Words and phrases refused in every prompt and text (whole words, any case), beside each tenant's own.
     blocklist: StrList = field(default_factory=list)
-    #: Caption generations one user (API key) may request per minute; 0: no limit.
-    caption_requests_per_minute: NonNegativeFloat = 10.0
 
 
 @hookimpl

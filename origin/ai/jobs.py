@@ -5,9 +5,10 @@ result in the catalogue, and — in one transaction — records it (``ready``, t
 an ``ai`` webhook to the tenant:
 
 - ``ai.caption``: the asset's media (the local file, or a copy from its bucket) → the provider's
-  transcript → a WebVTT caption track beside the asset's file (``approved: false`` when review was
-  requested; it replaces an earlier generated track of the language) and the transcript (text, cues,
-  word times), both ``source: "generated"``; charged the media's minutes.
+  transcript → a WebVTT caption track stored like a manual one (:func:`origin.media.tracks.add_caption`:
+  beside the asset's file, replacing an earlier generated track of the language, and — when approved —
+  listed in the stream's HLS master playlist and DASH MPD), ``source: "generated"``, ``approved: false``
+  when review was requested; and the transcript (text, cues, word times); charged the media's minutes.
 - ``ai.speech``: the text spoken → an ``audio`` asset (``source: "generated"``); charged its seconds.
 - ``ai.image``: the picture → an ``image`` asset (``source: "generated"``); charged one image.
 
@@ -31,10 +32,12 @@ import aiofiles
 
 from mediaedge.ai import AIError, AIProviders, ImageRequest, image_mime
 from mediaedge.ai.providers import AudioFormat
+from mediaedge.errors import HTTPError
 from origin.ai.service import generation_event
 from origin.catalogue.intake import NewMedia, create_media_asset, store_media
 from origin.catalogue.status import Status
 from origin.jobs import Job, PermanentJobError, RetryableJobError, register_job
+from origin.media.tracks import add_caption
 from origin.state import OriginState
 from origin.store import Asset, Tenant
 from origin.store.ai import Generation
@@ -44,8 +47,6 @@ from origin.webhooks import emit
 BACKOFF = (5.0, 15.0, 45.0)
 MAX_ATTEMPTS = 4
 PROGRESS_INTERVAL = 1.0
-#: Caption files live beside the asset's file: ``{key}.captions/{language}.generated.vtt``.
-CAPTIONS_SUFFIX = ".captions/"
 IMAGE_SUFFIX = {"image/png": ".png", "image/jpeg": ".jpg", "image/gif": ".gif", "image/webp": ".webp"}
 
 
@@ -150,11 +151,9 @@ async def run_caption(state: OriginState, job: Job) -> dict[str, Any]:
         transcript = await _call(
             provider.transcribe(Path(media), request["language"], work_dir=work, report=_Progress(state, generation.id))
         )
-        vtt = work / "captions.vtt"
-        await asyncio.to_thread(vtt.write_text, transcript.to_webvtt(), "utf-8")
-        key = f"{file.key}{CAPTIONS_SUFFIX}{request['language']}.generated.vtt"
-        await backend.put_file(key, str(vtt), "text/vtt")
-    minutes = (asset.duration or max((c.end for c in transcript.cues), default=0.0)) / 60
+    if not transcript.cues:
+        raise PermanentJobError(f"ai.rejected: {provider.name} recognised no speech in the media")
+    minutes = (asset.duration or max(c.end for c in transcript.cues)) / 60
     cues = [
         {
             "start": c.start,
@@ -165,43 +164,37 @@ async def run_caption(state: OriginState, job: Job) -> dict[str, Any]:
         for c in transcript.cues
     ]
     language = request["language"]
-    approved = not request.get("reviewRequired", False)
-    earlier = next(
-        (c for c in await state.store.captions.list(asset.id) if c.language == language and c.source == "generated"),
-        None,
-    )
-    if earlier is not None:  # one generated track per language: the newest replaces it
-        await state.store.captions.delete(asset.id, earlier.id)
-    async with state.store.transaction() as tx:
-        caption = await state.store.captions.add(
-            asset.id,
-            language=language,
-            label=_label(language),
-            format="vtt",
-            key=key,
-            approved=approved,
+    tenant = await state.store.tenants.get(generation.tenant_id)
+    if tenant is None:
+        raise GenerationGone("the tenant was deleted")
+    try:  # stored like a manual caption (replacing the earlier generated one), and put in the manifests
+        caption = await add_caption(
+            state,
+            tenant,
+            asset,
+            language,
+            transcript.to_webvtt(),
+            approved=not request.get("reviewRequired", False),
             source="generated",
-            conn=tx,
         )
+    except HTTPError as exc:
+        error = PermanentJobError if exc.status < 500 else RetryableJobError
+        raise error(f"{exc.code or 'ai.error'}: {exc.message}") from exc
+    async with state.store.transaction() as tx:
         await state.store.transcripts.put(asset.id, language, transcript.text, cues, caption_id=caption.id, conn=tx)
-        caption_id = caption.id
         return await _finish(
             state,
             tx,
             generation,
-            caption_id=caption_id,
+            caption_id=caption.id,
             units=minutes,
             result={
                 "cues": len(cues),
                 "words": len(transcript.words),
-                "key": key,
+                "key": caption.key,
                 "provider": transcript.provider or provider.name,
             },
         )
-
-
-def _label(language: str) -> str:
-    return f"{language} (generated)"
 
 
 # -- speech ----------------------------------------------------------------------------------------

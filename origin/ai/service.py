@@ -1,4 +1,5 @@
-"""Requesting AI generations: validation, moderation, idempotency, rate limit and budget, then a job.
+"""Requesting AI generations: validation, moderation, idempotency and budget, then a job (the caller's
+rate limit is the media API's, applied before: :mod:`origin.api.media.ai`).
 
 Every request is checked in this order, before any work starts:
 
@@ -6,9 +7,7 @@ Every request is checked in this order, before any work starts:
 2. its prompt or text passes every ``moderate_prompt`` implementation → else 422 ``ai.refused.safety``;
 3. the same request (tenant, kind, provider, model, canonical body — the prompt hash) was made
    before → that generation is returned, not charged again (a failed one is queued again);
-4. generate-caption: at most ``plugins.ai.caption_requests_per_minute`` per user → 429
-   ``rate.limited`` with ``Retry-After``;
-5. this calendar month's usage of the kind plus this request's estimate stays within the tenant's
+4. this calendar month's usage of the kind plus this request's estimate stays within the tenant's
    budget → else 402 ``ai.refused.budget``.
 
 Then, in one transaction, the generation row (its unique key makes two identical requests arriving
@@ -46,7 +45,6 @@ JOB_KINDS: dict[str, str] = {"caption": "ai.caption", "speech": "ai.speech", "im
 UNITS: dict[str, str] = {"image": "images", "speech": "audio_seconds", "caption": "caption_minutes"}
 #: Spoken words per second assumed when estimating a text's audio before it is spoken (150 wpm).
 WORDS_PER_SECOND = 2.5
-RATE_WINDOW = 60.0
 
 
 @dataclass(frozen=True)
@@ -209,7 +207,7 @@ async def _submit(
     prompt: str | None,
     estimate: float,
 ) -> tuple[Generation, bool]:
-    """Moderate, deduplicate, limit, charge and queue; ``(generation, created)``."""
+    """Moderate, deduplicate, charge and queue; ``(generation, created)``."""
     if prompt is not None:
         try:
             refusal = await providers(state).moderate(prompt, kind, tenant.id)
@@ -223,11 +221,10 @@ async def _submit(
         return prior, False
     try:
         async with state.store.transaction() as tx:
-            await state.store.ai.lock_tenant(tx, tenant.id)  # limits and budgets hold under concurrency
+            await state.store.ai.lock_tenant(tx, tenant.id)  # budgets hold under concurrency
             prior = await state.store.ai.by_key(tenant.id, key, tx)  # a twin may have committed meanwhile
             if prior is not None and prior.status != "failed":
                 return prior, False
-            await _check_rate(state, tx, tenant, user_id, kind)
             await _check_budget(state, tx, tenant, kind, estimate)
             if prior is not None:  # a failed one: run it again (it was not charged)
                 job_id = await enqueue(tx, JOB_KINDS[kind], tenant.id, {"generation_id": prior.id})
@@ -269,22 +266,6 @@ async def _submit(
         if twin is None:
             raise
         return twin, False
-
-
-async def _check_rate(state: OriginState, tx: Conn, tenant: Tenant, user_id: str, kind: Kind) -> None:
-    if kind != "caption":
-        return
-    limit = state.settings.plugin("ai", AIConfig).caption_requests_per_minute
-    if not limit:
-        return
-    recent = await state.store.ai.count_since(tenant.id, user_id, kind, time.time() - RATE_WINDOW, tx)
-    if recent >= limit:
-        raise HTTPError(
-            429,
-            f"Caption generation is limited to {limit:g} requests per minute per user",
-            "rate.limited",
-            {"Retry-After": str(int(RATE_WINDOW))},
-        )
 
 
 async def _check_budget(state: OriginState, tx: Conn, tenant: Tenant, kind: Kind, estimate: float) -> None:

@@ -28,7 +28,7 @@ from origin.catalogue.ids import new_asset_id
 from origin.catalogue.status import Status
 from origin.editor.callbacks import emit_callback
 from origin.editor.kinds import media_type
-from origin.editor.media import folder_id, set_editor_extra
+from origin.editor.media import ROOT, path_of, set_editor_extra
 from origin.editor.sealed import open_sealed, seal
 from origin.editor.sessions import Caller, user_id
 from origin.fetch_url import BACKOFF, MAX_ATTEMPTS, download
@@ -61,14 +61,14 @@ def check_public_url(state: OriginState, url: Any) -> str:
 
 
 async def _start_import(
-    state: OriginState, caller: Caller, conn: Conn, url: str, name: str, folder: str | None, source: str
+    state: OriginState, caller: Caller, conn: Conn, url: str, name: str, folder: str, source: str
 ) -> Asset:
     asset = await state.store.assets.create(
         caller.tenant.id,
         kind=media_type(name) or "video",
         title=name,
         asset_id=new_asset_id(),
-        folder=folder or "",
+        folder=folder,
         user_id=user_id(caller.session),
         source=source,
         dialect="editor",
@@ -83,7 +83,7 @@ async def _start_import(
 
 async def import_url(state: OriginState, caller: Caller, body: dict[str, Any]) -> Asset:
     url = check_public_url(state, body.get("url"))
-    folder = await folder_id(state, caller.tenant, body.get("folder"))
+    folder = await path_of(state, caller.tenant, body.get("folder"))
     async with state.store.transaction() as tx:
         return await _start_import(state, caller, tx, url, _name_of(url), folder, "url")
 
@@ -185,7 +185,7 @@ async def import_bucket(state: OriginState, caller: Caller, body: dict[str, Any]
     if not all(isinstance(body.get(f), str) and body.get(f) for f in BUCKET_FIELDS):
         raise HTTPError(400, "awsAccessKey, awsSecreteKey and awsBucketName are required", "editor.import.invalid")
     endpoint = check_public_url(state, body.get("awsEndPoint") or AWS_ENDPOINT)
-    folder = await folder_id(state, caller.tenant, body.get("folder"))
+    folder = await path_of(state, caller.tenant, body.get("folder"))
     secret = {f: body[f] for f in BUCKET_FIELDS} | {
         "awsEndPoint": endpoint,
         "region": body.get("awsRegion") or "us-east-1",
@@ -239,7 +239,9 @@ async def run_bucket_import(state: OriginState, job: Job) -> dict[str, Any]:
                         "get_object", Params={"Bucket": creds["awsBucketName"], "Key": key}, ExpiresIn=PRESIGN_SECONDS
                     )
                     async with state.store.transaction() as tx:
-                        asset = await _start_import(state, caller, tx, url, name, job.payload.get("folder"), "import")
+                        asset = await _start_import(
+                            state, caller, tx, url, name, job.payload.get("folder") or ROOT, "import"
+                        )
                     started.append(asset.id)
     except ClientError as exc:
         code = exc.response.get("Error", {}).get("Code", "")

@@ -1,8 +1,11 @@
 """The catalogue as the editor's media files and folders.
 
 Every asset of the tenant is a media file of the editor, whatever API created it (same ids): the
-media tab, ``/api/mediafiles`` and the custom URLs list them. Folders are the catalogue's folders
-(``folders`` table; an asset's ``folder`` is its folder's id, ``""`` at the root).
+media tab, ``/api/mediafiles`` and the custom URLs list them. Folders are the catalogue's folders:
+an asset's ``folder`` is a path (``root/Projects/Cuts``; ``""`` or ``root`` at the top), the one
+the uploads API takes; the ``folders`` table gives each folder of a path an id, a name and a parent
+(renaming or moving one moves the paths of everything in it). Paths another API made show up as
+folders the next time the editor lists folders.
 
 The editor's own facts about an asset live in ``asset.extra["editor"]``: ``stage`` (``upload``,
 ``import``, ``prepare_thumbnails`` while one runs), ``thumbs`` (the prepared timeline strip: step in
@@ -29,6 +32,8 @@ SORT_COLUMNS: dict[str, str] = {"name": "title", "createTime": "created_at", "si
 KINDS = ("video", "audio", "image")
 FILTERS = (*KINDS, "folder", "voiceover")
 ROOT = "root"
+#: An asset at the top has no folder (``""``) or, made through the uploads API, ``root``.
+ROOT_VALUES = ("", ROOT)
 
 
 @dataclass(frozen=True)
@@ -72,6 +77,38 @@ async def folder_id(state: OriginState, tenant: Tenant, value: str | None) -> st
     return value
 
 
+async def folder_path(state: OriginState, tenant: Tenant, folder: str | None) -> str:
+    """The catalogue path of a folder id (``root/Projects/Cuts``; ``root`` for the top)."""
+    names: list[str] = []
+    while folder is not None:
+        found = await state.store.editor.folder(tenant.id, folder)
+        if found is None:
+            raise HTTPError(404, "Folder not found", "not_found")
+        names.append(found.name)
+        folder = found.parent_id
+    return "/".join([ROOT, *reversed(names)])
+
+
+async def path_of(state: OriginState, tenant: Tenant, value: str | None) -> str:
+    """A folder parameter (id, ``root`` or nothing) as a catalogue path."""
+    return await folder_path(state, tenant, await folder_id(state, tenant, value))
+
+
+def in_folder(path: str) -> str | list[str]:
+    """What an asset's ``folder`` holds when it lies in ``path``: the top is ``""`` or ``root``."""
+    return list(ROOT_VALUES) if path == ROOT else path
+
+
+async def materialise_folders(state: OriginState, tenant: Tenant) -> None:
+    """Folders that other APIs put assets in (``root/a/b`` paths) become folders of the editor."""
+    editor = state.store.editor
+    for path in await editor.asset_folders(tenant.id, ROOT + "/"):
+        parent: str | None = None
+        for name in filter(None, path.split("/")[1:]):
+            found = await editor.child(tenant.id, parent, name)
+            parent = found.id if found else (await editor.create_folder(tenant.id, name, parent)).id
+
+
 async def listing(
     state: OriginState,
     tenant: Tenant,
@@ -92,6 +129,9 @@ async def listing(
     """
     wanted = set(filters) or set(FILTERS)
     kinds = [k for k in KINDS if k in wanted]
+    if "folder" in wanted and not all_folders:
+        await materialise_folders(state, tenant)
+    path = await folder_path(state, tenant, folder)
     subfolders = (
         await state.store.editor.subfolders(tenant.id, folder, search=search, descending=descending and sort == "name")
         if "folder" in wanted and not all_folders
@@ -107,7 +147,7 @@ async def listing(
             tenant.id,
             kinds=kinds or ["audio"],
             search=search,
-            folder=None if all_folders else (folder or ""),
+            folder=None if all_folders else in_folder(path),
             sort=SORT_COLUMNS[sort],
             descending=descending,
             limit=max(file_count, 1),
@@ -167,25 +207,27 @@ def _name(value: Any) -> str:
 
 
 async def create_folder(state: OriginState, tenant: Tenant, name: Any, parent: str | None) -> Folder:
-    return await state.store.editor.create_folder(tenant.id, _name(name), await folder_id(state, tenant, parent))
+    """A new folder, or the one of that name already there (one path, one folder)."""
+    parent_id, clean = await folder_id(state, tenant, parent), _name(name)
+    existing = await state.store.editor.child(tenant.id, parent_id, clean)
+    return existing or await state.store.editor.create_folder(tenant.id, clean, parent_id)
+
+
+async def _replace(state: OriginState, tenant: Tenant, folder: str, **fields: Any) -> None:
+    """Change a folder's name or parent; the assets in it and below it follow it."""
+    old = await folder_path(state, tenant, folder)
+    async with state.store.transaction() as tx:
+        await state.store.editor.update_folder(tenant.id, folder, tx, **fields)
+    new = await folder_path(state, tenant, folder)
+    if new != old:
+        async with state.store.transaction() as tx:
+            await state.store.editor.repath_assets(tenant.id, old, new, tx)
 
 
 async def rename_folder(state: OriginState, tenant: Tenant, folder: str, name: Any) -> None:
-    if not await state.store.editor.update_folder(tenant.id, folder, name=_name(name)):
+    if await state.store.editor.folder(tenant.id, folder) is None:
         raise HTTPError(404, "Folder not found", "not_found")
-
-
-async def folder_assets(state: OriginState, tenant: Tenant, folder_ids: list[str]) -> list[Asset]:
-    found: list[Asset] = []
-    for fid in folder_ids:
-        offset = 0
-        while True:
-            page, total = await state.store.assets.page(tenant.id, folder=fid, limit=500, offset=offset)
-            found += [a for a in page if a.status != Status.DELETED]
-            offset += len(page)
-            if not page or offset >= total:
-                break
-    return found
+    await _replace(state, tenant, folder, name=_name(name))
 
 
 async def delete_folder(state: OriginState, tenant: Tenant, folder: str, *, force: bool) -> None:
@@ -193,7 +235,7 @@ async def delete_folder(state: OriginState, tenant: Tenant, folder: str, *, forc
     if await state.store.editor.folder(tenant.id, folder) is None:
         raise HTTPError(404, "Folder not found", "not_found")
     tree = await state.store.editor.descendants(tenant.id, folder)
-    contents = await folder_assets(state, tenant, tree)
+    contents = await state.store.editor.assets_in_tree(tenant.id, await folder_path(state, tenant, folder))
     if not force and (contents or len(tree) > 1):
         raise HTTPError(409, "The folder is not empty (delete with force=1)", "not_empty")
     for asset in contents:
@@ -213,8 +255,9 @@ async def move_entries(
             raise HTTPError(404, f"Folder not found: {moved}", "not_found")
         if target is not None and target in await state.store.editor.descendants(tenant.id, moved):
             raise HTTPError(400, "A folder cannot be moved into itself or its subfolders", "editor.folder.invalid")
+    for moved in moved_folders:
+        await _replace(state, tenant, moved, parent_id=target)
+    path = await folder_path(state, tenant, target)
     async with state.store.transaction() as tx:
-        for moved in moved_folders:
-            await state.store.editor.update_folder(tenant.id, moved, tx, parent_id=target)
         for asset in assets:
-            await state.store.assets.update(tenant.id, asset.id, conn=tx, folder=target or "")
+            await state.store.assets.update(tenant.id, asset.id, conn=tx, folder=path)

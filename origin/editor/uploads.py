@@ -28,7 +28,7 @@ from mediaedge.settings import parse_duration
 from origin.catalogue.ids import new_asset_id
 from origin.catalogue.status import Status
 from origin.editor.kinds import media_type
-from origin.editor.media import editor_extra, folder_id, get_asset, set_editor_extra
+from origin.editor.media import editor_extra, get_asset, path_of, set_editor_extra
 from origin.editor.sessions import Caller, user_id
 from origin.ingest import max_file_size
 from origin.state import OriginState
@@ -86,7 +86,7 @@ async def create_session(state: OriginState, caller: Caller, body: dict[str, Any
     if kind is None:
         raise unsupported(name)
     await check_room(state, caller, size)
-    folder = await folder_id(state, caller.tenant, body.get("folder"))
+    folder = await path_of(state, caller.tenant, body.get("folder"))
     asset_id = new_asset_id()
     upload = await tus.create(
         state,
@@ -100,7 +100,7 @@ async def create_session(state: OriginState, caller: Caller, body: dict[str, Any
         kind=kind,
         title=name,
         asset_id=asset_id,
-        folder=folder or "",
+        folder=folder,
         user_id=user_id(caller.session),
         source="upload",
         dialect="editor",

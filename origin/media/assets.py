@@ -26,8 +26,9 @@ async def tenant_asset(state: OriginState, tenant: Tenant, asset_id: str) -> Ass
 
 def require_not_quarantined(asset: Asset) -> None:
     if asset.status == Status.QUARANTINED:
-        raise HTTPError(451, f"The asset is quarantined: {asset.error or 'its content was refused'}",
-                        "media.quarantined")
+        raise HTTPError(
+            451, f"The asset is quarantined: {asset.error or 'its content was refused'}", "media.quarantined"
+        )
 
 
 def require_ready(asset: Asset) -> None:

@@ -133,8 +133,10 @@ def _all_taken(lines: list[str], timing: re.Pattern[str], cues: tuple[Cue, ...],
         match = timing.match(line)
         times = match and (round(parse_timestamp(match.group(1)), 3), round(parse_timestamp(match.group(2)), 3))
         if times and times not in taken:
-            raise invalid(number, "the cue does not start a block of its own (a blank line, or the cue number, "
-                                  "is missing before it)")
+            raise invalid(
+                number,
+                "the cue does not start a block of its own (a blank line, or the cue number, is missing before it)",
+            )
 
 
 def _parse_srt(text: str) -> tuple[Cue, ...]:
@@ -144,7 +146,7 @@ def _parse_srt(text: str) -> tuple[Cue, ...]:
         subtitles = list(srt.parse(text))
     except srt.SRTParseError as exc:
         line = text.count("\n", 0, exc.expected_start) + 1
-        raise invalid(line, f"not a valid SRT cue: {text[exc.expected_start:].split(chr(10), 1)[0]!r}") from None
+        raise invalid(line, f"not a valid SRT cue: {text[exc.expected_start :].split(chr(10), 1)[0]!r}") from None
     if not subtitles:
         raise invalid(len(lines), "the file has no cues")
     cues = tuple(Cue(s.start.total_seconds(), s.end.total_seconds(), s.content) for s in subtitles)
@@ -171,8 +173,13 @@ def segment_files(cues: tuple[Cue, ...], duration: float) -> list[tuple[str, flo
 
 def subtitle_playlist(segments: list[tuple[str, float, str]]) -> str:
     target = max(1, math.ceil(max(seconds for _, seconds, _ in segments)))
-    lines = ["#EXTM3U", "#EXT-X-VERSION:3", f"#EXT-X-TARGETDURATION:{target}", "#EXT-X-MEDIA-SEQUENCE:0",
-             "#EXT-X-PLAYLIST-TYPE:VOD"]
+    lines = [
+        "#EXTM3U",
+        "#EXT-X-VERSION:3",
+        f"#EXT-X-TARGETDURATION:{target}",
+        "#EXT-X-MEDIA-SEQUENCE:0",
+        "#EXT-X-PLAYLIST-TYPE:VOD",
+    ]
     for name, seconds, _ in segments:
         lines += [f"#EXTINF:{seconds:.3f},", name]
     return "\n".join([*lines, "#EXT-X-ENDLIST", ""])
@@ -231,12 +238,19 @@ def mpd_with_subtitles(mpd: str, tracks: list[Track]) -> str:
         if (adaptation.get("id") or "").startswith(DASH_ID_PREFIX):
             period.remove(adaptation)
     for index, track in enumerate(tracks):
-        adaptation = ET.SubElement(period, f"{{{DASH_NS}}}AdaptationSet", {
-            "id": f"{DASH_ID_PREFIX}{index}", "contentType": "text", "mimeType": "text/vtt", "lang": track.language,
-        })
-        ET.SubElement(adaptation, f"{{{DASH_NS}}}Role", {"schemeIdUri": "urn:mpeg:dash:role:2011",
-                                                          "value": "subtitle"})
-        rep = ET.SubElement(adaptation, f"{{{DASH_NS}}}Representation",
-                            {"id": f"{DASH_ID_PREFIX}{track.language}", "bandwidth": "256"})
+        adaptation = ET.SubElement(
+            period,
+            f"{{{DASH_NS}}}AdaptationSet",
+            {
+                "id": f"{DASH_ID_PREFIX}{index}",
+                "contentType": "text",
+                "mimeType": "text/vtt",
+                "lang": track.language,
+            },
+        )
+        ET.SubElement(adaptation, f"{{{DASH_NS}}}Role", {"schemeIdUri": "urn:mpeg:dash:role:2011", "value": "subtitle"})
+        rep = ET.SubElement(
+            adaptation, f"{{{DASH_NS}}}Representation", {"id": f"{DASH_ID_PREFIX}{track.language}", "bandwidth": "256"}
+        )
         ET.SubElement(rep, f"{{{DASH_NS}}}BaseURL").text = f"{track.directory}captions.vtt"
     return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode")

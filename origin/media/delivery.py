@@ -44,8 +44,16 @@ async def sign_directory(state: OriginState, asset: Asset, prefix: str, bound_to
     lifetime = min(lifetime, parse_duration(state.settings.tokens.max_expires_in))
     key = await state.keys.active()
     now = int(time.time())
-    token = sign_token(key, tenant_id=asset.tenant_id, path=prefix, expires_at=now + lifetime, scope="prefix",
-                       asset_id=bound_to, user_id=user, now=now)
+    token = sign_token(
+        key,
+        tenant_id=asset.tenant_id,
+        path=prefix,
+        expires_at=now + lifetime,
+        scope="prefix",
+        asset_id=bound_to,
+        user_id=user,
+        now=now,
+    )
     await state.keys.note_expiry(key.kid, now + lifetime)
     return token
 
@@ -82,12 +90,16 @@ async def stream_url(state: OriginState, asset: Asset, protocol: str, variant: s
         elif variant in names:
             path = f"{variant}/index.m3u8"
         else:
-            raise HTTPError(404, f"No variant {variant!r}; the stream has master, {', '.join(names)}",
-                            "media.variant_not_found")
+            raise HTTPError(
+                404, f"No variant {variant!r}; the stream has master, {', '.join(names)}", "media.variant_not_found"
+            )
     else:
         if variant not in ("master", "manifest"):
-            raise HTTPError(404, f"No DASH variant {variant!r}; the stream's MPD is 'master' (every rendition)",
-                            "media.variant_not_found")
+            raise HTTPError(
+                404,
+                f"No DASH variant {variant!r}; the stream's MPD is 'master' (every rendition)",
+                "media.variant_not_found",
+            )
         path = "manifest.mpd"
     token = await sign_directory(state, asset, stream.output_prefix, stream.id, user)
     return edge_url(state, token, stream.output_prefix + path)
@@ -116,17 +128,21 @@ async def asset_object(state: OriginState, key: str) -> tuple[StorageBackend, in
     except ObjectNotFound:
         return None
     scope = "public" if asset.is_public else "private"
-    return backend, info.size, {
-        "ETag": f'"{info.etag}"',
-        "Last-Modified": formatdate(info.last_modified, usegmt=True),
-        "Content-Type": guess_mime(key, info.content_type),
-        "Cache-Control": f"{scope}, max-age={MAX_AGE}",
-        "Accept-Ranges": "bytes",
-        "X-Mediaedge-File-Id": record.id,
-        "X-Mediaedge-Asset-Id": asset.id,
-        "X-Mediaedge-Tenant": record.tenant_id,
-        "X-Mediaedge-Access": "public" if asset.is_public else "signed",
-    }
+    return (
+        backend,
+        info.size,
+        {
+            "ETag": f'"{info.etag}"',
+            "Last-Modified": formatdate(info.last_modified, usegmt=True),
+            "Content-Type": guess_mime(key, info.content_type),
+            "Cache-Control": f"{scope}, max-age={MAX_AGE}",
+            "Accept-Ranges": "bytes",
+            "X-Mediaedge-File-Id": record.id,
+            "X-Mediaedge-Asset-Id": asset.id,
+            "X-Mediaedge-Tenant": record.tenant_id,
+            "X-Mediaedge-Access": "public" if asset.is_public else "signed",
+        },
+    )
 
 
 async def directory_url(state: OriginState, asset: Asset, suffix: str, user: str) -> str | None:

@@ -107,8 +107,13 @@ def parse_query(params: Mapping[str, str]) -> Query:
 async def list_page(state: OriginState, tenant: Tenant, query: Query) -> tuple[list[Asset], str | None]:
     """One page and the cursor of the next (None on the last page)."""
     assets = await state.store.assets.seek(
-        tenant.id, kinds=query.kinds, statuses=[str(s) for s in query.statuses], created_from=query.created_from,
-        created_to=query.created_to, after=query.after, limit=query.size + 1,
+        tenant.id,
+        kinds=query.kinds,
+        statuses=[str(s) for s in query.statuses],
+        created_from=query.created_from,
+        created_to=query.created_to,
+        after=query.after,
+        limit=query.size + 1,
     )
     more = len(assets) > query.size
     assets = assets[: query.size]

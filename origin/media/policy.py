@@ -65,7 +65,10 @@ async def verify_policy(state: OriginState, token: str) -> UploadPolicy:
         raise HTTPError(403, "Invalid upload policy", "upload.policy_invalid")
     try:
         claims: dict[str, Any] = jwt.decode(
-            token, jwt.PyJWK(jwk).key, algorithms=[jwk["alg"]], audience=AUDIENCE,
+            token,
+            jwt.PyJWK(jwk).key,
+            algorithms=[jwk["alg"]],
+            audience=AUDIENCE,
             options={"require": ["exp", "aud", "key", "len", "ct"]},
         )
     except jwt.ExpiredSignatureError:
@@ -73,7 +76,11 @@ async def verify_policy(state: OriginState, token: str) -> UploadPolicy:
     except jwt.PyJWTError:
         raise HTTPError(403, "Invalid upload policy", "upload.policy_invalid") from None
     return UploadPolicy(
-        tenant_id=str(claims["ten"]), asset_id=str(claims["aid"]), bucket=str(claims["bkt"]),
-        key=str(claims["key"]), content_type=str(claims["ct"]), size=int(claims["len"]),
+        tenant_id=str(claims["ten"]),
+        asset_id=str(claims["aid"]),
+        bucket=str(claims["bkt"]),
+        key=str(claims["key"]),
+        content_type=str(claims["ct"]),
+        size=int(claims["len"]),
         expires_at=int(claims["exp"]),
     )

@@ -31,8 +31,10 @@ from origin.streams.service import create_streams
 log = logging.getLogger("mediaedge.origin.media")
 
 
-IMAGE_FORMATS = (("webp", "image/webp", ("-c:v", "libwebp", "-quality", "80")),
-                 ("jpg", "image/jpeg", ("-c:v", "mjpeg", "-q:v", "3")))
+IMAGE_FORMATS = (
+    ("webp", "image/webp", ("-c:v", "libwebp", "-quality", "80")),
+    ("jpg", "image/jpeg", ("-c:v", "mjpeg", "-q:v", "3")),
+)
 VARIANT_TIMEOUT = 60.0
 
 
@@ -53,10 +55,19 @@ async def start(state: OriginState, tenant: Tenant, asset_id: str, record: FileR
     if asset.kind in ("video", "audio"):
         if asset.stream_id:
             return asset
-        created = await create_streams(state, tenant, {"streams": [{
-            "url": state.access_url(record), "meta": {"name": asset.title or record.filename},
-            "required_signed_url": True,
-        }]})
+        created = await create_streams(
+            state,
+            tenant,
+            {
+                "streams": [
+                    {
+                        "url": state.access_url(record),
+                        "meta": {"name": asset.title or record.filename},
+                        "required_signed_url": True,
+                    }
+                ]
+            },
+        )
         ids = created["ids"] or [e["id"] for e in created["existing"]]
         if ids:  # none: a concurrent finalize of the same asset is making its stream
             await state.store.assets.update(tenant.id, asset.id, stream_id=ids[0])  # pending until a worker starts
@@ -92,8 +103,20 @@ async def make_image_variants(state: OriginState, tenant: Tenant, asset: Asset, 
                 name = f"{width}w.{ext}"
                 out = Path(work) / name
                 code, _, err = await run_tool(
-                    ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y", "-i", path,
-                    "-vf", f"scale={width}:-2", "-frames:v", "1", *codec, str(out), deadline=VARIANT_TIMEOUT,
+                    ffmpeg_exe(),
+                    "-hide_banner",
+                    "-loglevel",
+                    "error",
+                    "-y",
+                    "-i",
+                    path,
+                    "-vf",
+                    f"scale={width}:-2",
+                    "-frames:v",
+                    "1",
+                    *codec,
+                    str(out),
+                    deadline=VARIANT_TIMEOUT,
                 )
                 if code != 0:
                     raise RuntimeError(f"ffmpeg could not make {name}: {err.decode(errors='replace')[-300:]}")
@@ -101,6 +124,13 @@ async def make_image_variants(state: OriginState, tenant: Tenant, asset: Asset, 
                 key = f"{record.key}{VARIANTS_SUFFIX}{name}"
                 info = await backend.put_file(key, str(out), mime)
                 await state.store.renditions.add(
-                    asset.id, kind="image", name=name, status=Status.READY, key=key, size=info.size,
-                    width=width, height=height, spec={"mime": mime, "format": ext, "width": width},
+                    asset.id,
+                    kind="image",
+                    name=name,
+                    status=Status.READY,
+                    key=key,
+                    size=info.size,
+                    width=width,
+                    height=height,
+                    spec={"mime": mime, "format": ext, "width": width},
                 )

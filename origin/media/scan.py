@@ -24,11 +24,16 @@ SNIFF_BYTES = 8192
 KINDS = ("video", "audio", "image", "other")
 
 _EXECUTABLES = {
-    "application/x-msdownload", "application/x-executable", "application/x-mach-binary",
-    "application/x-elf", "application/x-sharedlib", "application/vnd.microsoft.portable-executable",
+    "application/x-msdownload",
+    "application/x-executable",
+    "application/x-mach-binary",
+    "application/x-elf",
+    "application/x-sharedlib",
+    "application/vnd.microsoft.portable-executable",
 }
-_MARKUP = re.compile(rb"^\s*(<!doctype\s+html|<html|<head|<body|<script|<iframe|<\?php|<svg[^>]*>.*<script)",
-                     re.IGNORECASE | re.DOTALL)
+_MARKUP = re.compile(
+    rb"^\s*(<!doctype\s+html|<html|<head|<body|<script|<iframe|<\?php|<svg[^>]*>.*<script)", re.IGNORECASE | re.DOTALL
+)
 _SHEBANG = re.compile(rb"^#!\s*/")
 
 
@@ -73,16 +78,27 @@ def judge(head: bytes, declared_mime: str, declared_kind: str, found: ProbeResul
         return Verdict(declared_kind, declared_mime, failure=f"declared {declared_mime}, but the content is {sniffed}")
     if declared_kind == "video":
         if not found.video_codec or not found.width:
-            return Verdict("video", declared_mime, failure=f"declared {declared_mime}, but the content has no "
-                                                            f"video stream ({sniffed or 'unknown format'})")
+            return Verdict(
+                "video",
+                declared_mime,
+                failure=f"declared {declared_mime}, but the content has no "
+                f"video stream ({sniffed or 'unknown format'})",
+            )
     elif declared_kind == "audio":
         if not found.audio_codec:
-            return Verdict("audio", declared_mime, failure=f"declared {declared_mime}, but the content has no "
-                                                            f"audio stream ({sniffed or 'unknown format'})")
+            return Verdict(
+                "audio",
+                declared_mime,
+                failure=f"declared {declared_mime}, but the content has no "
+                f"audio stream ({sniffed or 'unknown format'})",
+            )
     elif declared_kind == "image":
         if sniffed is None or not sniffed.startswith("image/"):
-            return Verdict("image", declared_mime, failure=f"declared {declared_mime}, but the content is "
-                                                            f"{sniffed or 'not an image'}")
+            return Verdict(
+                "image",
+                declared_mime,
+                failure=f"declared {declared_mime}, but the content is {sniffed or 'not an image'}",
+            )
     elif sniffed is not None and kind_of_mime(sniffed) != "other" and declared_mime.startswith("text/"):
         return Verdict("other", declared_mime, failure=f"declared {declared_mime}, but the content is {sniffed}")
     return Verdict(declared_kind, declared_mime)

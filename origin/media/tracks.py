@@ -60,8 +60,15 @@ async def _source(state: OriginState, tenant: Tenant, asset: Asset) -> tuple[Fil
 
 
 async def add_caption(
-    state: OriginState, tenant: Tenant, asset: Asset, language: str, content: str, *,
-    approved: bool = True, source: str = "manual", label: str | None = None,
+    state: OriginState,
+    tenant: Tenant,
+    asset: Asset,
+    language: str,
+    content: str,
+    *,
+    approved: bool = True,
+    source: str = "manual",
+    label: str | None = None,
 ) -> Caption:
     """Store a WebVTT or SRT caption (validated; 400 with the bad line) for ``language``, replacing the
     earlier caption of that language and source."""
@@ -76,14 +83,17 @@ async def add_caption(
     except StorageError as exc:
         raise HTTPError(503, f"Storage failed: {exc}", "storage.unavailable") from exc
     label = label or language_label(language)
-    existing = next((c for c in await state.store.captions.list(asset.id)
-                     if c.language == language and c.source == source), None)
+    existing = next(
+        (c for c in await state.store.captions.list(asset.id) if c.language == language and c.source == source), None
+    )
     if existing is not None:
-        caption = await state.store.captions.update(asset.id, existing.id, label=label, format="vtt", key=key,
-                                                    approved=approved)
+        caption = await state.store.captions.update(
+            asset.id, existing.id, label=label, format="vtt", key=key, approved=approved
+        )
     else:
-        caption = await state.store.captions.add(asset.id, language=language, label=label, format="vtt", key=key,
-                                                 approved=approved, source=source)
+        caption = await state.store.captions.add(
+            asset.id, language=language, label=label, format="vtt", key=key, approved=approved, source=source
+        )
     assert caption is not None
     await purge_edges(state, [key])
     await publish_for_asset(state, asset)
@@ -136,8 +146,10 @@ async def publish_captions(state: OriginState, stream: StreamRecord) -> None:
         return
     backend = state.backend(bucket)
     prefix = stream.output_prefix
-    captions = sorted((c for c in await state.store.captions.list(asset.id) if c.approved),
-                      key=lambda c: (c.language, c.source != "manual"))
+    captions = sorted(
+        (c for c in await state.store.captions.list(asset.id) if c.approved),
+        key=lambda c: (c.language, c.source != "manual"),
+    )
     tracks: list[Track] = []
     written: set[str] = set()
     duration = stream.duration or asset.duration or 0.0
@@ -155,14 +167,17 @@ async def publish_captions(state: OriginState, stream: StreamRecord) -> None:
         for name, _, document in segments:
             written.add(await _put(backend, directory + name, document, "text/vtt"))
         written.add(await _put(backend, directory + "captions.vtt", webvtt_document(cues), "text/vtt"))
-        written.add(await _put(backend, directory + "index.m3u8", subtitle_playlist(segments),
-                               "application/vnd.apple.mpegurl"))
+        written.add(
+            await _put(backend, directory + "index.m3u8", subtitle_playlist(segments), "application/vnd.apple.mpegurl")
+        )
         tracks.append(track)
     stale = [info.key async for info in backend.list(prefix + SUBS_DIR) if info.key not in written]
     for key in stale:
         await backend.delete(key)
-    for name, rewrite, content_type in ((MASTER, master_with_subtitles, "application/vnd.apple.mpegurl"),
-                                        (MPD, mpd_with_subtitles, "application/dash+xml")):
+    for name, rewrite, content_type in (
+        (MASTER, master_with_subtitles, "application/vnd.apple.mpegurl"),
+        (MPD, mpd_with_subtitles, "application/dash+xml"),
+    ):
         try:
             current = (await _read(backend, prefix + name)).decode()
         except ObjectNotFound:

@@ -37,8 +37,9 @@ from origin.catalogue.assets import file_stored
 from origin.catalogue.ids import new_asset_id
 from origin.catalogue.status import Status
 from origin.ingest import DEFAULT_USER, max_file_size
-from origin.media import processing
+from origin.media import limits, processing
 from origin.media.assets import tenant_asset
+from origin.media.limits import Limit
 from origin.media.policy import FORM_PATH, UploadPolicy, sign_policy, verify_policy
 from origin.media.scan import KINDS, SNIFF_BYTES, judge, kind_of_mime
 from origin.probe import ProbeResult, probe
@@ -69,12 +70,14 @@ class UploadRequest:
 
 @dataclass(frozen=True)
 class UploadTicket:
-    """What ``upload-url`` answers: the asset, and the form to post (``None`` when already uploaded)."""
+    """What ``upload-url`` answers: the asset, and the form to post (``None`` when already uploaded),
+    and the rate-limit headers."""
 
     asset: Asset
     url: str | None
     fields: dict[str, str]
     expires_at: int | None
+    headers: dict[str, str]
 
 
 def parse_upload_request(body: dict[str, Any], user_id: str | None) -> UploadRequest:
@@ -101,23 +104,32 @@ def _check_declaration(state: OriginState, tenant: Tenant, req: UploadRequest) -
     """The asset kind; 415 ``validation.mime.unsupported``, 413 ``validation.size.exceeds_limit``."""
     allowed = state.settings.media.allowed_mimes
     if not any(fnmatch.fnmatchcase(req.mime, pattern) for pattern in allowed):
-        raise HTTPError(415, f"Unsupported media type {req.mime}; accepted: {', '.join(allowed)}",
-                        "validation.mime.unsupported")
+        raise HTTPError(
+            415, f"Unsupported media type {req.mime}; accepted: {', '.join(allowed)}", "validation.mime.unsupported"
+        )
     limit = max_file_size(state, tenant)
     if req.size > limit:
-        raise HTTPError(413, f"sizeBytes {req.size} exceeds the limit of {limit} bytes",
-                        "validation.size.exceeds_limit")
+        raise HTTPError(
+            413, f"sizeBytes {req.size} exceeds the limit of {limit} bytes", "validation.size.exceeds_limit"
+        )
     by_mime = kind_of_mime(req.mime)
     if req.kind is not None and req.kind != by_mime and req.kind != "other":
         raise HTTPError(400, f"kind {req.kind} does not match the MIME type {req.mime}", "validation.kind.mismatch")
     return req.kind or by_mime
 
 
-async def create_upload(state: OriginState, tenant: Tenant, req: UploadRequest) -> UploadTicket:
+async def create_upload(state: OriginState, tenant: Tenant, req: UploadRequest, limit: Limit) -> UploadTicket:
+    """Find or make the asset of a declaration, counting it against ``limit`` (429 ``rate.limited``).
+
+    A new declaration is counted in the transaction that makes its asset: one commit per request.
+    """
     kind = _check_declaration(state, tenant, req)
     intent = await state.store.media_uploads.by_sha256(tenant.id, req.sha256)
     asset: Asset | None = None
-    if intent is None:
+    headers: dict[str, str] = {}
+    if intent is not None:
+        headers = await limits.count(state, limit)
+    else:
         bucket = await state.store.buckets.get(tenant.id, None)
         if bucket is None:
             raise HTTPError(500, "The tenant has no default bucket")
@@ -127,16 +139,37 @@ async def create_upload(state: OriginState, tenant: Tenant, req: UploadRequest) 
         key = build_key(tenant.id, user, asset_id, filename)
         try:
             async with state.store.transaction() as tx:
+                headers = await limits.count(state, limit, tx)
                 intent = await state.store.media_uploads.insert(
-                    tx, tenant_id=tenant.id, sha256=req.sha256, asset_id=asset_id, bucket=bucket.name, key=key,
-                    size=req.size, mime=req.mime, filename=filename, user_id=user,
+                    tx,
+                    tenant_id=tenant.id,
+                    sha256=req.sha256,
+                    asset_id=asset_id,
+                    bucket=bucket.name,
+                    key=key,
+                    size=req.size,
+                    mime=req.mime,
+                    filename=filename,
+                    user_id=user,
                 )
                 asset = await state.store.assets.create(
-                    tenant.id, kind=kind, title=filename, asset_id=asset_id, conn=tx, status=Status.QUEUED.value,
-                    sha256=req.sha256, mime=req.mime, size=req.size, source="upload", dialect="media",
-                    user_id=user, is_public=False, extra={"filename": filename},
+                    tenant.id,
+                    kind=kind,
+                    title=filename,
+                    asset_id=asset_id,
+                    conn=tx,
+                    status=Status.QUEUED.value,
+                    sha256=req.sha256,
+                    mime=req.mime,
+                    size=req.size,
+                    source="upload",
+                    dialect="media",
+                    user_id=user,
+                    is_public=False,
+                    extra={"filename": filename},
                 )
         except UniqueViolation:  # a concurrent declaration of the same bytes won
+            headers = await limits.count(state, limit)
             intent = await state.store.media_uploads.by_sha256(tenant.id, req.sha256)
             if intent is None:
                 raise HTTPError(409, "The same file is being declared right now; retry", "upload.conflict") from None
@@ -145,13 +178,14 @@ async def create_upload(state: OriginState, tenant: Tenant, req: UploadRequest) 
     if intent.size != req.size:
         raise HTTPError(409, f"This sha256 was declared with sizeBytes {intent.size}", "upload.sha256_conflict")
     if finalized(asset):
-        return UploadTicket(asset, None, {}, None)
+        return UploadTicket(asset, None, {}, None, headers)
     if asset.status != Status.QUEUED:
         raise HTTPError(409, f"The asset of this sha256 is {asset.status}", "upload.conflict")
     expires_at = int(time.time()) + parse_duration(state.settings.media.upload_url_ttl)
-    url, fields = await _form(state, tenant, intent.asset_id, intent.bucket, intent.key, intent.mime, intent.size,
-                              expires_at)
-    return UploadTicket(asset, url, fields, expires_at)
+    url, fields = await _form(
+        state, tenant, intent.asset_id, intent.bucket, intent.key, intent.mime, intent.size, expires_at
+    )
+    return UploadTicket(asset, url, fields, expires_at, headers)
 
 
 async def _backend(state: OriginState, tenant_id: str, bucket_name: str) -> StorageBackend:
@@ -196,8 +230,11 @@ async def receive_form(state: OriginState, fields: dict[str, str], spool_path: s
             raise HTTPError(403, "The form's Content-Type is not the one its policy allows", "upload.policy_violation")
         if size != policy.size:
             word = "small" if size < policy.size else "large"
-            raise HTTPError(400, f"The file is too {word}: the policy allows exactly {policy.size} bytes",
-                            f"upload.entity_too_{word}")
+            raise HTTPError(
+                400,
+                f"The file is too {word}: the policy allows exactly {policy.size} bytes",
+                f"upload.entity_too_{word}",
+            )
         backend = await _backend(state, policy.tenant_id, policy.bucket)
         try:
             info = await backend.put_file(policy.key, spool_path, policy.content_type)
@@ -271,8 +308,11 @@ async def finalize(state: OriginState, tenant: Tenant, asset_id: str, etag: str 
         if digest != intent.sha256:
             await backend.delete(intent.key)
             await _fail(state, tenant, asset, "the uploaded bytes do not hash to the declared sha256")
-            raise HTTPError(422, "The uploaded file's SHA-256 is not the declared one; upload it again",
-                            "validation.sha256.mismatch")
+            raise HTTPError(
+                422,
+                "The uploaded file's SHA-256 is not the declared one; upload it again",
+                "validation.sha256.mismatch",
+            )
         head = await asyncio.to_thread(_head, path)
         found = await probe(path) if asset.kind in ("video", "audio", "image") else ProbeResult()
         verdict = judge(head, intent.mime, asset.kind, found)
@@ -286,12 +326,26 @@ async def finalize(state: OriginState, tenant: Tenant, asset_id: str, etag: str 
             await backend.delete(intent.key)
             await _fail(state, tenant, asset, verdict.failure)
             raise HTTPError(415, f"The file is not what was declared: {verdict.failure}", "validation.mime.mismatch")
-        meta = FileMeta(size=info.size, etag=info.etag, mime=verdict.mime, duration=found.duration,
-                        width=found.width, height=found.height, video_codec=found.video_codec,
-                        audio_codec=found.audio_codec)
+        meta = FileMeta(
+            size=info.size,
+            etag=info.etag,
+            mime=verdict.mime,
+            duration=found.duration,
+            width=found.width,
+            height=found.height,
+            video_codec=found.video_codec,
+            audio_codec=found.audio_codec,
+        )
         async with state.store.transaction() as tx:
             record, _ = await state.store.files.register(
-                tenant.id, intent.bucket, intent.key, intent.filename, intent.user_id, True, meta, tx,
+                tenant.id,
+                intent.bucket,
+                intent.key,
+                intent.filename,
+                intent.user_id,
+                True,
+                meta,
+                tx,
                 file_id=asset.id,
             )
             await file_stored(state.store, record, tx)  # the file's facts onto the asset

@@ -5,7 +5,8 @@
 ``store.assets``, ``store.renditions``, ``store.captions``, ``store.transcripts`` and the tenants'
 ``store.api_keys``; the video objects API's ``store.video_parts`` and ``store.credits``; AI
 generations and policies in ``store.ai``; the media API's ``store.media_uploads`` and
-``store.rate_limits``; a change that spans areas runs their methods on one ``store.transaction()``.
+``store.rate_limits``; the dashboard's ``store.dashboard_sessions`` and ``store.stats`` (read-only
+aggregates); a change that spans areas runs their methods on one ``store.transaction()``.
 """
 
 from __future__ import annotations
@@ -15,9 +16,11 @@ import contextlib
 from origin.store.ai import AIRepository
 from origin.store.api_keys import ApiKeyRepository
 from origin.store.assets import AssetRepository, CaptionRepository, RenditionRepository, TranscriptRepository
+from origin.store.dashboard import DashboardSessionRepository
 from origin.store.db import Conn, Database, IntegrityError, UniqueViolation
 from origin.store.edges import Edge, EdgeRepository
 from origin.store.editor import EditorRepository
+from origin.store.editor_work import EditorWorkRepository
 from origin.store.files import FileMeta, FileRepository
 from origin.store.jobs import JobRepository
 from origin.store.media_uploads import MediaUpload, MediaUploadRepository
@@ -25,6 +28,7 @@ from origin.store.migrate import migrate
 from origin.store.models import ApiKey, Asset, Bucket, Caption, FileRecord, Rendition, Tenant, Transcript
 from origin.store.rate_limits import RateDecision, RateLimitRepository
 from origin.store.signing_keys import SigningKeyRepository
+from origin.store.stats import StatsRepository
 from origin.store.streams import StreamRepository
 from origin.store.tenants import BucketRepository, TenantRepository
 from origin.store.uploads import TusUpload, UploadRepository
@@ -68,6 +72,7 @@ class Store:
         self.signing_keys = SigningKeyRepository(db)
         self.edges = EdgeRepository(db)
         self.editor = EditorRepository(db)
+        self.editor_work = EditorWorkRepository(db)
         self.media_uploads = MediaUploadRepository(db)
         self.rate_limits = RateLimitRepository(db)
         self.api_keys = ApiKeyRepository(db)
@@ -78,6 +83,8 @@ class Store:
         self.video_parts = VideoPartRepository(db)
         self.credits = CreditRepository(db)
         self.ai = AIRepository(db)
+        self.dashboard_sessions = DashboardSessionRepository(db)
+        self.stats = StatsRepository(db)
 
     def transaction(self) -> contextlib.AbstractAsyncContextManager[Conn]:
         """One write transaction for changes of several areas (see :meth:`Database.transaction`)."""

@@ -121,16 +121,6 @@ class AIRepository:
         rows = (await self.db.execute(statement, conn)).mappings().all()
         return {row["kind"]: float(row["total"]) for row in rows}
 
-    async def count_since(self, tenant_id: str, user_id: str, kind: str, since: float, conn: Conn | None = None) -> int:
-        """Requests ``user_id`` made for ``kind`` since ``since`` (the rate limit's window)."""
-        statement = sa.select(sa.func.count()).where(
-            ai_generations.c.tenant_id == tenant_id,
-            ai_generations.c.user_id == user_id,
-            ai_generations.c.kind == kind,
-            ai_generations.c.created_at >= since,
-        )
-        return int((await self.db.execute(statement, conn)).scalar_one())
-
     async def policy(self, tenant_id: str, conn: Conn | None = None) -> AIPolicy:
         """The tenant's policy; an empty one (setting defaults, no block list) when none was set."""
         found = POLICIES.first(

@@ -136,7 +136,7 @@ class AssetRepository:
         kinds: list[str] | None = None,
         statuses: list[Status] | None = None,
         search: str | None = None,
-        folder: str | None = None,
+        folder: str | list[str] | None = None,
         sort: str = "created_at",
         descending: bool = True,
         limit: int = 50,
@@ -148,7 +148,8 @@ class AssetRepository:
     ) -> tuple[list[Asset], int]:
         """One page of the tenant's assets and how many match in all.
 
-        ``search`` matches title, description and tags (case-insensitive substring); ``tags`` keeps the
+        ``folder`` keeps the assets of one folder (or of any of a list of them). ``search`` matches
+        title, description and tags (case-insensitive substring); ``tags`` keeps the
         assets with every one of these tags, ``metadata`` those with each of these key/value pairs. ``after`` is a
         cursor: the id of the last asset of the previous page (ids sort with creation time, so with
         the default order a cursor page is stable while assets are added).
@@ -162,7 +163,9 @@ class AssetRepository:
             where.append(assets.c.kind.in_(kinds))
         if statuses:
             where.append(assets.c.status.in_([status.value for status in statuses]))
-        if folder is not None:
+        if isinstance(folder, list):
+            where.append(assets.c.folder.in_(folder))
+        elif folder is not None:
             where.append(assets.c.folder == folder)
         if search:
             pattern = f"%{search.lower()}%"

@@ -45,6 +45,9 @@ R = TypeVar("R")
 #: Execution option of the read-only engine: no ``BEGIN`` on SQLite (autocommit).
 _READ = "mediaedge_read"
 _PG_UNIQUE = "23505"
+#: How long a SQLite writer waits for another process's write lock (ms); a migration waits longer.
+BUSY_TIMEOUT_MS = 10_000
+SCHEMA_BUSY_TIMEOUT_MS = 300_000
 _SQLITE_UNIQUE = ("SQLITE_CONSTRAINT_UNIQUE", "SQLITE_CONSTRAINT_PRIMARYKEY")
 
 
@@ -126,11 +129,13 @@ class Database:
     async def schema_transaction(self) -> AsyncIterator[Conn]:
         """A write transaction for schema changes. On SQLite foreign keys are off inside it (a table
         rebuilt by a migration is dropped and made again, which would otherwise cascade to every row
-        that refers to it) and checked when it ends: a violation rolls the change back."""
+        that refers to it) and checked when it ends: a violation rolls the change back. Processes
+        starting together wait for the one migrating however long it takes (``SCHEMA_BUSY_TIMEOUT``),
+        not the ``busy_timeout`` of ordinary writes."""
         async with self._writers, self.engine.connect() as conn:
             sqlite = self.dialect == "sqlite"
             if sqlite:
-                await conn.run_sync(_sqlite_pragma, "foreign_keys=OFF")
+                await conn.run_sync(_sqlite_pragma, "foreign_keys=OFF", f"busy_timeout={SCHEMA_BUSY_TIMEOUT_MS}")
             try:
                 async with conn.begin():
                     yield conn
@@ -138,7 +143,7 @@ class Database:
                         raise IntegrityError("a schema change left rows whose foreign keys point nowhere")
             finally:
                 if sqlite:
-                    await conn.run_sync(_sqlite_pragma, "foreign_keys=ON")
+                    await conn.run_sync(_sqlite_pragma, "foreign_keys=ON", f"busy_timeout={BUSY_TIMEOUT_MS}")
 
     @contextlib.asynccontextmanager
     async def joining(self, conn: Conn | None) -> AsyncIterator[Conn]:
@@ -167,10 +172,11 @@ class Database:
         await self.engine.dispose()
 
 
-def _sqlite_pragma(conn: sa.Connection, pragma: str) -> None:
-    """A PRAGMA outside any transaction (where SQLite ignores some of them), on the driver itself."""
+def _sqlite_pragma(conn: sa.Connection, *pragmas: str) -> None:
+    """PRAGMAs outside any transaction (where SQLite ignores some of them), on the driver itself."""
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-    cursor.execute(f"PRAGMA {pragma}")
+    for pragma in pragmas:
+        cursor.execute(f"PRAGMA {pragma}")
     cursor.close()
 
 
@@ -178,7 +184,7 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     """WAL, writers wait for each other, foreign keys on; the driver leaves transactions to us."""
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
-    for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "busy_timeout=10000", "foreign_keys=ON"):
+    for pragma in ("journal_mode=WAL", "synchronous=NORMAL", f"busy_timeout={BUSY_TIMEOUT_MS}", "foreign_keys=ON"):
         cursor.execute(f"PRAGMA {pragma}")
     cursor.close()
 

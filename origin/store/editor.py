@@ -260,6 +260,41 @@ class EditorRepository:
         order = folders.c.name.desc() if descending else folders.c.name
         return FOLDERS.all(await self.db.execute(FOLDERS.select().where(*where).order_by(order, folders.c.id)))
 
+    async def child(self, tenant_id: str, parent_id: str | None, name: str) -> Folder | None:
+        """The subfolder ``name`` of ``parent_id`` (``None``: the top)."""
+        parent = folders.c.parent_id.is_(None) if parent_id is None else folders.c.parent_id == parent_id
+        statement = FOLDERS.select().where(folders.c.tenant_id == tenant_id, parent, folders.c.name == name)
+        return FOLDERS.first(await self.db.execute(statement.order_by(folders.c.created_at).limit(1)))
+
+    async def asset_folders(self, tenant_id: str, prefix: str) -> list[str]:
+        """The distinct folder paths of the tenant's live assets that start with ``prefix``."""
+        c = assets.c
+        statement = (
+            sa.select(c.folder)
+            .distinct()
+            .where(
+                c.tenant_id == tenant_id,
+                c.status != Status.DELETED.value,
+                c.folder.like(_escape_like(prefix) + "%", escape="\\"),
+            )
+        )
+        return [row[0] for row in await self.db.execute(statement)]
+
+    async def assets_in_tree(self, tenant_id: str, path: str) -> list[Asset]:
+        """The live assets in the folder ``path`` or any folder below it."""
+        c = assets.c
+        inside = sa.or_(c.folder == path, c.folder.like(_escape_like(path) + "/%", escape="\\"))
+        statement = ASSETS.select().where(c.tenant_id == tenant_id, c.status != Status.DELETED.value, inside)
+        return ASSETS.all(await self.db.execute(statement))
+
+    async def repath_assets(self, tenant_id: str, old: str, new: str, conn: Conn) -> int:
+        """Assets in ``old`` or below it now lie in ``new`` (a folder renamed or moved)."""
+        c = assets.c
+        inside = sa.or_(c.folder == old, c.folder.like(_escape_like(old) + "/%", escape="\\"))
+        moved = sa.literal(new) + sa.func.substr(c.folder, len(old) + 1)
+        update = sa.update(assets).where(c.tenant_id == tenant_id, inside).values(folder=moved, updated_at=now())
+        return (await conn.execute(update)).rowcount
+
     async def descendants(self, tenant_id: str, folder_id: str) -> list[str]:
         """``folder_id`` and the ids of every folder under it."""
         found, frontier = [folder_id], [folder_id]

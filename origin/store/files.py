@@ -165,6 +165,36 @@ class FileRepository:
         )
         return FILES.all(await self.db.execute(statement))
 
+    async def page(
+        self,
+        tenant_id: str,
+        *,
+        limit: int,
+        before: tuple[float, str] | None = None,
+        mime_prefix: str | None = None,
+        other_kind: bool = False,
+        search: str | None = None,
+        user_id: str | None = None,
+    ) -> list[FileRecord]:
+        """A page of a tenant's ready files, newest first (ties by id); ``before`` is the ``(created_at,
+        id)`` of the previous page's last file (a keyset cursor: stable while files are added).
+        ``mime_prefix`` (``video/``…) filters by type, ``other_kind`` keeps files that are not audio,
+        video or image; ``search`` matches the filename (case-insensitive substring)."""
+        where: list[sa.ColumnElement[bool]] = [files.c.tenant_id == tenant_id, files.c.status == "ready"]
+        if before is not None:
+            at, file_id = before
+            where.append(sa.or_(files.c.created_at < at, sa.and_(files.c.created_at == at, files.c.id < file_id)))
+        if mime_prefix:
+            where.append(files.c.mime.startswith(mime_prefix, autoescape=True))
+        if other_kind:
+            where.append(sa.not_(sa.or_(*(files.c.mime.startswith(p) for p in ("video/", "audio/", "image/")))))
+        if search:
+            where.append(sa.func.lower(files.c.filename).contains(search.lower(), autoescape=True))
+        if user_id:
+            where.append(files.c.user_id == user_id)
+        statement = FILES.select().where(*where).order_by(files.c.created_at.desc(), files.c.id.desc()).limit(limit)
+        return FILES.all(await self.db.execute(statement))
+
     async def set_require_signed(self, file_id: str, require_signed: bool, conn: Conn | None = None) -> None:
         """Make a file public (``False``) or signed-only (``True``)."""
         update = sa.update(files).where(files.c.id == file_id).values(require_signed=require_signed, updated_at=now())

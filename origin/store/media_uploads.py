@@ -53,8 +53,18 @@ class MediaUploadRepository:
         """Record an intent; :class:`~origin.store.db.UniqueViolation` if the tenant declared the hash already."""
         statement = (
             sa.insert(media_uploads)
-            .values(tenant_id=tenant_id, sha256=sha256, asset_id=asset_id, bucket=bucket, key=key, size=size,
-                    mime=mime, filename=filename, user_id=user_id, created_at=now())
+            .values(
+                tenant_id=tenant_id,
+                sha256=sha256,
+                asset_id=asset_id,
+                bucket=bucket,
+                key=key,
+                size=size,
+                mime=mime,
+                filename=filename,
+                user_id=user_id,
+                created_at=now(),
+            )
             .returning(*UPLOADS.columns)
         )
         record = UPLOADS.first(await conn.execute(statement))

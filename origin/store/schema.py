@@ -163,6 +163,7 @@ webhook_attempts = sa.Table(
     sa.Column("duration_ms", sa.Integer, nullable=False),
     sa.Column("status_code", sa.Integer),
     sa.Column("error", sa.Text),
+    sa.Column("response_body", sa.Text),
     sa.Index("webhook_attempts_delivery", "delivery_id", "started_at"),
 )
 
@@ -500,6 +501,75 @@ editor_overlays = sa.Table(
     sa.Index("editor_overlays_session", "session_id"),
 )
 
+# -- the editor's projects, action history, render tasks and project imports (origin.editor) --------
+
+editor_projects = sa.Table(
+    "editor_projects",
+    metadata,
+    sa.Column("id", sa.Text, primary_key=True),
+    sa.Column("tenant_id", sa.Text, sa.ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("user_id", sa.Text, nullable=False),
+    sa.Column("name", sa.Text, nullable=False, server_default=""),
+    sa.Column("data", JSON),
+    sa.Column("thumbnail", sa.Text, nullable=False, server_default=""),
+    sa.Column("create_time", sa.BigInteger, nullable=False),
+    sa.Column("modif_time", sa.BigInteger, nullable=False),
+    *_created_updated(),
+    sa.Index("editor_projects_user", "tenant_id", "user_id", "create_time"),
+)
+
+editor_actions = sa.Table(
+    "editor_actions",
+    metadata,
+    sa.Column("project_id", sa.Text, sa.ForeignKey("editor_projects.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("id", sa.Text, primary_key=True),
+    sa.Column("position", sa.BigInteger, nullable=False),
+    sa.Column("name", sa.Text, nullable=False, server_default=""),
+    sa.Column("data", JSON),
+    sa.Column("canceled", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("create_time", sa.BigInteger, nullable=False),
+    sa.Column("modif_time", sa.BigInteger, nullable=False),
+    sa.Index("editor_actions_order", "project_id", "position", unique=True),
+    sa.Index("editor_actions_id", "id"),
+)
+
+editor_render_tasks = sa.Table(
+    "editor_render_tasks",
+    metadata,
+    sa.Column("id", sa.Text, primary_key=True),
+    sa.Column("tenant_id", sa.Text, sa.ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("user_id", sa.Text, nullable=False),
+    sa.Column("session_id", sa.Text),
+    sa.Column("project_id", sa.Text),
+    sa.Column("xtl", sa.Text, nullable=False),
+    sa.Column("status", sa.Text, nullable=False),
+    sa.Column("progress", sa.Double, nullable=False, server_default="0"),
+    sa.Column("error", JSON),
+    sa.Column("outputs", JSON, nullable=False, server_default=_json_default("[]")),
+    sa.Column("output_urls", JSON, nullable=False, server_default=_json_default("[]")),
+    *_created_updated(),
+    sa.Index("editor_render_tasks_tenant", "tenant_id", "created_at"),
+)
+
+editor_project_imports = sa.Table(
+    "editor_project_imports",
+    metadata,
+    sa.Column("id", sa.Text, primary_key=True),
+    sa.Column("tenant_id", sa.Text, sa.ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("user_id", sa.Text, nullable=False),
+    sa.Column("session_id", sa.Text),
+    sa.Column("upload_id", sa.Text),
+    sa.Column("name", sa.Text, nullable=False, server_default=""),
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("fps", sa.Double),
+    sa.Column("create_folder", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("stage", sa.Text, nullable=False),
+    sa.Column("progress", sa.Double, nullable=False, server_default="0"),
+    sa.Column("error", sa.Text),
+    sa.Column("archive_key", sa.Text),
+    *_created_updated(),
+)
+
 editor_audiolib = sa.Table(
     "editor_audiolib",
     metadata,
@@ -535,4 +605,19 @@ editor_audiolib_imports = sa.Table(
     sa.Column("total", sa.Integer, nullable=False, server_default="0"),
     sa.Column("error", sa.Text),
     *_created_updated(),
+)
+
+dashboard_sessions = sa.Table(
+    "dashboard_sessions",
+    metadata,
+    sa.Column("id", sa.Text, primary_key=True),  # SHA-256 of the cookie's token; the token is never stored
+    sa.Column("tenant_id", sa.Text, sa.ForeignKey("tenants.id", ondelete="CASCADE")),  # None: the operator
+    sa.Column("api_key_id", sa.Text),  # the key the session logged in with (revoking it ends the session)
+    sa.Column("operator", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("csrf", sa.Text, nullable=False),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("last_seen_at", Timestamp, nullable=False),
+    sa.Column("expires_at", Timestamp, nullable=False),
+    sa.Index("dashboard_sessions_expires", "expires_at"),
+    sa.Index("dashboard_sessions_tenant", "tenant_id"),
 )

@@ -126,11 +126,14 @@ class StreamRepository:
 
     async def ready_of_source(self, tenant_id: str, source_ref: str) -> list[StreamRecord]:
         """The ready streams made from one source (any provider), oldest first."""
-        statement = (
-            STREAMS.select()
-            .where(streams.c.tenant_id == tenant_id, streams.c.source_ref == source_ref, streams.c.status == "ready")
-            .order_by(streams.c.created_at)
-        )
+        return await self.of_source(tenant_id, source_ref, status="ready")
+
+    async def of_source(self, tenant_id: str, source_ref: str, status: str | None = None) -> list[StreamRecord]:
+        """The streams made from one source (any provider; only those with ``status`` if given), oldest first."""
+        where = [streams.c.tenant_id == tenant_id, streams.c.source_ref == source_ref]
+        if status is not None:
+            where.append(streams.c.status == status)
+        statement = STREAMS.select().where(*where).order_by(streams.c.created_at)
         return STREAMS.all(await self.db.execute(statement))
 
     async def by_output_prefix(self, prefix: str) -> StreamRecord | None:

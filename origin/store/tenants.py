@@ -15,6 +15,11 @@ from origin.store.schema import buckets, now, tenants
 #: The key a tenant is created with (``mediaedge tenant create``), rotated by ``rotate_api_key``.
 DEFAULT_KEY = "default"
 
+
+def new_webhook_signing_key() -> str:
+    return "whsec_" + secrets.token_urlsafe(32)
+
+
 TENANTS = Records(Tenant, tenants)
 BUCKETS = Records(Bucket, buckets)
 
@@ -43,7 +48,7 @@ class TenantRepository:
             id=secrets.token_hex(6),
             name=name,
             webhook_url=webhook_url,
-            webhook_signing_key="whsec_" + secrets.token_urlsafe(32),
+            webhook_signing_key=new_webhook_signing_key(),
             whitelisted_domains=whitelisted_domains or [],
             app_ids=app_ids or [],
             max_file_size=max_file_size,
@@ -113,6 +118,12 @@ class TenantRepository:
         """Replace the tenant's ``default`` key; the old one stops working at once."""
         _, api_key = await ApiKeyRepository(self.db).rotate(tenant_id, DEFAULT_KEY)
         return api_key
+
+    async def rotate_webhook_signing_key(self, tenant_id: str) -> str:
+        """A new webhook signing key; deliveries sent from now on are signed with it (returned once)."""
+        key = new_webhook_signing_key()
+        await self.db.execute(sa.update(tenants).where(tenants.c.id == tenant_id).values(webhook_signing_key=key))
+        return key
 
 
 class BucketRepository:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -51,6 +52,16 @@ class VideoPartRepository:
         statement = PARTS.select().where(video_parts.c.asset_id == asset_id).order_by(video_parts.c.idx)
         return PARTS.all(await self.db.execute(statement, conn))
 
+    async def abandoned(self, before: float, limit: int = 100) -> Sequence[tuple[str, str]]:
+        """``(tenant_id, asset_id)`` of uploads whose newest part arrived before ``before``."""
+        statement = (
+            sa.select(video_parts.c.tenant_id, video_parts.c.asset_id)
+            .group_by(video_parts.c.tenant_id, video_parts.c.asset_id)
+            .having(sa.func.max(video_parts.c.created_at) < before)
+            .limit(limit)
+        )
+        return [(row.tenant_id, row.asset_id) for row in await self.db.execute(statement)]
+
     async def delete_all(self, asset_id: str, conn: Conn | None = None) -> None:
         await self.db.execute(sa.delete(video_parts).where(video_parts.c.asset_id == asset_id), conn)
 
@@ -71,5 +82,6 @@ class CreditRepository:
         async with self.db.transaction() as tx:
             await tx.execute(sa.delete(tenant_credits).where(tenant_credits.c.tenant_id == tenant_id))
             if balance is not None:
-                await tx.execute(sa.insert(tenant_credits).values(tenant_id=tenant_id, balance=balance,
-                                                                  updated_at=now()))
+                await tx.execute(
+                    sa.insert(tenant_credits).values(tenant_id=tenant_id, balance=balance, updated_at=now())
+                )

@@ -53,6 +53,7 @@ class WebhookAttempt:
     duration_ms: int
     status_code: int | None
     error: str | None
+    response_body: str | None = None  # the start of the receiver's answer
 
 
 DELIVERIES = Records(WebhookDelivery, webhook_deliveries)

@@ -22,6 +22,8 @@ EXTENSIONS = (
 )
 OFFSET_OCTET_STREAM = "application/offset+octet-stream"
 BASE_PATH = "/files"
+#: ASGI scope key: the path the TUS server is mounted at when not :data:`BASE_PATH` (the dashboard's).
+SCOPED_BASE_PATH = "mediaedge.tus_base"
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 
@@ -91,7 +93,7 @@ def base_url(request: Request, settings: Settings) -> str:
 
 
 def upload_url(request: Request, settings: Settings, upload_id: str) -> str:
-    return f"{base_url(request, settings)}{BASE_PATH}/{upload_id}"
+    return f"{base_url(request, settings)}{request.scope.get(SCOPED_BASE_PATH, BASE_PATH)}/{upload_id}"
 
 
 def upload_id_from_url(url: str) -> str | None:

@@ -1,4 +1,8 @@
-"""Deleting a video: storage removed, every edge purged, the asset kept as ``deleted``."""
+"""Deleting a video: storage removed, every edge purged, the asset kept as ``deleted``.
+
+Whichever API deletes it (``DELETE /api/videos/{id}``, or ``/files/delete`` of its source): its
+stream's outputs, its source, any upload parts and thumbnails go, so nothing of it plays any more.
+"""
 
 from __future__ import annotations
 

@@ -26,6 +26,8 @@ from origin.store.streams import StreamRecord
 from origin.videos.events import DIALECT
 
 KINDS = ["video"]
+#: Assets this API shows and deletes as videos.
+MEDIA_KINDS = ("video", "audio")
 #: Sort orders of the list, by the API's names.
 SORTS = ("created_at", "updated_at", "title", "size")
 
@@ -101,10 +103,19 @@ async def create_video(state: OriginState, tenant: Tenant, fields: VideoFields) 
         extra["player_id"] = fields.player_id
     async with state.store.transaction() as tx:
         asset = await state.store.assets.create(
-            tenant.id, kind="video", title=fields.title, asset_id=new_asset_id(), conn=tx,
-            description=fields.description or "", tags=fields.tags or [], metadata=fields.metadata or {},
-            is_public=True if fields.is_public is None else fields.is_public, status=Status.QUEUED,
-            source="upload", dialect=DIALECT, extra=extra,
+            tenant.id,
+            kind="video",
+            title=fields.title,
+            asset_id=new_asset_id(),
+            conn=tx,
+            description=fields.description or "",
+            tags=fields.tags or [],
+            metadata=fields.metadata or {},
+            is_public=True if fields.is_public is None else fields.is_public,
+            status=Status.QUEUED,
+            source="upload",
+            dialect=DIALECT,
+            extra=extra,
         )
     return await view(state, asset)
 
@@ -112,7 +123,7 @@ async def create_video(state: OriginState, tenant: Tenant, fields: VideoFields) 
 async def tenant_asset(state: OriginState, tenant: Tenant, video_id: str) -> Asset:
     """The tenant's video (or audio) asset, any status; 404 otherwise."""
     asset = await state.store.assets.get(tenant.id, video_id)
-    if asset is None or asset.kind not in ("video", "audio"):
+    if asset is None or asset.kind not in MEDIA_KINDS:
         raise not_found()
     return asset
 
@@ -127,9 +138,16 @@ async def list_videos(state: OriginState, tenant: Tenant, query: VideoQuery) -> 
     if query.sort not in SORTS:
         raise HTTPError(400, f"sort_by must be one of {', '.join(SORTS)}", "VIDEO_LIST_INVALID")
     assets, total = await state.store.assets.page(
-        tenant.id, kinds=KINDS, statuses=query.statuses or None, search=query.search or None,
-        sort=query.sort, descending=query.descending, limit=query.limit, offset=query.offset,
-        include_deleted=Status.DELETED in (query.statuses or []), tags=query.tags or None,
+        tenant.id,
+        kinds=KINDS,
+        statuses=query.statuses or None,
+        search=query.search or None,
+        sort=query.sort,
+        descending=query.descending,
+        limit=query.limit,
+        offset=query.offset,
+        include_deleted=Status.DELETED in (query.statuses or []),
+        tags=query.tags or None,
         metadata=query.metadata or None,
     )
     return await views(state, assets), total
@@ -164,8 +182,9 @@ async def update_video(state: OriginState, tenant: Tenant, video_id: str, fields
                 await state.store.streams.update(tx, stream.id, require_signed=signed)
     if access_changed:
         file = await state.store.files.get(asset.file_id) if asset.file_id else None
-        await purge_edges(state, [file.key] if file else [], [stream.output_prefix] if stream and
-                          stream.output_prefix else [])
+        await purge_edges(
+            state, [file.key] if file else [], [stream.output_prefix] if stream and stream.output_prefix else []
+        )
     return await view(state, updated)
 
 

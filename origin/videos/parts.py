@@ -12,6 +12,8 @@ source object (hashing it with SHA-256 on the way; memory stays flat whatever th
 registers the source file under the video's own id, and in one transaction records the media facts,
 queues the stream of the video's ladder and moves the video to ``processing`` with its webhook.
 Nothing of the video is playable before that commit. A repeated completion answers as the first one.
+Parts of an upload never completed are deleted ``videos.parts_expire_after`` after the last one
+arrived (:func:`parts_cleaner`, a background service of the origin).
 """
 
 from __future__ import annotations
@@ -19,13 +21,16 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import logging
 import os
 import re
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from mediaedge.errors import HTTPError
 from mediaedge.keys import build_key, sanitize_filename, sanitize_segment
+from mediaedge.settings import parse_duration
 from mediaedge.storage import StorageBackend, StorageError
 from origin.catalogue.assets import file_stored
 from origin.catalogue.status import Status
@@ -40,6 +45,7 @@ from origin.streams.service import OUTPUT_SUFFIX, file_stream, queue_stream
 from origin.videos.events import emit_video_event
 from origin.videos.objects import Video, qualities_of, tenant_asset, view
 
+log = logging.getLogger("mediaedge.origin.videos")
 _MD5 = re.compile(r"^[0-9a-fA-F]{32}$")
 _RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+)$")
 DESTINATION = "videos"
@@ -97,8 +103,15 @@ def _check_open(asset: Asset) -> None:
 
 
 async def put_part(
-    state: OriginState, tenant: Tenant, video_id: str, *, index: int, md5: str, byte_range: ContentRange,
-    spool_path: str, filename: str,
+    state: OriginState,
+    tenant: Tenant,
+    video_id: str,
+    *,
+    index: int,
+    md5: str,
+    byte_range: ContentRange,
+    spool_path: str,
+    filename: str,
 ) -> None:
     """Keep one part (consumes ``spool_path``); 400 naming what does not match."""
     asset = await tenant_asset(state, tenant, video_id)
@@ -113,20 +126,32 @@ async def put_part(
         raise HTTPError(413, f"File exceeds the maximum size of {limit} bytes", "PART_TOO_LARGE")
     size = os.stat(spool_path).st_size  # noqa: ASYNC240 - one stat of a local file
     if size != byte_range.size:
-        raise HTTPError(400, f"The part has {size} bytes but Content-Range says {byte_range.size}",
-                        "PART_RANGE_MISMATCH")
+        raise HTTPError(
+            400, f"The part has {size} bytes but Content-Range says {byte_range.size}", "PART_RANGE_MISMATCH"
+        )
     if size > settings.max_part_bytes or (size < settings.min_part_bytes and byte_range.last != byte_range.total - 1):
-        raise HTTPError(400, f"Parts are {settings.min_part_bytes} to {settings.max_part_bytes} bytes long (the last "
-                             f"one may be shorter); this one has {size}", "PART_SIZE_INVALID")
+        raise HTTPError(
+            400,
+            f"Parts are {settings.min_part_bytes} to {settings.max_part_bytes} bytes long (the last "
+            f"one may be shorter); this one has {size}",
+            "PART_SIZE_INVALID",
+        )
     for other in await state.store.video_parts.list(asset.id):
         if other.idx == index:
             continue
         if other.total != byte_range.total:
-            raise HTTPError(400, f"Content-Range total {byte_range.total} differs from part {other.idx}'s "
-                                 f"{other.total}", "PART_RANGE_MISMATCH")
+            raise HTTPError(
+                400,
+                f"Content-Range total {byte_range.total} differs from part {other.idx}'s {other.total}",
+                "PART_RANGE_MISMATCH",
+            )
         if byte_range.first <= other.last_byte and other.first_byte <= byte_range.last:
-            raise HTTPError(400, f"Content-Range {byte_range.first}-{byte_range.last} overlaps part {other.idx} "
-                                 f"({other.first_byte}-{other.last_byte})", "PART_RANGE_MISMATCH")
+            raise HTTPError(
+                400,
+                f"Content-Range {byte_range.first}-{byte_range.last} overlaps part {other.idx} "
+                f"({other.first_byte}-{other.last_byte})",
+                "PART_RANGE_MISMATCH",
+            )
     actual = await asyncio.to_thread(_md5_of, spool_path)
     if not hmac.compare_digest(actual, md5.lower()):
         raise HTTPError(400, f"hash does not match the MD5 of part {index}", "PART_HASH_MISMATCH")
@@ -137,8 +162,18 @@ async def put_part(
         await backend.put_file(key, spool_path, "application/octet-stream")
     except StorageError as exc:
         raise HTTPError(503, f"Storage failed: {exc}", "storage.unavailable") from exc
-    part = VideoPart(asset.id, index, tenant.id, byte_range.first, byte_range.last, byte_range.total, actual, key,
-                     sanitize_filename(filename) if filename else "", now())
+    part = VideoPart(
+        asset.id,
+        index,
+        tenant.id,
+        byte_range.first,
+        byte_range.last,
+        byte_range.total,
+        actual,
+        key,
+        sanitize_filename(filename) if filename else "",
+        now(),
+    )
     replaced = await state.store.video_parts.put(part)
     if replaced is not None and replaced.key != key:
         await backend.delete(replaced.key)
@@ -190,8 +225,14 @@ async def complete_upload(state: OriginState, tenant: Tenant, video_id: str) -> 
     if record is None:
         try:
             record = await state.store.files.reserve(
-                tenant.id, bucket.name, _user(asset), f"{DESTINATION}/{asset.id}", filename,
-                require_signed=not asset.is_public, source="upload", file_id=asset.id,
+                tenant.id,
+                bucket.name,
+                _user(asset),
+                f"{DESTINATION}/{asset.id}",
+                filename,
+                require_signed=not asset.is_public,
+                source="upload",
+                file_id=asset.id,
             )
         except UniqueViolation:
             raise HTTPError(409, "The upload is being completed by another request", "UPLOAD_COMPLETING") from None
@@ -209,19 +250,27 @@ async def complete_upload(state: OriginState, tenant: Tenant, video_id: str) -> 
         kind = "video" if found.video_codec else "audio"
         if not mime.startswith(("video/", "audio/")):
             mime = f"{kind}/mp4"
-        meta = FileMeta(info.size, info.etag, mime, found.duration, found.width, found.height, found.video_codec,
-                        found.audio_codec)
+        meta = FileMeta(
+            info.size, info.etag, mime, found.duration, found.width, found.height, found.video_codec, found.audio_codec
+        )
         async with state.store.transaction() as tx:
             record = await state.store.files.complete(record.id, meta, tx)
-        new = await file_stream(state, tenant, record, name=asset.title, signed=not asset.is_public,
-                                qualities=qualities_of(asset, None),  # the encoder skips what is above the source
-                                meta={"video_id": asset.id})
+        new = await file_stream(
+            state,
+            tenant,
+            record,
+            name=asset.title,
+            signed=not asset.is_public,
+            qualities=qualities_of(asset, None),  # the encoder skips what is above the source
+            meta={"video_id": asset.id},
+        )
         async with state.store.transaction() as tx:
             stream_id = await queue_stream(state, tx, new)
             await file_stored(state.store, record, tx)
             await state.store.assets.advance(asset.id, Status.PROCESSING, conn=tx)
-            updated = await state.store.assets.update(tenant.id, asset.id, conn=tx, stream_id=stream_id,
-                                                      sha256=sha256, kind=kind)
+            updated = await state.store.assets.update(
+                tenant.id, asset.id, conn=tx, stream_id=stream_id, sha256=sha256, kind=kind
+            )
             assert updated is not None
             await emit_video_event(tx, updated)
     except _Unplayable:
@@ -267,3 +316,31 @@ async def discard_parts(state: OriginState, tenant: Tenant, asset: Asset) -> Non
         await backend.delete(part.key)
     await state.store.video_parts.delete_all(asset.id)
 
+
+async def expire_parts(state: OriginState, now: float | None = None) -> int:
+    """Delete the parts of uploads not completed within ``videos.parts_expire_after`` of their last part;
+    how many uploads. The videos stay (``new``): a client can start their upload again."""
+    now = time.time() if now is None else now
+    before = now - parse_duration(state.settings.videos.parts_expire_after)
+    expired = 0
+    for tenant_id, asset_id in await state.store.video_parts.abandoned(before):
+        tenant = await state.store.tenants.get(tenant_id)
+        asset = await state.store.assets.get(tenant_id, asset_id)
+        if tenant is not None and asset is not None:
+            await discard_parts(state, tenant, asset)
+        else:  # the tenant or the video is gone; its rows went with it (foreign keys)
+            await state.store.video_parts.delete_all(asset_id)
+        expired += 1
+    return expired
+
+
+async def parts_cleaner(state: OriginState) -> None:
+    """Run :func:`expire_parts` every ``videos.cleanup_interval`` seconds until cancelled."""
+    while True:
+        try:
+            count = await expire_parts(state)
+            if count:
+                log.info("videos: parts of %d abandoned uploads deleted", count)
+        except Exception:
+            log.exception("videos: parts cleanup failed")
+        await asyncio.sleep(state.settings.videos.cleanup_interval)

@@ -77,13 +77,25 @@ async def _stream_url(state: OriginState, asset: Asset, stream: StreamRecord, na
     key = f"{stream.output_prefix}{name}"
     if not stream.require_signed:
         return f"{state.settings.edge.url}/{asset.file_id}/{quote(key)}"
-    signed = await sign_edge_url(state, asset.tenant_id, key=quote(key), path=stream.output_prefix, scope="prefix",
-                                 lifetime=await _lifetime(state), duration=asset.duration, asset_id=stream.id)
+    signed = await sign_edge_url(
+        state,
+        asset.tenant_id,
+        key=quote(key),
+        path=stream.output_prefix,
+        scope="prefix",
+        lifetime=await _lifetime(state),
+        duration=asset.duration,
+        asset_id=stream.id,
+    )
     return signed.url
 
 
 async def playback_redirect(
-    state: OriginState, video_id: str, target: Target, expires: str | None, signature: str | None,
+    state: OriginState,
+    video_id: str,
+    target: Target,
+    expires: str | None,
+    signature: str | None,
     resolution: str = ORIGINAL,
 ) -> str | Thumbnail:
     """The edge URL an asset URL leads to, or a thumbnail the origin answers itself (an uploaded one,
@@ -112,6 +124,14 @@ async def playback_redirect(
         raise HTTPError(404, "The video has no source yet", "VIDEO_NOT_READY")
     if not file.require_signed:
         return state.access_url(file)
-    signed = await sign_edge_url(state, asset.tenant_id, key=quote(file.key), path=file.key, scope="exact",
-                                 lifetime=await _lifetime(state), duration=asset.duration, file_id=file.id)
+    signed = await sign_edge_url(
+        state,
+        asset.tenant_id,
+        key=quote(file.key),
+        path=file.key,
+        scope="exact",
+        lifetime=await _lifetime(state),
+        duration=asset.duration,
+        file_id=file.id,
+    )
     return signed.url

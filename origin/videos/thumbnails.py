@@ -104,13 +104,30 @@ async def open_thumbnail(state: OriginState, asset: Asset, resolution: str) -> T
     image = b"".join([chunk async for chunk in (await _open(backend, source)).chunks])
     height = RESOLUTIONS[resolution].height
     code, out, err = await run_tool(
-        ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-i", "pipe:0", "-vf", f"scale=-2:'min({height},ih)'",
-        "-frames:v", "1", "-q:v", "3", "-f", "image2pipe", "-c:v", "mjpeg", "pipe:1",
-        deadline=SCALE_TIMEOUT, stdin=image,
+        ffmpeg_exe(),
+        "-hide_banner",
+        "-loglevel",
+        "error",
+        "-i",
+        "pipe:0",
+        "-vf",
+        f"scale=-2:'min({height},ih)'",
+        "-frames:v",
+        "1",
+        "-q:v",
+        "3",
+        "-f",
+        "image2pipe",
+        "-c:v",
+        "mjpeg",
+        "pipe:1",
+        deadline=SCALE_TIMEOUT,
+        stdin=image,
     )
     if code != 0 or not out:
-        raise HTTPError(502, f"The thumbnail could not be scaled: {err.decode(errors='replace')[-200:]}",
-                        "THUMBNAIL_SCALE_FAILED")
+        raise HTTPError(
+            502, f"The thumbnail could not be scaled: {err.decode(errors='replace')[-200:]}", "THUMBNAIL_SCALE_FAILED"
+        )
 
     async def one() -> AsyncIterator[bytes]:
         yield out

@@ -1,5 +1,6 @@
 """One video, two APIs, real processes: uploaded through the uploads API to a running origin, captioned
-through the media API's generate-caption by a running worker (PocketSphinx), over real HTTP."""
+through the media API's generate-caption by a running worker (PocketSphinx), over real HTTP; the
+generated track is then listed in the stream's HLS master playlist like a manual caption."""
 
 from __future__ import annotations
 
@@ -61,9 +62,15 @@ async def test_an_upload_is_captioned_through_the_media_api(stack: Stack, tmp_pa
         (caption,) = await store.captions.list(asset_id)
         assert (caption.id, caption.source, caption.approved) == (job["captionId"], "generated", True)
         stored = await store.transcripts.get(asset_id, "en-US")
+        asset = await store.assets.by_file(asset_id)  # the asset and its file share the id
+        assert asset is not None and asset.stream_id is not None
+        stream = await store.streams.get(asset.stream_id)
     finally:
         await store.close()
     assert stored is not None
+    assert stream is not None and stream.output_prefix
+    master = (stack.origin.data_dir / "objects" / stream.output_prefix / "master.m3u8").read_text()
+    assert "#EXT-X-MEDIA:TYPE=SUBTITLES" in master and 'LANGUAGE="en-US"' in master, master  # like a manual one
     transcript = Transcript(
         "en-US",
         tuple(

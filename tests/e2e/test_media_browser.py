@@ -36,66 +36,8 @@ ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 HLS_JS = ROOT / "origin" / "embed" / "node_modules" / "hls.js" / "dist" / "hls.min.js"
 CUE = "Captions from the browser test"
-PAGE = """<!doctype html>
-<html><head><meta charset="utf-8"><title>media upload</title><script src="/hls.min.js"></script></head>
-<body style="margin:0"><video id="video" muted playsinline width="800" height="450"></video>
-<script>
-const params = new URLSearchParams(location.search);
-const ORIGIN = params.get('origin'), KEY = params.get('key');
-const VTT = 'WEBVTT\\n\\n00:00:00.500 --> 00:00:09.000\\n__CUE__\\n';
-const auth = { Authorization: `Bearer ${KEY}` };
-const json = { ...auth, 'Content-Type': 'application/json' };
-const report = window.report = { done: false, steps: [] };
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-async function step(name, fn) { const t = performance.now(); const v = await fn(); report.steps.push([name, Math.round(performance.now() - t)]); return v; }
-async function run() {
-  const bytes = await (await fetch('/clip.mp4')).arrayBuffer();
-  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
-  report.sha256 = [...digest].map((b) => b.toString(16).padStart(2, '0')).join('');
-  const declared = await step('upload-url', async () => (await fetch(`${ORIGIN}/api/v1/media/upload-url`, { method: 'POST',
-    headers: json, body: JSON.stringify({ sha256: report.sha256, sizeBytes: bytes.byteLength, mime: 'video/mp4',
-    filename: 'browser.mp4' }) })).json());
-  const ticket = declared.data;
-  report.assetId = ticket.assetId; report.uploadUrl = ticket.uploadUrl; report.key = ticket.uploadFields.key;
-  const form = new FormData();
-  for (const [name, value] of Object.entries(ticket.uploadFields)) form.append(name, value);
-  form.append('file', new Blob([bytes], { type: 'video/mp4' }), 'browser.mp4');
-  report.postStatus = await step('post', async () => (await fetch(ticket.uploadUrl, { method: 'POST', body: form })).status);
-  report.finalizeStatus = await step('finalize', async () => (await fetch(`${ORIGIN}/api/v1/media/${ticket.assetId}/finalize`,
-    { method: 'POST', headers: json, body: '{}' })).status);
-  report.captionStatus = (await fetch(`${ORIGIN}/api/v1/media/${ticket.assetId}/captions`, { method: 'POST', headers: json,
-    body: JSON.stringify({ language: 'en-US', content: VTT }) })).status;
-  await step('ready', async () => {
-    for (;;) {
-      const asset = (await (await fetch(`${ORIGIN}/api/v1/media/${ticket.assetId}`, { headers: auth })).json()).data;
-      report.status = asset.status;
-      if (asset.status === 'ready') return;
-      if (asset.status === 'failed') throw new Error(`asset failed: ${asset.error}`);
-      await sleep(500);
-    }
-  });
-  const stream = await fetch(`${ORIGIN}/api/v1/media/${ticket.assetId}/stream/hls/master/index.m3u8`, { headers: auth });
-  report.streamStatus = stream.status; report.streamUrl = stream.url;  // the edge URL the 302 led to
-  const video = document.getElementById('video');
-  const hls = new Hls({ subtitleDisplay: true });
-  hls.on(Hls.Events.ERROR, (_, data) => { if (data.fatal) report.hlsError = `${data.type}: ${data.details}`; });
-  hls.on(Hls.Events.SUBTITLE_TRACKS_UPDATED, (_, data) => { report.subtitleTracks = data.subtitleTracks.map((t) => t.lang); hls.subtitleTrack = 0; });
-  hls.attachMedia(video);
-  hls.loadSource(stream.url);
-  await step('play', async () => {
-    await new Promise((resolve) => hls.on(Hls.Events.MANIFEST_PARSED, resolve));
-    await video.play();
-    for (;;) {
-      const cues = [...video.textTracks].flatMap((track) => [...(track.cues || [])].map((cue) => ({ lang: track.language, text: cue.text, start: cue.startTime })));
-      if (cues.length && video.currentTime > 1.5) { report.cues = cues; report.currentTime = video.currentTime; return; }
-      if (report.hlsError) throw new Error(report.hlsError);
-      await sleep(200);
-    }
-  });
-}
-run().then(() => { report.done = true; }, (err) => { report.error = String(err && err.stack || err); report.done = true; });
-</script></body></html>
-"""
+#: The app's page: hashes, uploads, finalizes, captions, plays (``__CUE__`` is replaced by :data:`CUE`).
+PAGE = HERE / "media_upload.html"
 
 
 @contextlib.contextmanager
@@ -126,8 +68,10 @@ def serve_page(files: dict[str, tuple[bytes, str]]) -> Iterator[str]:
 
 def s3_config(path: Path, s3: dict[str, Any]) -> Path:
     backend = "\n".join(f"{key} = {json.dumps(value)}" for key, value in s3.items())
-    path.write_text(f'[storage]\ndefault = "s3"\n[storage.backends.s3]\n{backend}\n'
-                    '[plugins.ffmpeg]\npreset = "ultrafast"\n[jobs]\npoll_interval = 0.2\n')
+    path.write_text(
+        f'[storage]\ndefault = "s3"\n[storage.backends.s3]\n{backend}\n'
+        '[plugins.ffmpeg]\npreset = "ultrafast"\n[jobs]\npoll_interval = 0.2\n'
+    )
     return path
 
 
@@ -148,18 +92,23 @@ def test_a_browser_uploads_to_s3_finalizes_and_plays_with_captions(
     data = clip.read_bytes()
     config = s3_config(tmp_path / "s3.toml", s3_backend_options)
     with mediaedge_up(tmp_path / "var", env={"MEDIAEDGE_CONFIG": str(config)}, log=tmp_path / "up.log") as node:
-        files = {"/": (PAGE.replace("__CUE__", CUE).encode(), "text/html; charset=utf-8"),
-                 "/clip.mp4": (data, "video/mp4"), "/hls.min.js": (HLS_JS.read_bytes(), "text/javascript")}
+        files = {
+            "/": (PAGE.read_text().replace("__CUE__", CUE).encode(), "text/html; charset=utf-8"),
+            "/clip.mp4": (data, "video/mp4"),
+            "/hls.min.js": (HLS_JS.read_bytes(), "text/javascript"),
+        }
         with serve_page(files) as site:
             page = f"{site}/?{urlencode({'origin': node.origin, 'key': node.api_key})}"
-            run = subprocess.run([*driver, page, str(screenshot), "240000"], capture_output=True, text=True,
-                                 timeout=300)
+            run = subprocess.run(
+                [*driver, page, str(screenshot), "240000"], capture_output=True, text=True, timeout=300
+            )
         assert run.returncode == 0, run.stderr
         report = json.loads(run.stdout)
         result = report["page"] or {}
         assert report["ok"] and not result.get("error"), (
             f"{report.get('error')} {result}\nconsole: {report['console'][-10:]}\n"
-            f"{(tmp_path / 'up.log').read_text(errors='replace')[-3000:]}")
+            f"{(tmp_path / 'up.log').read_text(errors='replace')[-3000:]}"
+        )
 
         assert result["sha256"] == hashlib.sha256(data).hexdigest()
         bucket = s3_backend_options["bucket"]
@@ -177,9 +126,9 @@ def test_a_browser_uploads_to_s3_finalizes_and_plays_with_captions(
         assert all(urlsplit(r["url"]).netloc == edge and r["status"] in (200, 206) for r in segments), segments
         assert not [f for f in report["failures"] if f["error"] != "net::ERR_ABORTED"], report["failures"]
 
-        again = httpx.post(f"{node.origin}/api/v1/media/upload-url", headers={"Authorization": f"Bearer {node.api_key}"},
-                           json={"sha256": result["sha256"], "sizeBytes": len(data), "mime": "video/mp4",
-                                 "filename": "again.mp4"})
+        bearer = {"Authorization": f"Bearer {node.api_key}"}
+        declaration = {"sha256": result["sha256"], "sizeBytes": len(data), "mime": "video/mp4", "filename": "a.mp4"}
+        again = httpx.post(f"{node.origin}/api/v1/media/upload-url", headers=bearer, json=declaration)
         assert again.status_code == 200 and again.json()["data"]["assetId"] == result["assetId"]
         assert again.json()["data"]["uploadUrl"] is None
     assert screenshot.stat().st_size > 10_000

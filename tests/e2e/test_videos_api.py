@@ -26,12 +26,24 @@ __all__ = ["browser_driver"]  # the fixture, shared with the player test
 
 PART = 64 * 1024
 CMAF_LADDER = [
-    {"resolution": "360p", "type": "hls", "container_type": "mp4", "video_config": {"codec": "h264",
-                                                                                     "bitrate": 800_000}},
-    {"resolution": "240p", "type": "hls", "container_type": "mp4", "video_config": {"codec": "h265",
-                                                                                     "bitrate": 400_000}},
-    {"resolution": "audio", "type": "hls", "container_type": "mp4",
-     "audio_config": {"codec": "aac", "bitrate": 96_000, "channels": "2", "sample_rate": 44_100, "language": "en"}},
+    {
+        "resolution": "360p",
+        "type": "hls",
+        "container_type": "mp4",
+        "video_config": {"codec": "h264", "bitrate": 800_000},
+    },
+    {
+        "resolution": "240p",
+        "type": "hls",
+        "container_type": "mp4",
+        "video_config": {"codec": "h265", "bitrate": 400_000},
+    },
+    {
+        "resolution": "audio",
+        "type": "hls",
+        "container_type": "mp4",
+        "audio_config": {"codec": "aac", "bitrate": 96_000, "channels": "2", "sample_rate": 44_100, "language": "en"},
+    },
 ]
 TS_LADDER = [{"resolution": "240p", "type": "hls", "container_type": "mpegts", "video_config": {"codec": "h264"}}]
 
@@ -47,11 +59,15 @@ def _upload(api: httpx.Client, video_id: str, media: bytes) -> None:
     """Parts of :data:`PART` bytes, the last one first."""
     offsets = list(range(0, len(media), PART))
     for index, first in reversed(list(enumerate(offsets))):
-        chunk = media[first:first + PART]
-        _ok(api.post(f"/api/videos/{video_id}/part",
-                     headers={"Content-Range": f"bytes {first}-{first + len(chunk) - 1}/{len(media)}"},
-                     data={"index": str(index), "hash": hashlib.md5(chunk).hexdigest()},
-                     files={"file": ("lesson.mp4", chunk, "video/mp4")}))
+        chunk = media[first : first + PART]
+        _ok(
+            api.post(
+                f"/api/videos/{video_id}/part",
+                headers={"Content-Range": f"bytes {first}-{first + len(chunk) - 1}/{len(media)}"},
+                data={"index": str(index), "hash": hashlib.md5(chunk).hexdigest()},
+                files={"file": ("lesson.mp4", chunk, "video/mp4")},
+            )
+        )
 
 
 def _wait_done(api: httpx.Client, video_id: str, timeout: float = 240.0) -> dict[str, Any]:
@@ -114,20 +130,24 @@ def test_a_video_made_through_the_api_plays_through_the_edge(tmp_path: Path, bro
     clip = make_clip(tmp_path / "lesson.mp4", seconds=6, size="640x360")
     media = clip.read_bytes()
     assert len(media) > 2 * PART  # really in several parts
-    env = {"MEDIAEDGE_VIDEOS_MIN_PART_BYTES": str(PART), "MEDIAEDGE_PLUGINS_FFMPEG_PRESET": "ultrafast",
-           "MEDIAEDGE_JOBS_POLL_INTERVAL": "0.2"}
+    env = {
+        "MEDIAEDGE_VIDEOS_MIN_PART_BYTES": str(PART),
+        "MEDIAEDGE_PLUGINS_FFMPEG_PRESET": "ultrafast",
+        "MEDIAEDGE_JOBS_POLL_INTERVAL": "0.2",
+    }
     with mediaedge_up(tmp_path / "var", env=env, log=tmp_path / "mediaedge.log") as node:
         demo = json.loads((node.data_dir / "demo-tenant.json").read_text())
         pair = {"stream-public-key": demo["stream_public_key"], "stream-secret-key": demo["stream_secret_key"]}
         with httpx.Client(base_url=node.origin, headers=pair, timeout=60) as api:
-            cmaf = _ok(api.post("/api/videos/create", json={"title": "CMAF lesson", "qualities": CMAF_LADDER}),
-                       201)["data"]
-            ts = _ok(api.post("/api/videos/create", json={"title": "TS lesson", "qualities": TS_LADDER}),
-                     201)["data"]
+            cmaf = _ok(api.post("/api/videos/create", json={"title": "CMAF lesson", "qualities": CMAF_LADDER}), 201)[
+                "data"
+            ]
+            ts = _ok(api.post("/api/videos/create", json={"title": "TS lesson", "qualities": TS_LADDER}), 201)["data"]
             for video in (cmaf, ts):
                 _upload(api, video["id"], media)
                 assert _ok(api.get(f"/api/videos/{video['id']}/complete"))["message"] == (
-                    "Upload video complete successfully.")
+                    "Upload video complete successfully."
+                )
             done = {video["id"]: _wait_done(api, video["id"]) for video in (cmaf, ts)}
 
             # fMP4: the h264 and h265 variants share the audio-only rendition's EXT-X-MEDIA group
@@ -146,13 +166,18 @@ def test_a_video_made_through_the_api_plays_through_the_edge(tmp_path: Path, bro
             # MPEG-TS: the segments are transport streams (sync byte 0x47 every 188 bytes)
             ts_master = api.get(done[ts["id"]]["assets"]["hls_url"]).headers["location"]
             ts_played = _play(node.edge, ts_master)
-            assert ts_played["segments"] and all(s[0] == 0x47 and s[188] == 0x47
-                                                 for s in ts_played["segments"].values())
+            assert ts_played["segments"] and all(
+                s[0] == 0x47 and s[188] == 0x47 for s in ts_played["segments"].values()
+            )
 
             # both play in Chromium through their player URL (the embed page, hls.js), segments from the edge
             for video in (cmaf, ts):
-                report = _play_in_chromium(browser_driver, done[video["id"]]["assets"]["hls_player_url"], node.edge,
-                                           ARTIFACTS / f"videos-{video['title'].split()[0].lower()}.png")
+                report = _play_in_chromium(
+                    browser_driver,
+                    done[video["id"]]["assets"]["hls_player_url"],
+                    node.edge,
+                    ARTIFACTS / f"videos-{video['title'].split()[0].lower()}.png",
+                )
                 ready = next(e for e in report["events"] if e["event"] == "ready")
                 assert ready["duration"] == pytest.approx(done[video["id"]]["duration"], abs=0.5)
 

@@ -43,8 +43,13 @@ class Media:
     tenant: Tenant
 
     async def declare(self, data: bytes, mime: str, filename: str, **extra: Any) -> httpx.Response:
-        body = {"sha256": hashlib.sha256(data).hexdigest(), "sizeBytes": len(data), "mime": mime,
-                "filename": filename, **extra}
+        body = {
+            "sha256": hashlib.sha256(data).hexdigest(),
+            "sizeBytes": len(data),
+            "mime": mime,
+            "filename": filename,
+            **extra,
+        }
         return await self.client.post("/api/v1/media/upload-url", headers=self.headers, json=body)
 
     async def post_form(self, ticket: dict[str, Any], data: bytes, mime: str, **fields: str) -> httpx.Response:
@@ -64,8 +69,11 @@ class Media:
         ticket = declared.json()["data"]
         posted = await self.post_form(ticket, data, mime)
         assert posted.status_code in (201, 204), posted.text
-        finalized = await self.client.post(f"/api/v1/media/{ticket['assetId']}/finalize", headers=self.headers,
-                                           json={"etag": posted.headers.get("etag")})
+        finalized = await self.client.post(
+            f"/api/v1/media/{ticket['assetId']}/finalize",
+            headers=self.headers,
+            json={"etag": posted.headers.get("etag")},
+        )
         assert finalized.status_code == 200, finalized.text
         result: dict[str, Any] = finalized.json()["data"]
         return result

@@ -23,8 +23,9 @@ async def test_an_image_gets_webp_and_jpeg_variants_served_by_the_edge(media: Me
     names = sorted(v["name"] for v in asset["variants"])
     assert names == ["1280w.jpg", "1280w.webp", "320w.jpg", "320w.webp", "640w.jpg", "640w.webp"]
 
-    response = await media.client.get(f"/api/v1/media/{asset['id']}/variants", headers={**media.headers,
-                                                                                       "X-User-Id": "viewer-7"})
+    response = await media.client.get(
+        f"/api/v1/media/{asset['id']}/variants", headers={**media.headers, "X-User-Id": "viewer-7"}
+    )
     assert response.status_code == 200
     variants = {v["name"]: v for v in response.json()["data"]}
     small = variants["320w.webp"]
@@ -126,16 +127,22 @@ async def test_other_tenants_assets_are_not_found(media: Media) -> None:
     other, _ = await media.state.store.tenants.create("other", media.state.settings.storage.default)
     _, key = await media.state.store.api_keys.create(other.id, "k")
     headers = {"Authorization": f"Bearer {key}"}
-    for method, path in [("GET", ""), ("DELETE", ""), ("GET", "/variants"), ("GET", "/captions"),
-                         ("GET", "/stream/hls/master/index.m3u8")]:
+    for method, path in [
+        ("GET", ""),
+        ("DELETE", ""),
+        ("GET", "/variants"),
+        ("GET", "/captions"),
+        ("GET", "/stream/hls/master/index.m3u8"),
+    ]:
         response = await media.client.request(method, f"/api/v1/media/{asset['id']}{path}", headers=headers)
         assert response.status_code == 404 and response.json()["code"] == "media.not_found", path
 
 
 async def test_an_asset_uploaded_through_another_api_shows_here(media: Media, clip: Path) -> None:
     api_key_headers = {"API-Key": media.headers["Authorization"].removeprefix("Bearer ")}
-    uploaded = await media.client.post("/upload/direct-upload", headers=api_key_headers,
-                                       files={"file": ("other-api.mp4", clip.read_bytes())})
+    uploaded = await media.client.post(
+        "/upload/direct-upload", headers=api_key_headers, files={"file": ("other-api.mp4", clip.read_bytes())}
+    )
     assert uploaded.status_code == 201, uploaded.text
     shown = await media.client.get(f"/api/v1/media/{uploaded.json()['id']}", headers=media.headers)
     assert shown.status_code == 200

@@ -28,9 +28,7 @@ async def test_a_window_allows_the_limit_then_refuses_until_it_resets(store: Sto
 async def test_concurrent_hits_from_two_stores_count_exactly(store: Store, db_url: str) -> None:
     second = await open_store(db_url)
     try:
-        hits = [
-            (store if i % 2 else second).rate_limits.hit("captions:u1", 30, 60, at=T0 + 1) for i in range(50)
-        ]
+        hits = [(store if i % 2 else second).rate_limits.hit("captions:u1", 30, 60, at=T0 + 1) for i in range(50)]
         decisions = await asyncio.gather(*hits)
     finally:
         await second.close()

@@ -26,8 +26,9 @@ pytestmark = pytest.mark.anyio
 
 @pytest.fixture
 async def s3_media(tmp_path: Path, s3_backend_options: dict[str, Any]) -> AsyncIterator[Media]:
-    settings = make_settings(tmp_path / "var", storage={"default": "s3", "backends": {"s3": s3_backend_options}},
-                             **FAST)
+    settings = make_settings(
+        tmp_path / "var", storage={"default": "s3", "backends": {"s3": s3_backend_options}}, **FAST
+    )
     async for media in open_media(settings):
         yield media
 
@@ -60,8 +61,9 @@ async def test_the_browser_form_goes_straight_to_the_bucket(
     expires = datetime.fromisoformat(policy["expiration"].replace("Z", "+00:00")).timestamp()
     assert abs(expires - (time.time() + 900)) < 5
     assert fields["x-amz-algorithm"] == "AWS4-HMAC-SHA256"
-    assert hmac.compare_digest(fields["x-amz-signature"],
-                               _sigv4(SECRET_ACCESS_KEY, fields["x-amz-credential"], fields["policy"]))
+    assert hmac.compare_digest(
+        fields["x-amz-signature"], _sigv4(SECRET_ACCESS_KEY, fields["x-amz-credential"], fields["policy"])
+    )
 
     async with httpx.AsyncClient() as browser:  # not through the origin
         posted = await browser.post(ticket["uploadUrl"], data=fields, files={"file": ("clip.mp4", data, "video/mp4")})
@@ -69,8 +71,9 @@ async def test_the_browser_form_goes_straight_to_the_bucket(
     head = s3_client.head_object(Bucket=bucket, Key=key)
     assert head["ContentLength"] == len(data) and head["ContentType"] == "video/mp4"
 
-    finalized = await s3_media.client.post(f"/api/v1/media/{ticket['assetId']}/finalize", headers=s3_media.headers,
-                                           json={"etag": head["ETag"]})
+    finalized = await s3_media.client.post(
+        f"/api/v1/media/{ticket['assetId']}/finalize", headers=s3_media.headers, json={"etag": head["ETag"]}
+    )
     assert finalized.status_code == 200, finalized.text
     asset = finalized.json()["data"]
     assert asset["status"] == "pending" and (asset["width"], asset["height"]) == (640, 360)

@@ -38,8 +38,9 @@ async def test_a_video_uploads_through_the_signed_form_and_finalizes(media: Medi
     info = await media.state.backends["local"].stat(fields["key"])
     assert info.size == len(data) and f'"{info.etag}"' == etag
 
-    finalized = await media.client.post(f"/api/v1/media/{ticket['assetId']}/finalize", headers=media.headers,
-                                        json={"etag": etag})
+    finalized = await media.client.post(
+        f"/api/v1/media/{ticket['assetId']}/finalize", headers=media.headers, json={"etag": etag}
+    )
     assert finalized.status_code == 200, finalized.text
     asset = finalized.json()["data"]
     assert asset["id"] == ticket["assetId"]
@@ -68,13 +69,25 @@ async def test_the_same_bytes_make_one_asset(media: Media) -> None:
     assert done.status_code == 200 and done.json()["data"]["status"] == "ready"
     third = await media.declare(data, "application/pdf", "c.pdf")
     assert third.status_code == 200  # uploaded already: no form
-    assert third.json()["data"] == {"assetId": first["assetId"], "uploadUrl": None, "uploadFields": {},
-                                    "expiresAt": None, "status": "ready"}
+    assert third.json()["data"] == {
+        "assetId": first["assetId"],
+        "uploadUrl": None,
+        "uploadFields": {},
+        "expiresAt": None,
+        "status": "ready",
+    }
     other, _ = await media.state.store.tenants.create("other", media.state.settings.storage.default)
     _, other_key = await media.state.store.api_keys.create(other.id, "second")
-    elsewhere = await media.client.post("/api/v1/media/upload-url", headers={"Authorization": f"Bearer {other_key}"},
-                                        json={"sha256": hashlib.sha256(data).hexdigest(), "sizeBytes": len(data),
-                                              "mime": "application/pdf", "filename": "a.pdf"})
+    elsewhere = await media.client.post(
+        "/api/v1/media/upload-url",
+        headers={"Authorization": f"Bearer {other_key}"},
+        json={
+            "sha256": hashlib.sha256(data).hexdigest(),
+            "sizeBytes": len(data),
+            "mime": "application/pdf",
+            "filename": "a.pdf",
+        },
+    )
     assert elsewhere.status_code == 201 and elsewhere.json()["data"]["assetId"] != first["assetId"]  # per tenant
 
 
@@ -130,10 +143,16 @@ async def test_the_form_enforces_its_policy(media: Media) -> None:
         ({"data": data + b"!", "fields": {}}, 400, "upload.entity_too_large"),
         ({"data": data[:-1], "fields": {}}, 400, "upload.entity_too_small"),
         ({"data": data, "fields": {"Content-Type": "text/html"}}, 403, "upload.policy_violation"),
-        ({"data": data, "fields": {"key": f"{media.tenant.id}/anonymous/elsewhere.txt"}}, 403,
-         "upload.policy_violation"),
-        ({"data": data, "fields": {"policy": ticket["uploadFields"]["policy"][:-4] + "AAAA"}}, 403,
-         "upload.policy_invalid"),
+        (
+            {"data": data, "fields": {"key": f"{media.tenant.id}/anonymous/elsewhere.txt"}},
+            403,
+            "upload.policy_violation",
+        ),
+        (
+            {"data": data, "fields": {"policy": ticket["uploadFields"]["policy"][:-4] + "AAAA"}},
+            403,
+            "upload.policy_invalid",
+        ),
     ]
     for case, status, code in cases:
         response = await media.post_form(ticket, case["data"], "text/plain", **case["fields"])
@@ -189,8 +208,9 @@ async def test_html_declared_as_video_is_quarantined_and_never_served(media: Med
     assert shown.status_code == 451 and shown.json()["code"] == "media.quarantined"
     listed = await media.client.get("/api/v1/media?filter[status]=quarantined", headers=media.headers)
     assert [a["id"] for a in listed.json()["data"]] == [ticket["assetId"]]
-    edge = await media.client.get(f"/_edge/objects/{ticket['uploadFields']['key']}",
-                                  headers={"X-Mediaedge-Edge-Secret": media.state.edge_secret})
+    edge = await media.client.get(
+        f"/_edge/objects/{ticket['uploadFields']['key']}", headers={"X-Mediaedge-Edge-Secret": media.state.edge_secret}
+    )
     assert edge.status_code == 404
 
 
@@ -220,7 +240,42 @@ async def test_upload_url_creation_is_rate_limited_per_user(tmp_path: Path) -> N
         assert limited.status_code == 429 and limited.json()["code"] == "rate.limited"
         assert 1 <= int(limited.headers["Retry-After"]) <= 60
         assert limited.headers["RateLimit-Remaining"] == "0" and limited.headers["RateLimit-Limit"] == "3"
-        other_user = await media.client.post("/api/v1/media/upload-url", headers={**media.headers, "X-User-Id": "u2"},
-                                             json={"sha256": "b" * 64, "sizeBytes": 5, "mime": "text/plain",
-                                                   "filename": "g.txt"})
+        other_user = await media.client.post(
+            "/api/v1/media/upload-url",
+            headers={**media.headers, "X-User-Id": "u2"},
+            json={"sha256": "b" * 64, "sizeBytes": 5, "mime": "text/plain", "filename": "g.txt"},
+        )
         assert other_user.status_code == 201  # each user has a budget of their own
+
+
+async def test_the_other_refusals_of_uploads(media: Media) -> None:
+    data = b"twelve bytes"
+    first = (await media.declare(data, "text/plain", "a.txt")).json()["data"]
+    resized = await media.client.post(
+        "/api/v1/media/upload-url",
+        headers=media.headers,
+        json={"sha256": hashlib.sha256(data).hexdigest(), "sizeBytes": 13, "mime": "text/plain", "filename": "a.txt"},
+    )
+    assert resized.status_code == 409 and resized.json()["code"] == "upload.sha256_conflict"
+    bad_user = await media.client.get("/api/v1/media", headers={**media.headers, "X-User-Id": "a b/c"})
+    assert bad_user.status_code == 400 and bad_user.json()["code"] == "validation.user.invalid"
+    no_file = await media.client.post(
+        "/api/v1/media/direct-upload", data=first["uploadFields"], files={"attachment": ("a.txt", data, "text/plain")}
+    )
+    assert no_file.status_code == 400 and no_file.json()["code"] == "upload.file_missing"
+
+    video = b"\x00\x00\x00\x18ftypmp42 pretend video"
+    pending = (await media.declare(video, "video/mp4", "v.mp4")).json()["data"]
+    caption = await media.client.post(
+        f"/api/v1/media/{pending['assetId']}/captions",
+        headers=media.headers,
+        json={"language": "en", "content": "WEBVTT\n\n00:00:01.000 --> 00:00:02.000\nx\n"},
+    )
+    assert caption.status_code == 409 and caption.json()["code"] == "media.not_uploaded"
+    await media.post_form(pending, video, "video/mp4")
+    refused = await media.client.post(f"/api/v1/media/{pending['assetId']}/finalize", headers=media.headers)
+    assert refused.status_code == 415  # no video stream in it: the asset failed
+    stream = await media.client.get(
+        f"/api/v1/media/{pending['assetId']}/stream/hls/master/index.m3u8", headers=media.headers
+    )
+    assert stream.status_code == 409 and stream.json()["code"] == "media.failed"

@@ -230,6 +230,9 @@ async def test_five_attempts_then_failed_and_manual_redelivery(origin_client, or
     [entry] = await deliveries(origin_client, hooked.headers)
     assert entry["status"] == "delivered" and entry["attempts"] == 6  # /hook's count for the id is now even
     assert receiver.acknowledged() == {delivery_id}
+    shown = (await origin_client.get(f"/webhooks/deliveries/{delivery_id}", headers=hooked.headers)).json()
+    answers = [(a["statusCode"], a["responseBody"]) for a in shown["attemptLog"]]
+    assert answers == [(503, "try later")] * 5 + [(200, "ok")]
 
 
 async def test_only_2xx_acknowledges_and_redirects_are_not_followed(origin_client, origin_state, hooked, receiver):

@@ -67,18 +67,32 @@ async def create_video(client: httpx.AsyncClient, tenant: VideoTenant, **body: A
     return data
 
 
-async def send_part(client: httpx.AsyncClient, tenant: VideoTenant, video_id: str, data: bytes, index: int,
-                    first: int, total: int, md5: str | None = None, filename: str = "clip.mp4") -> httpx.Response:
+async def send_part(
+    client: httpx.AsyncClient,
+    tenant: VideoTenant,
+    video_id: str,
+    data: bytes,
+    index: int,
+    first: int,
+    total: int,
+    md5: str | None = None,
+    filename: str = "clip.mp4",
+) -> httpx.Response:
     headers = {**tenant.headers, "Content-Range": f"bytes {first}-{first + len(data) - 1}/{total}"}
     form = {"index": str(index), "hash": md5 or hashlib.md5(data).hexdigest()}
-    return await client.post(f"/api/videos/{video_id}/part", headers=headers, data=form,
-                             files={"file": (filename, data, "application/octet-stream")})
+    return await client.post(
+        f"/api/videos/{video_id}/part",
+        headers=headers,
+        data=form,
+        files={"file": (filename, data, "application/octet-stream")},
+    )
 
 
-async def upload_in_parts(client: httpx.AsyncClient, tenant: VideoTenant, video_id: str, media: bytes,
-                          part_size: int = MIN_PART) -> None:
+async def upload_in_parts(
+    client: httpx.AsyncClient, tenant: VideoTenant, video_id: str, media: bytes, part_size: int = MIN_PART
+) -> None:
     """Send ``media`` in parts of ``part_size``, last part first (any order is allowed)."""
     offsets = list(range(0, len(media), part_size))
     for index, first in reversed(list(enumerate(offsets))):
-        response = await send_part(client, tenant, video_id, media[first:first + part_size], index, first, len(media))
+        response = await send_part(client, tenant, video_id, media[first : first + part_size], index, first, len(media))
         assert response.status_code == 200, response.text

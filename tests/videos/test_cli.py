@@ -35,9 +35,15 @@ async def test_the_stream_key_pair_is_printed_rotated_and_the_credit_set(tmp_pat
     assert not await _authenticates(tmp_path, public, secret)  # the old pair stops working at once
     assert await _authenticates(tmp_path, rotated["stream_public_key"], rotated["stream_secret_key"])
 
-    assert json.loads(mediaedge(tmp_path, "tenant", "update", "studio", "--credit", "12.5", "--json").stdout)[
-        "credit"] == 12.5
-    assert json.loads(mediaedge(tmp_path, "tenant", "update", "studio", "--credit", "unlimited", "--json").stdout)[
-        "credit"] == "unlimited"
+    assert (
+        json.loads(mediaedge(tmp_path, "tenant", "update", "studio", "--credit", "12.5", "--json").stdout)["credit"]
+        == 12.5
+    )
+    assert (
+        json.loads(mediaedge(tmp_path, "tenant", "update", "studio", "--credit", "unlimited", "--json").stdout)[
+            "credit"
+        ]
+        == "unlimited"
+    )
     bad = mediaedge(tmp_path, "tenant", "update", "studio", "--credit", "-3", check=False)
     assert bad.returncode != 0 and "--credit must be a non-negative amount" in bad.stderr

@@ -14,13 +14,38 @@ from tests.videos.conftest import VideoTenant, create_video, make_tenant
 pytestmark = pytest.mark.anyio
 
 VIDEO_FIELDS = {
-    "id", "user_id", "title", "description", "metadata", "tags", "qualities", "subtitles", "chapters",
-    "player_theme", "duration", "size", "is_mp4", "is_public", "is_panoramic", "status", "created_at",
-    "updated_at", "assets", "player_theme_id", "error",
+    "id",
+    "user_id",
+    "title",
+    "description",
+    "metadata",
+    "tags",
+    "qualities",
+    "subtitles",
+    "chapters",
+    "player_theme",
+    "duration",
+    "size",
+    "is_mp4",
+    "is_public",
+    "is_panoramic",
+    "status",
+    "created_at",
+    "updated_at",
+    "assets",
+    "player_theme_id",
+    "error",
 }
 ASSET_FIELDS = {
-    "source_url", "thumbnail_url", "hls_url", "hls_iframe", "hls_player_url", "dash_url", "dash_iframe",
-    "dash_player_url", "mp4_url",
+    "source_url",
+    "thumbnail_url",
+    "hls_url",
+    "hls_iframe",
+    "hls_player_url",
+    "dash_url",
+    "dash_iframe",
+    "dash_player_url",
+    "mp4_url",
 }
 
 
@@ -37,10 +62,17 @@ async def test_requests_without_a_valid_key_are_refused(client: httpx.AsyncClien
 
 
 async def test_create_answers_the_full_video_object(client: httpx.AsyncClient, vtenant: VideoTenant):
-    response = await client.post("/api/videos/create", headers=vtenant.pair_headers, json={
-        "title": "Intro", "description": "First lesson", "is_public": False, "tags": ["music", "mp4"],
-        "metadata": [{"key": "genre", "value": "rock"}],
-    })
+    response = await client.post(
+        "/api/videos/create",
+        headers=vtenant.pair_headers,
+        json={
+            "title": "Intro",
+            "description": "First lesson",
+            "is_public": False,
+            "tags": ["music", "mp4"],
+            "metadata": [{"key": "genre", "value": "rock"}],
+        },
+    )
     assert response.status_code == 201, response.text
     body = response.json()
     assert body["status"] == "success"
@@ -53,7 +85,11 @@ async def test_create_answers_the_full_video_object(client: httpx.AsyncClient, v
     assert video["metadata"] == [{"key": "genre", "value": "rock"}]
     assert (video["status"], video["size"], video["duration"], video["is_mp4"]) == ("new", 0, 0, False)
     assert (video["subtitles"], video["chapters"], video["player_theme"], video["player_theme_id"]) == (
-        None, None, None, "")
+        None,
+        None,
+        None,
+        "",
+    )
     assert [q["name"] for q in video["qualities"]] == ["1080p", "720p", "480p", "360p", "240p", "audio"]
     assert {q["status"] for q in video["qualities"]} == {"new"}
     assert {q["type"] for q in video["qualities"]} == {"hls"}
@@ -80,12 +116,26 @@ async def test_a_public_videos_asset_urls_are_plain(client: httpx.AsyncClient, v
 
 async def test_custom_qualities_are_listed_with_their_type(client: httpx.AsyncClient, vtenant: VideoTenant):
     qualities = [
-        {"resolution": "1080p", "type": "hls", "container_type": "mp4",
-         "video_config": {"codec": "h265", "bitrate": 5_000_000, "index": 0}},
+        {
+            "resolution": "1080p",
+            "type": "hls",
+            "container_type": "mp4",
+            "video_config": {"codec": "h265", "bitrate": 5_000_000, "index": 0},
+        },
         {"resolution": "720p", "type": "dash", "container_type": "fmp4", "video_config": {"codec": "h264"}},
-        {"resolution": "audio", "type": "dash", "container_type": "fmp4",
-         "audio_config": {"codec": "aac", "bitrate": 192_000, "channels": "2", "sample_rate": 48_000,
-                          "language": "en", "index": 0}},
+        {
+            "resolution": "audio",
+            "type": "dash",
+            "container_type": "fmp4",
+            "audio_config": {
+                "codec": "aac",
+                "bitrate": 192_000,
+                "channels": "2",
+                "sample_rate": 48_000,
+                "language": "en",
+                "index": 0,
+            },
+        },
     ]
     video = await create_video(client, vtenant, qualities=qualities)
     assert video["qualities"] == [
@@ -109,8 +159,10 @@ def _q(**fields: Any) -> dict[str, Any]:
         ([_q(type="dash", container_type="mpegts")], 'qualities[0].container_type: must be "fmp4" for type dash'),
         ([_q(resolution="999p", video_config={})], "qualities[0].resolution: must be one of"),
         ([_q(), _q(resolution="360p", video_config={"codec": "vp9"})], "qualities[1].video_config.codec"),
-        ([_q(video_config={"bitrate": 4_000_001})],
-         "qualities[0].video_config.bitrate: 4000001 exceeds the 720p maximum of 4000000 bps"),
+        (
+            [_q(video_config={"bitrate": 4_000_001})],
+            "qualities[0].video_config.bitrate: 4000001 exceeds the 720p maximum of 4000000 bps",
+        ),
         ([_q(resolution="240p", video_config={"bitrate": 700_001})], "qualities[0].video_config.bitrate"),
         ([_q(resolution="4320p", video_config={"bitrate": 60_000_001})], "qualities[0].video_config.bitrate"),
         ([_q(video_config={"bitrate": 0})], "qualities[0].video_config.bitrate: must be an integer of at least 1"),
@@ -123,16 +175,19 @@ def _q(**fields: Any) -> dict[str, Any]:
         ([_q(audio_config={"language": "english"})], "qualities[0].audio_config.language"),
         ([_q(audio_config={"index": "0"})], "qualities[0].audio_config.index"),
         ([_q(video_config={"fps": 30})], "qualities[0].video_config: unknown field 'fps'"),
-        ([_q(video_config={}), _q(resolution="360p", container_type="mpegts", video_config={})],
-         "qualities: hls video qualities must share one container_type"),
+        (
+            [_q(video_config={}), _q(resolution="360p", container_type="mpegts", video_config={})],
+            "qualities: hls video qualities must share one container_type",
+        ),
         ([_q(video_config={}), _q(video_config={})], "qualities[1]: duplicates an earlier quality"),
     ],
 )
 async def test_every_quality_rule_answers_400_naming_the_field(
     client: httpx.AsyncClient, vtenant: VideoTenant, qualities: Any, message: str
 ):
-    response = await client.post("/api/videos/create", headers=vtenant.headers,
-                                 json={"title": "x", "qualities": qualities})
+    response = await client.post(
+        "/api/videos/create", headers=vtenant.headers, json={"title": "x", "qualities": qualities}
+    )
     assert response.status_code == 400, response.text
     assert response.json()["code"] == "QUALITIES_INVALID"
     assert response.json()["message"].startswith(message)
@@ -147,8 +202,10 @@ async def test_every_quality_rule_answers_400_naming_the_field(
         ({"title": "x", "is_public": "yes"}, "is_public must be true or false"),
         ({"title": "x", "tags": [1]}, "tags must be an array of strings"),
         ({"title": "x", "metadata": [{"value": "v"}]}, "metadata[0].key must be a non-empty string"),
-        ({"title": "x", "metadata": [{"key": "a", "value": "1"}, {"key": "a", "value": "2"}]},
-         "metadata[1].key 'a' is given twice"),
+        (
+            {"title": "x", "metadata": [{"key": "a", "value": "1"}, {"key": "a", "value": "2"}]},
+            "metadata[1].key 'a' is given twice",
+        ),
     ],
 )
 async def test_invalid_fields_answer_400(client: httpx.AsyncClient, vtenant: VideoTenant, body: dict, message: str):
@@ -167,8 +224,9 @@ async def _list(client: httpx.AsyncClient, tenant: VideoTenant, **body: Any) -> 
 
 async def test_list_pages_sorts_filters_and_searches(client: httpx.AsyncClient, vtenant: VideoTenant):
     made = [
-        await create_video(client, vtenant, title="Bravo rock", tags=["music"],
-                           metadata=[{"key": "genre", "value": "rock"}]),
+        await create_video(
+            client, vtenant, title="Bravo rock", tags=["music"], metadata=[{"key": "genre", "value": "rock"}]
+        ),
         await create_video(client, vtenant, title="alpha", description="A ROCK concert", tags=["music", "live"]),
         await create_video(client, vtenant, title="Charlie", metadata=[{"key": "genre", "value": "jazz"}]),
     ]
@@ -199,8 +257,9 @@ async def test_list_pages_sorts_filters_and_searches(client: httpx.AsyncClient, 
         ({"status": "ready"}, "status must be one of new, transcoding, done, fail, deleted"),
     ],
 )
-async def test_invalid_list_requests_answer_400(client: httpx.AsyncClient, vtenant: VideoTenant, body: dict,
-                                                message: str):
+async def test_invalid_list_requests_answer_400(
+    client: httpx.AsyncClient, vtenant: VideoTenant, body: dict, message: str
+):
     response = await client.post("/api/videos", headers=vtenant.headers, json=body)
     assert (response.status_code, response.json()["message"]) == (400, message)
 
@@ -210,17 +269,25 @@ async def test_videos_are_the_tenants_own(client: httpx.AsyncClient, vtenant: Vi
     video = await create_video(client, vtenant)
     assert (await _list(client, other))["total"] == 0
     for method in ("GET", "PATCH", "DELETE"):
-        response = await client.request(method, f"/api/videos/{video['id']}", headers=other.headers,
-                                        json={} if method == "PATCH" else None)
+        response = await client.request(
+            method, f"/api/videos/{video['id']}", headers=other.headers, json={} if method == "PATCH" else None
+        )
         assert (response.status_code, response.json()["code"]) == (404, "VIDEO_NOT_FOUND"), method
 
 
 async def test_update_changes_the_given_fields(client: httpx.AsyncClient, vtenant: VideoTenant):
     video = await create_video(client, vtenant, title="Old", description="keep", tags=["a"])
-    response = await client.patch(f"/api/videos/{video['id']}", headers=vtenant.headers, json={
-        "title": "New", "tags": ["b", "c"], "metadata": [{"key": "k", "value": "v"}], "is_public": False,
-        "player_id": "pl_1",
-    })
+    response = await client.patch(
+        f"/api/videos/{video['id']}",
+        headers=vtenant.headers,
+        json={
+            "title": "New",
+            "tags": ["b", "c"],
+            "metadata": [{"key": "k", "value": "v"}],
+            "is_public": False,
+            "player_id": "pl_1",
+        },
+    )
     assert response.status_code == 200, response.text
     assert response.json() == {"status": "success", "message": "Update video info successfully."}
     got = (await client.get(f"/api/videos/{video['id']}", headers=vtenant.headers)).json()["data"]
@@ -249,17 +316,21 @@ async def test_cost_prices_qualities_per_minute_against_the_credit(
     response = await client.get("/api/videos/cost?duration=60&qualities=360p%2C1080p", headers=vtenant.headers)
     assert response.status_code == 200, response.text
     prices = origin_state.settings.videos.prices
-    assert response.json() == {"status": "success",
-                               "data": {"price": pytest.approx(prices["360p"] + prices["1080p"]), "is_enough": True}}
+    assert response.json() == {
+        "status": "success",
+        "data": {"price": pytest.approx(prices["360p"] + prices["1080p"]), "is_enough": True},
+    }
     half = await client.get("/api/videos/cost?duration=30&qualities=720p", headers=vtenant.headers)
     assert half.json()["data"]["price"] == pytest.approx(prices["720p"] / 2)
     await origin_state.store.credits.set(vtenant.id, prices["720p"] / 4)
     poor = await client.get("/api/videos/cost?duration=30&qualities=720p", headers=vtenant.headers)
     assert poor.json()["data"]["is_enough"] is False
-    for query, message in [("duration=60&qualities=999p", "qualities: '999p' has no price"),
-                           ("duration=0&qualities=720p", "duration must be a positive number of seconds"),
-                           ("duration=x&qualities=720p", "duration must be a number of seconds"),
-                           ("duration=60", "qualities must name at least one quality")]:
+    for query, message in [
+        ("duration=60&qualities=999p", "qualities: '999p' has no price"),
+        ("duration=0&qualities=720p", "duration must be a positive number of seconds"),
+        ("duration=x&qualities=720p", "duration must be a number of seconds"),
+        ("duration=60", "qualities must name at least one quality"),
+    ]:
         bad = await client.get(f"/api/videos/cost?{query}", headers=vtenant.headers)
         assert (bad.status_code, bad.json()["code"]) == (400, "COST_INVALID"), query
         assert bad.json()["message"].startswith(message)

@@ -16,11 +16,13 @@ pytestmark = pytest.mark.anyio
 async def test_assets_filter_by_every_tag_and_metadata_pair_and_sort_titles_as_read(store: Store):
     tenant, _ = await store.tenants.create("acme", "local")
     other, _ = await store.tenants.create("other", "local")
-    a = await store.assets.create(tenant.id, kind="video", title="bravo", tags=["music", "live"],
-                                  metadata={"genre": "rock", "year": "1999"})
+    a = await store.assets.create(
+        tenant.id, kind="video", title="bravo", tags=["music", "live"], metadata={"genre": "rock", "year": "1999"}
+    )
     b = await store.assets.create(tenant.id, kind="video", title="Alpha", tags=["music"], metadata={"genre": "rock"})
-    c = await store.assets.create(tenant.id, kind="video", title="charlie", tags=["live"], metadata={"genre": "jazz"},
-                                  stream_id="s1")
+    c = await store.assets.create(
+        tenant.id, kind="video", title="charlie", tags=["live"], metadata={"genre": "jazz"}, stream_id="s1"
+    )
     await store.assets.create(other.id, kind="video", title="x", tags=["music"], metadata={"genre": "rock"})
 
     async def ids(**query: object) -> list[str]:

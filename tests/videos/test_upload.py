@@ -19,17 +19,26 @@ from mediaedge.cluster import EDGE_SECRET_HEADER
 from mediaedge.ffmpeg import ffmpeg_exe
 from origin.probe import probe
 from origin.state import OriginState
+from origin.videos.parts import expire_parts
 from tests.streams.conftest import drain
 from tests.videos.conftest import MAX_PART, MIN_PART, VideoTenant, create_video, send_part, upload_in_parts
 
 pytestmark = pytest.mark.anyio
 
 SMALL_LADDER = [
-    {"resolution": "360p", "type": "hls", "container_type": "mp4", "video_config": {"codec": "h264",
-                                                                                     "bitrate": 800_000}},
+    {
+        "resolution": "360p",
+        "type": "hls",
+        "container_type": "mp4",
+        "video_config": {"codec": "h264", "bitrate": 800_000},
+    },
     {"resolution": "1080p", "type": "hls", "container_type": "mp4", "video_config": {"codec": "h264"}},
-    {"resolution": "audio", "type": "hls", "container_type": "mp4",
-     "audio_config": {"codec": "aac", "bitrate": 128_000, "channels": "2", "sample_rate": 48_000, "language": "en"}},
+    {
+        "resolution": "audio",
+        "type": "hls",
+        "container_type": "mp4",
+        "audio_config": {"codec": "aac", "bitrate": 128_000, "channels": "2", "sample_rate": 48_000, "language": "en"},
+    },
 ]
 
 
@@ -68,8 +77,10 @@ async def test_parts_in_any_order_complete_into_a_transcoded_video(
     assert transcoding["status"] == "transcoding"
     assert (transcoding["size"], transcoding["duration"]) == (len(media), pytest.approx(10, abs=0.2))
     # the source is 640x360: the 1080p quality is skipped, the others move with the video
-    assert transcoding["qualities"] == [{"name": "360p", "status": "transcoding", "type": "hls"},
-                                        {"name": "audio", "status": "transcoding", "type": "hls"}]
+    assert transcoding["qualities"] == [
+        {"name": "360p", "status": "transcoding", "type": "hls"},
+        {"name": "audio", "status": "transcoding", "type": "hls"},
+    ]
     assert await origin_state.store.video_parts.list(video["id"]) == []
     file = await origin_state.store.files.get(video["id"])  # one id for the video and its source file
     assert file is not None and file.require_signed
@@ -80,8 +91,7 @@ async def test_parts_in_any_order_complete_into_a_transcoded_video(
     ready = await get_video(client, vtenant, video["id"])
     assert ready["status"] == "done", ready
     assert {q["status"] for q in ready["qualities"]} == {"done"}
-    assert [e["data"]["status"] for e in await video_events(origin_state, vtenant.id)] == [
-        "transcoding", "done"]
+    assert [e["data"]["status"] for e in await video_events(origin_state, vtenant.id)] == ["transcoding", "done"]
 
     stream = await origin_state.store.streams.get(asset.stream_id or "")
     assert stream is not None and stream.output_prefix
@@ -124,24 +134,38 @@ async def test_part_checks_answer_400(client: httpx.AsyncClient, vtenant: VideoT
         return response.status_code, response.json().get("code", "")
 
     assert await code(await send_part(client, vtenant, vid, data, 0, 0, total, md5="0" * 32)) == (
-        400, "PART_HASH_MISMATCH")
+        400,
+        "PART_HASH_MISMATCH",
+    )
     assert await code(await send_part(client, vtenant, vid, data, 0, 0, total, md5="nope")) == (
-        400, "PART_HASH_INVALID")
-    short = await client.post(f"/api/videos/{vid}/part", headers={**vtenant.headers,
-                              "Content-Range": f"bytes 0-{MIN_PART}/{total}"},
-                              data={"index": "0", "hash": hashlib.md5(data).hexdigest()}, files={"file": ("a", data)})
+        400,
+        "PART_HASH_INVALID",
+    )
+    short = await client.post(
+        f"/api/videos/{vid}/part",
+        headers={**vtenant.headers, "Content-Range": f"bytes 0-{MIN_PART}/{total}"},
+        data={"index": "0", "hash": hashlib.md5(data).hexdigest()},
+        files={"file": ("a", data)},
+    )
     assert await code(short) == (400, "PART_RANGE_MISMATCH")
     for header in ("bytes 5-4/10", "bytes 0-10/10", "0-9/10", ""):
-        bad = await client.post(f"/api/videos/{vid}/part", headers={**vtenant.headers, "Content-Range": header},
-                                data={"index": "0", "hash": "0" * 32}, files={"file": ("a", b"x")})
+        bad = await client.post(
+            f"/api/videos/{vid}/part",
+            headers={**vtenant.headers, "Content-Range": header},
+            data={"index": "0", "hash": "0" * 32},
+            files={"file": ("a", b"x")},
+        )
         assert await code(bad) == (400, "PART_RANGE_INVALID"), header
     tiny = b"x" * 10
     assert await code(await send_part(client, vtenant, vid, tiny, 0, 0, total)) == (400, "PART_SIZE_INVALID")
     big = b"x" * (MAX_PART + 1)
     assert (await send_part(client, vtenant, vid, big, 0, 0, MAX_PART * 2)).status_code in (400, 413)
-    no_index = await client.post(f"/api/videos/{vid}/part", headers={**vtenant.headers,
-                                 "Content-Range": f"bytes 0-{len(data) - 1}/{total}"},
-                                 data={"hash": hashlib.md5(data).hexdigest()}, files={"file": ("a", data)})
+    no_index = await client.post(
+        f"/api/videos/{vid}/part",
+        headers={**vtenant.headers, "Content-Range": f"bytes 0-{len(data) - 1}/{total}"},
+        data={"hash": hashlib.md5(data).hexdigest()},
+        files={"file": ("a", data)},
+    )
     assert await code(no_index) == (400, "PART_INDEX_INVALID")
 
     assert (await send_part(client, vtenant, vid, data, 0, 0, total)).status_code == 200
@@ -152,9 +176,15 @@ async def test_part_checks_answer_400(client: httpx.AsyncClient, vtenant: VideoT
     assert await code(other_total) == (400, "PART_RANGE_MISMATCH")
     assert (await send_part(client, vtenant, vid, data, 2, MIN_PART * 2, total)).status_code == 200
     missing = await client.get(f"/api/videos/{vid}/complete", headers=vtenant.headers)
-    assert (missing.status_code, missing.json()) == (400, {
-        "statusCode": 400, "error": "BadRequest", "code": "PARTS_INCOMPLETE",
-        "message": f"Bytes {MIN_PART}-{MIN_PART * 2 - 1} of {total} are missing"})
+    assert (missing.status_code, missing.json()) == (
+        400,
+        {
+            "statusCode": 400,
+            "error": "BadRequest",
+            "code": "PARTS_INCOMPLETE",
+            "message": f"Bytes {MIN_PART}-{MIN_PART * 2 - 1} of {total} are missing",
+        },
+    )
 
 
 async def test_media_that_is_not_video_fails_the_video(
@@ -170,8 +200,9 @@ async def test_media_that_is_not_video_fails_the_video(
     assert [e["data"]["status"] for e in await video_events(origin_state, vtenant.id)] == ["fail"]
 
 
+@pytest.mark.parametrize("through", ["videos", "files"])
 async def test_a_video_is_one_record_in_every_api_and_delete_removes_it_everywhere(
-    client: httpx.AsyncClient, vtenant: VideoTenant, origin_state: OriginState, clip: Path
+    client: httpx.AsyncClient, vtenant: VideoTenant, origin_state: OriginState, clip: Path, through: str
 ):
     media = clip.read_bytes()
     video = await create_video(client, vtenant, qualities=[SMALL_LADDER[0]])
@@ -183,21 +214,35 @@ async def test_a_video_is_one_record_in_every_api_and_delete_removes_it_everywhe
     file = await origin_state.store.files.get(video["id"])
     assert file is not None
     # the integration API finds the same file by its id: its duration, through the API key
-    duration = await client.get("/files/duration", params={"file": origin_state.access_url(file)},
-                                headers={"API-Key": vtenant.api_key})
+    duration = await client.get(
+        "/files/duration", params={"file": origin_state.access_url(file)}, headers={"API-Key": vtenant.api_key}
+    )
     assert duration.json()["duration"] == pytest.approx(ready["duration"])
     public = await client.get(ready["assets"]["hls_url"])
-    assert public.headers["location"] == (f"{origin_state.settings.edge.url}/{video['id']}/{file.key}.stream/"
-                                          "master.m3u8")
+    assert public.headers["location"] == (
+        f"{origin_state.settings.edge.url}/{video['id']}/{file.key}.stream/master.m3u8"
+    )
 
-    assert (await client.delete(f"/api/videos/{video['id']}", headers=vtenant.headers)).status_code == 200
+    if through == "videos":
+        deleted = await client.delete(f"/api/videos/{video['id']}", headers=vtenant.headers)
+    else:  # the integration API's delete of the source file
+        deleted = await client.request(
+            "DELETE",
+            "/files/delete",
+            headers={"API-Key": vtenant.api_key},
+            json={"file": origin_state.access_url(file)},
+        )
+    assert deleted.status_code == 200, deleted.text
     assert await origin_state.store.files.get(video["id"]) is None
     assert (await edge_get(client, origin_state, file.key)).status_code == 404
     assert (await edge_get(client, origin_state, f"{file.key}.stream/master.m3u8")).status_code == 404
     assert (await client.get(f"/api/videos/{video['id']}/m3u8")).status_code == 404
     assert (await get_video(client, vtenant, video["id"]))["status"] == "deleted"
     assert [e["data"]["status"] for e in await video_events(origin_state, vtenant.id)] == [
-        "transcoding", "done", "deleted"]
+        "transcoding",
+        "done",
+        "deleted",
+    ]
 
 
 async def test_is_public_changes_reach_the_edge_contract_at_once(
@@ -218,8 +263,23 @@ async def test_is_public_changes_reach_the_edge_contract_at_once(
 
 
 def make_png(path: Path, size: str) -> bytes:
-    subprocess.run([ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i",
-                    f"testsrc=size={size}:duration=1", "-frames:v", "1", str(path)], check=True)
+    subprocess.run(
+        [
+            ffmpeg_exe(),
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            f"testsrc=size={size}:duration=1",
+            "-frames:v",
+            "1",
+            str(path),
+        ],
+        check=True,
+    )
     return path.read_bytes()
 
 
@@ -254,8 +314,9 @@ async def test_an_uploaded_thumbnail_is_checked_by_content_served_and_scaled(
     other = await client.get(thumbnail_url.replace("resolution=original", "resolution=8k"))
     assert (other.status_code, other.json()["code"]) == (400, "THUMBNAIL_RESOLUTION")
 
-    replaced = await client.post(url, headers=vtenant.headers,
-                                 files={"file": ("y.png", make_png(tmp_path / "y.png", "640x360"), "image/png")})
+    replaced = await client.post(
+        url, headers=vtenant.headers, files={"file": ("y.png", make_png(tmp_path / "y.png", "640x360"), "image/png")}
+    )
     assert replaced.status_code == 200
     rescaled = await client.get(thumbnail_url.replace("resolution=original", "resolution=240p"))
     assert rescaled.content != small.content and await image_size(rescaled.content, tmp_path) == (426, 240)
@@ -264,17 +325,27 @@ async def test_an_uploaded_thumbnail_is_checked_by_content_served_and_scaled(
 @pytest.mark.parametrize(
     ("qualities", "error"),
     [
-        ([{"resolution": "1080p", "type": "hls", "container_type": "mp4", "video_config": {}}],
-         "every video quality is above the source resolution (640x360)"),
-        ([{"resolution": "360p", "type": "hls", "container_type": "mp4", "video_config": {"index": 1}}],
-         "360p: the source has no video track 1"),
-        ([{"resolution": "audio", "type": "dash", "container_type": "fmp4", "audio_config": {"index": 2}}],
-         "audio: the source has no audio track 2"),
+        (
+            [{"resolution": "1080p", "type": "hls", "container_type": "mp4", "video_config": {}}],
+            "every video quality is above the source resolution (640x360)",
+        ),
+        (
+            [{"resolution": "360p", "type": "hls", "container_type": "mp4", "video_config": {"index": 1}}],
+            "360p: the source has no video track 1",
+        ),
+        (
+            [{"resolution": "audio", "type": "dash", "container_type": "fmp4", "audio_config": {"index": 2}}],
+            "audio: the source has no audio track 2",
+        ),
     ],
 )
 async def test_a_ladder_the_source_cannot_fill_fails_the_video_with_the_reason(
-    client: httpx.AsyncClient, vtenant: VideoTenant, origin_state: OriginState, clip: Path,
-    qualities: list[dict[str, Any]], error: str,
+    client: httpx.AsyncClient,
+    vtenant: VideoTenant,
+    origin_state: OriginState,
+    clip: Path,
+    qualities: list[dict[str, Any]],
+    error: str,
 ):
     video = await create_video(client, vtenant, qualities=qualities)
     await upload_in_parts(client, vtenant, video["id"], clip.read_bytes(), part_size=MAX_PART)
@@ -300,4 +371,25 @@ async def test_completions_racing_make_one_source_and_one_stream(
     streams, _ = await origin_state.store.streams.page(vtenant.id, limit=10, offset=0)
     assert [s.id for s in streams] == [asset.stream_id]
     again = await client.get(url, headers=vtenant.headers)  # afterwards: answered as the first one
+    assert again.status_code == 200
+
+
+async def test_parts_of_an_upload_never_completed_expire(
+    client: httpx.AsyncClient, vtenant: VideoTenant, origin_state: OriginState
+):
+    stale, fresh = await create_video(client, vtenant), await create_video(client, vtenant)
+    data = b"p" * MIN_PART
+    for video in (stale, fresh):
+        assert (await send_part(client, vtenant, video["id"], data, 0, 0, MIN_PART * 2)).status_code == 200
+    [part] = await origin_state.store.video_parts.list(stale["id"])
+    week = 7 * 86400
+    assert await expire_parts(origin_state, now=part.created_at + week - 60) == 0
+    assert await expire_parts(origin_state, now=part.created_at + week + 1) == 2  # both are a week old by then
+    assert await origin_state.store.video_parts.list(stale["id"]) == []
+    assert (await edge_get(client, origin_state, part.key)).status_code == 404
+    bucket = await origin_state.store.buckets.get(vtenant.id, None)
+    assert bucket is not None
+    assert [o async for o in origin_state.backend(bucket).list(part.key)] == []  # the bytes are gone too
+    assert (await get_video(client, vtenant, stale["id"]))["status"] == "new"  # the video stays, to upload again
+    again = await send_part(client, vtenant, stale["id"], data, 0, 0, MIN_PART * 2)
     assert again.status_code == 200

@@ -13,7 +13,6 @@ backs that up. The page sends no ``Referer``, so the API key in its URL never le
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
 from dataclasses import dataclass
@@ -23,7 +22,6 @@ from string import Template
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
-import orjson
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
@@ -36,50 +34,33 @@ from mediaedge.whitelist import Whitelist
 from origin.auth import require_tenant
 from origin.embedding import mint_embed_token, read_embed_token
 from origin.http import JSON, json_body, str_field
+from origin.openapi import describe
 from origin.state import OriginState, get_state
+from origin.static import AssetSet, script_json
 from origin.store import FileRecord, Tenant
 from origin.store.streams import StreamRecord
 
 log = logging.getLogger("mediaedge.embed")
 
-#: Served asset name → its path inside the ``origin`` package (hls.js comes from npm at install time).
-ASSETS = {
-    "player.js": "embed/player.js",
-    "player.css": "embed/player.css",
-    "hls.min.js": "embed/node_modules/hls.js/dist/hls.min.js",
-}
-ASSET_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8"}
+#: The page's script, style sheet and hls.js (from npm at install time), under ``/embed/assets/``.
+ASSETS = AssetSet(
+    "/embed/assets",
+    {
+        "player.js": "embed/player.js",
+        "player.css": "embed/player.css",
+        "hls.min.js": "embed/node_modules/hls.js/dist/hls.min.js",
+    },
+    "run `npm install --prefix origin/embed`",
+)
 FLAGS = {"playStream": True, "autoplay": False, "muted": False, "loop": False, "controls": True, "loader": True}
 WATERMARK_FIELDS = ("user_id", "user_name", "user_email")
 MAX_WATERMARK_FIELD = 200
 NONE = "'none'"
 
 
-@dataclass(frozen=True)
-class Asset:
-    body: bytes
-    version: str
-    media_type: str
-
-
-@cache
-def _asset(name: str) -> Asset | None:
-    path = resources.files("origin").joinpath(ASSETS[name])
-    if not path.is_file():
-        log.warning("embed asset %s is missing (run `npm install --prefix origin/embed`)", ASSETS[name])
-        return None
-    body = path.read_bytes()
-    return Asset(body, hashlib.sha256(body).hexdigest()[:16], ASSET_TYPES[name[name.rindex("."):]])
-
-
 @cache
 def _template() -> Template:
     return Template(resources.files("origin").joinpath("embed/player.html").read_text("utf-8"))
-
-
-def _asset_url(name: str) -> str | None:
-    asset = _asset(name)
-    return None if asset is None else f"/embed/assets/{name}?v={asset.version}"
 
 
 # -- embed tokens ----------------------------------------------------------------------------------
@@ -104,22 +85,25 @@ def _watermark(values: dict[str, Any]) -> str:
     return " · ".join(p for p in parts if p)
 
 
-async def _page_file(request: Request, state: OriginState) -> tuple[Tenant, FileRecord, str]:
-    """The tenant, file and watermark of an embed request (API key or embed token)."""
+async def _page_file(request: Request, state: OriginState) -> tuple[Tenant, FileRecord, str, bool]:
+    """The tenant, file and watermark of an embed request (API key or embed token), and whether it is
+    a dashboard preview."""
     params = request.query_params
     token = params.get("token")
+    preview = False
     if token:
         claims = read_embed_token(state, token)
         tenant = await state.store.tenants.get(claims["tid"])
         if tenant is None or not tenant.active:
             raise HTTPError(401, "Invalid embed token", "EMBED_TOKEN_INVALID")
         file_id, watermark = claims["fid"], claims.get("wm") or _watermark(dict(params))
+        preview = claims.get("pv") is True
     else:
         tenant = await require_tenant(request, api_key=params.get("api_key"))
         file_id, watermark = params.get("file") or "", _watermark(dict(params))
     if not file_id or params.get("file", file_id) != file_id:
         raise HTTPError(400, "file must be the id of the file to play", "FILE_REQUIRED")
-    return tenant, await _playable(state, tenant, file_id), watermark
+    return tenant, await _playable(state, tenant, file_id), watermark, preview
 
 
 async def _playable(state: OriginState, tenant: Tenant, file_id: str) -> FileRecord:
@@ -131,9 +115,19 @@ async def _playable(state: OriginState, tenant: Tenant, file_id: str) -> FileRec
     return record
 
 
-def _check_framing(request: Request, whitelist: Whitelist) -> None:
-    """Refuse pages outside the tenant's whitelist (the Referer of an iframe load is its parent)."""
+def _same_origin(request: Request, url: str) -> bool:
+    parts = urlsplit(url)
+    return (parts.scheme, parts.netloc) == (request.url.scheme, request.url.netloc)
+
+
+def _check_framing(request: Request, whitelist: Whitelist, preview: bool) -> None:
+    """Refuse pages outside the tenant's whitelist (the Referer of an iframe load is its parent); a
+    dashboard preview only the origin's own pages."""
     referer = request.headers.get("referer")
+    if preview:
+        if referer and not _same_origin(request, referer):
+            raise HTTPError(403, "A dashboard preview plays on the dashboard only", "ORIGIN_NOT_WHITELISTED")
+        return
     if referer and not whitelist.allows_url(referer):
         raise HTTPError(403, "This page may not embed the tenant's media", "ORIGIN_NOT_WHITELISTED")
 
@@ -203,16 +197,14 @@ async def _hls_url(state: OriginState, record: FileRecord, signer: _Signer) -> s
 # -- the page --------------------------------------------------------------------------------------
 
 
-def _script_json(data: dict[str, Any]) -> str:
-    """JSON that cannot end its ``<script type="application/json">`` element early."""
-    return orjson.dumps(data).decode().replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-
-
-def _csp(media_urls: list[str], whitelist: Whitelist) -> str:
-    """The page's policy: our scripts and styles only, media from the edge, framed by whitelisted sites."""
+def _csp(media_urls: list[str], whitelist: Whitelist, preview: bool = False) -> str:
+    """The page's policy: our scripts and styles only, media from the edge, framed by whitelisted sites
+    (a dashboard preview: by the origin's own pages)."""
     origins = sorted({f"{u.scheme}://{u.netloc}" for u in map(urlsplit, media_urls)})
     ancestors = "*"
-    if whitelist.restricted:
+    if preview:
+        ancestors = "'self'"
+    elif whitelist.restricted:
         hosts = sorted([*whitelist.exact, *("*" + suffix for suffix in whitelist.suffixes)])
         ancestors = " ".join(f"{scheme}://{host}" for host in hosts for scheme in ("https", "http")) or NONE
     return (f"default-src {NONE}; script-src 'self'; style-src 'self'; media-src {' '.join([*origins, 'blob:'])}; "
@@ -221,10 +213,10 @@ def _csp(media_urls: list[str], whitelist: Whitelist) -> str:
 
 
 def _page(config: dict[str, Any], status: int, csp: str) -> HTMLResponse:
-    scripts = [url for url in (_asset_url("hls.min.js") if config.get("hls") else None, _asset_url("player.js")) if url]
+    scripts = [url for url in (ASSETS.url("hls.min.js") if config.get("hls") else None, ASSETS.url("player.js")) if url]
     html = _template().substitute(
-        css=_asset_url("player.css") or "",
-        config=_script_json(config),
+        css=ASSETS.url("player.css") or "",
+        config=script_json(config),
         scripts="\n".join(f'<script src="{url}"></script>' for url in scripts),
     )
     headers = {
@@ -236,14 +228,18 @@ def _page(config: dict[str, Any], status: int, csp: str) -> HTMLResponse:
     return HTMLResponse(html, status, headers)
 
 
+@describe(security=(), responses={200: "The player page (text/html)", 400: "The player page with the error (text/html)",
+          401: "The player page with the error (text/html)", 403: "The player page with the error (text/html)",
+          404: "The player page with the error (text/html)"})
 async def embed_page(request: Request) -> HTMLResponse:
+    """The embeddable player page for one file (API key or embed token in the query)."""
     state = get_state(request)
     source = state.settings.embed.source
     try:
         flags = {name: _flag(request, name) for name in FLAGS}
-        tenant, record, watermark = await _page_file(request, state)
+        tenant, record, watermark, preview = await _page_file(request, state)
         whitelist = Whitelist.of(tenant.whitelisted_domains)
-        _check_framing(request, whitelist)
+        _check_framing(request, whitelist, preview)
         signer = await _Signer.start(state, tenant.id, _playback_lifetime(state, record))
         hls = await _hls_url(state, record, signer) if flags["playStream"] else None
         mp4 = signer.url(record)
@@ -258,7 +254,7 @@ async def embed_page(request: Request) -> HTMLResponse:
         "watermark": watermark,
         **{name: value for name, value in flags.items() if name != "playStream"},
     }
-    return _page(config, 200, _csp([u for u in (hls, mp4) if u], whitelist))
+    return _page(config, 200, _csp([u for u in (hls, mp4) if u], whitelist, preview))
 
 
 async def embed_token(request: Request) -> JSON:
@@ -278,21 +274,10 @@ async def embed_token(request: Request) -> JSON:
     return JSON({"token": token, "url": url, "expiresAt": int(time.time()) + lifetime})
 
 
+@describe(security=(), responses={200: "The file", 304: "Not modified"})
 async def embed_asset(request: Request) -> Response:
-    name = request.path_params["name"]
-    asset = _asset(name) if name in ASSETS else None
-    if asset is None:
-        raise HTTPError(404, "Not found")
-    etag = f'"{asset.version}"'
-    immutable = request.query_params.get("v") == asset.version
-    headers = {
-        "ETag": etag,
-        "Cache-Control": "public, max-age=31536000, immutable" if immutable else "public, max-age=300",
-        "X-Content-Type-Options": "nosniff",
-    }
-    if request.headers.get("if-none-match") == etag:
-        return Response(status_code=304, headers=headers)
-    return Response(asset.body, headers=headers, media_type=asset.media_type)
+    """The player page's script, style sheet or hls.js (cacheable for a year at its versioned URL)."""
+    return await ASSETS.serve(request)
 
 
 routes = [

@@ -17,11 +17,14 @@ from origin.catalogue.assets import file_stored
 from origin.http import JSON, json_body, str_field
 from origin.ingest import parse_bool
 from origin.lookup import file_from_url
+from origin.openapi import describe
 from origin.probe import ProbeResult, guess_mime, is_media, probe
 from origin.purge import purge_edges
 from origin.signing import check_link, link_signature
 from origin.state import get_state
 from origin.store import FileMeta
+from origin.videos.delete import delete_video
+from origin.videos.objects import MEDIA_KINDS
 from origin.youtube import youtube_duration, youtube_video_id
 
 DOWNLOAD_TTL = 900
@@ -41,6 +44,7 @@ async def duration(request: Request) -> JSON:
 
 
 async def download(request: Request) -> JSON:
+    """A time-limited download URL for one of the tenant's files."""
     state = get_state(request)
     tenant = await require_tenant(request)
     record = await file_from_url(state, tenant, request.query_params.get("file"))
@@ -55,6 +59,7 @@ async def download(request: Request) -> JSON:
     return JSON({"url": url, "filename": record.filename, "file_size": record.size})
 
 
+@describe(security=(), responses={200: "The file", 206: "A range of the file"}, errors=(403, 404, 416))
 async def raw_download(request: Request) -> StreamingResponse:
     """The target of a disk download URL: checks the signature, streams the file as an attachment."""
     state = get_state(request)
@@ -75,7 +80,9 @@ async def raw_download(request: Request) -> StreamingResponse:
     )
 
 
+@describe(errors=(403,))
 async def register(request: Request) -> JSON:
+    """Register an object already in one of the tenant's buckets as a file."""
     state = get_state(request)
     tenant = await require_tenant(request)
     body = await json_body(request)
@@ -124,10 +131,15 @@ async def register(request: Request) -> JSON:
 
 
 async def delete(request: Request) -> JSON:
+    """Delete a file (and purge it from the edges)."""
     state = get_state(request)
     tenant = await require_tenant(request)
     body = await json_body(request)
     record = await file_from_url(state, tenant, str_field(body, "file", required=True))
+    asset = await state.store.assets.by_file(record.id)
+    if asset is not None and asset.kind in MEDIA_KINDS:  # its stream and thumbnails go too; deleted everywhere
+        await delete_video(state, tenant, asset.id)
+        return JSON({"success": True, "message": "File deleted successfully"})
     bucket = await state.store.buckets.get(tenant.id, record.bucket)
     if bucket is not None:
         await state.backend(bucket).delete(record.key)

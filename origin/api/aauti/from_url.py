@@ -56,6 +56,7 @@ async def _job_payload(state: OriginState, tenant: Tenant, body: dict[str, Any])
 
 
 async def upload_from_url(request: Request) -> JSON:
+    """Fetch a file from a URL in the background (a job); a webhook tells when it is stored."""
     state = get_state(request)
     tenant = await require_tenant(request, invalid_status=404)
     payload = await _job_payload(state, tenant, await json_body(request))

@@ -17,12 +17,14 @@ MAX_LIMIT = 100
 
 
 async def create(request: Request) -> JSON:
+    """Start an HLS/DASH stream copy of a file or URL with a provider."""
     state = get_state(request)
     tenant = await require_tenant(request)
     return JSON(await create_streams(state, tenant, await json_body(request)), status_code=201)
 
 
 async def get_stream(request: Request) -> JSON:
+    """One stream copy: status, progress, playlist URLs."""
     state = get_state(request)
     tenant = await require_tenant(request)
     return JSON(stream_dict(await tenant_stream(state, tenant, request.path_params["stream_id"])))
@@ -53,6 +55,7 @@ async def list_streams(request: Request) -> JSON:
 
 
 async def delete(request: Request) -> JSON:
+    """Delete a stream copy and its outputs."""
     state = get_state(request)
     tenant = await require_tenant(request)
     await delete_stream(state, tenant, request.path_params["stream_id"])

@@ -14,6 +14,7 @@ from mediaedge.tokens import jwks
 from origin.auth import require_tenant
 from origin.http import JSON, json_body, str_field
 from origin.lookup import split_access_url
+from origin.openapi import describe
 from origin.signing import sign_edge_url
 from origin.state import OriginState, get_state
 from origin.store import Tenant
@@ -65,16 +66,15 @@ async def _target(state: OriginState, tenant: Tenant, url: str, scope: str) -> _
                    asset_id=stream.id if stream else None)
 
 
-async def url_token(request: Request) -> JSON:
-    state = get_state(request)
-    tenant = await require_tenant(request)
-    body = await json_body(request)
-    url = str_field(body, "url", required=True) or ""
-    scope = str_field(body, "scope") or "exact"
+async def issue_url_token(
+    state: OriginState, tenant: Tenant, url: str, *, scope: str = "exact", ip: str | None = None,
+    expires_in: object = None,
+) -> dict[str, object]:
+    """A signed URL for one of the tenant's files or stream folders (the answer of ``POST /auth/url-token``;
+    the dashboard's signed URL generator too)."""
     if scope not in ("exact", "prefix"):
         raise HTTPError(400, 'scope must be "exact" or "prefix"')
-    ip = str_field(body, "ip")
-    lifetime = _expires_in(body.get("expiresIn"), state.settings.tokens.default_expires_in)
+    lifetime = _expires_in(expires_in, state.settings.tokens.default_expires_in)
     target = await _target(state, tenant, url, scope)
     try:
         signed = await sign_edge_url(state, tenant.id, key=target.key, path=target.path, scope=target.scope,
@@ -82,11 +82,26 @@ async def url_token(request: Request) -> JSON:
                                      asset_id=target.asset_id)
     except ValueError as exc:
         raise HTTPError(400, str(exc)) from None
-    return JSON({"token": signed.token, "url": signed.url, "signed": True, "expiresAt": signed.expires_at,
-                 "scope": target.scope})
+    return {"token": signed.token, "url": signed.url, "signed": True, "expiresAt": signed.expires_at,
+            "scope": target.scope}
 
 
+@describe(errors=(403,))
+async def url_token(request: Request) -> JSON:
+    """A signed URL (JWT) for one of the tenant's files or stream folders: expiry, exact or prefix scope, IP binding."""
+    state = get_state(request)
+    tenant = await require_tenant(request)
+    body = await json_body(request)
+    url = str_field(body, "url", required=True) or ""
+    scope = str_field(body, "scope") or "exact"
+    answer = await issue_url_token(state, tenant, url, scope=scope, ip=str_field(body, "ip"),
+                                   expires_in=body.get("expiresIn"))
+    return JSON(answer)
+
+
+@describe(security=())
 async def jwks_document(request: Request) -> JSON:
+    """The public keys edges verify URL tokens with (JWKS)."""
     state = get_state(request)
     await state.keys.active()  # a fresh origin publishes a key before it signs one
     keys = await state.store.signing_keys.verifying_jwks(time.time())

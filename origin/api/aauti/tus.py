@@ -17,6 +17,7 @@ from starlette.routing import Route
 
 from mediaedge.errors import HTTPError
 from origin.auth import require_tenant
+from origin.openapi import describe
 from origin.state import OriginState, get_state
 from origin.store import FileRecord, Tenant, TusUpload
 from origin.tus import uploads
@@ -37,6 +38,8 @@ from origin.tus.protocol import (
     upload_id_from_url,
     upload_url,
 )
+
+TUS_HEADERS_IN = {"Tus-Resumable": {"type": "string", "const": "1.0.0"}}
 
 
 async def _tenant(request: Request) -> tuple[OriginState, Tenant]:
@@ -65,6 +68,9 @@ def _check_not_expired(upload: TusUpload) -> None:
         raise HTTPError(410, "Upload expired", "UPLOAD_EXPIRED")
 
 
+@describe(
+    summary="TUS capabilities (Tus-Version, Tus-Extension, Tus-Max-Size)", responses={204: "Capabilities in headers"}
+)
 @tus_endpoint
 async def options(request: Request) -> Response:
     state, tenant = await _tenant(request)
@@ -79,6 +85,12 @@ async def options(request: Request) -> Response:
     )
 
 
+@describe(
+    summary="Create a TUS upload (creation, creation-with-upload, concatenation)",
+    headers=TUS_HEADERS_IN,
+    responses={201: "Created: Location, Upload-Offset"},
+    errors=(409, 412, 413, 415, 460),
+)
 @tus_endpoint
 async def create(request: Request) -> Response:
     check_version(request)
@@ -139,6 +151,12 @@ async def _create_final(
     return Response(status_code=201, headers={**location, **_progress(upload), **_file_headers(state, record)})
 
 
+@describe(
+    summary="An upload's offset (Upload-Offset, Upload-Length)",
+    headers=TUS_HEADERS_IN,
+    responses={200: "The offset in headers"},
+    errors=(410, 412),
+)
 @tus_endpoint
 async def head(request: Request) -> Response:
     check_version(request)
@@ -161,6 +179,14 @@ async def head(request: Request) -> Response:
     return Response(status_code=200, headers={**headers, **_file_headers(state, record)})
 
 
+@describe(
+    summary="Append a chunk at Upload-Offset",
+    headers=TUS_HEADERS_IN,
+    request={"type": "string", "format": "binary"},
+    request_type="application/offset+octet-stream",
+    responses={204: "Appended: the new Upload-Offset"},
+    errors=(409, 410, 412, 413, 415, 423, 460),
+)
 @tus_endpoint
 async def patch(request: Request) -> Response:
     check_version(request)
@@ -185,6 +211,7 @@ async def patch(request: Request) -> Response:
     return Response(status_code=204, headers={**_progress(upload), **_file_headers(state, record)})
 
 
+@describe(summary="Terminate an upload", headers=TUS_HEADERS_IN, responses={204: "Terminated"}, errors=(412, 423))
 @tus_endpoint
 async def terminate(request: Request) -> Response:
     check_version(request)
@@ -194,6 +221,7 @@ async def terminate(request: Request) -> Response:
     return Response(status_code=204)
 
 
+@describe(responses={200: "The bytes", 206: "A range of the bytes"}, errors=(409, 416))
 @tus_endpoint
 async def download(request: Request) -> Response:
     """The bytes of a finished upload (from its bucket), with single-range support."""

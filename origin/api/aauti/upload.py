@@ -14,6 +14,7 @@ from origin.state import get_state
 
 
 async def direct_upload(request: Request) -> JSON:
+    """Upload a file (multipart); answers its key, access URL and probed facts."""
     state = get_state(request)
     tenant = await require_tenant(request, invalid_status=404)
     limit = max_file_size(state, tenant)

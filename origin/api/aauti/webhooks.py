@@ -11,6 +11,7 @@ from starlette.routing import Route
 from mediaedge.errors import HTTPError
 from origin.auth import require_tenant
 from origin.http import JSON, iso_time
+from origin.openapi import describe
 from origin.state import get_state
 from origin.store.webhooks import WebhookAttempt, WebhookDelivery
 from origin.webhooks import MAX_ATTEMPTS
@@ -44,6 +45,7 @@ def attempt_json(attempt: WebhookAttempt) -> dict[str, Any]:
         "durationMs": attempt.duration_ms,
         "statusCode": attempt.status_code,
         "error": attempt.error,
+        "responseBody": attempt.response_body,
     }
 
 
@@ -55,6 +57,7 @@ def _limit(request: Request) -> int:
 
 
 async def list_deliveries(request: Request) -> JSON:
+    """The tenant's webhook deliveries, most recent first (``?status=``, ``?limit=``)."""
     tenant = await require_tenant(request)
     status = request.query_params.get("status") or None
     if status is not None and status not in STATUSES:
@@ -72,6 +75,7 @@ async def _delivery(request: Request) -> WebhookDelivery:
 
 
 async def show_delivery(request: Request) -> JSON:
+    """One delivery: the exact event sent and every attempt with its response."""
     delivery = await _delivery(request)
     attempts = await get_state(request).store.webhooks.attempts(delivery.id)
     return JSON(
@@ -83,6 +87,7 @@ async def show_delivery(request: Request) -> JSON:
     )
 
 
+@describe(responses={202: "Queued again"})
 async def retry_delivery(request: Request) -> JSON:
     """Send a delivery again (whatever its status) with a fresh budget of attempts."""
     delivery = await _delivery(request)

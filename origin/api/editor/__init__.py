@@ -8,12 +8,47 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
-from origin.api.editor import audiolib, developer, folders, media, misc, tasks, uploads, users
+from origin.api.editor import (
+    actions,
+    audiolib,
+    developer,
+    editing,
+    folders,
+    media,
+    misc,
+    project_upload,
+    projects,
+    tasks,
+    uploads,
+    users,
+    voiceovers,
+)
+from origin.openapi import Dialect
+
+#: Its part of the OpenAPI document (origin.openapi): the editor session's ``Authorization`` token
+#: (from ``POST /api/users``); developer registration takes a tenant's key as a Bearer token.
+OPENAPI = Dialect(
+    "editor",
+    "The HTML5 video editor's backend: media, folders, projects, action history, render tasks, uploads. "
+    "Authenticated by the editor session's `Authorization` token from `POST /api/users`.",
+    security=("EditorToken",),
+    schemes={
+        "EditorToken": {"type": "apiKey", "in": "header", "name": "Authorization",
+                        "description": "An editor session token (`POST /api/users` with the developer's apiKey)."},
+    },
+    errors=(400, 401, 404),
+    module_security={"origin.api.editor.developer": ("Bearer",)},
+)
 
 routes: list[BaseRoute] = [
     *developer.routes,
     *users.routes,
     *tasks.routes,
+    *editing.routes,
+    *projects.routes,
+    *actions.routes,
+    *project_upload.routes,
+    *voiceovers.routes,
     *media.routes,
     *folders.routes,
     *uploads.routes,

@@ -9,6 +9,7 @@ from mediaedge.errors import HTTPError
 from origin.auth import require_bearer
 from origin.editor import developers
 from origin.http import JSON, json_body
+from origin.openapi import describe
 from origin.state import get_state
 
 
@@ -17,6 +18,7 @@ def own_urls(request: Request) -> dict[str, str]:
     return developers.own_urls(get_state(request).settings.origin.public_url or str(request.base_url))
 
 
+@describe(responses={200: "Already registered, or its key rotated", 201: "Registered (the apiKey shown once)"})
 async def register(request: Request) -> JSON:
     state = get_state(request)
     tenant = await require_bearer(request)

@@ -85,7 +85,6 @@ async def media_entry(state: OriginState, asset: Asset) -> dict[str, Any]:
         "taskId": extra.get("taskId"),
         "categoryId": extra.get("categoryId"),
         "moodId": extra.get("moodId"),
-        "folder": asset.folder or "root",
         "createTime": round(asset.created_at * 1000),
     }
 
@@ -111,6 +110,6 @@ def folder_entry(folder: Folder) -> dict[str, Any]:
         "taskId": None,
         "categoryId": None,
         "moodId": None,
-        "folder": folder.parent_id or "root",
+        "folder": folder.parent_id or "root",  # the parent folder's id
         "createTime": round(folder.created_at * 1000),
     }

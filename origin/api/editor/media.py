@@ -11,7 +11,7 @@ from starlette.routing import BaseRoute, Route
 from mediaedge.errors import HTTPError
 from origin.api.editor.common import DEFAULT_COUNT, MAX_COUNT, caller, flag, int_param, media_error
 from origin.api.editor.entries import dev_entry, editor_status, error_object, folder_entry, media_entry
-from origin.editor import frames, media, thumbnails
+from origin.editor import frames, media, projects, thumbnails
 from origin.editor.sessions import Caller
 from origin.http import JSON
 from origin.state import get_state
@@ -77,6 +77,9 @@ async def delete_media(request: Request) -> JSON:
         asset = await media.get_asset(state, who.tenant, request.path_params["id"])
     except HTTPError:
         return JSON({"error": media_error("not_found", "Media file not found")}, 404)
+    if not flag(request, "force") and (using := await projects.used_in_projects(state, who.tenant.id, asset.id)):
+        message = f"The media file is used in projects: {', '.join(using)} (delete with force=1)"
+        return JSON({"error": media_error("used_in_projects", message)}, 409)
     await media.delete_asset(state, who.tenant, asset)
     return JSON({"error": None})
 

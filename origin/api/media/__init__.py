@@ -12,8 +12,18 @@ from __future__ import annotations
 from starlette.routing import BaseRoute
 
 from origin.api.media import ai, assets, captions, streams, uploads
+from origin.openapi import Dialect
 
 #: Modules of the dialect whose routes are mounted (``ai`` first: its paths are more specific).
 MODULES = [ai, uploads, captions, streams, assets]
+
+#: Its part of the OpenAPI document (origin.openapi).
+OPENAPI = Dialect(
+    "media",
+    "The media service API: presigned uploads, assets of every kind, variants, captions, transcripts, signed "
+    "stream URLs and AI generation, in the `{\"data\": ...}` envelope. `Authorization: Bearer <key>`.",
+    security=("Bearer",),
+    errors=(400, 401, 404),
+)
 
 routes: list[BaseRoute] = [route for module in MODULES for route in module.routes]

@@ -8,14 +8,14 @@
 - ``GET /api/v1/media/ai/usage`` — this month's usage per unit beside the tenant's budgets
 
 A new generation answers 202 with its job; the same request again answers 200 with the same job
-(``Idempotent-Replayed: true``), and is not charged twice. Translation only: the rules live in
-:mod:`origin.ai.service`. Self-contained: it carries its own envelope and Bearer check, so it does
-not depend on the rest of the media API's module.
+(``Idempotent-Replayed: true``), and is not charged twice. generate-caption is rate limited per user
+(``media.caption_rate`` per ``media.rate_window``, like the rest of the media API). Translation
+only: the rules live in :mod:`origin.ai.service`; envelope, caller and rate limits are the media
+API's (:mod:`origin.api.media.envelope`).
 """
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from starlette.requests import Request
@@ -35,43 +35,19 @@ from origin.ai.service import (
     usage_report,
     voices,
 )
-from origin.auth import bearer_token, require_bearer
-from origin.http import JSON, json_body
-from origin.state import OriginState, get_state
-from origin.store import Tenant
+from origin.api.media.envelope import authenticate, body, data, rate_limit
+from origin.http import JSON
+from origin.media.captions import language_tag
 from origin.store.ai import Generation
 
 BASE = "/api/v1/media/ai"
-USER_HEADER = "x-user-id"
-_USER = re.compile(r"[A-Za-z0-9._@:+-]{1,128}")
 FORMATS = ("mp3", "ogg", "wav", "m4a")
 
 
-async def caller(request: Request) -> tuple[OriginState, Tenant, str]:
-    """The state, the Bearer key's tenant, and the user the rate limit counts: ``X-User-Id`` when
-    given (the media API's user), else ``key:<the API key's id>``."""
-    state = get_state(request)
-    token = bearer_token(request)
-    found = await state.store.api_keys.authenticate(token) if token else None
-    if found is None:
-        await require_bearer(request)  # answers the common 401 (auth.missing / auth.invalid)
-        raise HTTPError(401, "Invalid or revoked API key", "auth.invalid")
-    tenant, key = found
-    user = request.headers.get(USER_HEADER)
-    if user is not None and not _USER.fullmatch(user):
-        raise HTTPError(400, "X-User-Id must be 1-128 letters, digits or ._@:+-", "validation.user.invalid")
-    return state, tenant, user or f"key:{key.id}"
-
-
-def _envelope(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> JSON:
-    """The media API's envelope, ``{"data": ...}``."""
-    return JSON({"data": data}, status_code=status, headers=headers)
-
-
-def _job(generation: Generation, created: bool) -> JSON:
+def _job(generation: Generation, created: bool, headers: dict[str, str] | None = None) -> JSON:
     if created:
-        return _envelope(generation_dict(generation), 202, {"Location": f"{BASE}/jobs/{generation.id}"})
-    return _envelope(generation_dict(generation), 200, {"Idempotent-Replayed": "true"})
+        return data(generation_dict(generation), 202, {**(headers or {}), "Location": f"{BASE}/jobs/{generation.id}"})
+    return data(generation_dict(generation), 200, {**(headers or {}), "Idempotent-Replayed": "true"})
 
 
 def _text(body: dict[str, Any], name: str, *, required: bool = True, default: str | None = None) -> str | None:
@@ -88,45 +64,46 @@ def _text(body: dict[str, Any], name: str, *, required: bool = True, default: st
 
 
 async def generate_caption(request: Request) -> JSON:
-    state, tenant, user = await caller(request)
-    body = await json_body(request)
-    review = body.get("reviewRequired", False)
+    caller = await authenticate(request)
+    headers = await rate_limit(caller, "caption", caller.state.settings.media.caption_rate)
+    fields = await body(request)
+    review = fields.get("reviewRequired", False)
     if not isinstance(review, bool):
         raise HTTPError(400, "reviewRequired must be a boolean", "validation.type")
-    req = CaptionRequest(str(_text(body, "assetId")), str(_text(body, "language")), review)
-    return _job(*await request_caption(state, tenant, user, req))
+    req = CaptionRequest(str(_text(fields, "assetId")), language_tag(_text(fields, "language")), review)
+    return _job(*await request_caption(caller.state, caller.tenant, caller.user, req), headers)
 
 
 async def generate_audio(request: Request) -> JSON:
-    state, tenant, user = await caller(request)
-    body = await json_body(request)
-    fmt = _text(body, "format", required=False) or "mp3"
+    caller = await authenticate(request)
+    fields = await body(request)
+    fmt = _text(fields, "format", required=False) or "mp3"
     if fmt not in FORMATS:
         raise HTTPError(400, f"format must be one of {', '.join(FORMATS)}", "validation.format")
-    voice = _text(body, "voice", required=False) or ""
-    req = SpeechRequest(str(_text(body, "text")), voice, str(_text(body, "language")), fmt)
-    return _job(*await request_speech(state, tenant, user, req))
+    voice = _text(fields, "voice", required=False) or ""
+    req = SpeechRequest(str(_text(fields, "text")), voice, language_tag(_text(fields, "language")), fmt)
+    return _job(*await request_speech(caller.state, caller.tenant, caller.user, req))
 
 
 async def generate_image(request: Request) -> JSON:
-    state, tenant, user = await caller(request)
-    body = await json_body(request)
+    caller = await authenticate(request)
+    fields = await body(request)
     try:
         req = ImageRequest(
-            str(_text(body, "prompt")),
-            str(_text(body, "size")),
-            _text(body, "style", required=False),
-            _text(body, "aspectRatio", required=False),
+            str(_text(fields, "prompt")),
+            str(_text(fields, "size")),
+            _text(fields, "style", required=False),
+            _text(fields, "aspectRatio", required=False),
         )
     except AIError as exc:
         raise ai_http_error(exc) from None
-    return _job(*await request_image(state, tenant, user, req))
+    return _job(*await request_image(caller.state, caller.tenant, caller.user, req))
 
 
 async def list_voices(request: Request) -> JSON:
-    state, _, _ = await caller(request)
+    caller = await authenticate(request)
     language = request.query_params.get("language") or None
-    return _envelope(
+    return data(
         [
             {
                 "id": voice.id,
@@ -135,19 +112,20 @@ async def list_voices(request: Request) -> JSON:
                 "gender": voice.gender,
                 "provider": provider,
             }
-            for provider, voice in await voices(state, language)
+            for provider, voice in await voices(caller.state, language)
         ]
     )
 
 
 async def get_usage(request: Request) -> JSON:
-    state, tenant, _ = await caller(request)
-    return _envelope(await usage_report(state.store, state.settings, tenant.id))
+    caller = await authenticate(request)
+    return data(await usage_report(caller.state.store, caller.state.settings, caller.tenant.id))
 
 
 async def get_job(request: Request) -> JSON:
-    state, tenant, _ = await caller(request)
-    return _envelope(generation_dict(await tenant_generation(state, tenant, request.path_params["job_id"])))
+    caller = await authenticate(request)
+    generation = await tenant_generation(caller.state, caller.tenant, request.path_params["job_id"])
+    return data(generation_dict(generation))
 
 
 routes = [

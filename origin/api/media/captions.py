@@ -23,8 +23,12 @@ async def list_captions(request: Request) -> Response:
     language = language_tag(lang) if lang else None
     captions = [c for c in await caller.state.store.captions.list(asset.id) if language in (None, c.language)]
     directory = await directory_url(caller.state, asset, CAPTIONS_SUFFIX, caller.user)
-    return data([caption_json(caller.state, asset.id, c, f"{directory}{c.key.rsplit('/', 1)[-1]}" if directory
-                              else None) for c in captions])
+    return data(
+        [
+            caption_json(caller.state, asset.id, c, f"{directory}{c.key.rsplit('/', 1)[-1]}" if directory else None)
+            for c in captions
+        ]
+    )
 
 
 async def add_caption(request: Request) -> Response:
@@ -41,8 +45,9 @@ async def add_caption(request: Request) -> Response:
     label = payload.get("label")
     if label is not None and (not isinstance(label, str) or not label.strip()):
         raise HTTPError(400, "label must be a non-empty string", "validation.captions.invalid")
-    caption = await tracks.add_caption(caller.state, caller.tenant, asset, language, content, approved=approved,
-                                       label=label)
+    caption = await tracks.add_caption(
+        caller.state, caller.tenant, asset, language, content, approved=approved, label=label
+    )
     directory = await directory_url(caller.state, asset, CAPTIONS_SUFFIX, caller.user)
     url = f"{directory}{caption.key.rsplit('/', 1)[-1]}" if directory else None
     return data(caption_json(caller.state, asset.id, caption, url), status=201)
@@ -57,12 +62,14 @@ async def transcript(request: Request) -> Response:
     if found is None:
         raise HTTPError(404, "The asset has no transcript or captions in that language", "media.transcript_not_found")
     language, text, cues, source = found
-    return data({
-        "language": language,
-        "source": source,
-        "text": text,
-        "cues": [{"start": c.start, "end": c.end, "text": c.text} for c in cues],
-    })
+    return data(
+        {
+            "language": language,
+            "source": source,
+            "text": text,
+            "cues": [{"start": c.start, "end": c.end, "text": c.text} for c in cues],
+        }
+    )
 
 
 routes = [

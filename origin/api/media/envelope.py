@@ -67,5 +67,6 @@ def page(
     items: list[Any], next_url: str | None, self_url: str, size: int, headers: dict[str, str] | None = None
 ) -> JSON:
     """A list: ``{"data": [...], "links": {"self", "next"}, "meta": {"pageSize"}}``."""
-    return JSON({"data": items, "links": {"self": self_url, "next": next_url}, "meta": {"pageSize": size}},
-                headers=headers)
+    return JSON(
+        {"data": items, "links": {"self": self_url, "next": next_url}, "meta": {"pageSize": size}}, headers=headers
+    )

@@ -66,20 +66,22 @@ def variants_json(state: OriginState, view: AssetView, directory_url: str | None
         for name in stream_variants(view.stream):
             r = by_name[name]
             audio = r.get("type") == "audio"
-            out.append({
-                "id": f"{view.stream.id}:{name}",
-                "kind": r.get("type", "video"),
-                "name": name,
-                "status": "ready" if ready else status_word(asset.status),
-                "mime": "audio/mp4" if audio else "video/mp4",
-                "width": r.get("width"),
-                "height": r.get("height"),
-                "bitrate": r.get("bandwidth") or r.get("bitrate"),
-                "averageBitrate": r.get("average_bandwidth"),
-                "codecs": r.get("codecs"),
-                "sizeBytes": None,
-                "url": api_url(state, asset.id, f"/stream/hls/{quote(name)}/index.m3u8"),
-            })
+            out.append(
+                {
+                    "id": f"{view.stream.id}:{name}",
+                    "kind": r.get("type", "video"),
+                    "name": name,
+                    "status": "ready" if ready else status_word(asset.status),
+                    "mime": "audio/mp4" if audio else "video/mp4",
+                    "width": r.get("width"),
+                    "height": r.get("height"),
+                    "bitrate": r.get("bandwidth") or r.get("bitrate"),
+                    "averageBitrate": r.get("average_bandwidth"),
+                    "codecs": r.get("codecs"),
+                    "sizeBytes": None,
+                    "url": api_url(state, asset.id, f"/stream/hls/{quote(name)}/index.m3u8"),
+                }
+            )
     return out
 
 
@@ -95,8 +97,10 @@ def asset_json(state: OriginState, view: AssetView, directory_url: str | None = 
         transcript = {"language": language, "url": api_url(state, asset.id, f"/transcript?lang={quote(language)}")}
     streams = None
     if view.stream is not None and asset.status == Status.READY:
-        streams = {"hls": api_url(state, asset.id, "/stream/hls/master/index.m3u8"),
-                   "dash": api_url(state, asset.id, "/stream/dash/master.mpd")}
+        streams = {
+            "hls": api_url(state, asset.id, "/stream/hls/master/index.m3u8"),
+            "dash": api_url(state, asset.id, "/stream/dash/master.mpd"),
+        }
     return {
         "id": asset.id,
         "kind": asset.kind,

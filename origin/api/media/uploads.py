@@ -7,10 +7,11 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from mediaedge.errors import HTTPError
-from origin.api.media.envelope import authenticate, body, data, iso_time, rate_limit
+from origin.api.media.envelope import authenticate, body, data, iso_time
 from origin.api.media.shapes import asset_json, status_word
 from origin.media import uploads
 from origin.media.assets import asset_view
+from origin.media.limits import Limit
 from origin.media.policy import FORM_PATH
 from origin.multipart import read_form
 from origin.state import get_state
@@ -18,9 +19,9 @@ from origin.state import get_state
 
 async def upload_url(request: Request) -> Response:
     caller = await authenticate(request)
-    headers = await rate_limit(caller, "upload-url", caller.state.settings.media.upload_url_rate)
     req = uploads.parse_upload_request(await body(request), caller.user_header)
-    ticket = await uploads.create_upload(caller.state, caller.tenant, req)
+    limit = Limit("upload-url", caller.tenant.id, caller.user, caller.state.settings.media.upload_url_rate)
+    ticket = await uploads.create_upload(caller.state, caller.tenant, req, limit)
     return data(
         {
             "assetId": ticket.asset.id,
@@ -30,15 +31,19 @@ async def upload_url(request: Request) -> Response:
             "status": status_word(ticket.asset.status),
         },
         status=201 if ticket.url else 200,
-        headers=headers,
+        headers=ticket.headers,
     )
 
 
 async def direct_upload(request: Request) -> Response:
     """The form target for backends that cannot presign (local disk): S3's POST-object semantics."""
     state = get_state(request)
-    form = await read_form(request.headers.get("content-type", ""), request.stream(),
-                           state.settings.origin.spool_dir, state.settings.origin.max_file_size)
+    form = await read_form(
+        request.headers.get("content-type", ""),
+        request.stream(),
+        state.settings.origin.spool_dir,
+        state.settings.origin.max_file_size,
+    )
     try:
         upload = next((f for f in form.files if f.field_name == "file"), None)
         if upload is None:

@@ -7,5 +7,15 @@ from __future__ import annotations
 from starlette.routing import BaseRoute
 
 from origin.api.uploads import routes as _routes
+from origin.openapi import Dialect
+
+#: Its part of the OpenAPI document (origin.openapi).
+OPENAPI = Dialect(
+    "uploads",
+    "The video uploads API: multipart uploads answered 202, numeric statuses while the video is transcoded. "
+    "`Authorization: Bearer <key>`.",
+    security=("Bearer",),
+    errors=(400, 401, 404),
+)
 
 routes: list[BaseRoute] = [*_routes.routes]

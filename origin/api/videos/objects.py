@@ -92,8 +92,9 @@ def _metadata(value: Any) -> dict[str, str] | None:
             raise HTTPError(400, f"metadata[{i}].value must be a string", INVALID)
         key, text = item["key"], item.get("value", "")
         if len(key) > MAX_META_KEY or len(text) > MAX_META_VALUE:
-            raise HTTPError(400, f"metadata[{i}]: keys are at most {MAX_META_KEY} characters, values "
-                                 f"{MAX_META_VALUE}", INVALID)
+            raise HTTPError(
+                400, f"metadata[{i}]: keys are at most {MAX_META_KEY} characters, values {MAX_META_VALUE}", INVALID
+            )
         if key in pairs:
             raise HTTPError(400, f"metadata[{i}].key {key!r} is given twice", INVALID)
         pairs[key] = text

@@ -32,11 +32,20 @@ async def asset(request: Request, target: Target) -> Response:
     """``GET /api/videos/{id}/{target}``: 302 to the edge URL (an uploaded thumbnail is answered here)."""
     state = get_state(request)
     params = request.query_params
-    found = await playback_redirect(state, request.path_params["video_id"], target, params.get("expires"),
-                                    params.get("signature"), resolution=params.get("resolution") or ORIGINAL)
+    found = await playback_redirect(
+        state,
+        request.path_params["video_id"],
+        target,
+        params.get("expires"),
+        params.get("signature"),
+        resolution=params.get("resolution") or ORIGINAL,
+    )
     if isinstance(found, Thumbnail):
-        return StreamingResponse(found.chunks, media_type=found.media_type,
-                                 headers={"Content-Length": str(found.size), "Cache-Control": "private, max-age=60"})
+        return StreamingResponse(
+            found.chunks,
+            media_type=found.media_type,
+            headers={"Content-Length": str(found.size), "Cache-Control": "private, max-age=60"},
+        )
     return RedirectResponse(found, status_code=302, headers={"Cache-Control": "no-store"})
 
 

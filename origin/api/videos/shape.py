@@ -12,8 +12,9 @@ from origin.videos.events import DIALECT
 from origin.videos.objects import Video
 from origin.videos.playback import asset_urls
 
-IFRAME = ('<iframe src="{src}" width="100%" height="100%" frameborder="0" scrolling="no" '
-          'allowfullscreen="true"></iframe>')
+IFRAME = (
+    '<iframe src="{src}" width="100%" height="100%" frameborder="0" scrolling="no" allowfullscreen="true"></iframe>'
+)
 
 
 def success(data: Any, status_code: int = 200) -> JSON:

@@ -31,8 +31,9 @@ async def _form(request: Request, limit: int) -> Form:
         raise HTTPError(413, f"The body exceeds {limit} bytes", "PART_TOO_LARGE")
     state = get_state(request)
     try:
-        return await read_form(request.headers.get("content-type", ""), request.stream(),
-                               state.settings.origin.spool_dir, limit)
+        return await read_form(
+            request.headers.get("content-type", ""), request.stream(), state.settings.origin.spool_dir, limit
+        )
     except HTTPError as exc:
         if exc.code is None:  # the form reader's own errors: give them this API's codes
             exc.code = "PART_TOO_LARGE" if exc.status == 413 else "FORM_INVALID"
@@ -49,9 +50,16 @@ async def part(request: Request) -> JSON:
         index = form.fields.get("index", "").strip()
         if not index.isdigit():
             raise HTTPError(400, "index must be a non-negative integer", "PART_INDEX_INVALID")
-        await put_part(state, tenant, request.path_params["video_id"], index=int(index),
-                       md5=form.fields.get("hash", "").strip(), byte_range=byte_range, spool_path=upload.path,
-                       filename=upload.filename)
+        await put_part(
+            state,
+            tenant,
+            request.path_params["video_id"],
+            index=int(index),
+            md5=form.fields.get("hash", "").strip(),
+            byte_range=byte_range,
+            spool_path=upload.path,
+            filename=upload.filename,
+        )
     finally:
         form.discard()
     return message("Upload part successfully.")

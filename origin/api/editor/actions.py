@@ -1,0 +1,36 @@
+"""The action history: ``/api/actions`` (post, list by project) and ``/api/actions/<id>`` (undo/redo)."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.routing import BaseRoute, Route
+
+from origin.api.editor.common import caller
+from origin.editor import projects
+from origin.http import JSON, json_body
+from origin.state import get_state
+
+
+async def create(request: Request) -> JSON:
+    who = await caller(request)
+    action = await projects.add_action(get_state(request), who, await json_body(request))
+    return JSON({"id": action.id})
+
+
+async def update(request: Request) -> JSON:
+    who = await caller(request)
+    await projects.set_canceled(get_state(request), who, request.path_params["id"], await json_body(request))
+    return JSON({})
+
+
+async def listing(request: Request) -> JSON:
+    who = await caller(request)
+    found = await projects.list_actions(get_state(request), who, request.query_params.get("project"))
+    return JSON({"entries": [projects.action_object(a) for a in found]})
+
+
+routes: list[BaseRoute] = [
+    Route("/api/actions", create, methods=["POST"]),
+    Route("/api/actions", listing, methods=["GET"]),
+    Route("/api/actions/{id}", update, methods=["PATCH"]),
+]

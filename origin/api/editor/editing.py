@@ -1,0 +1,53 @@
+"""Editing (render) tasks: ``/api/task/editing`` (create, status, stop)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.routing import BaseRoute, Route
+
+from origin.api.editor.common import caller
+from origin.editor import render_tasks
+from origin.http import JSON, json_body
+from origin.state import get_state
+from origin.store.editor_work import RenderTask
+
+
+def task_object(task: RenderTask) -> dict[str, Any]:
+    """The task as ``GET /api/task/editing`` shows it."""
+    body: dict[str, Any] = {
+        "id": task.id,
+        "progress": round(task.progress),
+        "status": task.status,
+        "outputUrls": task.output_urls,
+        "fileIds": task.outputs,
+    }
+    if task.error:
+        body["error"] = task.error
+    return body
+
+
+async def create(request: Request) -> JSON:
+    who = await caller(request)
+    task, file_id = await render_tasks.create_task(get_state(request), who, await json_body(request))
+    return JSON({"taskId": task.id, "fileId": file_id})
+
+
+async def show(request: Request) -> JSON:
+    who = await caller(request)
+    task = await render_tasks.get_task(get_state(request), who, request.query_params.get("id"))
+    return JSON(task_object(task))
+
+
+async def stop(request: Request) -> JSON:
+    who = await caller(request)
+    task = await render_tasks.stop_task(get_state(request), who, request.query_params.get("id"))
+    return JSON({"status": "" if task.status == "aborted" else f"the task had ended: {task.status}"})
+
+
+routes: list[BaseRoute] = [
+    Route("/api/task/editing", create, methods=["POST"]),
+    Route("/api/task/editing", show, methods=["GET"]),
+    Route("/api/task/editing", stop, methods=["DELETE"]),
+]

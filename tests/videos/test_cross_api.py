@@ -1,0 +1,38 @@
+"""One video, every API: an upload through the uploads API (``/api/client/v1/uploads``) is a video
+object here — listed, shown ``done`` once transcoded, played through its ``hls_url``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import pytest
+
+from origin.state import OriginState
+from tests.streams.conftest import drain
+from tests.videos.conftest import VideoTenant
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_an_upload_of_the_uploads_api_is_a_video_object_here(
+    client: httpx.AsyncClient, vtenant: VideoTenant, origin_state: OriginState, clip: Path
+):
+    accepted = await client.post(
+        "/api/client/v1/uploads",
+        headers=vtenant.headers,
+        data={"folder": "root/course"},
+        files={"video": ("lecture.mp4", clip.read_bytes(), "video/mp4")},
+    )
+    assert accepted.status_code == 202, accepted.text
+    upload_id = accepted.json()["data"]["id"]
+    await drain(origin_state)
+    listed = (await client.post("/api/videos", headers=vtenant.pair_headers, json={})).json()["data"]
+    assert [v["id"] for v in listed["videos"]] == [upload_id]
+    video = listed["videos"][0]
+    assert video["status"] == "done", video
+    assert video["duration"] == pytest.approx(10, abs=0.2) and video["size"] == clip.stat().st_size
+    assert video["qualities"] and {q["status"] for q in video["qualities"]} == {"done"}
+    hls = await client.get(video["assets"]["hls_url"])
+    assert hls.status_code == 302 and hls.headers["location"].endswith("/master.m3u8")
+    assert f"/{upload_id}/" in hls.headers["location"]  # public: the upload's own id opens it at the edge
