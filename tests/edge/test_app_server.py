@@ -120,6 +120,7 @@ async def test_real_server_raw_paths(settings: Settings, cache: FakeCache, origi
         keep_alive = f"GET /f1/{PUBLIC} HTTP/1.1\r\nHost: edge.test\r\n\r\n".encode()
         answers = await exchange(port, keep_alive, 1) + await exchange(port, keep_alive * 2, 2)
         assert all(a.startswith(b"HTTP/1.1 200 ") and a.endswith(DATA) for a in answers)
+        assert all(a.partition(b"\r\n\r\n")[0].lower().count(b"\r\ndate: ") == 1 for a in answers)  # fast path too
         assert app.fast_path is not None
         assert app.fast_path.hits == (2 if serve in (lean_server, lean_in_loop) else 0)  # the lean fast path
         for path in (
