@@ -31,6 +31,7 @@ test: install
 
 lint: install
 	$(BIN)/ruff check mediaedge edge origin plugins tests loadtests
+	$(BIN)/ruff format --check mediaedge edge origin plugins tests loadtests
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 

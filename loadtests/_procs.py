@@ -100,8 +100,12 @@ class Stack:
             **(env or {}),
         }
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
-        created = subprocess.run([sys.executable, "-m", "mediaedge", "tenant", "create", "bench", "--json"],
-                                 env=self.env, check=True, capture_output=True)
+        created = subprocess.run(
+            [sys.executable, "-m", "mediaedge", "tenant", "create", "bench", "--json"],
+            env=self.env,
+            check=True,
+            capture_output=True,
+        )
         self.tenant = json.loads(created.stdout)
 
     @property
@@ -117,8 +121,12 @@ class Stack:
         return {"API-Key": self.tenant["api_key"]}
 
     def start(self, role: str, core: int | None = None) -> subprocess.Popen[bytes]:
-        proc = subprocess.Popen(pinned([sys.executable, "-m", "mediaedge", role], core), env=self.env,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            pinned([sys.executable, "-m", "mediaedge", role], core),
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         self.procs[role] = proc
         wait_http(f"{self.origin if role == 'origin' else self.edge}/healthz")
         return proc

@@ -36,10 +36,33 @@ def make_speech(directory: Path, minutes: float) -> Path:
     clip = directory / "paragraph.wav"
     subprocess.run(["espeak-ng", "-v", "en-us+klatt", "-s", "150", "-w", str(clip), PARAGRAPH], check=True)
     video = directory / "talk.mp4"
-    subprocess.run([ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi",
-                    "-i", "color=c=black:s=320x240:r=10", "-stream_loop", "-1", "-i", str(clip),
-                    "-t", str(minutes * 60), "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac", str(video)],
-                   check=True)
+    subprocess.run(
+        [
+            ffmpeg_exe(),
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "color=c=black:s=320x240:r=10",
+            "-stream_loop",
+            "-1",
+            "-i",
+            str(clip),
+            "-t",
+            str(minutes * 60),
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-c:a",
+            "aac",
+            str(video),
+        ],
+        check=True,
+    )
     return video
 
 
@@ -58,11 +81,15 @@ async def main() -> None:
     rtf = wall / seconds
     projected = 3600 * rtf
     print(f"cores {os.cpu_count()}, workers {provider.options.processes}, chunks {transcript.extra['chunks']}")
-    print(f"media {seconds:.1f} s, transcribed in {wall:.1f} s: real-time factor {rtf:.3f} "
-          f"({len(transcript.words)} words, {len(transcript.cues)} cues)")
+    print(
+        f"media {seconds:.1f} s, transcribed in {wall:.1f} s: real-time factor {rtf:.3f} "
+        f"({len(transcript.words)} words, {len(transcript.cues)} cues)"
+    )
     verdict = "within" if projected < SLO_SECONDS else "over"
-    print(f"projected for a 60-minute video: {projected:.0f} s ({projected / 60:.1f} min), "
-          f"{verdict} the {SLO_SECONDS // 60}-minute SLO")
+    print(
+        f"projected for a 60-minute video: {projected:.0f} s ({projected / 60:.1f} min), "
+        f"{verdict} the {SLO_SECONDS // 60}-minute SLO"
+    )
 
 
 if __name__ == "__main__":

@@ -89,9 +89,23 @@ def wrk(url: str, duration: int, connections: int, script: str | None = None) ->
 def bare_uvicorn(size: int) -> Iterator[str]:
     """:mod:`loadtests.bare_asgi` serving ``size`` bytes on the edge's core: the server's own ceiling."""
     port = free_port()
-    cmd = [sys.executable, "-m", "uvicorn", "loadtests.bare_asgi:app", "--port", str(port), "--loop", "uvloop",
-           "--http", "httptools", "--no-access-log", "--no-proxy-headers", "--no-server-header",
-           "--log-level", "warning"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "loadtests.bare_asgi:app",
+        "--port",
+        str(port),
+        "--loop",
+        "uvloop",
+        "--http",
+        "httptools",
+        "--no-access-log",
+        "--no-proxy-headers",
+        "--no-server-header",
+        "--log-level",
+        "warning",
+    ]
     server = subprocess.Popen(pinned(cmd, SERVER_CORE), env={**os.environ, "BARE_ASGI_BYTES": str(size)})
     try:
         wait_http(f"http://127.0.0.1:{port}/")
@@ -105,13 +119,21 @@ def start_edge(s: Stack, server: str, cache_dir: Path, name: str = "", checkout:
     """An edge on ``server`` (its own port and disk cache) pinned to the server core, run from
     ``checkout`` (another copy of mediaedge) if given; its base URL. Stopped with the stack."""
     port = free_port()
-    env = {**s.env, "MEDIAEDGE_EDGE_PORT": str(port), "MEDIAEDGE_EDGE_SERVER": server,
-           "MEDIAEDGE_EDGE_DISK_CACHE_DIR": str(cache_dir)}
+    env = {
+        **s.env,
+        "MEDIAEDGE_EDGE_PORT": str(port),
+        "MEDIAEDGE_EDGE_SERVER": server,
+        "MEDIAEDGE_EDGE_DISK_CACHE_DIR": str(cache_dir),
+    }
     if checkout is not None:
         env["PYTHONPATH"] = str(checkout)
     s.procs[f"edge-{name or server}"] = subprocess.Popen(
-        pinned([sys.executable, "-m", "mediaedge", "edge"], SERVER_CORE), cwd=checkout,
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        pinned([sys.executable, "-m", "mediaedge", "edge"], SERVER_CORE),
+        cwd=checkout,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     wait_http(f"http://127.0.0.1:{port}/healthz")
     return f"http://127.0.0.1:{port}"
 
@@ -127,10 +149,18 @@ def main() -> None:
     ap.add_argument("--connections", type=int, default=50)
     ap.add_argument("--rounds", type=int, default=3, help="interleaved runs per server; medians are printed")
     ap.add_argument("--server", choices=("uvicorn", "lean", "both"), default="both", help="the edge's HTTP server")
-    ap.add_argument("--memory-bytes", type=int, default=512 * 1024 * 1024,
-                    help="the edges' memory tier (edge.memory_cache_bytes); 1 serves every hit from the disk tier")
-    ap.add_argument("--baseline", type=Path, help="also run each edge from this checkout (rows SERVER@base), "
-                    "interleaved with the others: before/after under the same noise")
+    ap.add_argument(
+        "--memory-bytes",
+        type=int,
+        default=512 * 1024 * 1024,
+        help="the edges' memory tier (edge.memory_cache_bytes); 1 serves every hit from the disk tier",
+    )
+    ap.add_argument(
+        "--baseline",
+        type=Path,
+        help="also run each edge from this checkout (rows SERVER@base), "
+        "interleaved with the others: before/after under the same noise",
+    )
     args = ap.parse_args()
     servers = ("uvicorn", "lean") if args.server == "both" else (args.server,)
     if not shutil.which("wrk"):
@@ -139,26 +169,40 @@ def main() -> None:
     budget = args.memory_bytes
     env = {"MEDIAEDGE_EDGE_MEMORY_CACHE_BYTES": str(budget)}
     with stack(tmp / "var", "origin", env=env) as s:
-        files = {"1 KiB": os.urandom(1024), "1 MiB segment": os.urandom(1024 * 1024),
-                 "100 MiB file": os.urandom(100 * 1024 * 1024)}
+        files = {
+            "1 KiB": os.urandom(1024),
+            "1 MiB segment": os.urandom(1024 * 1024),
+            "100 MiB file": os.urandom(100 * 1024 * 1024),
+        }
         names = {"1 KiB": "small.bin", "1 MiB segment": "seg_001.bin", "100 MiB file": "movie.mp4"}
         edges = {server: start_edge(s, server, tmp / f"edge-cache-{server}") for server in servers}
         if args.baseline:
-            edges |= {f"{server}@base": start_edge(s, server, tmp / f"edge-cache-{server}-base", f"{server}@base",
-                                                   args.baseline.resolve()) for server in servers}
+            edges |= {
+                f"{server}@base": start_edge(
+                    s, server, tmp / f"edge-cache-{server}-base", f"{server}@base", args.baseline.resolve()
+                )
+                for server in servers
+            }
         paths: dict[str, tuple[str, str]] = {}  # label → (signed edge path, object path)
         with httpx.Client(timeout=120) as client:
             for label, data in files.items():
-                up = client.post(f"{s.origin}/upload/direct-upload", headers=s.headers,
-                                 files={"file": (names[label], data)},
-                                 data={"userId": "bench", "requireSignedUrl": "true"}).json()
-                signed = urlsplit(client.post(f"{s.origin}/auth/url-token", headers=s.headers,
-                                              json={"url": up["url"], "expiresIn": "1h"}).json()["url"])
+                up = client.post(
+                    f"{s.origin}/upload/direct-upload",
+                    headers=s.headers,
+                    files={"file": (names[label], data)},
+                    data={"userId": "bench", "requireSignedUrl": "true"},
+                ).json()
+                signed = urlsplit(
+                    client.post(
+                        f"{s.origin}/auth/url-token", headers=s.headers, json={"url": up["url"], "expiresIn": "1h"}
+                    ).json()["url"]
+                )
                 paths[label] = (f"{signed.path}?{signed.query}" if signed.query else signed.path, f"/{up['key']}")
                 for edge in edges.values():
                     for start in range(0, len(data), 1024 * 1024):  # warm every slice
-                        r = client.get(edge + paths[label][0],
-                                       headers={"Range": f"bytes={start}-{start + 1024 * 1024 - 1}"})
+                        r = client.get(
+                            edge + paths[label][0], headers={"Range": f"bytes={start}-{start + 1024 * 1024 - 1}"}
+                        )
                         assert r.status_code in (200, 206), r.text
 
         nginx_port = free_port()
@@ -168,24 +212,30 @@ def main() -> None:
             # Stored objects are 0600 (atomic temp-file writes): nginx's worker must run as their owner.
             user = "user root;" if os.geteuid() == 0 else ""
             conf.write_text(NGINX_CONF.format(user=user, dir=tmp, port=nginx_port, root=tmp / "var" / "objects"))
-            nginx = subprocess.Popen(pinned(["nginx", "-c", str(conf), "-p", str(tmp)], SERVER_CORE),
-                                     stderr=subprocess.DEVNULL)
+            nginx = subprocess.Popen(
+                pinned(["nginx", "-c", str(conf), "-p", str(tmp)], SERVER_CORE), stderr=subprocess.DEVNULL
+            )
             wait_http(f"http://127.0.0.1:{nginx_port}/")
         lua = tmp / "ranges.lua"
         lua.write_text(RANGE_LUA.format(size=len(files["100 MiB file"]), span=1024 * 1024))
         pipeline = tmp / "pipeline.lua"
         pipeline.write_text(PIPELINE_LUA.format(depth=PIPELINE_DEPTH))
         # (label, object, wrk script, target ratio)
-        cases = [("1 KiB", "1 KiB", None, "≥ 0.5"),
-                 (f"1 KiB pipelined ×{PIPELINE_DEPTH}", "1 KiB", str(pipeline), "≥ 0.7"),
-                 ("1 MiB segment", "1 MiB segment", None, "≥ 1.0"),
-                 ("random 1 MiB ranges of 100 MiB", "100 MiB file", str(lua), "≥ 0.8")]
+        cases = [
+            ("1 KiB", "1 KiB", None, "≥ 0.5"),
+            (f"1 KiB pipelined ×{PIPELINE_DEPTH}", "1 KiB", str(pipeline), "≥ 0.7"),
+            ("1 MiB segment", "1 MiB segment", None, "≥ 1.0"),
+            ("random 1 MiB ranges of 100 MiB", "100 MiB file", str(lua), "≥ 0.8"),
+        ]
         nan = (float("nan"), float("nan"))
         try:
-            print(f"median of {args.rounds} interleaved {args.duration} s runs per server, "
-                  f"{args.connections} connections")
-            print(f"{'case':<32}{'server':<13}{'nginx req/s':>12}{'MB/s':>9}{'edge req/s':>12}{'MB/s':>9}{'ratio':>8}"
-                  f"  target{'bare uvicorn req/s':>20}{'edge/bare':>10}")
+            print(
+                f"median of {args.rounds} interleaved {args.duration} s runs per server, {args.connections} connections"
+            )
+            print(
+                f"{'case':<32}{'server':<13}{'nginx req/s':>12}{'MB/s':>9}{'edge req/s':>12}{'MB/s':>9}{'ratio':>8}"
+                f"  target{'bare uvicorn req/s':>20}{'edge/bare':>10}"
+            )
             for label, key, script, target in cases:
                 edge_path, path = paths[key]
                 runs: dict[str, list[tuple[float, float]]] = {name: [] for name in (*edges, "nginx", "bare")}
@@ -202,8 +252,10 @@ def main() -> None:
                 ref, bare = (median_pair(runs[name]) if runs[name] else nan for name in ("nginx", "bare"))
                 for server in edges:
                     edge_rps, edge_mbs = median_pair(runs[server])
-                    print(f"{label:<32}{server:<13}{ref[0]:>12.0f}{ref[1]:>9.0f}{edge_rps:>12.0f}{edge_mbs:>9.0f}"
-                          f"{edge_rps / ref[0]:>8.2f}  {target:<8}{bare[0]:>18.0f}{edge_rps / bare[0]:>10.2f}")
+                    print(
+                        f"{label:<32}{server:<13}{ref[0]:>12.0f}{ref[1]:>9.0f}{edge_rps:>12.0f}{edge_mbs:>9.0f}"
+                        f"{edge_rps / ref[0]:>8.2f}  {target:<8}{bare[0]:>18.0f}{edge_rps / bare[0]:>10.2f}"
+                    )
         finally:
             if nginx:
                 nginx.terminate()
@@ -225,10 +277,12 @@ def main() -> None:
             stop.set()
             sampler.join()
             peak = max(samples) if samples else rss_bytes(edge_pid)
-            print(f"\n{server}: 1,000 connections for {time.monotonic() - started:.0f} s: edge RSS peak "
-                  f"{peak / 2**20:.0f} MiB, median {statistics.median(samples or [peak]) / 2**20:.0f} MiB; budget "
-                  f"{budget / 2**20:.0f} MiB + 100 MiB = {(budget + 100 * 2**20) / 2**20:.0f} MiB → "
-                  f"{'within' if peak <= budget + 100 * 2**20 else 'OVER'}")
+            print(
+                f"\n{server}: 1,000 connections for {time.monotonic() - started:.0f} s: edge RSS peak "
+                f"{peak / 2**20:.0f} MiB, median {statistics.median(samples or [peak]) / 2**20:.0f} MiB; budget "
+                f"{budget / 2**20:.0f} MiB + 100 MiB = {(budget + 100 * 2**20) / 2**20:.0f} MiB → "
+                f"{'within' if peak <= budget + 100 * 2**20 else 'OVER'}"
+            )
     shutil.rmtree(tmp, ignore_errors=True)
 
 

@@ -35,10 +35,31 @@ QUALITIES = [
 
 def make_source(path: Path, seconds: int, size: str) -> None:
     subprocess.run(
-        [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y",
-         "-f", "lavfi", "-i", f"testsrc2=duration={seconds}:size={size}:rate=30",
-         "-f", "lavfi", "-i", f"sine=frequency=440:duration={seconds}",
-         "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", str(path)],
+        [
+            ffmpeg_exe(),
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            f"testsrc2=duration={seconds}:size={size}:rate=30",
+            "-f",
+            "lavfi",
+            "-i",
+            f"sine=frequency=440:duration={seconds}",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "veryfast",
+            "-pix_fmt",
+            "yuv420p",
+            "-c:a",
+            "aac",
+            "-shortest",
+            str(path),
+        ],
         check=True,
     )
 
@@ -93,8 +114,10 @@ async def main(seconds: int, size: str, preset: str) -> None:
     print(f"source: {seconds} s {size}, preset {preset}; ladder: {names} + AAC, poster, storyboard")
     print("                          wall s   cpu s")
     print(f"one process, one decode: {one.wall:7.2f} {one.cpu:7.2f}")
-    print(f"one run per rendition:   {total.wall:7.2f} {total.cpu:7.2f}"
-          f"  (wall {' + '.join(f'{c.wall:.2f}' for c in each)})")
+    print(
+        f"one run per rendition:   {total.wall:7.2f} {total.cpu:7.2f}"
+        f"  (wall {' + '.join(f'{c.wall:.2f}' for c in each)})"
+    )
     print(f"speedup:                 {total.wall / one.wall:6.2f}x {total.cpu / one.cpu:6.2f}x")
 
 

@@ -106,8 +106,17 @@ async def prepare(url: str, jobs: int) -> str:
     try:
         tenant, _ = await store.tenants.create("bench", "local")
         at = now()
-        queued = {"kind": KIND, "tenant_id": tenant.id, "payload": {"n": 1}, "status": "queued", "attempt": 0,
-                  "max_attempts": 4, "run_after": at, "created_at": at, "updated_at": at}
+        queued = {
+            "kind": KIND,
+            "tenant_id": tenant.id,
+            "payload": {"n": 1},
+            "status": "queued",
+            "attempt": 0,
+            "max_attempts": 4,
+            "run_after": at,
+            "created_at": at,
+            "updated_at": at,
+        }
         for first in range(0, jobs, 5000):
             rows = [{**queued, "id": secrets.token_hex(12)} for _ in range(min(5000, jobs - first))]
             async with store.transaction() as tx:

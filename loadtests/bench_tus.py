@@ -55,17 +55,29 @@ def tus_upload(endpoint: str, headers: dict[str, str], path: Path, chunk: int) -
     size = path.stat().st_size
     with httpx.Client(timeout=300) as client, path.open("rb") as f:
         started = time.perf_counter()
-        created = client.post(endpoint, headers={
-            **headers, **TUS, "Upload-Length": str(size),
-            "Upload-Metadata": "filename " + base64.b64encode(path.name.encode()).decode(),
-        })
+        created = client.post(
+            endpoint,
+            headers={
+                **headers,
+                **TUS,
+                "Upload-Length": str(size),
+                "Upload-Metadata": "filename " + base64.b64encode(path.name.encode()).decode(),
+            },
+        )
         created.raise_for_status()
         url = urljoin(endpoint, created.headers["location"])
         offset = 0
         while offset < size:
-            sent = client.patch(url, content=f.read(chunk), headers={
-                **headers, **TUS, "Upload-Offset": str(offset), "Content-Type": "application/offset+octet-stream",
-            })
+            sent = client.patch(
+                url,
+                content=f.read(chunk),
+                headers={
+                    **headers,
+                    **TUS,
+                    "Upload-Offset": str(offset),
+                    "Content-Type": "application/offset+octet-stream",
+                },
+            )
             sent.raise_for_status()
             offset = int(sent.headers["upload-offset"])
         return time.perf_counter() - started
@@ -73,8 +85,10 @@ def tus_upload(endpoint: str, headers: dict[str, str], path: Path, chunk: int) -
 
 def direct_upload(origin: str, headers: dict[str, str], path: Path) -> float:
     """Seconds for one streamed multipart ``POST /upload/direct-upload`` of the file."""
-    head = (f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="{path.name}"\r\n'
-            "Content-Type: application/octet-stream\r\n\r\n").encode()
+    head = (
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="{path.name}"\r\n'
+        "Content-Type: application/octet-stream\r\n\r\n"
+    ).encode()
     tail = f"\r\n--{BOUNDARY}--\r\n".encode()
 
     def body() -> Iterator[bytes]:
@@ -86,9 +100,16 @@ def direct_upload(origin: str, headers: dict[str, str], path: Path) -> float:
 
     length = len(head) + path.stat().st_size + len(tail)
     started = time.perf_counter()
-    response = httpx.post(f"{origin}/upload/direct-upload", content=body(), timeout=300, headers={
-        **headers, "Content-Type": f"multipart/form-data; boundary={BOUNDARY}", "Content-Length": str(length),
-    })
+    response = httpx.post(
+        f"{origin}/upload/direct-upload",
+        content=body(),
+        timeout=300,
+        headers={
+            **headers,
+            "Content-Type": f"multipart/form-data; boundary={BOUNDARY}",
+            "Content-Length": str(length),
+        },
+    )
     response.raise_for_status()
     return time.perf_counter() - started
 
@@ -109,8 +130,10 @@ def tus_server(directory: Path) -> tuple[subprocess.Popen[bytes], str] | None:
         return None
     port = free_port()
     directory.mkdir(parents=True)
-    proc = subprocess.Popen(pinned([node, str(JS_DIR / "tus_server.mjs"), str(port), str(directory)], SERVER_CORE),
-                            stdout=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        pinned([node, str(JS_DIR / "tus_server.mjs"), str(port), str(directory)], SERVER_CORE),
+        stdout=subprocess.DEVNULL,
+    )
     wait_http(f"http://127.0.0.1:{port}/files")
     return proc, f"http://127.0.0.1:{port}/files"
 

@@ -26,8 +26,10 @@ BOUNDARY = "benchboundary0d1e2f"
 
 
 def body(size: int) -> Iterator[bytes]:
-    yield (f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="big.bin"\r\n'
-           "Content-Type: application/octet-stream\r\n\r\n").encode()
+    yield (
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="big.bin"\r\n'
+        "Content-Type: application/octet-stream\r\n\r\n"
+    ).encode()
     block = bytes(range(256)) * (MiB // 256)
     for _ in range(size // MiB):
         yield block
@@ -49,8 +51,12 @@ def upload(origin: str, headers: dict[str, str], pid: int, size: int) -> tuple[f
     sampler.start()
     started = time.perf_counter()
     try:
-        r = httpx.post(f"{origin}/upload/direct-upload", content=body(size), timeout=600,
-                       headers={**headers, "Content-Type": f"multipart/form-data; boundary={BOUNDARY}"})
+        r = httpx.post(
+            f"{origin}/upload/direct-upload",
+            content=body(size),
+            timeout=600,
+            headers={**headers, "Content-Type": f"multipart/form-data; boundary={BOUNDARY}"},
+        )
     finally:
         done.set()
         sampler.join()
@@ -69,8 +75,9 @@ def main() -> None:
             seconds, grown = upload(s.origin, s.headers, s.procs["origin"].pid, size)
             print(f"  local disk: {size / seconds / 1e6:7.1f} MB/s  ({seconds:.1f} s), RSS +{grown / MiB:.0f} MiB")
         with moto_server() as endpoint:
-            boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="x",
-                         aws_secret_access_key="x").create_bucket(Bucket="bench")
+            boto3.client(
+                "s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"
+            ).create_bucket(Bucket="bench")
             env = {
                 "MEDIAEDGE_CONFIG": str(_s3_config(tmp, endpoint)),
                 "MEDIAEDGE_STORAGE_DEFAULT": "s3",
@@ -85,8 +92,8 @@ def main() -> None:
 def _s3_config(tmp: Path, endpoint: str) -> Path:
     path = tmp / "s3.toml"
     path.write_text(
-        "[storage.backends.s3]\nkind = \"s3\"\nbucket = \"bench\"\n"
-        f"endpoint_url = \"{endpoint}\"\naccess_key_id = \"x\"\nsecret_access_key = \"x\"\n"
+        '[storage.backends.s3]\nkind = "s3"\nbucket = "bench"\n'
+        f'endpoint_url = "{endpoint}"\naccess_key_id = "x"\nsecret_access_key = "x"\n'
     )
     return path
 

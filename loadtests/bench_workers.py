@@ -60,8 +60,9 @@ def transcode_all(origin: str, headers: dict[str, str], urls: list[str]) -> floa
 def run(workers: int, env: dict[str, str], origin: str, headers: dict[str, str], urls: list[str]) -> float:
     """Jobs per minute with ``workers`` worker processes."""
     procs = [
-        subprocess.Popen([sys.executable, "-m", "mediaedge", "worker"], env=env,
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.Popen(
+            [sys.executable, "-m", "mediaedge", "worker"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         for _ in range(workers)
     ]
     try:
@@ -84,11 +85,16 @@ def main() -> None:
     try:
         clip = make_clip(tmp / "clip.mp4", seconds=args.seconds)
         with fresh_pg_database(os.environ.get(PG_DSN_ENV, DEFAULT_PG_DSN)) as db_url:
-            env = {"MEDIAEDGE_DATABASE_URL": db_url, "MEDIAEDGE_JOBS_CONCURRENCY": "1",
-                   "MEDIAEDGE_JOBS_POLL_INTERVAL": "0.2"}
+            env = {
+                "MEDIAEDGE_DATABASE_URL": db_url,
+                "MEDIAEDGE_JOBS_CONCURRENCY": "1",
+                "MEDIAEDGE_JOBS_POLL_INTERVAL": "0.2",
+            }
             with stack(tmp / "data", "origin", env=env) as s:
-                print(f"{args.clips} stream jobs of a {args.seconds} s 640x360 clip, default ladder, "
-                      f"{os.cpu_count()} cores")
+                print(
+                    f"{args.clips} stream jobs of a {args.seconds} s 640x360 clip, default ladder, "
+                    f"{os.cpu_count()} cores"
+                )
                 rates = {}
                 for workers in (1, 2):
                     urls = [upload(s.origin, s.headers, clip, f"w{workers}-{n}.mp4") for n in range(args.clips)]

@@ -158,12 +158,20 @@ class Uploader(FastHttpUser):
 
     @task
     def tus_upload(self) -> None:
-        meta = {"filename": f"load-{random.getrandbits(48):x}.bin", "filetype": "application/octet-stream",
-                "userId": "loadtest", "destination": "uploads"}
+        meta = {
+            "filename": f"load-{random.getrandbits(48):x}.bin",
+            "filetype": "application/octet-stream",
+            "userId": "loadtest",
+            "destination": "uploads",
+        }
         headers = {**API_HEADERS, "Tus-Resumable": "1.0.0"}
         encoded = ",".join(f"{k} {base64.b64encode(v.encode()).decode()}" for k, v in meta.items())
-        with self.client.post("/files", name="tus create", catch_response=True,
-                              headers={**headers, "Upload-Length": str(TUS_SIZE), "Upload-Metadata": encoded}) as r:
+        with self.client.post(
+            "/files",
+            name="tus create",
+            catch_response=True,
+            headers={**headers, "Upload-Length": str(TUS_SIZE), "Upload-Metadata": encoded},
+        ) as r:
             if r.status_code != 201 or not r.headers.get("location"):
                 r.failure(f"tus create: {r.status_code}")
                 return
@@ -173,8 +181,14 @@ class Uploader(FastHttpUser):
             end = min(offset + TUS_CHUNK, TUS_SIZE)
             chunk_headers = {**headers, "Upload-Offset": str(offset), "Content-Type": "application/offset+octet-stream"}
             chunk = body[offset:end]  # bytes: allowed by locust's docstring, missing from its annotation
-            with self.client.request("PATCH", location, name="tus patch", data=chunk,  # type: ignore[arg-type]
-                                     headers=chunk_headers, catch_response=True) as r:
+            with self.client.request(
+                "PATCH",
+                location,
+                name="tus patch",
+                data=chunk,  # type: ignore[arg-type]
+                headers=chunk_headers,
+                catch_response=True,
+            ) as r:
                 access_url = r.headers.get("x-mediaedge-url") or ""
                 if r.status_code != 204 or r.headers.get("upload-offset") != str(end):
                     r.failure(f"tus patch: {r.status_code} offset {r.headers.get('upload-offset')}")
@@ -182,8 +196,9 @@ class Uploader(FastHttpUser):
                 if end == TUS_SIZE and not access_url:
                     r.failure("tus patch: the last chunk's answer has no X-Mediaedge-Url")
                     return
-        self.client.request("DELETE", "/files/delete", name="file delete", headers=API_HEADERS,
-                            json={"file": unquote(access_url)})
+        self.client.request(
+            "DELETE", "/files/delete", name="file delete", headers=API_HEADERS, json={"file": unquote(access_url)}
+        )
 
 
 class ApiClient(FastHttpUser):
@@ -193,21 +208,30 @@ class ApiClient(FastHttpUser):
 
     @task(3)
     def url_token(self) -> None:
-        with self.client.post("/auth/url-token", json={"url": SEED["file_url"], "expiresIn": "1h"},
-                              headers=API_HEADERS, catch_response=True) as response:
+        with self.client.post(
+            "/auth/url-token",
+            json={"url": SEED["file_url"], "expiresIn": "1h"},
+            headers=API_HEADERS,
+            catch_response=True,
+        ) as response:
             if response.status_code != 200 or not response.json().get("signed"):
                 response.failure(f"url-token: {response.status_code}")
 
     @task(2)
     def duration(self) -> None:
-        with self.client.get(f"/files/duration?file={quote(SEED['file_url'], safe='')}", name="/files/duration",
-                             headers=API_HEADERS, catch_response=True) as response:
+        with self.client.get(
+            f"/files/duration?file={quote(SEED['file_url'], safe='')}",
+            name="/files/duration",
+            headers=API_HEADERS,
+            catch_response=True,
+        ) as response:
             if response.status_code != 200 or not response.json().get("duration"):
                 response.failure(f"duration: {response.status_code}")
 
     @task(1)
     def embed_page(self) -> None:
-        with self.client.get(f"/embed?file={SEED['file_id']}&api_key={quote(SEED['api_key'])}", name="/embed",
-                             catch_response=True) as response:
+        with self.client.get(
+            f"/embed?file={SEED['file_id']}&api_key={quote(SEED['api_key'])}", name="/embed", catch_response=True
+        ) as response:
             if response.status_code != 200 or b"embed-config" not in response.content:
                 response.failure(f"embed page: {response.status_code}")

@@ -39,13 +39,31 @@ def run(users: int, spawn_rate: float, duration: int, pace: str, clip: Path | No
         seed_file.write_text(json.dumps(data))
         print(f"seeded: origin {node.origin}, edge {node.edge}, stream {data['stream_id']}", flush=True)
         env = {**os.environ, "LOADTEST_SEED": str(seed_file), "LOADTEST_PACE": pace}
-        cmd = [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless", "--only-summary",
-               "-u", str(users), "-r", str(spawn_rate), "-t", f"{duration}s", "--loglevel", "WARNING"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "locust",
+            "-f",
+            str(LOCUSTFILE),
+            "--headless",
+            "--only-summary",
+            "-u",
+            str(users),
+            "-r",
+            str(spawn_rate),
+            "-t",
+            f"{duration}s",
+            "--loglevel",
+            "WARNING",
+        ]
         print(f"locust: {users} users for {duration} s, pace {pace}", flush=True)
         code = subprocess.run(cmd, env=env).returncode
         print("\nedge /metrics after the run:")
-        print("\n".join(line for line in httpx.get(f"{node.edge}/metrics").text.splitlines()
-                        if line.startswith(EDGE_METRICS)))
+        print(
+            "\n".join(
+                line for line in httpx.get(f"{node.edge}/metrics").text.splitlines() if line.startswith(EDGE_METRICS)
+            )
+        )
     if code:
         print(f"\nlocust exited with {code}; mediaedge log (tail):\n{log.read_text()[-4000:]}")
     return code

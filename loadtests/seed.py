@@ -26,8 +26,9 @@ TOKEN_LIFETIME = "4h"
 
 def _check(response: httpx.Response, status: int = 200) -> dict[str, Any]:
     if response.status_code != status:
-        raise RuntimeError(f"{response.request.method} {response.request.url.path}: {response.status_code} "
-                           f"{response.text[:300]}")
+        raise RuntimeError(
+            f"{response.request.method} {response.request.url.path}: {response.status_code} {response.text[:300]}"
+        )
     body: dict[str, Any] = response.json()
     return body
 
@@ -53,10 +54,18 @@ def seed(origin: str, api_key: str, clip: Path, timeout: float = 180.0) -> dict[
     """Upload ``clip``, make its HLS stream and return the load test's seed data."""
     with httpx.Client(base_url=origin, headers={"API-Key": api_key}, timeout=60.0) as client:
         with clip.open("rb") as f:
-            file = _check(client.post("/upload/direct-upload", files={"file": (clip.name, f, "video/mp4")},
-                                      data={"userId": "loadtest", "destination": "seed"}), 201)
-        created = _check(client.post("/streams/v1/create",
-                                     json={"streams": [{"url": file["url"], "meta": {"name": "loadtest"}}]}), 201)
+            file = _check(
+                client.post(
+                    "/upload/direct-upload",
+                    files={"file": (clip.name, f, "video/mp4")},
+                    data={"userId": "loadtest", "destination": "seed"},
+                ),
+                201,
+            )
+        created = _check(
+            client.post("/streams/v1/create", json={"streams": [{"url": file["url"], "meta": {"name": "loadtest"}}]}),
+            201,
+        )
         stream_id = created["ids"][0] if created["ids"] else created["existing"][0]["id"]
         stream = wait_for_stream(client, stream_id, timeout)
         return {

@@ -46,8 +46,18 @@ def mediaedge_up(data_dir: Path, env: dict[str, str] | None = None, log: Path | 
     """Run ``python -m mediaedge up`` in ``data_dir`` until the block ends; output goes to ``log``."""
     origin_port, edge_port = free_port(), free_port()
     origin = f"http://127.0.0.1:{origin_port}"
-    cmd = [sys.executable, "-m", "mediaedge", "up", "--data-dir", str(data_dir),
-           "--origin-port", str(origin_port), "--edge-port", str(edge_port)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "mediaedge",
+        "up",
+        "--data-dir",
+        str(data_dir),
+        "--origin-port",
+        str(origin_port),
+        "--edge-port",
+        str(edge_port),
+    ]
     child_env = {**os.environ, "MEDIAEDGE_EDGE_ORIGIN_URL": origin, "MEDIAEDGE_DEMO_TENANT": "true", **(env or {})}
     with open(log or os.devnull, "ab") as out:
         proc = subprocess.Popen(cmd, env=child_env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)

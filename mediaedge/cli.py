@@ -29,7 +29,6 @@ T = TypeVar("T")
 ORIGIN_START_TIMEOUT = 60.0  # seconds `up` waits for its origin to answer before giving up
 
 
-
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="mediaedge", description="Self-hosted media delivery: origin, edge, worker.")
     p.add_argument("--version", action="version", version=f"mediaedge {__version__}")
@@ -43,9 +42,7 @@ def _parser() -> argparse.ArgumentParser:
     up.add_argument("--edge-port", type=int)
 
     origin = sub.add_parser("origin", help="run the origin API server")
-    edge = sub.add_parser(
-        "edge", help="run an edge server, or `edge purge KEY` to purge a key from every edge"
-    )
+    edge = sub.add_parser("edge", help="run an edge server, or `edge purge KEY` to purge a key from every edge")
     for server in (origin, edge):
         server.add_argument("--data-dir")
         server.add_argument("--host")
@@ -70,10 +67,14 @@ def _parser() -> argparse.ArgumentParser:
     update.add_argument("tenant")
     update.add_argument("--name")
     update.add_argument("--rotate-key", action="store_true", help="issue a new API key (old one stops working)")
-    update.add_argument("--rotate-stream-keys", action="store_true",
-                        help="issue a new stream-public-key + stream-secret-key pair (the old pair stops working)")
-    update.add_argument("--credit", metavar="AMOUNT|unlimited",
-                        help="transcoding credit GET /api/videos/cost checks prices against")
+    update.add_argument(
+        "--rotate-stream-keys",
+        action="store_true",
+        help="issue a new stream-public-key + stream-secret-key pair (the old pair stops working)",
+    )
+    update.add_argument(
+        "--credit", metavar="AMOUNT|unlimited", help="transcoding credit GET /api/videos/cost checks prices against"
+    )
     update.add_argument("--disable", action="store_true")
     update.add_argument("--enable", action="store_true")
     for cmd in (create, update):
@@ -133,16 +134,20 @@ def _parser() -> argparse.ArgumentParser:
         cmd.add_argument("tenant")
         cmd.add_argument("--json", action="store_true", help="machine-readable output")
     register.add_argument("--callback-url", help="callBackUrl: where callback events go")
-    register.add_argument("--cors-origin", action="append", metavar="ORIGIN",
-                          help="origin the editor runs at (repeat; replaces the list)")
+    register.add_argument(
+        "--cors-origin", action="append", metavar="ORIGIN", help="origin the editor runs at (repeat; replaces the list)"
+    )
     register.add_argument("--fetch-file-url", help="fetchFileUrl you serve (default: mediaedge's own)")
     register.add_argument("--media-tab-url", help="mediaTabContentUrl you serve (default: mediaedge's own)")
     register.add_argument("--thumbnail-url", help="fetchThumbnailUrl you serve (default: mediaedge's own)")
     register.add_argument("--s3-bucket", help="outputS3Bucket.awsBucketName")
     register.add_argument("--s3-endpoint", help="outputS3Bucket.awsEndPoint")
     register.add_argument("--s3-access-key", help="outputS3Bucket.awsAccessKey")
-    register.add_argument("--s3-secret-key-stdin", action="store_true",
-                          help="read outputS3Bucket.awsSecreteKey from standard input (never from the command line)")
+    register.add_argument(
+        "--s3-secret-key-stdin",
+        action="store_true",
+        help="read outputS3Bucket.awsSecreteKey from standard input (never from the command line)",
+    )
     register.add_argument("--rotate-key", action="store_true", help="issue a new apiKey (the old one is revoked)")
 
     db = sub.add_parser("db", help="metadata database")
@@ -254,8 +259,11 @@ def cmd_tenant(settings: Settings, args: argparse.Namespace) -> int:
 
     async def name_taken(store: Any, name: str) -> int:
         taken = await store.tenants.find(name)
-        print(f"tenant name {name!r} is taken (tenant {taken.id if taken else '?'}); names are unique: choose "
-              f"another, or change that tenant with `mediaedge tenant update {name}`", file=sys.stderr)
+        print(
+            f"tenant name {name!r} is taken (tenant {taken.id if taken else '?'}); names are unique: choose "
+            f"another, or change that tenant with `mediaedge tenant update {name}`",
+            file=sys.stderr,
+        )
         return 1
 
     async def create(store: Any) -> int:
@@ -272,15 +280,20 @@ def cmd_tenant(settings: Settings, args: argparse.Namespace) -> int:
             return await name_taken(store, args.name)
         pair = await stream_key_pair(store, tenant.id)
         data = {**tenant.public_dict(), "api_key": api_key, "webhook_signing_key": tenant.webhook_signing_key, **pair}
-        _print(data, args.json, f"tenant {tenant.id} ({tenant.name})\napi_key: {api_key}\n"
-               f"webhook_signing_key: {tenant.webhook_signing_key}\n"
-               f"stream_public_key: {pair['stream_public_key']}\nstream_secret_key: {pair['stream_secret_key']}")
+        _print(
+            data,
+            args.json,
+            f"tenant {tenant.id} ({tenant.name})\napi_key: {api_key}\n"
+            f"webhook_signing_key: {tenant.webhook_signing_key}\n"
+            f"stream_public_key: {pair['stream_public_key']}\nstream_secret_key: {pair['stream_secret_key']}",
+        )
         return 0
 
     async def listing(store: Any) -> int:
         tenants = await store.tenants.list_all()
-        _print([t.public_dict() for t in tenants], args.json,
-               "\n".join(_tenant_line(t) for t in tenants) or "no tenants")
+        _print(
+            [t.public_dict() for t in tenants], args.json, "\n".join(_tenant_line(t) for t in tenants) or "no tenants"
+        )
         return 0
 
     async def update(store: Any) -> int:
@@ -466,8 +479,12 @@ def ensure_demo_tenant(settings: Settings) -> dict[str, Any] | None:
         if await store.tenants.list_all():
             return None
         tenant, api_key = await store.tenants.create("demo", settings.storage.default)
-        return {"id": tenant.id, "api_key": api_key, "webhook_signing_key": tenant.webhook_signing_key,
-                **await stream_key_pair(store, tenant.id)}
+        return {
+            "id": tenant.id,
+            "api_key": api_key,
+            "webhook_signing_key": tenant.webhook_signing_key,
+            **await stream_key_pair(store, tenant.id),
+        }
 
     data = _run(lambda: _with_store(settings, create))
     if data:
@@ -522,17 +539,21 @@ def cmd_up(settings: Settings, args: argparse.Namespace, env: dict[str, str]) ->
     deadline = time.monotonic() + ORIGIN_START_TIMEOUT
     while not stopping and children[0].poll() is None and not _answers(origin_url):
         if time.monotonic() > deadline:
-            print(f"mediaedge: the origin did not answer {origin_url}/healthz within {ORIGIN_START_TIMEOUT:g} s",
-                  file=sys.stderr)
+            print(
+                f"mediaedge: the origin did not answer {origin_url}/healthz within {ORIGIN_START_TIMEOUT:g} s",
+                file=sys.stderr,
+            )
             stopping = timed_out = True
         time.sleep(0.1)
     if not stopping and children[0].poll() is None:
         children += [start("worker"), start("edge")]
-        print(f"mediaedge {__version__}: origin {settings.origin.url}  edge {settings.edge.url}"
-              f"  data {settings.data_dir}")
+        print(
+            f"mediaedge {__version__}: origin {settings.origin.url}  edge {settings.edge.url}  data {settings.data_dir}"
+        )
         if demo:
-            print(f"demo tenant {demo['id']}  API-Key: {demo['api_key']}"
-                  f"  (saved in {settings.data_dir}/demo-tenant.json)")
+            print(
+                f"demo tenant {demo['id']}  API-Key: {demo['api_key']}  (saved in {settings.data_dir}/demo-tenant.json)"
+            )
     while not stopping and all(c.poll() is None for c in children):
         time.sleep(0.2)
     for c in children:
@@ -549,8 +570,12 @@ def cmd_up(settings: Settings, args: argparse.Namespace, env: dict[str, str]) ->
 
 def _editor_body(args: argparse.Namespace) -> dict[str, Any]:
     body: dict[str, Any] = {}
-    for flag, name in (("callback_url", "callBackUrl"), ("fetch_file_url", "fetchFileUrl"),
-                       ("media_tab_url", "mediaTabContentUrl"), ("thumbnail_url", "fetchThumbnailUrl")):
+    for flag, name in (
+        ("callback_url", "callBackUrl"),
+        ("fetch_file_url", "fetchFileUrl"),
+        ("media_tab_url", "mediaTabContentUrl"),
+        ("thumbnail_url", "fetchThumbnailUrl"),
+    ):
         if getattr(args, flag) is not None:
             body[name] = getattr(args, flag)
     if args.cors_origin is not None:

@@ -46,9 +46,7 @@ def secret_matches(given: str | None, expected: str) -> bool:
     return given is not None and hmac.compare_digest(given.encode(), expected.encode())
 
 
-async def register_edge(
-    http: httpx.AsyncClient, origin_url: str, secret: str, edge_url: str, region: str
-) -> float:
+async def register_edge(http: httpx.AsyncClient, origin_url: str, secret: str, edge_url: str, region: str) -> float:
     """Register (or heartbeat) the edge at ``edge_url`` with the origin, so deletes purge it.
 
     Returns the seconds until the next heartbeat is due. Raises ``httpx.HTTPError`` on failure.

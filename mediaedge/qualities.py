@@ -127,8 +127,14 @@ class Quality:
             out["video_config"] = {"codec": self.video.codec, "bitrate": self.video.bitrate, "index": self.video.index}
         if self.audio:
             a = self.audio
-            out["audio_config"] = {"codec": a.codec, "bitrate": a.bitrate, "channels": str(a.channels),
-                                   "sample_rate": a.sample_rate, "language": a.language, "index": a.index}
+            out["audio_config"] = {
+                "codec": a.codec,
+                "bitrate": a.bitrate,
+                "channels": str(a.channels),
+                "sample_rate": a.sample_rate,
+                "language": a.language,
+                "index": a.index,
+            }
         return out
 
 
@@ -224,7 +230,7 @@ def _video(raw: Any, path: str, size: Resolution) -> VideoConfig:
     obj = _object(raw, path, _VIDEO_FIELDS)
     codec = obj.get("codec", "h264")
     if codec not in VIDEO_CODECS:
-        raise QualitiesError(f'{path}.codec: only {", ".join(VIDEO_CODECS)} are supported, got {codec!r}')
+        raise QualitiesError(f"{path}.codec: only {', '.join(VIDEO_CODECS)} are supported, got {codec!r}")
     bitrate = _int(obj.get("bitrate", size.default_bitrate), f"{path}.bitrate", 1)
     if bitrate > size.max_bitrate:
         raise QualitiesError(f"{path}.bitrate: {bitrate} exceeds the {size.name} maximum of {size.max_bitrate} bps")
@@ -248,8 +254,9 @@ def _audio(raw: Any, path: str) -> AudioConfig:
     language = obj.get("language")
     if language is not None and (not isinstance(language, str) or not _LANGUAGE.match(language)):
         raise QualitiesError(f'{path}.language: must be an ISO 639 code such as "en" or "pt-BR"')
-    return AudioConfig(codec, bitrate, int(channels), int(sample_rate), language,
-                       _int(obj.get("index", 0), f"{path}.index", 0))
+    return AudioConfig(
+        codec, bitrate, int(channels), int(sample_rate), language, _int(obj.get("index", 0), f"{path}.index", 0)
+    )
 
 
 def _check_ladder(config: QualitiesConfig) -> None:

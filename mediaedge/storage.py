@@ -81,9 +81,7 @@ class StorageBackend(abc.ABC):
         """Stream bytes ``start..end`` inclusive (``end=None``: to the end of the object)."""
 
     @abc.abstractmethod
-    async def write(
-        self, key: str, chunks: AsyncIterable[bytes], content_type: str | None = None
-    ) -> ObjectInfo:
+    async def write(self, key: str, chunks: AsyncIterable[bytes], content_type: str | None = None) -> ObjectInfo:
         """Store the chunks under ``key`` atomically: readers see the old object or the whole new one."""
 
     @abc.abstractmethod
@@ -151,9 +149,7 @@ class MemoryStorage(StorageBackend):
         except KeyError:
             raise ObjectNotFound(key) from None
 
-    async def write(
-        self, key: str, chunks: AsyncIterable[bytes], content_type: str | None = None
-    ) -> ObjectInfo:
+    async def write(self, key: str, chunks: AsyncIterable[bytes], content_type: str | None = None) -> ObjectInfo:
         data = b"".join([c async for c in chunks])
         info = ObjectInfo(key, len(data), hashlib.md5(data).hexdigest(), time.time(), content_type)
         self.objects[key] = (data, info)

@@ -219,8 +219,14 @@ class MemoryStreamProvider(StreamProvider):
             stream = replace(stream, progress=progress)
             if progress >= 100:
                 base = f"https://memory.test/{uid}"
-                stream = replace(stream, state="ready", hls_url=f"{base}/video.m3u8", dash_url=f"{base}/video.mpd",
-                                 thumbnail=f"{base}/thumbnail.jpg", duration=10.0)
+                stream = replace(
+                    stream,
+                    state="ready",
+                    hls_url=f"{base}/video.m3u8",
+                    dash_url=f"{base}/video.mpd",
+                    thumbnail=f"{base}/thumbnail.jpg",
+                    duration=10.0,
+                )
             self.streams[uid] = stream
         return stream
 

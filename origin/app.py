@@ -27,6 +27,7 @@ from origin.state import OriginState
 
 log = logging.getLogger("mediaedge.origin")
 
+
 @describe(security=(), responses={200: {"type": "object", "properties": {"status": {"const": "ok"}}}})
 async def healthz(request: Request) -> Response:
     """Liveness plus a cheap metadata-store round trip."""

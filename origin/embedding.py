@@ -33,8 +33,13 @@ def mint_embed_token(
     media page): the page may be framed by the origin's own pages only, whatever the tenant's whitelist says."""
     now = int(time.time())
     tenant_id = tenant if isinstance(tenant, str) else tenant.id
-    claims: dict[str, Any] = {"aud": EMBED_AUDIENCE, "tid": tenant_id, "fid": file_id, "iat": now,
-                              "exp": now + lifetime}
+    claims: dict[str, Any] = {
+        "aud": EMBED_AUDIENCE,
+        "tid": tenant_id,
+        "fid": file_id,
+        "iat": now,
+        "exp": now + lifetime,
+    }
     if watermark:
         claims["wm"] = watermark
     if preview:

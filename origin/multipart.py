@@ -131,9 +131,7 @@ def _write_all(pending: list[tuple[int, bytes]]) -> None:
             view = view[os.write(fd, view) :]
 
 
-async def read_form(
-    content_type: str, body: AsyncIterator[bytes], spool_dir: str, max_file_size: int
-) -> Form:
+async def read_form(content_type: str, body: AsyncIterator[bytes], spool_dir: str, max_file_size: int) -> Form:
     """Parse a multipart body, spooling file parts to disk. Raises HTTPError 400/413."""
     ctype, params = parse_options_header(content_type)
     boundary = params.get(b"boundary")

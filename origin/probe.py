@@ -52,7 +52,14 @@ async def probe(source: str) -> ProbeResult:
     try:
         if ffprobe:
             code, out, _ = await run_tool(
-                ffprobe, "-v", "error", "-print_format", "json", "-show_format", "-show_streams", source,
+                ffprobe,
+                "-v",
+                "error",
+                "-print_format",
+                "json",
+                "-show_format",
+                "-show_streams",
+                source,
                 deadline=PROBE_TIMEOUT,
             )
             return parse_ffprobe(orjson.loads(out)) if code == 0 else ProbeResult()
@@ -74,7 +81,6 @@ def parse_ffprobe(doc: dict) -> ProbeResult:
         video_codec=video.get("codec_name") if video else None,
         audio_codec=audio.get("codec_name") if audio else None,
     )
-
 
 
 _DURATION = re.compile(r"Duration: (\d+):(\d+):(\d+(?:\.\d+)?)")

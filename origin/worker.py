@@ -69,8 +69,15 @@ class Worker:
         except PermanentJobError as exc:
             await self._fail(job, kind, _reason(exc))
         except Exception as exc:
-            log.warning("job %s (%s) attempt %d/%d failed: %s", job.id, job.kind, job.attempt,
-                        job.max_attempts, _reason(exc), exc_info=log.isEnabledFor(logging.DEBUG))
+            log.warning(
+                "job %s (%s) attempt %d/%d failed: %s",
+                job.id,
+                job.kind,
+                job.attempt,
+                job.max_attempts,
+                _reason(exc),
+                exc_info=log.isEnabledFor(logging.DEBUG),
+            )
             if job.attempt >= job.max_attempts:
                 await self._fail(job, kind, _reason(exc))
             else:

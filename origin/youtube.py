@@ -34,8 +34,14 @@ log = logging.getLogger("mediaedge.origin.youtube")
 DEADLINE = 10.0
 MAX_ANSWER = 1 << 20
 
-_HOSTS = {"youtube.com", "www.youtube.com", "m.youtube.com", "music.youtube.com", "youtube-nocookie.com",
-          "www.youtube-nocookie.com"}
+_HOSTS = {
+    "youtube.com",
+    "www.youtube.com",
+    "m.youtube.com",
+    "music.youtube.com",
+    "youtube-nocookie.com",
+    "www.youtube-nocookie.com",
+}
 _SHORT_HOSTS = {"youtu.be", "www.youtu.be"}
 _PATH_ID = re.compile(r"^/(?:shorts|embed|live|v)/([A-Za-z0-9_-]{11})/?$")
 _VIDEO_ID = re.compile(r"^[A-Za-z0-9_-]{11}$")
@@ -68,14 +74,18 @@ async def youtube_duration(settings: Settings, video_id: str) -> float:
     """Seconds of video ``video_id``; :class:`HTTPError` as the module docstring lists."""
     config = settings.youtube
     if not config.api_key:
-        raise HTTPError(400, "YouTube URLs need a YouTube Data API key: set youtube.api_key "
-                        "(MEDIAEDGE_YOUTUBE_API_KEY)", "YOUTUBE_API_KEY_MISSING")
+        raise HTTPError(
+            400,
+            "YouTube URLs need a YouTube Data API key: set youtube.api_key (MEDIAEDGE_YOUTUBE_API_KEY)",
+            "YOUTUBE_API_KEY_MISSING",
+        )
     query = urlencode({"part": "contentDetails", "id": video_id, "key": config.api_key})
     try:
         async with (
             SafeClient.from_settings(settings) as client,
-            client.stream("GET", f"{config.base_url.rstrip('/')}/videos?{query}", max_bytes=MAX_ANSWER,
-                          deadline=DEADLINE) as response,
+            client.stream(
+                "GET", f"{config.base_url.rstrip('/')}/videos?{query}", max_bytes=MAX_ANSWER, deadline=DEADLINE
+            ) as response,
         ):
             status = response.status_code
             body = b"".join([chunk async for chunk in response.iter_bytes()])

@@ -17,12 +17,16 @@ def test_expected_failure():
 """
 
 
-@pytest.mark.parametrize(("ci", "outcomes"), [
-    ("true", {"failed": 1, "xfailed": 1}),
-    ("", {"skipped": 1, "xfailed": 1}),
-])
-def test_a_skip_fails_only_in_ci(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, ci: str,
-                                 outcomes: dict[str, int]) -> None:
+@pytest.mark.parametrize(
+    ("ci", "outcomes"),
+    [
+        ("true", {"failed": 1, "xfailed": 1}),
+        ("", {"skipped": 1, "xfailed": 1}),
+    ],
+)
+def test_a_skip_fails_only_in_ci(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, ci: str, outcomes: dict[str, int]
+) -> None:
     monkeypatch.setenv("CI", ci)
     pytester.makepyfile(SKIPPING)
     result = pytester.runpytest("-p", "tests.fixtures.ci", "-p", "no:cacheprovider", "-n", "0")

@@ -15,7 +15,10 @@ def mediaedge(data_dir: Path, *args: str, check: bool = True, **env: str) -> sub
     return subprocess.run(
         [sys.executable, "-m", "mediaedge", *args],
         env={**os.environ, "MEDIAEDGE_DATA_DIR": str(data_dir), **env},
-        capture_output=True, text=True, check=check, timeout=60,
+        capture_output=True,
+        text=True,
+        check=check,
+        timeout=60,
     )
 
 
@@ -25,35 +28,60 @@ def test_version():
 
 
 def test_tenant_create_list_update_round_trip(tmp_path):
-    created = json.loads(mediaedge(tmp_path, "tenant", "create", "acme", "--whitelist", "example.com",
-                                   "--whitelist", "*.cdn.example.com", "--app-id", "com.acme.app",
-                                   "--webhook-url", "https://hooks.example.com/m", "--json").stdout)
+    created = json.loads(
+        mediaedge(
+            tmp_path,
+            "tenant",
+            "create",
+            "acme",
+            "--whitelist",
+            "example.com",
+            "--whitelist",
+            "*.cdn.example.com",
+            "--app-id",
+            "com.acme.app",
+            "--webhook-url",
+            "https://hooks.example.com/m",
+            "--json",
+        ).stdout
+    )
     assert created["api_key"].startswith("tk_") and created["webhook_signing_key"].startswith("whsec_")
     assert created["whitelisted_domains"] == ["example.com", "*.cdn.example.com"]
     listed = json.loads(mediaedge(tmp_path, "tenant", "list", "--json").stdout)
     assert [t["id"] for t in listed] == [created["id"]]
     assert "api_key" not in listed[0] and "webhook_signing_key" not in listed[0]
-    updated = json.loads(mediaedge(tmp_path, "tenant", "update", "acme", "--app-id", "com.acme.tv",
-                                   "--rotate-key", "--json").stdout)
+    updated = json.loads(
+        mediaedge(tmp_path, "tenant", "update", "acme", "--app-id", "com.acme.tv", "--rotate-key", "--json").stdout
+    )
     assert updated["app_ids"] == ["com.acme.tv"]
     assert updated["api_key"] != created["api_key"]
 
 
 def test_a_tenant_gets_named_keys_lists_them_and_revokes_one(tmp_path):
     mediaedge(tmp_path, "tenant", "create", "acme")
-    ci = json.loads(mediaedge(tmp_path, "tenant", "api-key", "create", "acme", "--name", "ci", "--scope", "upload",
-                              "--json").stdout)
+    ci = json.loads(
+        mediaedge(tmp_path, "tenant", "api-key", "create", "acme", "--name", "ci", "--scope", "upload", "--json").stdout
+    )
     assert ci["secret"].startswith("tk_") and ci["scopes"] == ["upload"] and ci["public_key"] is None
-    pair = json.loads(mediaedge(tmp_path, "tenant", "api-key", "create", "acme", "--name", "player", "--pair",
-                                "--json").stdout)
+    pair = json.loads(
+        mediaedge(tmp_path, "tenant", "api-key", "create", "acme", "--name", "player", "--pair", "--json").stdout
+    )
     assert pair["public_key"].startswith("pk_")
     listed = json.loads(mediaedge(tmp_path, "tenant", "api-key", "list", "acme", "--json").stdout)
     assert [(k["name"], k["revoked"]) for k in listed] == [  # tenant create made the stream key pair
-        ("default", False), ("stream", False), ("ci", False), ("player", False)]
+        ("default", False),
+        ("stream", False),
+        ("ci", False),
+        ("player", False),
+    ]
     assert all("secret" not in k for k in listed)
     after = json.loads(mediaedge(tmp_path, "tenant", "api-key", "revoke", "acme", ci["id"], "--json").stdout)
     assert [(k["name"], k["revoked"]) for k in after] == [
-        ("default", False), ("stream", False), ("ci", True), ("player", False)]
+        ("default", False),
+        ("stream", False),
+        ("ci", True),
+        ("player", False),
+    ]
     again = mediaedge(tmp_path, "tenant", "api-key", "revoke", "acme", ci["id"], check=False)
     assert again.returncode == 1 and f"has no active key {ci['id']!r}" in again.stderr
     text = mediaedge(tmp_path, "tenant", "api-key", "list", "acme").stdout
@@ -170,8 +198,15 @@ def test_commands_say_which_database_they_opened_wherever_they_run(tmp_path):
 
     def run(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
         cwd.mkdir(exist_ok=True)
-        return subprocess.run([sys.executable, "-m", "mediaedge", *args], env=env, cwd=cwd, capture_output=True,
-                              text=True, check=True, timeout=60)
+        return subprocess.run(
+            [sys.executable, "-m", "mediaedge", *args],
+            env=env,
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=60,
+        )
 
     created = run(tmp_path / "a", "tenant", "create", "acme", "--json")
     assert f"mediaedge: database {database} (new: data_dir is {database.parent}" in created.stderr

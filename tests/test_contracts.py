@@ -56,8 +56,9 @@ class TestFfmpegProvider(StreamProviderContract):
         key = "t1/u1/lectures/clip.mp4"
         storage.path(key).parent.mkdir(parents=True)
         shutil.copyfile(clip, storage.path(key))
-        return StreamSource("s1", f"https://edge.test/F1/{key}", "clip", key=key, storage=storage,
-                            output_prefix=key + ".stream/")
+        return StreamSource(
+            "s1", f"https://edge.test/F1/{key}", "clip", key=key, storage=storage, output_prefix=key + ".stream/"
+        )
 
 
 class TestCloudflareStreamProvider(StreamProviderContract):
@@ -91,7 +92,10 @@ def test_a_third_party_runs_a_suite_with_one_line_and_sees_what_failed(tmp_path:
     )
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-W", "error", "test_theirs.py"],
-        cwd=tmp_path, capture_output=True, text=True, timeout=120,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 1, result.stdout
     assert "At index 3 diff: 0 != 16384" in result.stdout  # a rewritten assert, not a bare AssertionError

@@ -290,8 +290,9 @@ def test_allow_entries_parse_and_bad_ones_fail_settings_validation(tmp_path):
         with pytest.raises(ValueError):
             parse_allow_entry(bad)
     with pytest.raises(SettingsError, match="net.allow"):
-        load_settings(environ={"MEDIAEDGE_NET_ALLOW": "127.0.0.1:9000,10.0.0.0/33"},
-                      overrides={"data_dir": str(tmp_path)})
+        load_settings(
+            environ={"MEDIAEDGE_NET_ALLOW": "127.0.0.1:9000,10.0.0.0/33"}, overrides={"data_dir": str(tmp_path)}
+        )
 
 
 def test_errors_say_whether_to_retry():

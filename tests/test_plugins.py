@@ -48,8 +48,9 @@ async def test_origin_stores_uploads_through_a_third_party_backend(tmp_path):
         app = create_app(settings, state)
         app.state.origin = state
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://o") as client:
-            response = await client.post("/upload/direct-upload", headers={"API-Key": api_key},
-                                         files={"file": ("hello.txt", b"hello plugin")})
+            response = await client.post(
+                "/upload/direct-upload", headers={"API-Key": api_key}, files={"file": ("hello.txt", b"hello plugin")}
+            )
         assert response.status_code == 201, response.text
         assert dict_storage.STORED[f"t1:{response.json()['key']}"] == b"hello plugin"
     finally:

@@ -41,8 +41,24 @@ async def _ffmpeg(*args: str, deadline: float, what: str) -> bytes:
 
 async def extract_audio(src: Path, dst: Path, *, rate: int = 16000, deadline: float = 3600) -> Path:
     """The first audio stream of ``src`` as raw signed 16-bit little-endian mono PCM at ``rate`` Hz."""
-    await _ffmpeg("-loglevel", "error", "-i", str(src), "-map", "0:a:0", "-vn", "-ac", "1", "-ar", str(rate),
-                  "-f", "s16le", str(dst), deadline=deadline, what="extracting the audio")
+    await _ffmpeg(
+        "-loglevel",
+        "error",
+        "-i",
+        str(src),
+        "-map",
+        "0:a:0",
+        "-vn",
+        "-ac",
+        "1",
+        "-ar",
+        str(rate),
+        "-f",
+        "s16le",
+        str(dst),
+        deadline=deadline,
+        what="extracting the audio",
+    )
     return dst
 
 
@@ -66,15 +82,45 @@ async def encode_audio(src: Path, dst_stem: Path, format: AudioFormat, *, deadli
     if format not in ENCODERS:
         raise AIRejected(f"format: expected one of {', '.join(ENCODERS)}, got {format!r}")
     dst = dst_stem.with_suffix(f".{format}")
-    await _ffmpeg("-loglevel", "error", "-i", str(src), "-vn", "-map_metadata", "-1", *ENCODERS[format], str(dst),
-                  deadline=deadline, what=f"encoding {format}")
+    await _ffmpeg(
+        "-loglevel",
+        "error",
+        "-i",
+        str(src),
+        "-vn",
+        "-map_metadata",
+        "-1",
+        *ENCODERS[format],
+        str(dst),
+        deadline=deadline,
+        what=f"encoding {format}",
+    )
     return SpeechAudio(dst, format, await duration_of(dst, deadline=deadline))
 
 
 async def compress_speech(src: Path, dst: Path, *, deadline: float = 3600) -> Path:
     """The first audio stream of ``src`` as mono 16 kHz 32 kb/s MP3, enough for recognition: an hour is
     14 MB, under the 25 MB upload limit of hosted transcription APIs."""
-    await _ffmpeg("-loglevel", "error", "-i", str(src), "-map", "0:a:0", "-vn", "-ac", "1", "-ar", "16000",
-                  "-c:a", "libmp3lame", "-b:a", "32k", "-f", "mp3", str(dst), deadline=deadline,
-                  what="extracting the audio")
+    await _ffmpeg(
+        "-loglevel",
+        "error",
+        "-i",
+        str(src),
+        "-map",
+        "0:a:0",
+        "-vn",
+        "-ac",
+        "1",
+        "-ar",
+        "16000",
+        "-c:a",
+        "libmp3lame",
+        "-b:a",
+        "32k",
+        "-f",
+        "mp3",
+        str(dst),
+        deadline=deadline,
+        what="extracting the audio",
+    )
     return dst

@@ -132,9 +132,7 @@ class SpeechProvider(_Provider):
         return any(language_in([v.language], language) for v in await self.voices())
 
     @abc.abstractmethod
-    async def speak(
-        self, text: str, *, voice: str, language: str, format: AudioFormat, work_dir: Path
-    ) -> SpeechAudio:
+    async def speak(self, text: str, *, voice: str, language: str, format: AudioFormat, work_dir: Path) -> SpeechAudio:
         """Write ``text`` spoken by ``voice`` into a file under ``work_dir``.
 
         An empty ``voice`` means the provider's default voice for ``language``. Raise ``AIRejected``

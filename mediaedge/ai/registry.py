@@ -75,12 +75,18 @@ class AIProviders:
     def _listed(self, kind: str, names: Sequence[str], classes: dict[str, type[P]]) -> list[type[P]]:
         setting = f"plugins.ai.{kind}"
         if not names:
-            raise NotConfigured(f"no {kind.rstrip('s')} provider is configured: list one in {setting} "
-                                f"(installed: {', '.join(sorted(classes)) or 'none'})", setting)
+            raise NotConfigured(
+                f"no {kind.rstrip('s')} provider is configured: list one in {setting} "
+                f"(installed: {', '.join(sorted(classes)) or 'none'})",
+                setting,
+            )
         unknown = [name for name in names if name not in classes]
         if unknown:
-            raise NotConfigured(f"{setting}: no provider named {', '.join(map(repr, unknown))} "
-                                f"(installed: {', '.join(sorted(classes)) or 'none'})", setting)
+            raise NotConfigured(
+                f"{setting}: no provider named {', '.join(map(repr, unknown))} "
+                f"(installed: {', '.join(sorted(classes)) or 'none'})",
+                setting,
+            )
         return [classes[name] for name in names]
 
     def caption(self, language: str) -> CaptionProvider:
@@ -97,8 +103,9 @@ class AIProviders:
             provider = cls.from_settings(self.settings)
             if await provider.supports(language):
                 return provider
-        raise UnsupportedLanguage("speech", language, self.config.speech,
-                                  await self._speakers_for(language), "plugins.ai.speech")
+        raise UnsupportedLanguage(
+            "speech", language, self.config.speech, await self._speakers_for(language), "plugins.ai.speech"
+        )
 
     async def _speakers_for(self, language: str) -> list[str]:
         names = []

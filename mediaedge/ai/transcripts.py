@@ -58,8 +58,12 @@ class Transcript:
 
     def to_json(self) -> dict[str, Any]:
         """``{"language", "provider", "text", "cues": [{"start", "end", "text", "words": [...]}]}``."""
-        return {"language": self.language, "provider": self.provider, "text": self.text,
-                "cues": [asdict(cue) for cue in self.cues]}
+        return {
+            "language": self.language,
+            "provider": self.provider,
+            "text": self.text,
+            "cues": [asdict(cue) for cue in self.cues],
+        }
 
 
 def format_timestamp(seconds: float) -> str:

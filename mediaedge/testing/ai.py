@@ -42,8 +42,10 @@ from mediaedge.ffmpeg import ffmpeg_exe
 
 #: Two phrases, two seconds apart (a pause to cut at); espeak-ng's klatt voice, which PocketSphinx's
 #: English model hears best.
-PHRASES = (("one", "two", "three", "four", "five"),
-           ("my", "name", "is", "bob", "and", "i", "live", "in", "new", "york", "city"))
+PHRASES = (
+    ("one", "two", "three", "four", "five"),
+    ("my", "name", "is", "bob", "and", "i", "live", "in", "new", "york", "city"),
+)
 VOICE = "en-us+klatt"
 LEAD_IN, PAUSE, TOLERANCE = 0.5, 2.0, 1.0
 CODECS = {"mp3": "mp3", "ogg": "opus", "wav": "pcm_s16le", "m4a": "aac"}
@@ -58,8 +60,11 @@ class SpokenMedia:
 
 
 def ffprobe(path: Path) -> dict:
-    out = subprocess.run(["ffprobe", "-v", "error", "-show_streams", "-show_format", "-of", "json", str(path)],
-                         capture_output=True, check=True).stdout
+    out = subprocess.run(
+        ["ffprobe", "-v", "error", "-show_streams", "-show_format", "-of", "json", str(path)],
+        capture_output=True,
+        check=True,
+    ).stdout
     return json.loads(out)
 
 
@@ -85,10 +90,32 @@ def make_spoken_video(directory: Path) -> SpokenMedia:
         w.setframerate(rate)
         w.writeframes(bytes(frames) + b"\0\0" * rate)
     video = directory / "spoken.mp4"
-    subprocess.run([ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y",
-                    "-f", "lavfi", "-i", "color=c=black:s=320x240:r=25", "-i", str(speech),
-                    "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest",
-                    str(video)], check=True)
+    subprocess.run(
+        [
+            ffmpeg_exe(),
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "color=c=black:s=320x240:r=25",
+            "-i",
+            str(speech),
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-pix_fmt",
+            "yuv420p",
+            "-c:a",
+            "aac",
+            "-shortest",
+            str(video),
+        ],
+        check=True,
+    )
     return SpokenMedia(video, tuple(truth))
 
 
@@ -100,9 +127,11 @@ def found_at_their_times(transcript: Transcript, media: SpokenMedia, tolerance: 
     if not heard:
         heard = [(text, cue.start, cue.end) for cue in transcript.cues for text in cue.text.split()]
     heard = [(text.lower().strip(".,!?"), start, end) for text, start, end in heard]
-    return [word for word, start, end in media.words
-            if any(text == word and at <= end + tolerance and until >= start - tolerance
-                   for text, at, until in heard)]
+    return [
+        word
+        for word, start, end in media.words
+        if any(text == word and at <= end + tolerance and until >= start - tolerance for text, at, until in heard)
+    ]
 
 
 class CaptionProviderContract:
@@ -139,8 +168,22 @@ class CaptionProviderContract:
 
     async def test_media_without_audio_is_refused(self, provider: CaptionProvider, tmp_path: Path) -> None:
         silent = tmp_path / "video-only.mp4"
-        subprocess.run([ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-f", "lavfi",
-                        "-i", "color=c=red:s=64x64:r=5:d=1", "-c:v", "libx264", str(silent)], check=True)
+        subprocess.run(
+            [
+                ffmpeg_exe(),
+                "-hide_banner",
+                "-loglevel",
+                "error",
+                "-f",
+                "lavfi",
+                "-i",
+                "color=c=red:s=64x64:r=5:d=1",
+                "-c:v",
+                "libx264",
+                str(silent),
+            ],
+            check=True,
+        )
         with pytest.raises(AIRejected):
             await provider.transcribe(silent, "en-US", work_dir=tmp_path)
 
@@ -160,8 +203,8 @@ class SpeechProviderContract:
 
     @pytest.mark.parametrize("fmt", sorted(AUDIO_FORMATS))
     async def test_speaks_every_format(self, provider: SpeechProvider, fmt: str, tmp_path: Path) -> None:
-        audio = await provider.speak("Hello world, this is a test.", voice="", language=self.language,
-                                     format=fmt, work_dir=tmp_path)  # type: ignore[arg-type]
+        text = "Hello world, this is a test."
+        audio = await provider.speak(text, voice="", language=self.language, format=fmt, work_dir=tmp_path)  # type: ignore[arg-type]
         assert audio.path.is_file() and audio.format == fmt and audio.mime == AUDIO_FORMATS[fmt]
         probe = ffprobe(audio.path)
         assert [s["codec_name"] for s in probe["streams"]] == [CODECS[fmt]]
@@ -170,8 +213,9 @@ class SpeechProviderContract:
 
     async def test_refuses_an_unknown_voice_and_empty_text(self, provider: SpeechProvider, tmp_path: Path) -> None:
         with pytest.raises(AIRejected, match="voice"):
-            await provider.speak("Hello", voice="no-such-voice", language=self.language, format="wav",
-                                 work_dir=tmp_path)
+            await provider.speak(
+                "Hello", voice="no-such-voice", language=self.language, format="wav", work_dir=tmp_path
+            )
         with pytest.raises(AIRejected, match="text"):
             await provider.speak("  ", voice="", language=self.language, format="wav", work_dir=tmp_path)
 

@@ -186,11 +186,11 @@ class AssetRepository:
         statement = ASSETS.select().where(*where).order_by(*order).limit(min(limit, MAX_PAGE)).offset(offset)
         return ASSETS.all(await self.db.execute(statement)), total
 
-
     def _has_tag(self, tag: str) -> sa.ColumnElement[bool]:
         if self.db.dialect == "postgresql":
-            return sa.cast(assets.c.tags, postgresql.JSONB).contains(sa.cast(sa.literal(orjson.dumps([tag]).decode()),
-                                                                             postgresql.JSONB))
+            return sa.cast(assets.c.tags, postgresql.JSONB).contains(
+                sa.cast(sa.literal(orjson.dumps([tag]).decode()), postgresql.JSONB)
+            )
         each = sa.func.json_each(assets.c.tags).table_valued("value")
         return sa.exists(sa.select(sa.literal(1)).select_from(each).where(each.c.value == tag))
 
@@ -200,6 +200,7 @@ class AssetRepository:
             return sa.cast(assets.c.metadata, postgresql.JSONB).contains(sa.cast(sa.literal(pair), postgresql.JSONB))
         each = sa.func.json_each(assets.c.metadata).table_valued("key", "value")
         return sa.exists(sa.select(sa.literal(1)).select_from(each).where(each.c.key == key, each.c.value == value))
+
     async def seek(
         self,
         tenant_id: str,
@@ -228,10 +229,13 @@ class AssetRepository:
             where.append(assets.c.created_at < created_to)
         if after is not None:
             created, asset_id = after
-            where.append(sa.or_(assets.c.created_at < created,
-                                sa.and_(assets.c.created_at == created, assets.c.id < asset_id)))
+            where.append(
+                sa.or_(assets.c.created_at < created, sa.and_(assets.c.created_at == created, assets.c.id < asset_id))
+            )
         statement = (
-            ASSETS.select().where(*where).order_by(assets.c.created_at.desc(), assets.c.id.desc())
+            ASSETS.select()
+            .where(*where)
+            .order_by(assets.c.created_at.desc(), assets.c.id.desc())
             .limit(min(limit, MAX_PAGE + 1))
         )
         return ASSETS.all(await self.db.execute(statement))
@@ -242,14 +246,26 @@ class RenditionRepository:
         self.db = db
 
     async def add(
-        self, asset_id: str, kind: str, name: str, *, status: Status = Status.QUEUED, conn: Conn | None = None,
+        self,
+        asset_id: str,
+        kind: str,
+        name: str,
+        *,
+        status: Status = Status.QUEUED,
+        conn: Conn | None = None,
         **fields: Any,
     ) -> Rendition:
         created = now()
         values = {"spec": {}, "key": None, "size": None, "width": None, "height": None, "error": None, **fields}
         rendition = Rendition(
-            id=new_id("rnd"), asset_id=asset_id, kind=kind, name=name, status=status.value, **values,
-            created_at=created, updated_at=created,
+            id=new_id("rnd"),
+            asset_id=asset_id,
+            kind=kind,
+            name=name,
+            status=status.value,
+            **values,
+            created_at=created,
+            updated_at=created,
         )
         await self.db.execute(sa.insert(renditions).values(**vars(rendition)), conn)
         return rendition

@@ -13,8 +13,19 @@ from origin.store.schema import now, streams
 
 #: Columns a status change may set (see :meth:`StreamRepository.update`).
 _MUTABLE = frozenset(
-    {"status", "progress", "uid", "hls_url", "dash_url", "thumbnail", "duration", "outputs", "error", "job_id",
-     "require_signed"}
+    {
+        "status",
+        "progress",
+        "uid",
+        "hls_url",
+        "dash_url",
+        "thumbnail",
+        "duration",
+        "outputs",
+        "error",
+        "job_id",
+        "require_signed",
+    }
 )
 
 

@@ -95,9 +95,18 @@ async def run_stream(state: OriginState, job: Job) -> dict[str, Any]:
                 log.exception("stream %s: publishing its captions failed", stream.id)
         async with state.store.transaction() as tx:
             done = await transition(
-                state, tx, stream.id, "ready", uid=result.uid, progress=100.0, hls_url=result.hls_url,
-                dash_url=result.dash_url, thumbnail=result.thumbnail, duration=result.duration,
-                outputs=dict(result.outputs), error=None,
+                state,
+                tx,
+                stream.id,
+                "ready",
+                uid=result.uid,
+                progress=100.0,
+                hls_url=result.hls_url,
+                dash_url=result.dash_url,
+                thumbnail=result.thumbnail,
+                duration=result.duration,
+                outputs=dict(result.outputs),
+                error=None,
             )
         if done is None:  # deleted while its outputs were being written: do not leave them behind
             await provider.delete(result.uid, source, ctx)

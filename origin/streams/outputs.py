@@ -48,14 +48,18 @@ async def stream_object(state: OriginState, key: str) -> tuple[StorageBackend, i
     scope = "private" if stream.require_signed else "public"
     manifest = key.endswith(MANIFEST_SUFFIXES)
     cache = f"{scope}, max-age={MANIFEST_MAX_AGE}" if manifest else f"{scope}, max-age={SEGMENT_MAX_AGE}, immutable"
-    return backend, info.size, {
-        "ETag": f'"{info.etag}"',
-        "Last-Modified": formatdate(info.last_modified, usegmt=True),
-        "Content-Type": guess_mime(key, info.content_type),
-        "Cache-Control": cache,
-        "Accept-Ranges": "bytes",
-        "X-Mediaedge-File-Id": stream.source_file_id,
-        "X-Mediaedge-Asset-Id": stream.id,
-        "X-Mediaedge-Tenant": stream.tenant_id,
-        "X-Mediaedge-Access": "signed" if stream.require_signed else "public",
-    }
+    return (
+        backend,
+        info.size,
+        {
+            "ETag": f'"{info.etag}"',
+            "Last-Modified": formatdate(info.last_modified, usegmt=True),
+            "Content-Type": guess_mime(key, info.content_type),
+            "Cache-Control": cache,
+            "Accept-Ranges": "bytes",
+            "X-Mediaedge-File-Id": stream.source_file_id,
+            "X-Mediaedge-Asset-Id": stream.id,
+            "X-Mediaedge-Tenant": stream.tenant_id,
+            "X-Mediaedge-Access": "signed" if stream.require_signed else "public",
+        },
+    )

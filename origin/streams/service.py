@@ -82,9 +82,16 @@ async def start_file_stream(
     short_side = min(file.width, file.height) if file.width and file.height else None
     qualities = None if remote else default_qualities_for(short_side).to_list()
     new = NewStream(
-        tenant_id=tenant.id, provider=name, url=state.access_url(file), source_ref=file.id,
-        meta={"name": file.filename}, require_signed=file.require_signed, qualities=qualities, source_file_id=file.id,
-        bucket=file.bucket, output_prefix=None if remote else f"{file.key}{OUTPUT_SUFFIX}",
+        tenant_id=tenant.id,
+        provider=name,
+        url=state.access_url(file),
+        source_ref=file.id,
+        meta={"name": file.filename},
+        require_signed=file.require_signed,
+        qualities=qualities,
+        source_file_id=file.id,
+        bucket=file.bucket,
+        output_prefix=None if remote else f"{file.key}{OUTPUT_SUFFIX}",
     )
     return await _start(state, tx, new)
 
@@ -102,8 +109,15 @@ async def _known(
 
 
 async def file_stream(
-    state: OriginState, tenant: Tenant, file: FileRecord, *, name: str, qualities: QualitiesConfig | None,
-    signed: bool, meta: dict[str, Any] | None = None, provider_name: str | None = None,
+    state: OriginState,
+    tenant: Tenant,
+    file: FileRecord,
+    *,
+    name: str,
+    qualities: QualitiesConfig | None,
+    signed: bool,
+    meta: dict[str, Any] | None = None,
+    provider_name: str | None = None,
 ) -> NewStream:
     """A stream of one of the tenant's stored files, checked by its provider (the default one unless
     named); queue it with :func:`queue_stream`. 400/503 when the provider cannot make it."""
@@ -118,8 +132,9 @@ async def file_stream(
     url = state.access_url(file)
     prefix = None if provider.remote else f"{file.key}{OUTPUT_SUFFIX}"
     meta = {"name": name, **(meta or {})}
-    source = StreamSource("", url, name, meta, signed, key=file.key, storage=state.backend(bucket),
-                          output_prefix=prefix)
+    source = StreamSource(
+        "", url, name, meta, signed, key=file.key, storage=state.backend(bucket), output_prefix=prefix
+    )
     try:
         provider.check_source(source)
     except ProviderRejected as exc:
@@ -127,9 +142,16 @@ async def file_stream(
     except ProviderUnavailable as exc:
         raise HTTPError(503, str(exc), "STREAM_PROVIDER_UNAVAILABLE") from None
     return NewStream(
-        tenant_id=tenant.id, provider=name_of_provider, url=url, source_ref=file.id, meta=meta,
-        require_signed=signed, qualities=qualities.to_list() if qualities else None, source_file_id=file.id,
-        bucket=bucket.name, output_prefix=prefix,
+        tenant_id=tenant.id,
+        provider=name_of_provider,
+        url=url,
+        source_ref=file.id,
+        meta=meta,
+        require_signed=signed,
+        qualities=qualities.to_list() if qualities else None,
+        source_file_id=file.id,
+        bucket=bucket.name,
+        output_prefix=prefix,
     )
 
 
@@ -166,12 +188,23 @@ async def _parse(state: OriginState, tenant: Tenant, item: Any, path: str) -> _R
             raise HTTPError(exc.status, f"{path}.url: {exc.message}", exc.code) from None
     if file is not None and qualities is not None and file.width and file.height:
         if qualities.video and not qualities.fitting(min(file.width, file.height)).video:
-            raise HTTPError(400, f"{path}.qualities: every video quality is above the source resolution"
-                                 f" ({file.width}x{file.height})", "QUALITIES_INVALID")
+            raise HTTPError(
+                400,
+                f"{path}.qualities: every video quality is above the source resolution ({file.width}x{file.height})",
+                "QUALITIES_INVALID",
+            )
     bucket = await state.store.buckets.get(tenant.id, file.bucket) if file else None
     prefix = f"{file.key}{OUTPUT_SUFFIX}" if file and not provider.remote else None
-    source = StreamSource("", url, meta["name"], meta, signed, key=file.key if file else None,
-                          storage=state.backend(bucket) if bucket else None, output_prefix=prefix)
+    source = StreamSource(
+        "",
+        url,
+        meta["name"],
+        meta,
+        signed,
+        key=file.key if file else None,
+        storage=state.backend(bucket) if bucket else None,
+        output_prefix=prefix,
+    )
     try:
         provider.check_source(source)
     except ProviderRejected as exc:
@@ -179,9 +212,16 @@ async def _parse(state: OriginState, tenant: Tenant, item: Any, path: str) -> _R
     except ProviderUnavailable as exc:
         raise HTTPError(503, f"{path}.provider: {exc}", "STREAM_PROVIDER_UNAVAILABLE") from None
     new = NewStream(
-        tenant_id=tenant.id, provider=name, url=url, source_ref=file.id if file else url, meta=meta,
-        require_signed=signed, qualities=qualities.to_list() if qualities else None,
-        source_file_id=file.id if file else None, bucket=bucket.name if bucket else None, output_prefix=prefix,
+        tenant_id=tenant.id,
+        provider=name,
+        url=url,
+        source_ref=file.id if file else url,
+        meta=meta,
+        require_signed=signed,
+        qualities=qualities.to_list() if qualities else None,
+        source_file_id=file.id if file else None,
+        bucket=bucket.name if bucket else None,
+        output_prefix=prefix,
     )
     return _Request(new, provider)
 

@@ -33,7 +33,8 @@ def parse_checksum(header: str | None) -> Checksum | None:
     algorithm, _, encoded = header.strip().partition(" ")
     if algorithm.lower() not in ALGORITHMS:
         raise HTTPError(
-            400, f"Unsupported checksum algorithm {algorithm!r}; use one of {', '.join(ALGORITHMS)}",
+            400,
+            f"Unsupported checksum algorithm {algorithm!r}; use one of {', '.join(ALGORITHMS)}",
             "TUS_CHECKSUM_ALGORITHM",
         )
     try:

@@ -85,9 +85,7 @@ async def upload_lock(
             _slots.pop(upload_id, None)
 
 
-async def _acquire(
-    store: Store, slot: _Slot, upload_id: str, wait: float, lease: float, interrupt: bool
-) -> HeldLock:
+async def _acquire(store: Store, slot: _Slot, upload_id: str, wait: float, lease: float, interrupt: bool) -> HeldLock:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + wait
     if interrupt and slot.holder is not None:

@@ -17,9 +17,7 @@ from mediaedge.settings import Settings
 
 TUS_VERSION = "1.0.0"
 TUS_HEADERS = {"Tus-Resumable": TUS_VERSION}
-EXTENSIONS = (
-    "creation,creation-with-upload,creation-defer-length,termination,checksum,expiration,concatenation"
-)
+EXTENSIONS = "creation,creation-with-upload,creation-defer-length,termination,checksum,expiration,concatenation"
 OFFSET_OCTET_STREAM = "application/offset+octet-stream"
 BASE_PATH = "/files"
 #: ASGI scope key: the path the TUS server is mounted at when not :data:`BASE_PATH` (the dashboard's).

@@ -51,8 +51,11 @@ class EspeakProvider(SpeechProvider):
         options = settings.plugin("espeak", EspeakSettings)
         binary = shutil.which(options.binary)
         if binary is None:
-            raise NotConfigured(f"espeak-ng is not installed ({options.binary!r} is not on PATH): "
-                                "apt-get install espeak-ng, or set plugins.espeak.binary", "plugins.espeak.binary")
+            raise NotConfigured(
+                f"espeak-ng is not installed ({options.binary!r} is not on PATH): "
+                "apt-get install espeak-ng, or set plugins.espeak.binary",
+                "plugins.espeak.binary",
+            )
         return cls(options, binary)
 
     async def _espeak(self, *args: str, stdin: bytes | None = None) -> bytes:
@@ -74,17 +77,14 @@ class EspeakProvider(SpeechProvider):
     async def voices(self) -> list[Voice]:
         return list((await self.catalogue()).voices)
 
-    async def speak(
-        self, text: str, *, voice: str, language: str, format: AudioFormat, work_dir: Path
-    ) -> SpeechAudio:
+    async def speak(self, text: str, *, voice: str, language: str, format: AudioFormat, work_dir: Path) -> SpeechAudio:
         if not text.strip():
             raise AIRejected("text: must not be empty")
         if len(text) > self.options.max_chars:
             raise AIRejected(f"text: longer than {self.options.max_chars} characters")
         chosen = (await self.catalogue()).choose(voice, language)
         wav = work_dir / "espeak.wav"
-        await self._espeak("-v", chosen, "-s", str(self.options.speed), "-w", str(wav), "--stdin",
-                           stdin=text.encode())
+        await self._espeak("-v", chosen, "-s", str(self.options.speed), "-w", str(wav), "--stdin", stdin=text.encode())
         return await encode_audio(wav, work_dir / "speech", format)
 
 

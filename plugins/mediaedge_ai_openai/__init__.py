@@ -94,5 +94,6 @@ async def moderate_prompt(prompt: str, kind: str, tenant_id: str | None, setting
     if not results[0].get("flagged"):
         return None
     categories = tuple(sorted(name for name, hit in (results[0].get("categories") or {}).items() if hit))
-    return Refusal(f"flagged by the moderation model ({', '.join(categories) or 'no category given'})",
-                   "openai", categories)
+    return Refusal(
+        f"flagged by the moderation model ({', '.join(categories) or 'no category given'})", "openai", categories
+    )

@@ -83,9 +83,12 @@ class OpenAIClient:
 
     async def _once(self, path: str, headers: dict[str, str], content: bytes, what: str) -> Answer:
         try:
-            async with SafeClient(self.policy, timeout=self.timeout) as client, client.stream(
-                "POST", self.base_url + path, headers=headers, content=content, max_bytes=self.max_bytes
-            ) as response:
+            async with (
+                SafeClient(self.policy, timeout=self.timeout) as client,
+                client.stream(
+                    "POST", self.base_url + path, headers=headers, content=content, max_bytes=self.max_bytes
+                ) as response,
+            ):
                 body = b"".join([chunk async for chunk in response.iter_bytes()])
         except NetError as exc:
             if exc.retryable:

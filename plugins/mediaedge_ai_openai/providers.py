@@ -48,10 +48,19 @@ if TYPE_CHECKING:
 
 def client_for(options: OpenAISettings, settings: Settings) -> OpenAIClient:
     if not options.base_url:
-        raise NotConfigured("the openai provider needs plugins.openai.base_url (MEDIAEDGE_PLUGINS_OPENAI_BASE_URL), "
-                            "e.g. https://api.openai.com/v1", "plugins.openai.base_url")
-    return OpenAIClient(options.base_url, options.api_key, timeout=options.timeout, retries=options.retries,
-                        max_bytes=options.max_response_bytes, allow=tuple(settings.net.allow))
+        raise NotConfigured(
+            "the openai provider needs plugins.openai.base_url (MEDIAEDGE_PLUGINS_OPENAI_BASE_URL), "
+            "e.g. https://api.openai.com/v1",
+            "plugins.openai.base_url",
+        )
+    return OpenAIClient(
+        options.base_url,
+        options.api_key,
+        timeout=options.timeout,
+        retries=options.retries,
+        max_bytes=options.max_response_bytes,
+        allow=tuple(settings.net.allow),
+    )
 
 
 class _OpenAI:
@@ -81,8 +90,9 @@ def _seconds(item: dict[str, Any], key: str) -> float:
 
 def transcript_cues(body: dict[str, Any]) -> list[Cue]:
     """Cues from a ``verbose_json`` transcription: segments with the words they hold."""
-    words = [Word(str(w.get("word", "")).strip(), _seconds(w, "start"), _seconds(w, "end"))
-             for w in body.get("words") or []]
+    words = [
+        Word(str(w.get("word", "")).strip(), _seconds(w, "start"), _seconds(w, "end")) for w in body.get("words") or []
+    ]
     segments = body.get("segments") or []
     if not segments:
         if words:
@@ -115,12 +125,19 @@ class OpenAICaptions(_OpenAI, CaptionProvider):
             raise AIRejected(f"language: plugins.openai.languages does not list {language!r}")
         audio = await compress_speech(media, work_dir / "speech.mp3")
         fmt = self.options.transcription_format
-        fields: dict[str, Any] = {"model": self.options.transcription_model,
-                                  "language": primary_language(language), "response_format": fmt}
+        fields: dict[str, Any] = {
+            "model": self.options.transcription_model,
+            "language": primary_language(language),
+            "response_format": fmt,
+        }
         if fmt == "verbose_json":
             fields["timestamp_granularities[]"] = ["word", "segment"]
-        answer = await self.client.post("/audio/transcriptions", "transcription", data=fields,
-                                        files={"file": (audio.name, audio.read_bytes(), "audio/mpeg")})
+        answer = await self.client.post(
+            "/audio/transcriptions",
+            "transcription",
+            data=fields,
+            files={"file": (audio.name, audio.read_bytes(), "audio/mpeg")},
+        )
         if fmt == "vtt":
             try:
                 cues = parse_webvtt(answer.body.decode(errors="replace"))
@@ -147,9 +164,7 @@ class OpenAISpeech(_OpenAI, SpeechProvider):
     async def supports(self, language: str) -> bool:
         return language_in(self.options.languages or None, language)
 
-    async def speak(
-        self, text: str, *, voice: str, language: str, format: AudioFormat, work_dir: Path
-    ) -> SpeechAudio:
+    async def speak(self, text: str, *, voice: str, language: str, format: AudioFormat, work_dir: Path) -> SpeechAudio:
         if not text.strip():
             raise AIRejected("text: must not be empty")
         voice = voice or self.options.voices[0]
@@ -157,8 +172,11 @@ class OpenAISpeech(_OpenAI, SpeechProvider):
             raise AIRejected(f"voice: {voice!r} is not one of {', '.join(self.options.voices)}")
         if not await self.supports(language):
             raise AIRejected(f"language: plugins.openai.languages does not list {language!r}")
-        answer = await self.client.post("/audio/speech", "speech", json={
-            "model": self.options.speech_model, "input": text, "voice": voice, "response_format": "wav"})
+        answer = await self.client.post(
+            "/audio/speech",
+            "speech",
+            json={"model": self.options.speech_model, "input": text, "voice": voice, "response_format": "wav"},
+        )
         wav = work_dir / "openai.wav"
         wav.write_bytes(answer.body)
         return await encode_audio(wav, work_dir / "speech", format)
@@ -173,8 +191,13 @@ class OpenAIImages(_OpenAI, ImageProvider):
         return self.options.image_model
 
     async def generate(self, request: ImageRequest) -> GeneratedImage:
-        body: dict[str, Any] = {"model": self.options.image_model, "prompt": request.prompt, "n": 1,
-                                "size": request.size, "response_format": "b64_json"}
+        body: dict[str, Any] = {
+            "model": self.options.image_model,
+            "prompt": request.prompt,
+            "n": 1,
+            "size": request.size,
+            "response_format": "b64_json",
+        }
         if request.style:
             body["style"] = request.style
         answer = (await self.client.post("/images/generations", "image", json=body)).json("image")

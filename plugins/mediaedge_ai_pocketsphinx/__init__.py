@@ -82,12 +82,22 @@ class PocketSphinxProvider(CaptionProvider):
             raise UnsupportedLanguage("caption", language, [self.name], None, "plugins.ai.captions")
         pcm = await extract_audio(media, work_dir / "speech.s16le", rate=RATE)
         duration = pcm_seconds(pcm, RATE)
-        silences = await find_silences(pcm, RATE, duration, noise_db=self.options.silence_db,
-                                       min_seconds=self.options.silence_seconds, deadline=max(60.0, duration))
+        silences = await find_silences(
+            pcm,
+            RATE,
+            duration,
+            noise_db=self.options.silence_db,
+            min_seconds=self.options.silence_seconds,
+            deadline=max(60.0, duration),
+        )
         chunks = self.plan(silences, duration)
         words = await self._recognise(pcm, chunks, duration, report)
-        return Transcript(language, tuple(cues_from_words(words)), self.name,
-                          {"chunks": len(chunks), "workers": min(self.options.processes, len(chunks))})
+        return Transcript(
+            language,
+            tuple(cues_from_words(words)),
+            self.name,
+            {"chunks": len(chunks), "workers": min(self.options.processes, len(chunks))},
+        )
 
     async def _recognise(
         self, pcm: Path, chunks: list[tuple[float, float]], duration: float, report: Report | None

@@ -44,6 +44,12 @@ def recognise_chunk(pcm_path: str, rate: int, start: float, end: float) -> list[
         word = _ALTERNATE.sub("", seg.word)
         if word.startswith(("<", "[", "+")):
             continue
-        words.append((word, offset + seg.start_frame / frame_rate, offset + (seg.end_frame + 1) / frame_rate,
-                      round(float(seg.prob), 4)))
+        words.append(
+            (
+                word,
+                offset + seg.start_frame / frame_rate,
+                offset + (seg.end_frame + 1) / frame_rate,
+                round(float(seg.prob), 4),
+            )
+        )
     return words

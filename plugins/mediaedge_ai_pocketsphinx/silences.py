@@ -30,8 +30,23 @@ async def find_silences(
 ) -> list[tuple[float, float]]:
     """The pauses (quieter than ``noise_db`` dBFS for ``min_seconds``) of a raw s16le mono file."""
     code, _, err = await run_tool(
-        ffmpeg_exe(), "-hide_banner", "-nostdin", "-f", "s16le", "-ar", str(rate), "-ac", "1", "-i", str(pcm),
-        "-af", f"silencedetect=noise={noise_db}dB:d={min_seconds}", "-f", "null", "-", deadline=deadline,
+        ffmpeg_exe(),
+        "-hide_banner",
+        "-nostdin",
+        "-f",
+        "s16le",
+        "-ar",
+        str(rate),
+        "-ac",
+        "1",
+        "-i",
+        str(pcm),
+        "-af",
+        f"silencedetect=noise={noise_db}dB:d={min_seconds}",
+        "-f",
+        "null",
+        "-",
+        deadline=deadline,
     )
     if code:
         raise RuntimeError(f"silencedetect failed: {err.decode(errors='replace')[-300:]}")

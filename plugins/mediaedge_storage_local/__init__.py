@@ -84,9 +84,7 @@ class LocalStorage(StorageBackend):
         path.parent.mkdir(parents=True, exist_ok=True)
         return path.with_name(f".{path.name}.{uuid.uuid4().hex}{TMP_SUFFIX}")
 
-    async def write(
-        self, key: str, chunks: AsyncIterable[bytes], content_type: str | None = None
-    ) -> ObjectInfo:
+    async def write(self, key: str, chunks: AsyncIterable[bytes], content_type: str | None = None) -> ObjectInfo:
         path = self.path(key)
         tmp = self._tmp_path(path)
         try:

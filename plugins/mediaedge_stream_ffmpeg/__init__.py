@@ -110,7 +110,7 @@ class FfmpegProvider(StreamProvider):
 
     async def status(self, uid: str, source: StreamSource, ctx: StreamContext) -> ProviderStream:
         storage, prefix = _target(source)
-        names = {info.key[len(prefix):] async for info in storage.list(prefix)}
+        names = {info.key[len(prefix) :] async for info in storage.list(prefix)}
         if MASTER not in names and MPD not in names:
             return ProviderStream(uid, "failed", error="no stream output found")
         return self._stream(source, ctx, MPD in names, POSTER in names, None, [])
@@ -120,8 +120,14 @@ class FfmpegProvider(StreamProvider):
         await remove(storage, prefix)
 
     @staticmethod
-    def _stream(source: StreamSource, ctx: StreamContext, dash: bool, images: bool, duration: float | None,
-                renditions: list[dict[str, Any]]) -> ProviderStream:
+    def _stream(
+        source: StreamSource,
+        ctx: StreamContext,
+        dash: bool,
+        images: bool,
+        duration: float | None,
+        renditions: list[dict[str, Any]],
+    ) -> ProviderStream:
         prefix = source.output_prefix
         outputs: dict[str, Any] = {"renditions": renditions} if renditions else {}
         if images:
@@ -182,8 +188,9 @@ def _ts_summary(ladder: Ladder) -> list[dict[str, Any]]:
     for variant in ladder.ts_variants:
         item: dict[str, Any] = {"name": variant.name, "packaging": "mpegts"}
         if variant.video:
-            item.update(type="video", width=variant.video.width, height=variant.video.height,
-                        bitrate=variant.video.bitrate)
+            item.update(
+                type="video", width=variant.video.width, height=variant.video.height, bitrate=variant.video.bitrate
+            )
         else:
             item.update(type="audio")
         if variant.audio:

@@ -101,22 +101,43 @@ def _filter_graph(video: tuple[VideoRendition, ...], info: SourceInfo, storyboar
     return ";".join(chains)
 
 
-def _video_args(renditions: list[VideoRendition], all_video: tuple[VideoRendition, ...], opts: EncodeOptions,
-                gop: int) -> list[str]:
+def _video_args(
+    renditions: list[VideoRendition], all_video: tuple[VideoRendition, ...], opts: EncodeOptions, gop: int
+) -> list[str]:
     """Maps and encoder settings for ``renditions``, the video streams of one output file in order."""
     args = [
-        "-preset", opts.preset, "-g", str(gop), "-keyint_min", str(gop), "-sc_threshold", "0",
-        "-force_key_frames", f"expr:gte(t,n_forced*{opts.keyframe_seconds:g})",
+        "-preset",
+        opts.preset,
+        "-g",
+        str(gop),
+        "-keyint_min",
+        str(gop),
+        "-sc_threshold",
+        "0",
+        "-force_key_frames",
+        f"expr:gte(t,n_forced*{opts.keyframe_seconds:g})",
     ]
     for j, v in enumerate(renditions):
         maxrate = min(v.max_bitrate, v.bitrate * 3 // 2)
         args += [
-            "-map", f"[v{all_video.index(v)}]", f"-c:v:{j}", ENCODERS[v.codec], f"-b:v:{j}", str(v.bitrate),
-            f"-maxrate:v:{j}", str(maxrate), f"-bufsize:v:{j}", str(2 * maxrate),
+            "-map",
+            f"[v{all_video.index(v)}]",
+            f"-c:v:{j}",
+            ENCODERS[v.codec],
+            f"-b:v:{j}",
+            str(v.bitrate),
+            f"-maxrate:v:{j}",
+            str(maxrate),
+            f"-bufsize:v:{j}",
+            str(2 * maxrate),
         ]
         if v.codec == "h265":
-            args += [f"-tag:v:{j}", "hvc1", f"-x265-params:v:{j}",
-                     f"keyint={gop}:min-keyint={gop}:scenecut=0:open-gop=0:log-level=error"]
+            args += [
+                f"-tag:v:{j}",
+                "hvc1",
+                f"-x265-params:v:{j}",
+                f"keyint={gop}:min-keyint={gop}:scenecut=0:open-gop=0:log-level=error",
+            ]
     return args
 
 
@@ -125,8 +146,16 @@ def _audio_args(configs: list[AudioConfig]) -> list[str]:
     args: list[str] = []
     for k, a in enumerate(configs):
         args += [
-            "-map", f"0:a:{a.index}", f"-c:a:{k}", "aac", f"-b:a:{k}", str(a.bitrate),
-            f"-ar:a:{k}", str(a.sample_rate), f"-ac:a:{k}", str(a.channels),
+            "-map",
+            f"0:a:{a.index}",
+            f"-c:a:{k}",
+            "aac",
+            f"-b:a:{k}",
+            str(a.bitrate),
+            f"-ar:a:{k}",
+            str(a.sample_rate),
+            f"-ac:a:{k}",
+            str(a.channels),
         ]
         if a.language:
             args += [f"-metadata:s:a:{k}", f"language={a.language}"]
@@ -146,10 +175,23 @@ def _cmaf_output(ladder: Ladder, opts: EncodeOptions, gop: int, out: Path) -> li
     return [
         *(_video_args(videos, ladder.video, opts, gop) if videos else []),
         *_audio_args(audios),
-        "-f", "dash", "-seg_duration", f"{opts.segment_seconds:g}", "-use_template", "1", "-use_timeline", "1",
-        "-init_seg_name", "r$RepresentationID$/init.$ext$",
-        "-media_seg_name", "r$RepresentationID$/seg_$Number%05d$.$ext$",
-        "-dash_segment_type", "mp4", "-adaptation_sets", adaptation_sets, str(out / MPD),
+        "-f",
+        "dash",
+        "-seg_duration",
+        f"{opts.segment_seconds:g}",
+        "-use_template",
+        "1",
+        "-use_timeline",
+        "1",
+        "-init_seg_name",
+        "r$RepresentationID$/init.$ext$",
+        "-media_seg_name",
+        "r$RepresentationID$/seg_$Number%05d$.$ext$",
+        "-dash_segment_type",
+        "mp4",
+        "-adaptation_sets",
+        adaptation_sets,
+        str(out / MPD),
     ]
 
 
@@ -169,8 +211,21 @@ def _ts_output(ladder: Ladder, opts: EncodeOptions, gop: int, out: Path) -> list
     return [
         *(_video_args(videos, ladder.video, opts, gop) if videos else []),
         *_audio_args(audios),
-        "-f", "hls", "-hls_time", f"{opts.segment_seconds:g}", "-hls_playlist_type", "vod",
-        "-hls_segment_type", "mpegts", "-hls_flags", "independent_segments", "-master_pl_name", MASTER,
-        "-var_stream_map", " ".join(stream_map), "-hls_segment_filename", str(out / "%v" / "seg_%05d.ts"),
+        "-f",
+        "hls",
+        "-hls_time",
+        f"{opts.segment_seconds:g}",
+        "-hls_playlist_type",
+        "vod",
+        "-hls_segment_type",
+        "mpegts",
+        "-hls_flags",
+        "independent_segments",
+        "-master_pl_name",
+        MASTER,
+        "-var_stream_map",
+        " ".join(stream_map),
+        "-hls_segment_filename",
+        str(out / "%v" / "seg_%05d.ts"),
         str(out / "%v" / "index.m3u8"),
     ]

@@ -73,7 +73,8 @@ def plan_ladder(config: QualitiesConfig, source: SourceInfo) -> Ladder:
     if config.video and not fitting.video:
         raise ProviderRejected(
             f"every video quality is above the source resolution ({source.width}x{source.height})"
-            if source.video_tracks else "the source has no video track"
+            if source.video_tracks
+            else "the source has no video track"
         )
     qualities = [_drop_missing_audio(q, source) for q in fitting.qualities]
     qualities = [q for q in qualities if q.video or q.audio]
@@ -112,8 +113,15 @@ def _video(q: Quality, source: SourceInfo, names: _Names) -> VideoRendition:
     assert q.video is not None
     width, height = scaled_size(q.size.height, source.width, source.height)
     suffix = "" if q.video.codec == "h264" else f"-{q.video.codec}"
-    return VideoRendition(names.take(q.resolution + suffix), width, height, q.video.codec, q.video.bitrate,
-                          q.size.max_bitrate, q.video.index)
+    return VideoRendition(
+        names.take(q.resolution + suffix),
+        width,
+        height,
+        q.video.codec,
+        q.video.bitrate,
+        q.size.max_bitrate,
+        q.video.index,
+    )
 
 
 def _audio_configs(qualities: Iterable[Quality]) -> list[AudioConfig]:

@@ -48,8 +48,13 @@ class Track:
 
     def summary(self) -> dict[str, Any]:
         r = self.rendition
-        out: dict[str, Any] = {"name": r.name, "codecs": self.codecs, "bandwidth": self.peak_bps,
-                               "average_bandwidth": self.average_bps, "packaging": "cmaf"}
+        out: dict[str, Any] = {
+            "name": r.name,
+            "codecs": self.codecs,
+            "bandwidth": self.peak_bps,
+            "average_bandwidth": self.average_bps,
+            "packaging": "cmaf",
+        }
         if isinstance(r, VideoRendition):
             out.update(type="video", width=r.width, height=r.height, bitrate=r.bitrate)
         else:
@@ -104,8 +109,13 @@ def _bitrates(directory: Path, segments: tuple[tuple[str, float], ...]) -> tuple
 def media_playlist(track: Track) -> str:
     target = max((round(seconds) for _, seconds in track.segments), default=1)
     lines = [
-        "#EXTM3U", "#EXT-X-VERSION:7", f"#EXT-X-TARGETDURATION:{max(1, target)}", "#EXT-X-MEDIA-SEQUENCE:0",
-        "#EXT-X-PLAYLIST-TYPE:VOD", "#EXT-X-INDEPENDENT-SEGMENTS", '#EXT-X-MAP:URI="init.m4s"',
+        "#EXTM3U",
+        "#EXT-X-VERSION:7",
+        f"#EXT-X-TARGETDURATION:{max(1, target)}",
+        "#EXT-X-MEDIA-SEQUENCE:0",
+        "#EXT-X-PLAYLIST-TYPE:VOD",
+        "#EXT-X-INDEPENDENT-SEGMENTS",
+        '#EXT-X-MAP:URI="init.m4s"',
     ]
     for name, seconds in track.segments:
         lines += [f"#EXTINF:{seconds:.6f},", name]
@@ -118,8 +128,10 @@ def master_playlist(tracks: list[Track]) -> str:
     lines = ["#EXTM3U", "#EXT-X-VERSION:7", "#EXT-X-INDEPENDENT-SEGMENTS"]
     if not videos:  # audio-only ladder: each audio rendition is a variant
         for a in audios:
-            lines += [f'#EXT-X-STREAM-INF:BANDWIDTH={a.peak_bps},AVERAGE-BANDWIDTH={a.average_bps},'
-                      f'CODECS="{a.codecs}"', f"{a.name}/{MEDIA_PLAYLIST}"]
+            lines += [
+                f'#EXT-X-STREAM-INF:BANDWIDTH={a.peak_bps},AVERAGE-BANDWIDTH={a.average_bps},CODECS="{a.codecs}"',
+                f"{a.name}/{MEDIA_PLAYLIST}",
+            ]
         return "\n".join([*lines, ""])
     for i, a in enumerate(audios):
         assert isinstance(a.rendition, AudioRendition)
@@ -137,8 +149,10 @@ def master_playlist(tracks: list[Track]) -> str:
         assert isinstance(v.rendition, VideoRendition)
         codecs = ",".join(c for c in (v.codecs, audio_codecs) if c)
         attrs = [
-            f"BANDWIDTH={v.peak_bps + audio_peak}", f"AVERAGE-BANDWIDTH={v.average_bps + audio_average}",
-            f'CODECS="{codecs}"', f"RESOLUTION={v.rendition.width}x{v.rendition.height}",
+            f"BANDWIDTH={v.peak_bps + audio_peak}",
+            f"AVERAGE-BANDWIDTH={v.average_bps + audio_average}",
+            f'CODECS="{codecs}"',
+            f"RESOLUTION={v.rendition.width}x{v.rendition.height}",
         ]
         if v.frame_rate:
             attrs.append(f"FRAME-RATE={_fraction(v.frame_rate):.3f}")

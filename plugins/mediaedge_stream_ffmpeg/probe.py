@@ -57,7 +57,6 @@ def parse_probe(doc: dict[str, Any]) -> SourceInfo:
     return SourceInfo(width, height, fps or 25.0, duration, len(videos), len(audios))
 
 
-
 def _display_size(video: dict[str, Any]) -> tuple[int, int]:
     width, height = int(video.get("width") or 0), int(video.get("height") or 0)
     sar = _rate(video.get("sample_aspect_ratio"))

@@ -28,10 +28,7 @@ class Storyboard:
 
     def filter(self) -> str:
         """ffmpeg filters turning the video into the sprite (one frame out)."""
-        return (
-            f"fps=1/{self.interval:g},scale={self.width}:{self.height},setsar=1,"
-            f"tile={self.columns}x{self.rows}"
-        )
+        return f"fps=1/{self.interval:g},scale={self.width}:{self.height},setsar=1,tile={self.columns}x{self.rows}"
 
     def vtt(self, duration: float) -> str:
         """WebVTT cues: each thumbnail's time range → its rectangle in the sprite."""

@@ -81,8 +81,9 @@ class VdocipherProvider(StreamProvider):
         await self._call(ctx, "DELETE", "/videos", "delete", params={"videos": uid})
 
     async def _call(self, ctx: StreamContext, method: str, path: str, what: str, **kwargs: Any) -> Any:
-        return await provider_request(ctx.http, method, self.base + path, f"vdocipher {what}", headers=self.headers,
-                                      **kwargs)
+        return await provider_request(
+            ctx.http, method, self.base + path, f"vdocipher {what}", headers=self.headers, **kwargs
+        )
 
 
 def _poster(posters: Any) -> str | None:

@@ -43,8 +43,9 @@ class BadRequest(Exception):
         self.param = param
 
 
-def error(status: int, message: str, kind: str = "invalid_request_error", param: str | None = None,
-          code: str | None = None) -> JSONResponse:
+def error(
+    status: int, message: str, kind: str = "invalid_request_error", param: str | None = None, code: str | None = None
+) -> JSONResponse:
     return JSONResponse({"error": {"message": message, "type": kind, "param": param, "code": code}}, status)
 
 
@@ -55,12 +56,14 @@ class FakeOpenAI:
 
     @property
     def app(self) -> Starlette:
-        return Starlette(routes=[
-            Route("/v1/audio/transcriptions", self._wrap(self.transcriptions), methods=["POST"]),
-            Route("/v1/audio/speech", self._wrap(self.speech), methods=["POST"]),
-            Route("/v1/images/generations", self._wrap(self.images), methods=["POST"]),
-            Route("/v1/moderations", self._wrap(self.moderations), methods=["POST"]),
-        ])
+        return Starlette(
+            routes=[
+                Route("/v1/audio/transcriptions", self._wrap(self.transcriptions), methods=["POST"]),
+                Route("/v1/audio/speech", self._wrap(self.speech), methods=["POST"]),
+                Route("/v1/images/generations", self._wrap(self.images), methods=["POST"]),
+                Route("/v1/moderations", self._wrap(self.moderations), methods=["POST"]),
+            ]
+        )
 
     def _wrap(self, handler: Any) -> Any:
         async def endpoint(request: Request) -> Response:
@@ -76,6 +79,7 @@ class FakeOpenAI:
                 return await handler(request)
             except BadRequest as exc:
                 return error(400, str(exc), param=exc.param)
+
         return endpoint
 
     async def _json(self, request: Request, path: str, *required: str) -> dict[str, Any]:
@@ -116,10 +120,13 @@ class FakeOpenAI:
         if fmt == "json":
             return JSONResponse({"text": transcript.text})
         body: dict[str, Any] = {
-            "task": "transcribe", "language": "english", "text": transcript.text,
+            "task": "transcribe",
+            "language": "english",
+            "text": transcript.text,
             "duration": transcript.cues[-1].end if transcript.cues else 0.0,
-            "segments": [{"id": i, "start": c.start, "end": c.end, "text": c.text}
-                         for i, c in enumerate(transcript.cues)],
+            "segments": [
+                {"id": i, "start": c.start, "end": c.end, "text": c.text} for i, c in enumerate(transcript.cues)
+            ],
         }
         if "word" in fields.get("timestamp_granularities[]", []):
             body["words"] = [{"word": w.text, "start": w.start, "end": w.end} for w in transcript.words]
@@ -144,11 +151,39 @@ class FakeOpenAI:
             raise BadRequest(f"'{size}' is not one of {sorted(SIZES)} - 'size'", "size")
         if body.get("response_format") != "b64_json":
             raise BadRequest("This fake answers response_format b64_json only.", "response_format")
-        png = await asyncio.to_thread(subprocess.run, [
-            ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", f"color=c=teal:s={size}",
-            "-frames:v", "1", "-c:v", "png", "-f", "image2pipe", "-"], capture_output=True, check=True)
-        return JSONResponse({"created": 1, "data": [
-            {"b64_json": base64.b64encode(png.stdout).decode(), "revised_prompt": f"A picture of {body['prompt']}"}]})
+        png = await asyncio.to_thread(
+            subprocess.run,
+            [
+                ffmpeg_exe(),
+                "-hide_banner",
+                "-loglevel",
+                "error",
+                "-f",
+                "lavfi",
+                "-i",
+                f"color=c=teal:s={size}",
+                "-frames:v",
+                "1",
+                "-c:v",
+                "png",
+                "-f",
+                "image2pipe",
+                "-",
+            ],
+            capture_output=True,
+            check=True,
+        )
+        return JSONResponse(
+            {
+                "created": 1,
+                "data": [
+                    {
+                        "b64_json": base64.b64encode(png.stdout).decode(),
+                        "revised_prompt": f"A picture of {body['prompt']}",
+                    }
+                ],
+            }
+        )
 
     async def moderations(self, request: Request) -> Response:
         body = await self._json(request, "/v1/moderations", "input")
@@ -157,6 +192,11 @@ class FakeOpenAI:
         for text in inputs:
             hits = {FLAGGED[w] for w in str(text).lower().split() if w in FLAGGED}
             categories = {name: name in hits for name in sorted(set(FLAGGED.values()))}
-            results.append({"flagged": bool(hits), "categories": categories,
-                            "category_scores": {k: 0.99 if v else 0.01 for k, v in categories.items()}})
+            results.append(
+                {
+                    "flagged": bool(hits),
+                    "categories": categories,
+                    "category_scores": {k: 0.99 if v else 0.01 for k, v in categories.items()},
+                }
+            )
         return JSONResponse({"id": "modr-1", "model": body.get("model", "omni-moderation-latest"), "results": results})

@@ -36,8 +36,11 @@ class TestPocketSphinx(CaptionProviderContract):
         transcript: Transcript = await provider.transcribe(spoken.path, "en-US", work_dir=tmp_path)
         assert transcript.extra["chunks"] >= 2 and transcript.extra["workers"] == 2
         second_phrase_start = next(start for word, start, _ in spoken.words if word == "my")
-        late = [w for w in found_at_their_times(transcript, spoken)
-                if dict((word, start) for word, start, _ in spoken.words)[w] >= second_phrase_start]
+        late = [
+            w
+            for w in found_at_their_times(transcript, spoken)
+            if dict((word, start) for word, start, _ in spoken.words)[w] >= second_phrase_start
+        ]
         assert late, f"nothing of the second phrase was found at its time in {transcript.text!r}"
 
 

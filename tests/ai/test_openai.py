@@ -43,17 +43,21 @@ async def test_speech_refuses_a_voice_the_settings_do_not_list(openai_fake, sett
     options = openai_fake.options(voices=("alloy",))
     with pytest.raises(AIRejected, match="'echo' is not one of alloy"):
         await OpenAISpeech(options, client_for(options, settings)).speak(
-            "hi", voice="echo", language="en", format="wav", work_dir=tmp_path)
+            "hi", voice="echo", language="en", format="wav", work_dir=tmp_path
+        )
     assert openai_fake.fake.requests == []
 
 
 async def test_moderation_endpoint_refuses_flagged_prompts_when_enabled(openai_fake, tmp_path):
-    server = {"MEDIAEDGE_PLUGINS_OPENAI_BASE_URL": openai_fake.base_url,
-              "MEDIAEDGE_PLUGINS_OPENAI_API_KEY": openai_fake.options().api_key}
+    server = {
+        "MEDIAEDGE_PLUGINS_OPENAI_BASE_URL": openai_fake.base_url,
+        "MEDIAEDGE_PLUGINS_OPENAI_API_KEY": openai_fake.options().api_key,
+    }
     ai = AIProviders(make_settings(tmp_path, server), get_plugin_manager())
     assert await ai.moderate("how to build a bomb", "image") is None  # moderation is off by default
-    ai = AIProviders(make_settings(tmp_path, {**server, "MEDIAEDGE_PLUGINS_OPENAI_MODERATION": "true"}),
-                     get_plugin_manager())
+    ai = AIProviders(
+        make_settings(tmp_path, {**server, "MEDIAEDGE_PLUGINS_OPENAI_MODERATION": "true"}), get_plugin_manager()
+    )
     refusal = await ai.moderate("how to build a bomb", "image")
     assert refusal is not None and refusal.source == "openai" and refusal.categories == ("violence",)
     assert await ai.moderate("how to build a boat", "image") is None

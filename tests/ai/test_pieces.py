@@ -12,20 +12,32 @@ from mediaedge.ai.transcripts import format_timestamp
 
 def test_chunks_cut_mid_pause_once_long_enough_and_never_past_the_longest():
     silences = [(9.0, 11.0), (12.0, 12.4), (25.0, 26.0)]
-    assert plan_chunks(silences, 100.0, target=8, longest=30) == [(0, 10.0), (10.0, 25.5), (25.5, 55.5),
-                                                                   (55.5, 85.5), (85.5, 100.0)]
+    assert plan_chunks(silences, 100.0, target=8, longest=30) == [
+        (0, 10.0),
+        (10.0, 25.5),
+        (25.5, 55.5),
+        (55.5, 85.5),
+        (85.5, 100.0),
+    ]
     assert plan_chunks([], 5.0, target=8, longest=30) == [(0, 5.0)]
 
 
 def test_silencedetect_log_parsing_closes_an_open_pause_at_the_end():
-    log = (b"[silencedetect @ 0x1] silence_start: -0.01\n"
-           b"[silencedetect @ 0x1] silence_end: 0.5 | silence_duration: 0.5\n"
-           b"[silencedetect @ 0x1] silence_start: 7.25\n")
+    log = (
+        b"[silencedetect @ 0x1] silence_start: -0.01\n"
+        b"[silencedetect @ 0x1] silence_end: 0.5 | silence_duration: 0.5\n"
+        b"[silencedetect @ 0x1] silence_start: 7.25\n"
+    )
     assert parse_silences(log, 9.0) == [(0.0, 0.5), (7.25, 9.0)]
 
 
 def test_cues_break_on_pauses_and_length():
-    words = [Word("a", 0, 0.5), Word("b", 0.6, 1.0), Word("c", 2.5, 3.0), *[Word("w", 3 + i, 3.5 + i) for i in range(8)]]  # noqa: E501
+    words = [
+        Word("a", 0, 0.5),
+        Word("b", 0.6, 1.0),
+        Word("c", 2.5, 3.0),
+        *[Word("w", 3 + i, 3.5 + i) for i in range(8)],
+    ]  # noqa: E501
     cues = cues_from_words(words, max_gap=0.8, max_seconds=5.0)
     assert [c.text for c in cues] == ["a b", "c w w w w w", "w w w"]  # a pause; then 5 s at most
     assert cues[0].words == tuple(words[:2]) and (cues[1].start, cues[1].end) == (2.5, 7.5)
@@ -56,16 +68,24 @@ def test_espeak_voice_choice():
     assert catalogue.choose("", "en-US") == "en-us"
     assert catalogue.choose("", "en") == "en-gb"  # espeak ranks en-gb first for "en"
     assert catalogue.choose("en-us+klatt", "en") == "en-us+klatt"
-    for voice, language, message in [("xx", "en", "no voice"), ("en-us+nope", "en", "no variant"),
-                                     ("yue", "en", "speaks yue, not en"), ("", "fi", "no voice for 'fi'")]:
+    for voice, language, message in [
+        ("xx", "en", "no voice"),
+        ("en-us+nope", "en", "no variant"),
+        ("yue", "en", "speaks yue, not en"),
+        ("", "fi", "no voice for 'fi'"),
+    ]:
         with pytest.raises(AIRejected, match=message):
             catalogue.choose(voice, language)
 
 
 def test_image_requests_check_size_and_aspect_ratio():
     assert ImageRequest("x", "1792x1024", aspect_ratio="7:4").width == 1792
-    for size, ratio, message in [("1024", None, "size"), ("10x10", None, "size"), ("1024x1024", "16:9", "does not match"),  # noqa: E501
-                                 ("1024x1024", "0:1", "aspectRatio")]:
+    for size, ratio, message in [
+        ("1024", None, "size"),
+        ("10x10", None, "size"),
+        ("1024x1024", "16:9", "does not match"),  # noqa: E501
+        ("1024x1024", "0:1", "aspectRatio"),
+    ]:
         with pytest.raises(AIRejected, match=message):
             ImageRequest("x", size, aspect_ratio=ratio)
     assert image_mime(b"\x89PNG\r\n\x1a\n....") == "image/png" and image_mime(b"<svg") is None

@@ -47,15 +47,19 @@ def test_a_language_without_a_local_model_names_the_providers_that_serve_it(sett
 
 
 def test_the_first_listed_provider_serving_the_language_wins(tmp_path):
-    environ = {"MEDIAEDGE_PLUGINS_AI_CAPTIONS": "pocketsphinx,openai",
-               "MEDIAEDGE_PLUGINS_OPENAI_BASE_URL": "http://127.0.0.1:9/v1"}
+    environ = {
+        "MEDIAEDGE_PLUGINS_AI_CAPTIONS": "pocketsphinx,openai",
+        "MEDIAEDGE_PLUGINS_OPENAI_BASE_URL": "http://127.0.0.1:9/v1",
+    }
     ai = providers(make_settings(tmp_path, environ))
     assert ai.caption("en").name == "pocketsphinx"
     assert ai.caption("de").name == "openai"
 
 
 def test_unknown_provider_names_and_bad_values_are_refused(settings, tmp_path):
-    with pytest.raises(NotConfigured, match=r"plugins\.ai\.speech: no provider named 'nosuch' \(installed: espeak, openai\)"):  # noqa: E501
+    with pytest.raises(
+        NotConfigured, match=r"plugins\.ai\.speech: no provider named 'nosuch' \(installed: espeak, openai\)"
+    ):  # noqa: E501
         providers(settings)._listed("speech", ("nosuch",), providers(settings).speakers)
     with pytest.raises(SettingsError, match="plugins.pocketsphinx.workers"):
         PocketSphinxProvider.from_settings(make_settings(tmp_path, {"MEDIAEDGE_PLUGINS_POCKETSPHINX_WORKERS": "many"}))

@@ -23,12 +23,14 @@ ROOT = Path(__file__).resolve().parents[2]
 def start_mediaedge(args: list[str], env: dict[str, str], log: Path, **popen: Any) -> subprocess.Popen[bytes]:
     """``python -m mediaedge *args`` from the repository root, stdout and stderr appended to ``log``."""
     with log.open("ab") as out:
-        return subprocess.Popen([sys.executable, "-m", "mediaedge", *args], cwd=ROOT, env=env, stdout=out,
-                                stderr=subprocess.STDOUT, **popen)
+        return subprocess.Popen(
+            [sys.executable, "-m", "mediaedge", *args], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, **popen
+        )
 
 
-def wait_healthy(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 30.0,
-                 verify: ssl.SSLContext | bool = True) -> None:
+def wait_healthy(
+    url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 30.0, verify: ssl.SSLContext | bool = True
+) -> None:
     """Wait until ``{url}/healthz`` answers 200; fails with the log's tail if ``proc`` exits first or
     ``timeout`` seconds pass."""
     deadline = time.monotonic() + timeout
@@ -49,19 +51,26 @@ def _tail(log: Path) -> str:
 
 @contextlib.contextmanager
 def running_edge(
-    origin: OriginProcess, env: dict[str, str], log: Path, scheme: str = "http",
+    origin: OriginProcess,
+    env: dict[str, str],
+    log: Path,
+    scheme: str = "http",
     verify: ssl.SSLContext | bool = True,
 ) -> Iterator[str]:
     """An edge process in front of ``origin`` (sharing its data dir, so its edge secret) on a free
     port, with the extra settings ``env``; yields its base URL once it is healthy, then stops it."""
     port = free_port()
-    proc = start_mediaedge(["edge"], {
-        **os.environ,
-        "MEDIAEDGE_DATA_DIR": str(origin.data_dir),
-        "MEDIAEDGE_EDGE_PORT": str(port),
-        "MEDIAEDGE_EDGE_ORIGIN_URL": origin.url,
-        **env,
-    }, log)
+    proc = start_mediaedge(
+        ["edge"],
+        {
+            **os.environ,
+            "MEDIAEDGE_DATA_DIR": str(origin.data_dir),
+            "MEDIAEDGE_EDGE_PORT": str(port),
+            "MEDIAEDGE_EDGE_ORIGIN_URL": origin.url,
+            **env,
+        },
+        log,
+    )
     url = f"{scheme}://127.0.0.1:{port}"
     try:
         wait_healthy(url, proc, log, verify=verify)

@@ -68,8 +68,12 @@ def tls_edge(
 def test_edge_serves_over_tls(origin_server: OriginProcess, tls_edge: tuple[str, ssl.SSLContext], version: str):
     edge, trust = tls_edge
     body = os.urandom(100_000)
-    up = httpx.post(f"{origin_server.url}/upload/direct-upload", headers=origin_server.headers,
-                    files={"file": ("clip.bin", body)}, data={"userId": "u1"})
+    up = httpx.post(
+        f"{origin_server.url}/upload/direct-upload",
+        headers=origin_server.headers,
+        files={"file": ("clip.bin", body)},
+        data={"userId": "u1"},
+    )
     assert up.status_code == 201, up.text
     path = up.json()["url"].split("8080", 1)[1]
     with httpx.Client(http2=True, verify=trust) as client:  # offers h2 and http/1.1 by ALPN

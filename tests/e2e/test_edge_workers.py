@@ -55,8 +55,12 @@ def _fresh_get(url: str) -> int:
 
 def test_two_workers_share_purges_and_metrics(origin_server: OriginProcess, edge_with_two_workers: str):
     edge = edge_with_two_workers
-    up = httpx.post(f"{origin_server.url}/upload/direct-upload", headers=origin_server.headers,
-                    files={"file": ("clip.bin", os.urandom(2048))}, data={"userId": "u1"})
+    up = httpx.post(
+        f"{origin_server.url}/upload/direct-upload",
+        headers=origin_server.headers,
+        files={"file": ("clip.bin", os.urandom(2048))},
+        data={"userId": "u1"},
+    )
     assert up.status_code == 201, up.text
     access_url = up.json()["url"]
     url = edge + access_url.split("8080", 1)[1]
@@ -72,8 +76,9 @@ def test_two_workers_share_purges_and_metrics(origin_server: OriginProcess, edge
     for _ in range(4):  # the scrapes land on either worker
         assert expected in httpx.get(f"{edge}/metrics").text
 
-    deleted = httpx.request("DELETE", f"{origin_server.url}/files/delete", headers=origin_server.headers,
-                            json={"file": access_url})
+    deleted = httpx.request(
+        "DELETE", f"{origin_server.url}/files/delete", headers=origin_server.headers, json={"file": access_url}
+    )
     assert deleted.status_code == 200, deleted.text
     # The worker that took the purge journals it; its sibling polls every 0.2 s.
     _until(lambda: [_fresh_get(url) for _ in range(REQUESTS)] == [404] * REQUESTS, "both workers purged")

@@ -25,8 +25,10 @@ CHUNK = 64 * 1024
 
 
 def _head(path: str, close: bool) -> bytes:
-    return (f"POST {path} HTTP/1.1\r\nHost: test\r\nContent-Type: application/octet-stream\r\n"
-            f"Content-Length: {BODY}\r\n{'Connection: close' + chr(13) + chr(10) if close else ''}\r\n").encode()
+    return (
+        f"POST {path} HTTP/1.1\r\nHost: test\r\nContent-Type: application/octet-stream\r\n"
+        f"Content-Length: {BODY}\r\n{'Connection: close' + chr(13) + chr(10) if close else ''}\r\n"
+    ).encode()
 
 
 def _read_to_eof(sock: socket.socket) -> bytes:
@@ -58,7 +60,10 @@ def edge_port(request: pytest.FixtureRequest, origin_server: OriginProcess) -> I
 
 
 MISSING_KEY = {
-    "statusCode": 400, "message": "Missing API-Key header", "error": "BadRequest", "code": "API_KEY_REQUIRED"
+    "statusCode": 400,
+    "message": "Missing API-Key header",
+    "error": "BadRequest",
+    "code": "API_KEY_REQUIRED",
 }
 
 

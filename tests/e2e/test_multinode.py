@@ -187,8 +187,11 @@ async def job_row(c: Cluster, job_id: str) -> dict[str, Any]:
 
 async def transcoding(c: Cluster, http: httpx.AsyncClient, origin: Node, file_url: str) -> dict[str, Any]:
     """Create a stream of ``file_url`` through ``origin``; returns its job row once a worker is at it."""
-    r = await http.post(f"{origin.url}/streams/v1/create", headers=c.headers,
-                        json={"streams": [{"url": file_url, "meta": {"name": "lecture"}, "qualities": LADDER}]})
+    r = await http.post(
+        f"{origin.url}/streams/v1/create",
+        headers=c.headers,
+        json={"streams": [{"url": file_url, "meta": {"name": "lecture"}, "qualities": LADDER}]},
+    )
     assert r.status_code in (200, 201), r.text
     stream_id = r.json()["ids"][0]
     async with asyncio.timeout(20):
@@ -225,8 +228,12 @@ async def test_a_two_of_everything_cluster(cluster: Cluster, tmp_path: Path):
         # Upload through A (signed delivery), token from B, served by both edges.
         uploads = []
         for origin, name in ((origin_a, "one.mp4"), (origin_b, "two.mp4")):
-            r = await http.post(f"{origin.url}/upload/direct-upload", headers=c.headers,
-                                files={"file": (name, data)}, data={"userId": "u1", "requireSignedUrl": "true"})
+            r = await http.post(
+                f"{origin.url}/upload/direct-upload",
+                headers=c.headers,
+                files={"file": (name, data)},
+                data={"userId": "u1", "requireSignedUrl": "true"},
+            )
             assert r.status_code == 201, r.text
             uploads.append(r.json())
         first = uploads[0]

@@ -86,12 +86,18 @@ def test_embed_plays_a_transcoded_stream_through_the_edge(browser_driver, tmp_pa
     screenshot = ARTIFACTS / "player.png"
     with mediaedge_up(tmp_path / "var", log=tmp_path / "mediaedge.log") as node:
         data = seed(node.origin, node.api_key, clip, timeout=120)
-        query = {"file": data["file_id"], "api_key": node.api_key, "muted": "true", "user_name": "Ada <Viewer>",
-                 "user_email": "ada@example.com"}
+        query = {
+            "file": data["file_id"],
+            "api_key": node.api_key,
+            "muted": "true",
+            "user_name": "Ada <Viewer>",
+            "user_email": "ada@example.com",
+        }
         embed = f"{node.origin}/embed?{urlencode(query)}"
         with serve_page(TEST_PAGE.format(source=json.dumps("aauti-embed"), src=embed)) as page:
-            run = subprocess.run([*browser_driver, page, str(screenshot), str(SEEK_TO)], capture_output=True,
-                                 text=True, timeout=90)
+            run = subprocess.run(
+                [*browser_driver, page, str(screenshot), str(SEEK_TO)], capture_output=True, text=True, timeout=90
+            )
     assert run.returncode == 0, run.stderr
     report = json.loads(run.stdout)
     assert report["ok"], f"{report.get('error')}\nevents: {report['events'][-5:]}\nconsole: {report['console']}"
@@ -110,7 +116,10 @@ def test_embed_plays_a_transcoded_stream_through_the_edge(browser_driver, tmp_pa
     assert len(segments) >= 3, report["responses"]
     assert all(urlsplit(r["url"]).netloc == edge and r["status"] in (200, 206) for r in segments), segments
     assert not [f for f in report["failures"] if f["error"] != "net::ERR_ABORTED"], report["failures"]
-    leaking = [r["url"] for r in report["responses"]
-               if r["url"] != embed and (node.api_key in r["url"] or node.api_key in (r["referer"] or ""))]
+    leaking = [
+        r["url"]
+        for r in report["responses"]
+        if r["url"] != embed and (node.api_key in r["url"] or node.api_key in (r["referer"] or ""))
+    ]
     assert not leaking, "the API key left the embed page"
     assert screenshot.stat().st_size > 10_000

@@ -24,9 +24,12 @@ def edge(origin_server: OriginProcess) -> Iterator[str]:
 
 
 def _upload(origin: OriginProcess, data: bytes) -> dict:
-    response = httpx.post(f"{origin.url}/upload/direct-upload", headers=origin.headers,
-                          files={"file": ("lecture.mp4", data)},
-                          data={"userId": "u", "destination": "r", "requireSignedUrl": "true"})
+    response = httpx.post(
+        f"{origin.url}/upload/direct-upload",
+        headers=origin.headers,
+        files={"file": ("lecture.mp4", data)},
+        data={"userId": "u", "destination": "r", "requireSignedUrl": "true"},
+    )
     assert response.status_code == 201, response.text
     return response.json()
 
@@ -45,8 +48,9 @@ def test_a_signed_url_never_opens_a_file_uploaded_later_under_its_key(origin_ser
     assert (served.status_code, served.content) == (200, first_bytes)
     assert "immutable" in served.headers["cache-control"]  # browsers keep it a year under this URL
 
-    deleted = httpx.request("DELETE", f"{origin_server.url}/files/delete", headers=origin_server.headers,
-                            json={"file": first["url"]})
+    deleted = httpx.request(
+        "DELETE", f"{origin_server.url}/files/delete", headers=origin_server.headers, json={"file": first["url"]}
+    )
     assert deleted.status_code == 200, deleted.text
     assert httpx.get(old_url).status_code == 404  # the edge remembers this 404 for a few seconds
 

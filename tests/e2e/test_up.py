@@ -34,12 +34,22 @@ def test_up_serves_an_upload_from_the_edge_on_custom_ports(tmp_path: Path, given
     env = _clean_env()
     log = tmp_path / "up.log"
     if given_as == "flags":
-        args = ["up", "--data-dir", str(tmp_path / "var"), "--origin-port", str(origin_port),
-                "--edge-port", str(edge_port)]
+        args = [
+            "up",
+            "--data-dir",
+            str(tmp_path / "var"),
+            "--origin-port",
+            str(origin_port),
+            "--edge-port",
+            str(edge_port),
+        ]
     else:  # `MEDIAEDGE_ORIGIN_PORT=... MEDIAEDGE_EDGE_PORT=... make run`
         args = ["up"]
-        env.update(MEDIAEDGE_DATA_DIR=str(tmp_path / "var"), MEDIAEDGE_ORIGIN_PORT=str(origin_port),
-                   MEDIAEDGE_EDGE_PORT=str(edge_port))
+        env.update(
+            MEDIAEDGE_DATA_DIR=str(tmp_path / "var"),
+            MEDIAEDGE_ORIGIN_PORT=str(origin_port),
+            MEDIAEDGE_EDGE_PORT=str(edge_port),
+        )
     proc = start_mediaedge(args, env, log)
     origin, edge = f"http://127.0.0.1:{origin_port}", f"http://127.0.0.1:{edge_port}"
     try:
@@ -47,8 +57,12 @@ def test_up_serves_an_upload_from_the_edge_on_custom_ports(tmp_path: Path, given
         wait_healthy(edge, proc, log)
         demo = json.loads((tmp_path / "var" / "demo-tenant.json").read_text())
         body = os.urandom(4096)
-        up = httpx.post(f"{origin}/upload/direct-upload", headers={"API-Key": demo["api_key"]},
-                        files={"file": ("clip.bin", body)}, data={"userId": "user123"})
+        up = httpx.post(
+            f"{origin}/upload/direct-upload",
+            headers={"API-Key": demo["api_key"]},
+            files={"file": ("clip.bin", body)},
+            data={"userId": "user123"},
+        )
         assert up.status_code == 201, up.text
         url = up.json()["url"]
         assert url.startswith(f"{edge}/")  # access URLs point at the edge `up` started ...
@@ -64,25 +78,35 @@ def test_up_serves_an_upload_from_the_edge_on_custom_ports(tmp_path: Path, given
     assert "JWKS fetch" not in output and "registration" not in output and "failed" not in output, output
 
 
-@pytest.mark.parametrize(("command", "setting"), [
-    (["origin"], "origin.port"),
-    (["edge"], "edge.port"),
-    (["up"], "origin.port"),
-    (["up"], "edge.port"),
-])
+@pytest.mark.parametrize(
+    ("command", "setting"),
+    [
+        (["origin"], "origin.port"),
+        (["edge"], "edge.port"),
+        (["up"], "origin.port"),
+        (["up"], "edge.port"),
+    ],
+)
 def test_a_port_in_use_is_one_line_naming_the_setting(tmp_path: Path, command: list[str], setting: str) -> None:
     with socket.create_server(("127.0.0.1", 0)) as taken:  # another process's listener, as far as mediaedge sees
         port = taken.getsockname()[1]
-        env = {**_clean_env(), "MEDIAEDGE_DATA_DIR": str(tmp_path / "var"),
-               "MEDIAEDGE_ORIGIN_PORT": str(free_port()), "MEDIAEDGE_EDGE_PORT": str(free_port())}
+        env = {
+            **_clean_env(),
+            "MEDIAEDGE_DATA_DIR": str(tmp_path / "var"),
+            "MEDIAEDGE_ORIGIN_PORT": str(free_port()),
+            "MEDIAEDGE_EDGE_PORT": str(free_port()),
+        }
         variable = "MEDIAEDGE_" + setting.replace(".", "_").upper()
         env[variable] = str(port)
-        done = subprocess.run([sys.executable, "-m", "mediaedge", *command], env=env, cwd=ROOT,
-                              capture_output=True, text=True, timeout=60)
+        done = subprocess.run(
+            [sys.executable, "-m", "mediaedge", *command], env=env, cwd=ROOT, capture_output=True, text=True, timeout=60
+        )
     assert done.returncode == 1, done.stderr
     assert done.stdout == ""
-    assert done.stderr == (f"mediaedge: {setting} {port}: 127.0.0.1:{port} is already in use by another process"
-                           f" (stop it, or choose another port with {variable})\n")
+    assert done.stderr == (
+        f"mediaedge: {setting} {port}: 127.0.0.1:{port} is already in use by another process"
+        f" (stop it, or choose another port with {variable})\n"
+    )
 
 
 def _children(pid: int) -> dict[int, str]:
@@ -100,8 +124,12 @@ def test_up_starts_worker_and_edge_only_once_the_origin_answers(tmp_path: Path) 
     must already answer /healthz (a Python origin takes far longer to answer than `up` takes to start
     a process, so starting all three at once fails here every time)."""
     origin_port, edge_port = free_port(), free_port()
-    env = {**_clean_env(), "MEDIAEDGE_DATA_DIR": str(tmp_path / "var"), "MEDIAEDGE_ORIGIN_PORT": str(origin_port),
-           "MEDIAEDGE_EDGE_PORT": str(edge_port)}
+    env = {
+        **_clean_env(),
+        "MEDIAEDGE_DATA_DIR": str(tmp_path / "var"),
+        "MEDIAEDGE_ORIGIN_PORT": str(origin_port),
+        "MEDIAEDGE_EDGE_PORT": str(edge_port),
+    }
     log = tmp_path / "up.log"
     proc = start_mediaedge(["up"], env, log)
     origin = f"http://127.0.0.1:{origin_port}"

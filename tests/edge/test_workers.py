@@ -79,8 +79,14 @@ async def test_a_restarted_worker_replays_the_purges_it_missed_while_down(tmp_pa
 
 async def test_metrics_published_by_a_worker_are_read_by_the_others(tmp_path: Path):
     first, second = WorkerGroup(tmp_path, 2), WorkerGroup(tmp_path, 2)
-    snap = {"requests": {"200": 3}, "bytes_out": 10, "tenant_requests": {}, "tenant_bytes": {}, "cache": {},
-            "histogram": {"buckets": [["+Inf", 0]], "sum": 0.0, "count": 0}}
+    snap = {
+        "requests": {"200": 3},
+        "bytes_out": 10,
+        "tenant_requests": {},
+        "tenant_bytes": {},
+        "cache": {},
+        "histogram": {"buckets": [["+Inf", 0]], "sum": 0.0, "count": 0},
+    }
     try:
         first.write_metrics(snap)  # type: ignore[arg-type]
         assert second.peer_metrics() == [snap]

@@ -83,8 +83,10 @@ async def test_assets_are_paged_searched_filtered_and_scoped_to_their_tenant(sto
     made = [
         await store.assets.create(tenant.id, kind=kind, title=title, tags=tags, size=size, dialect="media")
         for kind, title, tags, size in [
-            ("video", "Keynote", ["conf"], 30), ("audio", "Podcast", ["talk"], 10),
-            ("video", "Intro", ["Conf"], 20), ("image", "Poster", [], 5),
+            ("video", "Keynote", ["conf"], 30),
+            ("audio", "Podcast", ["talk"], 10),
+            ("video", "Intro", ["Conf"], 20),
+            ("image", "Poster", [], 5),
         ]
     ]
     await store.assets.create(other.id, kind="video", title="Keynote", dialect="media")
@@ -137,8 +139,9 @@ async def test_a_file_stored_for_an_asset_takes_the_assets_id(store: Store):
     tenant, _ = await store.tenants.create("acme", "local")
     asset_id = new_asset_id()
     await store.assets.create(tenant.id, kind="video", asset_id=asset_id, title="Made first", dialect="videos")
-    record = await store.files.reserve(tenant.id, "default", "u", "", "a.mp4", require_signed=False,
-                                       source="direct", file_id=asset_id)
+    record = await store.files.reserve(
+        tenant.id, "default", "u", "", "a.mp4", require_signed=False, source="direct", file_id=asset_id
+    )
     assert record.id == asset_id
 
 
@@ -153,7 +156,12 @@ async def test_an_uploaded_file_is_an_asset_with_its_own_id_until_the_file_is_de
     asset = await origin_state.store.assets.get(tenant.tenant.id, file_id)
     assert asset is not None
     assert (asset.kind, asset.status, asset.file_id, asset.title, asset.mime, asset.dialect) == (
-        "video", "ready", file_id, "clip.mp4", "video/mp4", "aauti",
+        "video",
+        "ready",
+        file_id,
+        "clip.mp4",
+        "video/mp4",
+        "aauti",
     )
     assert asset.size == clip.stat().st_size and abs((asset.duration or 0) - 10.0) <= 0.1
 
@@ -169,8 +177,14 @@ async def test_registering_an_object_makes_its_asset(store: Store):
     tenant, _ = await store.tenants.create("acme", "local")
     async with store.transaction() as tx:
         record, _ = await store.files.register(
-            tenant.id, "default", f"{tenant.id}/u/song.mp3", "song.mp3", "u", False,
-            FileMeta(size=3, etag="e", mime="audio/mpeg"), tx,
+            tenant.id,
+            "default",
+            f"{tenant.id}/u/song.mp3",
+            "song.mp3",
+            "u",
+            False,
+            FileMeta(size=3, etag="e", mime="audio/mpeg"),
+            tx,
         )
         await file_stored(store, record, tx)
     asset = await store.assets.get(tenant.id, record.id)

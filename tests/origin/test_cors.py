@@ -16,8 +16,11 @@ from tests.fixtures.origin import TenantAuth, make_settings
 pytestmark = pytest.mark.anyio
 
 APP = "https://app.example.com"
-PREFLIGHT = {"Origin": APP, "Access-Control-Request-Method": "PATCH",
-             "Access-Control-Request-Headers": "api-key, tus-resumable, upload-offset, content-type"}
+PREFLIGHT = {
+    "Origin": APP,
+    "Access-Control-Request-Method": "PATCH",
+    "Access-Control-Request-Headers": "api-key, tus-resumable, upload-offset, content-type",
+}
 
 
 @pytest.fixture
@@ -73,8 +76,12 @@ async def test_restricted_origins_reflect_the_allowed_one(restricted_client):
 async def test_restricted_origins_refuse_others_with_the_seed_error(restricted_client):
     r = await restricted_client.options("/files", headers={**PREFLIGHT, "Origin": "https://evil.example"})
     assert r.status_code == 403
-    assert r.json() == {"statusCode": 403, "message": "This origin may not call the API", "error": "Forbidden",
-                        "code": "ORIGIN_NOT_ALLOWED"}
+    assert r.json() == {
+        "statusCode": 403,
+        "message": "This origin may not call the API",
+        "error": "Forbidden",
+        "code": "ORIGIN_NOT_ALLOWED",
+    }
     simple = await restricted_client.get("/healthz", headers={"Origin": "https://evil.example"})
     assert simple.status_code == 200 and "access-control-allow-origin" not in simple.headers
 

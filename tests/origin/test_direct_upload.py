@@ -14,14 +14,13 @@ pytestmark = pytest.mark.anyio
 
 
 async def upload(client: httpx.AsyncClient, headers: dict, name: str, data: bytes, **fields: str) -> httpx.Response:
-    return await client.post(
-        "/upload/direct-upload", headers=headers, files={"file": (name, data)}, data=fields
-    )
+    return await client.post("/upload/direct-upload", headers=headers, files={"file": (name, data)}, data=fields)
 
 
 async def test_upload_of_a_clip_answers_201_with_key_url_and_probed_duration(origin_client, tenant, clip: Path):
-    response = await upload(origin_client, tenant.headers, "clip.mp4", clip.read_bytes(),
-                            userId="user123", destination="lectures")
+    response = await upload(
+        origin_client, tenant.headers, "clip.mp4", clip.read_bytes(), userId="user123", destination="lectures"
+    )
     assert response.status_code == 201, response.text
     body = response.json()
     assert body["key"] == f"{tenant.tenant.id}/user123/lectures/clip.mp4"
@@ -83,16 +82,21 @@ async def test_traversal_in_names_is_neutralised_inside_the_tenant_prefix(
 async def test_missing_api_key_is_400_and_invalid_key_is_404_in_seed_format(origin_client):
     missing = await upload(origin_client, {}, "a.txt", b"a")
     assert missing.status_code == 400
-    assert missing.json() == {"statusCode": 400, "message": "Missing API-Key header", "error": "BadRequest",
-                              "code": "API_KEY_REQUIRED"}
+    assert missing.json() == {
+        "statusCode": 400,
+        "message": "Missing API-Key header",
+        "error": "BadRequest",
+        "code": "API_KEY_REQUIRED",
+    }
     invalid = await upload(origin_client, {"API-Key": "tk_nope"}, "a.txt", b"a")
     assert invalid.status_code == 404
     assert invalid.json()["error"] == "NotFound"
 
 
 async def test_missing_file_is_400(origin_client, tenant):
-    response = await origin_client.post("/upload/direct-upload", headers=tenant.headers, data={"userId": "u"},
-                                        files={"other": ("x", b"y")})
+    response = await origin_client.post(
+        "/upload/direct-upload", headers=tenant.headers, data={"userId": "u"}, files={"other": ("x", b"y")}
+    )
     assert response.status_code == 400
     assert response.json()["code"] == "FILE_REQUIRED"
 
@@ -135,8 +139,9 @@ async def test_register_existing_object_and_delete(origin_client, tenant, origin
     key = f"{tenant.tenant.id}/u1/imported/clip.mp4"
     backend = origin_state.backends["local"]
     await backend.put_file(key, str(_copy(clip, origin_state)))
-    response = await origin_client.post("/files/register", headers=tenant.headers,
-                                        json={"filePath": key, "requireSignedUrl": True})
+    response = await origin_client.post(
+        "/files/register", headers=tenant.headers, json={"filePath": key, "requireSignedUrl": True}
+    )
     assert response.status_code == 201, response.text
     body = response.json()
     assert body["filename"] == "clip.mp4" and body["file_type"] == "video/mp4"

@@ -44,7 +44,8 @@ async def test_an_edge_registers_with_the_client_function(origin_state: OriginSt
 @pytest.fixture
 async def cluster_state(tmp_path: Path) -> AsyncIterator[OriginState]:
     settings = make_settings(
-        tmp_path, edge={"public_url": "http://cdn.test"},
+        tmp_path,
+        edge={"public_url": "http://cdn.test"},
         cluster={"edges": ["http://edge-a:8080/", "http://static-edge:8080"], "edge_heartbeat": 10},
     )
     state = await OriginState.open(settings)
@@ -63,7 +64,10 @@ async def test_purge_targets_are_live_registered_plus_configured_edges_deduplica
         update(edges).where(edges.c.url == "http://edge-gone:8080").values(last_seen=time.time() - 31)
     )
     assert await purge_targets(cluster_state.settings, store) == [
-        "http://edge-a:8080", "http://edge-b:8080", "http://static-edge:8080", "http://cdn.test",
+        "http://edge-a:8080",
+        "http://edge-b:8080",
+        "http://static-edge:8080",
+        "http://cdn.test",
     ]
 
 

@@ -19,8 +19,9 @@ CONFIG = re.compile(r'<script id="embed-config" type="application/json">(.*?)</s
 
 
 async def _upload(client: httpx.AsyncClient, headers: dict, name: str, data: bytes) -> dict:
-    response = await client.post("/upload/direct-upload", headers=headers, data={"userId": "u1"},
-                                 files={"file": (name, data)})
+    response = await client.post(
+        "/upload/direct-upload", headers=headers, data={"userId": "u1"}, files={"file": (name, data)}
+    )
     assert response.status_code == 201, response.text
     return response.json()
 
@@ -55,7 +56,12 @@ async def test_page_plays_the_file_through_the_edge_with_an_exact_token(origin_c
     assert config["mp4"].startswith(settings.edge.url + "/") and config["mp4"].endswith("/" + video["key"])
     assert config["duration"] == pytest.approx(video["duration"])
     assert {k: config[k] for k in ("autoplay", "muted", "loop", "controls", "loader")} == {
-        "autoplay": False, "muted": False, "loop": False, "controls": True, "loader": True}
+        "autoplay": False,
+        "muted": False,
+        "loop": False,
+        "controls": True,
+        "loader": True,
+    }
     claims = await _claims(origin_client, config["mp4"])
     assert claims.scope == "exact" and claims.path == video["key"] and claims.fid == video["id"]
     assert tenant.api_key not in response.text.replace(f"api_key={tenant.api_key}", "")
@@ -65,12 +71,22 @@ async def test_ready_hls_stream_gets_a_prefix_token_for_its_folder(origin_client
     prefix = video["key"] + ".stream/"
     edge = origin_state.settings.edge.url
     async with origin_state.store.transaction() as conn:
-        stream_id = await origin_state.store.streams.insert(conn, NewStream(
-            tenant_id=tenant.tenant.id, provider=origin_state.settings.streams.default_provider, url=video["url"],
-            source_ref=video["id"], meta={"name": "clip"}, require_signed=False, source_file_id=video["id"],
-            output_prefix=prefix))
-        await origin_state.store.streams.update(conn, stream_id, status="ready",
-                                               hls_url=f"{edge}/{video['id']}/{prefix}master.m3u8")
+        stream_id = await origin_state.store.streams.insert(
+            conn,
+            NewStream(
+                tenant_id=tenant.tenant.id,
+                provider=origin_state.settings.streams.default_provider,
+                url=video["url"],
+                source_ref=video["id"],
+                meta={"name": "clip"},
+                require_signed=False,
+                source_file_id=video["id"],
+                output_prefix=prefix,
+            ),
+        )
+        await origin_state.store.streams.update(
+            conn, stream_id, status="ready", hls_url=f"{edge}/{video['id']}/{prefix}master.m3u8"
+        )
     query = {"file": video["id"], "api_key": tenant.api_key}
     config = _config(await origin_client.get("/embed", params=query))
     assert config["hls"].endswith("/" + prefix + "master.m3u8")
@@ -83,8 +99,7 @@ async def test_ready_hls_stream_gets_a_prefix_token_for_its_folder(origin_client
 
 async def test_every_parameter_is_escaped(origin_client, tenant, video):
     evil = '</script><script>alert("x")</script><img src=x onerror=alert(1)>&'
-    params = {"file": video["id"], "api_key": tenant.api_key, "user_name": evil, "user_email": "a@b.c",
-              "player": evil}
+    params = {"file": video["id"], "api_key": tenant.api_key, "user_name": evil, "user_email": "a@b.c", "player": evil}
     response = await origin_client.get("/embed", params=params)
     assert response.status_code == 200
     assert "<img" not in response.text and "<script>" not in response.text
@@ -93,9 +108,12 @@ async def test_every_parameter_is_escaped(origin_client, tenant, video):
 
 
 async def test_errors_render_a_page_that_reports_them(origin_client, tenant, video):
-    cases = [({"file": video["id"], "api_key": "wrong"}, 401), ({"file": video["id"]}, 400),
-             ({"file": "nope", "api_key": tenant.api_key}, 404),
-             ({"file": video["id"], "api_key": tenant.api_key, "autoplay": "maybe"}, 400)]
+    cases = [
+        ({"file": video["id"], "api_key": "wrong"}, 401),
+        ({"file": video["id"]}, 400),
+        ({"file": "nope", "api_key": tenant.api_key}, 404),
+        ({"file": video["id"], "api_key": tenant.api_key, "autoplay": "maybe"}, 400),
+    ]
     for params, status in cases:
         response = await origin_client.get("/embed", params=params)
         assert response.status_code == status, params
@@ -108,15 +126,18 @@ async def test_whitelisted_tenant_limits_who_may_frame_the_player(origin_client,
     params = {"file": video["id"], "api_key": tenant.api_key}
     ok = await origin_client.get("/embed", params=params, headers={"Referer": "https://school.example/course"})
     assert ok.status_code == 200
-    assert ("frame-ancestors https://*.lms.example http://*.lms.example https://school.example http://school.example"
-            in ok.headers["content-security-policy"])
+    assert (
+        "frame-ancestors https://*.lms.example http://*.lms.example https://school.example http://school.example"
+        in ok.headers["content-security-policy"]
+    )
     refused = await origin_client.get("/embed", params=params, headers={"Referer": "https://evil.example/"})
     assert refused.status_code == 403
 
 
 async def test_embed_token_makes_a_url_without_the_api_key(origin_client, tenant, video):
-    response = await origin_client.post("/embed/token", headers=tenant.headers,
-                                        json={"file": video["id"], "expiresIn": "5m", "user_id": "u-7"})
+    response = await origin_client.post(
+        "/embed/token", headers=tenant.headers, json={"file": video["id"], "expiresIn": "5m", "user_id": "u-7"}
+    )
     assert response.status_code == 200, response.text
     body = response.json()
     assert tenant.api_key not in body["url"]
@@ -128,8 +149,9 @@ async def test_embed_token_makes_a_url_without_the_api_key(origin_client, tenant
     assert mismatch.status_code == 400
     tampered = await origin_client.get("/embed", params={"token": body["token"][:-2] + "xx"})
     assert tampered.status_code == 401
-    assert (await origin_client.post("/embed/token", headers=tenant.headers, json={"file": other["id"]})).status_code \
-        == 400
+    assert (
+        await origin_client.post("/embed/token", headers=tenant.headers, json={"file": other["id"]})
+    ).status_code == 400
 
 
 async def test_source_name_is_a_setting(origin_state, origin_client, tenant, video):

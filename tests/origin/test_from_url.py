@@ -34,9 +34,7 @@ def upstream_port() -> int:
 
 @pytest.fixture
 def settings(tmp_path: Path, upstream_port: int):
-    return make_settings(
-        tmp_path / "var", net={"allow": [f"127.0.0.1:{upstream_port}"]}, jobs={"backoff_scale": 0.0}
-    )
+    return make_settings(tmp_path / "var", net={"allow": [f"127.0.0.1:{upstream_port}"]}, jobs={"backoff_scale": 0.0})
 
 
 class Upstream:
@@ -114,9 +112,16 @@ async def test_upload_from_url_registers_the_file_and_queues_the_seed_success_we
     origin_client, origin_state, tenant, upstream
 ):
     source = f"{upstream.url}/media/lecture-video.mp4"
-    queued = await from_url(origin_client, tenant.headers, url=source, userId="user-123",
-                            destination="courses/math", filename="lecture-1.mp4", requireSignedUrl=True,
-                            meta=META)
+    queued = await from_url(
+        origin_client,
+        tenant.headers,
+        url=source,
+        userId="user-123",
+        destination="courses/math",
+        filename="lecture-1.mp4",
+        requireSignedUrl=True,
+        meta=META,
+    )
     assert queued.status_code == 202, queued.text
     assert queued.json() == {"jobId": queued.json()["jobId"], "status": "queued", "message": QUEUED}
     job_url = f"/upload/jobs/{queued.json()['jobId']}"
@@ -148,13 +153,20 @@ async def test_upload_from_url_registers_the_file_and_queues_the_seed_success_we
             "duration": record.duration,
         },
     }
-    assert list(event["data"]) == ["key", "fileUrl", "filename", "file_type", "file_size", "user_id",
-                                   "source_url", "meta", "duration"]
+    assert list(event["data"]) == [
+        "key",
+        "fileUrl",
+        "filename",
+        "file_type",
+        "file_size",
+        "user_id",
+        "source_url",
+        "meta",
+        "duration",
+    ]
 
 
-async def test_filename_comes_from_content_disposition_then_the_url_path(
-    origin_client, origin_state, tenant, upstream
-):
+async def test_filename_comes_from_content_disposition_then_the_url_path(origin_client, origin_state, tenant, upstream):
     await from_url(origin_client, tenant.headers, url=f"{upstream.url}/download?id=7")
     await from_url(origin_client, tenant.headers, url=f"{upstream.url}/docs/notes%20v1.txt")
     await run_jobs(origin_state)
@@ -167,8 +179,9 @@ async def test_filename_comes_from_content_disposition_then_the_url_path(
 
 async def test_4xx_fails_at_once_with_the_seed_failure_webhook(origin_client, origin_state, tenant, upstream):
     source = f"{upstream.url}/missing.mp4"
-    job_id = (await from_url(origin_client, tenant.headers, url=source, userId="user-123",
-                             meta={"recordingId": "r1"})).json()["jobId"]
+    job_id = (
+        await from_url(origin_client, tenant.headers, url=source, userId="user-123", meta={"recordingId": "r1"})
+    ).json()["jobId"]
     await run_jobs(origin_state)
 
     job = (await origin_client.get(f"/upload/jobs/{job_id}", headers=tenant.headers)).json()
@@ -232,8 +245,13 @@ async def test_redirect_to_cloud_metadata_fails_without_retry(origin_client, ori
 
 @pytest.mark.parametrize(
     "url",
-    ["http://0x7f.1/", "http://2130706433/", "http://[::ffff:127.0.0.1]/", "http://[64:ff9b::a9fe:a9fe]/",
-     "http://127.0.0.1:1/"],
+    [
+        "http://0x7f.1/",
+        "http://2130706433/",
+        "http://[::ffff:127.0.0.1]/",
+        "http://[64:ff9b::a9fe:a9fe]/",
+        "http://127.0.0.1:1/",
+    ],
 )
 async def test_queued_job_to_a_private_address_fails_without_retry(origin_state, tenant, url):
     """What the route refuses up front is refused again by the job (say, a job queued before a policy change)."""

@@ -30,9 +30,7 @@ async def events(state: OriginState, tenant_id: str) -> int:
     return len(await state.store.webhooks.recent(tenant_id, 100))
 
 
-async def test_a_retry_after_the_file_was_registered_returns_that_file(
-    origin_state: OriginState, tenant: TenantAuth
-):
+async def test_a_retry_after_the_file_was_registered_returns_that_file(origin_state: OriginState, tenant: TenantAuth):
     first = await ingest_file(origin_state, tenant.tenant, spool(origin_state, "a", b"bytes"), request("tus:u1"))
     webhooks = await events(origin_state, tenant.tenant.id)
     assert webhooks == 1
@@ -52,7 +50,13 @@ async def test_a_retry_after_an_interrupted_attempt_finishes_its_reservation(
     assert bucket is not None
     # The earlier attempt reserved the name, then the process died before the file was ready.
     reserved = await origin_state.store.files.reserve(
-        tenant.tenant.id, bucket.name, "u1", "", "lecture.bin", require_signed=False, source="tus",
+        tenant.tenant.id,
+        bucket.name,
+        "u1",
+        "",
+        "lecture.bin",
+        require_signed=False,
+        source="tus",
         ingest_key="tus:u2",
     )
     record = await ingest_file(origin_state, tenant.tenant, spool(origin_state, "c", b"data"), request("tus:u2"))

@@ -16,9 +16,11 @@ CHUNK = 1024 * 1024
 
 
 def multipart_body(boundary: str, digest: hashlib._Hash) -> Iterator[bytes]:
-    yield (f"--{boundary}\r\nContent-Disposition: form-data; name=\"userId\"\r\n\r\nbig\r\n"
-           f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"big.bin\"\r\n"
-           "Content-Type: application/octet-stream\r\n\r\n").encode()
+    yield (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="userId"\r\n\r\nbig\r\n'
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="big.bin"\r\n'
+        "Content-Type: application/octet-stream\r\n\r\n"
+    ).encode()
     block = bytes(range(256)) * (CHUNK // 256)
     for i in range(SIZE // CHUNK):
         chunk = block[i % 256 :] + block[: i % 256]

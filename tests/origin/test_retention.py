@@ -79,8 +79,9 @@ async def _chunks(data: bytes) -> AsyncIterator[bytes]:
 async def test_a_reservation_left_by_a_dead_ingest_is_deleted_with_its_object(origin_state, tenant):
     store = origin_state.store
     bucket = await store.buckets.get(tenant.tenant.id, None)
-    reserved = await store.files.reserve(tenant.tenant.id, bucket.name, "u1", "", "talk.mp4", require_signed=False,
-                                        source="direct")
+    reserved = await store.files.reserve(
+        tenant.tenant.id, bucket.name, "u1", "", "talk.mp4", require_signed=False, source="direct"
+    )
     backend = origin_state.backend(bucket)
     await backend.write(reserved.key, _chunks(b"half-registered"))  # stored, then the process died
     assert await prune(origin_state) == (0, 0, 0)  # an ingest may still be storing it
@@ -88,6 +89,7 @@ async def test_a_reservation_left_by_a_dead_ingest_is_deleted_with_its_object(or
     assert await store.files.get(reserved.id) is None
     with pytest.raises(ObjectNotFound):
         await backend.stat(reserved.key)
-    again = await store.files.reserve(tenant.tenant.id, bucket.name, "u1", "", "talk.mp4", require_signed=False,
-                                     source="direct")
+    again = await store.files.reserve(
+        tenant.tenant.id, bucket.name, "u1", "", "talk.mp4", require_signed=False, source="direct"
+    )
     assert again.key == reserved.key  # the name is free again

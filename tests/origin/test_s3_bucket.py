@@ -30,9 +30,12 @@ async def s3_origin(tmp_path: Path, s3_backend_options: dict[str, Any]):
 
 async def test_upload_to_an_s3_bucket_probes_and_presigns(s3_origin, clip: Path):
     client, headers, state, tenant = s3_origin
-    response = await client.post("/upload/direct-upload", headers=headers,
-                                 files={"file": ("clip.mp4", clip.read_bytes())},
-                                 data={"bucket": "archive", "userId": "u"})
+    response = await client.post(
+        "/upload/direct-upload",
+        headers=headers,
+        files={"file": ("clip.mp4", clip.read_bytes())},
+        data={"bucket": "archive", "userId": "u"},
+    )
     assert response.status_code == 201, response.text
     body = response.json()
     assert abs(body["duration"] - 10.0) <= 0.1

@@ -20,8 +20,12 @@ BIG = 20_000_000_000  # past 32 bits: sizes are BIGINT
 
 async def test_tenant_is_created_with_a_default_bucket_and_found_by_id_name_and_api_key(store: Store):
     tenant, api_key = await store.tenants.create(
-        "acme", "local", webhook_url="https://hooks.example/x", whitelisted_domains=["a.example"],
-        app_ids=["app1"], max_file_size=BIG,
+        "acme",
+        "local",
+        webhook_url="https://hooks.example/x",
+        whitelisted_domains=["a.example"],
+        app_ids=["app1"],
+        max_file_size=BIG,
     )
     assert api_key.startswith("tk_")
     for found in (
@@ -63,12 +67,20 @@ async def test_update_tenant_changes_only_the_given_fields(store: Store):
     tenant, _ = await store.tenants.create("acme", "local", whitelisted_domains=["a.example"])
     assert await store.tenants.update(tenant.id) == tenant
     updated = await store.tenants.update(
-        tenant.id, name="acme2", webhook_url="https://h.example", app_ids=["x", "y"], max_file_size=BIG + 1,
+        tenant.id,
+        name="acme2",
+        webhook_url="https://h.example",
+        app_ids=["x", "y"],
+        max_file_size=BIG + 1,
         active=False,
     )
     assert updated is not None
     assert (updated.name, updated.webhook_url, updated.app_ids, updated.max_file_size, updated.active) == (
-        "acme2", "https://h.example", ["x", "y"], BIG + 1, False,
+        "acme2",
+        "https://h.example",
+        ["x", "y"],
+        BIG + 1,
+        False,
     )
     assert updated.whitelisted_domains == ["a.example"]
     reenabled = await store.tenants.update(tenant.id, active=True)
@@ -102,12 +114,24 @@ async def test_file_lifecycle_reserve_complete_list_delete(store: Store):
     assert reserved.require_signed is True
     assert await store.files.list_ready(tenant.id) == []  # uploading files are not listed
 
-    meta = FileMeta(size=BIG, etag="abc", mime="video/mp4", duration=10.04, width=640, height=360,
-                    video_codec="h264", audio_codec="aac")
+    meta = FileMeta(
+        size=BIG,
+        etag="abc",
+        mime="video/mp4",
+        duration=10.04,
+        width=640,
+        height=360,
+        video_codec="h264",
+        audio_codec="aac",
+    )
     async with store.transaction() as tx:
         done = await store.files.complete(reserved.id, meta, tx)
     assert (done.status, done.size, done.duration, done.width, done.video_codec) == (
-        "ready", BIG, 10.04, 640, "h264",
+        "ready",
+        BIG,
+        10.04,
+        640,
+        "h264",
     )
     assert isinstance(done.updated_at, float) and done.updated_at >= reserved.updated_at
     assert await store.files.get(reserved.id) == done
@@ -123,8 +147,9 @@ async def test_list_files_is_newest_first_and_limited(store: Store):
     tenant, _ = await store.tenants.create("acme", "local")
     ids = []
     for n in range(3):
-        record = await store.files.reserve(tenant.id, "default", "u", "", f"f{n}.txt", require_signed=False,
-                                          source="direct")
+        record = await store.files.reserve(
+            tenant.id, "default", "u", "", f"f{n}.txt", require_signed=False, source="direct"
+        )
         await store.files.complete(record.id, FileMeta(size=n, etag=str(n), mime="text/plain"))
         ids.append(record.id)
     assert [f.id for f in await store.files.list_ready(tenant.id, limit=2)] == ids[::-1][:2]
@@ -142,7 +167,12 @@ async def test_register_file_inserts_then_replaces(store: Store):
     )
     assert replaced is True
     assert (again.id, again.user_id, again.require_signed, again.size, again.etag, again.duration) == (
-        first.id, "u2", True, BIG, "e2", 3.5,
+        first.id,
+        "u2",
+        True,
+        BIG,
+        "e2",
+        3.5,
     )
 
 
@@ -151,10 +181,12 @@ async def test_concurrent_duplicate_names_get_distinct_suffixes_across_processes
     tenant, _ = await store.tenants.create("acme", "local")
     other = await open_store(db_url)
     try:
-        reservations = await asyncio.gather(*(
-            s.files.reserve(tenant.id, "default", "u", "d", "clip.mp4", require_signed=False, source="direct")
-            for s in [store, other] * 6
-        ))
+        reservations = await asyncio.gather(
+            *(
+                s.files.reserve(tenant.id, "default", "u", "d", "clip.mp4", require_signed=False, source="direct")
+                for s in [store, other] * 6
+            )
+        )
     finally:
         await other.close()
     names = sorted(r.filename for r in reservations)
@@ -181,7 +213,8 @@ async def test_signing_keys_rotate_and_retired_keys_verify_until_their_last_toke
     assert await store.signing_keys.verifying_jwks(now + 100) == [second.public_jwk]
     rows = await store.signing_keys.list_all()
     assert [(r["kid"], r["retired_at"] is None, r["max_exp"]) for r in rows] == [
-        (first.kid, False, int(now) + 100), (second.kid, True, 0),
+        (first.kid, False, int(now) + 100),
+        (second.kid, True, 0),
     ]
 
 
@@ -204,11 +237,17 @@ async def test_edges_register_heartbeat_and_age_out(store: Store):
 async def test_tus_upload_progress_and_the_cross_process_lease(store: Store):
     tenant, _ = await store.tenants.create("acme", "local")
     upload = await store.uploads.create(
-        tenant.id, length=None, metadata={"filename": "YS5tcDQ=", "flag": None}, bucket=None,
+        tenant.id,
+        length=None,
+        metadata={"filename": "YS5tcDQ=", "flag": None},
+        bucket=None,
         expires_at=time.time() + 60,
     )
     assert (upload.length, upload.offset, upload.metadata, upload.complete) == (
-        None, 0, {"filename": "YS5tcDQ=", "flag": None}, False,
+        None,
+        0,
+        {"filename": "YS5tcDQ=", "flag": None},
+        False,
     )
     assert await store.uploads.get(upload.id, "other-tenant") is None
     await store.uploads.set_progress(upload.id, BIG, length=BIG)
@@ -235,22 +274,36 @@ async def test_tus_upload_progress_and_the_cross_process_lease(store: Store):
 
 async def test_streams_are_unique_per_source_and_updated_in_transactions(store: Store):
     tenant, _ = await store.tenants.create("acme", "local")
-    new = NewStream(tenant_id=tenant.id, provider="ffmpeg", url="http://e/f/k.mp4", source_ref="f1",
-                    meta={"name": "L1"}, require_signed=True, qualities=[{"resolution": "240p"}],
-                    source_file_id="f1", bucket="default", output_prefix="k.mp4.stream/")
+    new = NewStream(
+        tenant_id=tenant.id,
+        provider="ffmpeg",
+        url="http://e/f/k.mp4",
+        source_ref="f1",
+        meta={"name": "L1"},
+        require_signed=True,
+        qualities=[{"resolution": "240p"}],
+        source_file_id="f1",
+        bucket="default",
+        output_prefix="k.mp4.stream/",
+    )
     async with store.transaction() as tx:
         stream_id = await store.streams.insert(tx, new)
     with pytest.raises(IntegrityError):
         async with store.transaction() as tx:
             await store.streams.insert(tx, new)
     async with store.transaction() as tx:
-        assert await store.streams.update(tx, stream_id, status="ready", progress=100, duration=4,
-                                         outputs={"hls": "x.m3u8"})
+        assert await store.streams.update(
+            tx, stream_id, status="ready", progress=100, duration=4, outputs={"hls": "x.m3u8"}
+        )
         assert [s.id for s in await store.streams.by_source(tx, tenant.id, "ffmpeg", ["f1", "f2"])] == [stream_id]
     stream = await store.streams.get(stream_id)
     assert stream is not None
     assert (stream.status, stream.progress, stream.duration, stream.outputs, stream.require_signed) == (
-        "ready", 100.0, 4.0, {"hls": "x.m3u8"}, True,
+        "ready",
+        100.0,
+        4.0,
+        {"hls": "x.m3u8"},
+        True,
     )
     assert await store.streams.by_output_prefix("k.mp4.stream/") == stream
     assert await store.streams.page(tenant.id, limit=10, offset=0, status="ready") == ([stream], 1)

@@ -75,8 +75,11 @@ def recorded_offset(server: OriginProcess, url: str, above: int, timeout: float 
     """
     deadline = time.monotonic() + timeout
     with contextlib.closing(sqlite3.connect(server.data_dir / "mediaedge.db")) as db:
-        while (offset := db.execute("SELECT upload_offset FROM tus_uploads WHERE id = ?",
-                                    (url.rsplit("/", 1)[1],)).fetchone()[0]) <= above:
+        while (
+            offset := db.execute(
+                "SELECT upload_offset FROM tus_uploads WHERE id = ?", (url.rsplit("/", 1)[1],)
+            ).fetchone()[0]
+        ) <= above:
             assert time.monotonic() < deadline, f"offset still {offset}"
             time.sleep(0.05)
     return int(offset)
@@ -85,6 +88,7 @@ def recorded_offset(server: OriginProcess, url: str, above: int, timeout: float 
 def _server_unread(sock: socket.socket) -> int | None:
     """Bytes the server's kernel holds for its end of ``sock`` that the server has not read yet
     (``rx_queue`` in /proc/net/tcp), or None while that socket is not listed."""
+
     def hex_address(address: tuple[str, int]) -> str:
         return f"{socket.htonl(int.from_bytes(socket.inet_aton(address[0]), 'big')):08X}:{address[1]:04X}"
 
@@ -147,8 +151,12 @@ def test_tuspy_uploads_in_chunks_with_metadata_and_checksums(shared_origin_serve
         file_stream=f,
         chunk_size=MiB,
         upload_checksum=True,
-        metadata={"filename": "lecture.bin", "userId": "user123", "destination": "course/materials",
-                  "requireSignedUrl": "true"},
+        metadata={
+            "filename": "lecture.bin",
+            "userId": "user123",
+            "destination": "course/materials",
+            "requireSignedUrl": "true",
+        },
     )
     uploader.upload()
     finished = uploader.request.response_headers
@@ -243,11 +251,16 @@ def node() -> str:
     return found
 
 
-def run_tus_js(node: str, options: dict[str, Any], on_event: Callable[[dict[str, Any]], None] | None = None,
-               timeout: float = 60) -> list[dict[str, Any]]:
+def run_tus_js(
+    node: str, options: dict[str, Any], on_event: Callable[[dict[str, Any]], None] | None = None, timeout: float = 60
+) -> list[dict[str, Any]]:
     """Run tests/js/tus_upload.mjs; returns its events, the last being ``success``."""
-    proc = subprocess.Popen([node, str(JS_DIR / "tus_upload.mjs"), json.dumps(options)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [node, str(JS_DIR / "tus_upload.mjs"), json.dumps(options)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     watchdog = threading.Timer(timeout, proc.kill)
     watchdog.start()
     try:
@@ -268,15 +281,24 @@ def js_options(server: OriginProcess, path: Path, base: str | None = None, **opt
     return {"endpoint": f"{base or server.url}/files", "apiKey": server.api_key, "path": str(path), **options}
 
 
-def test_tus_js_client_uploads_as_in_the_seed_example(node: str, shared_origin_server: OriginProcess,
-                                                     tmp_path: Path):
+def test_tus_js_client_uploads_as_in_the_seed_example(node: str, shared_origin_server: OriginProcess, tmp_path: Path):
     origin_server = shared_origin_server
     path = make_file(tmp_path, 3 * MiB + 7)
-    events = run_tus_js(node, js_options(
-        origin_server, path, chunkSize=MiB, headers={"Bucket": "default"},
-        metadata={"filename": "video.mp4", "filetype": "video/mp4", "userId": "user123",
-                  "destination": "course/materials"},
-    ))
+    events = run_tus_js(
+        node,
+        js_options(
+            origin_server,
+            path,
+            chunkSize=MiB,
+            headers={"Bucket": "default"},
+            metadata={
+                "filename": "video.mp4",
+                "filetype": "video/mp4",
+                "userId": "user123",
+                "destination": "course/materials",
+            },
+        ),
+    )
     done = events[-1]
     assert done["key"].endswith("/user123/course/materials/video.mp4") and done["fileId"]
     assert [e["sent"] for e in events if e["event"] == "progress"][-1] == path.stat().st_size
@@ -319,8 +341,9 @@ def test_tus_js_client_resumes_after_the_origin_is_killed_and_restarted(
     assert uploaded_sha256(origin_server, events[-1]["url"]) == sha256(path.read_bytes())
 
 
-def test_tus_js_client_parallel_uploads_are_concatenated(node: str, shared_origin_server: OriginProcess,
-                                                        tmp_path: Path):
+def test_tus_js_client_parallel_uploads_are_concatenated(
+    node: str, shared_origin_server: OriginProcess, tmp_path: Path
+):
     origin_server = shared_origin_server
     path = make_file(tmp_path, 3 * MiB + 5)
     events = run_tus_js(node, js_options(origin_server, path, parallelUploads=3, metadata={"filename": "par.bin"}))

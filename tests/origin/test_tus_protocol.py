@@ -55,8 +55,9 @@ async def create(client: httpx.AsyncClient, tenant, length: int | None, **header
 
 async def patch(client: httpx.AsyncClient, tenant, url: str, offset: int, data, **headers: str) -> httpx.Response:
     return await client.patch(
-        url, content=data, headers={**tenant.headers, **TUS, "Upload-Offset": str(offset), "Content-Type": OCTET,
-                                    **headers}
+        url,
+        content=data,
+        headers={**tenant.headers, **TUS, "Upload-Offset": str(offset), "Content-Type": OCTET, **headers},
     )
 
 
@@ -70,7 +71,12 @@ async def test_options_advertises_version_extensions_max_size_and_checksums(orig
     assert response.headers["tus-resumable"] == "1.0.0"
     assert response.headers["tus-version"] == "1.0.0"
     assert set(response.headers["tus-extension"].split(",")) >= {
-        "creation", "creation-with-upload", "creation-defer-length", "termination", "checksum", "expiration",
+        "creation",
+        "creation-with-upload",
+        "creation-defer-length",
+        "termination",
+        "checksum",
+        "expiration",
         "concatenation",
     }
     assert response.headers["tus-max-size"] == "10000000000"  # the seed's TUS default
@@ -95,8 +101,9 @@ async def test_every_request_needs_an_api_key(origin_client, tenant, method):
 
 
 async def test_an_unsupported_protocol_version_is_412(origin_client, tenant):
-    response = await origin_client.post("/files", headers={**tenant.headers, "Tus-Resumable": "0.2.2",
-                                                           "Upload-Length": "1"})
+    response = await origin_client.post(
+        "/files", headers={**tenant.headers, "Tus-Resumable": "0.2.2", "Upload-Length": "1"}
+    )
     assert response.status_code == 412
     assert response.headers["tus-version"] == "1.0.0"
     assert response.json()["error"] == "PreconditionFailed"
@@ -119,8 +126,9 @@ async def test_creation_then_head_reports_length_offset_metadata_and_expiry(orig
 
 @pytest.mark.parametrize("header", ["filename !!notbase64", "filename a b", "filename dmlkZW8", "a YQ==,a YQ=="])
 async def test_malformed_metadata_is_400(origin_client, tenant, header):
-    response = await origin_client.post("/files", headers={**tenant.headers, **TUS, "Upload-Length": "1",
-                                                           "Upload-Metadata": header})
+    response = await origin_client.post(
+        "/files", headers={**tenant.headers, **TUS, "Upload-Length": "1", "Upload-Metadata": header}
+    )
     assert response.status_code == 400
     assert response.json()["code"] == "TUS_METADATA_INVALID"
 
@@ -139,17 +147,29 @@ async def test_creation_needs_exactly_one_length_header_within_the_limit(origin_
 
 
 async def test_unknown_bucket_is_404_at_creation(origin_client, tenant):
-    response = await origin_client.post("/files", headers={**tenant.headers, **TUS, "Upload-Length": "1",
-                                                           "Bucket": "nope"})
+    response = await origin_client.post(
+        "/files", headers={**tenant.headers, **TUS, "Upload-Length": "1", "Bucket": "nope"}
+    )
     assert response.status_code == 404
     assert response.json()["code"] == "BUCKET_NOT_FOUND"
 
 
 async def test_chunks_complete_into_the_bucket_as_a_registered_file(origin_client, tenant, origin_state):
     data = bytes(range(256)) * 4000
-    url = await create(origin_client, tenant, len(data), **{"Upload-Metadata": metadata(
-        filename="video.bin", filetype="application/x-test", userId="user123", destination="course/materials",
-        requireSignedUrl="true")})
+    url = await create(
+        origin_client,
+        tenant,
+        len(data),
+        **{
+            "Upload-Metadata": metadata(
+                filename="video.bin",
+                filetype="application/x-test",
+                userId="user123",
+                destination="course/materials",
+                requireSignedUrl="true",
+            )
+        },
+    )
     offset = 0
     for size in (300_000, 400_000, len(data) - 700_000):
         response = await patch(origin_client, tenant, url, offset, data[offset : offset + size])
@@ -218,8 +238,7 @@ async def test_a_body_beyond_upload_length_is_413_keeping_what_fits(origin_clien
 
 
 @pytest.mark.parametrize("algorithm", ["md5", "sha1", "sha256"])
-async def test_checksums_are_verified_and_a_mismatch_discards_the_chunk(origin_client, tenant, origin_state,
-                                                                        algorithm):
+async def test_checksums_are_verified_and_a_mismatch_discards_the_chunk(origin_client, tenant, origin_state, algorithm):
     url = await create(origin_client, tenant, 8)
 
     def checksum(data: bytes) -> str:
@@ -258,24 +277,39 @@ async def test_a_deferred_length_is_fixed_by_a_later_patch(origin_client, tenant
 
 async def test_creation_with_upload_takes_the_first_chunk_and_can_finish(origin_client, tenant):
     digest = base64.b64encode(hashlib.sha1(b"hello").digest()).decode()
-    response = await origin_client.post("/files", content=b"hello", headers={
-        **tenant.headers, **TUS, "Upload-Length": "5", "Content-Type": OCTET, "Upload-Checksum": f"sha1 {digest}",
-        "Upload-Metadata": metadata(filename="hello.txt")})
+    response = await origin_client.post(
+        "/files",
+        content=b"hello",
+        headers={
+            **tenant.headers,
+            **TUS,
+            "Upload-Length": "5",
+            "Content-Type": OCTET,
+            "Upload-Checksum": f"sha1 {digest}",
+            "Upload-Metadata": metadata(filename="hello.txt"),
+        },
+    )
     assert response.status_code == 201
     assert response.headers["upload-offset"] == "5"
     assert response.headers["x-mediaedge-key"].endswith("/anonymous/hello.txt")
-    partly = await origin_client.post("/files", content=b"hel", headers={
-        **tenant.headers, **TUS, "Upload-Length": "5", "Content-Type": OCTET})
+    partly = await origin_client.post(
+        "/files", content=b"hel", headers={**tenant.headers, **TUS, "Upload-Length": "5", "Content-Type": OCTET}
+    )
     assert partly.headers["upload-offset"] == "3" and "x-mediaedge-file-id" not in partly.headers
-    mismatch = await origin_client.post("/files", content=b"hello", headers={
-        **tenant.headers, **TUS, "Upload-Length": "5", "Content-Type": OCTET, "Upload-Checksum": "sha1 AAAA"})
+    mismatch = await origin_client.post(
+        "/files",
+        content=b"hello",
+        headers={**tenant.headers, **TUS, "Upload-Length": "5", "Content-Type": OCTET, "Upload-Checksum": "sha1 AAAA"},
+    )
     assert mismatch.status_code == 460
     assert (await head(origin_client, tenant, mismatch.headers["location"])).headers["upload-offset"] == "0"
 
 
 async def test_an_empty_upload_is_registered_at_creation(origin_client, tenant):
-    response = await origin_client.post("/files", headers={**tenant.headers, **TUS, "Upload-Length": "0",
-                                                           "Upload-Metadata": metadata(filename="empty.txt")})
+    response = await origin_client.post(
+        "/files",
+        headers={**tenant.headers, **TUS, "Upload-Length": "0", "Upload-Metadata": metadata(filename="empty.txt")},
+    )
     assert response.status_code == 201
     assert response.headers["x-mediaedge-key"].endswith("/empty.txt")
     assert (await origin_client.get(response.headers["location"], headers=tenant.headers)).content == b""
@@ -298,8 +332,9 @@ async def test_a_tenant_cannot_touch_another_tenants_upload(origin_client, tenan
     _, other_key = await origin_state.store.tenants.create("other", origin_state.settings.storage.default)
     other = {"API-Key": other_key, **TUS}
     assert (await origin_client.head(url, headers=other)).status_code == 404
-    assert (await origin_client.patch(url, content=b"x", headers={**other, "Upload-Offset": "0",
-                                                                  "Content-Type": OCTET})).status_code == 404
+    assert (
+        await origin_client.patch(url, content=b"x", headers={**other, "Upload-Offset": "0", "Content-Type": OCTET})
+    ).status_code == 404
     assert (await origin_client.delete(url, headers=other)).status_code == 404
     assert (await origin_client.get(url, headers=other)).status_code == 404
     assert (await head(origin_client, tenant, url)).headers["upload-offset"] == "0"
@@ -314,8 +349,16 @@ async def test_partial_uploads_concatenate_into_a_final_upload(origin_client, te
         assert (await head(origin_client, tenant, url)).headers["upload-concat"] == "partial"
         urls.append(url)
     unfinished = await create(origin_client, tenant, 5, **{"Upload-Concat": "partial"})
-    post = lambda concat: origin_client.post("/files", headers={  # noqa: E731
-        **tenant.headers, **TUS, "Upload-Concat": concat, "Upload-Metadata": metadata(filename="joined.txt")})
+
+    def post(concat: str):
+        headers = {
+            **tenant.headers,
+            **TUS,
+            "Upload-Concat": concat,
+            "Upload-Metadata": metadata(filename="joined.txt"),
+        }
+        return origin_client.post("/files", headers=headers)
+
     assert (await post(f"final;{urls[0]} {unfinished}")).status_code == 400
     assert (await post(f"final;{urls[0]} /files/{'0' * 32}")).status_code == 404
     assert (await post("final;")).status_code == 400
@@ -344,17 +387,26 @@ async def _client(settings: Settings) -> AsyncIterator[tuple[httpx.AsyncClient, 
         await state.close()
 
 
-@pytest.mark.parametrize(("trusted", "public_url", "expected"), [
-    (True, "", "https://media.example.com/files/"),
-    (False, "", "http://10.0.0.5:8000/files/"),
-    (False, "https://upload.example.com", "https://upload.example.com/files/"),
-])
+@pytest.mark.parametrize(
+    ("trusted", "public_url", "expected"),
+    [
+        (True, "", "https://media.example.com/files/"),
+        (False, "", "http://10.0.0.5:8000/files/"),
+        (False, "https://upload.example.com", "https://upload.example.com/files/"),
+    ],
+)
 async def test_location_behind_a_reverse_proxy(tmp_path, trusted, public_url, expected):
     settings = make_settings(tmp_path / "var", origin={"trust_forwarded": trusted, "public_url": public_url})
     async for client, headers, _state in _client(settings):
-        response = await client.post("/files", headers={
-            **headers, "Upload-Length": "1", "X-Forwarded-Proto": "https",
-            "X-Forwarded-Host": "media.example.com, 10.0.0.1"})
+        response = await client.post(
+            "/files",
+            headers={
+                **headers,
+                "Upload-Length": "1",
+                "X-Forwarded-Proto": "https",
+                "X-Forwarded-Host": "media.example.com, 10.0.0.1",
+            },
+        )
         assert response.headers["location"].startswith(expected)
 
 
@@ -505,8 +557,9 @@ async def test_the_cleaner_service_expires_uploads_in_the_background(tmp_path):
         await state.close()
 
 
-async def test_the_cleaner_registers_finished_uploads_whose_ingest_failed(origin_client, tenant, origin_state,
-                                                                         monkeypatch):
+async def test_the_cleaner_registers_finished_uploads_whose_ingest_failed(
+    origin_client, tenant, origin_state, monkeypatch
+):
     backend = origin_state.backends["local"]
     real_put = backend.put_file
     monkeypatch.setattr(backend, "put_file", _failing_put)
@@ -525,8 +578,9 @@ async def _failing_put(key: str, path: str, content_type: str | None = None):
 
 async def test_a_clip_is_probed_and_its_file_webhook_queued(origin_client, tenant, origin_state, clip: Path):
     data = clip.read_bytes()
-    url = await create(origin_client, tenant, len(data), **{"Upload-Metadata": metadata(
-        filename="clip.mp4", userId="u1")})
+    url = await create(
+        origin_client, tenant, len(data), **{"Upload-Metadata": metadata(filename="clip.mp4", userId="u1")}
+    )
     half = len(data) // 2
     await patch(origin_client, tenant, url, 0, data[:half])
     done = await patch(origin_client, tenant, url, half, data[half:])
@@ -544,12 +598,16 @@ async def test_completion_into_an_s3_bucket_goes_through_a_multipart_upload(tmp_
         tenant = (await state.store.tenants.list_all())[0]
         await state.store.buckets.create(tenant.id, "archive", "s3")
         sent = metadata(filename="big.bin", bucket="archive")
-        created = await client.post("/files", headers={**headers, "Upload-Length": str(len(data)),
-                                                       "Upload-Metadata": sent})
+        created = await client.post(
+            "/files", headers={**headers, "Upload-Length": str(len(data)), "Upload-Metadata": sent}
+        )
         url = created.headers["location"]
         for offset in range(0, len(data), 2 * 1024 * 1024):
-            response = await client.patch(url, content=data[offset : offset + 2 * 1024 * 1024], headers={
-                **headers, "Upload-Offset": str(offset), "Content-Type": OCTET})
+            response = await client.patch(
+                url,
+                content=data[offset : offset + 2 * 1024 * 1024],
+                headers={**headers, "Upload-Offset": str(offset), "Content-Type": OCTET},
+            )
             assert response.status_code == 204, response.text
         key = response.headers["x-mediaedge-key"]
         assert (await state.backends["s3"].stat(key)).size == len(data)

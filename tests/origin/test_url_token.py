@@ -16,8 +16,12 @@ pytestmark = pytest.mark.anyio
 
 
 async def _upload(client: httpx.AsyncClient, headers: dict, name: str, data: bytes) -> dict:
-    response = await client.post("/upload/direct-upload", headers=headers, files={"file": (name, data)},
-                                 data={"userId": "u1", "destination": "course"})
+    response = await client.post(
+        "/upload/direct-upload",
+        headers=headers,
+        files={"file": (name, data)},
+        data={"userId": "u1", "destination": "course"},
+    )
     assert response.status_code == 201
     return response.json()
 
@@ -28,8 +32,9 @@ async def _keyset(client: httpx.AsyncClient) -> KeySet:
 
 async def test_token_for_a_file_verifies_with_the_published_jwks(origin_client, tenant):
     file = await _upload(origin_client, tenant.headers, "notes.txt", b"hello")
-    response = await origin_client.post("/auth/url-token", headers=tenant.headers,
-                                        json={"url": file["url"], "expiresIn": "5m"})
+    response = await origin_client.post(
+        "/auth/url-token", headers=tenant.headers, json={"url": file["url"], "expiresIn": "5m"}
+    )
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["signed"] is True
@@ -42,8 +47,9 @@ async def test_token_for_a_file_verifies_with_the_published_jwks(origin_client, 
     assert 295 <= claims.exp - time.time() <= 300
 
 
-@pytest.mark.parametrize(("expires_in", "seconds"), [("5m", 300), ("1h", 3600), ("2d", 172800), (3600, 3600),
-                                                     (None, 4 * 3600)])
+@pytest.mark.parametrize(
+    ("expires_in", "seconds"), [("5m", 300), ("1h", 3600), ("2d", 172800), (3600, 3600), (None, 4 * 3600)]
+)
 async def test_expires_in_forms_and_default_of_four_hours(origin_client, tenant, expires_in, seconds):
     file = await _upload(origin_client, tenant.headers, "a.txt", b"a")
     body = {"url": file["url"]} | ({} if expires_in is None else {"expiresIn": expires_in})
@@ -54,16 +60,18 @@ async def test_expires_in_forms_and_default_of_four_hours(origin_client, tenant,
 
 async def test_video_tokens_last_at_least_twice_the_duration(origin_client, tenant, clip):
     file = await _upload(origin_client, tenant.headers, "clip.mp4", clip.read_bytes())
-    token = (await origin_client.post("/auth/url-token", headers=tenant.headers,
-                                      json={"url": file["url"], "expiresIn": 5})).json()["token"]
+    token = (
+        await origin_client.post("/auth/url-token", headers=tenant.headers, json={"url": file["url"], "expiresIn": 5})
+    ).json()["token"]
     claims = (await _keyset(origin_client)).verify(token)
     assert claims.exp - time.time() >= 2 * CLIP_SECONDS - 2  # the clip's own length, not what the server probed
 
 
 async def test_prefix_token_opens_a_directory_and_nothing_outside_it(origin_client, tenant):
     file = await _upload(origin_client, tenant.headers, "master.m3u8", b"#EXTM3U")
-    response = await origin_client.post("/auth/url-token", headers=tenant.headers,
-                                        json={"url": file["url"], "scope": "prefix"})
+    response = await origin_client.post(
+        "/auth/url-token", headers=tenant.headers, json={"url": file["url"], "scope": "prefix"}
+    )
     body = response.json()
     prefix = file["key"].rsplit("/", 1)[0] + "/"
     assert body["url"].endswith(f"/{body['token']}/{file['key']}")  # the URL asked for, not its directory
@@ -72,16 +80,27 @@ async def test_prefix_token_opens_a_directory_and_nothing_outside_it(origin_clie
     assert claims.allows(prefix + "720p/seg_001.m4s", "198.51.100.1")
     assert not claims.allows(f"{tenant.tenant.id}/u1/other/x.mp4", "198.51.100.1")
     directory_url = file["url"].rsplit("/", 1)[0] + "/"
-    directory = (await origin_client.post("/auth/url-token", headers=tenant.headers,
-                                          json={"url": directory_url, "scope": "prefix"})).json()
+    directory = (
+        await origin_client.post(
+            "/auth/url-token", headers=tenant.headers, json={"url": directory_url, "scope": "prefix"}
+        )
+    ).json()
     assert directory["url"].endswith(f"/{directory['token']}/{prefix}")
 
 
 async def _stream_of(state: OriginState, file: dict, duration: float) -> str:
     """A ready local stream of ``file`` whose outputs lie in ``{key}.stream/``; its id."""
-    new = NewStream(tenant_id=file["key"].split("/", 1)[0], provider="ffmpeg", url=file["url"], source_ref=file["id"],
-                    meta={}, require_signed=True, source_file_id=file["id"], bucket="default",
-                    output_prefix=file["key"] + ".stream/")
+    new = NewStream(
+        tenant_id=file["key"].split("/", 1)[0],
+        provider="ffmpeg",
+        url=file["url"],
+        source_ref=file["id"],
+        meta={},
+        require_signed=True,
+        source_file_id=file["id"],
+        bucket="default",
+        output_prefix=file["key"] + ".stream/",
+    )
     async with state.store.transaction() as tx:
         stream_id = await state.store.streams.insert(tx, new)
         await state.store.streams.update(tx, stream_id, status="ready", duration=duration)
@@ -95,8 +114,9 @@ async def test_token_for_a_stream_playlist_answers_the_playlist_and_opens_the_st
     file = await _upload(origin_client, tenant.headers, "clip.mp4", b"not really a video")
     stream_id = await _stream_of(origin_state, file, duration=3600.0)
     master = f"{file['url']}.stream/master.m3u8"
-    response = await origin_client.post("/auth/url-token", headers=tenant.headers,
-                                        json={"url": master, "scope": scope, "expiresIn": "5m"})
+    response = await origin_client.post(
+        "/auth/url-token", headers=tenant.headers, json={"url": master, "scope": scope, "expiresIn": "5m"}
+    )
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["url"].endswith(f"/{body['token']}/{file['key']}.stream/master.m3u8")
@@ -109,15 +129,19 @@ async def test_token_for_a_stream_playlist_answers_the_playlist_and_opens_the_st
 
 async def test_exact_token_for_a_missing_stream_output_is_not_found(origin_client, tenant):
     file = await _upload(origin_client, tenant.headers, "clip.mp4", b"no stream made of it")
-    response = await origin_client.post("/auth/url-token", headers=tenant.headers,
-                                        json={"url": f"{file['url']}.stream/master.m3u8"})
+    response = await origin_client.post(
+        "/auth/url-token", headers=tenant.headers, json={"url": f"{file['url']}.stream/master.m3u8"}
+    )
     assert (response.status_code, response.json()["code"]) == (404, "FILE_NOT_FOUND")
 
 
 async def test_ip_bound_token(origin_client, tenant):
     file = await _upload(origin_client, tenant.headers, "a.txt", b"a")
-    token = (await origin_client.post("/auth/url-token", headers=tenant.headers,
-                                      json={"url": file["url"], "ip": "10.1.0.0/16"})).json()["token"]
+    token = (
+        await origin_client.post(
+            "/auth/url-token", headers=tenant.headers, json={"url": file["url"], "ip": "10.1.0.0/16"}
+        )
+    ).json()["token"]
     claims = (await _keyset(origin_client)).verify(token)
     assert claims.allows(file["key"], "10.1.2.3")
     assert not claims.allows(file["key"], "10.2.0.1")

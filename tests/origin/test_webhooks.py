@@ -143,8 +143,12 @@ async def test_direct_upload_webhook_is_delivered_signed_in_the_seed_shape(
 ):
     observer = EventLog()
     origin_state.pm.register(observer)
-    uploaded = await origin_client.post("/upload/direct-upload", headers=hooked.headers,
-                                        files={"file": ("video.mp4", clip.read_bytes())}, data={"userId": "user123"})
+    uploaded = await origin_client.post(
+        "/upload/direct-upload",
+        headers=hooked.headers,
+        files={"file": ("video.mp4", clip.read_bytes())},
+        data={"userId": "user123"},
+    )
     body = uploaded.json()
 
     await drain(origin_state)
@@ -319,4 +323,3 @@ async def test_leases_keep_dispatchers_from_sending_twice(store: Store):
     assert {d.id for d in taken_over} == ids
     assert not await store.webhooks.settle(mine.id, owner, status="delivered", next_attempt_at=0, error=None)
     assert await store.webhooks.settle(mine.id, "successor", status="delivered", next_attempt_at=0, error=None)
-

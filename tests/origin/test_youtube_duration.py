@@ -39,17 +39,45 @@ class FakeDataApi:
         if self.broken:
             return PlainTextResponse("<html>gateway</html>", 502)
         if query.get("key") != API_KEY:
-            return JSONResponse({"error": {"code": 400, "message": "API key not valid. Please pass a valid API key.",
-                                           "errors": [{"reason": "badRequest", "domain": "global"}]}}, 400)
+            return JSONResponse(
+                {
+                    "error": {
+                        "code": 400,
+                        "message": "API key not valid. Please pass a valid API key.",
+                        "errors": [{"reason": "badRequest", "domain": "global"}],
+                    }
+                },
+                400,
+            )
         if query.get("part") != "contentDetails":
             return JSONResponse({"error": {"code": 400, "message": "part is required"}}, 400)
-        items = [
-            {"kind": "youtube#video", "etag": "e", "id": query["id"],
-             "contentDetails": {"duration": self.durations[query["id"]], "dimension": "2d", "definition": "hd",
-                                "caption": "false", "licensedContent": True, "projection": "rectangular"}}
-        ] if query.get("id") in self.durations else []
-        return JSONResponse({"kind": "youtube#videoListResponse", "etag": "list", "items": items,
-                             "pageInfo": {"totalResults": len(items), "resultsPerPage": len(items)}})
+        items = (
+            [
+                {
+                    "kind": "youtube#video",
+                    "etag": "e",
+                    "id": query["id"],
+                    "contentDetails": {
+                        "duration": self.durations[query["id"]],
+                        "dimension": "2d",
+                        "definition": "hd",
+                        "caption": "false",
+                        "licensedContent": True,
+                        "projection": "rectangular",
+                    },
+                }
+            ]
+            if query.get("id") in self.durations
+            else []
+        )
+        return JSONResponse(
+            {
+                "kind": "youtube#videoListResponse",
+                "etag": "list",
+                "items": items,
+                "pageInfo": {"totalResults": len(items), "resultsPerPage": len(items)},
+            }
+        )
 
 
 @pytest.fixture
@@ -65,8 +93,11 @@ async def data_api(api_port: int) -> AsyncIterator[FakeDataApi]:
 
 
 def youtube_settings(tmp_path: Path, api_port: int, api_key: str) -> Settings:
-    return make_settings(tmp_path / "var", net={"allow": [f"127.0.0.1:{api_port}"]},
-                         youtube={"api_key": api_key, "base_url": f"http://127.0.0.1:{api_port}/youtube/v3"})
+    return make_settings(
+        tmp_path / "var",
+        net={"allow": [f"127.0.0.1:{api_port}"]},
+        youtube={"api_key": api_key, "base_url": f"http://127.0.0.1:{api_port}/youtube/v3"},
+    )
 
 
 @pytest.fixture
@@ -118,17 +149,20 @@ async def test_api_refusals_are_bad_gateway_with_the_apis_message_and_never_the_
     assert "API key not valid" in response.json()["message"] and "wrong-key" not in response.text
 
 
-async def test_the_data_api_is_reached_only_through_net_allow(tmp_path: Path, api_port: int, data_api: FakeDataApi,
-                                                              origin_state, origin_client, tenant):
-    origin_state.settings = make_settings(tmp_path / "var", youtube={
-        "api_key": API_KEY, "base_url": f"http://127.0.0.1:{api_port}/youtube/v3"})  # loopback not allowed
+async def test_the_data_api_is_reached_only_through_net_allow(
+    tmp_path: Path, api_port: int, data_api: FakeDataApi, origin_state, origin_client, tenant
+):
+    origin_state.settings = make_settings(
+        tmp_path / "var", youtube={"api_key": API_KEY, "base_url": f"http://127.0.0.1:{api_port}/youtube/v3"}
+    )  # loopback not allowed
     response = await _duration(origin_client, tenant, f"https://youtu.be/{VIDEO}")
     assert (response.status_code, response.json()["code"]) == (502, "YOUTUBE_API_ERROR")
     assert data_api.queries == []
 
 
-async def test_without_an_api_key_the_answer_names_the_setting(tmp_path: Path, api_port: int, data_api: FakeDataApi,
-                                                               origin_state, origin_client, tenant):
+async def test_without_an_api_key_the_answer_names_the_setting(
+    tmp_path: Path, api_port: int, data_api: FakeDataApi, origin_state, origin_client, tenant
+):
     origin_state.settings = youtube_settings(tmp_path, api_port, "")
     response = await _duration(origin_client, tenant, f"https://www.youtube.com/watch?v={VIDEO}")
     assert response.status_code == 400

@@ -15,5 +15,12 @@ def test_docs_plugins_md_shows_this_very_provider_and_imports_only_mediaedge():
     assert (root / "tests" / "plugins" / "mytranscoder.py").read_text() in doc
     code = "\n".join(re.findall(r"```python\n(.*?)```", doc, re.S))
     imported = {m.split(".")[0] for m in re.findall(r"^\s*(?:from|import) ([\w.]+)", code, re.M)}
-    assert imported <= {"__future__", "typing", "shutil", "pytest", "mediaedge", "mytranscoder",
-                        "mediaedge_storage_dict"}, imported
+    assert imported <= {
+        "__future__",
+        "typing",
+        "shutil",
+        "pytest",
+        "mediaedge",
+        "mytranscoder",
+        "mediaedge_storage_dict",
+    }, imported

@@ -40,10 +40,18 @@ FAST: dict[str, dict[str, Any]] = {
 LADDER = [
     {"resolution": "360p", "type": "dash", "container_type": "fmp4", "video_config": {"bitrate": 800_000}},
     {"resolution": "240p", "type": "dash", "container_type": "fmp4", "video_config": {"bitrate": 400_000}},
-    {"resolution": "144p", "type": "hls", "container_type": "mp4",
-     "video_config": {"codec": "h264", "bitrate": 200_000}},
-    {"resolution": "audio", "type": "dash", "container_type": "fmp4",
-     "audio_config": {"codec": "aac", "bitrate": 128_000, "channels": "2", "sample_rate": 48_000}},
+    {
+        "resolution": "144p",
+        "type": "hls",
+        "container_type": "mp4",
+        "video_config": {"codec": "h264", "bitrate": 200_000},
+    },
+    {
+        "resolution": "audio",
+        "type": "dash",
+        "container_type": "fmp4",
+        "audio_config": {"codec": "aac", "bitrate": 128_000, "channels": "2", "sample_rate": 48_000},
+    },
 ]
 SOURCE_KEY = "t1/u1/lectures/clip.mp4"
 PREFIX = SOURCE_KEY + ".stream/"
@@ -106,13 +114,15 @@ async def transcode(
     ffmpeg = {"preset": "ultrafast", **(options or {})}
     overrides: dict[str, Any] = {"data_dir": str(root / "var"), "plugins": {"ffmpeg": ffmpeg}}
     provider = FfmpegProvider.from_settings(load_settings(environ={}, overrides=overrides))
-    source = StreamSource("s1", f"https://edge.test/F1/{SOURCE_KEY}", "clip", key=SOURCE_KEY, storage=storage,
-                          output_prefix=PREFIX)
+    source = StreamSource(
+        "s1", f"https://edge.test/F1/{SOURCE_KEY}", "clip", key=SOURCE_KEY, storage=storage, output_prefix=PREFIX
+    )
     reports = Reports([])
     (root / "work").mkdir()
     async with httpx.AsyncClient() as http:
-        result = await provider.create(source, parse_qualities(qualities) if qualities else None,
-                                       make_context(http, root / "work", reports))
+        result = await provider.create(
+            source, parse_qualities(qualities) if qualities else None, make_context(http, root / "work", reports)
+        )
     return storage, result, reports
 
 

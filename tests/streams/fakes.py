@@ -43,10 +43,12 @@ class FakeCloudflare(FakeService):
     @property
     def app(self) -> Starlette:
         base = "/client/v4/accounts/{account}/stream"
-        return Starlette(routes=[
-            Route(f"{base}/copy", self.copy, methods=["POST"]),
-            Route(f"{base}/{{uid}}", self.video, methods=["GET", "DELETE"]),
-        ])
+        return Starlette(
+            routes=[
+                Route(f"{base}/copy", self.copy, methods=["POST"]),
+                Route(f"{base}/{{uid}}", self.video, methods=["GET", "DELETE"]),
+            ]
+        )
 
     @staticmethod
     def envelope(result: Any, status: int = 200, errors: list[dict[str, Any]] | None = None) -> JSONResponse:
@@ -67,8 +69,13 @@ class FakeCloudflare(FakeService):
         if not body.get("url") or "refused" in body["url"]:
             return self.envelope(None, 400, [{"code": 10005, "message": "Invalid URL"}])
         uid = secrets.token_hex(16)
-        self.videos[uid] = {"uid": uid, "url": body["url"], "meta": body.get("meta"), "step": 0,
-                            "requireSignedURLs": body.get("requireSignedURLs", False)}
+        self.videos[uid] = {
+            "uid": uid,
+            "url": body["url"],
+            "meta": body.get("meta"),
+            "step": 0,
+            "requireSignedURLs": body.get("requireSignedURLs", False),
+        }
         return self.envelope(self._view(uid))
 
     async def video(self, request: Request) -> Response:
@@ -96,8 +103,12 @@ class FakeCloudflare(FakeService):
         ready = state == "ready"
         host = f"https://customer-test.cloudflarestream.com/{uid}"
         return {
-            "uid": uid, "readyToStream": ready, "status": status, "meta": video["meta"],
-            "requireSignedURLs": video["requireSignedURLs"], "thumbnail": f"{host}/thumbnails/thumbnail.jpg",
+            "uid": uid,
+            "readyToStream": ready,
+            "status": status,
+            "meta": video["meta"],
+            "requireSignedURLs": video["requireSignedURLs"],
+            "thumbnail": f"{host}/thumbnails/thumbnail.jpg",
             "duration": 10.5 if ready else -1,
             "playback": {"hls": f"{host}/manifest/video.m3u8", "dash": f"{host}/manifest/video.mpd"},
         }
@@ -108,11 +119,13 @@ class FakeVdocipher(FakeService):
 
     @property
     def app(self) -> Starlette:
-        return Starlette(routes=[
-            Route("/api/videos/importUrl", self.import_url, methods=["PUT"]),
-            Route("/api/videos/{video_id}", self.video, methods=["GET"]),
-            Route("/api/videos", self.delete, methods=["DELETE"]),
-        ])
+        return Starlette(
+            routes=[
+                Route("/api/videos/importUrl", self.import_url, methods=["PUT"]),
+                Route("/api/videos/{video_id}", self.video, methods=["GET"]),
+                Route("/api/videos", self.delete, methods=["DELETE"]),
+            ]
+        )
 
     async def _refuse(self, request: Request) -> Response | None:
         refused = await self._record(request)
@@ -140,10 +153,19 @@ class FakeVdocipher(FakeService):
             return JSONResponse({"message": "Video not found"}, 404)
         video["step"] += 1
         status = "Error" if "broken" in video["url"] else self.STATES[min(video["step"], len(self.STATES) - 1)]
-        posters = [{"width": 854, "height": 480, "posterUrl": "https://cdn.vdocipher.test/poster/x.480.jpeg"},
-                   {"width": 427, "height": 240, "posterUrl": "https://cdn.vdocipher.test/poster/x.240.jpeg"}]
-        return JSONResponse({"id": request.path_params["video_id"], "title": video["title"], "status": status,
-                             "length": 10 if status == "ready" else 0, "posters": posters if status == "ready" else []})
+        posters = [
+            {"width": 854, "height": 480, "posterUrl": "https://cdn.vdocipher.test/poster/x.480.jpeg"},
+            {"width": 427, "height": 240, "posterUrl": "https://cdn.vdocipher.test/poster/x.240.jpeg"},
+        ]
+        return JSONResponse(
+            {
+                "id": request.path_params["video_id"],
+                "title": video["title"],
+                "status": status,
+                "length": 10 if status == "ready" else 0,
+                "posters": posters if status == "ready" else [],
+            }
+        )
 
     async def delete(self, request: Request) -> Response:
         if refused := await self._refuse(request):

@@ -43,8 +43,9 @@ async def get(client: httpx.AsyncClient, tenant: TenantAuth, stream_id: str) -> 
 
 async def upload_clip(client: httpx.AsyncClient, tenant: TenantAuth, clip: Path) -> dict[str, Any]:
     files = {"file": ("video.mp4", clip.read_bytes())}
-    response = await client.post("/upload/direct-upload", headers=tenant.headers, files=files,
-                                 data={"userId": "u", "destination": "dest"})
+    response = await client.post(
+        "/upload/direct-upload", headers=tenant.headers, files=files, data={"userId": "u", "destination": "dest"}
+    )
     assert response.status_code == 201, response.text
     return response.json()
 
@@ -54,22 +55,43 @@ async def upload_clip(client: httpx.AsyncClient, tenant: TenantAuth, clip: Path)
     [
         ({}, 400, "streams must be a non-empty array"),
         ({"streams": [{"url": "https://cdn.test/a.mp4"}]}, 400, "streams[0].meta.name is required"),
-        ({"streams": [{"url": "https://cdn.test/a.mp4", "meta": {"name": " "}}]}, 400,
-         "streams[0].meta.name is required"),
+        (
+            {"streams": [{"url": "https://cdn.test/a.mp4", "meta": {"name": " "}}]},
+            400,
+            "streams[0].meta.name is required",
+        ),
         ({"streams": [memory("https://cdn.test/a.mp4"), {"meta": LECTURE}]}, 400, "streams[1].url is required"),
         ({"streams": [memory("ftp://cdn.test/a.mp4")]}, 400, "streams[0].url must be an http(s) URL"),
-        ({"streams": [memory("https://cdn.test/a.mp4", required_signed_url="yes")]}, 400,
-         "streams[0].required_signed_url must be a boolean"),
-        ({"streams": [memory("https://cdn.test/a.mp4", provider="youtube")]}, 400,
-         "streams[0].provider: unknown provider 'youtube' (available: cloudflare_stream, ffmpeg, memory, vdocipher)"),
-        ({"streams": [memory("https://cdn.test/a.mp4", provider="vdocipher")]}, 400,
-         "streams[0].provider: vdocipher needs plugins.vdocipher.api_secret"),
-        ({"streams": [memory("https://cdn.test/a.mp4", qualities=TOO_FAST)]},
-         400, "streams[0].qualities[0].video_config.bitrate: 9000000 exceeds the 720p maximum of 4000000 bps"),
-        ({"streams": [memory("https://cdn.test/a.mp4", qualities=[])]}, 400,
-         "streams[0].qualities: must be a non-empty array"),
-        ({"streams": [{"url": "https://edge.test/abc/t/u/a.mp4", "meta": LECTURE}]}, 404,
-         "streams[0].url: File not found"),
+        (
+            {"streams": [memory("https://cdn.test/a.mp4", required_signed_url="yes")]},
+            400,
+            "streams[0].required_signed_url must be a boolean",
+        ),
+        (
+            {"streams": [memory("https://cdn.test/a.mp4", provider="youtube")]},
+            400,
+            "streams[0].provider: unknown provider 'youtube' (available: cloudflare_stream, ffmpeg, memory, vdocipher)",
+        ),
+        (
+            {"streams": [memory("https://cdn.test/a.mp4", provider="vdocipher")]},
+            400,
+            "streams[0].provider: vdocipher needs plugins.vdocipher.api_secret",
+        ),
+        (
+            {"streams": [memory("https://cdn.test/a.mp4", qualities=TOO_FAST)]},
+            400,
+            "streams[0].qualities[0].video_config.bitrate: 9000000 exceeds the 720p maximum of 4000000 bps",
+        ),
+        (
+            {"streams": [memory("https://cdn.test/a.mp4", qualities=[])]},
+            400,
+            "streams[0].qualities: must be a non-empty array",
+        ),
+        (
+            {"streams": [{"url": "https://edge.test/abc/t/u/a.mp4", "meta": LECTURE}]},
+            404,
+            "streams[0].url: File not found",
+        ),
     ],
 )
 async def test_invalid_requests_are_refused_with_the_reason(origin_client, tenant, body, status, message):
@@ -83,8 +105,13 @@ async def test_the_api_key_is_required(origin_client):
 
 
 async def test_streams_go_pending_processing_downloading_ready_with_a_webhook_each(origin_client, tenant, origin_state):
-    response = await create(origin_client, tenant, memory("https://cdn.test/a.mp4"),
-                            memory("https://cdn.test/a.mp4"), memory("https://cdn.test/b.mp4"))
+    response = await create(
+        origin_client,
+        tenant,
+        memory("https://cdn.test/a.mp4"),
+        memory("https://cdn.test/a.mp4"),
+        memory("https://cdn.test/b.mp4"),
+    )
     assert response.status_code == 201
     body = response.json()
     assert (body["created"], body["count"], body["existing"]) == (True, 2, [])  # a.mp4 twice in the batch: once
@@ -113,12 +140,19 @@ async def test_streams_go_pending_processing_downloading_ready_with_a_webhook_ea
         },
     }
 
-    again = (await create(origin_client, tenant, memory("https://cdn.test/b.mp4"), memory("https://cdn.test/a.mp4"))).json()
+    again = (
+        await create(origin_client, tenant, memory("https://cdn.test/b.mp4"), memory("https://cdn.test/a.mp4"))
+    ).json()
     assert (again["created"], again["count"], again["ids"]) == (False, 0, [])
     assert [e["url"] for e in again["existing"]] == ["https://cdn.test/b.mp4", "https://cdn.test/a.mp4"]  # as asked
     assert again["existing"][1] == {
-        "id": body["ids"][0], "url": "https://cdn.test/a.mp4", "status": "ready", "uid": ready["uid"],
-        "hls_url": ready["hls_url"], "dash_url": ready["dash_url"], "thumbnail": ready["thumbnail"],
+        "id": body["ids"][0],
+        "url": "https://cdn.test/a.mp4",
+        "status": "ready",
+        "uid": ready["uid"],
+        "hls_url": ready["hls_url"],
+        "dash_url": ready["dash_url"],
+        "thumbnail": ready["thumbnail"],
     }
 
 
@@ -211,9 +245,11 @@ async def test_ffmpeg_stream_of_an_uploaded_file_plays_through_the_edge_contract
     origin_client, tenant, origin_state, clip: Path
 ):
     file = await upload_clip(origin_client, tenant, clip)
-    qualities = [{"resolution": "240p", "type": "dash", "video_config": {}},
-                 {"resolution": "144p", "type": "dash", "video_config": {}},
-                 {"resolution": "audio", "type": "dash", "audio_config": {"bitrate": 64_000}}]
+    qualities = [
+        {"resolution": "240p", "type": "dash", "video_config": {}},
+        {"resolution": "144p", "type": "dash", "video_config": {}},
+        {"resolution": "audio", "type": "dash", "audio_config": {"bitrate": 64_000}},
+    ]
     body = (await create(origin_client, tenant, {"url": file["url"], "meta": LECTURE, "qualities": qualities})).json()
     stream_id = body["ids"][0]
     await drain(origin_state)
@@ -223,13 +259,17 @@ async def test_ffmpeg_stream_of_an_uploaded_file_plays_through_the_edge_contract
     assert (stream["status"], stream["provider"], stream["uid"]) == ("ready", "ffmpeg", stream_id)
     assert stream["duration"] == 10.0
     assert (stream["hls_url"], stream["dash_url"], stream["thumbnail"]) == (
-        f"{base}master.m3u8", f"{base}manifest.mpd", f"{base}poster.jpg"
+        f"{base}master.m3u8",
+        f"{base}manifest.mpd",
+        f"{base}poster.jpg",
     )
     assert [r["name"] for r in stream["outputs"]["renditions"]] == ["240p", "144p", "audio-64k"]
     assert stream["qualities"][0]["video_config"] == {"codec": "h264", "bitrate": 400_000, "index": 0}
     events = await stream_events(origin_state, tenant.tenant.id)
     assert [(e["data"]["status"], e["data"]["uid"]) for e in events] == [
-        ("processing", stream_id), ("downloading", stream_id), ("ready", stream_id)
+        ("processing", stream_id),
+        ("downloading", stream_id),
+        ("ready", stream_id),
     ]
     assert events[-1]["data"]["hlsUrl"] == stream["hls_url"] and events[-1]["data"]["duration"] == 10.0
 
@@ -262,10 +302,15 @@ async def test_ffmpeg_stream_of_an_uploaded_file_plays_through_the_edge_contract
 
 async def test_ffmpeg_refuses_a_ladder_above_the_uploaded_source(origin_client, tenant, clip: Path):
     file = await upload_clip(origin_client, tenant, clip)
-    response = await create(origin_client, tenant, {"url": file["url"], "meta": LECTURE,
-                                                   "qualities": [{"resolution": "720p"}, {"resolution": "1080p"}]})
+    response = await create(
+        origin_client,
+        tenant,
+        {"url": file["url"], "meta": LECTURE, "qualities": [{"resolution": "720p"}, {"resolution": "1080p"}]},
+    )
     assert response.status_code == 400
     assert response.json() == {
-        "statusCode": 400, "error": "BadRequest", "code": "QUALITIES_INVALID",
+        "statusCode": 400,
+        "error": "BadRequest",
+        "code": "QUALITIES_INVALID",
         "message": "streams[0].qualities: every video quality is above the source resolution (640x360)",
     }

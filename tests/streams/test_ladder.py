@@ -39,16 +39,18 @@ def media_segments(text: str) -> tuple[int, str | None, list[tuple[float, str]]]
     assert lines[0] == "#EXTM3U" and lines[-1] == "#EXT-X-ENDLIST"
     target = int(next(line for line in lines if line.startswith("#EXT-X-TARGETDURATION")).split(":")[1])
     init = next((attributes(line)["URI"] for line in lines if line.startswith("#EXT-X-MAP")), None)
-    segments = [(float(line[8:].rstrip(",")), lines[i + 1])
-                for i, line in enumerate(lines) if line.startswith("#EXTINF")]
+    segments = [
+        (float(line[8:].rstrip(",")), lines[i + 1]) for i, line in enumerate(lines) if line.startswith("#EXTINF")
+    ]
     return target, init, segments
 
 
 def probe(path: Path | str, *args: str) -> dict:
     exe = ffprobe_exe()
     assert exe, "ffprobe is needed"
-    out = subprocess.run([exe, "-v", "error", "-print_format", "json", *args, str(path)], check=True,
-                         capture_output=True).stdout
+    out = subprocess.run(
+        [exe, "-v", "error", "-print_format", "json", *args, str(path)], check=True, capture_output=True
+    ).stdout
     return json.loads(out)
 
 
@@ -72,8 +74,17 @@ def test_master_playlist_lists_each_video_rendition_with_the_shared_audio_group(
         assert int(attrs["BANDWIDTH"]) >= int(attrs["AVERAGE-BANDWIDTH"]) > 0
         assert attrs["AUDIO"] == "audio"
     audio = [attributes(line) for line in text.splitlines() if line.startswith("#EXT-X-MEDIA:")]
-    assert audio == [{"TYPE": "AUDIO", "GROUP-ID": "audio", "NAME": "audio-128k", "DEFAULT": "YES",
-                      "AUTOSELECT": "YES", "CHANNELS": "2", "URI": "audio-128k/index.m3u8"}]
+    assert audio == [
+        {
+            "TYPE": "AUDIO",
+            "GROUP-ID": "audio",
+            "NAME": "audio-128k",
+            "DEFAULT": "YES",
+            "AUTOSELECT": "YES",
+            "CHANNELS": "2",
+            "URI": "audio-128k/index.m3u8",
+        }
+    ]
 
 
 @pytest.mark.parametrize("name", ["360p", "240p", "144p", "audio-128k"])
@@ -121,8 +132,9 @@ def test_each_rendition_has_its_codec_size_and_bitrate(ladder: Ladder, name: str
 def test_keyframes_are_aligned_across_renditions(ladder: Ladder, tmp_path: Path):
     keyframes = {}
     for name in VIDEO:
-        packets = probe(rendition_file(ladder, name, tmp_path), "-select_streams", "v", "-show_entries",
-                        "packet=pts_time,flags")["packets"]
+        packets = probe(
+            rendition_file(ladder, name, tmp_path), "-select_streams", "v", "-show_entries", "packet=pts_time,flags"
+        )["packets"]
         keyframes[name] = [round(float(p["pts_time"]), 3) for p in packets if "K" in p["flags"]]
     assert keyframes["360p"] == keyframes["240p"] == keyframes["144p"]
     assert keyframes["360p"] == pytest.approx([n * KEYFRAME_SECONDS for n in range(5)], abs=0.05)
@@ -132,7 +144,10 @@ def test_keyframes_are_aligned_across_renditions(ladder: Ladder, tmp_path: Path)
 def test_ffmpeg_plays_the_hls_and_dash_manifests(ladder: Ladder, manifest: str):
     streams = probe(ladder.dir / manifest, "-show_entries", "stream=codec_name,width,height")["streams"]
     assert {(s["codec_name"], s.get("width")) for s in streams} == {
-        ("h264", 640), ("h264", 426), ("h264", 256), ("aac", None)
+        ("h264", 640),
+        ("h264", 426),
+        ("h264", 256),
+        ("aac", None),
     }
 
 
@@ -171,18 +186,28 @@ def test_nothing_but_the_stream_is_in_its_prefix(ladder: Ladder):
 @pytest.mark.anyio
 async def test_mpegts_hls_variants_beside_an_hevc_dash_rendition(tmp_path: Path, clip: Path):
     qualities: list[dict[str, Any]] = [
-        {"resolution": "240p", "type": "hls", "container_type": "mpegts", "video_config": {"bitrate": 400_000},
-         "audio_config": {"bitrate": 96_000}},
+        {
+            "resolution": "240p",
+            "type": "hls",
+            "container_type": "mpegts",
+            "video_config": {"bitrate": 400_000},
+            "audio_config": {"bitrate": 96_000},
+        },
         {"resolution": "144p", "type": "hls", "container_type": "mpegts", "video_config": {"bitrate": 200_000}},
-        {"resolution": "audio", "type": "hls", "container_type": "mpegts",
-         "audio_config": {"bitrate": 64_000, "sample_rate": 44_100, "channels": "1"}},
+        {
+            "resolution": "audio",
+            "type": "hls",
+            "container_type": "mpegts",
+            "audio_config": {"bitrate": 64_000, "sample_rate": 44_100, "channels": "1"},
+        },
         {"resolution": "144p", "type": "dash", "video_config": {"codec": "h265", "bitrate": 200_000}},
         {"resolution": "1080p", "type": "dash"},  # above the 360p source: skipped
     ]
     _, result, _ = await transcode(tmp_path, clip, qualities)
     out = tmp_path / "objects" / PREFIX
     assert [uri for _, uri in master_variants((out / "master.m3u8").read_text())] == [
-        "240p/index.m3u8", "144p/index.m3u8"
+        "240p/index.m3u8",
+        "144p/index.m3u8",
     ]
     for name, rate, channels in [("240p", 48_000, 2), ("144p", 44_100, 1)]:  # 144p takes the audio-only quality's
         _, init, segments = media_segments((out / name / "index.m3u8").read_text())
@@ -195,7 +220,9 @@ async def test_mpegts_hls_variants_beside_an_hevc_dash_rendition(tmp_path: Path,
     streams = probe(out / "manifest.mpd", "-show_entries", "stream=codec_name,codec_tag_string")["streams"]
     assert streams == [{"codec_name": "hevc", "codec_tag_string": "hvc1"}]
     assert [(r["name"], r["packaging"]) for r in result.outputs["renditions"]] == [
-        ("144p-h265", "cmaf"), ("240p", "mpegts"), ("144p", "mpegts")
+        ("144p-h265", "cmaf"),
+        ("240p", "mpegts"),
+        ("144p", "mpegts"),
     ]
 
 

@@ -20,16 +20,23 @@ def test_without_ffmpeg_the_origin_warns_at_start_and_refuses_ffmpeg_streams(tmp
     origin = OriginProcess(tmp_path / "var", env={"PATH": str(empty), "IMAGEIO_FFMPEG_EXE": str(empty / "ffmpeg")})
     origin.start()
     try:
-        up = httpx.post(f"{origin.url}/upload/direct-upload", headers=origin.headers,
-                        files={"file": ("clip.mp4", b"\0" * 4096)}, data={"userId": "user1"})
+        up = httpx.post(
+            f"{origin.url}/upload/direct-upload",
+            headers=origin.headers,
+            files={"file": ("clip.mp4", b"\0" * 4096)},
+            data={"userId": "user1"},
+        )
         assert up.status_code == 201, up.text
         stream = {"url": up.json()["url"], "meta": {"name": "clip"}, "provider": "ffmpeg"}
         created = httpx.post(f"{origin.url}/streams/v1/create", headers=origin.headers, json={"streams": [stream]})
     finally:
         origin.stop()
     body = created.json()
-    assert (created.status_code, body["code"], body["error"]) == (503, "STREAM_PROVIDER_UNAVAILABLE",
-                                                                  "ServiceUnavailable")
+    assert (created.status_code, body["code"], body["error"]) == (
+        503,
+        "STREAM_PROVIDER_UNAVAILABLE",
+        "ServiceUnavailable",
+    )
     assert body["message"].startswith("streams[0].provider: the ffmpeg provider needs ffmpeg and ffprobe")
     assert "apt-get install ffmpeg" in body["message"]
     log = origin.log_path.read_text()

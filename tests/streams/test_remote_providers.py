@@ -22,8 +22,13 @@ from tests.streams.fakes import CF_ACCOUNT, CF_TOKEN, VDO_SECRET, FakeCloudflare
 
 pytestmark = pytest.mark.anyio
 
-SOURCE = StreamSource("s1", "https://cdn.test/F1/t/u/lecture.mp4", "Lecture 1",
-                      {"name": "Lecture 1", "recordingId": "r1"}, require_signed=True)
+SOURCE = StreamSource(
+    "s1",
+    "https://cdn.test/F1/t/u/lecture.mp4",
+    "Lecture 1",
+    {"name": "Lecture 1", "recordingId": "r1"},
+    require_signed=True,
+)
 
 
 @pytest.fixture
@@ -65,17 +70,29 @@ async def test_cloudflare_copies_polls_to_ready_and_deletes(settings, cloudflare
     async with httpx.AsyncClient() as http:
         ctx = make_context(http, tmp_path)
         created = await provider.create(SOURCE, None, ctx)
-        assert fake.requests[0] == ("POST", f"/client/v4/accounts/{CF_ACCOUNT}/stream/copy", {
-            "url": SOURCE.url, "meta": {"name": "Lecture 1", "recordingId": "r1"}, "requireSignedURLs": True,
-        })
+        assert fake.requests[0] == (
+            "POST",
+            f"/client/v4/accounts/{CF_ACCOUNT}/stream/copy",
+            {
+                "url": SOURCE.url,
+                "meta": {"name": "Lecture 1", "recordingId": "r1"},
+                "requireSignedURLs": True,
+            },
+        )
         states = await poll(provider, created, http, tmp_path)
         assert [(s.state, s.progress) for s in states] == [
-            ("processing", 0.0), ("processing", 0.0), ("processing", 50.0), ("ready", 100.0)
+            ("processing", 0.0),
+            ("processing", 0.0),
+            ("processing", 50.0),
+            ("ready", 100.0),
         ]
         ready = states[-1]
         host = f"https://customer-test.cloudflarestream.com/{created.uid}"
         assert (ready.hls_url, ready.dash_url, ready.thumbnail, ready.duration) == (
-            f"{host}/manifest/video.m3u8", f"{host}/manifest/video.mpd", f"{host}/thumbnails/thumbnail.jpg", 10.5
+            f"{host}/manifest/video.m3u8",
+            f"{host}/manifest/video.mpd",
+            f"{host}/thumbnails/thumbnail.jpg",
+            10.5,
         )
         await provider.delete(created.uid, SOURCE, ctx)
         assert fake.videos == {}
@@ -97,12 +114,16 @@ async def test_cloudflare_errors_map_to_permanent_and_transient_failures(setting
         final = (await poll(provider, broken, http, tmp_path))[-1]
         assert (final.state, final.error) == ("failed", "cloudflare_stream: The file was not recognized as a video")
 
-        wrong_token = CloudflareStreamProvider(CloudflareStreamSettings(account_id=CF_ACCOUNT, api_token="nope",
-                                                                        base_url=base))
+        wrong_token = CloudflareStreamProvider(
+            CloudflareStreamSettings(account_id=CF_ACCOUNT, api_token="nope", base_url=base)
+        )
         with pytest.raises(ProviderRejected, match="HTTP 401.*Authentication error"):
             await wrong_token.create(SOURCE, None, ctx)
-        offline = CloudflareStreamProvider(CloudflareStreamSettings(
-            account_id=CF_ACCOUNT, api_token=CF_TOKEN, base_url=f"http://127.0.0.1:{free_port()}/client/v4"))
+        offline = CloudflareStreamProvider(
+            CloudflareStreamSettings(
+                account_id=CF_ACCOUNT, api_token=CF_TOKEN, base_url=f"http://127.0.0.1:{free_port()}/client/v4"
+            )
+        )
         with pytest.raises(ProviderUnavailable, match="ConnectError"):
             await offline.create(SOURCE, None, ctx)
 
@@ -118,7 +139,10 @@ async def test_vdocipher_imports_polls_to_ready_and_deletes(settings, vdocipher,
         assert [s.outputs["status"] for s in states] == ["Queued", "Processing", "ready"]
         ready = states[-1]
         assert (ready.uid, ready.hls_url, ready.thumbnail, ready.duration) == (
-            created.uid, None, "https://cdn.vdocipher.test/poster/x.480.jpeg", 10.0
+            created.uid,
+            None,
+            "https://cdn.vdocipher.test/poster/x.480.jpeg",
+            10.0,
         )
         await provider.delete(created.uid, SOURCE, ctx)
         assert fake.requests[-1] == ("DELETE", "/api/videos", None) and fake.videos == {}
@@ -146,8 +170,13 @@ async def test_cloudflare_through_the_api_retries_5xx_and_reports_its_urls(
 ):
     fake, _ = cloudflare
     fake.fail_next = 2  # the first two attempts meet a 503
-    body = (await origin_client.post("/streams/v1/create", headers=tenant.headers,
-                                     json=stream_request("https://cdn.test/ok.mp4", "cloudflare_stream"))).json()
+    body = (
+        await origin_client.post(
+            "/streams/v1/create",
+            headers=tenant.headers,
+            json=stream_request("https://cdn.test/ok.mp4", "cloudflare_stream"),
+        )
+    ).json()
     await drain(origin_state)
     stream = (await origin_client.get(f"/streams/v1/{body['ids'][0]}", headers=tenant.headers)).json()
     assert stream["status"] == "ready"
@@ -167,8 +196,13 @@ async def test_cloudflare_through_the_api_retries_5xx_and_reports_its_urls(
 
 async def test_a_refused_source_fails_the_stream_without_retrying(origin_client, tenant, origin_state, cloudflare):
     fake, _ = cloudflare
-    body = (await origin_client.post("/streams/v1/create", headers=tenant.headers,
-                                     json=stream_request("https://cdn.test/refused.mp4", "cloudflare_stream"))).json()
+    body = (
+        await origin_client.post(
+            "/streams/v1/create",
+            headers=tenant.headers,
+            json=stream_request("https://cdn.test/refused.mp4", "cloudflare_stream"),
+        )
+    ).json()
     await drain(origin_state)
     stream = (await origin_client.get(f"/streams/v1/{body['ids'][0]}", headers=tenant.headers)).json()
     assert stream["status"] == "failed" and "HTTP 400" in stream["error"] and "Invalid URL" in stream["error"]
@@ -177,8 +211,11 @@ async def test_a_refused_source_fails_the_stream_without_retrying(origin_client,
 
 
 async def test_vdocipher_through_the_api(origin_client, tenant, origin_state, vdocipher):
-    body = (await origin_client.post("/streams/v1/create", headers=tenant.headers,
-                                     json=stream_request("https://cdn.test/ok.mp4", "vdocipher"))).json()
+    body = (
+        await origin_client.post(
+            "/streams/v1/create", headers=tenant.headers, json=stream_request("https://cdn.test/ok.mp4", "vdocipher")
+        )
+    ).json()
     await drain(origin_state)
     stream = (await origin_client.get(f"/streams/v1/{body['ids'][0]}", headers=tenant.headers)).json()
     assert (stream["status"], stream["hls_url"], stream["duration"]) == ("ready", None, 10.0)

@@ -20,24 +20,38 @@ def new(tenant_id: str, ref: str, **extra: Any) -> NewStream:
 async def test_streams_round_trip_and_one_per_source(store: Store):
     tenant, _ = await store.tenants.create("acme", "local")
     async with store.transaction() as tx:
-        first = await store.streams.insert(tx, new(tenant.id, "f1", output_prefix="t/u/a.mp4.stream/", bucket="default",
-                                                  qualities=[{"resolution": "360p"}]))
+        first = await store.streams.insert(
+            tx,
+            new(
+                tenant.id, "f1", output_prefix="t/u/a.mp4.stream/", bucket="default", qualities=[{"resolution": "360p"}]
+            ),
+        )
         await store.streams.insert(tx, new(tenant.id, "f2"))
     with pytest.raises(IntegrityError):
         async with store.transaction() as tx:
             await store.streams.insert(tx, new(tenant.id, "f1"))
 
     async with store.transaction() as tx:
-        assert await store.streams.update(tx, first, status="ready", progress=100.0, uid=first, duration=10.0,
-                                         outputs={"renditions": [{"name": "360p"}]})
+        assert await store.streams.update(
+            tx,
+            first,
+            status="ready",
+            progress=100.0,
+            uid=first,
+            duration=10.0,
+            outputs={"renditions": [{"name": "360p"}]},
+        )
         assert not await store.streams.update(tx, "missing", status="ready")
         found = await store.streams.by_source(tx, tenant.id, "ffmpeg", ["f1", "f3"])
     assert [s.id for s in found] == [first]
     stream = await store.streams.by_output_prefix("t/u/a.mp4.stream/")
     assert stream is not None
     assert (stream.status, stream.progress, stream.duration, stream.require_signed) == ("ready", 100.0, 10.0, False)
-    assert (stream.outputs, stream.qualities, stream.meta) == ({"renditions": [{"name": "360p"}]},
-                                                               [{"resolution": "360p"}], {"name": "f1"})
+    assert (stream.outputs, stream.qualities, stream.meta) == (
+        {"renditions": [{"name": "360p"}]},
+        [{"resolution": "360p"}],
+        {"name": "f1"},
+    )
     with pytest.raises(ValueError, match="not updatable: tenant_id"):
         async with store.transaction() as tx:
             await store.streams.update(tx, first, tenant_id="other")
@@ -52,7 +66,11 @@ async def test_streams_round_trip_and_one_per_source(store: Store):
     restarted = await store.streams.get(first)
     assert restarted is not None
     assert (restarted.status, restarted.progress, restarted.uid, restarted.hls_url, restarted.outputs) == (
-        "pending", 0.0, None, None, {}
+        "pending",
+        0.0,
+        None,
+        None,
+        {},
     )
     assert (restarted.require_signed, restarted.meta) == (True, {"name": "again"})
     async with store.transaction() as tx:

@@ -54,21 +54,29 @@ async def wait_for(what: str, check: Callable[[], Awaitable[bool]], timeout: flo
 async def test_a_killed_workers_transcode_is_taken_over_and_completed(
     origin_client, tenant, origin_state: OriginState, clip: Path, tmp_path: Path
 ):
-    upload = await origin_client.post("/upload/direct-upload", headers=tenant.headers,
-                                      files={"file": ("talk.mp4", clip.read_bytes())})
+    upload = await origin_client.post(
+        "/upload/direct-upload", headers=tenant.headers, files={"file": ("talk.mp4", clip.read_bytes())}
+    )
     file = upload.json()
     qualities: list[dict[str, Any]] = [
         {"resolution": r, "type": "dash", "video_config": {}} for r in ("360p", "240p", "144p")
     ]
-    created = await origin_client.post("/streams/v1/create", headers=tenant.headers, json={
-        "streams": [{"url": file["url"], "meta": {"name": "Talk"}, "qualities": qualities}]
-    })
+    created = await origin_client.post(
+        "/streams/v1/create",
+        headers=tenant.headers,
+        json={"streams": [{"url": file["url"], "meta": {"name": "Talk"}, "qualities": qualities}]},
+    )
     stream_id = created.json()["ids"][0]
 
     slow = {"data_dir": origin_state.settings.data_dir, "jobs": JOBS, "plugins": {"ffmpeg": {"preset": "medium"}}}
-    doomed = subprocess.Popen([sys.executable, "-c", WORKER, json.dumps(slow)], start_new_session=True,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    doomed = subprocess.Popen(
+        [sys.executable, "-c", WORKER, json.dumps(slow)],
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
+
         async def transcoding() -> bool:
             stream = await origin_state.store.streams.get(stream_id)
             return stream is not None and stream.progress > 0
@@ -85,6 +93,7 @@ async def test_a_killed_workers_transcode_is_taken_over_and_completed(
     stop = asyncio.Event()
     second = asyncio.create_task(run_worker(origin_state, concurrency=1, stop=stop))
     try:
+
         async def ready() -> bool:  # the stream turns ready just before its job is marked done
             current = await origin_state.store.streams.get(stream_id)
             if current is None or current.status not in ("ready", "failed") or not current.job_id:

@@ -152,14 +152,27 @@ class _Signer:
 
     def url(self, record: FileRecord) -> str:
         """``{EDGE}/{token}/{key}`` of a file, the token bound to exactly that file."""
-        token = sign_token(self.key, tenant_id=self.tenant_id, path=record.key, file_id=record.id,
-                           expires_at=self.expires_at, now=self.now)
+        token = sign_token(
+            self.key,
+            tenant_id=self.tenant_id,
+            path=record.key,
+            file_id=record.id,
+            expires_at=self.expires_at,
+            now=self.now,
+        )
         return f"{self.state.settings.edge.url}/{token}/{quote(record.key)}"
 
     def stream_url(self, stream: StreamRecord, prefix: str, playlist: str) -> str:
         """``{EDGE}/{token}/{prefix}{playlist}``, the token covering the stream's folder ``prefix``."""
-        token = sign_token(self.key, tenant_id=self.tenant_id, path=prefix, scope="prefix", asset_id=stream.id,
-                           expires_at=self.expires_at, now=self.now)
+        token = sign_token(
+            self.key,
+            tenant_id=self.tenant_id,
+            path=prefix,
+            scope="prefix",
+            asset_id=stream.id,
+            expires_at=self.expires_at,
+            now=self.now,
+        )
         return f"{self.state.settings.edge.url}/{token}/{quote(prefix + playlist)}"
 
     async def note(self) -> None:
@@ -176,7 +189,8 @@ async def _ready_stream(state: OriginState, record: FileRecord) -> StreamRecord 
     default = state.settings.streams.default_provider
     providers = provider_classes(state.pm)
     playable = [
-        s for s in await state.store.streams.ready_of_source(record.tenant_id, record.id)
+        s
+        for s in await state.store.streams.ready_of_source(record.tenant_id, record.id)
         if s.hls_url and s.provider in providers
     ]
     return min(playable, key=lambda s: s.provider != default, default=None)
@@ -207,9 +221,11 @@ def _csp(media_urls: list[str], whitelist: Whitelist, preview: bool = False) -> 
     elif whitelist.restricted:
         hosts = sorted([*whitelist.exact, *("*" + suffix for suffix in whitelist.suffixes)])
         ancestors = " ".join(f"{scheme}://{host}" for host in hosts for scheme in ("https", "http")) or NONE
-    return (f"default-src {NONE}; script-src 'self'; style-src 'self'; media-src {' '.join([*origins, 'blob:'])}; "
-            f"connect-src {' '.join(origins) or NONE}; worker-src blob:; frame-ancestors {ancestors}; "
-            f"base-uri {NONE}; form-action {NONE}")
+    return (
+        f"default-src {NONE}; script-src 'self'; style-src 'self'; media-src {' '.join([*origins, 'blob:'])}; "
+        f"connect-src {' '.join(origins) or NONE}; worker-src blob:; frame-ancestors {ancestors}; "
+        f"base-uri {NONE}; form-action {NONE}"
+    )
 
 
 def _page(config: dict[str, Any], status: int, csp: str) -> HTMLResponse:
@@ -228,9 +244,16 @@ def _page(config: dict[str, Any], status: int, csp: str) -> HTMLResponse:
     return HTMLResponse(html, status, headers)
 
 
-@describe(security=(), responses={200: "The player page (text/html)", 400: "The player page with the error (text/html)",
-          401: "The player page with the error (text/html)", 403: "The player page with the error (text/html)",
-          404: "The player page with the error (text/html)"})
+@describe(
+    security=(),
+    responses={
+        200: "The player page (text/html)",
+        400: "The player page with the error (text/html)",
+        401: "The player page with the error (text/html)",
+        403: "The player page with the error (text/html)",
+        404: "The player page with the error (text/html)",
+    },
+)
 async def embed_page(request: Request) -> HTMLResponse:
     """The embeddable player page for one file (API key or embed token in the query)."""
     state = get_state(request)

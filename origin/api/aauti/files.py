@@ -64,8 +64,15 @@ async def raw_download(request: Request) -> StreamingResponse:
     """The target of a disk download URL: checks the signature, streams the file as an attachment."""
     state = get_state(request)
     file_id = request.path_params["file_id"]
-    check_link(state, DOWNLOAD_LINK, file_id, request.query_params.get("expires"),
-               request.query_params.get("signature"), what="download link", code="DOWNLOAD_LINK")
+    check_link(
+        state,
+        DOWNLOAD_LINK,
+        file_id,
+        request.query_params.get("expires"),
+        request.query_params.get("signature"),
+        what="download link",
+        code="DOWNLOAD_LINK",
+    )
     record = await state.store.files.get(file_id)
     bucket = await state.store.buckets.get(record.tenant_id, record.bucket) if record else None
     if record is None or bucket is None:

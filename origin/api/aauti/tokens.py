@@ -62,12 +62,22 @@ async def _target(state: OriginState, tenant: Tenant, url: str, scope: str) -> _
             raise HTTPError(404, "File not found", "FILE_NOT_FOUND")
     path = key + "/" if directory else key.rsplit("/", 1)[0] + "/"
     stream = await stream_of_key(state, path)
-    return _Target(key if not directory else path, path, "prefix", stream.duration if stream else None,
-                   asset_id=stream.id if stream else None)
+    return _Target(
+        key if not directory else path,
+        path,
+        "prefix",
+        stream.duration if stream else None,
+        asset_id=stream.id if stream else None,
+    )
 
 
 async def issue_url_token(
-    state: OriginState, tenant: Tenant, url: str, *, scope: str = "exact", ip: str | None = None,
+    state: OriginState,
+    tenant: Tenant,
+    url: str,
+    *,
+    scope: str = "exact",
+    ip: str | None = None,
     expires_in: object = None,
 ) -> dict[str, object]:
     """A signed URL for one of the tenant's files or stream folders (the answer of ``POST /auth/url-token``;
@@ -77,13 +87,27 @@ async def issue_url_token(
     lifetime = _expires_in(expires_in, state.settings.tokens.default_expires_in)
     target = await _target(state, tenant, url, scope)
     try:
-        signed = await sign_edge_url(state, tenant.id, key=target.key, path=target.path, scope=target.scope,
-                                     lifetime=lifetime, duration=target.duration, ip=ip, file_id=target.file_id,
-                                     asset_id=target.asset_id)
+        signed = await sign_edge_url(
+            state,
+            tenant.id,
+            key=target.key,
+            path=target.path,
+            scope=target.scope,
+            lifetime=lifetime,
+            duration=target.duration,
+            ip=ip,
+            file_id=target.file_id,
+            asset_id=target.asset_id,
+        )
     except ValueError as exc:
         raise HTTPError(400, str(exc)) from None
-    return {"token": signed.token, "url": signed.url, "signed": True, "expiresAt": signed.expires_at,
-            "scope": target.scope}
+    return {
+        "token": signed.token,
+        "url": signed.url,
+        "signed": True,
+        "expiresAt": signed.expires_at,
+        "scope": target.scope,
+    }
 
 
 @describe(errors=(403,))
@@ -94,8 +118,9 @@ async def url_token(request: Request) -> JSON:
     body = await json_body(request)
     url = str_field(body, "url", required=True) or ""
     scope = str_field(body, "scope") or "exact"
-    answer = await issue_url_token(state, tenant, url, scope=scope, ip=str_field(body, "ip"),
-                                   expires_in=body.get("expiresIn"))
+    answer = await issue_url_token(
+        state, tenant, url, scope=scope, ip=str_field(body, "ip"), expires_in=body.get("expiresIn")
+    )
     return JSON(answer)
 
 

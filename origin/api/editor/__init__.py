@@ -33,10 +33,14 @@ OPENAPI = Dialect(
     "Authenticated by the editor session's `Authorization` token from `POST /api/users`.",
     security=("EditorToken",),
     schemes={
-        "EditorToken": {"type": "apiKey", "in": "header", "name": "Authorization",
-                        "description": "An editor session token (`POST /api/users` with the developer's apiKey)."},
+        "EditorToken": {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Authorization",
+            "description": "An editor session token (`POST /api/users` with the developer's apiKey).",
+        },
     },
-    errors=(400, 401, 404),
+    errors=(400, 401, 403, 404),  # 403: a tenant key of a tenant not registered as an editor developer
     module_security={"origin.api.editor.developer": ("Bearer",)},
 )
 

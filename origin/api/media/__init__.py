@@ -21,7 +21,7 @@ MODULES = [ai, uploads, captions, streams, assets]
 OPENAPI = Dialect(
     "media",
     "The media service API: presigned uploads, assets of every kind, variants, captions, transcripts, signed "
-    "stream URLs and AI generation, in the `{\"data\": ...}` envelope. `Authorization: Bearer <key>`.",
+    'stream URLs and AI generation, in the `{"data": ...}` envelope. `Authorization: Bearer <key>`.',
     security=("Bearer",),
     errors=(400, 401, 404),
 )

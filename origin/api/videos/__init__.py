@@ -22,8 +22,12 @@ OPENAPI = Dialect(
     "`Authorization: Bearer <key>` or the `stream-public-key` + `stream-secret-key` pair.",
     security=("Bearer", "StreamKeyPair"),
     schemes={
-        "StreamKeyPair": {"type": "apiKey", "in": "header", "name": "stream-secret-key",
-                          "description": "The secret half of a key pair, sent with `stream-public-key`."},
+        "StreamKeyPair": {
+            "type": "apiKey",
+            "in": "header",
+            "name": "stream-secret-key",
+            "description": "The secret half of a key pair, sent with `stream-public-key`.",
+        },
     },
     errors=(400, 401, 404),
     public_modules=("origin.api.videos.playback",),
