@@ -15,6 +15,7 @@ theirs to the app's, are told not to, and serve the app through :func:`with_date
 from __future__ import annotations
 
 import ctypes
+import multiprocessing
 import os
 import signal
 import sys
@@ -33,9 +34,11 @@ PR_SET_PDEATHSIG = 1  # prctl(2)
 
 def die_with_parent() -> None:
     """Linux: this process gets SIGTERM when its parent dies, even by SIGKILL, so a worker never
-    outlives its supervisor holding the port."""
+    outlives its supervisor holding the port. A worker whose supervisor died while it was still
+    starting (before this ran) exits at once: the parent it was spawned by is not its parent any more."""
     if sys.platform.startswith("linux"):
-        parent = os.getppid()
+        spawner = multiprocessing.parent_process()
+        parent = spawner.pid if spawner is not None and spawner.pid is not None else os.getppid()
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
         if os.getppid() != parent:  # the parent died before the line above took effect
             os._exit(0)
