@@ -34,16 +34,15 @@ PR_SET_PDEATHSIG = 1  # prctl(2)
 
 
 def die_with_parent() -> None:
-    """Linux: this worker process gets SIGTERM when its supervisor dies, even by SIGKILL, so it never
-    outlives it holding the port. The supervisor is the process that started this one (as
-    multiprocessing recorded it at the start, not the parent now): a worker still loading its app when
-    the supervisor died exits here instead of living on."""
-    supervisor = multiprocessing.parent_process()
-    if supervisor is None or not sys.platform.startswith("linux"):
-        return
-    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-    if os.getppid() != supervisor.pid:  # it died before the line above took effect
-        os._exit(0)
+    """Linux: this process gets SIGTERM when its parent dies, even by SIGKILL, so a worker never
+    outlives its supervisor holding the port. A worker whose supervisor died while it was still
+    starting (before this ran) exits at once: the parent it was spawned by is not its parent any more."""
+    if sys.platform.startswith("linux"):
+        spawner = multiprocessing.parent_process()
+        parent = spawner.pid if spawner is not None and spawner.pid is not None else os.getppid()
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+        if os.getppid() != parent:  # the parent died before the line above took effect
+            os._exit(0)
 
 
 def app_from_env() -> EdgeApp:
