@@ -184,7 +184,8 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     """WAL, writers wait for each other, foreign keys on; the driver leaves transactions to us."""
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
-    for pragma in ("journal_mode=WAL", "synchronous=NORMAL", f"busy_timeout={BUSY_TIMEOUT_MS}", "foreign_keys=ON"):
+    # busy_timeout first: switching a new database to WAL takes a lock another connection may hold.
+    for pragma in (f"busy_timeout={BUSY_TIMEOUT_MS}", "journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON"):
         cursor.execute(f"PRAGMA {pragma}")
     cursor.close()
 

@@ -140,7 +140,7 @@ def test_up_starts_worker_and_edge_only_once_the_origin_answers(tmp_path: Path) 
             assert proc.poll() is None, log.read_text()
             assert time.monotonic() < deadline, f"worker/edge never started: {seen}\n{log.read_text()}"
             for cmdline in _children(proc.pid).values():
-                role = cmdline.split()[-1]
+                role = (cmdline.split() or [""])[-1]  # a process just forked has no command line yet
                 if role in ("worker", "edge") and role not in seen:
                     try:
                         seen[role] = httpx.get(f"{origin}/healthz", timeout=1.0).status_code == 200
