@@ -76,24 +76,19 @@ async def start_file_stream(
 ) -> str:
     """Queue the stream of one of the tenant's stored files on ``tx`` (the default ladder, fitted to
     the file's size; the file's own access policy); the stream's id. For services that start the
-    pipeline themselves."""
-    name = provider or state.settings.streams.default_provider
-    remote = get_provider(state, name).remote
+    pipeline themselves: :func:`file_stream` + :func:`queue_stream` with the defaults."""
+    remote = get_provider(state, provider or state.settings.streams.default_provider).remote
     short_side = min(file.width, file.height) if file.width and file.height else None
-    qualities = None if remote else default_qualities_for(short_side).to_list()
-    new = NewStream(
-        tenant_id=tenant.id,
-        provider=name,
-        url=state.access_url(file),
-        source_ref=file.id,
-        meta={"name": file.filename},
-        require_signed=file.require_signed,
-        qualities=qualities,
-        source_file_id=file.id,
-        bucket=file.bucket,
-        output_prefix=None if remote else f"{file.key}{OUTPUT_SUFFIX}",
+    new = await file_stream(
+        state,
+        tenant,
+        file,
+        name=file.filename,
+        qualities=None if remote else default_qualities_for(short_side),
+        signed=file.require_signed,
+        provider_name=provider,
     )
-    return await _start(state, tx, new)
+    return await queue_stream(state, tx, new)
 
 
 async def _known(
