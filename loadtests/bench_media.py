@@ -39,8 +39,8 @@ from urllib.parse import urlsplit
 import httpx
 
 from loadtests._procs import Stack
-from mediaedge.ffmpeg import ffmpeg_exe
 from tests.fixtures.db import DEFAULT_PG_DSN, PG_DSN_ENV, fresh_pg_database
+from tests.fixtures.media import make_clip
 
 SLO_MS = {"upload-url": 200.0, "stream-url": 100.0, "transcode-start": 30_000.0}
 
@@ -64,42 +64,6 @@ def report(name: str, samples_ms: list[float], errors: int, seconds: float) -> d
         flush=True,
     )
     return {"n": len(samples_ms), "p50": p50, "p95": p95, "p99": p99, "errors": errors}
-
-
-def make_clip(path: Path, seconds: int, frequency: int) -> bytes:
-    subprocess.run(
-        [
-            ffmpeg_exe(),
-            "-hide_banner",
-            "-loglevel",
-            "error",
-            "-y",
-            "-f",
-            "lavfi",
-            "-i",
-            f"testsrc=duration={seconds}:size=640x360:rate=25",
-            "-f",
-            "lavfi",
-            "-i",
-            f"sine=frequency={frequency}:duration={seconds}",
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-            "-pix_fmt",
-            "yuv420p",
-            "-g",
-            "50",
-            "-c:a",
-            "aac",
-            "-b:a",
-            "48k",
-            "-shortest",
-            str(path),
-        ],
-        check=True,
-    )
-    return path.read_bytes()
 
 
 class Client:
@@ -296,7 +260,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="both")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="bench-media-clips-") as tmp:
-        clips = [make_clip(Path(tmp) / f"c{i}.mp4", 2, 300 + 10 * i) for i in range(args.uploads + 1)]
+        clips = [
+            make_clip(Path(tmp) / f"c{i}.mp4", seconds=2, frequency=300 + 10 * i).read_bytes()
+            for i in range(args.uploads + 1)
+        ]
         for kind in ["sqlite", "postgresql"] if args.db == "both" else [args.db]:
             bench(kind, args, clips)
     return 0

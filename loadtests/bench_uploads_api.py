@@ -24,49 +24,11 @@ from pathlib import Path
 import httpx
 
 from loadtests._procs import rss_bytes, stack
-from mediaedge.ffmpeg import ffmpeg_exe
+from tests.fixtures.media import make_clip
 
 MiB = 1024 * 1024
 UPLOADS = "/api/client/v1/uploads"
 BOUNDARY = "benchboundary5a6b7c"
-
-
-def make_clip(path: Path, container: str) -> Path:
-    subprocess.run(
-        [
-            ffmpeg_exe(),
-            "-hide_banner",
-            "-loglevel",
-            "error",
-            "-y",
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc=duration=10:size=640x360:rate=25",
-            "-f",
-            "lavfi",
-            "-i",
-            "sine=frequency=440:duration=10",
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-            "-pix_fmt",
-            "yuv420p",
-            "-g",
-            "50",
-            "-c:a",
-            "aac",
-            "-b:a",
-            "64k",
-            "-shortest",
-            "-f",
-            container,
-            str(path),
-        ],
-        check=True,
-    )
-    return path
 
 
 def big_body(chunk: bytes, size: int) -> Iterator[bytes]:
@@ -87,8 +49,8 @@ def main() -> int:
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="mediaedge-uploads-api-"))
     try:
-        clip = make_clip(tmp / "clip.mp4", "mp4").read_bytes()
-        ts = make_clip(tmp / "clip.ts", "mpegts").read_bytes()
+        clip = make_clip(tmp / "clip.mp4", container="mp4").read_bytes()
+        ts = make_clip(tmp / "clip.ts", container="mpegts").read_bytes()
         env = {"MEDIAEDGE_PLUGINS_FFMPEG_PRESET": "ultrafast", "MEDIAEDGE_JOBS_POLL_INTERVAL": "0.05"}
         with stack(tmp / "var", "origin", env=env) as s:
             bearer = {"Authorization": f"Bearer {s.tenant['api_key']}"}
