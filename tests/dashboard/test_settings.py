@@ -156,6 +156,8 @@ async def test_editor_registration(browser):
         {"callback_url": "https://api.example.com/editor-events", "cors_origins": "https://editor.example.com"},
     )
     assert answer.status_code == 200, answer.text
+    assert re.search(r"<title>([^<]*)</title>", answer.text).group(1) == "General settings · mediaedge"
+    assert answer.text.count('id="editor-api-key"') == 1  # the new key is shown once, in its card only
     key = re.search(r'id="editor-api-key">([^<]+)<', answer.text).group(1)
     found = await browser.state.store.api_keys.authenticate(key)
     assert found is not None and found[1].name == "editor"
