@@ -39,9 +39,10 @@ lint: install
 loadtest: install
 	$(BIN)/python -m loadtests.run $(LOADTEST_ARGS)
 
-# Edge vs nginx on this machine (needs nginx and wrk: apt-get install nginx-light wrk).
+# Edge vs nginx on this machine (needs nginx and wrk: apt-get install nginx-light wrk), then HTTP/3 beside HTTPS/1.1.
 bench: install
 	$(BIN)/python -m loadtests.bench_edge
+	$(BIN)/python -m loadtests.bench_http3
 
 clean:
 	rm -rf $(VENV) var .pytest_cache origin/embed/node_modules origin/dashboard/node_modules tests/e2e/node_modules tests/js/node_modules

@@ -33,7 +33,7 @@ from edge.paths import split_object_path
 from edge.policy import TenantPolicies
 from edge.protocols import Cache, ObjectCache
 from edge.purge import Purger
-from edge.respond import Receive, Scope, Send, send_error
+from edge.respond import Headers, Receive, Scope, Send, adding_headers, send_error
 from edge.workers import WorkerGroup
 from edge.zones import Zones
 from mediaedge.cluster import edge_secret, keep_registered
@@ -85,10 +85,14 @@ class EdgeApp:
         self.control = control_app(self, self._observe)
         self._control_paths = frozenset(route.path.encode() for route in self.control.routes)  # type: ignore[attr-defined]
         self._filters = RequestFilters.of(plugins) if plugins is not None else None
+        #: Headers on every answer: ``Alt-Svc`` when this edge serves HTTP/3 (edge.server).
+        self.advertised: Headers = []
+        if settings.edge.http3_port:
+            self.advertised.append((b"alt-svc", b'h3=":%d"; ma=86400' % settings.edge.http3_port))
         #: Cache hits the lean server answers without ASGI (:mod:`edge.fastpath`); none when request
         #: filters must see every request.
         self.fast_path = (
-            FastPath(cache, lambda: self.keys.keyset, self.policies.cached, self._observe_fast)
+            FastPath(cache, lambda: self.keys.keyset, self.policies.cached, self._observe_fast, self.advertised)
             if self._filters is None
             else None
         )
@@ -150,6 +154,8 @@ class EdgeApp:
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         raw_path = (scope.get("raw_path") or scope["path"].encode()).split(b"?", 1)[0]
+        if self.advertised:
+            send = adding_headers(send, self.advertised)
         if self._filters is not None:
             refusal, send = await self._filters.run(scope, receive, send)
             if refusal is not None:
@@ -226,9 +232,9 @@ def create_app(
     settings = start_plugins(settings, pm, "edge")
     secret = edge_secret(settings)
     workers = None
-    if settings.edge.workers > 1:  # one of several processes: see edge.workers
+    if settings.edge.processes > 1:  # one of several processes: see edge.workers
         workers = WorkerGroup(
-            Path(settings.edge.disk_cache_dir or Path(settings.data_dir) / "edge-cache"), settings.edge.workers
+            Path(settings.edge.disk_cache_dir or Path(settings.data_dir) / "edge-cache"), settings.edge.processes
         )
         settings = workers.worker_settings(settings)
     if cache is None:

@@ -156,7 +156,7 @@ class Pending:
             first, last = span
         elif status not in (200, 304):
             return
-        prebuilt = head_bytes(status_line(status), headers)
+        prebuilt = head_bytes(status_line(status), [*headers, *self.fast.advertised])
         if prebuilt is not None:
             dated = any(name.lower() == b"date" for name, _ in headers)
             head = prebuilt + b"\r\n" if dated else prebuilt
@@ -180,7 +180,8 @@ class FastPath:
 
     ``cache`` gives the current fresh meta (:meth:`~edge.protocols.ObjectCache.lookup_fast`) and the
     bytes; ``keys()`` the current JWKS; ``policy(tenant)`` the fresh cached tenant policy; ``observe``
-    counts each answer like the app does.
+    counts each answer like the app does; ``advertised`` are the headers the app adds to every answer
+    outside what the recorder sees (``Alt-Svc``).
     """
 
     def __init__(
@@ -189,9 +190,11 @@ class FastPath:
         keys: Callable[[], KeySet],
         policy: Callable[[str], TenantPolicy | None],
         observe: Observe,
+        advertised: Sequence[tuple[bytes, bytes]] = (),
         maxsize: int = MAX_ENTRIES,
     ) -> None:
         self.table: LRU[Key, _Entry] = LRU(maxsize)
+        self.advertised = advertised
         self.hits = 0  # answers given
         self.clock = time.time  # for the tokens' exp/nbf (tests move it)
         self._lookup = cache.lookup_fast

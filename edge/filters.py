@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import inspect
 import logging
-from collections.abc import MutableMapping
 from typing import Any
 
 import pluggy
@@ -28,7 +27,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from edge.control import error_response
-from edge.respond import Headers, Receive, Scope, Send
+from edge.respond import Headers, Receive, Scope, Send, adding_headers
 from mediaedge.errors import HTTPError
 
 __all__ = ["RequestFilters"]
@@ -71,15 +70,4 @@ class RequestFilters:
                 return result, send
             if result:
                 headers += [(str(k).lower().encode("latin-1"), str(v).encode("latin-1")) for k, v in result.items()]
-        return None, _adding(send, headers) if headers else send
-
-
-def _adding(send: Send, headers: Headers) -> Send:
-    """``send`` with ``headers`` appended to the response start."""
-
-    async def adding(message: MutableMapping[str, Any]) -> None:
-        if message["type"] == "http.response.start":
-            message = {**message, "headers": [*message.get("headers", ()), *headers]}
-        await send(message)
-
-    return adding
+        return None, adding_headers(send, headers) if headers else send

@@ -16,6 +16,17 @@ Scope = MutableMapping[str, Any]
 JSON = b"application/json"
 
 
+def adding_headers(send: Send, headers: HeaderSeq) -> Send:
+    """``send`` with ``headers`` appended to the response start."""
+
+    async def adding(message: MutableMapping[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            message = {**message, "headers": [*message.get("headers", ()), *headers]}
+        await send(message)
+
+    return adding
+
+
 async def send_response(send: Send, status: int, headers: Headers, body: bytes = b"", head: bool = False) -> int:
     """Send a complete response; ``headers`` must already hold Content-Length. Returns body bytes sent."""
     await send({"type": "http.response.start", "status": status, "headers": headers})

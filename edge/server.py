@@ -6,6 +6,12 @@ HTTP/1.1 protocol of :mod:`edge.http1` and its fast path as uvicorn's ``http=`` 
 with their supervisor even if it is killed outright (:func:`die_with_parent`).
 The servers' own access logs stay off: they would print tokens (see :mod:`edge.accesslog`).
 
+HTTP/3 (``edge.http3_port``, TLS required) is served beside any of them by one more process: hypercorn
+with aioquic, on a UDP socket only (:func:`serve_http3`). One process whatever ``edge.workers`` is:
+QUIC's packets of a connection must all reach the process holding its state, and a UDP socket shared
+by several processes would scatter them. Every answer on every server advertises it with ``Alt-Svc``;
+the app adds that header itself (:class:`edge.app.EdgeApp`), so the fast path replays it too.
+
 Every answer carries exactly one ``Date``: a pull zone forwards the upstream's (stored) one, and only
 an answer without one gets the current time: the lean protocol does so itself, on its fast path too
 (it is given the app unwrapped, so it finds the app's fast path); uvicorn's own protocol and
@@ -98,12 +104,21 @@ def run_edge(settings: Settings) -> None:
     """Serve the edge until interrupted; :class:`~mediaedge.listen.PortInUse` if its port is taken."""
     check_port_free("edge.port", settings.edge.host, settings.edge.port)
     hand_to_workers(settings)
-    if settings.edge.server == "hypercorn":
-        _hypercorn(settings)
-    elif settings.edge.server == "lean":
-        _uvicorn(settings, "edge.server:app_from_env", LEAN_OPTIONS)
-    else:
-        _uvicorn(settings, "edge.server:dated_app_from_env", UVICORN_OPTIONS)
+    http3 = None
+    if settings.edge.http3_port:
+        http3 = multiprocessing.get_context("spawn").Process(target=serve_http3, name="edge-http3", daemon=True)
+        http3.start()
+    try:
+        if settings.edge.server == "hypercorn":
+            _hypercorn(settings)
+        elif settings.edge.server == "lean":
+            _uvicorn(settings, "edge.server:app_from_env", LEAN_OPTIONS)
+        else:
+            _uvicorn(settings, "edge.server:dated_app_from_env", UVICORN_OPTIONS)
+    finally:
+        if http3 is not None:
+            http3.terminate()
+            http3.join(10)
 
 
 def _uvicorn(settings: Settings, factory: str, options: dict[str, Any]) -> None:
@@ -122,18 +137,48 @@ def _uvicorn(settings: Settings, factory: str, options: dict[str, Any]) -> None:
     )
 
 
-def _hypercorn(settings: Settings) -> None:
+def _address(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def _hypercorn_config(settings: Settings) -> Any:
+    """hypercorn's config for the edge: its app factory, no Date of its own, TLS when configured (ALPN
+    offers h2 and http/1.1) and no ``Alt-Svc`` of its own (the app advertises HTTP/3 itself)."""
     from hypercorn.config import Config
-    from hypercorn.run import run
+
+    class EdgeConfig(Config):
+        def response_headers(self, protocol: str) -> list[tuple[bytes, bytes]]:
+            return [header for header in super().response_headers(protocol) if header[0] != b"alt-svc"]
 
     edge = settings.edge
-    config = Config()
+    config = EdgeConfig()
     config.application_path = "edge.server:dated_app_from_env()"
     config.include_date_header = False  # with_date adds one where the app has none
-    config.bind = [f"[{edge.host}]:{edge.port}" if ":" in edge.host else f"{edge.host}:{edge.port}"]
-    config.workers = edge.workers
     config.worker_class = "uvloop"
     config.keep_alive_timeout = http1.KEEP_ALIVE
-    if edge.tls_cert:  # ALPN offers h2 and http/1.1
+    if edge.tls_cert:
         config.certfile, config.keyfile = edge.tls_cert, edge.tls_key
+    return config
+
+
+def _hypercorn(settings: Settings) -> None:
+    from hypercorn.run import run
+
+    config = _hypercorn_config(settings)
+    config.bind = [_address(settings.edge.host, settings.edge.port)]
+    config.workers = settings.edge.workers
+    run(config)
+
+
+def serve_http3(settings: Settings | None = None) -> None:
+    """The HTTP/3 process: hypercorn in this very process (no workers of its own), on UDP
+    ``edge.http3_port`` only; ``settings`` default to those :func:`run_edge` handed to its workers."""
+    from hypercorn.run import run
+
+    die_with_parent()
+    settings = settings or worker_settings()
+    config = _hypercorn_config(settings)
+    config.bind = []  # no TCP listener: the main server has the TCP port
+    config.quic_bind = [_address(settings.edge.host, settings.edge.http3_port)]
+    config.workers = 0
     run(config)

@@ -21,6 +21,7 @@ import contextlib
 import os
 import re
 import shutil
+import ssl
 import statistics
 import subprocess
 import sys
@@ -115,15 +116,25 @@ def bare_uvicorn(size: int) -> Iterator[str]:
         server.wait()
 
 
-def start_edge(s: Stack, server: str, cache_dir: Path, name: str = "", checkout: Path | None = None) -> str:
+def start_edge(
+    s: Stack,
+    server: str,
+    cache_dir: Path,
+    name: str = "",
+    checkout: Path | None = None,
+    extra: dict[str, str] | None = None,
+    verify: ssl.SSLContext | None = None,
+) -> str:
     """An edge on ``server`` (its own port and disk cache) pinned to the server core, run from
-    ``checkout`` (another copy of mediaedge) if given; its base URL. Stopped with the stack."""
+    ``checkout`` (another copy of mediaedge) if given, with the ``extra`` settings (over TLS: pass the
+    ``verify`` context that trusts its certificate); its base URL. Stopped with the stack."""
     port = free_port()
     env = {
         **s.env,
         "MEDIAEDGE_EDGE_PORT": str(port),
         "MEDIAEDGE_EDGE_SERVER": server,
         "MEDIAEDGE_EDGE_DISK_CACHE_DIR": str(cache_dir),
+        **(extra or {}),
     }
     if checkout is not None:
         env["PYTHONPATH"] = str(checkout)
@@ -134,8 +145,9 @@ def start_edge(s: Stack, server: str, cache_dir: Path, name: str = "", checkout:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    wait_http(f"http://127.0.0.1:{port}/healthz")
-    return f"http://127.0.0.1:{port}"
+    url = f"{'https' if verify else 'http'}://127.0.0.1:{port}"
+    wait_http(f"{url}/healthz", verify=verify or True)
+    return url
 
 
 def median_pair(runs: list[tuple[float, float]]) -> tuple[float, float]:

@@ -179,6 +179,8 @@ class EdgeSettings:
     server: Literal["uvicorn", "hypercorn", "lean"]
     tls_cert: StrictStr = ""
     tls_key: StrictStr = ""
+    #: UDP port of the HTTP/3 (QUIC) listener beside the TCP one; 0 = none (edge.server docs/edge.md).
+    http3_port: StrictInt = 0
     memory_cache_bytes: PositiveInt
     disk_cache_bytes: StrictInt = 0
     disk_cache_dir: StrictStr = ""
@@ -200,6 +202,20 @@ class EdgeSettings:
     def registration_url(self) -> str:
         """Where origins reach this edge instance for purges: ``advertise_url``, else :attr:`url`."""
         return (self.advertise_url or self.url).rstrip("/")
+
+    @property
+    def processes(self) -> int:
+        """The edge processes serving requests on this machine: the workers, plus the HTTP/3 one."""
+        return self.workers + (1 if self.http3_port else 0)
+
+    def __post_init__(self) -> None:
+        if bool(self.tls_cert) != bool(self.tls_key):
+            raise FieldError("tls_key" if self.tls_cert else "tls_cert", "edge.tls_cert and edge.tls_key go together")
+        if self.http3_port:
+            if not 0 < self.http3_port < 65536:
+                raise FieldError("http3_port", "must be a UDP port (1-65535) or 0 for none")
+            if not self.tls_cert:
+                raise FieldError("http3_port", "HTTP/3 needs TLS: set edge.tls_cert and edge.tls_key")
 
 
 @settings_table
