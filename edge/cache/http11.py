@@ -91,6 +91,16 @@ class _Connection:
             self.received = self.received or bool(data)
             self.h11.receive_data(data)
 
+    def finished(self) -> bool:
+        """Whether the rest of the answer is here already (a 304, a HEAD, a body fully received):
+        then the connection can be reused without reading from it."""
+        try:
+            while isinstance(event := self.h11.next_event(), h11.Data):
+                pass
+        except h11.RemoteProtocolError:
+            return False
+        return isinstance(event, h11.EndOfMessage)
+
     def reset(self) -> bool:
         """After a complete exchange: ready for the next request (True), or to be closed."""
         if self.h11.our_state is h11.DONE and self.h11.their_state is h11.DONE:
@@ -110,7 +120,7 @@ class _Connection:
 
 class _Body(httpx.AsyncByteStream):
     """A response body read from its connection; the connection goes back to the pool once the body
-    is complete, and is closed if the body is left unread."""
+    is complete, and is closed if the body is closed before it all arrived."""
 
     def __init__(self, transport: Http11Transport, origin: Origin, conn: _Connection, request: httpx.Request):
         self._transport = transport
@@ -135,7 +145,7 @@ class _Body(httpx.AsyncByteStream):
     async def aclose(self) -> None:
         if self._conn is not None:
             conn, self._conn = self._conn, None
-            self._transport.release(self._origin, conn, reuse=False)
+            self._transport.release(self._origin, conn, reuse=conn.finished() and conn.reset())
 
 
 def _timeouts(request: httpx.Request) -> dict[str, float | None]:

@@ -122,12 +122,14 @@ async def test_a_timeout_refusal_or_cut_body_raises_httpx_errors() -> None:
             await http.get("/")
 
 
-async def test_an_unread_body_closes_its_connection_and_chunked_bodies_arrive_whole() -> None:
+async def test_an_unread_body_closes_its_connection_one_without_body_does_not_and_chunks_arrive_whole() -> None:
     async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, n: int) -> None:
         while True:
             request = await reader.request()  # type: ignore[attr-defined]
             if request.startswith(b"GET /big "):
                 writer.write(ok(b"x" * 200_000))
+            elif request.startswith(b"GET /same "):
+                writer.write(b'HTTP/1.1 304 Not Modified\r\nETag: "v1"\r\n\r\n')
             else:
                 writer.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n")
 
@@ -136,6 +138,8 @@ async def test_an_unread_body_closes_its_connection_and_chunked_bodies_arrive_wh
             assert response.status_code == 200  # left unread
         chunked = await http.get("/chunked")
         assert chunked.content == b"abcde"
+        async with http.stream("GET", "/same") as response:
+            assert response.status_code == 304  # closed unread, but it has no body: reused
         again = await http.get("/chunked")
         assert again.content == b"abcde"
-    assert [len(r) for r in requests] == [1, 2]  # a new connection after the unread body, then reused
+    assert [len(r) for r in requests] == [1, 3]  # a new connection after the unread body, then reused

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from email.utils import formatdate
 from pathlib import Path
 from typing import Any
 
@@ -17,51 +16,12 @@ from edge.app import create_app
 from mediaedge.settings import Settings
 from tests.edge.fakes import FakeCache, FakeOrigin
 from tests.edge.test_app_server import lean_server, uvicorn_server
-from tests.edge.zone_fixtures import settings_with_zones
+from tests.edge.zone_fixtures import PAGE, HintingUpstream, hinting_upstream, settings_with_zones
 from tests.fixtures.servers import free_port
 
 pytestmark = pytest.mark.anyio
 
-EARLY_HINTS = b"HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\n"
-PAGE = b"<!doctype html><link rel=stylesheet href=/style.css><p>hello, early hints</p>"
 SERVERS = pytest.mark.parametrize("serve", [lean_server, uvicorn_server], ids=["lean", "uvicorn"])
-
-
-class HintingUpstream:
-    """A scripted upstream on a raw asyncio server: each request gets :data:`EARLY_HINTS`, then
-    (once ``release`` is set) its final answer: a cacheable 200 of :data:`PAGE` for GET, a 201 for
-    anything else. Connections are kept alive; ``requests`` records (method, target, body)."""
-
-    def __init__(self) -> None:
-        self.requests: list[tuple[str, str, bytes]] = []
-        self.release = asyncio.Event()
-        self.release.set()
-        self.hinted = asyncio.Event()
-        self.url = ""
-
-    async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            while True:
-                head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1")
-                request_line, *lines = head.split("\r\n")
-                method, target, _ = request_line.split(" ")
-                fields = {n.strip().lower(): v.strip() for n, _, v in (line.partition(":") for line in lines if line)}
-                body = await reader.readexactly(int(fields.get("content-length", "0")))
-                self.requests.append((method, target, body))
-                writer.write(EARLY_HINTS)
-                await writer.drain()
-                self.hinted.set()
-                await self.release.wait()
-                status, data = (b"200 OK", PAGE) if method == "GET" else (b"201 Created", b"made")
-                writer.write(
-                    b"HTTP/1.1 %s\r\nDate: %s\r\nCache-Control: max-age=60\r\nContent-Type: text/html\r\n"
-                    b"Content-Length: %d\r\n\r\n%s" % (status, formatdate(usegmt=True).encode(), len(data), data)
-                )
-                await writer.drain()
-        except (asyncio.IncompleteReadError, ConnectionError):
-            pass  # the edge closed the connection
-        finally:
-            writer.close()
 
 
 @dataclass
@@ -116,14 +76,8 @@ async def exchange(port: int, method: str, target: str, version: str = "1.1", bo
 
 @pytest.fixture(name="upstream")
 async def upstream_fixture() -> AsyncIterator[HintingUpstream]:
-    upstream = HintingUpstream()
-    server = await asyncio.start_server(upstream.serve, "127.0.0.1", 0)
-    upstream.url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
-    try:
+    async with hinting_upstream() as upstream:
         yield upstream
-    finally:
-        server.close()
-        await server.wait_closed()
 
 
 @pytest.fixture(name="edge_settings")
