@@ -24,6 +24,8 @@ Task, a cycle object, message queues, header checks). Here:
   go out in one write (pipelining).
 - **Zero copy.** ASGI's ``http.response.zerocopy`` (plain HTTP, not TLS): ``os.sendfile`` from the
   file to the socket whenever the transport has nothing buffered, waiting on the socket meanwhile.
+- **Early hints.** ASGI's ``http.response.early_hint`` before ``http.response.start`` writes a
+  ``103 Early Hints`` with its ``links`` as ``Link`` fields (HTTP/1.1 clients only).
 
 No access log: the edge writes its own (tokens must never be logged). WebSocket/h2c upgrades are
 ignored (RFC 9110 §7.8 lets a server do so): the request is answered normally, then the connection
@@ -52,6 +54,8 @@ from urllib.parse import unquote
 import httptools
 
 from edge.respond import Receive, Scope, Send
+from mediaedge import early_hints
+from mediaedge.early_hints import EARLY_HINT
 from mediaedge.errors import error_body
 from mediaedge.linger import Linger
 
@@ -340,6 +344,9 @@ class _Exchange:
         elif kind == "http.response.start" and not self.status:
             self.status = message["status"]
             self.headers = message.get("headers", ())
+        elif kind == EARLY_HINT and not self.status:
+            if self.scope["http_version"] == "1.1":  # never a 1xx to an HTTP/1.0 client (RFC 9110 §15.2)
+                proto.transport.write(early_hints.head(message["links"]))
         else:
             raise RuntimeError(f"unexpected ASGI message {kind!r} in this state")
 
@@ -732,6 +739,11 @@ class HttpProtocol(asyncio.Protocol):
             self.transport.close()
 
 
+def _extensions(tls: bool) -> dict[str, Any]:
+    """The ASGI extensions a connection offers: early hints; zero copy on plain HTTP."""
+    return {EARLY_HINT: {}} if tls else {EARLY_HINT: {}, ZEROCOPY: {}}
+
+
 class _Lifespan:
     """The app's lifespan protocol: startup before serving, shutdown after. An app that returns
     instead of answering does not use lifespan; one that raises or reports failure stops the server."""
@@ -779,7 +791,7 @@ class Server:
         self.fast: FastAnswer | None = getattr(getattr(app, "fast_path", None), "answer", None) if fast_path else None
         self.ssl = ssl_context
         self.scheme = "https" if ssl_context else "http"
-        self.extensions: dict[str, Any] = {} if ssl_context else {ZEROCOPY: {}}  # shared by every scope
+        self.extensions: dict[str, Any] = _extensions(bool(ssl_context))  # shared by every scope
         self.keep_alive = keep_alive
         self.state: dict[str, Any] = {}
         self.connections: set[HttpProtocol] = set()
@@ -833,7 +845,7 @@ class _UvicornHost:
         self.app: ASGIApp = config.loaded_app
         self.fast: FastAnswer | None = getattr(getattr(self.app, "fast_path", None), "answer", None)
         self.scheme = "https" if config.is_ssl else "http"
-        self.extensions: dict[str, Any] = {} if config.is_ssl else {ZEROCOPY: {}}
+        self.extensions: dict[str, Any] = _extensions(config.is_ssl)
         self.keep_alive = config.timeout_keep_alive
         self.state = app_state
         self.loop = loop

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Mapping
 from typing import Any, BinaryIO, Protocol
 
 from edge.cache import ObjectMeta
+from edge.cache.http11 import HintSink
 from edge.freshness import ClientRequest
 
 
@@ -54,7 +55,11 @@ class ObjectCache(Cache, Protocol):
 class ZoneCache(Cache, Protocol):
     """A pull zone's cache: the stored response for a request target and a client's request."""
 
-    async def lookup(self, key: str, request: ClientRequest, *, share: bool = True) -> tuple[ObjectMeta, str]: ...
+    async def lookup(
+        self, key: str, request: ClientRequest, *, share: bool = True, hints: HintSink | None = None
+    ) -> tuple[ObjectMeta, str]:
+        """``hints`` gets the ``Link`` values of each ``103 Early Hints`` received for this request."""
+        ...
 
     def release(self, meta: ObjectMeta) -> None: ...
 

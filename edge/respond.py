@@ -1,10 +1,11 @@
-"""Raw ASGI responses: one ``send`` for the start line and headers, one for the body."""
+"""Raw ASGI responses: one ``send`` for the start line and headers, one for the body; early hints."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 from typing import Any
 
+from mediaedge.early_hints import EARLY_HINT
 from mediaedge.errors import HTTPError
 
 Headers = list[tuple[bytes, bytes]]
@@ -44,3 +45,15 @@ async def send_error(send: Send, error: HTTPError, extra: HeaderSeq = (), head: 
     """The seed's error body for ``error``, with its headers and ``extra``."""
     headers = [*extra, *((k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in error.headers.items())]
     return await send_json(send, error.status, error.body(), headers, head)
+
+
+def hint_sender(scope: Scope, send: Send) -> Callable[[list[bytes]], Awaitable[None]] | None:
+    """What sends a ``103 Early Hints`` with these ``Link`` values before the response, if the
+    server offers the :data:`EARLY_HINT` extension; None otherwise."""
+    if EARLY_HINT not in (scope.get("extensions") or {}):
+        return None
+
+    async def hint(links: list[bytes]) -> None:
+        await send({"type": EARLY_HINT, "links": links})
+
+    return hint

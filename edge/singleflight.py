@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable, Coroutine, Hashable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Hashable
 from contextlib import asynccontextmanager
 from typing import Any, Generic, Protocol, TypeVar
 
@@ -145,12 +145,16 @@ class SingleFlight(Generic[K, C]):
 
 
 class Answer(Generic[V]):
-    """One value or error, for any number of waiters."""
+    """One value or error, for any number of waiters. Before the value, the work may post notes
+    (:meth:`note`: a pull zone's interim responses); a waiter that asks for them gets every note, in
+    order, the ones posted before it arrived first."""
 
-    __slots__ = ("_future",)
+    __slots__ = ("_future", "_notes", "_noted")
 
     def __init__(self) -> None:
         self._future: asyncio.Future[tuple[V | None, BaseException | None]] = asyncio.get_running_loop().create_future()
+        self._notes: list[Any] = []
+        self._noted: asyncio.Future[None] | None = None  # resolved by the next note
 
     @property
     def joinable(self) -> bool:
@@ -167,8 +171,29 @@ class Answer(Generic[V]):
         self._future.set_result((None, error))
         return True
 
-    async def wait(self) -> V:
-        """The value, or a copy of the error raised; cancelling the waiter leaves the answer alone."""
+    def note(self, item: Any) -> None:
+        """Post ``item`` to the waiters (nothing once answered)."""
+        if self._future.done():
+            return
+        self._notes.append(item)
+        noted, self._noted = self._noted, None
+        if noted is not None:
+            noted.set_result(None)
+
+    async def wait(self, on_note: Callable[[Any], Awaitable[None]] | None = None) -> V:
+        """The value, or a copy of the error raised; before it, ``on_note`` of each note posted before
+        the answer. Cancelling the waiter leaves the answer alone."""
+        if on_note is not None:
+            seen = 0
+            while True:
+                while seen < len(self._notes):
+                    seen += 1
+                    await on_note(self._notes[seen - 1])
+                if self._future.done():
+                    break
+                if self._noted is None:
+                    self._noted = asyncio.get_running_loop().create_future()
+                await asyncio.wait((self._future, self._noted), return_when=asyncio.FIRST_COMPLETED)
         value, error = await asyncio.shield(self._future)
         if error is not None:
             raise _copy(error) from error

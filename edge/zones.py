@@ -24,6 +24,7 @@ import orjson
 from edge import freshness
 from edge.auth import KeySource, StaticKeys, TokenVerifier
 from edge.cache import ObjectChanged, ObjectMeta, PullCache
+from edge.cache.http11 import INTERIM, early_hints
 from edge.cache.meta import StoredResponse
 from edge.cache.origin import UpstreamClient
 from edge.conditional import http_date
@@ -33,7 +34,7 @@ from edge.lru import LRU
 from edge.paths import check_raw_path, invalid_path
 from edge.protocols import ZoneCache
 from edge.representation import Representation, Representations
-from edge.respond import Headers, Receive, Scope, Send, send_response
+from edge.respond import Headers, Receive, Scope, Send, hint_sender, send_response
 from edge.zone_settings import ZoneSettings, zone_settings
 from mediaedge.errors import HTTPError
 from mediaedge.settings import Settings
@@ -210,9 +211,10 @@ class Zones:
         forward = tuple((n.lower(), v) for n, v in fields if n.lower() not in _NOT_FORWARDED and v.isascii())
         request = ClientRequest.of(freshness.field_map(fields), forward)
         names = zone.vary.get(target) or ()
+        hints = hint_sender(scope, send)
         for _ in range(2):  # once more if the response varies on other fields than last seen
             key = freshness.variant_key(target, tuple((n, request.value(n)) for n in names))
-            meta, status = await zone.cache.lookup(key, request)
+            meta, status = await zone.cache.lookup(key, request, hints=hints)
             http = meta.http
             assert http is not None
             learned = tuple(n for n, _ in http.vary)
@@ -222,7 +224,7 @@ class Zones:
                 break
             names = learned
         else:
-            meta, status = await zone.cache.lookup(key, request, share=False)
+            meta, status = await zone.cache.lookup(key, request, share=False, hints=hints)
         try:
             return await self._answer(zone, scope, receive, send, meta, status, request, wanted)
         finally:
@@ -268,8 +270,13 @@ class Zones:
             headers.append((b"x-forwarded-for", client[0].encode()))
         has_body = any(n in ("content-length", "transfer-encoding") for n, _ in fields)
         method = scope["method"]
+        hints = hint_sender(scope, send)
         request = zone.upstream.client.build_request(
-            method, target, headers=headers, content=_body(receive) if has_body else None
+            method,
+            target,
+            headers=headers,
+            content=_body(receive) if has_body else None,
+            extensions={INTERIM: early_hints(hints)} if hints is not None else None,
         )
         try:
             response = await zone.upstream.client.send(request, stream=True)

@@ -1,5 +1,8 @@
-"""uvicorn's HTTP/1.1 protocol (httptools) with a lingering close (:mod:`mediaedge.linger`), for the
-origin and for the edge's ``uvicorn`` server: pass :class:`LingeringHttpToolsProtocol` as ``http=``.
+"""uvicorn's HTTP/1.1 protocol (httptools) with a lingering close (:mod:`mediaedge.linger`) and early
+hints (:mod:`mediaedge.early_hints`), for the origin and for the edge's ``uvicorn`` server: pass
+:class:`LingeringHttpToolsProtocol` as ``http=``. Stock uvicorn offers ASGI's early-hint extension on
+HTTP/2 only; here every HTTP/1.1 request's scope offers it, and a hint sent before the response
+start is written as a ``103 Early Hints`` (dropped for an HTTP/1.0 client).
 
 Stock uvicorn closes a ``connection: close`` exchange the moment its answer is written, unread body
 or not (the client gets a reset instead of the answer), and on a keep-alive connection reads and
@@ -12,8 +15,11 @@ from __future__ import annotations
 import asyncio
 from typing import Any, cast
 
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn._types import ASGI3Application
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
 
+from mediaedge import early_hints
+from mediaedge.early_hints import EARLY_HINT
 from mediaedge.linger import Linger
 
 __all__ = ["LingeringHttpToolsProtocol"]
@@ -44,8 +50,29 @@ class _Transport:
             self._transport.close()
 
 
+def _hinting(app: ASGI3Application, cycle: RequestResponseCycle) -> ASGI3Application:
+    """``app`` for one request (``cycle``) with the early-hint extension."""
+
+    async def hinting(scope: Any, receive: Any, send: Any) -> None:
+        scope["extensions"] = {**(scope.get("extensions") or {}), EARLY_HINT: {}}
+
+        async def send_hints(message: Any) -> None:
+            if message["type"] != EARLY_HINT:
+                await send(message)
+            elif not cycle.response_started and scope.get("http_version") == "1.1":
+                if cycle.flow.write_paused and not cycle.disconnected:
+                    await cycle.flow.drain()
+                if not cycle.disconnected:
+                    cycle.transport.write(early_hints.head(message["links"]))
+
+        await app(scope, receive, send_hints)
+
+    return hinting
+
+
 class LingeringHttpToolsProtocol(HttpToolsProtocol):
-    """:class:`HttpToolsProtocol` that lingers instead of closing on an unread request body."""
+    """:class:`HttpToolsProtocol` that lingers instead of closing on an unread request body, and
+    sends early hints."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -72,6 +99,9 @@ class LingeringHttpToolsProtocol(HttpToolsProtocol):
             self.linger.received()
             return
         super().data_received(data)
+
+    def _start_asgi_task(self, cycle: RequestResponseCycle, app: ASGI3Application) -> None:
+        super()._start_asgi_task(cycle, _hinting(app, cycle))
 
     def on_message_begin(self) -> None:
         self.unread = True

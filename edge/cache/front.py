@@ -8,7 +8,8 @@ run in a task of its own, answered as soon as the meta is known (its bytes may s
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from edge.cache.errors import ObjectNotFound
 from edge.cache.meta import ObjectMeta
@@ -41,10 +42,13 @@ class CacheFront:
         self._lookups.forget(matcher(key, prefix))
         return await self.store.purge(key, prefix)
 
-    async def _wait(self, answer: Answer[LookupResult]) -> LookupResult:
-        """A shared lookup's result; an error is counted (``lookup.not_found``, ``lookup.error``)."""
+    async def _wait(
+        self, answer: Answer[LookupResult], on_note: Callable[[Any], Awaitable[None]] | None = None
+    ) -> LookupResult:
+        """A shared lookup's result (``on_note``: see :meth:`Answer.wait`); an error is counted
+        (``lookup.not_found``, ``lookup.error``)."""
         try:
-            return await answer.wait()
+            return await answer.wait(on_note)
         except HTTPError as exc:
             self.stats["lookup.not_found" if isinstance(exc, ObjectNotFound) else "lookup.error"] += 1
             raise

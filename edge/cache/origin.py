@@ -18,6 +18,7 @@ from urllib.parse import quote
 import httpx
 
 from edge.cache.errors import OriginError
+from edge.cache.http11 import INTERIM, Http11Transport, Interim
 from edge.cache.meta import ObjectMeta
 from edge.conditional import parse_http_date
 from mediaedge.cluster import EDGE_SECRET_HEADER
@@ -26,6 +27,7 @@ from mediaedge.keys import validate_key
 __all__ = ["OriginClient", "OriginResponse", "UpstreamClient"]
 
 _CONTENT_RANGE = re.compile(r"bytes\s+(\d+)-(\d+)/(\d+)", re.IGNORECASE)
+_MAX_CONNECTIONS = 100  # per client: requests at once, and idle connections kept
 _SMALL_BODY = 64 * 1024  # drain bodies up to this size so the connection goes back to the pool
 
 
@@ -140,7 +142,7 @@ class OriginClient:
             base_url=base_url.rstrip("/"),
             headers={"accept-encoding": "identity", **headers},
             timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
-            limits=httpx.Limits(max_connections=100, max_keepalive_connections=100),
+            limits=httpx.Limits(max_connections=_MAX_CONNECTIONS, max_keepalive_connections=_MAX_CONNECTIONS),
             trust_env=False,  # the edge→origin hop never goes through an environment proxy
             transport=transport,
         )
@@ -154,11 +156,14 @@ class OriginClient:
         if_none_match: str | None = None,
         if_match: str | None = None,
         headers: Mapping[str, str] | None = None,
+        interim: Interim | None = None,
     ) -> AsyncIterator[OriginResponse]:
         """``GET /_edge/objects/{key}`` with optional ``Range: bytes=a-b`` and conditions; the
         response stays open (body unread) inside the ``async with``. A weak ``if_match`` is not sent
         (If-Match compares strongly, so it could never match); callers check the ETag themselves.
-        ``headers`` are added to the request (pull zones: conditionals, Vary'd fields)."""
+        ``headers`` are added to the request (pull zones: conditionals, Vary'd fields); ``interim``
+        is called with each interim (1xx) response before the final one, where the transport reports
+        them (:mod:`edge.cache.http11`)."""
         headers = dict(headers or {})
         if byte_range is not None:
             headers["range"] = f"bytes={byte_range[0]}-{byte_range[1]}"
@@ -166,7 +171,8 @@ class OriginClient:
             headers["if-none-match"] = if_none_match
         if if_match and not if_match.startswith("W/"):
             headers["if-match"] = if_match
-        request = self._client.build_request("GET", self.target(key), headers=headers)
+        extensions = {INTERIM: interim} if interim is not None else None
+        request = self._client.build_request("GET", self.target(key), headers=headers, extensions=extensions)
         started = time.monotonic()
         try:
             response = await self._client.send(request, stream=True)
@@ -188,7 +194,9 @@ class OriginClient:
 class UpstreamClient(OriginClient):
     """A pull zone's upstream: cache keys are request targets relative to ``base_url`` (``path?query``,
     plus ``#secondary-key`` for a Vary'd response, which is never sent); ``headers`` go on every request.
-    Bodies are passed on as received (``Content-Encoding`` kept)."""
+    Bodies are passed on as received (``Content-Encoding`` kept). Requests go through an
+    :class:`~edge.cache.http11.Http11Transport` (interim responses reported) unless ``transport``
+    is given."""
 
     raw = True
 
@@ -200,6 +208,7 @@ class UpstreamClient(OriginClient):
         timeout: float = 30.0,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
+        transport = transport or Http11Transport(max_connections=_MAX_CONNECTIONS, max_keepalive=_MAX_CONNECTIONS)
         self._client = self._make_client(base_url, dict(headers), timeout, transport)
         self.client = self._client  # for passing other methods through (edge.zones)
 

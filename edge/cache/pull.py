@@ -20,6 +20,7 @@ from contextlib import aclosing
 from edge import freshness
 from edge.cache.errors import OriginError
 from edge.cache.front import CacheFront, LookupResult
+from edge.cache.http11 import HintSink, early_hints
 from edge.cache.meta import ObjectMeta
 from edge.cache.origin import OriginResponse, UpstreamClient
 from edge.cache.store import SliceStore
@@ -53,6 +54,19 @@ async def _once(data: bytes) -> AsyncIterator[bytes]:
     yield data
 
 
+def _posting(answer: Answer[LookupResult]) -> HintSink:
+    """A sink posting early hints to the waiters of ``answer`` (the fetch never waits on a client);
+    hints the same as posted already (a ranged request sent again whole) are not posted twice."""
+    posted: list[list[bytes]] = []
+
+    async def post(links: list[bytes]) -> None:
+        if links not in posted:
+            posted.append(links)
+            answer.note(links)
+
+    return post
+
+
 class PullCache(CacheFront):
     """One zone's entries through a :class:`~edge.cache.store.SliceStore` over ``upstream`` (which it
     owns: :meth:`close` closes it). ``clock`` (wall-clock seconds) is for tests."""
@@ -63,7 +77,9 @@ class PullCache(CacheFront):
         super().__init__(SliceStore(settings, upstream), clock)
         self._upstream = upstream
 
-    async def lookup(self, key: str, request: ClientRequest, *, share: bool = True) -> LookupResult:
+    async def lookup(
+        self, key: str, request: ClientRequest, *, share: bool = True, hints: HintSink | None = None
+    ) -> LookupResult:
         """The entry for ``key`` (a request target, see :class:`UpstreamClient`) for ``request``.
 
         Statuses: ``hit`` (fresh, no I/O), ``swr`` (stale served, revalidation started), ``miss``
@@ -73,6 +89,9 @@ class PullCache(CacheFront):
         requests with ``Authorization``, and a shared answer that turns out not storable is fetched
         again for each waiter (it may be meant for one client only). 504 for ``only-if-cached``
         without a usable entry; 502 when the upstream fails and nothing may stand in.
+        ``hints`` gets the ``Link`` values of each ``103 Early Hints`` the upstream sends before the
+        answer (every waiter of a shared request gets them all); they are never stored: a ``hit`` or
+        ``swr`` answer has none.
         """
         meta = self.store.meta(key)
         if meta is not None and meta.http is not None and freshness.vary_matches(meta.http, request):
@@ -96,9 +115,9 @@ class PullCache(CacheFront):
         answer = joined or Answer()
         if joined is None:
             self._lookups.start(key, answer, self._refresh(key, meta, request, answer), share=share)
-        result = await self._wait(answer)
+        result = await self._wait(answer, hints)
         if joined is not None and result[1] == "pass":
-            return await self.lookup(key, request, share=False)
+            return await self.lookup(key, request, share=False, hints=hints)
         self.stats[f"lookup.{result[1]}"] += 1
         return result
 
@@ -150,9 +169,10 @@ class PullCache(CacheFront):
             if last_modified := cached.http.header("last-modified"):
                 headers["if-modified-since"] = last_modified
         request_time = self._clock()
+        interim = early_hints(_posting(answer))
         try:
             for byte_range in ((0, self.store.slice - 1), None):  # no Range if the object is empty (416)
-                async with self._upstream.open(key, byte_range=byte_range, headers=headers) as resp:
+                async with self._upstream.open(key, byte_range=byte_range, headers=headers, interim=interim) as resp:
                     self.store.latency.observe(resp.elapsed)
                     if byte_range is not None and (
                         resp.status == 416 or (resp.status == 206 and not self._combinable(resp, request))

@@ -4,11 +4,9 @@ server on a loopback port that counts requests), with the edge's clock under tes
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import gzip
 import time
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +20,7 @@ from mediaedge.errors import HTTPError
 from tests.edge.fakes import SECRET, FakeOrigin
 from tests.edge.serving import client_ip
 from tests.edge.zone_fixtures import (  # noqa: F401  (pytest fixtures)
+    PAGE,
     Clock,
     Route,
     Seen,
@@ -29,6 +28,7 @@ from tests.edge.zone_fixtures import (  # noqa: F401  (pytest fixtures)
     client_fixture,
     clock_fixture,
     edge_fixture,
+    hinting_upstream,
     http_client,
     open_edge,
     route_on_base,
@@ -659,7 +659,6 @@ async def test_conditional_and_head_requests_from_cache(client: httpx.AsyncClien
 
 
 async def test_coalescing_shares_one_upstream_request(client: httpx.AsyncClient, upstream: Upstream) -> None:
-    import asyncio
 
     route_on_base(upstream, Route(headers={"cache-control": "max-age=60"}))
     responses = await asyncio.gather(*(client.get("/z/a") for _ in range(5)))
@@ -677,42 +676,17 @@ async def test_purge_a_zone(client: httpx.AsyncClient, upstream: Upstream) -> No
     assert (await client.get("/z/a")).headers["cache-status"].startswith("mediaedge; fwd=uri-miss")
 
 
-@asynccontextmanager
-async def _early_hints_upstream() -> AsyncIterator[tuple[str, list[bytes]]]:
-    """A raw HTTP/1.1 upstream that answers every request with a ``103 Early Hints`` and then a
-    cacheable ``200`` (what no ASGI server can send); yields its URL and the request heads seen."""
-    heads: list[bytes] = []
-
-    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        with contextlib.suppress(ConnectionError, asyncio.IncompleteReadError):
-            while True:
-                heads.append(await reader.readuntil(b"\r\n\r\n"))
-                writer.write(
-                    b"HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload; as=style\r\n\r\n"
-                    b"HTTP/1.1 200 OK\r\ncache-control: max-age=60\r\ncontent-length: 5\r\n"
-                    b"content-type: text/plain\r\n\r\nfinal"
-                )
-                await writer.drain()
-        writer.close()
-
-    server = await asyncio.start_server(answer, "127.0.0.1", 0)
-    try:
-        yield f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}", heads
-    finally:
-        server.close()
-        await server.wait_closed()
-
-
 async def test_interim_responses_are_never_stored(tmp_path: Path, origin: FakeOrigin, clock: Clock, via: str) -> None:
-    async with _early_hints_upstream() as (url, heads):
-        settings = settings_with_zones(tmp_path, {"hints": {"prefix": "/hints", "upstream": url}})
+    async with hinting_upstream() as upstream:  # 103 Early Hints, then a cacheable 200
+        settings = settings_with_zones(tmp_path, {"hints": {"prefix": "/hints", "upstream": upstream.url}})
         async with open_edge(settings, origin, clock) as edge, http_client(edge, via) as client:
             first = await client.get("/hints/page")
-            assert (first.status_code, first.content) == (200, b"final")  # the final response, stored
+            assert (first.status_code, first.content) == (200, PAGE)  # the final response, stored
             assert "link" not in first.headers
             second = await client.get("/hints/page")
-            assert (second.status_code, second.content) == (200, b"final")
+            assert (second.status_code, second.content) == (200, PAGE)
             assert second.headers["cache-status"] == "mediaedge; hit; ttl=60"
+            assert "link" not in second.headers
             passed = await client.post("/hints/form", content=b"x")  # passed through: the final answer
-            assert (passed.status_code, passed.content) == (200, b"final")
-    assert len(heads) == 2
+            assert (passed.status_code, passed.content) == (201, b"made")
+    assert len(upstream.requests) == 2

@@ -103,3 +103,29 @@ async def test_cancelled_work_ends_its_stream_with_the_closed_error() -> None:
             received.append(chunk)
     assert received == [b"abc"]  # a late reader replays what came before the error
     assert flights.get("k") is None
+
+
+async def test_notes_reach_every_waiter_in_order_before_the_value_and_none_after_it() -> None:
+    answer: Answer[int] = Answer()
+    early: list[str] = []
+    late: list[str] = []
+    noted = asyncio.Event()
+
+    async def note_early(item: str) -> None:
+        early.append(item)
+        noted.set()
+
+    async def note_late(item: str) -> None:
+        late.append(item)
+
+    first = asyncio.create_task(answer.wait(note_early))
+    answer.note("a")
+    await asyncio.wait_for(noted.wait(), 5)
+    assert early == ["a"]  # passed on while the value is still awaited
+    second = asyncio.create_task(answer.wait(note_late))  # joins after the first note
+    answer.note("b")
+    answer.settle(7)
+    answer.note("c")  # after the value: nobody gets it
+    assert await first == await second == 7
+    assert early == late == ["a", "b"]
+    assert await answer.wait() == 7  # a waiter without on_note just gets the value

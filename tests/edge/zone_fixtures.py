@@ -1,14 +1,16 @@
 """Pull-zone test fixtures: a scripted upstream (a real HTTP server on a loopback port that records
-every request), the edge's clock under test control, and an edge app with zones in front of the
-upstream. Test modules import the fixtures they use (``# noqa: F401``); ``zones`` and
-``zone_settings`` can be overridden per module."""
+every request), one on a raw socket that sends ``103 Early Hints`` first, the edge's clock under
+test control, and an edge app with zones in front of the upstream. Test modules import the
+fixtures they use (``# noqa: F401``); ``zones`` and ``zone_settings`` can be overridden per module."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
+from email.utils import formatdate
 from pathlib import Path
 from typing import Any
 
@@ -104,6 +106,60 @@ class Upstream:
             raw.append((b"content-length", b"%d" % len(data)))
         await send({"type": "http.response.start", "status": status, "headers": raw})
         await send({"type": "http.response.body", "body": data})
+
+
+EARLY_HINTS = b"HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\n"
+PAGE = b"<!doctype html><link rel=stylesheet href=/style.css><p>hello, early hints</p>"
+
+
+class HintingUpstream:
+    """A scripted upstream on a raw asyncio server: each request gets :data:`EARLY_HINTS`, then
+    (once ``release`` is set) its final answer: a cacheable 200 of :data:`PAGE` for GET, a 201 for
+    anything else. Connections are kept alive; ``requests`` records (method, target, body)."""
+
+    def __init__(self) -> None:
+        self.requests: list[tuple[str, str, bytes]] = []
+        self.release = asyncio.Event()
+        self.release.set()
+        self.hinted = asyncio.Event()
+        self.url = ""
+
+    async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1")
+                request_line, *lines = head.split("\r\n")
+                method, target, _ = request_line.split(" ")
+                fields = {n.strip().lower(): v.strip() for n, _, v in (line.partition(":") for line in lines if line)}
+                body = await reader.readexactly(int(fields.get("content-length", "0")))
+                self.requests.append((method, target, body))
+                writer.write(EARLY_HINTS)
+                await writer.drain()
+                self.hinted.set()
+                await self.release.wait()
+                status, data = (b"200 OK", PAGE) if method == "GET" else (b"201 Created", b"made")
+                writer.write(
+                    b"HTTP/1.1 %s\r\nDate: %s\r\nCache-Control: max-age=60\r\nContent-Type: text/html\r\n"
+                    b"Content-Length: %d\r\n\r\n%s" % (status, formatdate(usegmt=True).encode(), len(data), data)
+                )
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass  # the edge closed the connection
+        finally:
+            writer.close()
+
+
+@asynccontextmanager
+async def hinting_upstream() -> AsyncIterator[HintingUpstream]:
+    """A :class:`HintingUpstream` on a free loopback port."""
+    upstream = HintingUpstream()
+    server = await asyncio.start_server(upstream.serve, "127.0.0.1", 0)
+    upstream.url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+    try:
+        yield upstream
+    finally:
+        server.close()
+        await server.wait_closed()
 
 
 def route_on_base(upstream: Upstream, route: Route | Callable[[Seen], Route], path: str = "/a") -> None:
