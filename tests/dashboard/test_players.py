@@ -171,3 +171,19 @@ async def test_the_embed_page_applies_the_chosen_player(browser: Browser, logo: 
     theirs = await browser.state.store.player_themes.create(other.id, {"name": "theirs", **_colours()}, None)
     refused = await browser.client.get("/embed", params={"file": record.id, "api_key": api_key, "player": theirs.id})
     assert refused.status_code == 404 and _config(refused.text)["error"] == "Player not found"
+
+
+async def test_a_videos_player_id_themes_its_embed_page(browser: Browser, logo: bytes):
+    player_id = await create(browser, logo)
+    asset, record = await stored_file(browser.state, browser.auth.tenant.id, "lesson.mp4")
+    query = {"file": record.id, "api_key": browser.auth.api_key}
+    assert _config((await browser.client.get("/embed", params=query)).text)["theme"] is None
+    bearer = {"Authorization": f"Bearer {browser.auth.api_key}"}
+    patched = await browser.client.patch(f"/api/videos/{asset.id}", headers=bearer, json={"player_id": player_id})
+    assert patched.status_code == 200, patched.text
+    config = _config((await browser.client.get("/embed", params=query)).text)
+    assert config["theme"]["id"] == player_id and config["autoplay"] is True
+    video = (await browser.client.get(f"/api/videos/{asset.id}", headers=bearer)).json()["data"]
+    assert video["player_theme_id"] == player_id
+    assert video["player_theme"]["logo_url"] == config["theme"]["logo"]
+    assert video["player_theme"]["buttons"] == ["fullscreen", "playback_rate"]
