@@ -194,7 +194,8 @@
     if (cfg.watermark) setUpWatermark();
     const native = cfg.hls && video.canPlayType('application/vnd.apple.mpegurl') !== '';
     const hlsJs = cfg.hls && window.Hls && window.Hls.isSupported();
-    if (cfg.dash && window.dashjs && window.dashjs.supportsMediaSource()) {
+    const mse = typeof window.MediaSource === 'function' || typeof window.ManagedMediaSource === 'function';
+    if (cfg.dash && window.dashjs && mse) {
       playDashJs();
     } else if (native && (!hlsJs || navigator.vendor.startsWith('Apple'))) {
       playerType = 'native-hls';
