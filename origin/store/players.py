@@ -57,7 +57,11 @@ def _logo_columns(logo: tuple[bytes, str] | None) -> dict[str, Any]:
     if logo is None:
         return {"logo": None, "logo_type": None, "logo_version": None}
     data, media_type = logo
-    return {"logo": data, "logo_type": media_type, "logo_version": hashlib.sha256(data).hexdigest()[:LOGO_VERSION_CHARS]}
+    return {
+        "logo": data,
+        "logo_type": media_type,
+        "logo_version": hashlib.sha256(data).hexdigest()[:LOGO_VERSION_CHARS],
+    }
 
 
 class PlayerThemeRepository:

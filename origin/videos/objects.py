@@ -228,8 +228,8 @@ async def views(state: OriginState, assets: list[Asset]) -> list[Video]:
     themes: dict[tuple[str, str], PlayerTheme] = {}
     for tenant_id in {a.tenant_id for a in assets}:
         players = [player_id_of(a) for a in assets if a.tenant_id == tenant_id and player_id_of(a)]
-        for theme in (await state.store.player_themes.get_many(tenant_id, players)).values():
-            themes[tenant_id, theme.id] = theme
+        for found_theme in (await state.store.player_themes.get_many(tenant_id, players)).values():
+            themes[tenant_id, found_theme.id] = found_theme
     found = []
     for asset in assets:
         stream = streams.get(asset.stream_id) if asset.stream_id else None

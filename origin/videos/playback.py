@@ -2,11 +2,11 @@
 
 A video's asset URLs are routes of this API (``/api/videos/{id}/m3u8``, ``/manifest``, ``/source``,
 ``/mp4``, ``/thumbnail``) that answer ``302`` to the edge; ``/player`` answers ``302`` to the embeddable
-player (``/embed`` with an embed token: hls.js, or dash.js with ``?format=dash``). A public video's routes need nothing and
-lead to its public edge URLs (``{EDGE}/{id}/{key}``). A private video's asset URLs carry a signed link
-(``?expires=…&signature=…``, an HMAC valid for ``videos.link_expires_in``), and lead to edge URLs with
-a fresh URL token: exact for the source, prefix-scoped to the stream's folder for the playlists, so
-the player's relative requests for media playlists and segments pass too.
+player (``/embed`` with an embed token: hls.js, or dash.js with ``?format=dash``). A public video's
+routes need nothing and lead to its public edge URLs (``{EDGE}/{id}/{key}``). A private video's asset
+URLs carry a signed link (``?expires=…&signature=…``, an HMAC valid for ``videos.link_expires_in``),
+and lead to edge URLs with a fresh URL token: exact for the source, prefix-scoped to the stream's
+folder for the playlists, so the player's relative requests for media playlists and segments pass too.
 
 The thumbnail (:mod:`origin.videos.thumbnails`) is the one uploaded, answered by the origin itself;
 else the poster the encoder made, on the edge; smaller sizes are scaled from either by the origin.

@@ -73,14 +73,18 @@ async def test_a_player_is_created_with_its_logo_and_listed(browser: Browser, lo
     assert image.status_code == 200 and image.content == logo
     assert image.headers["content-type"] == "image/png"
     assert image.headers["cache-control"] == "public, max-age=31536000, immutable"
-    again = await browser.client.get(f"/embed/players/{player_id}/logo", headers={"if-none-match": image.headers["etag"]})
+    again = await browser.client.get(
+        f"/embed/players/{player_id}/logo", headers={"if-none-match": image.headers["etag"]}
+    )
     assert again.status_code == 304
 
 
 async def test_bad_fields_and_logos_are_refused_with_the_form_kept(browser: Browser, tmp_path: Path):
     data = {"csrf": await browser.csrf("/dashboard/players"), **FORM, "background_color": "red;x", "name": ""}
     svg = b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"/>'
-    refused = await browser.client.post("/dashboard/players", data=data, files={"logo": ("l.svg", svg, "image/svg+xml")})
+    refused = await browser.client.post(
+        "/dashboard/players", data=data, files={"logo": ("l.svg", svg, "image/svg+xml")}
+    )
     assert refused.status_code == 400
     assert "A player needs a name" in refused.text
     assert "Background colour must be a colour like #1a2b3c" in refused.text

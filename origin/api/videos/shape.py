@@ -7,10 +7,10 @@ from typing import Any
 
 from origin.catalogue.status import Status, shown_as
 from origin.http import JSON, iso_time
+from origin.players import public_dict
 from origin.state import OriginState
 from origin.videos.events import DIALECT
 from origin.videos.objects import Video
-from origin.players import public_dict
 from origin.videos.playback import asset_urls, dash_player_url
 
 IFRAME = (
