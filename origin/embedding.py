@@ -64,7 +64,15 @@ def read_embed_token(state: OriginState, token: str) -> dict[str, Any]:
     return claims
 
 
-def embed_url(state: OriginState, tenant: Tenant | str, file_id: str, lifetime: int, watermark: str = "") -> str:
-    """The signed embed page URL of one of the tenant's files."""
+def embed_url(
+    state: OriginState,
+    tenant: Tenant | str,
+    file_id: str,
+    lifetime: int,
+    watermark: str = "",
+    params: dict[str, str] | None = None,
+) -> str:
+    """The signed embed page URL of one of the tenant's files, with the page's other ``params``
+    (``format``, …)."""
     token = mint_embed_token(state, tenant, file_id, lifetime, watermark)
-    return f"{state.settings.origin.url}/embed?{urlencode({'file': file_id, 'token': token})}"
+    return f"{state.settings.origin.url}/embed?{urlencode({'file': file_id, 'token': token, **(params or {})})}"

@@ -6,6 +6,7 @@ script, browser libraries from npm (tus-js-client, uPlot), no build step.
   keys), the webhook delivery log, usage charts;
 - :mod:`.media` — the catalogue (every asset of every dialect) and an asset's page with the player;
 - :mod:`.uploads` — drag-and-drop TUS uploads through the API's TUS server;
+- :mod:`.players` — the tenant's player themes (colours, logo, watermark, controls, defaults);
 - :mod:`.operator` — the operator's tenant list (create, disable, enable), with ``dashboard.operator_key``.
 
 No route here is part of the API description (``include_in_schema=False``).
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute, Route
 
-from origin.dashboard import media, operator, uploads, views
+from origin.dashboard import media, operator, players, uploads, views
 from origin.dashboard.render import ASSETS
 
 
@@ -47,6 +48,11 @@ routes: list[BaseRoute] = [
     _get("/dashboard/webhooks/{delivery_id}", views.webhook_page),
     _post("/dashboard/webhooks/{delivery_id}/redeliver", views.redeliver),
     _get("/dashboard/usage", views.usage_page),
+    _get("/dashboard/players", players.players_page),
+    _post("/dashboard/players", players.create_player),
+    _get("/dashboard/players/{player_id}", players.player_page),
+    _post("/dashboard/players/{player_id}", players.update_player),
+    _post("/dashboard/players/{player_id}/delete", players.delete_player),
     _get("/dashboard/uploads", uploads.uploads_page),
     *uploads.tus_routes(),
     _get("/dashboard/operator", operator.tenants_page),

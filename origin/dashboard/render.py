@@ -45,6 +45,7 @@ NAV = [
     ("uploads", "Uploads", "/dashboard/uploads"),
     ("webhooks", "Webhooks", "/dashboard/webhooks"),
     ("usage", "Usage", "/dashboard/usage"),
+    ("players", "Players", "/dashboard/players"),
 ]
 
 

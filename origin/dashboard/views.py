@@ -59,11 +59,15 @@ def page(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
             if await session.current_operator(request):
                 return RedirectResponse(OPERATOR_HOME, 303)
             return RedirectResponse(f"/dashboard/login?next={quote(request.url.path)}", 303)
-        if request.method == "POST":
-            form = await request.form()
+        if request.method != "POST":
+            return await handler(request, login)
+        form = await request.form()
+        try:
             session.check_csrf(login.csrf, _text(form, CSRF_FIELD))
             request.state.form = form
-        return await handler(request, login)
+            return await handler(request, login)
+        finally:
+            await form.close()  # a multipart form's uploaded files
 
     return endpoint
 

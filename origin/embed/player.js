@@ -1,5 +1,6 @@
-// The embeddable player: plays the page's HLS stream (hls.js, or natively on Apple's WebKit) or its
-// progressive file, and speaks the seed's postMessage API with the embedding page.
+// The embeddable player: plays the page's DASH stream (dash.js), its HLS stream (hls.js, or natively on
+// Apple's WebKit) or its progressive file, applies the page's player theme (colours, logo, buttons),
+// and speaks the postMessage API with the embedding page.
 (() => {
   'use strict';
   const cfg = JSON.parse(document.getElementById('embed-config').textContent);
@@ -7,6 +8,15 @@
   const loader = document.getElementById('loader');
   const message = document.getElementById('message');
   const embedded = window.parent !== window;
+  const MSE_PLAYERS = ['hls.js', 'dash.js'];
+  // The theme's optional buttons and how the video element hides each one.
+  const BUTTONS = {
+    fullscreen: () => video.controlsList.add('nofullscreen'),
+    download: () => video.controlsList.add('nodownload'),
+    playback_rate: () => video.controlsList.add('noplaybackrate'),
+    remote_playback: () => { video.controlsList.add('noremoteplayback'); video.disableRemotePlayback = true; },
+    picture_in_picture: () => { video.disablePictureInPicture = true; },
+  };
   let playerType = null;
   let readySent = false;
   let pendingSeek = null;
@@ -91,7 +101,7 @@
     if (cfg.autoplay) play();
   });
   video.addEventListener('error', () => {
-    if (playerType !== 'hls.js') fail(video.error ? video.error.message || 'The media could not be played' : 'Playback error');
+    if (!MSE_PLAYERS.includes(playerType)) fail(video.error ? video.error.message || 'The media could not be played' : 'Playback error');
   });
 
   function setUpLoader() {
@@ -112,6 +122,22 @@
     mark.hidden = false;
     moveWatermark(mark);
     setInterval(() => moveWatermark(mark), 5000);
+  }
+
+  function applyTheme(theme) {
+    const root = document.documentElement.style;
+    root.setProperty('--player-background', theme.colors.background);
+    root.setProperty('--player-text', theme.colors.text);
+    root.setProperty('--player-accent', theme.colors.accent);
+    for (const [name, hide] of Object.entries(BUTTONS)) {
+      if (!theme.buttons.includes(name)) hide();
+    }
+    if (theme.logo) {
+      const logo = document.getElementById('logo');
+      logo.className = theme.logoPosition;
+      logo.addEventListener('load', () => { logo.hidden = false; }, { once: true });
+      logo.src = theme.logo;
+    }
   }
 
   function playProgressive() {
@@ -141,16 +167,37 @@
     hls.loadSource(cfg.hls);
   }
 
+  function playDashJs() {
+    playerType = 'dash.js';
+    const dash = window.dashjs.MediaPlayer().create();
+    dash.on(window.dashjs.MediaPlayer.events.ERROR, (event) => {
+      const details = (event.error && (event.error.message || event.error.code)) || 'error';
+      dash.reset();
+      if (cfg.mp4) {
+        post('error', { message: `DASH playback failed (${details}); playing the original file` });
+        playProgressive();
+      } else {
+        fail(`DASH playback failed: ${details}`);
+      }
+    });
+    dash.initialize(video, cfg.dash, false);
+  }
+
   function start() {
     if (cfg.error) return fail(cfg.error);
+    if (cfg.theme) applyTheme(cfg.theme);
     video.controls = cfg.controls;
+    video.autoplay = cfg.autoplay;
     video.loop = cfg.loop;
     video.muted = cfg.muted;
     if (cfg.loader) setUpLoader();
     if (cfg.watermark) setUpWatermark();
     const native = cfg.hls && video.canPlayType('application/vnd.apple.mpegurl') !== '';
     const hlsJs = cfg.hls && window.Hls && window.Hls.isSupported();
-    if (native && (!hlsJs || navigator.vendor.startsWith('Apple'))) {
+    const mse = typeof window.MediaSource === 'function' || typeof window.ManagedMediaSource === 'function';
+    if (cfg.dash && window.dashjs && mse) {
+      playDashJs();
+    } else if (native && (!hlsJs || navigator.vendor.startsWith('Apple'))) {
       playerType = 'native-hls';
       video.src = cfg.hls;
     } else if (hlsJs) {

@@ -5,8 +5,8 @@
 ``store.assets``, ``store.renditions``, ``store.captions``, ``store.transcripts`` and the tenants'
 ``store.api_keys``; the video objects API's ``store.video_parts`` and ``store.credits``; AI
 generations and policies in ``store.ai``; the media API's ``store.media_uploads`` and
-``store.rate_limits``; the dashboard's ``store.dashboard_sessions`` and ``store.stats`` (read-only
-aggregates); a change that spans areas runs their methods on one ``store.transaction()``.
+``store.rate_limits``; the dashboard's ``store.dashboard_sessions``, ``store.player_themes`` and
+``store.stats`` (read-only aggregates); a change that spans areas runs their methods on one ``store.transaction()``.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from origin.store.jobs import JobRepository
 from origin.store.media_uploads import MediaUpload, MediaUploadRepository
 from origin.store.migrate import migrate
 from origin.store.models import ApiKey, Asset, Bucket, Caption, FileRecord, Rendition, Tenant, Transcript
+from origin.store.players import PlayerTheme, PlayerThemeRepository
 from origin.store.rate_limits import RateDecision, RateLimitRepository
 from origin.store.signing_keys import SigningKeyRepository
 from origin.store.stats import StatsRepository
@@ -46,6 +47,7 @@ __all__ = [
     "FileRecord",
     "IntegrityError",
     "MediaUpload",
+    "PlayerTheme",
     "RateDecision",
     "Rendition",
     "Store",
@@ -84,6 +86,7 @@ class Store:
         self.credits = CreditRepository(db)
         self.ai = AIRepository(db)
         self.dashboard_sessions = DashboardSessionRepository(db)
+        self.player_themes = PlayerThemeRepository(db)
         self.stats = StatsRepository(db)
 
     def transaction(self) -> contextlib.AbstractAsyncContextManager[Conn]:

@@ -621,3 +621,26 @@ dashboard_sessions = sa.Table(
     sa.Index("dashboard_sessions_expires", "expires_at"),
     sa.Index("dashboard_sessions_tenant", "tenant_id"),
 )
+
+player_themes = sa.Table(
+    "player_themes",
+    metadata,
+    sa.Column("id", sa.Text, primary_key=True),
+    sa.Column("tenant_id", sa.Text, sa.ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("background_color", sa.Text, nullable=False),
+    sa.Column("text_color", sa.Text, nullable=False),
+    sa.Column("accent_color", sa.Text, nullable=False),
+    sa.Column("watermark", sa.Text, nullable=False, server_default=""),
+    sa.Column("controls", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("buttons", JSON, nullable=False, server_default=_json_default("[]")),  # the optional controls shown
+    sa.Column("autoplay", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("muted", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("loop", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("logo_position", sa.Text, nullable=False, server_default="top-right"),
+    sa.Column("logo", sa.LargeBinary),  # a PNG or JPEG, checked by its content
+    sa.Column("logo_type", sa.Text),
+    sa.Column("logo_version", sa.Text),  # the start of the logo's SHA-256, for its immutable URL
+    *_created_updated(),
+    sa.Index("player_themes_tenant", "tenant_id", "created_at"),
+)

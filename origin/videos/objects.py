@@ -21,7 +21,7 @@ from origin.catalogue.ids import new_asset_id
 from origin.catalogue.status import Status
 from origin.purge import purge_edges
 from origin.state import OriginState
-from origin.store import Asset, Caption, Tenant
+from origin.store import Asset, Caption, PlayerTheme, Tenant
 from origin.store.streams import StreamRecord
 from origin.videos.events import DIALECT
 
@@ -66,14 +66,12 @@ class Video:
     qualities: tuple[QualityState, ...]
     captions: tuple[Caption, ...]
     stream: StreamRecord | None
+    #: The player theme of ``player_id`` (None without one, or when the theme was deleted since).
+    theme: PlayerTheme | None = None
 
     @property
     def status(self) -> Status:
         return Status(self.asset.status)
-
-    @property
-    def player_id(self) -> str:
-        return str(self.asset.extra.get("player_id") or "")
 
 
 @dataclass(frozen=True)
@@ -90,14 +88,26 @@ class VideoQuery:
     search: str | None = None
 
 
+def player_id_of(asset: Asset) -> str:
+    """The ``player_id`` a video was given (its theme may have been deleted since)."""
+    return str(asset.extra.get("player_id") or "")
+
+
 def not_found() -> HTTPError:
     return HTTPError(404, "Video not found", "VIDEO_NOT_FOUND")
+
+
+async def _check_player(state: OriginState, tenant: Tenant, player_id: str | None) -> None:
+    """A ``player_id`` must name one of the tenant's player themes (``""`` clears it)."""
+    if player_id and await state.store.player_themes.get(tenant.id, player_id) is None:
+        raise HTTPError(400, f"player_id {player_id!r} is not one of your players", "PLAYER_ID_INVALID")
 
 
 async def create_video(state: OriginState, tenant: Tenant, fields: VideoFields) -> Video:
     """A new ``queued`` video without media (``title`` is required)."""
     if not fields.title:
         raise HTTPError(400, "title is required", "VIDEO_TITLE_REQUIRED")
+    await _check_player(state, tenant, fields.player_id)
     extra: dict[str, Any] = {"qualities": (fields.qualities or default_ladder()).to_list()}
     if fields.player_id:
         extra["player_id"] = fields.player_id
@@ -166,6 +176,7 @@ async def update_video(state: OriginState, tenant: Tenant, video_id: str, fields
             changes[name] = value
     if fields.title == "":
         raise HTTPError(400, "title must not be empty", "VIDEO_TITLE_REQUIRED")
+    await _check_player(state, tenant, fields.player_id)
     if fields.player_id is not None:
         changes["extra"] = {**asset.extra, "player_id": fields.player_id}
     access_changed = fields.is_public is not None and fields.is_public != asset.is_public
@@ -210,15 +221,22 @@ async def view(state: OriginState, asset: Asset) -> Video:
 
 
 async def views(state: OriginState, assets: list[Asset]) -> list[Video]:
-    """The :class:`Video` of each asset, with two queries for all of them (streams, captions)."""
+    """The :class:`Video` of each asset, with three queries for all of them (streams, captions, the
+    player themes of each tenant among them)."""
     streams = await state.store.streams.get_many([a.stream_id for a in assets if a.stream_id])
     captions = await state.store.captions.for_assets([a.id for a in assets])
+    themes: dict[tuple[str, str], PlayerTheme] = {}
+    for tenant_id in {a.tenant_id for a in assets}:
+        players = [player_id_of(a) for a in assets if a.tenant_id == tenant_id and player_id_of(a)]
+        for found_theme in (await state.store.player_themes.get_many(tenant_id, players)).values():
+            themes[tenant_id, found_theme.id] = found_theme
     found = []
     for asset in assets:
         stream = streams.get(asset.stream_id) if asset.stream_id else None
         status = _quality_status(Status(asset.status))
         qualities = tuple(QualityState(q.resolution, q.type, status) for q in qualities_of(asset, stream).qualities)
-        found.append(Video(asset, qualities, tuple(captions[asset.id]), stream))
+        theme = themes.get((asset.tenant_id, player_id_of(asset)))
+        found.append(Video(asset, qualities, tuple(captions[asset.id]), stream, theme))
     return found
 
 

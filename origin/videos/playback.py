@@ -2,11 +2,11 @@
 
 A video's asset URLs are routes of this API (``/api/videos/{id}/m3u8``, ``/manifest``, ``/source``,
 ``/mp4``, ``/thumbnail``) that answer ``302`` to the edge; ``/player`` answers ``302`` to the embeddable
-player (``/embed`` with an embed token, hls.js). A public video's routes need nothing and
-lead to its public edge URLs (``{EDGE}/{id}/{key}``). A private video's asset URLs carry a signed link
-(``?expires=…&signature=…``, an HMAC valid for ``videos.link_expires_in``), and lead to edge URLs with
-a fresh URL token: exact for the source, prefix-scoped to the stream's folder for the playlists, so
-the player's relative requests for media playlists and segments pass too.
+player (``/embed`` with an embed token: hls.js, or dash.js with ``?format=dash``). A public video's
+routes need nothing and lead to its public edge URLs (``{EDGE}/{id}/{key}``). A private video's asset
+URLs carry a signed link (``?expires=…&signature=…``, an HMAC valid for ``videos.link_expires_in``),
+and lead to edge URLs with a fresh URL token: exact for the source, prefix-scoped to the stream's
+folder for the playlists, so the player's relative requests for media playlists and segments pass too.
 
 The thumbnail (:mod:`origin.videos.thumbnails`) is the one uploaded, answered by the origin itself;
 else the poster the encoder made, on the edge; smaller sizes are scaled from either by the origin.
@@ -31,6 +31,8 @@ from origin.videos.thumbnails import ORIGINAL, Thumbnail, open_thumbnail
 
 Target = Literal["m3u8", "manifest", "source", "mp4", "thumbnail", "player"]
 TARGETS: tuple[Target, ...] = ("m3u8", "manifest", "source", "mp4", "thumbnail", "player")
+#: ``/player?format=``: the stream the embed player plays.
+PLAYER_FORMATS = ("hls", "dash")
 PLAYBACK_LINK = "video-playback"
 MASTER, MPD, POSTER = "master.m3u8", "manifest.mpd", "poster.jpg"
 
@@ -48,8 +50,17 @@ def asset_urls(state: OriginState, video: Video) -> dict[Target, str]:
         signature = link_signature(state, PLAYBACK_LINK, video.asset.id, expires)
         query = "?" + urlencode({"expires": expires, "signature": signature})
     urls: dict[Target, str] = {target: f"{base}/{target}{query}" for target in TARGETS}
-    urls["thumbnail"] = f"{base}/thumbnail{query or '?'}{'&' if query else ''}resolution=original"
+    urls["thumbnail"] = _with(f"{base}/thumbnail{query}", "resolution=original")
     return urls
+
+
+def _with(url: str, param: str) -> str:
+    return f"{url}{'&' if '?' in url else '?'}{param}"
+
+
+def dash_player_url(urls: dict[Target, str]) -> str:
+    """The player URL that plays the DASH manifest."""
+    return _with(urls["player"], "format=dash")
 
 
 async def _playable(state: OriginState, video_id: str, expires: str | None, signature: str | None) -> Asset:
@@ -97,9 +108,10 @@ async def playback_redirect(
     expires: str | None,
     signature: str | None,
     resolution: str = ORIGINAL,
+    player_format: str = "hls",
 ) -> str | Thumbnail:
-    """The edge URL an asset URL leads to, or a thumbnail the origin answers itself (an uploaded one,
-    or one scaled to ``resolution``)."""
+    """The edge URL an asset URL leads to (the embed page's for ``player``, playing ``player_format``),
+    or a thumbnail the origin answers itself (an uploaded one, or one scaled to ``resolution``)."""
     asset = await _playable(state, video_id, expires, signature)
     if target == "thumbnail":
         if asset.poster or resolution != ORIGINAL:
@@ -114,9 +126,15 @@ async def playback_redirect(
             raise HTTPError(404, "The video has no DASH rendition", "DASH_NOT_AVAILABLE")
         return await _stream_url(state, asset, stream, MASTER if target == "m3u8" else MPD)
     if target == "player":
-        await ready_stream(state, asset)
+        if player_format not in PLAYER_FORMATS:
+            raise HTTPError(400, f"format must be one of {', '.join(PLAYER_FORMATS)}", "PLAYER_FORMAT_INVALID")
+        stream = await ready_stream(state, asset)
+        if player_format == "dash" and not stream.dash_url:
+            raise HTTPError(404, "The video has no DASH rendition", "DASH_NOT_AVAILABLE")
         assert asset.file_id is not None
-        return embed_url(state, asset.tenant_id, asset.file_id, parse_duration(state.settings.embed.url_expires_in))
+        lifetime = parse_duration(state.settings.embed.url_expires_in)
+        params = {"format": player_format} if player_format != "hls" else None
+        return embed_url(state, asset.tenant_id, asset.file_id, lifetime, params=params)
     if target == "mp4":
         raise HTTPError(404, "The video has no progressive MP4 rendition (is_mp4 is false)", "MP4_NOT_AVAILABLE")
     file = await state.store.files.get(asset.file_id) if asset.file_id else None

@@ -16,14 +16,12 @@ import contextlib
 import hashlib
 import hmac
 import json
-import shutil
 import subprocess
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
@@ -31,7 +29,7 @@ import pytest
 
 from loadtests._procs import free_port
 from loadtests.up import mediaedge_up
-from tests.e2e.test_player import ARTIFACTS, CHROMIUM, HERE
+from tests.e2e.test_player import ARTIFACTS, node_driver
 
 pytestmark = pytest.mark.slow
 
@@ -96,11 +94,7 @@ def poll(check, timeout: float = 30.0, interval: float = 0.2):
 
 @pytest.fixture
 def browser_driver() -> list[str]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"NO BROWSER TEST: {CHROMIUM} is missing (apt-get install chromium chromium-driver)")
-    if not (HERE / "node_modules" / "playwright-core").is_dir():
-        pytest.fail("playwright-core is not installed: npm install --prefix tests/e2e --no-audit --no-fund")
-    return [shutil.which("node") or "node", str(HERE / "dashboard.mjs")]
+    return node_driver("dashboard.mjs")
 
 
 def test_dashboard_in_a_browser(browser_driver, tmp_path, clip):

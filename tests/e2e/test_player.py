@@ -72,13 +72,19 @@ def serve_page(html: str) -> Iterator[str]:
         server.server_close()
 
 
-@pytest.fixture
-def browser_driver() -> list[str]:
+def node_driver(script: str) -> list[str]:
+    """The command that runs ``tests/e2e/{script}`` (a playwright-core driver); skips the test without
+    Chromium, fails it without playwright-core."""
     if not Path(CHROMIUM).exists():
         pytest.skip(f"NO BROWSER TEST: {CHROMIUM} is missing (apt-get install chromium chromium-driver)")
     if not (HERE / "node_modules" / "playwright-core").is_dir():
         pytest.fail("playwright-core is not installed: npm install --prefix tests/e2e --no-audit --no-fund")
-    return [shutil.which("node") or "node", str(HERE / "player.mjs")]
+    return [shutil.which("node") or "node", str(HERE / script)]
+
+
+@pytest.fixture
+def browser_driver() -> list[str]:
+    return node_driver("player.mjs")
 
 
 def test_embed_plays_a_transcoded_stream_through_the_edge(browser_driver, tmp_path, clip):

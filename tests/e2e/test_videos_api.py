@@ -2,7 +2,8 @@
 with ``/api/videos/create``, real media (ffmpeg lavfi) uploaded in parts with Content-Range and MD5,
 completed, transcoded by the worker's ffmpeg, and played through the edge — an fMP4 ladder with an
 audio-only group, and an MPEG-TS one — by fetching the playlists and segments, and in headless Chromium
-through the videos' player URLs; then made private, which the edge enforces at once."""
+through the videos' player URLs (hls.js, and dash.js for the fMP4 ladder's DASH manifest); then made
+private, which the edge enforces at once."""
 
 from __future__ import annotations
 
@@ -179,7 +180,21 @@ def test_a_video_made_through_the_api_plays_through_the_edge(tmp_path: Path, bro
                     ARTIFACTS / f"videos-{video['title'].split()[0].lower()}.png",
                 )
                 ready = next(e for e in report["events"] if e["event"] == "ready")
+                assert ready["playerType"] == "hls.js"
                 assert ready["duration"] == pytest.approx(done[video["id"]]["duration"], abs=0.5)
+
+            # the fMP4 video's DASH player URL plays its manifest with dash.js, segments from the edge
+            report = _play_in_chromium(
+                browser_driver, done[cmaf["id"]]["assets"]["dash_player_url"], node.edge, ARTIFACTS / "videos-dash.png"
+            )
+            ready = next(e for e in report["events"] if e["event"] == "ready")
+            assert ready["playerType"] == "dash.js"
+            assert ready["duration"] == pytest.approx(done[cmaf["id"]]["duration"], abs=0.5)
+            assert any(urlsplit(r["url"]).path.endswith("/manifest.mpd") for r in report["responses"])
+            assert not any(urlsplit(r["url"]).path.endswith(".m3u8") for r in report["responses"])
+            times = [e["currentTime"] for e in report["events"] if e["event"] == "timeupdate"]
+            assert max(times) - min(times) >= 2.0  # currentTime advanced
+            assert not [e for e in report["events"] if e["event"] == "error"]
 
             # made private: the public URL stops working at the edge, the signed asset URL plays
             _ok(api.patch(f"/api/videos/{cmaf['id']}", json={"is_public": False}))

@@ -130,15 +130,6 @@ def make_marker_clip(path: Path, *, seconds: int, size: str, fps: int, base: int
     return path
 
 
-def make_png(path: Path, color: str, size: str) -> Path:
-    subprocess.run(
-        [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i", f"color=c={color}:s={size}",
-         "-frames:v", "1", str(path)],
-        check=True,
-    )  # fmt: skip
-    return path
-
-
 def poll_task(client: httpx.Client, task_id: str, until: tuple[str, ...], timeout: float = 120) -> dict[str, Any]:
     def check() -> dict[str, Any] | None:
         response = client.get("/api/task/editing", params={"id": task_id})

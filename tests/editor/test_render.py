@@ -16,7 +16,8 @@ import pytest
 
 from mediaedge.ffmpeg import ffmpeg_exe
 from tests.editor.conftest import Receiver, Session, wait_for
-from tests.editor.render_stack import BUCKET_KEY_ID, RenderStack, make_marker_clip, make_png, poll_task, upload
+from tests.editor.render_stack import BUCKET_KEY_ID, RenderStack, make_marker_clip, poll_task, upload
+from tests.fixtures.media import make_png
 
 FPS = 25
 SAMPLE_RATE = 48_000

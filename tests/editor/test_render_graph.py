@@ -13,7 +13,8 @@ import pytest
 from mediaedge.ffmpeg import ffmpeg_exe
 from origin.editor.render import Source, build_command, probe_source, run_render
 from origin.editor.xtl import XtlError, parse_xtl
-from tests.editor.render_stack import make_marker_clip, make_png
+from tests.editor.render_stack import make_marker_clip
+from tests.fixtures.media import make_png
 
 pytestmark = pytest.mark.anyio
 RATE = 48_000

@@ -67,7 +67,8 @@ async def test_page_plays_the_file_through_the_edge_with_an_exact_token(origin_c
     assert tenant.api_key not in response.text.replace(f"api_key={tenant.api_key}", "")
 
 
-async def test_ready_hls_stream_gets_a_prefix_token_for_its_folder(origin_client, origin_state, tenant, video):
+async def _ready_stream(origin_state, tenant, video, *, dash: bool = False) -> tuple[str, str]:
+    """A ready stream of the file (its HLS master, and its DASH manifest when ``dash``); its id and folder."""
     prefix = video["key"] + ".stream/"
     edge = origin_state.settings.edge.url
     async with origin_state.store.transaction() as conn:
@@ -85,8 +86,17 @@ async def test_ready_hls_stream_gets_a_prefix_token_for_its_folder(origin_client
             ),
         )
         await origin_state.store.streams.update(
-            conn, stream_id, status="ready", hls_url=f"{edge}/{video['id']}/{prefix}master.m3u8"
+            conn,
+            stream_id,
+            status="ready",
+            hls_url=f"{edge}/{video['id']}/{prefix}master.m3u8",
+            dash_url=f"{edge}/{video['id']}/{prefix}manifest.mpd" if dash else None,
         )
+    return stream_id, prefix
+
+
+async def test_ready_hls_stream_gets_a_prefix_token_for_its_folder(origin_client, origin_state, tenant, video):
+    stream_id, prefix = await _ready_stream(origin_state, tenant, video)
     query = {"file": video["id"], "api_key": tenant.api_key}
     config = _config(await origin_client.get("/embed", params=query))
     assert config["hls"].endswith("/" + prefix + "master.m3u8")
@@ -95,14 +105,34 @@ async def test_ready_hls_stream_gets_a_prefix_token_for_its_folder(origin_client
     assert claims.allows(prefix + "720p/segment_00001.ts", "127.0.0.1")
     assert not claims.allows(video["key"], "127.0.0.1")
     assert _config(await origin_client.get("/embed", params={**query, "playStream": "false"}))["hls"] is None
+    asked = await origin_client.get("/embed", params={**query, "format": "dash"})
+    assert _config(asked)["hls"].endswith("/" + prefix + "master.m3u8")  # no DASH stream: HLS it is
+    assert _config(asked)["dash"] is None
+    assert "dash.mediaplayer.min.js" not in asked.text
+
+
+async def test_format_dash_plays_the_dash_manifest_with_dash_js(origin_client, origin_state, tenant, video):
+    stream_id, prefix = await _ready_stream(origin_state, tenant, video, dash=True)
+    query = {"file": video["id"], "api_key": tenant.api_key}
+    page = await origin_client.get("/embed", params={**query, "format": "dash"})
+    config = _config(page)
+    assert config["hls"] is None and config["dash"].endswith("/" + prefix + "manifest.mpd")
+    claims = await _claims(origin_client, config["dash"])
+    assert claims.scope == "prefix" and claims.path == prefix and claims.aid == stream_id
+    assert claims.allows(prefix + "r0/seg_00001.m4s", "127.0.0.1")
+    assert re.search(r'<script src="/embed/assets/dash.mediaplayer.min.js\?v=\w+"></script>', page.text)
+    assert "hls.min.js" not in page.text
+    assert f"media-src {origin_state.settings.edge.url} blob:" in page.headers["content-security-policy"]
+    hls = _config(await origin_client.get("/embed", params=query))
+    assert hls["dash"] is None and hls["hls"].endswith("master.m3u8")  # HLS unless DASH is asked for
 
 
 async def test_every_parameter_is_escaped(origin_client, tenant, video):
     evil = '</script><script>alert("x")</script><img src=x onerror=alert(1)>&'
-    params = {"file": video["id"], "api_key": tenant.api_key, "user_name": evil, "user_email": "a@b.c", "player": evil}
+    params = {"file": video["id"], "api_key": tenant.api_key, "user_name": evil, "user_email": "a@b.c"}
     response = await origin_client.get("/embed", params=params)
     assert response.status_code == 200
-    assert "<img" not in response.text and "<script>" not in response.text
+    assert "<img src=x" not in response.text and "<script>" not in response.text
     assert response.text.count("<script") == response.text.count("</script>") == 2  # config and player.js
     assert _config(response)["watermark"] == f"{evil} · a@b.c"
 
@@ -113,12 +143,14 @@ async def test_errors_render_a_page_that_reports_them(origin_client, tenant, vid
         ({"file": video["id"]}, 400),
         ({"file": "nope", "api_key": tenant.api_key}, 404),
         ({"file": video["id"], "api_key": tenant.api_key, "autoplay": "maybe"}, 400),
+        ({"file": video["id"], "api_key": tenant.api_key, "format": "smooth"}, 400),
+        ({"file": video["id"], "api_key": tenant.api_key, "player": "<img src=x onerror=alert(1)>"}, 404),
     ]
     for params, status in cases:
         response = await origin_client.get("/embed", params=params)
         assert response.status_code == status, params
         assert response.headers["content-type"].startswith("text/html")
-        assert _config(response)["error"]
+        assert _config(response)["error"] and "<img src=x" not in response.text
 
 
 async def test_whitelisted_tenant_limits_who_may_frame_the_player(origin_client, origin_state, tenant, video):
@@ -168,10 +200,10 @@ async def test_page_links_versioned_assets(origin_client, tenant, video):
     assert "hls.min.js" not in page  # linked only when there is a stream to play
 
 
-@pytest.mark.parametrize("name", ["player.js", "player.css", "hls.min.js"])
+@pytest.mark.parametrize("name", ["player.js", "player.css", "hls.min.js", "dash.mediaplayer.min.js"])
 async def test_assets_are_cacheable_for_a_year_at_their_versioned_url(origin_client, name):
     plain = await origin_client.get(f"/embed/assets/{name}")
-    assert plain.status_code == 200, "missing asset (hls.min.js: npm install --prefix origin/embed)"
+    assert plain.status_code == 200, "missing asset (hls.js, dash.js: npm install --prefix origin/embed)"
     assert plain.headers["cache-control"] == "public, max-age=300"
     etag = plain.headers["etag"]
     versioned = await origin_client.get(f"/embed/assets/{name}", params={"v": etag.strip('"')})

@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
+from origin.players import ThemeFields
 from origin.state import OriginState
 from tests.videos.conftest import VideoTenant, create_video, make_tenant
 
@@ -275,8 +276,11 @@ async def test_videos_are_the_tenants_own(client: httpx.AsyncClient, vtenant: Vi
         assert (response.status_code, response.json()["code"]) == (404, "VIDEO_NOT_FOUND"), method
 
 
-async def test_update_changes_the_given_fields(client: httpx.AsyncClient, vtenant: VideoTenant):
+async def test_update_changes_the_given_fields(
+    client: httpx.AsyncClient, vtenant: VideoTenant, origin_state: OriginState
+):
     video = await create_video(client, vtenant, title="Old", description="keep", tags=["a"])
+    player = await origin_state.store.player_themes.create(vtenant.id, ThemeFields(name="Course").columns(), None)
     response = await client.patch(
         f"/api/videos/{video['id']}",
         headers=vtenant.headers,
@@ -285,14 +289,16 @@ async def test_update_changes_the_given_fields(client: httpx.AsyncClient, vtenan
             "tags": ["b", "c"],
             "metadata": [{"key": "k", "value": "v"}],
             "is_public": False,
-            "player_id": "pl_1",
+            "player_id": player.id,
         },
     )
     assert response.status_code == 200, response.text
     assert response.json() == {"status": "success", "message": "Update video info successfully."}
     got = (await client.get(f"/api/videos/{video['id']}", headers=vtenant.headers)).json()["data"]
     assert (got["title"], got["description"], got["tags"], got["is_public"]) == ("New", "keep", ["b", "c"], False)
-    assert (got["metadata"], got["player_theme_id"]) == ([{"key": "k", "value": "v"}], "pl_1")
+    assert (got["metadata"], got["player_theme_id"]) == ([{"key": "k", "value": "v"}], player.id)
+    assert got["player_theme"]["id"] == player.id and got["player_theme"]["name"] == "Course"
+    assert got["player_theme"]["background_color"] == "#000000" and got["player_theme"]["logo_url"] is None
     assert "?expires=" in got["assets"]["hls_url"]
     empty = await client.patch(f"/api/videos/{video['id']}", headers=vtenant.headers, json={"title": ""})
     assert (empty.status_code, empty.json()["code"]) == (400, "VIDEO_TITLE_REQUIRED")
@@ -308,6 +314,29 @@ async def test_a_deleted_video_says_deleted_and_leaves_the_list(client: httpx.As
     assert [v["id"] for v in (await _list(client, vtenant, status="deleted"))["videos"]] == [video["id"]]
     again = await client.patch(f"/api/videos/{video['id']}", headers=vtenant.headers, json={"title": "x"})
     assert (again.status_code, again.json()["code"]) == (409, "VIDEO_DELETED")
+
+
+async def test_player_id_names_one_of_the_tenants_players(
+    client: httpx.AsyncClient, vtenant: VideoTenant, origin_state: OriginState
+):
+    other = await make_tenant(origin_state, "rival")
+    theirs = await origin_state.store.player_themes.create(other.id, ThemeFields(name="Theirs").columns(), None)
+    for player_id in ("pl_unknown", theirs.id):
+        made = await client.post(
+            "/api/videos/create", headers=vtenant.headers, json={"title": "x", "player_id": player_id}
+        )
+        assert (made.status_code, made.json()["code"]) == (400, "PLAYER_ID_INVALID")
+    mine = await origin_state.store.player_themes.create(vtenant.id, ThemeFields(name="Mine").columns(), None)
+    video = await create_video(client, vtenant, player_id=mine.id)
+    assert (video["player_theme_id"], video["player_theme"]["name"]) == (mine.id, "Mine")
+    listed = (await _list(client, vtenant))["videos"]
+    assert [v["player_theme"]["id"] for v in listed] == [mine.id]
+
+    await origin_state.store.player_themes.delete(vtenant.id, mine.id)  # a deleted player leaves the video
+    got = (await client.get(f"/api/videos/{video['id']}", headers=vtenant.headers)).json()["data"]
+    assert (got["player_theme"], got["player_theme_id"]) == (None, "")
+    cleared = await client.patch(f"/api/videos/{video['id']}", headers=vtenant.headers, json={"player_id": ""})
+    assert cleared.status_code == 200
 
 
 async def test_cost_prices_qualities_per_minute_against_the_credit(

@@ -124,6 +124,18 @@ async def test_parts_in_any_order_complete_into_a_transcoded_video(
     assert page.status_code == 200 and "master.m3u8" in page.text  # the embed page plays the stream
     assert f'src="{html.escape(ready["assets"]["hls_player_url"])}"' in ready["assets"]["hls_iframe"]
 
+    # the DASH player URL opens the same page asking for the DASH manifest (dash.js)
+    dash_player = await client.get(ready["assets"]["dash_player_url"])
+    assert dash_player.status_code == 302
+    dash_embed = urlsplit(dash_player.headers["location"])
+    assert parse_qs(dash_embed.query)["format"] == ["dash"]
+    dash_page = await client.get(f"{dash_embed.path}?{dash_embed.query}")
+    assert dash_page.status_code == 200 and "dash.mediaplayer.min.js" in dash_page.text
+    assert "manifest.mpd" in dash_page.text and "master.m3u8" not in dash_page.text
+    assert f'src="{html.escape(ready["assets"]["dash_player_url"])}"' in ready["assets"]["dash_iframe"]
+    wrong = await client.get(ready["assets"]["hls_player_url"] + "&format=smooth")
+    assert (wrong.status_code, wrong.json()["code"]) == (400, "PLAYER_FORMAT_INVALID")
+
 
 async def test_part_checks_answer_400(client: httpx.AsyncClient, vtenant: VideoTenant):
     video = await create_video(client, vtenant)

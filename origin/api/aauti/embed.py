@@ -1,10 +1,13 @@
 """The embeddable player (seed 000 "Embed & Player Integration", docs/embed.md).
 
 - ``GET /embed?file=FILE_ID&api_key=KEY`` (the seed's form) or ``GET /embed?token=T`` (an embed URL
-  from ``POST /embed/token``): an HTML page that plays the file's ready HLS stream (``playStream``,
-  default true) or the file itself, through the edge with tokens minted here for this page.
+  from ``POST /embed/token``): an HTML page that plays the file's ready stream (``playStream``,
+  default true) — HLS with hls.js, or DASH with dash.js when ``format=dash`` — or the file itself,
+  through the edge with tokens minted here for this page. A player theme (``player``, else the
+  file's video's ``player_id``) sets its colours, logo, watermark and default flags.
 - ``POST /embed/token`` (``API-Key``): a short-lived signed embed URL that carries no API key.
-- ``GET /embed/assets/{name}``: the page's script, style sheet and hls.js, cacheable for a year.
+- ``GET /embed/assets/{name}``: the page's script, style sheet, hls.js and dash.js, cacheable for a year.
+- ``GET /embed/players/{id}/logo``: a theme's logo, cacheable for a year at its versioned URL.
 
 Every query parameter reaches the page only inside a JSON data block with ``<``, ``>`` and ``&``
 escaped, and the player script writes text with ``textContent``; a strict Content-Security-Policy
@@ -15,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -35,24 +39,31 @@ from origin.auth import require_tenant
 from origin.embedding import mint_embed_token, read_embed_token
 from origin.http import JSON, json_body, str_field
 from origin.openapi import describe
+from origin.players import embed_config, tenant_theme
 from origin.state import OriginState, get_state
-from origin.static import AssetSet, script_json
-from origin.store import FileRecord, Tenant
+from origin.static import AssetSet, script_json, versioned_response
+from origin.store import FileRecord, PlayerTheme, Tenant
 from origin.store.streams import StreamRecord
+from origin.videos.objects import player_id_of
 
 log = logging.getLogger("mediaedge.embed")
 
-#: The page's script, style sheet and hls.js (from npm at install time), under ``/embed/assets/``.
+#: The page's script, style sheet, hls.js and dash.js (from npm at install time), under ``/embed/assets/``.
 ASSETS = AssetSet(
     "/embed/assets",
     {
         "player.js": "embed/player.js",
         "player.css": "embed/player.css",
         "hls.min.js": "embed/node_modules/hls.js/dist/hls.min.js",
+        "dash.mediaplayer.min.js": "embed/node_modules/dashjs/dist/modern/umd/dash.mediaplayer.min.js",
     },
     "run `npm install --prefix origin/embed`",
 )
 FLAGS = {"playStream": True, "autoplay": False, "muted": False, "loop": False, "controls": True, "loader": True}
+#: The flags a player theme gives defaults for.
+THEME_FLAGS = ("autoplay", "muted", "loop", "controls")
+#: ``format``: the stream the page plays (``hls`` unless asked for ``dash``).
+FORMATS = ("hls", "dash")
 WATERMARK_FIELDS = ("user_id", "user_name", "user_email")
 MAX_WATERMARK_FIELD = 200
 NONE = "'none'"
@@ -69,15 +80,23 @@ def _template() -> Template:
 # -- request parsing -------------------------------------------------------------------------------
 
 
-def _flag(request: Request, name: str) -> bool:
+def _flag(request: Request, name: str) -> bool | None:
+    """The flag as the query gives it; None when it does not."""
     value = request.query_params.get(name)
     if value is None or value == "":
-        return FLAGS[name]
+        return None
     if value.lower() in ("true", "1"):
         return True
     if value.lower() in ("false", "0"):
         return False
     raise HTTPError(400, f"{name} must be true or false", "EMBED_PARAM_INVALID")
+
+
+def _format(request: Request) -> str:
+    value = (request.query_params.get("format") or "hls").lower()
+    if value not in FORMATS:
+        raise HTTPError(400, f"format must be one of {', '.join(FORMATS)}", "EMBED_PARAM_INVALID")
+    return value
 
 
 def _watermark(values: dict[str, Any]) -> str:
@@ -184,37 +203,60 @@ def _playback_lifetime(state: OriginState, record: FileRecord) -> int:
     return min(lifetime, parse_duration(state.settings.tokens.max_expires_in))
 
 
-async def _ready_stream(state: OriginState, record: FileRecord) -> StreamRecord | None:
-    """The file's ready stream with an HLS URL, the default provider's first (one query)."""
+def _manifest(stream: StreamRecord, form: str) -> str | None:
+    return stream.dash_url if form == "dash" else stream.hls_url
+
+
+async def _ready_stream(state: OriginState, record: FileRecord, form: str) -> StreamRecord | None:
+    """The file's ready stream with a manifest of ``form`` (``hls`` or ``dash``), the default
+    provider's first (one query)."""
     default = state.settings.streams.default_provider
     providers = provider_classes(state.pm)
     playable = [
         s
         for s in await state.store.streams.ready_of_source(record.tenant_id, record.id)
-        if s.hls_url and s.provider in providers
+        if _manifest(s, form) and s.provider in providers
     ]
     return min(playable, key=lambda s: s.provider != default, default=None)
 
 
-async def _hls_url(state: OriginState, record: FileRecord, signer: _Signer) -> str | None:
-    """The file's ready HLS master playlist: on the edge with a prefix token for the stream's folder,
-    or a remote provider's URL as it is."""
-    stream = await _ready_stream(state, record)
-    if stream is None or stream.hls_url is None:
+async def _stream_url(state: OriginState, record: FileRecord, signer: _Signer, form: str) -> str | None:
+    """The file's ready HLS master playlist or DASH manifest: on the edge with a prefix token for the
+    stream's folder, or a remote provider's URL as it is."""
+    stream = await _ready_stream(state, record, form)
+    manifest = _manifest(stream, form) if stream else None
+    if stream is None or manifest is None:
         return None
-    if not (stream.output_prefix and stream.hls_url.startswith(state.settings.edge.url + "/")):
-        return stream.hls_url
-    playlist = urlsplit(stream.hls_url).path.rsplit("/", 1)[-1]
-    return signer.stream_url(stream, stream.output_prefix, playlist)
+    if not (stream.output_prefix and manifest.startswith(state.settings.edge.url + "/")):
+        return manifest
+    name = urlsplit(manifest).path.rsplit("/", 1)[-1]
+    return signer.stream_url(stream, stream.output_prefix, name)
+
+
+# -- player themes ---------------------------------------------------------------------------------
+
+
+async def _theme(request: Request, state: OriginState, tenant: Tenant, record: FileRecord) -> PlayerTheme | None:
+    """The page's theme: ``player`` (the tenant's own, else 404), or the player of the file's video."""
+    chosen = request.query_params.get("player")
+    if chosen:
+        return await tenant_theme(state, tenant.id, chosen)
+    asset = await state.store.assets.by_file(record.id)
+    player_id = player_id_of(asset) if asset and asset.tenant_id == tenant.id else ""
+    return await state.store.player_themes.get(tenant.id, player_id) if player_id else None
 
 
 # -- the page --------------------------------------------------------------------------------------
 
 
-def _csp(media_urls: list[str], whitelist: Whitelist, preview: bool = False) -> str:
-    """The page's policy: our scripts and styles only, media from the edge, framed by whitelisted sites
-    (a dashboard preview: by the origin's own pages)."""
-    origins = sorted({f"{u.scheme}://{u.netloc}" for u in map(urlsplit, media_urls)})
+def _origins(urls: Sequence[str]) -> list[str]:
+    return sorted({f"{u.scheme}://{u.netloc}" for u in map(urlsplit, urls)})
+
+
+def _csp(media_urls: list[str], whitelist: Whitelist, preview: bool = False, image_urls: Sequence[str] = ()) -> str:
+    """The page's policy: our scripts and styles only, media from the edge, the theme's logo, framed
+    by whitelisted sites (a dashboard preview: by the origin's own pages)."""
+    origins = _origins(media_urls)
     ancestors = "*"
     if preview:
         ancestors = "'self'"
@@ -223,13 +265,18 @@ def _csp(media_urls: list[str], whitelist: Whitelist, preview: bool = False) -> 
         ancestors = " ".join(f"{scheme}://{host}" for host in hosts for scheme in ("https", "http")) or NONE
     return (
         f"default-src {NONE}; script-src 'self'; style-src 'self'; media-src {' '.join([*origins, 'blob:'])}; "
+        f"img-src {' '.join(_origins(image_urls)) or NONE}; "
         f"connect-src {' '.join(origins) or NONE}; worker-src blob:; frame-ancestors {ancestors}; "
         f"base-uri {NONE}; form-action {NONE}"
     )
 
 
 def _page(config: dict[str, Any], status: int, csp: str) -> HTMLResponse:
-    scripts = [url for url in (ASSETS.url("hls.min.js") if config.get("hls") else None, ASSETS.url("player.js")) if url]
+    libraries = (
+        ASSETS.url("hls.min.js") if config.get("hls") else None,
+        ASSETS.url("dash.mediaplayer.min.js") if config.get("dash") else None,
+    )
+    scripts = [url for url in (*libraries, ASSETS.url("player.js")) if url]
     html = _template().substitute(
         css=ASSETS.url("player.css") or "",
         config=script_json(config),
@@ -259,25 +306,34 @@ async def embed_page(request: Request) -> HTMLResponse:
     state = get_state(request)
     source = state.settings.embed.source
     try:
-        flags = {name: _flag(request, name) for name in FLAGS}
+        given = {name: _flag(request, name) for name in FLAGS}
+        form = _format(request)
         tenant, record, watermark, preview = await _page_file(request, state)
         whitelist = Whitelist.of(tenant.whitelisted_domains)
         _check_framing(request, whitelist, preview)
+        theme = await _theme(request, state, tenant, record)
         signer = await _Signer.start(state, tenant.id, _playback_lifetime(state, record))
-        hls = await _hls_url(state, record, signer) if flags["playStream"] else None
+        play_stream = given["playStream"] is not False
+        dash = await _stream_url(state, record, signer, "dash") if play_stream and form == "dash" else None
+        hls = await _stream_url(state, record, signer, "hls") if play_stream and dash is None else None
         mp4 = signer.url(record)
         await signer.note()
     except HTTPError as exc:
         return _page({"source": source, "error": exc.message}, exc.status, _csp([], Whitelist.of([])))
+    defaults = {**FLAGS, **({name: getattr(theme, name) for name in THEME_FLAGS} if theme else {})}
+    themed = embed_config(state, theme) if theme else None
     config = {
         "source": source,
         "hls": hls,
+        "dash": dash,
         "mp4": mp4,
         "duration": record.duration,
-        "watermark": watermark,
-        **{name: value for name, value in flags.items() if name != "playStream"},
+        "watermark": watermark or (theme.watermark if theme else ""),
+        "theme": themed,
+        **{name: defaults[name] if value is None else value for name, value in given.items() if name != "playStream"},
     }
-    return _page(config, 200, _csp([u for u in (hls, mp4) if u], whitelist, preview))
+    logo = [themed["logo"]] if themed and themed["logo"] else []
+    return _page(config, 200, _csp([u for u in (hls, dash, mp4) if u], whitelist, preview, logo))
 
 
 async def embed_token(request: Request) -> JSON:
@@ -299,12 +355,24 @@ async def embed_token(request: Request) -> JSON:
 
 @describe(security=(), responses={200: "The file", 304: "Not modified"})
 async def embed_asset(request: Request) -> Response:
-    """The player page's script, style sheet or hls.js (cacheable for a year at its versioned URL)."""
+    """The player page's script, style sheet, hls.js or dash.js (cacheable for a year at its versioned URL)."""
     return await ASSETS.serve(request)
+
+
+@describe(security=(), responses={200: "The image", 304: "Not modified", 404: "No such player or no logo"})
+async def player_logo(request: Request) -> Response:
+    """A player theme's logo (cacheable for a year at its versioned URL, ``?v=``)."""
+    logo = await get_state(request).store.player_themes.logo(request.path_params["player_id"])
+    if logo is None:
+        raise HTTPError(404, "The player has no logo", "PLAYER_LOGO_NOT_FOUND")
+    return versioned_response(
+        request, logo.data, logo.media_type, logo.version, {"Content-Security-Policy": f"default-src {NONE}; sandbox"}
+    )
 
 
 routes = [
     Route("/embed", embed_page, methods=["GET"]),
     Route("/embed/token", embed_token, methods=["POST"]),
     Route("/embed/assets/{name}", embed_asset, methods=["GET"]),
+    Route("/embed/players/{player_id}/logo", player_logo, methods=["GET"]),
 ]

@@ -39,6 +39,7 @@ async def asset(request: Request, target: Target) -> Response:
         params.get("expires"),
         params.get("signature"),
         resolution=params.get("resolution") or ORIGINAL,
+        player_format=params.get("format") or "hls",
     )
     if isinstance(found, Thumbnail):
         return StreamingResponse(

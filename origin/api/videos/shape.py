@@ -7,10 +7,11 @@ from typing import Any
 
 from origin.catalogue.status import Status, shown_as
 from origin.http import JSON, iso_time
+from origin.players import public_dict
 from origin.state import OriginState
 from origin.videos.events import DIALECT
 from origin.videos.objects import Video
-from origin.videos.playback import asset_urls
+from origin.videos.playback import asset_urls, dash_player_url
 
 IFRAME = (
     '<iframe src="{src}" width="100%" height="100%" frameborder="0" scrolling="no" allowfullscreen="true"></iframe>'
@@ -33,6 +34,7 @@ def video_dict(state: OriginState, video: Video) -> dict[str, Any]:
     """A video object: every field the API documents, ``null`` where it has nothing."""
     asset = video.asset
     urls = asset_urls(state, video)
+    dash_player = dash_player_url(urls)
     subtitles = [
         {"id": c.id, "language": c.language, "label": c.label, "format": c.format, "is_default": i == 0}
         for i, c in enumerate(video.captions)
@@ -47,7 +49,7 @@ def video_dict(state: OriginState, video: Video) -> dict[str, Any]:
         "qualities": [{"name": q.name, "status": status_word(q.status), "type": q.type} for q in video.qualities],
         "subtitles": subtitles or None,
         "chapters": None,
-        "player_theme": None,
+        "player_theme": public_dict(state, video.theme) if video.theme else None,
         "duration": asset.duration or 0,
         "size": asset.size or 0,
         "is_mp4": False,
@@ -63,10 +65,10 @@ def video_dict(state: OriginState, video: Video) -> dict[str, Any]:
             "hls_iframe": IFRAME.format(src=html.escape(urls["player"], quote=True)),
             "hls_player_url": urls["player"],
             "dash_url": urls["manifest"],
-            "dash_iframe": "",
-            "dash_player_url": "",
+            "dash_iframe": IFRAME.format(src=html.escape(dash_player, quote=True)),
+            "dash_player_url": dash_player,
             "mp4_url": urls["mp4"],
         },
-        "player_theme_id": video.player_id,
+        "player_theme_id": video.theme.id if video.theme else "",
         "error": asset.error,
     }
