@@ -316,7 +316,7 @@ async def finalize(state: OriginState, tenant: Tenant, asset_id: str, etag: str 
         head = await asyncio.to_thread(_head, path)
         found = await probe(path) if asset.kind in ("video", "audio", "image") else ProbeResult()
         verdict = judge(head, intent.mime, asset.kind, found)
-        verdict = processing.plugin_verdict(state, path, verdict)
+        verdict = await asyncio.to_thread(processing.plugin_verdict, state, path, verdict)  # scanners read files
         if verdict.quarantine is not None:
             await state.store.assets.update(tenant.id, asset.id, error=verdict.quarantine, size=info.size)
             await state.store.assets.advance(asset.id, Status.QUARANTINED)
