@@ -45,7 +45,7 @@ from origin.media.scan import KINDS, SNIFF_BYTES, judge, kind_of_mime
 from origin.probe import ProbeResult, probe
 from origin.purge import purge_edges
 from origin.state import OriginState
-from origin.store import Asset, FileMeta, Tenant, UniqueViolation
+from origin.store import Asset, Bucket, FileMeta, MediaUpload, Tenant, UniqueViolation
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _MIME = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*$")
@@ -126,6 +126,7 @@ async def create_upload(state: OriginState, tenant: Tenant, req: UploadRequest, 
     kind = _check_declaration(state, tenant, req)
     intent = await state.store.media_uploads.by_sha256(tenant.id, req.sha256)
     asset: Asset | None = None
+    bucket: Bucket | None = None
     headers: dict[str, str] = {}
     if intent is not None:
         headers = await limits.count(state, limit)
@@ -182,25 +183,30 @@ async def create_upload(state: OriginState, tenant: Tenant, req: UploadRequest, 
     if asset.status != Status.QUEUED:
         raise HTTPError(409, f"The asset of this sha256 is {asset.status}", "upload.conflict")
     expires_at = int(time.time()) + parse_duration(state.settings.media.upload_url_ttl)
-    url, fields = await _form(
-        state, tenant, intent.asset_id, intent.bucket, intent.key, intent.mime, intent.size, expires_at
-    )
+    if bucket is None or bucket.name != intent.bucket:  # a declaration made earlier (or by another request)
+        bucket = await _bucket(state, tenant.id, intent.bucket)
+    url, fields = await _form(state, tenant, intent, bucket, expires_at)
     return UploadTicket(asset, url, fields, expires_at, headers)
 
 
-async def _backend(state: OriginState, tenant_id: str, bucket_name: str) -> StorageBackend:
+async def _bucket(state: OriginState, tenant_id: str, bucket_name: str) -> Bucket:
     bucket = await state.store.buckets.get(tenant_id, bucket_name)
     if bucket is None:
         raise HTTPError(404, f"Bucket not found: {bucket_name}", "BUCKET_NOT_FOUND")
-    return state.backend(bucket)
+    return bucket
+
+
+async def _backend(state: OriginState, tenant_id: str, bucket_name: str) -> StorageBackend:
+    return state.backend(await _bucket(state, tenant_id, bucket_name))
 
 
 async def _form(
-    state: OriginState, tenant: Tenant, asset_id: str, bucket: str, key: str, mime: str, size: int, expires_at: int
+    state: OriginState, tenant: Tenant, intent: MediaUpload, bucket: Bucket, expires_at: int
 ) -> tuple[str, dict[str, str]]:
+    asset_id, key, mime, size = intent.asset_id, intent.key, intent.mime, intent.size
     if not key.startswith(f"{tenant.id}/"):  # the per-tenant prefix, enforced where the form is signed
         raise HTTPError(500, "upload key outside the tenant's prefix")
-    backend = await _backend(state, tenant.id, bucket)
+    backend = state.backend(bucket)
     ttl = max(1, expires_at - int(time.time()))
     try:
         post = await backend.presign_post(key, ttl, max_size=size, content_type=mime, min_size=size)
@@ -208,7 +214,7 @@ async def _form(
         raise HTTPError(503, f"Storage failed: {exc}", "storage.unavailable") from exc
     if post is not None:
         return post.url, post.fields
-    policy = UploadPolicy(tenant.id, asset_id, bucket, key, mime, size, expires_at)
+    policy = UploadPolicy(tenant.id, asset_id, bucket.name, key, mime, size, expires_at)
     token = await sign_policy(state, policy)
     return f"{state.settings.origin.url}{FORM_PATH}", {"key": key, "Content-Type": mime, "policy": token}
 

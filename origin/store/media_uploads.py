@@ -30,6 +30,7 @@ class MediaUpload:
 
 UPLOADS = Records(MediaUpload, media_uploads)
 _C = media_uploads.c
+_INSERT = sa.insert(media_uploads)
 
 
 class MediaUploadRepository:
@@ -51,24 +52,8 @@ class MediaUploadRepository:
         user_id: str,
     ) -> MediaUpload:
         """Record an intent; :class:`~origin.store.db.UniqueViolation` if the tenant declared the hash already."""
-        statement = (
-            sa.insert(media_uploads)
-            .values(
-                tenant_id=tenant_id,
-                sha256=sha256,
-                asset_id=asset_id,
-                bucket=bucket,
-                key=key,
-                size=size,
-                mime=mime,
-                filename=filename,
-                user_id=user_id,
-                created_at=now(),
-            )
-            .returning(*UPLOADS.columns)
-        )
-        record = UPLOADS.first(await conn.execute(statement))
-        assert record is not None
+        record = MediaUpload(tenant_id, sha256, asset_id, bucket, key, size, mime, filename, user_id, now())
+        await self.db.execute(_INSERT, conn, vars(record))
         return record
 
     async def by_sha256(self, tenant_id: str, sha256: str, conn: Conn | None = None) -> MediaUpload | None:
