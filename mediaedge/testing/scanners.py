@@ -86,9 +86,7 @@ class ScannerContract:
         assert path.read_bytes() == content and path.stat().st_mtime == 1_700_000_000
 
 
-def scanner_contract(
-    plugin: Any, flagged: bytes, plugins: Mapping[str, Any] | None = None
-) -> type[ScannerContract]:
+def scanner_contract(plugin: Any, flagged: bytes, plugins: Mapping[str, Any] | None = None) -> type[ScannerContract]:
     """The contract suite for a ``scan_asset`` plugin that must quarantine ``flagged``; ``plugins`` are
     its ``[plugins.NAME]`` tables (``{tmp_path}`` in a string is the test's temporary directory).
     Assign the result to a ``Test*`` name in a test module."""

@@ -53,7 +53,7 @@ class MediaUploadRepository:
         mime: str,
         filename: str,
         user_id: str,
-    ) -> MediaUpload:
+    ) -> MediaUpload | None:
         """Record an intent; None (nothing written) when the tenant declared this hash already. A
         concurrent declaration of the same hash waits for this one's transaction (PostgreSQL's unique
         index, SQLite's write lock), so exactly one of them records it."""

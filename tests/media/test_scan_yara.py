@@ -7,9 +7,9 @@ import re
 from pathlib import Path
 from typing import Any
 
+import mediaedge_scan_yara
 import pytest
 
-import mediaedge_scan_yara
 from mediaedge.plugins import configure_plugins, get_plugin_manager, plugin_infos
 from mediaedge.settings import SettingsError
 from mediaedge.testing import ScannerContract
@@ -120,8 +120,8 @@ async def test_a_rule_file_that_does_not_compile_stops_the_origin_naming_the_fil
     rules_dir = write_rules(tmp_path / "rules")
     bad = rules_dir / "media" / "broken.yar"
     bad.write_text('rule Fine { condition: true }\nrule Broken { strings: $a = "x" condition: $b }\n')
-    message = rf'plugins.yara.rules_dir: a rule file does not compile: {re.escape(str(bad))}\(2\): undefined string "\$b"'
-    with pytest.raises(ValueError, match=message):
+    message = rf'a rule file does not compile: {re.escape(str(bad))}\(2\): undefined string "\$b"'
+    with pytest.raises(ValueError, match=rf"^plugins.yara.rules_dir: {message}"):
         await OriginState.open(yara_settings(tmp_path, rules_dir))
 
 
