@@ -144,5 +144,6 @@ def scan_asset(path: str, mime: str, kind: str, settings: Settings) -> str | Non
     ``path`` is a local file holding the bytes (read it, never change it), ``mime`` and ``kind``
     (``video``, ``audio``, ``image``, ``other``) what the upload declared. Return a reason to quarantine
     the asset (it answers ``media.quarantined`` and is never served), or ``None``. Every
-    implementation is asked; the first reason wins. Runs after the built-in content sniffing.
+    implementation is asked; the first reason wins. Runs after the built-in content sniffing, in a
+    worker thread (a scan may take a while without holding up other requests).
     """

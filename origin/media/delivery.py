@@ -9,13 +9,17 @@ with the object's ``X-Mediaedge-Asset-Id``) and to the calling user (``sub``):
 - ``{key}.variants/`` (image variants) and ``{key}.captions/`` (caption files), ``aid`` = the asset id,
   served to edges by :func:`asset_object`.
 
-A token lives ``media.stream_url_ttl``, and at least twice the asset's duration.
+A token lives ``media.stream_url_ttl``, and at least twice the asset's duration. The same token (same
+key, directory, asset and user) is handed out again for up to :data:`TOKEN_REUSE_SECONDS` (at most a
+tenth of its lifetime), so a player asking again costs no new signature.
 """
 
 from __future__ import annotations
 
 import time
 from email.utils import formatdate
+
+from cachetools import TTLCache
 
 from mediaedge.errors import HTTPError
 from mediaedge.settings import parse_duration
@@ -32,6 +36,10 @@ CAPTIONS_SUFFIX = ".captions/"
 VARIANTS_SUFFIX = ".variants/"
 _SUFFIXES = (CAPTIONS_SUFFIX, VARIANTS_SUFFIX)
 MAX_AGE = 60
+#: How long a signed directory token is handed out again to the same user (seconds).
+TOKEN_REUSE_SECONDS = 60
+#: Tokens signed lately: (kid, directory, bound to, user, lifetime) → (token, signed at).
+_SIGNED: TTLCache[tuple[str, str, str, str, int], tuple[str, int]] = TTLCache(maxsize=16384, ttl=TOKEN_REUSE_SECONDS)
 
 
 async def sign_directory(state: OriginState, asset: Asset, prefix: str, bound_to: str, user: str) -> str:
@@ -44,6 +52,10 @@ async def sign_directory(state: OriginState, asset: Asset, prefix: str, bound_to
     lifetime = min(lifetime, parse_duration(state.settings.tokens.max_expires_in))
     key = await state.keys.active()
     now = int(time.time())
+    remembered = (key.kid, prefix, bound_to, user, lifetime)
+    signed = _SIGNED.get(remembered)
+    if signed is not None and now - signed[1] < min(TOKEN_REUSE_SECONDS, lifetime // 10):
+        return signed[0]
     token = sign_token(
         key,
         tenant_id=asset.tenant_id,
@@ -55,6 +67,7 @@ async def sign_directory(state: OriginState, asset: Asset, prefix: str, bound_to
         now=now,
     )
     await state.keys.note_expiry(key.kid, now + lifetime)
+    _SIGNED[remembered] = (token, now)
     return token
 
 

@@ -100,6 +100,52 @@ async def add_caption(
     return caption
 
 
+async def language_captions(state: OriginState, asset: Asset, language: str, source: str | None) -> list[Caption]:
+    """The asset's captions of ``language`` (and ``source`` when given); 404 ``media.caption_not_found``."""
+    found = [
+        c
+        for c in await state.store.captions.list(asset.id)
+        if c.language == language and (source is None or c.source == source)
+    ]
+    if not found:
+        which = f"{language} ({source})" if source else language
+        raise HTTPError(404, f"The asset has no {which} caption", "media.caption_not_found")
+    return found
+
+
+async def approve_captions(
+    state: OriginState, asset: Asset, language: str, approved: bool, source: str | None = None
+) -> list[Caption]:
+    """Approve (or withdraw) the captions of ``language``: approved ones are in the stream's
+    manifests, the others are not (the manifests are rewritten and the edges purged)."""
+    require_not_quarantined(asset)
+    changed = []
+    for caption in await language_captions(state, asset, language, source):
+        updated = await state.store.captions.update(asset.id, caption.id, approved=approved)
+        changed.append(updated or caption)
+    await publish_for_asset(state, asset)
+    return changed
+
+
+async def delete_captions(
+    state: OriginState, tenant: Tenant, asset: Asset, language: str, source: str | None = None
+) -> None:
+    """Remove the captions of ``language``: their files, their rows, and their tracks from the stream's
+    manifests; the edges forget all of it."""
+    require_not_quarantined(asset)
+    captions = await language_captions(state, asset, language, source)
+    _, backend = await _source(state, tenant, asset)
+    try:
+        for caption in captions:
+            await backend.delete(caption.key)
+    except StorageError as exc:
+        raise HTTPError(503, f"Storage failed: {exc}", "storage.unavailable") from exc
+    for caption in captions:
+        await state.store.captions.delete(asset.id, caption.id)
+    await purge_edges(state, [c.key for c in captions])
+    await publish_for_asset(state, asset)
+
+
 async def caption_cues(state: OriginState, tenant: Tenant, asset: Asset, caption: Caption) -> tuple[Cue, ...]:
     _, backend = await _source(state, tenant, asset)
     try:

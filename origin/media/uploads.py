@@ -45,7 +45,7 @@ from origin.media.scan import KINDS, SNIFF_BYTES, judge, kind_of_mime
 from origin.probe import ProbeResult, probe
 from origin.purge import purge_edges
 from origin.state import OriginState
-from origin.store import Asset, FileMeta, Tenant, UniqueViolation
+from origin.store import Asset, Bucket, FileMeta, MediaUpload, Tenant
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _MIME = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*$")
@@ -121,58 +121,53 @@ def _check_declaration(state: OriginState, tenant: Tenant, req: UploadRequest) -
 async def create_upload(state: OriginState, tenant: Tenant, req: UploadRequest, limit: Limit) -> UploadTicket:
     """Find or make the asset of a declaration, counting it against ``limit`` (429 ``rate.limited``).
 
-    A new declaration is counted in the transaction that makes its asset: one commit per request.
+    Every declaration is counted in the transaction that records its intent (and, when the hash is
+    new, makes its asset): one commit per request, and no read before it.
     """
     kind = _check_declaration(state, tenant, req)
-    intent = await state.store.media_uploads.by_sha256(tenant.id, req.sha256)
     asset: Asset | None = None
-    headers: dict[str, str] = {}
-    if intent is not None:
-        headers = await limits.count(state, limit)
-    else:
-        bucket = await state.store.buckets.get(tenant.id, None)
-        if bucket is None:
-            raise HTTPError(500, "The tenant has no default bucket")
-        user = sanitize_segment(req.user_id or "", fallback=DEFAULT_USER)
-        asset_id = new_asset_id()
-        filename = sanitize_filename(req.filename)
-        key = build_key(tenant.id, user, asset_id, filename)
-        try:
-            async with state.store.transaction() as tx:
-                headers = await limits.count(state, limit, tx)
-                intent = await state.store.media_uploads.insert(
-                    tx,
-                    tenant_id=tenant.id,
-                    sha256=req.sha256,
-                    asset_id=asset_id,
-                    bucket=bucket.name,
-                    key=key,
-                    size=req.size,
-                    mime=req.mime,
-                    filename=filename,
-                    user_id=user,
-                )
-                asset = await state.store.assets.create(
-                    tenant.id,
-                    kind=kind,
-                    title=filename,
-                    asset_id=asset_id,
-                    conn=tx,
-                    status=Status.QUEUED.value,
-                    sha256=req.sha256,
-                    mime=req.mime,
-                    size=req.size,
-                    source="upload",
-                    dialect="media",
-                    user_id=user,
-                    is_public=False,
-                    extra={"filename": filename},
-                )
-        except UniqueViolation:  # a concurrent declaration of the same bytes won
-            headers = await limits.count(state, limit)
-            intent = await state.store.media_uploads.by_sha256(tenant.id, req.sha256)
-            if intent is None:
-                raise HTTPError(409, "The same file is being declared right now; retry", "upload.conflict") from None
+    bucket = await state.store.buckets.get(tenant.id, None)
+    if bucket is None:
+        raise HTTPError(500, "The tenant has no default bucket")
+    user = sanitize_segment(req.user_id or "", fallback=DEFAULT_USER)
+    asset_id = new_asset_id()
+    filename = sanitize_filename(req.filename)
+    key = build_key(tenant.id, user, asset_id, filename)
+    async with state.store.transaction() as tx:
+        headers = await limits.count(state, limit, tx)
+        intent = await state.store.media_uploads.insert(
+            tx,
+            tenant_id=tenant.id,
+            sha256=req.sha256,
+            asset_id=asset_id,
+            bucket=bucket.name,
+            key=key,
+            size=req.size,
+            mime=req.mime,
+            filename=filename,
+            user_id=user,
+        )
+        if intent is not None:
+            asset = await state.store.assets.create(
+                tenant.id,
+                kind=kind,
+                title=filename,
+                asset_id=asset_id,
+                conn=tx,
+                status=Status.QUEUED.value,
+                sha256=req.sha256,
+                mime=req.mime,
+                size=req.size,
+                source="upload",
+                dialect="media",
+                user_id=user,
+                is_public=False,
+                extra={"filename": filename},
+            )
+    if intent is None:  # declared before (or by a concurrent request, committed first)
+        intent = await state.store.media_uploads.by_sha256(tenant.id, req.sha256)
+        if intent is None:
+            raise HTTPError(409, "The earlier declaration of this file was just withdrawn; retry", "upload.conflict")
     if asset is None:
         asset = await tenant_asset(state, tenant, intent.asset_id)
     if intent.size != req.size:
@@ -182,25 +177,30 @@ async def create_upload(state: OriginState, tenant: Tenant, req: UploadRequest, 
     if asset.status != Status.QUEUED:
         raise HTTPError(409, f"The asset of this sha256 is {asset.status}", "upload.conflict")
     expires_at = int(time.time()) + parse_duration(state.settings.media.upload_url_ttl)
-    url, fields = await _form(
-        state, tenant, intent.asset_id, intent.bucket, intent.key, intent.mime, intent.size, expires_at
-    )
+    if bucket.name != intent.bucket:  # declared earlier, when another bucket was the default
+        bucket = await _bucket(state, tenant.id, intent.bucket)
+    url, fields = await _form(state, tenant, intent, bucket, expires_at)
     return UploadTicket(asset, url, fields, expires_at, headers)
 
 
-async def _backend(state: OriginState, tenant_id: str, bucket_name: str) -> StorageBackend:
+async def _bucket(state: OriginState, tenant_id: str, bucket_name: str) -> Bucket:
     bucket = await state.store.buckets.get(tenant_id, bucket_name)
     if bucket is None:
         raise HTTPError(404, f"Bucket not found: {bucket_name}", "BUCKET_NOT_FOUND")
-    return state.backend(bucket)
+    return bucket
+
+
+async def _backend(state: OriginState, tenant_id: str, bucket_name: str) -> StorageBackend:
+    return state.backend(await _bucket(state, tenant_id, bucket_name))
 
 
 async def _form(
-    state: OriginState, tenant: Tenant, asset_id: str, bucket: str, key: str, mime: str, size: int, expires_at: int
+    state: OriginState, tenant: Tenant, intent: MediaUpload, bucket: Bucket, expires_at: int
 ) -> tuple[str, dict[str, str]]:
+    asset_id, key, mime, size = intent.asset_id, intent.key, intent.mime, intent.size
     if not key.startswith(f"{tenant.id}/"):  # the per-tenant prefix, enforced where the form is signed
         raise HTTPError(500, "upload key outside the tenant's prefix")
-    backend = await _backend(state, tenant.id, bucket)
+    backend = state.backend(bucket)
     ttl = max(1, expires_at - int(time.time()))
     try:
         post = await backend.presign_post(key, ttl, max_size=size, content_type=mime, min_size=size)
@@ -208,7 +208,7 @@ async def _form(
         raise HTTPError(503, f"Storage failed: {exc}", "storage.unavailable") from exc
     if post is not None:
         return post.url, post.fields
-    policy = UploadPolicy(tenant.id, asset_id, bucket, key, mime, size, expires_at)
+    policy = UploadPolicy(tenant.id, asset_id, bucket.name, key, mime, size, expires_at)
     token = await sign_policy(state, policy)
     return f"{state.settings.origin.url}{FORM_PATH}", {"key": key, "Content-Type": mime, "policy": token}
 
@@ -316,7 +316,7 @@ async def finalize(state: OriginState, tenant: Tenant, asset_id: str, etag: str 
         head = await asyncio.to_thread(_head, path)
         found = await probe(path) if asset.kind in ("video", "audio", "image") else ProbeResult()
         verdict = judge(head, intent.mime, asset.kind, found)
-        verdict = processing.plugin_verdict(state, path, verdict)
+        verdict = await asyncio.to_thread(processing.plugin_verdict, state, path, verdict)  # scanners read files
         if verdict.quarantine is not None:
             await state.store.assets.update(tenant.id, asset.id, error=verdict.quarantine, size=info.size)
             await state.store.assets.advance(asset.id, Status.QUARANTINED)

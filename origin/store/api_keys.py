@@ -10,8 +10,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import weakref
 
 import sqlalchemy as sa
+from cachetools import TTLCache
 
 from origin.catalogue.ids import new_id
 from origin.store.db import Conn, Database, Records
@@ -22,6 +24,21 @@ KEYS = Records(ApiKey, api_keys)
 TENANT_COLUMNS = [column.label(f"tenant__{column.name}") for column in tenants.c]
 #: A key's last use is written at most this often (seconds), so authentication is a read.
 LAST_USED_RESOLUTION = 60.0
+#: A successful authentication is remembered this long (seconds) by the process, so a busy API key
+#: costs no query per request. Revoking a key or changing its tenant forgets it at once in the process
+#: that made the change; other processes refuse a revoked key within this time.
+AUTHENTICATION_TTL = 2.0
+_AUTHENTICATED: weakref.WeakKeyDictionary[Database, TTLCache[tuple[str, str], tuple[Tenant, ApiKey]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def authenticated(db: Database) -> TTLCache[tuple[str, str], tuple[Tenant, ApiKey]]:
+    """The process's remembered authentications on ``db``, by (what identifies the key, secret digest)."""
+    known = _AUTHENTICATED.get(db)
+    if known is None:
+        known = _AUTHENTICATED[db] = TTLCache(maxsize=4096, ttl=AUTHENTICATION_TTL)
+    return known
 
 
 def hash_secret(secret: str) -> str:
@@ -63,11 +80,27 @@ class ApiKeyRepository:
 
     async def authenticate(self, secret: str) -> tuple[Tenant, ApiKey] | None:
         """The active tenant and unrevoked key this secret belongs to."""
-        return await self._find(api_keys.c.secret_hash == hash_secret(secret), hash_secret(secret))
+        digest = hash_secret(secret)
+        return await self._remembered("", digest, api_keys.c.secret_hash == digest)
 
     async def authenticate_pair(self, public_key: str, secret: str) -> tuple[Tenant, ApiKey] | None:
         """The tenant of a public + secret pair: both halves must belong to the same key."""
-        return await self._find(api_keys.c.public_key == public_key, hash_secret(secret))
+        return await self._remembered(public_key, hash_secret(secret), api_keys.c.public_key == public_key)
+
+    def forget(self) -> None:
+        """Drop the remembered authentications (a key or tenant changed)."""
+        authenticated(self.db).clear()
+
+    async def _remembered(
+        self, public_key: str, digest: str, where: sa.ColumnElement[bool]
+    ) -> tuple[Tenant, ApiKey] | None:
+        known = authenticated(self.db)
+        found = known.get((public_key, digest))
+        if found is None:
+            found = await self._find(where, digest)
+            if found is not None:
+                known[(public_key, digest)] = found
+        return found
 
     async def _find(self, where: sa.ColumnElement[bool], digest: str) -> tuple[Tenant, ApiKey] | None:
         statement = (
@@ -95,7 +128,9 @@ class ApiKeyRepository:
             .where(api_keys.c.tenant_id == tenant_id, api_keys.c.id == key_id, api_keys.c.revoked_at.is_(None))
             .values(revoked_at=now())
         )
-        return (await self.db.execute(statement)).rowcount == 1
+        revoked = (await self.db.execute(statement)).rowcount == 1
+        self.forget()
+        return revoked
 
     async def rotate(self, tenant_id: str, name: str, *, pair: bool = False) -> tuple[ApiKey, str]:
         """Revoke the tenant's active keys named ``name`` and make a new one in their place."""
@@ -105,4 +140,6 @@ class ApiKeyRepository:
                 .where(api_keys.c.tenant_id == tenant_id, api_keys.c.name == name, api_keys.c.revoked_at.is_(None))
                 .values(revoked_at=now())
             )
-            return await self.create(tenant_id, name, pair=pair, conn=tx)
+            rotated = await self.create(tenant_id, name, pair=pair, conn=tx)
+        self.forget()
+        return rotated

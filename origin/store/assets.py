@@ -54,6 +54,9 @@ def _defaults(kind: str) -> dict[str, Any]:
     }
 
 
+INSERT_ASSET = sa.insert(assets)
+
+
 class AssetRepository:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -65,7 +68,7 @@ class AssetRepository:
         created = now()
         values = {**_defaults(kind), **fields, "id": asset_id or new_asset_id(), "tenant_id": tenant_id}
         asset = Asset(**values, created_at=created, updated_at=created)
-        await self.db.execute(sa.insert(assets).values(**vars(asset)), conn)
+        await self.db.execute(INSERT_ASSET, conn, vars(asset))
         return asset
 
     async def get(self, tenant_id: str, asset_id: str, conn: Conn | None = None) -> Asset | None:

@@ -154,15 +154,21 @@ class Database:
         async with self.transaction() as tx:
             yield tx
 
-    async def execute(self, statement: sa.Executable, conn: Conn | None = None) -> CursorResult[Any]:
-        """Run ``statement`` on ``conn``, or alone (see the module doc); the result is buffered."""
+    async def execute(
+        self, statement: sa.Executable, conn: Conn | None = None, params: Row | None = None
+    ) -> CursorResult[Any]:
+        """Run ``statement`` on ``conn``, or alone (see the module doc); the result is buffered.
+
+        ``params`` bind a statement built once with its values left out (``sa.insert(table)``): its
+        compiled form is reused without building and hashing a bound parameter per value on each call.
+        """
         if conn is not None:
-            return await conn.execute(statement)
+            return await conn.execute(statement, params)
         if getattr(statement, "is_select", False):
             async with self._reader.connect() as reader:
-                return await reader.execute(statement)
+                return await reader.execute(statement, params)
         async with self.transaction() as tx:
-            return await tx.execute(statement)
+            return await tx.execute(statement, params)
 
     async def ping(self) -> None:
         """One round trip to the database (health checks)."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 
 from origin.store.db import Conn, Database, Records
 from origin.store.schema import media_uploads, now
@@ -35,6 +36,9 @@ _C = media_uploads.c
 class MediaUploadRepository:
     def __init__(self, db: Database) -> None:
         self.db = db
+        dialect = postgresql if db.dialect == "postgresql" else sqlite
+        #: ``INSERT … ON CONFLICT DO NOTHING RETURNING``: whether this call recorded the intent.
+        self._claim = dialect.insert(media_uploads).on_conflict_do_nothing().returning(_C.asset_id)
 
     async def insert(
         self,
@@ -49,27 +53,12 @@ class MediaUploadRepository:
         mime: str,
         filename: str,
         user_id: str,
-    ) -> MediaUpload:
-        """Record an intent; :class:`~origin.store.db.UniqueViolation` if the tenant declared the hash already."""
-        statement = (
-            sa.insert(media_uploads)
-            .values(
-                tenant_id=tenant_id,
-                sha256=sha256,
-                asset_id=asset_id,
-                bucket=bucket,
-                key=key,
-                size=size,
-                mime=mime,
-                filename=filename,
-                user_id=user_id,
-                created_at=now(),
-            )
-            .returning(*UPLOADS.columns)
-        )
-        record = UPLOADS.first(await conn.execute(statement))
-        assert record is not None
-        return record
+    ) -> MediaUpload | None:
+        """Record an intent; None (nothing written) when the tenant declared this hash already. A
+        concurrent declaration of the same hash waits for this one's transaction (PostgreSQL's unique
+        index, SQLite's write lock), so exactly one of them records it."""
+        record = MediaUpload(tenant_id, sha256, asset_id, bucket, key, size, mime, filename, user_id, now())
+        return record if (await self.db.execute(self._claim, conn, vars(record))).first() is not None else None
 
     async def by_sha256(self, tenant_id: str, sha256: str, conn: Conn | None = None) -> MediaUpload | None:
         statement = UPLOADS.select().where(_C.tenant_id == tenant_id, _C.sha256 == sha256)

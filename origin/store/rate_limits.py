@@ -31,6 +31,15 @@ class RateDecision:
 class RateLimitRepository:
     def __init__(self, db: Database) -> None:
         self.db = db
+        dialect = postgresql if db.dialect == "postgresql" else sqlite
+        insert = dialect.insert(rate_limits).values(
+            name=sa.bindparam("name"), window_start=sa.bindparam("window_start"), hits=1
+        )
+        #: Built once: a hit binds only the name and window.
+        self._upsert = insert.on_conflict_do_update(
+            index_elements=[rate_limits.c.name, rate_limits.c.window_start],
+            set_={"hits": rate_limits.c.hits + 1},
+        ).returning(rate_limits.c.hits)
 
     async def hit(
         self, name: str, limit: int, window: int, *, at: float | None = None, conn: Conn | None = None
@@ -38,23 +47,16 @@ class RateLimitRepository:
         """Count one request against ``name`` (``limit`` per ``window`` seconds)."""
         now = time.time() if at is None else at
         start = int(now // window * window)
-        dialect = postgresql if self.db.dialect == "postgresql" else sqlite
-        insert = dialect.insert(rate_limits).values(name=name, window_start=start, hits=1)
-        upsert = insert.on_conflict_do_update(
-            index_elements=[rate_limits.c.name, rate_limits.c.window_start],
-            set_={"hits": rate_limits.c.hits + 1},
-        ).returning(rate_limits.c.hits)
         if conn is None:
             async with self.db.transaction() as tx:
-                hits = await self._count(tx, upsert, start)
+                hits = await self._count(tx, name, start)
         else:
-            hits = await self._count(conn, upsert, start)
+            hits = await self._count(conn, name, start)
         reset_after = max(1, math.ceil(start + window - now))
         return RateDecision(hits <= limit, limit, max(0, limit - hits), reset_after)
 
-    @staticmethod
-    async def _count(conn: Conn, upsert: sa.Executable, start: int) -> int:
-        hits = int((await conn.execute(upsert)).scalar_one())
+    async def _count(self, conn: Conn, name: str, start: int) -> int:
+        hits = int((await conn.execute(self._upsert, {"name": name, "window_start": start})).scalar_one())
         if hits == 1:  # a new window: forget the ones that ended (a window lasts at most a day)
             await conn.execute(sa.delete(rate_limits).where(rate_limits.c.window_start < start - 86400))
         return hits

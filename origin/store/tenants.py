@@ -112,6 +112,7 @@ class TenantRepository:
         changes = {column: value for column, value in given.items() if value is not None}
         if changes:
             await self.db.execute(sa.update(tenants).where(tenants.c.id == tenant_id).values(**changes))
+            ApiKeyRepository(self.db).forget()  # authentications carry the tenant
         return await self.get(tenant_id)
 
     async def rotate_api_key(self, tenant_id: str) -> str:
@@ -123,6 +124,7 @@ class TenantRepository:
         """A new webhook signing key; deliveries sent from now on are signed with it (returned once)."""
         key = new_webhook_signing_key()
         await self.db.execute(sa.update(tenants).where(tenants.c.id == tenant_id).values(webhook_signing_key=key))
+        ApiKeyRepository(self.db).forget()
         return key
 
 

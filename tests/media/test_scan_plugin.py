@@ -8,6 +8,7 @@ import pytest
 
 from mediaedge import hookimpl
 from mediaedge.plugins import get_plugin_manager
+from mediaedge.testing import scanner_contract
 from tests.fixtures.origin import make_settings
 from tests.media.conftest import FAST, open_media
 
@@ -19,8 +20,16 @@ EICAR = b"X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
 class EicarScanner:
     @hookimpl
     def scan_asset(self, path, mime, kind, settings):
-        with open(path, "rb") as f:
-            return "EICAR test signature" if EICAR in f.read(1 << 20) else None
+        tail = b""
+        with open(path, "rb") as f:  # the whole file, a chunk at a time (overlapping by the signature)
+            while chunk := f.read(1 << 20):
+                if EICAR in tail + chunk:
+                    return "EICAR test signature"
+                tail = chunk[-len(EICAR) :]
+        return None
+
+
+TestEicarScannerContract = scanner_contract(EicarScanner(), flagged=EICAR)
 
 
 async def test_a_scanner_plugin_quarantines_what_it_flags(tmp_path: Path) -> None:

@@ -1,18 +1,31 @@
-"""``GET|POST /api/v1/media/{id}/captions`` and ``GET /api/v1/media/{id}/transcript``."""
+"""``GET|POST /api/v1/media/{id}/captions``, ``PATCH|DELETE /api/v1/media/{id}/captions/{lang}`` (approve,
+withdraw, remove a language's track) and ``GET /api/v1/media/{id}/transcript``."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from mediaedge.errors import HTTPError
-from origin.api.media.envelope import authenticate, body, data
+from origin.api.media.envelope import Caller, authenticate, body, data
 from origin.api.media.shapes import caption_json
 from origin.media import tracks
 from origin.media.assets import require_not_quarantined, tenant_asset
 from origin.media.captions import language_tag
 from origin.media.delivery import CAPTIONS_SUFFIX, directory_url
+from origin.store import Asset, Caption
+
+
+async def _captions_json(caller: Caller, asset: Asset, captions: list[Caption]) -> list[dict[str, Any]]:
+    """The captions, each with the signed edge URL of its WebVTT file."""
+    directory = await directory_url(caller.state, asset, CAPTIONS_SUFFIX, caller.user)
+    return [
+        caption_json(caller.state, asset.id, c, f"{directory}{c.key.rsplit('/', 1)[-1]}" if directory else None)
+        for c in captions
+    ]
 
 
 async def list_captions(request: Request) -> Response:
@@ -22,13 +35,7 @@ async def list_captions(request: Request) -> Response:
     lang = request.query_params.get("lang")
     language = language_tag(lang) if lang else None
     captions = [c for c in await caller.state.store.captions.list(asset.id) if language in (None, c.language)]
-    directory = await directory_url(caller.state, asset, CAPTIONS_SUFFIX, caller.user)
-    return data(
-        [
-            caption_json(caller.state, asset.id, c, f"{directory}{c.key.rsplit('/', 1)[-1]}" if directory else None)
-            for c in captions
-        ]
-    )
+    return data(await _captions_json(caller, asset, captions))
 
 
 async def add_caption(request: Request) -> Response:
@@ -48,9 +55,33 @@ async def add_caption(request: Request) -> Response:
     caption = await tracks.add_caption(
         caller.state, caller.tenant, asset, language, content, approved=approved, label=label
     )
-    directory = await directory_url(caller.state, asset, CAPTIONS_SUFFIX, caller.user)
-    url = f"{directory}{caption.key.rsplit('/', 1)[-1]}" if directory else None
-    return data(caption_json(caller.state, asset.id, caption, url), status=201)
+    return data((await _captions_json(caller, asset, [caption]))[0], status=201)
+
+
+def _track(request: Request) -> tuple[str, str | None]:
+    """The ``{lang}`` of the path (BCP 47) and the optional ``source`` query (``manual``, ``generated``)."""
+    return language_tag(request.path_params["lang"]), request.query_params.get("source") or None
+
+
+async def update_captions(request: Request) -> Response:
+    """``PATCH /api/v1/media/{id}/captions/{lang}`` ``{"approved": bool}``: the language's captions, changed."""
+    caller = await authenticate(request)
+    asset = await tenant_asset(caller.state, caller.tenant, request.path_params["id"])
+    language, source = _track(request)
+    approved = (await body(request)).get("approved")
+    if not isinstance(approved, bool):
+        raise HTTPError(400, "approved must be a boolean", "validation.captions.invalid")
+    captions = await tracks.approve_captions(caller.state, asset, language, approved, source)
+    return data(await _captions_json(caller, asset, captions))
+
+
+async def delete_captions(request: Request) -> Response:
+    """``DELETE /api/v1/media/{id}/captions/{lang}``: the language's captions removed (204)."""
+    caller = await authenticate(request)
+    asset = await tenant_asset(caller.state, caller.tenant, request.path_params["id"])
+    language, source = _track(request)
+    await tracks.delete_captions(caller.state, caller.tenant, asset, language, source)
+    return Response(status_code=204)
 
 
 async def transcript(request: Request) -> Response:
@@ -75,5 +106,7 @@ async def transcript(request: Request) -> Response:
 routes = [
     Route("/api/v1/media/{id}/captions", list_captions, methods=["GET"]),
     Route("/api/v1/media/{id}/captions", add_caption, methods=["POST"]),
+    Route("/api/v1/media/{id}/captions/{lang}", update_captions, methods=["PATCH"]),
+    Route("/api/v1/media/{id}/captions/{lang}", delete_captions, methods=["DELETE"]),
     Route("/api/v1/media/{id}/transcript", transcript, methods=["GET"]),
 ]
