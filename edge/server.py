@@ -29,6 +29,8 @@ import sys
 from email.utils import formatdate
 from typing import Any
 
+from hypercorn.config import Config as HypercornConfig
+
 from edge import http1
 from edge.app import EdgeApp, create_app
 from edge.respond import Receive, Scope, Send
@@ -141,15 +143,17 @@ def _address(host: str, port: int) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
+class EdgeConfig(HypercornConfig):
+    """hypercorn's config without its own ``Alt-Svc`` (the app advertises HTTP/3 itself); at module
+    level, as hypercorn pickles its config for its worker processes."""
+
+    def response_headers(self, protocol: str) -> list[tuple[bytes, bytes]]:
+        return [header for header in super().response_headers(protocol) if header[0] != b"alt-svc"]
+
+
 def _hypercorn_config(settings: Settings) -> Any:
     """hypercorn's config for the edge: its app factory, no Date of its own, TLS when configured (ALPN
     offers h2 and http/1.1) and no ``Alt-Svc`` of its own (the app advertises HTTP/3 itself)."""
-    from hypercorn.config import Config
-
-    class EdgeConfig(Config):
-        def response_headers(self, protocol: str) -> list[tuple[bytes, bytes]]:
-            return [header for header in super().response_headers(protocol) if header[0] != b"alt-svc"]
-
     edge = settings.edge
     config = EdgeConfig()
     config.application_path = "edge.server:dated_app_from_env()"
