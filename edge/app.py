@@ -116,12 +116,14 @@ class EdgeApp:
         self._usage_reports = asyncio.create_task(self.usage_reporter.run())
 
     async def close(self) -> None:
+        reporting = self._usage_reports is not None
         for task in (self._registration, self._usage_reports):
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
-        if self._usage_reports is not None:  # what was delivered since the last report
+        self._registration = self._usage_reports = None
+        if reporting:  # what was delivered since the last report (once: close may be called again)
             await self.usage_reporter.report_logged()
         if self.workers is not None:
             await self.workers.close()

@@ -110,6 +110,22 @@ def edge_whitelist(state: OriginState, domains: list[str]) -> list[str]:
     return [*domains, own] if domains and own and own not in domains else domains
 
 
+class EdgeTenantPolicy(BaseModel):
+    id: str
+    whitelisted_domains: list[str] = Field(description="The tenant's, plus the origin's own host")
+    app_ids: list[str]
+
+
+class EdgeRegistration(BaseModel):
+    url: str = Field(description="The edge's own http(s) base URL, where the origin sends purges")
+    region: str = ""
+
+
+class EdgeRegistered(EdgeRegistration):
+    heartbeat: int = Field(description="Seconds until the edge should register again")
+
+
+@describe(responses={200: EdgeTenantPolicy})
 async def edge_tenant(request: Request) -> JSON:
     """A tenant's policy for edges: whitelisted domains (with the origin's host) and app IDs."""
     state = _require_edge(request)
@@ -120,6 +136,7 @@ async def edge_tenant(request: Request) -> JSON:
     return JSON({"id": tenant.id, "whitelisted_domains": domains, "app_ids": tenant.app_ids})
 
 
+@describe(request=EdgeRegistration, responses={200: EdgeRegistered})
 async def edge_register(request: Request) -> JSON:
     """An edge announces ``{url, region}`` at start and every heartbeat, so deletes purge it too."""
     state = _require_edge(request)
