@@ -88,9 +88,15 @@ class UsageReporter:
         origin did not take them (they are sent again with the next report)."""
         usage = self.usage
         today = usage.today()
+        keys = list(usage.counts)
         counters = [
-            {"day": day, "tenant": tenant, "requests": requests, "bytes": sent}
-            for (day, tenant), (requests, sent) in list(usage.counts.items())
+            {
+                "day": day,
+                "tenant": tenant,
+                "requests": usage.counts[day, tenant][0],
+                "bytes": usage.counts[day, tenant][1],
+            }
+            for day, tenant in keys
         ]
         for start in range(0, len(counters), REPORT_BATCH):
             response = await self._client.post(
@@ -105,10 +111,10 @@ class UsageReporter:
                 timeout=10.0,
             )
             response.raise_for_status()
-        for counter in counters:  # past days are final once the origin has them
-            if counter["day"] < today:
-                usage.counts.pop((counter["day"], counter["tenant"]), None)
-        return len(counters)
+        for day, tenant in keys:  # past days are final once the origin has them
+            if day < today:
+                usage.counts.pop((day, tenant), None)
+        return len(keys)
 
     async def run(self) -> None:
         """Report every ``interval`` seconds until cancelled; a failure is logged and carried over."""
