@@ -39,27 +39,44 @@ REPORT_BATCH = 1000
 
 
 class Usage:
-    """Requests and body bytes of this process by (UTC day since the epoch, tenant id)."""
+    """Requests and body bytes of this process by UTC day (days since the epoch) and tenant id."""
 
-    __slots__ = ("clock", "counts", "instance")
+    __slots__ = ("_day_end", "_today", "clock", "days", "instance")
 
     def __init__(self, clock: Callable[[], float] = time.time) -> None:
         self.instance = secrets.token_hex(8)
-        self.counts: dict[tuple[int, str], list[int]] = {}  # (day, tenant) -> [requests, bytes]
+        self.days: dict[int, dict[str, list[int]]] = {}  # day -> tenant -> [requests, bytes]
         self.clock = clock
+        self._day_end = float("-inf")  # the first add() opens today's counters
+        self._today: dict[str, list[int]] = {}
 
     def add(self, tenant: str, sent: int) -> None:
         """Count one answer of ``sent`` body bytes for ``tenant`` today."""
-        key = (int(self.clock() // DAY), tenant)
-        counts = self.counts.get(key)
+        if self.clock() >= self._day_end:
+            self._open_today()
+        counts = self._today.get(tenant)
         if counts is None:
-            self.counts[key] = [1, sent]
+            self._today[tenant] = [1, sent]
         else:
             counts[0] += 1
             counts[1] += sent
 
+    def _open_today(self) -> None:
+        today = self.today()
+        self._today = self.days.setdefault(today, {})
+        self._day_end = (today + 1) * DAY
+
     def today(self) -> int:
         return int(self.clock() // DAY)
+
+    def counters(self) -> list[tuple[int, str, int, int]]:
+        """Every ``(day, tenant, requests, bytes)``."""
+        return [(day, t, c[0], c[1]) for day, tenants in list(self.days.items()) for t, c in list(tenants.items())]
+
+    def forget_before(self, day: int) -> None:
+        """Drop the counters of the days before ``day`` (reported, and final)."""
+        for old in [d for d in self.days if d < day]:
+            del self.days[old]
 
 
 class UsageReporter:
@@ -88,15 +105,9 @@ class UsageReporter:
         origin did not take them (they are sent again with the next report)."""
         usage = self.usage
         today = usage.today()
-        keys = list(usage.counts)
         counters = [
-            {
-                "day": day,
-                "tenant": tenant,
-                "requests": usage.counts[day, tenant][0],
-                "bytes": usage.counts[day, tenant][1],
-            }
-            for day, tenant in keys
+            {"day": day, "tenant": tenant, "requests": requests, "bytes": sent}
+            for day, tenant, requests, sent in usage.counters()
         ]
         for start in range(0, len(counters), REPORT_BATCH):
             response = await self._client.post(
@@ -111,10 +122,8 @@ class UsageReporter:
                 timeout=10.0,
             )
             response.raise_for_status()
-        for day, tenant in keys:  # past days are final once the origin has them
-            if day < today:
-                usage.counts.pop((day, tenant), None)
-        return len(keys)
+        usage.forget_before(today)  # past days are final once the origin has them
+        return len(counters)
 
     async def run(self) -> None:
         """Report every ``interval`` seconds until cancelled; a failure is logged and carried over."""
