@@ -34,6 +34,7 @@ from edge.policy import TenantPolicies
 from edge.protocols import Cache, ObjectCache
 from edge.purge import Purger
 from edge.respond import Headers, Receive, Scope, Send, adding_headers, send_error
+from edge.usage import UsageReporter
 from edge.workers import WorkerGroup
 from edge.zones import Zones
 from mediaedge.cluster import edge_secret, keep_registered
@@ -96,11 +97,17 @@ class EdgeApp:
             if self._filters is None
             else None
         )
+        edge = settings.edge
+        #: Pushes what this process delivered per day and tenant to the origin (:mod:`edge.usage`).
+        self.usage_reporter = UsageReporter(
+            self.metrics.usage, client, origin, secret, edge.registration_url, edge.region, edge.usage_report
+        )
         self._registration: asyncio.Task[None] | None = None
+        self._usage_reports: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        """Start the cache, load the token keys, and keep this edge registered with the origin (so
-        deletes purge it; see :func:`mediaedge.cluster.keep_registered`)."""
+        """Start the cache, load the token keys, keep this edge registered with the origin (so
+        deletes purge it; see :func:`mediaedge.cluster.keep_registered`) and report its usage."""
         await self.cache.start()
         await self.zones.start()
         await self.keys.start()
@@ -110,12 +117,18 @@ class EdgeApp:
         self._registration = asyncio.create_task(
             keep_registered(self.client, edge.origin_url, self.secret, edge.registration_url, edge.region)
         )
+        self._usage_reports = asyncio.create_task(self.usage_reporter.run())
 
     async def close(self) -> None:
-        if self._registration is not None:
-            self._registration.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._registration
+        reporting = self._usage_reports is not None
+        for task in (self._registration, self._usage_reports):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._registration = self._usage_reports = None
+        if reporting:  # what was delivered since the last report (once: close may be called again)
+            await self.usage_reporter.report_logged()
         if self.workers is not None:
             await self.workers.close()
         await self.keys.close()

@@ -8,6 +8,10 @@
   ``ORIGIN_UNAVAILABLE`` when the fetch failed (the keys the edge had stay in use). With
   ``edge.workers`` > 1 only the process that took the request refreshes; the others fetch on the
   first token signed with a key they do not know;
+- ``POST /_edge/usage/report`` — push this process's usage counters to the origin now rather than at
+  the next ``edge.usage_report`` (:mod:`edge.usage`): ``{"reported": n}`` (counters sent), or 502
+  ``ORIGIN_UNAVAILABLE`` (they go with the next report). With ``edge.workers`` > 1, the process
+  that took the request;
 - ``GET /_edge/zones`` — the pull zones: ``{"zones": [{"name", "host", "prefix", "upstream",
   "tokens", "bytes": {"memory", "disk"}, "stats": {...}}]}`` (this process's cache).
 
@@ -24,6 +28,7 @@ import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import TYPE_CHECKING, Any
 
+import httpx
 import orjson
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -140,6 +145,13 @@ def control_app(edge: EdgeApp, observe: Observe) -> Starlette:
             raise HTTPError(502, "The origin's token keys could not be fetched", "ORIGIN_UNAVAILABLE")
         return Response(orjson.dumps({"refreshed": True}), media_type=JSON)
 
+    async def report_usage(request: Request) -> Response:
+        try:
+            reported = await edge.usage_reporter.report()
+        except httpx.HTTPError:
+            raise HTTPError(502, "The origin did not take the usage report", "ORIGIN_UNAVAILABLE") from None
+        return Response(orjson.dumps({"reported": reported}), media_type=JSON)
+
     async def zones(request: Request) -> Response:
         listed = [
             {
@@ -171,6 +183,7 @@ def control_app(edge: EdgeApp, observe: Observe) -> Starlette:
             _Route("/metrics", metrics, "GET"),
             _Route("/_edge/purge", _guarded(secret, purge), "POST"),
             _Route("/_edge/jwks/refresh", _guarded(secret, refresh_keys), "POST"),
+            _Route("/_edge/usage/report", _guarded(secret, report_usage), "POST"),
             _Route("/_edge/zones", _guarded(secret, zones), "GET"),
         ],
         middleware=[Middleware(Observed, observe=observe)],

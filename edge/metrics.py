@@ -5,7 +5,8 @@ Families (labels never carry tokens or paths):
 - ``mediaedge_edge_requests_total{code}`` — responses by status code;
 - ``mediaedge_edge_response_bytes_total`` — body bytes sent;
 - ``mediaedge_edge_tenant_requests_total{tenant}``, ``mediaedge_edge_tenant_response_bytes_total{tenant}``
-  — delivered responses (200/206/304) by tenant id;
+  — delivered responses (200/206/304) by tenant id (the same answers, per UTC day, are what the edge
+  reports to the origin: :mod:`edge.usage`);
 - ``mediaedge_edge_cache_total{tier,stat}`` — the cache layer's counters (``cache.stats``): a counter
   ``memory.hit`` is exported as ``{tier="memory",stat="hit"}`` (``lookup.stale`` as
   ``{tier="lookup",stat="stale"}``), one without a dot as ``{stat="coalesced"}``;
@@ -23,6 +24,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any, TypedDict
 
 from edge.protocols import Cache
+from edge.usage import Usage
 
 CONTENT_TYPE = b"text/plain; version=0.0.4; charset=utf-8"
 
@@ -144,13 +146,15 @@ def render(snap: Snapshot) -> bytes:
 
 
 class Metrics:
-    """The edge's own counters; snapshots add the cache layer's."""
+    """The edge's own counters; snapshots add the cache layer's. ``usage`` is this process's per-day
+    share of the tenant counters, for the origin (not part of the snapshots)."""
 
     def __init__(self) -> None:
         self.requests: defaultdict[int, int] = defaultdict(int)
         self.bytes_out = 0
         self.tenant_requests: defaultdict[str, int] = defaultdict(int)
         self.tenant_bytes: defaultdict[str, int] = defaultdict(int)
+        self.usage = Usage()
 
     def observe(self, status: int, sent: int, tenant: str | None) -> None:
         """Count one response."""
@@ -159,6 +163,7 @@ class Metrics:
         if tenant is not None:
             self.tenant_requests[tenant] += 1
             self.tenant_bytes[tenant] += sent
+            self.usage.add(tenant, sent)
 
     def snapshot(self, cache: Cache, zones: Mapping[str, Cache] | None = None) -> Snapshot:
         """This process's counters, including ``cache.stats`` and ``cache.histogram()``, and the cache

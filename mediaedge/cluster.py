@@ -15,6 +15,7 @@ from mediaedge.settings import Settings
 
 EDGE_SECRET_HEADER = "x-mediaedge-edge-secret"  # noqa: S105 - a header name, not a secret
 REGISTER_PATH = "/_edge/register"
+USAGE_PATH = "/_edge/usage"  # edges push what they delivered per day and tenant (edge.usage)
 
 log = logging.getLogger("mediaedge.cluster")
 

@@ -191,6 +191,8 @@ class EdgeSettings:
     access_log: StrictBool = False
     region: StrictStr = ""
     advertise_url: HttpUrlOrEmpty = ""
+    #: Seconds between the edge's usage reports to the origin (edge.usage).
+    usage_report: PositiveInt = 60
     #: Pull zones as given; the edge validates them (edge.zone_settings).
     zones: dict[str, Any] = field(default_factory=dict)
 

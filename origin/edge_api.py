@@ -3,7 +3,10 @@
 Authenticated by the shared edge secret. Edges ask for whole objects or one range
 (``bytes=a-b`` / ``bytes=a-``, which is all the edge's slice fetcher sends).
 
-Every answer (200, 206 and 304 alike) carries the object's policy: ``X-Mediaedge-File-Id`` (the
+Edges also push what they delivered (``POST /_edge/usage``, :func:`edge_usage`): cumulative
+per-(process, day, tenant) counters, kept by :meth:`origin.store.edges.EdgeRepository.record_usage`.
+
+Every object answer (200, 206 and 304 alike) carries the object's policy: ``X-Mediaedge-File-Id`` (the
 file; for a stream output, the stream's source file), ``X-Mediaedge-Asset-Id`` (stream outputs only:
 the stream's id), ``X-Mediaedge-Tenant`` and ``X-Mediaedge-Access: public|signed``. Edges check
 tokens against the ids (``fid`` against the file id, ``aid`` against the asset id), so a 304 carries
@@ -14,21 +17,24 @@ from __future__ import annotations
 
 import re
 from email.utils import formatdate
+from typing import Annotated
 from urllib.parse import urlsplit
 
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
-from mediaedge.cluster import EDGE_SECRET_HEADER, REGISTER_PATH, secret_matches
+from mediaedge.cluster import EDGE_SECRET_HEADER, REGISTER_PATH, USAGE_PATH, secret_matches
 from mediaedge.errors import HTTPError
 from mediaedge.keys import InvalidKey, validate_key
 from mediaedge.storage import StorageBackend
-from origin.http import JSON, json_body, str_field
+from origin.http import JSON, json_body, model_body, str_field
 from origin.media.delivery import asset_object
 from origin.openapi import describe
 from origin.state import OriginState, get_state
 from origin.store import FileRecord
+from origin.store.edges import UsageCounter
 from origin.streams.outputs import stream_object
 
 _RANGE = re.compile(r"^bytes=(\d+)-(\d*)$")
@@ -104,6 +110,22 @@ def edge_whitelist(state: OriginState, domains: list[str]) -> list[str]:
     return [*domains, own] if domains and own and own not in domains else domains
 
 
+class EdgeTenantPolicy(BaseModel):
+    id: str
+    whitelisted_domains: list[str] = Field(description="The tenant's, plus the origin's own host")
+    app_ids: list[str]
+
+
+class EdgeRegistration(BaseModel):
+    url: str = Field(description="The edge's own http(s) base URL, where the origin sends purges")
+    region: str = ""
+
+
+class EdgeRegistered(EdgeRegistration):
+    heartbeat: int = Field(description="Seconds until the edge should register again")
+
+
+@describe(responses={200: EdgeTenantPolicy})
 async def edge_tenant(request: Request) -> JSON:
     """A tenant's policy for edges: whitelisted domains (with the origin's host) and app IDs."""
     state = _require_edge(request)
@@ -114,6 +136,7 @@ async def edge_tenant(request: Request) -> JSON:
     return JSON({"id": tenant.id, "whitelisted_domains": domains, "app_ids": tenant.app_ids})
 
 
+@describe(request=EdgeRegistration, responses={200: EdgeRegistered})
 async def edge_register(request: Request) -> JSON:
     """An edge announces ``{url, region}`` at start and every heartbeat, so deletes purge it too."""
     state = _require_edge(request)
@@ -126,8 +149,53 @@ async def edge_register(request: Request) -> JSON:
     return JSON({"url": url, "region": region, "heartbeat": state.settings.cluster.edge_heartbeat})
 
 
+#: Counters one report may carry (an edge sends more in several reports).
+MAX_USAGE_COUNTERS = 1000
+Count = Annotated[int, Field(ge=0, le=2**62)]
+
+
+class EdgeUsageCounter(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    day: Annotated[int, Field(ge=0, le=10**6, description="UTC day, as days since the epoch")]
+    tenant: Annotated[str, Field(min_length=1, max_length=200)]
+    requests: Count
+    bytes: Count
+
+
+class EdgeUsageReport(BaseModel):
+    """An edge process's cumulative counters: requests and body bytes delivered per day and tenant."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    edge: Annotated[str, Field(min_length=1, max_length=2000, description="The edge's registration URL")]
+    region: Annotated[str, Field(max_length=200)] = ""
+    instance: Annotated[
+        str, Field(min_length=1, max_length=64, description="This edge process's id, new at each start")
+    ]
+    counters: Annotated[list[EdgeUsageCounter], Field(max_length=MAX_USAGE_COUNTERS)]
+
+
+class EdgeUsageStored(BaseModel):
+    stored: Annotated[int, Field(description="Counters kept (those of tenants the origin knows)")]
+
+
+@describe(request=EdgeUsageReport, responses={200: EdgeUsageStored})
+async def edge_usage(request: Request) -> JSON:
+    """An edge process reports what it delivered: cumulative per-day, per-tenant counters.
+
+    Each (edge, instance, day, tenant) keeps the largest value it was sent, so a repeated or retried
+    report changes nothing; a restarted edge reports under a new instance id."""
+    state = _require_edge(request)
+    report = await model_body(request, EdgeUsageReport)
+    counters = [UsageCounter(c.day, c.tenant, c.requests, c.bytes) for c in report.counters]
+    stored = await state.store.edges.record_usage(report.edge, report.region, report.instance, counters)
+    return JSON({"stored": stored})
+
+
 routes = [
     Route("/_edge/objects/{key:path}", edge_object, methods=["GET", "HEAD"]),
     Route("/_edge/tenants/{tenant_id}", edge_tenant, methods=["GET"]),
     Route(REGISTER_PATH, edge_register, methods=["POST"]),
+    Route(USAGE_PATH, edge_usage, methods=["POST"]),
 ]

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
+from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
 
 from mediaedge.errors import HTTPError
+
+M = TypeVar("M", bound=BaseModel)
 
 
 class JSON(Response):
@@ -29,6 +32,18 @@ async def json_body(request: Request) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise HTTPError(400, "Body must be a JSON object")
     return body
+
+
+async def model_body(request: Request, model: type[M]) -> M:
+    """The request's JSON object as ``model`` (the schema the route declares), or a 400 ``BODY_INVALID``
+    naming the first field that does not fit."""
+    body = await json_body(request)
+    try:
+        return model.model_validate(body)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        where = ".".join(str(part) for part in error["loc"]) or "body"
+        raise HTTPError(400, f"{where}: {error['msg']}", "BODY_INVALID") from None
 
 
 def str_field(body: dict[str, Any], name: str, *, required: bool = False) -> str | None:

@@ -1,4 +1,5 @@
-"""The operator's pages (``dashboard.operator_key``): every tenant, create one, disable or enable one.
+"""The operator's pages (``dashboard.operator_key``): every tenant with what the edges delivered for it
+over the usage window (and the total of all), create one, disable or enable one.
 
 A disabled tenant's API keys stop working in every API and its dashboard sessions end at once; the
 edges refuse its files once their tenant cache expires. Creating a tenant shows its first API key
@@ -7,6 +8,7 @@ and webhook signing key once, as ``mediaedge tenant create`` prints them.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
 from functools import wraps
 from typing import Any
@@ -18,9 +20,10 @@ from mediaedge.errors import HTTPError
 from origin.dashboard import session
 from origin.dashboard.render import render
 from origin.dashboard.session import CSRF_FIELD, OperatorLogin
-from origin.dashboard.views import MAX_KEY_NAME, _form, _text
+from origin.dashboard.views import MAX_KEY_NAME, USAGE_DAYS, _form, _text
 from origin.state import get_state
 from origin.store import UniqueViolation
+from origin.store.stats import DAY, EdgeTotal
 
 Handler = Callable[[Request, OperatorLogin], Awaitable[Response]]
 
@@ -45,8 +48,23 @@ def operator_page(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
 
 
 async def _tenants_page(request: Request, login: OperatorLogin, status: int = 200, **context: Any) -> Response:
-    tenants = await get_state(request).store.tenants.list_all()
-    return render(request, "operator.html", None, status, operator=login, tenants=tenants, **context)
+    store = get_state(request).store
+    tenants = await store.tenants.list_all()
+    today = int(time.time() // DAY)
+    served = await store.stats.edge_totals(today - USAGE_DAYS + 1, today)
+    total = EdgeTotal(sum(t.requests for t in served.values()), sum(t.bytes for t in served.values()))
+    return render(
+        request,
+        "operator.html",
+        None,
+        status,
+        operator=login,
+        tenants=tenants,
+        served=served,
+        served_total=total,
+        days=USAGE_DAYS,
+        **context,
+    )
 
 
 @operator_page

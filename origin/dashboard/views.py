@@ -364,6 +364,8 @@ USAGE_SERIES = [
     ("uploads", "Files uploaded", "files"),
     ("upload_bytes", "Bytes uploaded", "bytes"),
     ("stored_bytes", "Bytes stored (current files, by upload day)", "bytes"),
+    ("edge_bytes", "Egress bytes at the edges", "bytes"),
+    ("edge_requests", "Requests at the edges", "requests"),
     ("transcoded_minutes", "Minutes transcoded", "minutes"),
     ("webhooks_delivered", "Webhooks delivered", "deliveries"),
     ("webhooks_failed", "Webhooks failed", "deliveries"),

@@ -241,6 +241,23 @@ edges = sa.Table(
     sa.Index("edges_last_seen", "last_seen"),
 )
 
+# What the edges delivered (their usage reports): cumulative counters of one edge process (``instance``,
+# new at each start) for one UTC day (days since the epoch) and tenant; a report replaces its own rows.
+edge_usage = sa.Table(
+    "edge_usage",
+    metadata,
+    sa.Column("edge", sa.Text, primary_key=True),  # the edge's registration URL
+    sa.Column("instance", sa.Text, primary_key=True),
+    sa.Column("day", sa.Integer, primary_key=True),
+    sa.Column("tenant_id", sa.Text, sa.ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("region", sa.Text, nullable=False, server_default=""),
+    sa.Column("requests", sa.BigInteger, nullable=False),
+    sa.Column("bytes", sa.BigInteger, nullable=False),
+    sa.Column("updated_at", Timestamp, nullable=False),
+    sa.Index("edge_usage_tenant_day", "tenant_id", "day"),
+    sa.Index("edge_usage_day", "day"),
+)
+
 # The catalogue (one record per media item, whichever API made it) and the keys every API authenticates with.
 
 api_keys = sa.Table(

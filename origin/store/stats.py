@@ -5,7 +5,10 @@
 - :meth:`StatsRepository.daily_usage` — a tenant's per-day series since a day: files uploaded and their
   bytes, stored bytes (the current files, cumulated by upload day), transcoded minutes (source
   duration of the streams that finished that day), webhook deliveries, and AI units charged by kind
-  (caption minutes, speech seconds, images; failed generations are not charged).
+  (caption minutes, speech seconds, images; failed generations are not charged), and what the edges
+  delivered (requests and body bytes, the sum of every edge process's last report);
+- :meth:`StatsRepository.edge_totals` — every tenant's edge requests and bytes over a span of days
+  (the operator's tenant list).
 
 Days are UTC, numbered as days since the epoch (``int(timestamp // 86400)``).
 """
@@ -19,7 +22,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from origin.store.db import Database
-from origin.store.schema import ai_generations, files, jobs, streams, webhook_deliveries
+from origin.store.schema import ai_generations, edge_usage, files, jobs, streams, webhook_deliveries
 
 DAY = 86400
 #: AI generation kinds and what their units are.
@@ -39,6 +42,12 @@ class WebhookStat:
     status: str
     count: int
     oldest: float | None  # the earliest created_at among them
+
+
+@dataclass(frozen=True)
+class EdgeTotal:
+    requests: int
+    bytes: int
 
 
 @dataclass
@@ -126,6 +135,20 @@ class StatsRepository:
         )
         for row_day, kind, units in map(tuple, (await self.db.execute(statement)).all()):
             ai_units[kind][int(row_day)] = float(units or 0)
+        u = edge_usage.c
+        edge_served: dict[int, tuple[float, float]] = {
+            int(row_day): (float(requests), float(sent))
+            for row_day, requests, sent in map(
+                tuple,
+                (
+                    await self.db.execute(
+                        sa.select(u.day, sa.func.sum(u.requests), sa.func.sum(u.bytes))
+                        .where(u.tenant_id == tenant_id, u.day.between(since_day, until_day))
+                        .group_by(u.day)
+                    )
+                ).all(),
+            )
+        }
         days = list(range(since_day, until_day + 1))
         cumulative = []
         for day_number in days:
@@ -140,4 +163,19 @@ class StatsRepository:
             usage.series[f"webhooks_{status}"] = [deliveries[status].get(n, 0.0) for n in days]
         for kind in AI_KINDS:
             usage.series[f"ai_{kind}_units"] = [round(ai_units[kind].get(n, 0.0), 3) for n in days]
+        usage.series["edge_requests"] = [edge_served.get(n, (0.0, 0.0))[0] for n in days]
+        usage.series["edge_bytes"] = [edge_served.get(n, (0.0, 0.0))[1] for n in days]
         return usage
+
+    async def edge_totals(self, since_day: int, until_day: int) -> dict[str, EdgeTotal]:
+        """Requests and body bytes the edges delivered per tenant from ``since_day`` to ``until_day``."""
+        u = edge_usage.c
+        statement = (
+            sa.select(u.tenant_id, sa.func.sum(u.requests), sa.func.sum(u.bytes))
+            .where(u.day.between(since_day, until_day))
+            .group_by(u.tenant_id)
+        )
+        return {
+            tenant_id: EdgeTotal(int(requests), int(sent))
+            for tenant_id, requests, sent in map(tuple, (await self.db.execute(statement)).all())
+        }

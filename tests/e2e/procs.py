@@ -29,7 +29,7 @@ def start_mediaedge(args: list[str], env: dict[str, str], log: Path, **popen: An
 
 
 def wait_healthy(
-    url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 30.0, verify: ssl.SSLContext | bool = True
+    url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 90.0, verify: ssl.SSLContext | bool = True
 ) -> None:
     """Wait until ``{url}/healthz`` answers 200; fails with the log's tail if ``proc`` exits first or
     ``timeout`` seconds pass."""

@@ -146,12 +146,14 @@ class FakeCache:
 
 @dataclass
 class FakeOrigin:
-    """``/.well-known/jwks.json``, ``/_edge/tenants/{id}`` and ``/_edge/register`` as the origin serves them."""
+    """``/.well-known/jwks.json``, ``/_edge/tenants/{id}``, ``/_edge/register`` and ``/_edge/usage`` as the
+    origin serves them (usage reports are kept in ``usage_reports``)."""
 
     keys: list[SigningKey]
     tenants: dict[str, dict[str, list[str]]]
     requests: list[str] = field(default_factory=list)
     registrations: list[dict[str, str]] = field(default_factory=list)
+    usage_reports: list[dict[str, Any]] = field(default_factory=list)
     down: bool = False
 
     def handler(self, request: httpx.Request) -> httpx.Response:
@@ -163,6 +165,11 @@ class FakeOrigin:
         if request.url.path == "/_edge/register":
             self.registrations.append(orjson.loads(request.content))
             return httpx.Response(200, json={"heartbeat": 30})
+        if request.url.path == "/_edge/usage":
+            if request.headers.get(EDGE_SECRET_HEADER) != SECRET:
+                return httpx.Response(401, json={"statusCode": 401})
+            self.usage_reports.append(orjson.loads(request.content))
+            return httpx.Response(200, json={"stored": len(self.usage_reports[-1]["counters"])})
         if request.url.path.startswith("/_edge/tenants/"):
             if request.headers.get(EDGE_SECRET_HEADER) != SECRET:
                 return httpx.Response(401, json={"statusCode": 401})

@@ -35,6 +35,7 @@ from mediaedge.settings import parse_duration
 from mediaedge.streams import provider_classes
 from mediaedge.tokens import SigningKey, sign_token
 from mediaedge.whitelist import Whitelist
+from origin.api.aauti.shapes import EmbedToken, EmbedTokenRequest
 from origin.auth import require_tenant
 from origin.embedding import mint_embed_token, read_embed_token
 from origin.http import JSON, json_body, str_field
@@ -336,6 +337,7 @@ async def embed_page(request: Request) -> HTMLResponse:
     return _page(config, 200, _csp([u for u in (hls, dash, mp4) if u], whitelist, preview, logo))
 
 
+@describe(request=EmbedTokenRequest, responses={200: EmbedToken})
 async def embed_token(request: Request) -> JSON:
     """``{file, expiresIn?, user_id?, user_name?, user_email?}`` → a signed embed URL without the API key."""
     state = get_state(request)

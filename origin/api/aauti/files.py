@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 from urllib.parse import quote, urlencode
 
 from starlette.requests import Request
@@ -12,6 +13,7 @@ from starlette.routing import Route
 from mediaedge.errors import HTTPError
 from mediaedge.keys import InvalidKey, validate_key
 from mediaedge.storage import ObjectNotFound
+from origin.api.aauti.shapes import Done, DownloadLink, FileDuration, FileRef, RegisteredFile, RegisterRequest
 from origin.auth import require_tenant
 from origin.catalogue.assets import file_stored
 from origin.http import JSON, json_body, str_field
@@ -29,8 +31,11 @@ from origin.youtube import youtube_duration, youtube_video_id
 
 DOWNLOAD_TTL = 900
 DOWNLOAD_LINK = "download-url"
+#: The ``file`` query parameter of duration and download.
+FILE_QUERY: dict[str, Any] = {"file": {"type": "string", "description": "The file's access URL (or a YouTube URL)"}}
 
 
+@describe(query=FILE_QUERY, required_query=("file",), responses={200: FileDuration})
 async def duration(request: Request) -> JSON:
     """Seconds of a tenant's media file, or of a YouTube video (``file`` a YouTube URL, see :mod:`origin.youtube`)."""
     state = get_state(request)
@@ -43,6 +48,7 @@ async def duration(request: Request) -> JSON:
     return JSON({"status": 200, "duration": record.duration})
 
 
+@describe(query=FILE_QUERY, required_query=("file",), responses={200: DownloadLink})
 async def download(request: Request) -> JSON:
     """A time-limited download URL for one of the tenant's files."""
     state = get_state(request)
@@ -87,7 +93,7 @@ async def raw_download(request: Request) -> StreamingResponse:
     )
 
 
-@describe(errors=(403,))
+@describe(request=RegisterRequest, responses={201: RegisteredFile}, errors=(403,))
 async def register(request: Request) -> JSON:
     """Register an object already in one of the tenant's buckets as a file."""
     state = get_state(request)
@@ -137,6 +143,7 @@ async def register(request: Request) -> JSON:
     )
 
 
+@describe(request=FileRef, responses={200: Done})
 async def delete(request: Request) -> JSON:
     """Delete a file (and purge it from the edges)."""
     state = get_state(request)

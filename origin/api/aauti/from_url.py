@@ -9,11 +9,13 @@ from starlette.routing import Route
 
 from mediaedge.errors import HTTPError
 from mediaedge.net import BlockedAddress, InvalidURL, NetPolicy
+from origin.api.aauti.shapes import FromUrlQueued, FromUrlRequest, UploadJob
 from origin.auth import require_tenant
 from origin.fetch_url import FETCH_URL
 from origin.http import JSON, iso_time, json_body, str_field
 from origin.ingest import parse_bool
 from origin.jobs import enqueue
+from origin.openapi import describe
 from origin.state import OriginState, get_state
 from origin.store import Tenant
 
@@ -55,6 +57,7 @@ async def _job_payload(state: OriginState, tenant: Tenant, body: dict[str, Any])
     }
 
 
+@describe(request=FromUrlRequest, responses={202: FromUrlQueued})
 async def upload_from_url(request: Request) -> JSON:
     """Fetch a file from a URL in the background (a job); a webhook tells when it is stored."""
     state = get_state(request)
@@ -65,6 +68,7 @@ async def upload_from_url(request: Request) -> JSON:
     return JSON({"jobId": job_id, "status": "queued", "message": QUEUED_MESSAGE}, status_code=202)
 
 
+@describe(responses={200: UploadJob})
 async def upload_job(request: Request) -> JSON:
     """Where a from-URL job stands: queued, running (``attempts`` so far), succeeded or failed."""
     state = get_state(request)

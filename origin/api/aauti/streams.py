@@ -6,8 +6,10 @@ from starlette.requests import Request
 from starlette.routing import Route
 
 from mediaedge.errors import HTTPError
+from origin.api.aauti.shapes import Done, Stream, StreamPage, StreamsCreated, StreamsRequest
 from origin.auth import require_tenant
 from origin.http import JSON, json_body
+from origin.openapi import describe
 from origin.state import get_state
 from origin.streams.events import STATUSES
 from origin.streams.service import create_streams, delete_stream, stream_dict, tenant_stream
@@ -16,6 +18,7 @@ DEFAULT_LIMIT = 25
 MAX_LIMIT = 100
 
 
+@describe(request=StreamsRequest, responses={201: StreamsCreated}, errors=(409,))
 async def create(request: Request) -> JSON:
     """Start an HLS/DASH stream copy of a file or URL with a provider."""
     state = get_state(request)
@@ -23,6 +26,7 @@ async def create(request: Request) -> JSON:
     return JSON(await create_streams(state, tenant, await json_body(request)), status_code=201)
 
 
+@describe(responses={200: Stream})
 async def get_stream(request: Request) -> JSON:
     """One stream copy: status, progress, playlist URLs."""
     state = get_state(request)
@@ -41,6 +45,14 @@ def _int_param(request: Request, name: str, default: int, low: int, high: int) -
     return value
 
 
+@describe(
+    query={
+        "limit": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
+        "offset": {"type": "integer", "minimum": 0, "default": 0},
+        "status": {"type": "string", "enum": list(STATUSES)},
+    },
+    responses={200: StreamPage},
+)
 async def list_streams(request: Request) -> JSON:
     """The tenant's streams, newest first: ``?limit=`` (≤ 100), ``?offset=``, ``?status=``."""
     state = get_state(request)
@@ -54,6 +66,7 @@ async def list_streams(request: Request) -> JSON:
     return JSON({"streams": [stream_dict(s) for s in streams], "total": total, "limit": limit, "offset": offset})
 
 
+@describe(responses={200: Done})
 async def delete(request: Request) -> JSON:
     """Delete a stream copy and its outputs."""
     state = get_state(request)

@@ -11,6 +11,7 @@ from starlette.routing import Route
 from mediaedge.errors import HTTPError
 from mediaedge.settings import parse_duration
 from mediaedge.tokens import jwks
+from origin.api.aauti.shapes import JWKS, UrlToken, UrlTokenRequest
 from origin.auth import require_tenant
 from origin.http import JSON, json_body, str_field
 from origin.lookup import split_access_url
@@ -110,7 +111,7 @@ async def issue_url_token(
     }
 
 
-@describe(errors=(403,))
+@describe(request=UrlTokenRequest, responses={200: UrlToken}, errors=(403,))
 async def url_token(request: Request) -> JSON:
     """A signed URL (JWT) for one of the tenant's files or stream folders: expiry, exact or prefix scope, IP binding."""
     state = get_state(request)
@@ -124,7 +125,7 @@ async def url_token(request: Request) -> JSON:
     return JSON(answer)
 
 
-@describe(security=())
+@describe(security=(), responses={200: JWKS})
 async def jwks_document(request: Request) -> JSON:
     """The public keys edges verify URL tokens with (JWKS)."""
     state = get_state(request)

@@ -6,13 +6,16 @@ from starlette.requests import Request
 from starlette.routing import Route
 
 from mediaedge.errors import HTTPError
+from origin.api.aauti.shapes import DIRECT_UPLOAD_FORM, UploadedFile
 from origin.auth import require_tenant
 from origin.http import JSON
 from origin.ingest import IngestRequest, ingest_file, max_file_size, parse_bool
 from origin.multipart import read_form
+from origin.openapi import describe
 from origin.state import get_state
 
 
+@describe(request=DIRECT_UPLOAD_FORM, request_type="multipart/form-data", responses={201: UploadedFile}, errors=(413,))
 async def direct_upload(request: Request) -> JSON:
     """Upload a file (multipart); answers its key, access URL and probed facts."""
     state = get_state(request)

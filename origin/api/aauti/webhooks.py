@@ -9,6 +9,8 @@ from starlette.requests import Request
 from starlette.routing import Route
 
 from mediaedge.errors import HTTPError
+from origin.api.aauti.shapes import WebhookDeliveries, WebhookDeliveryDetail
+from origin.api.aauti.shapes import WebhookDelivery as DeliveryShape
 from origin.auth import require_tenant
 from origin.http import JSON, iso_time
 from origin.openapi import describe
@@ -56,6 +58,13 @@ def _limit(request: Request) -> int:
     return int(raw)
 
 
+@describe(
+    query={
+        "status": {"type": "string", "enum": list(STATUSES)},
+        "limit": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
+    },
+    responses={200: WebhookDeliveries},
+)
 async def list_deliveries(request: Request) -> JSON:
     """The tenant's webhook deliveries, most recent first (``?status=``, ``?limit=``)."""
     tenant = await require_tenant(request)
@@ -74,6 +83,7 @@ async def _delivery(request: Request) -> WebhookDelivery:
     return delivery
 
 
+@describe(responses={200: WebhookDeliveryDetail})
 async def show_delivery(request: Request) -> JSON:
     """One delivery: the exact event sent and every attempt with its response."""
     delivery = await _delivery(request)
@@ -87,7 +97,7 @@ async def show_delivery(request: Request) -> JSON:
     )
 
 
-@describe(responses={202: "Queued again"})
+@describe(responses={202: DeliveryShape})
 async def retry_delivery(request: Request) -> JSON:
     """Send a delivery again (whatever its status) with a fresh budget of attempts."""
     delivery = await _delivery(request)
