@@ -39,6 +39,7 @@ from origin.state import OriginState, get_state
 from origin.static import AssetSet, script_json
 from origin.store import FileRecord, Tenant
 from origin.store.streams import StreamRecord
+from origin.streams.outputs import SERVED
 
 log = logging.getLogger("mediaedge.embed")
 
@@ -185,13 +186,14 @@ def _playback_lifetime(state: OriginState, record: FileRecord) -> int:
 
 
 async def _ready_stream(state: OriginState, record: FileRecord) -> StreamRecord | None:
-    """The file's ready stream with an HLS URL, the default provider's first (one query)."""
+    """The file's stream with an HLS URL — ready, or being made with some renditions published — the
+    default provider's first (one query)."""
     default = state.settings.streams.default_provider
     providers = provider_classes(state.pm)
     playable = [
         s
-        for s in await state.store.streams.ready_of_source(record.tenant_id, record.id)
-        if s.hls_url and s.provider in providers
+        for s in await state.store.streams.of_source(record.tenant_id, record.id)
+        if s.status in SERVED and s.hls_url and s.provider in providers
     ]
     return min(playable, key=lambda s: s.provider != default, default=None)
 

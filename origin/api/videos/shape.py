@@ -10,7 +10,7 @@ from origin.http import JSON, iso_time
 from origin.state import OriginState
 from origin.videos.events import DIALECT
 from origin.videos.objects import Video
-from origin.videos.playback import asset_urls
+from origin.videos.playback import asset_urls, has_mp4
 
 IFRAME = (
     '<iframe src="{src}" width="100%" height="100%" frameborder="0" scrolling="no" allowfullscreen="true"></iframe>'
@@ -50,7 +50,7 @@ def video_dict(state: OriginState, video: Video) -> dict[str, Any]:
         "player_theme": None,
         "duration": asset.duration or 0,
         "size": asset.size or 0,
-        "is_mp4": False,
+        "is_mp4": has_mp4(video.stream),
         "is_public": asset.is_public,
         "is_panoramic": False,
         "status": status_word(video.status),
