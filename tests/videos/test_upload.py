@@ -20,6 +20,7 @@ from mediaedge.ffmpeg import ffmpeg_exe
 from origin.probe import probe
 from origin.state import OriginState
 from origin.videos.parts import expire_parts
+from tests.fixtures.media import make_clip
 from tests.streams.conftest import drain
 from tests.videos.conftest import MAX_PART, MIN_PART, VideoTenant, create_video, send_part, upload_in_parts
 
@@ -393,3 +394,72 @@ async def test_parts_of_an_upload_never_completed_expire(
     assert (await get_video(client, vtenant, stale["id"]))["status"] == "new"  # the video stays, to upload again
     again = await send_part(client, vtenant, stale["id"], data, 0, 0, MIN_PART * 2)
     assert again.status_code == 200
+
+
+TWO_QUALITIES = [
+    {"resolution": "144p", "type": "hls", "container_type": "mp4", "video_config": {"bitrate": 200_000}},
+    {"resolution": "720p", "type": "hls", "container_type": "mp4", "video_config": {"bitrate": 2_000_000}},
+]
+
+
+async def test_each_quality_moves_on_its_own_and_a_done_one_plays_while_the_larger_is_made(
+    client: httpx.AsyncClient, vtenant: VideoTenant, origin_state: OriginState, tmp_path: Path
+):
+    source = make_clip(tmp_path / "hd.mp4", seconds=6, size="1280x720")
+    video = await create_video(client, vtenant, qualities=TWO_QUALITIES)
+    assert video["is_mp4"] is False
+    await upload_in_parts(client, vtenant, video["id"], source.read_bytes(), part_size=MAX_PART)
+    assert (await client.get(f"/api/videos/{video['id']}/complete", headers=vtenant.headers)).status_code == 200
+    asset = await origin_state.store.assets.get(vtenant.id, video["id"])
+    stream = await origin_state.store.streams.get(asset.stream_id or "") if asset else None
+    assert stream is not None and stream.output_prefix
+    prefix = stream.output_prefix
+    assert (await client.get(f"/api/videos/{video['id']}/m3u8")).json()["code"] == "VIDEO_NOT_READY"
+
+    worker = asyncio.create_task(drain(origin_state))
+    seen: dict[str, Any] | None = None
+    while not worker.done():  # watch the video while the worker makes it
+        now = await get_video(client, vtenant, video["id"])
+        if [q["status"] for q in now["qualities"]] == ["done", "transcoding"]:
+            master = await edge_get(client, origin_state, f"{prefix}master.m3u8")
+            playlist = await edge_get(client, origin_state, f"{prefix}144p/index.m3u8")
+            init = await edge_get(client, origin_state, f"{prefix}144p/init.m4s")
+            first = await edge_get(client, origin_state, f"{prefix}144p/seg_00001.m4s")
+            seen = {"video": now, "master": master, "playlist": playlist, "media": init.content + first.content}
+            break
+        await asyncio.sleep(0.02)
+    await worker
+    assert seen is not None, "the 144p quality was never done while the 720p one was transcoding"
+    assert seen["video"]["status"] == "transcoding"
+    assert seen["master"].status_code == 200 and seen["playlist"].status_code == 200
+    listed = [line for line in seen["master"].text.splitlines() if line and not line.startswith("#")]
+    assert listed == ["144p/index.m3u8"]  # only the finished rendition is listed
+    assert "RESOLUTION=256x144" in seen["master"].text and "1280x720" not in seen["master"].text
+    played = tmp_path / "144p.mp4"
+    played.write_bytes(seen["media"])
+    probed = await probe(str(played))
+    assert (probed.video_codec, probed.width, probed.height) == ("h264", 256, 144)
+
+    done = await get_video(client, vtenant, video["id"])
+    assert done["status"] == "done" and [q["status"] for q in done["qualities"]] == ["done", "done"]
+    assert done["is_mp4"] is True
+    assert [e["data"]["status"] for e in await video_events(origin_state, vtenant.id)] == ["transcoding", "done"]
+    master = await edge_get(client, origin_state, f"{prefix}master.m3u8")
+    assert "RESOLUTION=1280x720" in master.text and "RESOLUTION=256x144" in master.text
+
+    mp4 = await client.get(done["assets"]["mp4_url"])
+    assert mp4.status_code == 302
+    assert mp4.headers["location"] == f"{origin_state.settings.edge.url}/{video['id']}/{prefix}video.mp4"
+    head = await client.get(
+        f"/_edge/objects/{prefix}video.mp4",
+        headers={EDGE_SECRET_HEADER: origin_state.edge_secret, "Range": "bytes=0-31"},
+    )
+    assert head.status_code == 206 and len(head.content) == 32
+    assert head.content[4:8] == b"ftyp"
+    assert head.headers["content-type"] == "video/mp4"
+
+
+async def test_a_video_without_its_mp4_answers_mp4_not_available(client: httpx.AsyncClient, vtenant: VideoTenant):
+    video = await create_video(client, vtenant)
+    response = await client.get(video["assets"]["mp4_url"])
+    assert (response.status_code, response.json()["code"]) == (404, "MP4_NOT_AVAILABLE")
