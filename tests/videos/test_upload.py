@@ -19,6 +19,8 @@ from mediaedge.cluster import EDGE_SECRET_HEADER
 from mediaedge.ffmpeg import ffmpeg_exe
 from origin.probe import probe
 from origin.state import OriginState
+from origin.streams.events import transition
+from origin.streams.jobs import stream_failed
 from origin.videos.parts import expire_parts
 from tests.fixtures.media import make_clip
 from tests.streams.conftest import drain
@@ -463,3 +465,42 @@ async def test_a_video_without_its_mp4_answers_mp4_not_available(client: httpx.A
     video = await create_video(client, vtenant)
     response = await client.get(video["assets"]["mp4_url"])
     assert (response.status_code, response.json()["code"]) == (404, "MP4_NOT_AVAILABLE")
+
+
+async def test_a_quality_that_fails_for_good_is_fail_and_the_video_is_done_with_the_others(
+    client: httpx.AsyncClient, vtenant: VideoTenant, origin_state: OriginState, clip: Path
+):
+    """Retries exhausted after the 144p rendition was published: the stream ends ready with it, 360p fails."""
+    ladder = [{"resolution": r, "type": "hls", "container_type": "mp4", "video_config": {}} for r in ("144p", "360p")]
+    video = await create_video(client, vtenant, qualities=ladder)
+    await upload_in_parts(client, vtenant, video["id"], clip.read_bytes(), part_size=MAX_PART)
+    assert (await client.get(f"/api/videos/{video['id']}/complete", headers=vtenant.headers)).status_code == 200
+    asset = await origin_state.store.assets.get(vtenant.id, video["id"])
+    stream = await origin_state.store.streams.get(asset.stream_id or "") if asset else None
+    assert stream is not None and stream.job_id
+    published = {
+        "renditions": [{"name": "144p", "status": "ready"}, {"name": "360p", "status": "queued", "error": "ffmpeg"}],
+        "qualities": [
+            {"name": "144p", "type": "hls", "renditions": ["144p"]},
+            {"name": "360p", "type": "hls", "renditions": ["360p"]},
+        ],
+        "mp4": {"status": "queued"},
+    }
+    hls = f"{origin_state.settings.edge.url}/{video['id']}/{stream.output_prefix}master.m3u8"
+    async with origin_state.store.transaction() as tx:
+        await transition(origin_state, tx, stream.id, "processing", outputs=published, hls_url=hls)
+    transcoding = await get_video(client, vtenant, video["id"])
+    assert [q["status"] for q in transcoding["qualities"]] == ["done", "transcoding"]
+    assert (await client.get(transcoding["assets"]["hls_url"])).status_code == 302  # it plays already
+
+    job = await origin_state.store.jobs.get(stream.job_id)
+    assert job is not None
+    async with origin_state.store.transaction() as tx:
+        await stream_failed(origin_state, job, "ffmpeg exited with 1", tx)
+    ended = await get_video(client, vtenant, video["id"])
+    assert ended["status"] == "done" and [q["status"] for q in ended["qualities"]] == ["done", "fail"]
+    assert ended["is_mp4"] is False
+    after = await origin_state.store.streams.get(stream.id)
+    assert after is not None and after.status == "ready"
+    assert [r["status"] for r in after.outputs["renditions"]] == ["ready", "failed"]
+    assert after.outputs["renditions"][1]["error"] == "ffmpeg" and after.outputs["mp4"]["status"] == "failed"
