@@ -133,10 +133,10 @@ async def playback_redirect(
         assert asset.file_id is not None
         return embed_url(state, asset.tenant_id, asset.file_id, parse_duration(state.settings.embed.url_expires_in))
     if target == "mp4":
-        stream = await state.store.streams.get(asset.stream_id) if asset.stream_id else None
-        if stream is None or not has_mp4(stream):
+        made = await state.store.streams.get(asset.stream_id) if asset.stream_id else None
+        if made is None or not has_mp4(made):
             raise HTTPError(404, "The video has no progressive MP4 rendition (is_mp4 is false)", "MP4_NOT_AVAILABLE")
-        return await _stream_url(state, asset, stream, str(stream.outputs["mp4"]["name"]))
+        return await _stream_url(state, asset, made, str(made.outputs["mp4"]["name"]))
     file = await state.store.files.get(asset.file_id) if asset.file_id else None
     if file is None or file.status != "ready":
         raise HTTPError(404, "The video has no source yet", "VIDEO_NOT_READY")

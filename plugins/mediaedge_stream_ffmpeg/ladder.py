@@ -1,4 +1,4 @@
-"""From a qualities config and a probed source to the renditions one ffmpeg run produces.
+"""From a qualities config and a probed source to the renditions to make, and which make each quality.
 
 Renditions come in two packagings. fMP4 qualities (``hls``/``mp4``, ``dash``/``fmp4``) become CMAF
 renditions: one set of fragmented-MP4 segments that the DASH manifest and the HLS playlists both

@@ -143,8 +143,10 @@ class LadderRun:
         self.entries: dict[str, dict[str, Any]] = {}
         for rendition in (*ladder.cmaf, *ladder.ts_variants):
             earlier = made.get(rendition.name)
-            ready = earlier is not None and earlier.get("status") == READY
-            self.entries[rendition.name] = dict(earlier) if ready else {**rendition_entry(rendition), "status": QUEUED}
+            if earlier is not None and earlier.get("status") == READY:
+                self.entries[rendition.name] = dict(earlier)
+            else:
+                self.entries[rendition.name] = {**rendition_entry(rendition), "status": QUEUED}
         mp4 = previous.get("mp4")
         self.mp4: dict[str, Any] | None = None
         if ladder.video:
@@ -326,13 +328,13 @@ def merge_mpds(ladder: Ladder, parts: list[tuple[VideoRendition | AudioRendition
     period = base.find(mpd_tag("Period"))
     if period is None:
         raise RuntimeError("ffmpeg wrote an MPD without a Period")
-    for adaptation in period.findall(mpd_tag("AdaptationSet")):
-        period.remove(adaptation)
+    for old_set in period.findall(mpd_tag("AdaptationSet")):
+        period.remove(old_set)
     sets: dict[str, ET.Element] = {}
     for rendition, root in parts:
         adaptation = root.find(f"{mpd_tag('Period')}/{mpd_tag('AdaptationSet')}")
-        rep = adaptation.find(mpd_tag("Representation")) if adaptation is not None else None
-        if adaptation is None or rep is None:
+        own = adaptation.find(mpd_tag("Representation")) if adaptation is not None else None
+        if adaptation is None or own is None:
             raise RuntimeError(f"the MPD of {rendition.name} has no representation")
         group = rendition.codec if isinstance(rendition, VideoRendition) else f"audio-{rendition.config.language}"
         if group not in sets:
@@ -344,7 +346,7 @@ def merge_mpds(ladder: Ladder, parts: list[tuple[VideoRendition | AudioRendition
             sets[group] = target
             period.append(target)
         target = sets[group]
-        rep = copy.deepcopy(rep)
+        rep = copy.deepcopy(own)
         rep.set("id", str(ladder.cmaf.index(rendition)))
         target.append(rep)
         if isinstance(rendition, VideoRendition) and target.get("maxWidth"):
