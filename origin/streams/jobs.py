@@ -111,7 +111,12 @@ async def run_stream(state: OriginState, job: Job) -> dict[str, Any]:
         if not provider.remote and stream.uid != stream.id:  # a local provider's uid is the stream's id
             await _save(state, stream.id, uid=stream.id)
         await report("processing", 0.0)
-        result = await _make(state, stream, provider, source, ctx)
+        try:
+            result = await _make(state, stream, provider, source, ctx)
+        except StreamGone:  # deleted while renditions were being published: do not leave them behind
+            if not provider.remote:
+                await provider.delete(stream.id, source, ctx)
+            raise
         if result.state == "failed":
             raise PermanentJobError(result.error or f"{provider.name} could not make the stream")
         await report("downloading", None)

@@ -40,6 +40,7 @@ import aiofiles
 
 from mediaedge.ffmpeg import ffmpeg_exe
 from mediaedge.storage import StorageBackend
+from mediaedge.streams import ProviderUnavailable
 from mediaedge_stream_ffmpeg.command import MASTER, MPD, EncodeOptions, build_command, cmaf_dir
 from mediaedge_stream_ffmpeg.ladder import AudioRendition, Ladder, TsVariant, VideoRendition
 from mediaedge_stream_ffmpeg.package import MEDIA_PLAYLIST, Track, master_playlist, mpd_tag, package_cmaf
@@ -179,7 +180,8 @@ class LadderRun:
 
     async def run(self, on_progress: Progress, on_published: Callable[[], Awaitable[None]]) -> None:
         """Make every unit not yet ready; each one's failure is recorded in :attr:`errors` and the
-        others go on. ``on_published`` runs after each unit's outputs are in storage."""
+        others go on (ffmpeg's failures; anything else — storage, a deleted stream — ends the run).
+        ``on_published`` runs after each unit's outputs are in storage."""
         total = sum(u.weight for u in self.units) + (MP4_WEIGHT if self.mp4 is not None else 0)
         done = sum(u.weight for u in self.units if self.entries[u.name]["status"] == READY)
 
@@ -198,7 +200,7 @@ class LadderRun:
             await on_published()
             try:
                 summary = await self._make(unit, unit is top, progress_in(unit.weight))
-            except Exception as exc:  # the others go on; the job retries this one
+            except ProviderUnavailable as exc:  # ffmpeg failed on it: the others go on, the job retries it
                 log.warning("rendition %s of %s failed: %s", unit.name, self.prefix, exc)
                 self.errors[unit.name] = str(exc)[-500:]
                 self.entries[unit.name] = {**entry, "status": QUEUED, "error": self.errors[unit.name]}
@@ -290,7 +292,7 @@ class LadderRun:
         self.mp4 = {"status": PROCESSING}
         try:
             size = await self._remux(best, progress)
-        except Exception as exc:
+        except ProviderUnavailable as exc:
             log.warning("progressive MP4 of %s failed: %s", self.prefix, exc)
             self.errors["mp4"] = str(exc)[-500:]
             self.mp4 = {"status": QUEUED, "error": self.errors["mp4"]}
