@@ -75,6 +75,10 @@ class StreamSource:
     output_prefix: str | None = None
 
 
+async def _nothing_published(stream: ProviderStream) -> None:
+    """The default :attr:`StreamContext.publish`: nobody is told."""
+
+
 @dataclass
 class StreamContext:
     """What the platform lends a provider while it works on one stream."""
@@ -87,6 +91,11 @@ class StreamContext:
     report: Callable[[str, float | None], Awaitable[None]]
     #: Delivery URL of an object key of the source's bucket (``{EDGE}/{fileId}/{key}``).
     url_for: Callable[[str], str]
+    #: A provider that makes renditions one at a time calls this each time one was published, with the
+    #: stream so far (``processing``; its URLs once something plays; ``outputs`` with each rendition's status).
+    publish: Callable[[ProviderStream], Awaitable[None]] = _nothing_published
+    #: The ``outputs`` of the stream as an earlier attempt left them (what it finished is kept).
+    previous: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -83,9 +83,14 @@ async def stream_of(state: OriginState, asset: Asset) -> StreamRecord:
 
 
 def stream_variants(stream: StreamRecord) -> list[str]:
-    """Names of the stream's renditions (``360p``, ``audio-128k``, …)."""
+    """Names of the stream's renditions that are made (``360p``, ``audio-128k``, …): a stream being made
+    lists each rendition with its status, and one that failed for good has no playlist."""
     renditions = stream.outputs.get("renditions") if isinstance(stream.outputs, dict) else None
-    return [str(r["name"]) for r in renditions or [] if isinstance(r, dict) and r.get("name")]
+    return [
+        str(r["name"])
+        for r in renditions or []
+        if isinstance(r, dict) and r.get("name") and r.get("status", "ready") == "ready"
+    ]
 
 
 async def stream_url(state: OriginState, asset: Asset, protocol: str, variant: str, user: str) -> str:

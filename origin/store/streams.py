@@ -135,10 +135,6 @@ class StreamRepository:
         )
         return STREAMS.all(await conn.execute(statement))
 
-    async def ready_of_source(self, tenant_id: str, source_ref: str) -> list[StreamRecord]:
-        """The ready streams made from one source (any provider), oldest first."""
-        return await self.of_source(tenant_id, source_ref, status="ready")
-
     async def of_source(self, tenant_id: str, source_ref: str, status: str | None = None) -> list[StreamRecord]:
         """The streams made from one source (any provider; only those with ``status`` if given), oldest first."""
         where = [streams.c.tenant_id == tenant_id, streams.c.source_ref == source_ref]

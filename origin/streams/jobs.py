@@ -3,9 +3,12 @@
 Attempt by attempt: the stream turns ``processing`` (webhook), the provider encodes (local) or is
 polled (remote) while progress is recorded, the outputs are put in place (``downloading``, webhook)
 and the stream turns ``ready`` (webhook) with its URLs; the edges are told to forget its output
-directory. A provider's :class:`ProviderRejected` fails the stream at once; other errors are retried
-with backoff, and when retries run out the stream turns ``failed`` (webhook) in the transaction that
-fails the job.
+directory. A provider that makes renditions one at a time (ffmpeg) publishes each as it is done: its
+URLs and ``outputs`` (each rendition's status) are saved while the stream is still ``processing``, so
+it plays what is done, and a retried attempt is handed those outputs to keep what they list as made.
+A provider's :class:`ProviderRejected` fails the stream at once; other errors are retried with
+backoff, and when retries run out the stream turns ``failed`` (webhook) in the transaction that fails
+the job — or, when some of its renditions were made, ``ready`` with the others marked ``failed``.
 """
 
 from __future__ import annotations
@@ -63,6 +66,28 @@ class _Reporter:
         return time.monotonic() - self.written_at >= PROGRESS_INTERVAL
 
 
+class _Publisher:
+    """``StreamContext.publish``: save a stream's URLs and outputs as its renditions are published, and
+    make the edges forget the manifests that changed (not the status: that moves with the job)."""
+
+    def __init__(self, state: OriginState, stream: StreamRecord) -> None:
+        self.state, self.stream = state, stream
+
+    async def __call__(self, result: ProviderStream) -> None:
+        await _save(
+            self.state,
+            self.stream.id,
+            hls_url=result.hls_url,
+            dash_url=result.dash_url,
+            thumbnail=result.thumbnail,
+            outputs=dict(result.outputs),
+        )
+        prefix = self.stream.output_prefix
+        manifests = [url for url in (result.hls_url, result.dash_url) if url]
+        if prefix and manifests:
+            await purge_edges(self.state, [f"{prefix}{url.rsplit('/', 1)[1]}" for url in manifests])
+
+
 async def run_stream(state: OriginState, job: Job) -> dict[str, Any]:
     stream = await state.store.streams.get(job.payload["stream_id"])
     if stream is None:
@@ -80,11 +105,18 @@ async def run_stream(state: OriginState, job: Job) -> dict[str, Any]:
     await asyncio.to_thread(scratch.mkdir, parents=True)
     report = _Reporter(state, stream)
     ctx = stream_context(state, stream, scratch, report)
+    ctx.previous = dict(stream.outputs)
+    ctx.publish = _Publisher(state, stream)
     try:
         if not provider.remote and stream.uid != stream.id:  # a local provider's uid is the stream's id
             await _save(state, stream.id, uid=stream.id)
         await report("processing", 0.0)
-        result = await _make(state, stream, provider, source, ctx)
+        try:
+            result = await _make(state, stream, provider, source, ctx)
+        except StreamGone:  # deleted while renditions were being published: do not leave them behind
+            if not provider.remote:
+                await provider.delete(stream.id, source, ctx)
+            raise
         if result.state == "failed":
             raise PermanentJobError(result.error or f"{provider.name} could not make the stream")
         await report("downloading", None)
@@ -152,10 +184,32 @@ async def _save(state: OriginState, stream_id: str, **changes: Any) -> None:
 
 
 async def stream_failed(state: OriginState, job: Job, error: str, tx: Conn) -> None:
-    """Retries are exhausted (or the failure is permanent): the stream ends ``failed`` with the reason."""
+    """Retries are exhausted (or the failure is permanent): the stream ends ``failed`` with the reason —
+    unless some renditions were made and published: then it ends ``ready`` with those, the others
+    (and a progressive MP4 not made) marked ``failed`` with the reason."""
     stream = await state.store.streams.get(job.payload["stream_id"], tx, for_update=True)
-    if stream is not None and stream.status != "failed":
+    if stream is None or stream.status in ("failed", "ready"):
+        return
+    outputs = ended_outputs(stream.outputs, error)
+    if outputs is None or not (stream.hls_url or stream.dash_url):
         await transition(state, tx, stream.id, "failed", error=error)
+    else:
+        await transition(state, tx, stream.id, "ready", progress=100.0, outputs=outputs, error=error)
+
+
+def ended_outputs(outputs: dict[str, Any], error: str) -> dict[str, Any] | None:
+    """``outputs`` with every rendition not made marked ``failed``; ``None`` when none was made."""
+    renditions = [r for r in outputs.get("renditions") or [] if isinstance(r, dict)]
+    if not any(r.get("status") == "ready" for r in renditions):
+        return None
+    ended = {**outputs, "renditions": [_ended(r, error) for r in renditions]}
+    if isinstance(outputs.get("mp4"), dict):
+        ended["mp4"] = _ended(outputs["mp4"], error)
+    return ended
+
+
+def _ended(item: dict[str, Any], error: str) -> dict[str, Any]:
+    return item if item.get("status") == "ready" else {**item, "status": "failed", "error": item.get("error") or error}
 
 
 register_job(STREAM_JOB, run_stream, on_failed=stream_failed, backoff=BACKOFF, max_attempts=MAX_ATTEMPTS)

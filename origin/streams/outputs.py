@@ -32,10 +32,15 @@ async def stream_of_key(state: OriginState, key: str) -> StreamRecord | None:
     return None
 
 
+#: Statuses whose outputs are served: a stream being made has published the renditions it finished.
+SERVED = ("processing", "downloading", "ready")
+
+
 async def stream_object(state: OriginState, key: str) -> tuple[StorageBackend, int, dict[str, str]] | None:
-    """Backend, size and policy headers of ``key`` when it is an output of a ready stream; else ``None``."""
+    """Backend, size and policy headers of ``key`` when it is an output of a stream that is ready or is
+    publishing its renditions as they are made (only finished ones are stored); else ``None``."""
     stream = await stream_of_key(state, key)
-    if stream is None or stream.status != "ready" or not stream.bucket or not stream.source_file_id:
+    if stream is None or stream.status not in SERVED or not stream.bucket or not stream.source_file_id:
         return None
     bucket = await state.store.buckets.get(stream.tenant_id, stream.bucket)
     if bucket is None:

@@ -5,9 +5,13 @@ A video made here starts ``queued`` with no media; its ``qualities`` (seed-shape
 completes and the stream is made. A video of another API (an upload through ``/upload`` that was
 streamed) shows the qualities its stream was made with.
 
-Per-quality status: one ffmpeg run makes every rendition of a ladder, so the qualities of a video move
-together with it (``transcoding`` → ``done`` | ``fail``). Qualities above the source's resolution are
-skipped by the encoder and, once the source is probed, no longer listed.
+Per-quality status: the encoder makes each rendition of a ladder on its own, smallest first, and says
+which renditions make each quality (``outputs.qualities`` of the stream); a quality is ``done`` once its
+renditions are (and plays at once: the manifests list it), ``fail`` when one of them failed for good,
+``transcoding`` while the video is and before. Until the encoder has planned the ladder every quality
+shows the video's status. The video is ``transcoding`` until every quality has ended, then ``done``
+(at least one quality done) or ``fail``. Qualities above the source's resolution are skipped by the
+encoder and, once the source is probed, no longer listed.
 """
 
 from __future__ import annotations
@@ -215,6 +219,31 @@ def _quality_status(status: Status) -> Status:
     return Status.PROCESSING if status == Status.STORING else status
 
 
+#: A rendition's status in a stream's ``outputs`` → the catalogue's.
+_RENDITION_STATUS = {"ready": Status.READY, "failed": Status.FAILED}
+
+
+def quality_states(asset: Asset, stream: StreamRecord | None) -> tuple[QualityState, ...]:
+    """The status of each quality of a video: its renditions' once the encoder planned them."""
+    status = _quality_status(Status(asset.status))
+    planned = stream.outputs.get("qualities") if stream is not None else None
+    if not isinstance(planned, list) or status in (Status.DELETED, Status.QUEUED):
+        return tuple(QualityState(q.resolution, q.type, status) for q in qualities_of(asset, stream).qualities)
+    assert stream is not None
+    made = {str(r.get("name")): r.get("status") for r in stream.outputs.get("renditions") or [] if isinstance(r, dict)}
+    states = []
+    for quality in planned:
+        ended = {_RENDITION_STATUS.get(str(made.get(name)), status) for name in quality.get("renditions") or []}
+        if Status.FAILED in ended:
+            state = Status.FAILED
+        elif ended == {Status.READY}:
+            state = Status.READY
+        else:
+            state = status if status not in (Status.READY, Status.FAILED) else Status.FAILED
+        states.append(QualityState(str(quality.get("name")), str(quality.get("type")), state))
+    return tuple(states)
+
+
 async def view(state: OriginState, asset: Asset) -> Video:
     """The :class:`Video` of an asset: its stream, the states of its qualities, its captions."""
     return (await views(state, [asset]))[0]
@@ -233,10 +262,8 @@ async def views(state: OriginState, assets: list[Asset]) -> list[Video]:
     found = []
     for asset in assets:
         stream = streams.get(asset.stream_id) if asset.stream_id else None
-        status = _quality_status(Status(asset.status))
-        qualities = tuple(QualityState(q.resolution, q.type, status) for q in qualities_of(asset, stream).qualities)
         theme = themes.get((asset.tenant_id, player_id_of(asset)))
-        found.append(Video(asset, qualities, tuple(captions[asset.id]), stream, theme))
+        found.append(Video(asset, quality_states(asset, stream), tuple(captions[asset.id]), stream, theme))
     return found
 
 

@@ -8,6 +8,10 @@ URLs carry a signed link (``?expires=…&signature=…``, an HMAC valid for ``vi
 and lead to edge URLs with a fresh URL token: exact for the source, prefix-scoped to the stream's
 folder for the playlists, so the player's relative requests for media playlists and segments pass too.
 
+A video plays as soon as its first quality is done: the playlists list the qualities done so far while
+the others are made (see :mod:`origin.videos.objects`). ``/mp4`` leads to the progressive MP4 once it
+exists (``is_mp4``): the highest done video quality, faststart, made after the streaming qualities.
+
 The thumbnail (:mod:`origin.videos.thumbnails`) is the one uploaded, answered by the origin itself;
 else the poster the encoder made, on the edge; smaller sizes are scaled from either by the origin.
 """
@@ -73,10 +77,19 @@ async def _playable(state: OriginState, video_id: str, expires: str | None, sign
 
 
 async def ready_stream(state: OriginState, asset: Asset) -> StreamRecord:
+    """The video's stream once something of it plays (a quality is done); 404 before."""
     stream = await state.store.streams.get(asset.stream_id) if asset.stream_id else None
-    if stream is None or stream.status != "ready" or not stream.output_prefix:
+    if stream is None or stream.status == "failed" or not stream.output_prefix:
+        raise HTTPError(404, "The video is not transcoded yet", "VIDEO_NOT_READY")
+    if not (stream.hls_url or stream.dash_url):
         raise HTTPError(404, "The video is not transcoded yet", "VIDEO_NOT_READY")
     return stream
+
+
+def has_mp4(stream: StreamRecord | None) -> bool:
+    """Whether the stream's progressive MP4 was made (``is_mp4``)."""
+    mp4 = stream.outputs.get("mp4") if stream is not None and stream.status != "failed" else None
+    return isinstance(mp4, dict) and mp4.get("status") == "ready"
 
 
 async def _lifetime(state: OriginState) -> int:
@@ -124,6 +137,8 @@ async def playback_redirect(
         stream = await ready_stream(state, asset)
         if target == "manifest" and not stream.dash_url:
             raise HTTPError(404, "The video has no DASH rendition", "DASH_NOT_AVAILABLE")
+        if target == "m3u8" and not stream.hls_url:
+            raise HTTPError(404, "The video has no HLS rendition yet", "VIDEO_NOT_READY")
         return await _stream_url(state, asset, stream, MASTER if target == "m3u8" else MPD)
     if target == "player":
         if player_format not in PLAYER_FORMATS:
@@ -136,7 +151,10 @@ async def playback_redirect(
         params = {"format": player_format} if player_format != "hls" else None
         return embed_url(state, asset.tenant_id, asset.file_id, lifetime, params=params)
     if target == "mp4":
-        raise HTTPError(404, "The video has no progressive MP4 rendition (is_mp4 is false)", "MP4_NOT_AVAILABLE")
+        made = await state.store.streams.get(asset.stream_id) if asset.stream_id else None
+        if made is None or not has_mp4(made):
+            raise HTTPError(404, "The video has no progressive MP4 rendition (is_mp4 is false)", "MP4_NOT_AVAILABLE")
+        return await _stream_url(state, asset, made, str(made.outputs["mp4"]["name"]))
     file = await state.store.files.get(asset.file_id) if asset.file_id else None
     if file is None or file.status != "ready":
         raise HTTPError(404, "The video has no source yet", "VIDEO_NOT_READY")

@@ -1,12 +1,13 @@
 """Local transcoding to an HLS/DASH ladder (provider ``ffmpeg``, the default provider).
 
-One ffmpeg process decodes the source once and encodes every rendition of the ladder (seed 001's
-``qualities``, or :func:`~mediaedge.qualities.default_qualities`) with aligned keyframes, plus a
-poster and a storyboard. The result is written through the source bucket's storage backend under
-the source's ``output_prefix`` (``{key}.stream/``)::
+Each rendition of the ladder (seed 001's ``qualities``, or :func:`~mediaedge.qualities.default_qualities`)
+is made by its own ffmpeg process with the same keyframe grid, smallest first, and published as soon
+as it is done (:mod:`~mediaedge_stream_ffmpeg.renditions`); the largest one also makes the poster and
+the storyboard; a progressive MP4 is remuxed from the highest one. The result is written through the
+source bucket's storage backend under the source's ``output_prefix`` (``{key}.stream/``)::
 
-    master.m3u8  manifest.mpd  poster.jpg  storyboard.jpg  storyboard.vtt
-    360p/init.m4s  360p/seg_00001.m4s …  360p/index.m3u8     (CMAF: shared by HLS and DASH)
+    master.m3u8  manifest.mpd  poster.jpg  storyboard.jpg  storyboard.vtt  video.mp4
+    360p/init.m4s  360p/seg_00001.m4s …  360p/index.m3u8  360p/rendition.mpd   (CMAF: HLS and DASH)
     audio-128k/init.m4s …                                   (CMAF audio rendition)
     720p/seg_00000.ts …  720p/index.m3u8                     (mpegts HLS variants, when asked for)
 
@@ -15,7 +16,6 @@ Every reference inside is relative, so one prefix-scoped token plays the whole s
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from pathlib import Path
 from typing import Any
@@ -30,24 +30,24 @@ from mediaedge.settings import FieldError, PositiveFloat, Settings, settings_tab
 from mediaedge.storage import StorageBackend
 from mediaedge.streams import (
     ProviderRejected,
+    ProviderState,
     ProviderStream,
     ProviderUnavailable,
     StreamContext,
     StreamProvider,
     StreamSource,
 )
-from mediaedge_stream_ffmpeg.command import MASTER, MPD, POSTER, EncodeOptions, build_command, cmaf_dir
-from mediaedge_stream_ffmpeg.ladder import Ladder, plan_ladder
-from mediaedge_stream_ffmpeg.package import Track, package_cmaf
+from mediaedge_stream_ffmpeg.command import MASTER, MPD, POSTER, EncodeOptions
+from mediaedge_stream_ffmpeg.ladder import plan_ladder
 from mediaedge_stream_ffmpeg.probe import probe_source
-from mediaedge_stream_ffmpeg.publish import publish, remove
-from mediaedge_stream_ffmpeg.run import run_ffmpeg
-from mediaedge_stream_ffmpeg.storyboard import Storyboard, plan_storyboard
+from mediaedge_stream_ffmpeg.publish import remove
+from mediaedge_stream_ffmpeg.renditions import LadderRun
+from mediaedge_stream_ffmpeg.storyboard import VTT as STORYBOARD_VTT
+from mediaedge_stream_ffmpeg.storyboard import plan_storyboard
 
 log = logging.getLogger(__name__)
 
 SOURCE_URL_TTL = 6 * 3600
-STORYBOARD_VTT = "storyboard.vtt"
 
 
 @settings_table
@@ -94,26 +94,47 @@ class FfmpegProvider(StreamProvider):
         src = await _input(source, storage, ctx.work_dir)
         info = await probe_source(src)
         ladder = plan_ladder(qualities or default_qualities(), info)
-        out = await asyncio.to_thread(_output_dir, ctx.work_dir, ladder)
         top = max(ladder.video, key=lambda v: v.height, default=None)
-        storyboard = plan_storyboard(info.duration, top.width, top.height) if top else None
+        run = LadderRun(
+            ladder=ladder,
+            info=info,
+            source=src,
+            options=self.options,
+            storage=storage,
+            prefix=prefix,
+            work=ctx.work_dir / "out",
+            storyboard=plan_storyboard(info.duration, top.width, top.height) if top else None,
+            previous=ctx.previous,
+        )
+        if run.fresh:  # objects of an earlier stream at this prefix (a restarted one) must not show
+            await remove(storage, prefix)
 
         async def progress(percent: float) -> None:
             await ctx.report("processing", percent)
 
-        await run_ffmpeg(build_command(src, info, ladder, self.options, out, storyboard), info.duration, progress)
-        tracks = await asyncio.to_thread(_package, out, ladder, storyboard, info.duration)
+        async def published() -> None:
+            await ctx.publish(self._stream(source, ctx, run, info.duration, "processing"))
+
+        await run.run(progress, published)
+        if run.errors:
+            failed = "; ".join(f"{name}: {error}" for name, error in run.errors.items())
+            raise ProviderUnavailable(f"renditions not made, retrying them: {failed}")
         await ctx.report("downloading", None)
-        await publish(storage, out, prefix)
-        renditions = [t.summary() for t in tracks] + _ts_summary(ladder)
-        return self._stream(source, ctx, ladder.has_dash, bool(top), info.duration, renditions)
+        return self._stream(source, ctx, run, info.duration, "ready")
 
     async def status(self, uid: str, source: StreamSource, ctx: StreamContext) -> ProviderStream:
         storage, prefix = _target(source)
         names = {info.key[len(prefix) :] async for info in storage.list(prefix)}
         if MASTER not in names and MPD not in names:
             return ProviderStream(uid, "failed", error="no stream output found")
-        return self._stream(source, ctx, MPD in names, POSTER in names, None, [])
+        return ProviderStream(
+            uid,
+            "ready",
+            progress=100.0,
+            hls_url=ctx.url_for(f"{prefix}{MASTER}") if MASTER in names else None,
+            dash_url=ctx.url_for(f"{prefix}{MPD}") if MPD in names else None,
+            thumbnail=ctx.url_for(f"{prefix}{POSTER}") if POSTER in names else None,
+        )
 
     async def delete(self, uid: str, source: StreamSource, ctx: StreamContext) -> None:
         storage, prefix = _target(source)
@@ -121,42 +142,23 @@ class FfmpegProvider(StreamProvider):
 
     @staticmethod
     def _stream(
-        source: StreamSource,
-        ctx: StreamContext,
-        dash: bool,
-        images: bool,
-        duration: float | None,
-        renditions: list[dict[str, Any]],
+        source: StreamSource, ctx: StreamContext, run: LadderRun, duration: float, state: ProviderState
     ) -> ProviderStream:
         prefix = source.output_prefix
-        outputs: dict[str, Any] = {"renditions": renditions} if renditions else {}
-        if images:
+        outputs = run.outputs()
+        if run.images:
             outputs["storyboard"] = ctx.url_for(f"{prefix}{STORYBOARD_VTT}")
+        hls, dash = run.manifests
         return ProviderStream(
             uid=source.stream_id,
-            state="ready",
-            progress=100.0,
-            hls_url=ctx.url_for(f"{prefix}{MASTER}"),
+            state=state,
+            progress=100.0 if state == "ready" else 0.0,
+            hls_url=ctx.url_for(f"{prefix}{MASTER}") if hls else None,
             dash_url=ctx.url_for(f"{prefix}{MPD}") if dash else None,
-            thumbnail=ctx.url_for(f"{prefix}{POSTER}") if images else None,
+            thumbnail=ctx.url_for(f"{prefix}{POSTER}") if run.images else None,
             duration=duration,
             outputs=outputs,
         )
-
-
-def _output_dir(work_dir: Path, ladder: Ladder) -> Path:
-    """The directory ffmpeg writes to, with the ``r{N}`` directories its dash muxer expects."""
-    out = work_dir / "out"
-    out.mkdir(parents=True, exist_ok=True)
-    for index in range(len(ladder.cmaf)):
-        (out / cmaf_dir(index)).mkdir()
-    return out
-
-
-def _package(out: Path, ladder: Ladder, storyboard: Storyboard | None, duration: float) -> list[Track]:
-    if storyboard:
-        (out / STORYBOARD_VTT).write_text(storyboard.vtt(duration))
-    return package_cmaf(out, ladder) if ladder.cmaf else []
 
 
 def _target(source: StreamSource) -> tuple[StorageBackend, str]:
@@ -181,22 +183,6 @@ async def _input(source: StreamSource, storage: StorageBackend, work_dir: Path) 
             async for chunk in storage.open_range(source.key):
                 await f.write(chunk)
     return str(copy)
-
-
-def _ts_summary(ladder: Ladder) -> list[dict[str, Any]]:
-    out = []
-    for variant in ladder.ts_variants:
-        item: dict[str, Any] = {"name": variant.name, "packaging": "mpegts"}
-        if variant.video:
-            item.update(
-                type="video", width=variant.video.width, height=variant.video.height, bitrate=variant.video.bitrate
-            )
-        else:
-            item.update(type="audio")
-        if variant.audio:
-            item["audio_bitrate"] = variant.audio.bitrate
-        out.append(item)
-    return out
 
 
 @hookimpl

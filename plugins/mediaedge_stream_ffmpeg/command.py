@@ -1,4 +1,5 @@
-"""The one ffmpeg command that makes a whole ladder: one decode feeding every rendition.
+"""The ffmpeg command that makes a ladder (or one rendition of it: a ladder of one): one decode feeding
+every rendition it holds.
 
 Every video rendition gets the same keyframe grid (``-force_key_frames`` every ``keyframe_seconds``,
 ``-g``/``-keyint_min`` at the same distance, no scene-cut keyframes), so segments of all renditions
@@ -51,28 +52,33 @@ def build_command(
     opts: EncodeOptions,
     out: Path,
     storyboard: Storyboard | None,
+    poster: bool = True,
 ) -> list[str]:
-    """The argv; ``out`` must hold the ``r{N}`` directories already (the dash muxer does not create them)."""
+    """The argv; ``out`` must hold the ``r{N}`` directories already (the dash muxer does not create them).
+    ``poster``: also write the poster (from the largest rendition), as a ladder with video does by default."""
     args = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y"]
     if source.startswith(("http://", "https://")):
         args += ["-reconnect", "1", "-reconnect_on_network_error", "1"]
     args += ["-i", source]
     video = ladder.video
+    poster = poster and bool(video)
     if video:
-        args += ["-filter_complex", _filter_graph(video, info, storyboard)]
+        args += ["-filter_complex", _filter_graph(video, info, storyboard, poster)]
     gop = max(1, round(info.fps * opts.keyframe_seconds))
     if ladder.cmaf:
         args += _cmaf_output(ladder, opts, gop, out)
     if ladder.ts_variants:
         args += _ts_output(ladder, opts, gop, out)
-    if video:
+    if poster:
         args += ["-map", "[poster]", "-frames:v", "1", "-update", "1", "-q:v", "3", str(out / POSTER)]
     if storyboard:
         args += ["-map", "[storyboard]", "-frames:v", "1", "-update", "1", "-q:v", "5", str(out / "storyboard.jpg")]
     return [*args, "-progress", "pipe:1", "-nostats"]
 
 
-def _filter_graph(video: tuple[VideoRendition, ...], info: SourceInfo, storyboard: Storyboard | None) -> str:
+def _filter_graph(
+    video: tuple[VideoRendition, ...], info: SourceInfo, storyboard: Storyboard | None, poster: bool
+) -> str:
     """The filters from the decoded source to every rendition, the poster and the storyboard.
 
     Per source video track, a cascade: the largest rendition is scaled from the source, each smaller
@@ -86,7 +92,7 @@ def _filter_graph(video: tuple[VideoRendition, ...], info: SourceInfo, storyboar
         source = f"[0:v:{track}]"
         for n, (i, v) in enumerate(rungs):
             outs, extra = [f"[v{i}]"], []
-            if v is top:
+            if v is top and poster:
                 outs.append("[p]")
                 extra.append(f"[p]trim=start={poster_time(info.duration)},setsar=1[poster]")
             if n + 1 < len(rungs):

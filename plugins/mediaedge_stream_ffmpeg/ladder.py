@@ -1,4 +1,4 @@
-"""From a qualities config and a probed source to the renditions one ffmpeg run produces.
+"""From a qualities config and a probed source to the renditions to make, and which make each quality.
 
 Renditions come in two packagings. fMP4 qualities (``hls``/``mp4``, ``dash``/``fmp4``) become CMAF
 renditions: one set of fragmented-MP4 segments that the DASH manifest and the HLS playlists both
@@ -44,10 +44,20 @@ class TsVariant:
 
 
 @dataclass(frozen=True)
+class QualityPlan:
+    """One requested quality (as the video objects API lists it) and the renditions that make it."""
+
+    name: str  # the quality's resolution or label
+    type: str  # hls | dash
+    renditions: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Ladder:
     cmaf_video: tuple[VideoRendition, ...]
     cmaf_audio: tuple[AudioRendition, ...]
     ts_variants: tuple[TsVariant, ...]
+    qualities: tuple[QualityPlan, ...] = ()
 
     @property
     def cmaf(self) -> tuple[VideoRendition | AudioRendition, ...]:
@@ -83,19 +93,30 @@ def plan_ladder(config: QualitiesConfig, source: SourceInfo) -> Ladder:
     for q in qualities:
         _check_tracks(q, source)
     names = _Names()
-    cmaf_video = tuple(_video(q, source, names) for q in qualities if q.video and q.fmp4)
+    videos = {i: _video(q, source, names) for i, q in enumerate(qualities) if q.video}
+    cmaf_video = tuple(videos[i] for i, q in enumerate(qualities) if q.video and q.fmp4)
     cmaf_audio = tuple(
         AudioRendition(names.take(_audio_name(a)), a) for a in _audio_configs(q for q in qualities if q.fmp4)
     )
     ts_audio = _audio_configs(q for q in qualities if not q.fmp4 and not q.video)
     ts: list[TsVariant] = []
-    for q in qualities:
+    for i, q in enumerate(qualities):
         if q.video and not q.fmp4:
-            video = _video(q, source, names)
-            ts.append(TsVariant(video.name, video, q.audio or (ts_audio[0] if ts_audio else None)))
+            ts.append(TsVariant(videos[i].name, videos[i], q.audio or (ts_audio[0] if ts_audio else None)))
     if not ts:
         ts = [TsVariant(names.take(_audio_name(a)), None, a) for a in ts_audio]
-    return Ladder(cmaf_video, cmaf_audio, tuple(ts))
+    audio_names = {a.config: a.name for a in cmaf_audio}
+    plans = []
+    for i, q in enumerate(qualities):
+        if q.fmp4:
+            made = [videos[i].name] if q.video else []
+            made += [audio_names[q.audio]] if q.audio else []
+        elif q.video:
+            made = [videos[i].name]
+        else:  # an audio-only mpegts quality: the variants its audio is muxed into (or its own)
+            made = [t.name for t in ts if t.audio == q.audio]
+        plans.append(QualityPlan(q.resolution, q.type, tuple(made)))
+    return Ladder(cmaf_video, cmaf_audio, tuple(ts), tuple(plans))
 
 
 def scaled_size(short_side: int, width: int, height: int) -> tuple[int, int]:

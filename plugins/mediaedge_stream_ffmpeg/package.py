@@ -27,7 +27,7 @@ MEDIA_PLAYLIST = "index.m3u8"
 AUDIO_GROUP = "audio"
 
 
-def _q(tag: str) -> str:
+def mpd_tag(tag: str) -> str:
     return f"{{{DASH_NS}}}{tag}"
 
 
@@ -56,7 +56,7 @@ class Track:
             "packaging": "cmaf",
         }
         if isinstance(r, VideoRendition):
-            out.update(type="video", width=r.width, height=r.height, bitrate=r.bitrate)
+            out.update(type="video", width=r.width, height=r.height, bitrate=r.bitrate, frame_rate=self.frame_rate)
         else:
             out.update(type="audio", bitrate=r.config.bitrate, language=r.config.language)
         return out
@@ -66,11 +66,11 @@ def package_cmaf(out: Path, ladder: Ladder) -> list[Track]:
     """Rename ``r{N}/`` to rendition names, rewrite the MPD, and (for CMAF HLS) write the playlists."""
     tree = ET.parse(out / MPD)  # noqa: S314 - ffmpeg's own output, not user input
     tracks = []
-    for adaptation in tree.iter(_q("AdaptationSet")):
-        for rep in adaptation.iter(_q("Representation")):
+    for adaptation in tree.iter(mpd_tag("AdaptationSet")):
+        for rep in adaptation.iter(mpd_tag("Representation")):
             index = int(rep.get("id", "-1"))
             rendition = ladder.cmaf[index]
-            template = rep.find(_q("SegmentTemplate"))
+            template = rep.find(mpd_tag("SegmentTemplate"))
             if template is None:
                 raise RuntimeError("ffmpeg wrote a representation without a SegmentTemplate")
             segments = _segments(template)
@@ -90,7 +90,7 @@ def package_cmaf(out: Path, ladder: Ladder) -> list[Track]:
 def _segments(template: ET.Element) -> tuple[tuple[str, float], ...]:
     timescale = int(template.get("timescale", "1"))
     number = int(template.get("startNumber", "1"))
-    timeline = template.find(_q("SegmentTimeline"))
+    timeline = template.find(mpd_tag("SegmentTimeline"))
     segments = []
     for s in timeline if timeline is not None else []:
         for _ in range(int(s.get("r", "0")) + 1):

@@ -46,6 +46,13 @@ async def publish(storage: StorageBackend, out: Path, prefix: str) -> list[str]:
     return keys
 
 
+async def put_files(storage: StorageBackend, files: dict[str, Path]) -> None:
+    """Store each file at its key (manifests a stream rewrites as its renditions are made)."""
+    await asyncio.gather(
+        *(storage.put_file(key, str(path), CONTENT_TYPES.get(path.suffix)) for key, path in files.items())
+    )
+
+
 async def remove(storage: StorageBackend, prefix: str) -> int:
     """Delete every object under ``prefix``; returns how many there were."""
     keys = [info.key async for info in storage.list(prefix)]

@@ -9,6 +9,7 @@ THUMB_WIDTH = 160
 COLUMNS = 10
 MAX_THUMBS = 100
 IMAGE = "storyboard.jpg"
+VTT = "storyboard.vtt"
 
 
 @dataclass(frozen=True)

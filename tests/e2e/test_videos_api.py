@@ -205,3 +205,84 @@ def test_a_video_made_through_the_api_plays_through_the_edge(tmp_path: Path, bro
             signed = httpx.get(private["assets"]["hls_url"]).headers["location"]
             assert signed.startswith(f"{node.edge}/eyJ")
             assert _play(node.edge, signed)["segments"]
+
+
+def _top_level_boxes(data: bytes) -> list[str]:
+    """The types of an MP4's top-level boxes in file order (ISO/IEC 14496-12 box headers)."""
+    boxes, at = [], 0
+    while at + 8 <= len(data):
+        size, kind = int.from_bytes(data[at : at + 4], "big"), data[at + 4 : at + 8].decode("latin-1")
+        if size == 1:
+            size = int.from_bytes(data[at + 8 : at + 16], "big")
+        elif size == 0:
+            size = len(data) - at
+        assert size >= 8, f"corrupt box {kind!r} at {at}"
+        boxes.append(kind)
+        at += size
+    return boxes
+
+
+def _ffprobe(url: str) -> dict[str, Any]:
+    out = subprocess.run(
+        ["ffprobe", "-v", "error", "-print_format", "json", "-show_streams", "-show_format", url],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    ).stdout
+    found: dict[str, Any] = json.loads(out)
+    return found
+
+
+def test_a_small_quality_plays_through_the_edge_while_a_large_one_transcodes_then_the_mp4(tmp_path: Path):
+    clip = make_clip(tmp_path / "hd.mp4", seconds=8, size="1920x1080")
+    ladder = [
+        {"resolution": "144p", "type": "hls", "container_type": "mp4", "video_config": {"bitrate": 200_000}},
+        {"resolution": "1080p", "type": "hls", "container_type": "mp4", "video_config": {"bitrate": 5_000_000}},
+    ]
+    env = {
+        "MEDIAEDGE_VIDEOS_MIN_PART_BYTES": str(PART),
+        "MEDIAEDGE_PLUGINS_FFMPEG_PRESET": "veryfast",
+        "MEDIAEDGE_JOBS_POLL_INTERVAL": "0.2",
+    }
+    with mediaedge_up(tmp_path / "var", env=env, log=tmp_path / "mediaedge.log") as node:
+        demo = json.loads((node.data_dir / "demo-tenant.json").read_text())
+        pair = {"stream-public-key": demo["stream_public_key"], "stream-secret-key": demo["stream_secret_key"]}
+        with httpx.Client(base_url=node.origin, headers=pair, timeout=60) as api:
+            video = _ok(api.post("/api/videos/create", json={"title": "HD lesson", "qualities": ladder}), 201)["data"]
+            _upload(api, video["id"], clip.read_bytes())
+            _ok(api.get(f"/api/videos/{video['id']}/complete"))
+            deadline = time.monotonic() + 240
+            while True:  # until the small quality is done and the large one is not
+                now = _ok(api.get(f"/api/videos/{video['id']}"))["data"]
+                statuses = [q["status"] for q in now["qualities"]]
+                if statuses == ["done", "transcoding"]:
+                    break
+                assert "done" not in statuses[1:] and time.monotonic() < deadline, now
+                time.sleep(0.1)
+            assert now["status"] == "transcoding" and now["is_mp4"] is False
+            master_url = api.get(now["assets"]["hls_url"]).headers["location"]
+            played = _play(node.edge, master_url)  # through the edge, while 1080p is being made
+            assert list(played["media"]) == ["144p/index.m3u8"]
+            probed = _ffprobe(master_url)
+            assert [(s["codec_name"], s["height"]) for s in probed["streams"]] == [("h264", 144)]
+            still = _ok(api.get(f"/api/videos/{video['id']}"))["data"]
+            assert [q["status"] for q in still["qualities"]][1] == "transcoding"  # it played before 1080p was done
+
+            done = _wait_done(api, video["id"])
+            assert [q["status"] for q in done["qualities"]] == ["done", "done"] and done["is_mp4"] is True
+            assert "RESOLUTION=1920x1080" in httpx.get(master_url).text
+            redirect = api.get(done["assets"]["mp4_url"])
+            assert redirect.status_code == 302
+            mp4_url = redirect.headers["location"]
+            assert mp4_url.startswith(f"{node.edge}/{video['id']}/") and mp4_url.endswith("/video.mp4")
+            whole = httpx.get(mp4_url)
+            assert whole.status_code == 200 and whole.headers["content-type"] == "video/mp4"
+            boxes = _top_level_boxes(whole.content)
+            assert boxes.index("moov") < boxes.index("mdat")  # faststart
+            part = httpx.get(mp4_url, headers={"Range": "bytes=100-1099"})
+            assert part.status_code == 206 and part.content == whole.content[100:1100]
+            assert part.headers["content-range"] == f"bytes 100-1099/{len(whole.content)}"
+            probed = _ffprobe(mp4_url)
+            assert [s["codec_name"] for s in probed["streams"]] == ["h264"]  # video_config only: no audio asked for
+            assert probed["streams"][0]["height"] == 1080
+            assert float(probed["format"]["duration"]) == pytest.approx(8, abs=0.3)

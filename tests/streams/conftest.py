@@ -99,12 +99,33 @@ class Reports:
         self.calls.append((status, progress))
 
 
-def make_context(http: httpx.AsyncClient, work_dir: Path, reports: Reports | None = None) -> StreamContext:
-    return StreamContext(http, work_dir, reports or Reports([]), lambda key: f"https://edge.test/F1/{key}")
+@dataclass
+class Published:
+    """Each stream a provider published while it worked, with the HLS master stored at that moment."""
+
+    root: Path  # the stream's output prefix on disk
+    calls: list[tuple[ProviderStream, str | None]]
+
+    async def __call__(self, stream: ProviderStream) -> None:
+        master = self.root / "master.m3u8"
+        self.calls.append((stream, master.read_text() if master.exists() else None))
+
+
+def make_context(
+    http: httpx.AsyncClient, work_dir: Path, reports: Reports | None = None, published: Published | None = None
+) -> StreamContext:
+    ctx = StreamContext(http, work_dir, reports or Reports([]), lambda key: f"https://edge.test/F1/{key}")
+    if published is not None:
+        ctx.publish = published
+    return ctx
 
 
 async def transcode(
-    root: Path, clip: Path, qualities: list[dict[str, Any]] | None, options: dict[str, Any] | None = None
+    root: Path,
+    clip: Path,
+    qualities: list[dict[str, Any]] | None,
+    options: dict[str, Any] | None = None,
+    published: Published | None = None,
 ) -> tuple[StorageBackend, ProviderStream, Reports]:
     """Run the ffmpeg provider on ``clip`` stored at :data:`SOURCE_KEY` of a local backend in ``root``."""
     storage = LocalStorage(root / "objects")
@@ -121,7 +142,9 @@ async def transcode(
     (root / "work").mkdir()
     async with httpx.AsyncClient() as http:
         result = await provider.create(
-            source, parse_qualities(qualities) if qualities else None, make_context(http, root / "work", reports)
+            source,
+            parse_qualities(qualities) if qualities else None,
+            make_context(http, root / "work", reports, published),
         )
     return storage, result, reports
 
@@ -131,10 +154,12 @@ class Ladder:
     dir: Path  # the stream's output prefix on disk
     result: ProviderStream
     reports: Reports
+    published: Published
 
 
 @pytest.fixture(scope="session")
 def ladder(tmp_path_factory: pytest.TempPathFactory, clip: Path) -> Ladder:
     root = tmp_path_factory.mktemp("ladder")
-    _, result, reports = anyio.run(transcode, root, clip, LADDER)
-    return Ladder(root / "objects" / PREFIX, result, reports)
+    published = Published(root / "objects" / PREFIX, [])
+    _, result, reports = anyio.run(transcode, root, clip, LADDER, None, published)
+    return Ladder(root / "objects" / PREFIX, result, reports, published)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -314,3 +315,29 @@ async def test_ffmpeg_refuses_a_ladder_above_the_uploaded_source(origin_client, 
         "code": "QUALITIES_INVALID",
         "message": "streams[0].qualities: every video quality is above the source resolution (640x360)",
     }
+
+
+async def test_an_ffmpeg_stream_deleted_while_its_renditions_are_published_leaves_nothing(
+    origin_client, tenant, origin_state, clip: Path
+):
+    file = await upload_clip(origin_client, tenant, clip)
+    qualities = [{"resolution": r, "type": "dash", "video_config": {}} for r in ("144p", "360p")]
+    body = (await create(origin_client, tenant, {"url": file["url"], "meta": LECTURE, "qualities": qualities})).json()
+    stream_id = body["ids"][0]
+    worker = asyncio.create_task(drain(origin_state))
+    while not worker.done():  # until the 144p rendition is published and plays
+        record = await origin_state.store.streams.get(stream_id)
+        if record is not None and record.dash_url:
+            break
+        await asyncio.sleep(0.02)
+    assert record is not None and record.status == "processing" and record.dash_url
+    response = await origin_client.delete(f"/streams/v1/{stream_id}", headers=tenant.headers)
+    assert response.status_code == 200
+    await worker
+    job = (await origin_state.store.db.execute(select(jobs.c.status, jobs.c.last_error))).mappings().all()[-1]
+    assert job == {"status": "failed", "last_error": "the stream was deleted"}
+    source = await origin_state.store.files.get(file["id"])
+    bucket = await origin_state.store.buckets.get(tenant.tenant.id, source.bucket) if source else None
+    assert bucket is not None
+    left = [info.key async for info in origin_state.backend(bucket).list(f"{file['key']}.stream/")]
+    assert left == []

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from mediaedge.ffmpeg import ffprobe_exe
+from mediaedge.ffmpeg import ffmpeg_exe, ffprobe_exe
 from mediaedge.qualities import RESOLUTIONS
 from mediaedge.streams import ProviderRejected
 from tests.streams.conftest import PREFIX, Ladder, transcode
@@ -179,8 +179,64 @@ def test_result_has_edge_urls_renditions_and_progress_was_reported(ladder: Ladde
 def test_nothing_but_the_stream_is_in_its_prefix(ladder: Ladder):
     files = {p.relative_to(ladder.dir).as_posix() for p in ladder.dir.rglob("*") if p.is_file()}
     top = {f for f in files if "/" not in f}
-    assert top == {"master.m3u8", "manifest.mpd", "poster.jpg", "storyboard.jpg", "storyboard.vtt"}
+    assert top == {"master.m3u8", "manifest.mpd", "poster.jpg", "storyboard.jpg", "storyboard.vtt", "video.mp4"}
     assert {f.split("/")[0] for f in files - top} == {"360p", "240p", "144p", "audio-128k"}
+
+
+def test_renditions_are_made_one_at_a_time_smallest_first_each_playable_once_published(ladder: Ladder):
+    snapshots = [
+        ({r["name"]: r["status"] for r in stream.outputs["renditions"]}, stream, master)
+        for stream, master in ladder.published.calls
+    ]
+    started = [next(n for n, status in s.items() if status == "processing") for s, _, _ in snapshots[::2][:4]]
+    assert started == ["audio-128k", "144p", "240p", "360p"]  # audio first, then video by size
+    first_playable = next((s, stream, master) for s, stream, master in snapshots if stream.hls_url)
+    statuses, stream, master = first_playable
+    assert statuses == {"audio-128k": "ready", "144p": "ready", "240p": "queued", "360p": "queued"}
+    assert master is not None and [uri for _, uri in master_variants(master)] == ["144p/index.m3u8"]
+    assert stream.state == "processing" and stream.dash_url and stream.thumbnail is None
+    qualities = {q["name"]: q["renditions"] for q in stream.outputs["qualities"]}
+    assert qualities == {"360p": ["360p"], "240p": ["240p"], "144p": ["144p"], "audio": ["audio-128k"]}
+    last = ladder.published.calls[-1][0]
+    assert {r["status"] for r in last.outputs["renditions"]} == {"ready"}
+    assert last.outputs["mp4"] == {
+        "status": "ready",
+        "name": "video.mp4",
+        "rendition": "360p",
+        "codec": "h264",
+        "size": (ladder.dir / "video.mp4").stat().st_size,
+    }
+
+
+def top_level_boxes(path: Path) -> list[str]:
+    """The types of an MP4 file's top-level boxes, in file order (ISO/IEC 14496-12 box headers)."""
+    data, boxes, at = path.read_bytes(), [], 0
+    while at < len(data):
+        size, kind = int.from_bytes(data[at : at + 4], "big"), data[at + 4 : at + 8].decode("latin-1")
+        if size == 1:  # a 64-bit size follows the type
+            size = int.from_bytes(data[at + 8 : at + 16], "big")
+        elif size == 0:  # the box runs to the end of the file
+            size = len(data) - at
+        assert size >= 8, f"corrupt box {kind!r} at {at}"
+        boxes.append(kind)
+        at += size
+    return boxes
+
+
+def test_the_progressive_mp4_is_faststart_h264_aac_from_the_highest_rendition(ladder: Ladder):
+    mp4 = ladder.dir / "video.mp4"
+    boxes = top_level_boxes(mp4)
+    assert boxes[0] == "ftyp" and "moof" not in boxes  # progressive, not fragmented
+    assert boxes.index("moov") < boxes.index("mdat")
+    found = probe(mp4, "-show_streams", "-show_format")
+    streams = {s["codec_type"]: s for s in found["streams"]}
+    assert (streams["video"]["codec_name"], streams["video"]["width"], streams["video"]["height"]) == ("h264", 640, 360)
+    assert (streams["audio"]["codec_name"], int(streams["audio"]["sample_rate"])) == ("aac", 48_000)
+    assert float(found["format"]["duration"]) == pytest.approx(10, abs=0.2)
+    decoded = subprocess.run(
+        [ffmpeg_exe(), "-v", "error", "-i", str(mp4), "-f", "null", "-"], capture_output=True, check=True
+    )
+    assert decoded.stderr == b""  # every frame decodes
 
 
 @pytest.mark.anyio
@@ -224,6 +280,9 @@ async def test_mpegts_hls_variants_beside_an_hevc_dash_rendition(tmp_path: Path,
         ("240p", "mpegts"),
         ("144p", "mpegts"),
     ]
+    mp4 = probe(out / "video.mp4", "-show_streams")["streams"]  # the highest H.264 variant, remuxed from TS
+    assert [(s["codec_name"], s.get("height")) for s in mp4] == [("h264", 240), ("aac", None)]
+    assert top_level_boxes(out / "video.mp4").index("moov") < top_level_boxes(out / "video.mp4").index("mdat")
 
 
 @pytest.mark.anyio

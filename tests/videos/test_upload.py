@@ -19,7 +19,10 @@ from mediaedge.cluster import EDGE_SECRET_HEADER
 from mediaedge.ffmpeg import ffmpeg_exe
 from origin.probe import probe
 from origin.state import OriginState
+from origin.streams.events import transition
+from origin.streams.jobs import stream_failed
 from origin.videos.parts import expire_parts
+from tests.fixtures.media import make_clip
 from tests.streams.conftest import drain
 from tests.videos.conftest import MAX_PART, MIN_PART, VideoTenant, create_video, send_part, upload_in_parts
 
@@ -405,3 +408,111 @@ async def test_parts_of_an_upload_never_completed_expire(
     assert (await get_video(client, vtenant, stale["id"]))["status"] == "new"  # the video stays, to upload again
     again = await send_part(client, vtenant, stale["id"], data, 0, 0, MIN_PART * 2)
     assert again.status_code == 200
+
+
+TWO_QUALITIES = [
+    {"resolution": "144p", "type": "hls", "container_type": "mp4", "video_config": {"bitrate": 200_000}},
+    {"resolution": "720p", "type": "hls", "container_type": "mp4", "video_config": {"bitrate": 2_000_000}},
+]
+
+
+async def test_each_quality_moves_on_its_own_and_a_done_one_plays_while_the_larger_is_made(
+    client: httpx.AsyncClient, vtenant: VideoTenant, origin_state: OriginState, tmp_path: Path
+):
+    source = make_clip(tmp_path / "hd.mp4", seconds=6, size="1280x720")
+    video = await create_video(client, vtenant, qualities=TWO_QUALITIES)
+    assert video["is_mp4"] is False
+    await upload_in_parts(client, vtenant, video["id"], source.read_bytes(), part_size=MAX_PART)
+    assert (await client.get(f"/api/videos/{video['id']}/complete", headers=vtenant.headers)).status_code == 200
+    asset = await origin_state.store.assets.get(vtenant.id, video["id"])
+    stream = await origin_state.store.streams.get(asset.stream_id or "") if asset else None
+    assert stream is not None and stream.output_prefix
+    prefix = stream.output_prefix
+    assert (await client.get(f"/api/videos/{video['id']}/m3u8")).json()["code"] == "VIDEO_NOT_READY"
+
+    worker = asyncio.create_task(drain(origin_state))
+    seen: dict[str, Any] | None = None
+    while not worker.done():  # watch the video while the worker makes it
+        now = await get_video(client, vtenant, video["id"])
+        if [q["status"] for q in now["qualities"]] == ["done", "transcoding"]:
+            master = await edge_get(client, origin_state, f"{prefix}master.m3u8")
+            playlist = await edge_get(client, origin_state, f"{prefix}144p/index.m3u8")
+            init = await edge_get(client, origin_state, f"{prefix}144p/init.m4s")
+            first = await edge_get(client, origin_state, f"{prefix}144p/seg_00001.m4s")
+            seen = {"video": now, "master": master, "playlist": playlist, "media": init.content + first.content}
+            break
+        await asyncio.sleep(0.02)
+    await worker
+    assert seen is not None, "the 144p quality was never done while the 720p one was transcoding"
+    assert seen["video"]["status"] == "transcoding"
+    assert seen["master"].status_code == 200 and seen["playlist"].status_code == 200
+    listed = [line for line in seen["master"].text.splitlines() if line and not line.startswith("#")]
+    assert listed == ["144p/index.m3u8"]  # only the finished rendition is listed
+    assert "RESOLUTION=256x144" in seen["master"].text and "1280x720" not in seen["master"].text
+    played = tmp_path / "144p.mp4"
+    played.write_bytes(seen["media"])
+    probed = await probe(str(played))
+    assert (probed.video_codec, probed.width, probed.height) == ("h264", 256, 144)
+
+    done = await get_video(client, vtenant, video["id"])
+    assert done["status"] == "done" and [q["status"] for q in done["qualities"]] == ["done", "done"]
+    assert done["is_mp4"] is True
+    assert [e["data"]["status"] for e in await video_events(origin_state, vtenant.id)] == ["transcoding", "done"]
+    master = await edge_get(client, origin_state, f"{prefix}master.m3u8")
+    assert "RESOLUTION=1280x720" in master.text and "RESOLUTION=256x144" in master.text
+
+    mp4 = await client.get(done["assets"]["mp4_url"])
+    assert mp4.status_code == 302
+    assert mp4.headers["location"] == f"{origin_state.settings.edge.url}/{video['id']}/{prefix}video.mp4"
+    head = await client.get(
+        f"/_edge/objects/{prefix}video.mp4",
+        headers={EDGE_SECRET_HEADER: origin_state.edge_secret, "Range": "bytes=0-31"},
+    )
+    assert head.status_code == 206 and len(head.content) == 32
+    assert head.content[4:8] == b"ftyp"
+    assert head.headers["content-type"] == "video/mp4"
+
+
+async def test_a_video_without_its_mp4_answers_mp4_not_available(client: httpx.AsyncClient, vtenant: VideoTenant):
+    video = await create_video(client, vtenant)
+    response = await client.get(video["assets"]["mp4_url"])
+    assert (response.status_code, response.json()["code"]) == (404, "MP4_NOT_AVAILABLE")
+
+
+async def test_a_quality_that_fails_for_good_is_fail_and_the_video_is_done_with_the_others(
+    client: httpx.AsyncClient, vtenant: VideoTenant, origin_state: OriginState, clip: Path
+):
+    """Retries exhausted after the 144p rendition was published: the stream ends ready with it, 360p fails."""
+    ladder = [{"resolution": r, "type": "hls", "container_type": "mp4", "video_config": {}} for r in ("144p", "360p")]
+    video = await create_video(client, vtenant, qualities=ladder)
+    await upload_in_parts(client, vtenant, video["id"], clip.read_bytes(), part_size=MAX_PART)
+    assert (await client.get(f"/api/videos/{video['id']}/complete", headers=vtenant.headers)).status_code == 200
+    asset = await origin_state.store.assets.get(vtenant.id, video["id"])
+    stream = await origin_state.store.streams.get(asset.stream_id or "") if asset else None
+    assert stream is not None and stream.job_id
+    published = {
+        "renditions": [{"name": "144p", "status": "ready"}, {"name": "360p", "status": "queued", "error": "ffmpeg"}],
+        "qualities": [
+            {"name": "144p", "type": "hls", "renditions": ["144p"]},
+            {"name": "360p", "type": "hls", "renditions": ["360p"]},
+        ],
+        "mp4": {"status": "queued"},
+    }
+    hls = f"{origin_state.settings.edge.url}/{video['id']}/{stream.output_prefix}master.m3u8"
+    async with origin_state.store.transaction() as tx:
+        await transition(origin_state, tx, stream.id, "processing", outputs=published, hls_url=hls)
+    transcoding = await get_video(client, vtenant, video["id"])
+    assert [q["status"] for q in transcoding["qualities"]] == ["done", "transcoding"]
+    assert (await client.get(transcoding["assets"]["hls_url"])).status_code == 302  # it plays already
+
+    job = await origin_state.store.jobs.get(stream.job_id)
+    assert job is not None
+    async with origin_state.store.transaction() as tx:
+        await stream_failed(origin_state, job, "ffmpeg exited with 1", tx)
+    ended = await get_video(client, vtenant, video["id"])
+    assert ended["status"] == "done" and [q["status"] for q in ended["qualities"]] == ["done", "fail"]
+    assert ended["is_mp4"] is False
+    after = await origin_state.store.streams.get(stream.id)
+    assert after is not None and after.status == "ready"
+    assert [r["status"] for r in after.outputs["renditions"]] == ["ready", "failed"]
+    assert after.outputs["renditions"][1]["error"] == "ffmpeg" and after.outputs["mp4"]["status"] == "failed"

@@ -45,6 +45,7 @@ from origin.state import OriginState, get_state
 from origin.static import AssetSet, script_json, versioned_response
 from origin.store import FileRecord, PlayerTheme, Tenant
 from origin.store.streams import StreamRecord
+from origin.streams.outputs import SERVED
 from origin.videos.objects import player_id_of
 
 log = logging.getLogger("mediaedge.embed")
@@ -209,14 +210,14 @@ def _manifest(stream: StreamRecord, form: str) -> str | None:
 
 
 async def _ready_stream(state: OriginState, record: FileRecord, form: str) -> StreamRecord | None:
-    """The file's ready stream with a manifest of ``form`` (``hls`` or ``dash``), the default
-    provider's first (one query)."""
+    """The file's stream with a manifest of ``form`` (``hls`` or ``dash``) — ready, or being made
+    with some renditions published — the default provider's first (one query)."""
     default = state.settings.streams.default_provider
     providers = provider_classes(state.pm)
     playable = [
         s
-        for s in await state.store.streams.ready_of_source(record.tenant_id, record.id)
-        if _manifest(s, form) and s.provider in providers
+        for s in await state.store.streams.of_source(record.tenant_id, record.id)
+        if s.status in SERVED and _manifest(s, form) and s.provider in providers
     ]
     return min(playable, key=lambda s: s.provider != default, default=None)
 

@@ -71,7 +71,7 @@ def variants_json(state: OriginState, view: AssetView, directory_url: str | None
                     "id": f"{view.stream.id}:{name}",
                     "kind": r.get("type", "video"),
                     "name": name,
-                    "status": "ready" if ready else status_word(asset.status),
+                    "status": "ready" if ready or r.get("status") == "ready" else status_word(asset.status),
                     "mime": "audio/mp4" if audio else "video/mp4",
                     "width": r.get("width"),
                     "height": r.get("height"),

@@ -11,7 +11,7 @@ from origin.players import public_dict
 from origin.state import OriginState
 from origin.videos.events import DIALECT
 from origin.videos.objects import Video
-from origin.videos.playback import asset_urls, dash_player_url
+from origin.videos.playback import asset_urls, dash_player_url, has_mp4
 
 IFRAME = (
     '<iframe src="{src}" width="100%" height="100%" frameborder="0" scrolling="no" allowfullscreen="true"></iframe>'
@@ -52,7 +52,7 @@ def video_dict(state: OriginState, video: Video) -> dict[str, Any]:
         "player_theme": public_dict(state, video.theme) if video.theme else None,
         "duration": asset.duration or 0,
         "size": asset.size or 0,
-        "is_mp4": False,
+        "is_mp4": has_mp4(video.stream),
         "is_public": asset.is_public,
         "is_panoramic": False,
         "status": status_word(video.status),
