@@ -78,3 +78,11 @@ async def test_an_upload_into_a_new_path_makes_its_folders_which_the_editor_list
     assert again.status_code == 202, again.text
     assert await entries(a.id) == [(b.id, "b", "folder")]  # the same folders, not new ones
     assert {entry[0] for entry in await entries(b.id)} == {upload_id, again.json()["data"]["id"]}
+    # The editor's own folder calls keep one folder per name too.
+    editor = {"Authorization": session}
+    same = await client.post("/api/folders", headers=editor, json={"name": "b", "folder": a.id})
+    assert same.json() == {"id": b.id}
+    c = (await client.post("/api/folders", headers=editor, json={"name": "c", "folder": a.id})).json()["id"]
+    taken = await client.patch(f"/api/folders/{c}", headers=editor, json={"name": "b"})
+    assert (taken.status_code, taken.json()["code"]) == (409, "editor.folder.exists")
+    assert await entries(a.id) == [(b.id, "b", "folder"), (c, "c", "folder")]
