@@ -5,8 +5,9 @@ are kept for ``jobs.retention`` and ``webhooks.retention`` after they last chang
 Rows still queued, running or due for a retry are never touched. File reservations whose ingest died
 with its process (``uploading`` for over :data:`STALE_RESERVATION`; an ingest holds one only while it
 stores a finished file) are deleted with any object they got to write, freeing their names. Expired
-dashboard sessions are deleted too. Every
-origin process runs the sweep; deleting is idempotent, so several at once are harmless.
+dashboard sessions are deleted too. On SQLite the sweep then refreshes the query planner's statistics
+(:meth:`~origin.store.db.Database.analyze`: SQLite has none otherwise). Every origin process runs the
+sweep; deleting is idempotent, so several at once are harmless.
 """
 
 from __future__ import annotations
@@ -25,10 +26,12 @@ STALE_RESERVATION = 86_400.0
 
 
 async def history_pruner(state: OriginState) -> None:
-    """Run :func:`prune` every hour until cancelled."""
+    """Run :func:`prune` (and on SQLite refresh the planner's statistics) every hour until cancelled."""
     while True:
         try:
             await prune(state)
+            if state.store.db.dialect == "sqlite":  # PostgreSQL's autovacuum keeps its statistics itself
+                await state.store.db.analyze()
         except Exception:
             log.exception("retention: prune failed")
         await asyncio.sleep(SWEEP_INTERVAL)

@@ -1,7 +1,8 @@
 """Video uploads into the catalogue: one file in, one video asset out, transcoded in the background.
 
 :func:`accept_video_upload` checks that the spooled file is a video, stores it atomically (it is in
-the bucket before the caller answers) under the asset's own id, and in one transaction makes the
+the bucket before the caller answers) under the asset's own id — in its folder, whose folder rows
+(the editor's) are made on demand — and in one transaction makes the
 asset ``queued`` and queues its HLS/DASH transcode (a ``stream.process`` job with the tenant's default
 ladder). The stream's progress then moves the asset forward: ``processing`` while ffmpeg encodes,
 ``storing`` while the renditions are written to final storage, ``ready`` — or ``failed`` once the
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 
 from mediaedge.errors import HTTPError
 from mediaedge.keys import sanitize_filename, sanitize_segment
+from origin.catalogue.folders import ROOT, ensure_folders
 from origin.catalogue.intake import NewMedia, create_media_asset, store_media
 from origin.catalogue.status import Status
 from origin.probe import probe
@@ -36,7 +38,6 @@ __all__ = [
 ]
 
 RECENT_LIMIT = 50
-ROOT_FOLDER = "root"
 SIZE_CODE = "validation.size.exceeds_limit"
 MIME_CODE = "validation.mime.unsupported"
 NOT_FOUND_CODE = "upload.not_found"
@@ -63,8 +64,8 @@ def normalise_folder(folder: str) -> str:
     if any(p in (".", "..") for p in parts):
         raise HTTPError(400, f"folder {folder!r}: '.' and '..' are not folder names", "validation.folder.invalid")
     safe = [sanitize_segment(p, fallback="_") for p in parts]
-    if safe[0] != ROOT_FOLDER:
-        safe.insert(0, ROOT_FOLDER)
+    if safe[0] != ROOT:
+        safe.insert(0, ROOT)
     return "/".join(safe)
 
 
@@ -82,6 +83,7 @@ async def accept_video_upload(state: OriginState, tenant: Tenant, spool_path: st
         with contextlib.suppress(FileNotFoundError):
             os.unlink(spool_path)
         raise
+    await ensure_folders(state, tenant, folder)
     name = sanitize_filename(upload.filename)
     new = NewMedia(
         kind="video",

@@ -21,17 +21,17 @@ from typing import Any, Literal
 from mediaedge.errors import HTTPError
 from mediaedge.settings import parse_duration
 from mediaedge.tokens import sign_token
+from origin.catalogue.folders import ROOT, ensure_folders
 from origin.catalogue.status import Status
 from origin.purge import purge_edges
 from origin.state import OriginState
-from origin.store import Asset, Conn, FileRecord, Tenant
+from origin.store import Asset, Conn, FileRecord, Tenant, UniqueViolation
 from origin.store.editor import Folder
 
 SortField = Literal["name", "createTime", "size", "duration"]
 SORT_COLUMNS: dict[str, str] = {"name": "title", "createTime": "created_at", "size": "size", "duration": "duration"}
 KINDS = ("video", "audio", "image")
 FILTERS = (*KINDS, "folder", "voiceover")
-ROOT = "root"
 #: An asset at the top has no folder (``""``) or, made through the uploads API, ``root``.
 ROOT_VALUES = ("", ROOT)
 
@@ -101,12 +101,8 @@ def in_folder(path: str) -> str | list[str]:
 
 async def materialise_folders(state: OriginState, tenant: Tenant) -> None:
     """Folders that other APIs put assets in (``root/a/b`` paths) become folders of the editor."""
-    editor = state.store.editor
-    for path in await editor.asset_folders(tenant.id, ROOT + "/"):
-        parent: str | None = None
-        for name in filter(None, path.split("/")[1:]):
-            found = await editor.child(tenant.id, parent, name)
-            parent = found.id if found else (await editor.create_folder(tenant.id, name, parent)).id
+    for path in await state.store.editor.asset_folders(tenant.id, ROOT + "/"):
+        await ensure_folders(state, tenant, path)
 
 
 async def listing(
@@ -209,15 +205,17 @@ def _name(value: Any) -> str:
 async def create_folder(state: OriginState, tenant: Tenant, name: Any, parent: str | None) -> Folder:
     """A new folder, or the one of that name already there (one path, one folder)."""
     parent_id, clean = await folder_id(state, tenant, parent), _name(name)
-    existing = await state.store.editor.child(tenant.id, parent_id, clean)
-    return existing or await state.store.editor.create_folder(tenant.id, clean, parent_id)
+    return await state.store.editor.ensure_folder(tenant.id, clean, parent_id)
 
 
 async def _replace(state: OriginState, tenant: Tenant, folder: str, **fields: Any) -> None:
     """Change a folder's name or parent; the assets in it and below it follow it."""
     old = await folder_path(state, tenant, folder)
-    async with state.store.transaction() as tx:
-        await state.store.editor.update_folder(tenant.id, folder, tx, **fields)
+    try:
+        async with state.store.transaction() as tx:
+            await state.store.editor.update_folder(tenant.id, folder, tx, **fields)
+    except UniqueViolation:
+        raise HTTPError(409, "A folder of that name is already there", "editor.folder.exists") from None
     new = await folder_path(state, tenant, folder)
     if new != old:
         async with state.store.transaction() as tx:

@@ -5,15 +5,25 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import orjson
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
 
 from origin.catalogue.ids import new_asset_id, new_id
 from origin.catalogue.status import Status, can_move
 from origin.store.db import Conn, Database, Records
 from origin.store.models import Asset, Caption, Rendition, Transcript
-from origin.store.schema import assets, captions, now, renditions, transcripts
+from origin.store.schema import (
+    SEARCHED,
+    asset_counts,
+    asset_metadata,
+    asset_search,
+    asset_search_rows,
+    asset_tags,
+    assets,
+    captions,
+    now,
+    renditions,
+    transcripts,
+)
 
 ASSETS = Records(Asset, assets)
 RENDITIONS = Records(Rendition, renditions)
@@ -153,35 +163,37 @@ class AssetRepository:
 
         ``folder`` keeps the assets of one folder (or of any of a list of them). ``search`` matches
         title, description and tags (case-insensitive substring); ``tags`` keeps the
-        assets with every one of these tags, ``metadata`` those with each of these key/value pairs. ``after`` is a
+        assets with every one of these tags, ``metadata`` those with each of these key/value pairs
+        (both looked up in ``asset_tags`` / ``asset_metadata``). Without those filters the total is
+        read from ``asset_counts``. ``after`` is a
         cursor: the id of the last asset of the previous page (ids sort with creation time, so with
         the default order a cursor page is stable while assets are added).
         """
         if sort not in SORTABLE:
             raise ValueError(f"cannot sort by {sort!r}")
-        where: list[sa.ColumnElement[bool]] = [assets.c.tenant_id == tenant_id]
-        if not include_deleted:
-            where.append(assets.c.status != Status.DELETED.value)
-        if kinds:
-            where.append(assets.c.kind.in_(kinds))
-        if statuses:
-            where.append(assets.c.status.in_([status.value for status in statuses]))
+        scope = self._scope(assets, tenant_id, kinds, statuses, include_deleted)
+        where = list(scope)
         if isinstance(folder, list):
             where.append(assets.c.folder.in_(folder))
         elif folder is not None:
             where.append(assets.c.folder == folder)
         if search:
-            pattern = f"%{search.lower()}%"
-            where.append(
-                sa.or_(
-                    sa.func.lower(assets.c.title).like(pattern),
-                    sa.func.lower(assets.c.description).like(pattern),
-                    sa.func.lower(sa.cast(assets.c.tags, sa.Text)).like(pattern),
-                )
+            where.append(self._matches(search))
+        for tag in tags or []:
+            each = sa.select(asset_tags.c.asset_id).where(asset_tags.c.tenant_id == tenant_id, asset_tags.c.tag == tag)
+            where.append(assets.c.id.in_(each))
+        for key, value in (metadata or {}).items():
+            pairs = sa.select(asset_metadata.c.asset_id).where(
+                asset_metadata.c.tenant_id == tenant_id, asset_metadata.c.key == key, asset_metadata.c.value == value
             )
-        where += [self._has_tag(tag) for tag in tags or []]
-        where += [self._has_pair(key, value) for key, value in (metadata or {}).items()]
-        total = (await self.db.execute(sa.select(sa.func.count()).select_from(assets).where(*where))).scalar_one()
+            where.append(assets.c.id.in_(pairs))
+        if len(where) == len(scope):  # no filter beyond kind and status: the counts triggers keep
+            counted = sa.select(sa.func.coalesce(sa.func.sum(asset_counts.c.n), 0)).where(
+                *self._scope(asset_counts, tenant_id, kinds, statuses, include_deleted)
+            )
+        else:
+            counted = sa.select(sa.func.count()).select_from(assets).where(*where)
+        total = int((await self.db.execute(counted)).scalar_one())
         column = sa.func.lower(assets.c.title) if sort == "title" else assets.c[sort]  # titles sort as people read
         order = [column.desc() if descending else column.asc(), assets.c.id.desc() if descending else assets.c.id]
         if after is not None:
@@ -189,20 +201,37 @@ class AssetRepository:
         statement = ASSETS.select().where(*where).order_by(*order).limit(min(limit, MAX_PAGE)).offset(offset)
         return ASSETS.all(await self.db.execute(statement)), total
 
-    def _has_tag(self, tag: str) -> sa.ColumnElement[bool]:
-        if self.db.dialect == "postgresql":
-            return sa.cast(assets.c.tags, postgresql.JSONB).contains(
-                sa.cast(sa.literal(orjson.dumps([tag]).decode()), postgresql.JSONB)
-            )
-        each = sa.func.json_each(assets.c.tags).table_valued("value")
-        return sa.exists(sa.select(sa.literal(1)).select_from(each).where(each.c.value == tag))
+    @staticmethod
+    def _scope(
+        table: sa.Table, tenant_id: str, kinds: list[str] | None, statuses: list[Status] | None, include_deleted: bool
+    ) -> list[sa.ColumnElement[bool]]:
+        """The tenant, kind and status conditions of a listing, on ``assets`` or ``asset_counts``."""
+        where: list[sa.ColumnElement[bool]] = [table.c.tenant_id == tenant_id]
+        if not include_deleted:
+            where.append(table.c.status != Status.DELETED.value)
+        if kinds:
+            where.append(table.c.kind.in_(kinds))
+        if statuses:
+            where.append(table.c.status.in_([status.value for status in statuses]))
+        return where
 
-    def _has_pair(self, key: str, value: str) -> sa.ColumnElement[bool]:
+    def _matches(self, search: str) -> sa.ColumnElement[bool]:
+        """Title, description or tags hold ``search`` (case-insensitive; ``%`` and ``_`` are LIKE's).
+
+        PostgreSQL finds the rows through the pg_trgm indexes on these very expressions; SQLite through
+        its FTS5 trigram table, whose LIKE is case-insensitive and uses the index.
+        """
+        pattern = f"%{search.lower()}%"
         if self.db.dialect == "postgresql":
-            pair = orjson.dumps({key: value}).decode()
-            return sa.cast(assets.c.metadata, postgresql.JSONB).contains(sa.cast(sa.literal(pair), postgresql.JSONB))
-        each = sa.func.json_each(assets.c.metadata).table_valued("key", "value")
-        return sa.exists(sa.select(sa.literal(1)).select_from(each).where(each.c.key == key, each.c.value == value))
+            return sa.or_(*(expression.like(pattern) for expression in SEARCHED))
+        found = sa.union(
+            *(
+                sa.select(asset_search.c.rowid).where(asset_search.c[name].like(pattern))
+                for name in ("title", "description", "tags")
+            )
+        )
+        rows = sa.select(asset_search_rows.c.asset_id).where(asset_search_rows.c.id.in_(found))
+        return assets.c.id.in_(rows)
 
     async def seek(
         self,

@@ -4,10 +4,12 @@ overlay images (see :mod:`origin.editor`)."""
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 
 from origin.catalogue.status import Status
 from origin.store.assets import ASSETS
@@ -233,18 +235,30 @@ class EditorRepository:
 
     # -- folders ------------------------------------------------------------------------------------
 
-    async def create_folder(self, tenant_id: str, name: str, parent_id: str | None) -> Folder:
+    async def ensure_folder(self, tenant_id: str, name: str, parent_id: str | None) -> Folder:
+        """The subfolder ``name`` of ``parent_id`` (``None``: the top), made if there is none.
+
+        Safe when callers race: a unique index keeps one folder per (tenant, parent, name), the insert
+        of a caller that loses the race does nothing, and every caller reads the one row that won.
+        """
+        found = await self.child(tenant_id, parent_id, name)
+        if found is not None:
+            return found
         at = now()
-        insert = (
-            sa.insert(folders)
-            .values(
-                id=new_id("fld_"), tenant_id=tenant_id, parent_id=parent_id, name=name, created_at=at, updated_at=at
-            )
-            .returning(*FOLDERS.columns)
-        )
-        found = FOLDERS.first(await self.db.execute(insert))
-        assert found is not None
+        insert = sqlite.insert if self.db.dialect == "sqlite" else postgresql.insert
+        values = {"tenant_id": tenant_id, "parent_id": parent_id, "name": name, "created_at": at, "updated_at": at}
+        await self.db.execute(insert(folders).values(id=new_id("fld_"), **values).on_conflict_do_nothing())
+        found = await self.child(tenant_id, parent_id, name)
+        assert found is not None  # inserted now or by the caller that won
         return found
+
+    async def ensure_path(self, tenant_id: str, names: Sequence[str]) -> Folder | None:
+        """The folder at the end of ``names`` (``["a", "b"]``: ``b`` inside ``a`` at the top), with
+        every folder on the way made where missing (:meth:`ensure_folder`); ``None`` for no names."""
+        folder: Folder | None = None
+        for name in names:
+            folder = await self.ensure_folder(tenant_id, name, folder.id if folder else None)
+        return folder
 
     async def folder(self, tenant_id: str, folder_id: str) -> Folder | None:
         statement = FOLDERS.select().where(folders.c.id == folder_id, folders.c.tenant_id == tenant_id)

@@ -304,7 +304,7 @@ assets = sa.Table(
     sa.Column("progress", sa.Double, nullable=False, server_default="0"),
     sa.Column("error", sa.Text),
     *_created_updated(),
-    sa.Index("assets_tenant", "tenant_id", "created_at"),
+    sa.Index("assets_tenant", "tenant_id", "created_at", "id"),
     sa.Index("assets_file", "file_id"),
     sa.Index("assets_sha256", "tenant_id", "sha256"),
 )
@@ -355,12 +355,66 @@ transcripts = sa.Table(
     sa.Index("transcripts_asset", "asset_id", "language", unique=True),
 )
 
-# The video objects API's own state, and the indexes its listings need on assets (migration 0005).
+# The indexes listings need on assets (migrations 0005 and 0012): each sort order with the id after
+# it (the tie-break), and on PostgreSQL pg_trgm indexes for search (case-insensitive substring).
 
 sa.Index("assets_tenant_kind_status", assets.c.tenant_id, assets.c.kind, assets.c.status)
-sa.Index("assets_tenant_updated", assets.c.tenant_id, assets.c.updated_at)
-sa.Index("assets_tenant_size", assets.c.tenant_id, assets.c.size)
-sa.Index("assets_tenant_title", assets.c.tenant_id, sa.func.lower(assets.c.title))
+sa.Index("assets_tenant_updated", assets.c.tenant_id, assets.c.updated_at, assets.c.id)
+sa.Index("assets_tenant_size", assets.c.tenant_id, assets.c.size, assets.c.id)
+sa.Index("assets_tenant_title", assets.c.tenant_id, sa.func.lower(assets.c.title), assets.c.id)
+#: What search matches, as the listing's query spells it (the PostgreSQL indexes are on these).
+SEARCHED = (
+    sa.func.lower(assets.c.title),
+    sa.func.lower(assets.c.description),
+    sa.func.lower(sa.cast(assets.c.tags, sa.Text)),
+)
+for _name, _expression in zip(("title", "description", "tags"), SEARCHED, strict=True):
+    sa.Index(
+        f"assets_search_{_name}",
+        _expression,
+        postgresql_using="gin",
+        postgresql_ops={_expression.name: "gin_trgm_ops"},
+    )
+
+# What triggers on assets keep in step with it (migration 0012): one row per tag and per string
+# metadata pair, for the filters; and how many assets a tenant has of each kind in each status.
+
+asset_tags = sa.Table(
+    "asset_tags",
+    metadata,
+    sa.Column("asset_id", sa.Text, sa.ForeignKey("assets.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("tag", sa.Text, primary_key=True),
+    sa.Column("tenant_id", sa.Text, sa.ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    sa.Index("asset_tags_lookup", "tenant_id", "tag", "asset_id"),
+)
+
+asset_metadata = sa.Table(
+    "asset_metadata",
+    metadata,
+    sa.Column("asset_id", sa.Text, sa.ForeignKey("assets.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("key", sa.Text, primary_key=True),
+    sa.Column("tenant_id", sa.Text, sa.ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("value", sa.Text, nullable=False),
+    sa.Index("asset_metadata_lookup", "tenant_id", "key", "value", "asset_id"),
+)
+
+asset_counts = sa.Table(
+    "asset_counts",
+    metadata,
+    sa.Column("tenant_id", sa.Text, sa.ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("kind", sa.Text, primary_key=True),
+    sa.Column("status", sa.Text, primary_key=True),
+    sa.Column("n", sa.BigInteger, nullable=False),
+)
+
+#: SQLite only: the FTS5 trigram table search reads there (rowid: ``asset_search_rows.id``), and the
+#: asset each of its rows is. Not in ``metadata``: PostgreSQL has neither.
+asset_search = sa.table(
+    "asset_search", sa.column("rowid"), sa.column("title"), sa.column("description"), sa.column("tags")
+)
+asset_search_rows = sa.table("asset_search_rows", sa.column("id"), sa.column("asset_id"))
+
+# The video objects API's own state.
 
 video_parts = sa.Table(
     "video_parts",
@@ -491,6 +545,8 @@ folders = sa.Table(
     *_created_updated(),
     sa.Index("folders_parent", "tenant_id", "parent_id"),
 )
+# One folder of a name in each folder (the top's parent is NULL, hence the coalesce).
+sa.Index("folders_name", folders.c.tenant_id, sa.func.coalesce(folders.c.parent_id, ""), folders.c.name, unique=True)
 
 editor_mediainfo = sa.Table(
     "editor_mediainfo",

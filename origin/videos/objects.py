@@ -16,6 +16,7 @@ encoder and, once the source is probed, no longer listed.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -36,9 +37,11 @@ MEDIA_KINDS = ("video", "audio")
 SORTS = ("created_at", "updated_at", "title", "size")
 
 
+@functools.cache
 def default_ladder() -> QualitiesConfig:
     """The ladder of a video created without ``qualities``: the default one, as HLS over fMP4 (CMAF, so
-    the same segments also play through the DASH manifest)."""
+    the same segments also play through the DASH manifest). Made once: it is immutable, and a listing
+    shows it for every video without a ladder of its own."""
     return QualitiesConfig(tuple(replace(q, type="hls", container_type="mp4") for q in default_qualities().qualities))
 
 

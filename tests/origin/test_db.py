@@ -200,3 +200,16 @@ async def test_a_cancelled_transaction_leaves_nothing_locked(db: Database, db_ur
     finally:
         await other.close()
     assert await value(db, t.c.i) in (1000, 1002)  # all or nothing
+
+
+async def test_analyze_gives_the_planner_statistics_of_the_rows_there(db: Database):
+    async with db.transaction() as tx:
+        await tx.execute(sa.insert(t), [{"id": i, "i": i % 3} for i in range(2, 200)])
+    await db.analyze()
+    if db.dialect == "sqlite":
+        stats = await db.execute(sa.text("SELECT stat FROM sqlite_stat1 WHERE tbl = 't'"))
+        rows = [int(row[0].split()[0]) for row in stats]
+    else:
+        stats = await db.execute(sa.text("SELECT reltuples FROM pg_class WHERE relname = 't'"))
+        rows = [int(row[0]) for row in stats]
+    assert rows and set(rows) == {199}

@@ -4,15 +4,17 @@ fixture)."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import pytest
+import sqlalchemy as sa
 
 from mediaedge.settings import Settings
 from mediaedge.storage import ObjectNotFound
-from origin.retention import prune
+from origin.retention import history_pruner, prune
 from origin.store import Store
 from origin.store.jobs import insert_job
 from origin.store.webhooks import insert_delivery
@@ -93,3 +95,21 @@ async def test_a_reservation_left_by_a_dead_ingest_is_deleted_with_its_object(or
         tenant.tenant.id, bucket.name, "u1", "", "talk.mp4", require_signed=False, source="direct"
     )
     assert again.key == reserved.key  # the name is free again
+
+
+async def test_the_sweep_gives_sqlites_planner_statistics_of_the_catalogue(origin_state, tenant):
+    store = origin_state.store
+    assert store.db.dialect == "sqlite"
+    for i in range(30):
+        await store.assets.create(tenant.tenant.id, kind="video", title=f"v{i}", tags=["t"])
+    sweep = asyncio.create_task(history_pruner(origin_state))
+    try:
+        for _ in range(200):
+            stats = await store.db.execute(sa.text("SELECT stat FROM sqlite_stat1 WHERE idx = 'asset_tags_lookup'"))
+            if (found := stats.scalar()) and found.startswith("30 "):
+                break
+            await asyncio.sleep(0.05)
+        else:
+            raise AssertionError(f"no statistics of asset_tags after the sweep: {found!r}")
+    finally:
+        sweep.cancel()
