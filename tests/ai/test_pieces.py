@@ -1,4 +1,5 @@
-"""Small parts: chunk planning at pauses, the PocketSphinx decoder settings, cue grouping, WebVTT times, espeak voice choice, image requests."""
+"""Small parts: chunk planning at pauses, the PocketSphinx decoder settings, cue grouping, WebVTT times,
+espeak voice choice, image requests."""
 
 from __future__ import annotations
 
