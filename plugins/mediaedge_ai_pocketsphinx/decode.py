@@ -19,12 +19,13 @@ _decoder = None
 _ALTERNATE = re.compile(r"\(\d+\)$")
 
 
-def init_worker(rate: int) -> None:
-    """Build this process's decoder (the pool's initializer)."""
+def init_worker(rate: int, options: dict[str, int | bool]) -> None:
+    """Build this process's decoder (the pool's initializer) with the search ``options`` (pocketsphinx
+    ``Config`` names)."""
     global _decoder
     from pocketsphinx import Decoder
 
-    _decoder = Decoder(samprate=rate, loglevel="FATAL")
+    _decoder = Decoder(samprate=rate, loglevel="FATAL", **options)
 
 
 def recognise_chunk(pcm_path: str, rate: int, start: float, end: float) -> list[WordTuple]:

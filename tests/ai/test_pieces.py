@@ -1,13 +1,18 @@
-"""Small parts: chunk planning at pauses, cue grouping, WebVTT times, espeak voice choice, image requests."""
+"""Small parts: chunk planning at pauses, the PocketSphinx decoder settings, cue grouping, WebVTT times,
+espeak voice choice, image requests."""
 
 from __future__ import annotations
 
 import pytest
 from mediaedge_ai_espeak.voices import parse_catalogue
+from mediaedge_ai_pocketsphinx import PocketSphinxProvider, decode
 from mediaedge_ai_pocketsphinx.silences import parse_silences, plan_chunks
 
 from mediaedge.ai import AIRejected, ImageRequest, Word, cues_from_words, image_mime, parse_webvtt
 from mediaedge.ai.transcripts import format_timestamp
+from mediaedge.plugins import configure_plugins, get_plugin_manager
+from mediaedge.settings import SettingsError
+from tests.fixtures.origin import make_settings
 
 
 def test_chunks_cut_mid_pause_once_long_enough_and_never_past_the_longest():
@@ -20,6 +25,19 @@ def test_chunks_cut_mid_pause_once_long_enough_and_never_past_the_longest():
         (85.5, 100.0),
     ]
     assert plan_chunks([], 5.0, target=8, longest=30) == [(0, 5.0)]
+
+
+def test_the_decoder_search_settings_reach_each_workers_decoder(tmp_path):
+    table = {"maxhmmpf": 1200, "maxwpf": -1, "fwdflat": True, "bestpath": False, "ds": 2, "topn": 2}
+    settings = configure_plugins(make_settings(tmp_path, plugins={"pocketsphinx": table}), get_plugin_manager())
+    options = PocketSphinxProvider.from_settings(settings).options
+    assert options.decoder == table
+    decode.init_worker(16000, options.decoder)
+    assert decode._decoder is not None
+    assert {name: decode._decoder.config[name] for name in table} == table
+    for bad in ({"maxhmmpf": 0}, {"maxwpf": -2}, {"ds": 0}, {"fwdflat": "no"}):
+        with pytest.raises(SettingsError, match=f"plugins.pocketsphinx.{next(iter(bad))}"):
+            configure_plugins(make_settings(tmp_path, plugins={"pocketsphinx": bad}), get_plugin_manager())
 
 
 def test_silencedetect_log_parsing_closes_an_open_pause_at_the_end():
