@@ -15,7 +15,7 @@ from sqlalchemy.dialects import postgresql
 Timestamp = sa.Double().with_variant(postgresql.TIMESTAMP(timezone=True), "postgresql")
 
 revision = "0013"
-down_revision = "0011"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
