@@ -17,7 +17,7 @@
   are merged (their subfolders moved to the oldest), and a unique index keeps it so.
 
 Revision ID: 0012
-Revises: 0010
+Revises: 0011
 Create Date: 2026-12-02
 """
 

@@ -3,7 +3,7 @@ tenant, as the edges report them (``POST /_edge/usage``); one row per (edge, ins
 so a repeated report replaces its own row and a restarted edge (a new instance) adds rows.
 
 Revision ID: 0013
-Revises: 0010
+Revises: 0012
 Create Date: 2026-12-02
 """
 
