@@ -556,14 +556,14 @@ def cmd_up(settings: Settings, args: argparse.Namespace, env: dict[str, str]) ->
             )
     while not stopping and all(c.poll() is None for c in children):
         time.sleep(0.2)
-    for c in children:
+    for c in reversed(children):  # the edge and the worker first: their last reports reach the origin
         if c.poll() is None:
             c.terminate()
-    for c in children:
         try:
             c.wait(timeout=10)
         except subprocess.TimeoutExpired:
             c.kill()
+            c.wait()
     failed = [c.returncode for c in children if c.returncode not in (0, -signal.SIGTERM, None)]
     return 1 if timed_out or (failed and not stopping) else 0
 

@@ -111,15 +111,18 @@ async def run_stream(state: OriginState, job: Job) -> dict[str, Any]:
         if not provider.remote and stream.uid != stream.id:  # a local provider's uid is the stream's id
             await _save(state, stream.id, uid=stream.id)
         await report("processing", 0.0)
+        made: ProviderStream | None = None
         try:
-            result = await _make(state, stream, provider, source, ctx)
-        except StreamGone:  # deleted while renditions were being published: do not leave them behind
-            if not provider.remote:
-                await provider.delete(stream.id, source, ctx)
+            made = result = await _make(state, stream, provider, source, ctx)
+            if result.state == "failed":
+                raise PermanentJobError(result.error or f"{provider.name} could not make the stream")
+            await report("downloading", None)
+        except StreamGone:  # deleted while it was being made or published: do not leave it behind
+            # (a delete removes the outputs before the row, so renditions published in between stay)
+            uid = made.uid if made is not None else None if provider.remote else stream.id
+            if uid:
+                await provider.delete(uid, source, ctx)
             raise
-        if result.state == "failed":
-            raise PermanentJobError(result.error or f"{provider.name} could not make the stream")
-        await report("downloading", None)
         if stream.output_prefix:  # captions the asset got while it was transcoding join its manifests
             try:
                 await publish_captions(state, stream)
