@@ -107,22 +107,15 @@ async def run_stream(state: OriginState, job: Job) -> dict[str, Any]:
     ctx = stream_context(state, stream, scratch, report)
     ctx.previous = dict(stream.outputs)
     ctx.publish = _Publisher(state, stream)
+    made: ProviderStream | None = None
     try:
         if not provider.remote and stream.uid != stream.id:  # a local provider's uid is the stream's id
             await _save(state, stream.id, uid=stream.id)
         await report("processing", 0.0)
-        made: ProviderStream | None = None
-        try:
-            made = result = await _make(state, stream, provider, source, ctx)
-            if result.state == "failed":
-                raise PermanentJobError(result.error or f"{provider.name} could not make the stream")
-            await report("downloading", None)
-        except StreamGone:  # deleted while it was being made or published: do not leave it behind
-            # (a delete removes the outputs before the row, so renditions published in between stay)
-            uid = made.uid if made is not None else None if provider.remote else stream.id
-            if uid:
-                await provider.delete(uid, source, ctx)
-            raise
+        made = result = await _make(state, stream, provider, source, ctx)
+        if result.state == "failed":
+            raise PermanentJobError(result.error or f"{provider.name} could not make the stream")
+        await report("downloading", None)
         if stream.output_prefix:  # captions the asset got while it was transcoding join its manifests
             try:
                 await publish_captions(state, stream)
@@ -143,14 +136,26 @@ async def run_stream(state: OriginState, job: Job) -> dict[str, Any]:
                 outputs=dict(result.outputs),
                 error=None,
             )
-        if done is None:  # deleted while its outputs were being written: do not leave them behind
-            await provider.delete(result.uid, source, ctx)
+        if done is None:
             raise StreamGone("the stream was deleted")
         if stream.output_prefix:  # a player polling master.m3u8 left a 404 the edges remember
             await purge_edges(state, [], [stream.output_prefix])
         return {"uid": result.uid, "hls_url": result.hls_url, "dash_url": result.dash_url}
     except ProviderRejected as exc:
         raise PermanentJobError(str(exc)) from exc
+    except Exception as exc:
+        # Deleted while it was being made or published: leave nothing behind. A delete removes the
+        # outputs before the row, so what this attempt published in between would stay; and the
+        # delete can make the attempt fail on its own (a manifest's rendition gone under it), which
+        # must not be retried as if the stream were still wanted.
+        if not isinstance(exc, StreamGone) and await state.store.streams.get(stream.id) is not None:
+            raise
+        uid = made.uid if made is not None else None if provider.remote else stream.id
+        if uid:
+            await provider.delete(uid, source, ctx)
+        if isinstance(exc, StreamGone):
+            raise
+        raise StreamGone("the stream was deleted") from exc
     finally:
         await asyncio.to_thread(shutil.rmtree, root, True)
 

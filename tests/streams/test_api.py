@@ -14,6 +14,7 @@ from mediaedge.cluster import EDGE_SECRET_HEADER
 from mediaedge.streams import MemoryStreamProvider
 from origin.state import OriginState
 from origin.store.schema import jobs, streams
+from origin.streams import jobs as jobs_module
 from origin.streams.jobs import run_stream
 from tests.fixtures.origin import TenantAuth
 from tests.streams.conftest import drain, stream_events
@@ -341,3 +342,29 @@ async def test_an_ffmpeg_stream_deleted_while_its_renditions_are_published_leave
     assert bucket is not None
     left = [info.key async for info in origin_state.backend(bucket).list(f"{file['key']}.stream/")]
     assert left == []
+
+
+async def test_an_attempt_the_delete_broke_is_not_retried_and_leaves_nothing(
+    origin_client, tenant, origin_state, clip: Path, monkeypatch
+):
+    # The delete removes the outputs while a rendition is being published: the provider meets a file
+    # gone under it. That is the delete's doing, not a fault to retry: the job stops at once, cleaned up.
+    file = await upload_clip(origin_client, tenant, clip)
+    qualities = [{"resolution": r, "type": "dash", "video_config": {}} for r in ("144p", "360p")]
+    body = (await create(origin_client, tenant, {"url": file["url"], "meta": LECTURE, "qualities": qualities})).json()
+    stream_id = body["ids"][0]
+    publish = jobs_module._Publisher.__call__
+
+    async def publish_then_deleted(self, result):
+        await publish(self, result)
+        assert (await origin_client.delete(f"/streams/v1/{stream_id}", headers=tenant.headers)).status_code == 200
+        raise FileNotFoundError(f"{file['key']}.stream/144p/rendition.mpd")
+
+    monkeypatch.setattr(jobs_module._Publisher, "__call__", publish_then_deleted)
+    await drain(origin_state)
+    job = (await origin_state.store.db.execute(select(jobs.c.status, jobs.c.attempt, jobs.c.last_error))).one()
+    assert job._asdict() == {"status": "failed", "attempt": 1, "last_error": "the stream was deleted"}
+    source = await origin_state.store.files.get(file["id"])
+    bucket = await origin_state.store.buckets.get(tenant.tenant.id, source.bucket) if source else None
+    assert bucket is not None
+    assert [info.key async for info in origin_state.backend(bucket).list(f"{file['key']}.stream/")] == []
