@@ -1,8 +1,14 @@
 """The media API's SLOs against a real origin and worker, on SQLite and on PostgreSQL.
 
-    python -m loadtests.bench_media [--users 50] [--seconds 60] [--uploads 20] [--db sqlite|postgresql|both]
+    python -m loadtests.bench_media [--users 50] [--seconds 60] [--pace 1] [--uploads 20]
+                                    [--origin-workers 1] [--db sqlite|postgresql|both]
 
-Three phases per database, each printing p50 / p95 / p99 and the request count:
+Per database, each request phase run twice — **closed loop** (every user calls again the moment its
+answer arrives: a saturation test, whose latency is users ÷ throughput by Little's law) and **paced**
+(every user starts a call every ``--pace`` seconds, as locust's ``constant_pacing`` does: 50 users at
+1 s is 50 calls a second) — printing p50 / p95 / p99, the request rate and the origin's CPU time per
+request (its processes' user + system time over the phase ÷ requests: the figure a shared machine
+does not inflate):
 
 1. ``POST /api/v1/media/upload-url``: ``--users`` concurrent users (each its own ``X-User-Id``) declare
    new files (a fresh sha256 each time: the insert path) for ``--seconds``. SLO p95 < 200 ms.
@@ -12,10 +18,11 @@ Three phases per database, each printing p50 / p95 / p99 and the request count:
    ``--seconds``; the time from finalize's answer until the asset shows ``transcoding`` (a worker
    took its stream job). SLO p95 < 30 s. One worker process (``jobs.concurrency`` 2).
 
-The origin runs with a pool of 20 database connections kept open (``database.pool_min`` =
-``pool_max`` = 20). The per-user rate limit is raised for phases 1 and 2 (the limiter still counts every request in the
-database), so the numbers are the endpoints' latency, not 429s. PostgreSQL: ``MEDIAEDGE_TEST_PG_DSN``
-(default ``postgresql://postgres@127.0.0.1:5432/test``); a fresh database is made and dropped.
+The origin runs ``--origin-workers`` processes, each with a pool of 20 database connections kept open
+(``database.pool_min`` = ``pool_max`` = 20). The per-user rate limit is raised for phases 1 and 2 (the
+limiter still counts every request in the database), so the numbers are the endpoints' latency, not
+429s. PostgreSQL: ``MEDIAEDGE_TEST_PG_DSN`` (default ``postgresql://postgres@127.0.0.1:5432/test``); a
+fresh database is made and dropped.
 """
 
 from __future__ import annotations
@@ -38,7 +45,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from loadtests._procs import Stack
+from loadtests._procs import Stack, cpu_seconds
 from tests.fixtures.db import DEFAULT_PG_DSN, PG_DSN_ENV, fresh_pg_database
 from tests.fixtures.media import make_clip
 
@@ -54,12 +61,12 @@ def percentiles(samples: list[float]) -> tuple[float, float, float]:
     return at(0.50), at(0.95), at(0.99)
 
 
-def report(name: str, samples_ms: list[float], errors: int, seconds: float) -> dict[str, Any]:
+def report(name: str, samples_ms: list[float], errors: int, seconds: float, how: str = "") -> dict[str, Any]:
     p50, p95, p99 = percentiles(samples_ms)
     slo = SLO_MS[name]
     verdict = "meets" if p95 < slo else "MISSES"
     print(
-        f"  {name:16s} n={len(samples_ms):6d} ({len(samples_ms) / seconds:7.1f}/s) errors={errors:4d}  "
+        f"  {name:16s} {how:28s} n={len(samples_ms):6d} ({len(samples_ms) / seconds:7.1f}/s) errors={errors:4d}  "
         f"p50={p50:9.1f} ms  p95={p95:9.1f} ms  p99={p99:9.1f} ms   {verdict} p95 < {slo:g} ms",
         flush=True,
     )
@@ -117,15 +124,18 @@ class Client:
 FAILURES: Counter[str] = Counter()
 
 
-async def closed_loop(seconds: float, users: int, request: Any) -> tuple[list[float], int]:
-    """``users`` tasks calling ``request(user)`` back to back for ``seconds``; latencies (ms) and errors
-    (what they were is counted in :data:`FAILURES`)."""
+async def users_calling(seconds: float, users: int, request: Any, pace: float = 0.0) -> tuple[list[float], int]:
+    """``users`` tasks calling ``request(user)`` for ``seconds``, each starting a call every ``pace``
+    seconds (0: the moment the last answered); latencies (ms) and errors (what they were is counted in
+    :data:`FAILURES`)."""
     samples: list[float] = []
     errors = 0
     stop = time.monotonic() + seconds
 
     async def user(index: int) -> None:
         nonlocal errors
+        if pace:  # users spread over the first period, not all at once
+            await asyncio.sleep(pace * index / users)
         while time.monotonic() < stop:
             started = time.perf_counter()
             try:
@@ -133,13 +143,31 @@ async def closed_loop(seconds: float, users: int, request: Any) -> tuple[list[fl
             except httpx.HTTPError as exc:
                 FAILURES[type(exc).__name__] += 1
                 ok = False
+            elapsed = time.perf_counter() - started
             if ok:
-                samples.append((time.perf_counter() - started) * 1000)
+                samples.append(elapsed * 1000)
             else:
                 errors += 1
+            if pace > elapsed:
+                await asyncio.sleep(pace - elapsed)
 
     await asyncio.gather(*(user(i) for i in range(users)))
     return samples, errors
+
+
+def origin_cpu(stack: Stack) -> float:
+    return cpu_seconds(stack.procs["origin"].pid)
+
+
+async def request_phase(
+    name: str, stack: Stack, args: argparse.Namespace, request: Any, results: dict[str, Any]
+) -> None:
+    """``request`` by ``--users`` users closed-loop, then paced; both reported."""
+    for mode, pace in (("closed", 0.0), (f"paced {args.pace:g} s", args.pace)):
+        cpu_before = origin_cpu(stack)
+        samples, errors = await users_calling(args.seconds, args.users, request, pace)
+        cpu_ms = (origin_cpu(stack) - cpu_before) * 1000 / max(1, len(samples) + errors)
+        results[f"{name}, {mode}"] = report(name, samples, errors, args.seconds, f"{mode}, CPU {cpu_ms:.1f} ms")
 
 
 async def run_phases(stack: Stack, args: argparse.Namespace, clips: list[bytes]) -> dict[str, Any]:
@@ -164,8 +192,7 @@ async def run_phases(stack: Stack, args: argparse.Namespace, clips: list[bytes])
                 FAILURES[f"upload-url {response.status_code}"] += 1
             return response.status_code == 201
 
-        samples, errors = await closed_loop(args.seconds, args.users, declare)
-        results["upload-url"] = report("upload-url", samples, errors, args.seconds)
+        await request_phase("upload-url", stack, args, declare, results)
 
         async def stream(user: int) -> bool:
             response = await client.http.get(
@@ -176,8 +203,7 @@ async def run_phases(stack: Stack, args: argparse.Namespace, clips: list[bytes])
                 FAILURES[f"stream-url {response.status_code}"] += 1
             return response.status_code == 302
 
-        samples, errors = await closed_loop(args.seconds, args.users, stream)
-        results["stream-url"] = report("stream-url", samples, errors, args.seconds)
+        await request_phase("stream-url", stack, args, stream, results)
 
         gap = args.seconds / max(1, args.uploads)
         waits: list[asyncio.Task[float]] = []
@@ -221,7 +247,11 @@ def database(kind: str) -> Iterator[str | None]:
 
 
 def bench(kind: str, args: argparse.Namespace, clips: list[bytes]) -> dict[str, Any]:
-    print(f"{kind}: {args.users} users, {args.seconds:g} s per phase, {args.uploads} uploads", flush=True)
+    print(
+        f"{kind}: {args.users} users, {args.seconds:g} s per phase, {args.uploads} uploads, "
+        f"{args.origin_workers} origin process(es)",
+        flush=True,
+    )
     with tempfile.TemporaryDirectory(prefix="bench-media-") as tmp, database(kind) as url:
         env = {
             "MEDIAEDGE_MEDIA_UPLOAD_URL_RATE": "100000000",
@@ -229,6 +259,7 @@ def bench(kind: str, args: argparse.Namespace, clips: list[bytes]) -> dict[str, 
             "MEDIAEDGE_JOBS_POLL_INTERVAL": "0.2",
             "MEDIAEDGE_DATABASE_POOL_MIN": "20",  # a pool that keeps its connections (overflow ones are closed)
             "MEDIAEDGE_DATABASE_POOL_MAX": "20",
+            "MEDIAEDGE_ORIGIN_WORKERS": str(args.origin_workers),
         }
         if url:
             env["MEDIAEDGE_DATABASE_URL"] = url
@@ -256,7 +287,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--users", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--pace", type=float, default=1.0, help="seconds between a paced user's calls")
     parser.add_argument("--uploads", type=int, default=20)
+    parser.add_argument("--origin-workers", type=int, default=1)
     parser.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="both")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="bench-media-clips-") as tmp:
