@@ -49,7 +49,7 @@ NAV = [
 ]
 
 
-def _size(value: float | int | None) -> str:
+def size_text(value: float | int | None) -> str:
     if value is None:
         return "–"
     size = float(value)
@@ -69,7 +69,7 @@ def environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters["size"] = _size
+    env.filters["size"] = size_text
     env.filters["time"] = iso_time
     env.filters["script_json"] = script_json
     env.globals["asset_url"] = ASSETS.url

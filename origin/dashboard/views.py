@@ -21,7 +21,7 @@ from mediaedge.errors import HTTPError
 from mediaedge.net import InvalidURL, NetError, NetPolicy
 from mediaedge.whitelist import TenantPolicy, Whitelist, normalise_entry
 from origin.dashboard import session
-from origin.dashboard.render import render
+from origin.dashboard.render import render, size_text
 from origin.dashboard.session import CSRF_FIELD, Login
 from origin.edge_api import edge_whitelist
 from origin.editor import developers
@@ -373,21 +373,39 @@ USAGE_SERIES = [
     ("ai_speech_units", "AI speech", "seconds"),
     ("ai_image_units", "AI images", "images"),
 ]
+#: Units counted in fractions; the others are whole numbers (files, requests, deliveries, images, bytes).
+FRACTIONAL_UNITS = frozenset({"minutes", "seconds"})
+
+
+_SINGULAR = {"files": "file", "requests": "request", "deliveries": "delivery", "images": "image"}
+
+
+def usage_quantity(value: float, unit: str) -> str:
+    """A usage total as the page shows it: ``339.9 KB``, ``1 request``, ``1,204 requests``, ``12.5 minutes``."""
+    if unit == "bytes":
+        return size_text(value)
+    if unit in FRACTIONAL_UNITS:
+        return f"{value:,.1f} {unit}"
+    return f"{round(value):,} {_SINGULAR.get(unit, unit) if round(value) == 1 else unit}"
 
 
 @page
 async def usage_page(request: Request, login: Login) -> Response:
     today = int(time.time() // DAY)
     usage = await get_state(request).store.stats.daily_usage(login.tenant.id, today - USAGE_DAYS + 1, today)
-    charts = [
-        {
-            "id": name,
-            "title": title,
-            "unit": unit,
-            "values": usage.series[name],
-            "total": usage.series[name][-1] if name == "stored_bytes" else sum(usage.series[name]),
-        }
-        for name, title, unit in USAGE_SERIES
-    ]
+    charts = []
+    for name, title, unit in USAGE_SERIES:
+        total = usage.series[name][-1] if name == "stored_bytes" else sum(usage.series[name])
+        charts.append(
+            {
+                "id": name,
+                "title": title,
+                "unit": unit,
+                "whole": unit not in FRACTIONAL_UNITS,
+                "values": usage.series[name],
+                "total": total,
+                "total_text": usage_quantity(total, unit),
+            }
+        )
     data = {"days": [day * DAY for day in usage.days], "charts": charts}
     return render(request, "usage.html", login, active="usage", charts=charts, data=data, days=USAGE_DAYS)

@@ -12,6 +12,7 @@ import time
 import pytest
 
 from mediaedge.cluster import EDGE_SECRET_HEADER, USAGE_PATH
+from origin.dashboard.views import usage_quantity
 from origin.store.edges import UsageCounter
 from origin.store.stats import DAY
 from tests.dashboard.conftest import log_in
@@ -99,6 +100,10 @@ async def test_usage_page_charts_edge_egress_and_requests(browser):
     assert charts["edge_bytes"]["values"][-1] == 3_500_000 and charts["edge_bytes"]["values"][-4] == 10
     assert charts["edge_requests"]["total"] == 14 and charts["edge_requests"]["unit"] == "requests"
     assert 'id="chart-edge_bytes"' in page.text and "3.5 MB" in page.text
+    # Totals read as the quantities they are: whole requests, fractional minutes.
+    assert '<p class="total">14 requests</p>' in page.text
+    assert '<p class="total">0.0 minutes</p>' in page.text and '<p class="total">0 images</p>' in page.text
+    assert charts["edge_requests"]["whole"] and not charts["transcoded_minutes"]["whole"]
 
 
 async def test_operator_sees_every_tenants_edge_totals(origin_state, tenant):
@@ -114,3 +119,19 @@ async def test_operator_sees_every_tenants_edge_totals(origin_state, tenant):
     assert '<td class="edge-bytes">2.0 MB</td><td class="edge-requests">3</td>' in row
     totals = re.search(r'<tr id="edge-totals">(.*?)</tr>', page, re.S).group(1)
     assert '<td class="edge-bytes">2.5 MB</td><td class="edge-requests">7</td>' in totals
+
+
+@pytest.mark.parametrize(
+    ("value", "unit", "shown"),
+    [
+        (339_900, "bytes", "339.9 KB"),
+        (1, "requests", "1 request"),
+        (1204, "requests", "1,204 requests"),
+        (0, "deliveries", "0 deliveries"),
+        (1, "deliveries", "1 delivery"),
+        (12.46, "minutes", "12.5 minutes"),
+        (1, "seconds", "1.0 seconds"),
+    ],
+)
+def test_usage_totals_read_as_quantities(value, unit, shown):
+    assert usage_quantity(value, unit) == shown

@@ -159,9 +159,16 @@ try {
   });
 
   await step('usage', async () => {
-    await page.goto(`${config.origin}/dashboard/usage`);
+    // The edge reports what it delivered every edge.usage_report s (1 s here): the playback shows up.
+    for (const deadline = Date.now() + 20000; ; ) {
+      await page.goto(`${config.origin}/dashboard/usage`);
+      report.edgeBytes = (await page.textContent('#chart-edge_bytes .total')).trim();
+      if (report.edgeBytes !== '0 B' || Date.now() > deadline) break;
+      await page.waitForTimeout(500);
+    }
     await page.waitForSelector('[data-chart="upload_bytes"][data-drawn="true"] canvas');
     report.charts = await page.locator('[data-drawn="true"]').count();
+    report.edgeRequests = (await page.textContent('#chart-edge_requests .total')).trim();
     await shot(page, 'usage');
   });
 

@@ -16,6 +16,7 @@ import contextlib
 import hashlib
 import hmac
 import json
+import re
 import subprocess
 import threading
 import time
@@ -105,6 +106,7 @@ def test_dashboard_in_a_browser(browser_driver, tmp_path, clip):
             "MEDIAEDGE_NET_ALLOW": f"127.0.0.1:{receiver.port}",
             "MEDIAEDGE_EDGE_TENANT_TTL": "1",
             "MEDIAEDGE_WEBHOOKS_POLL_INTERVAL": "0.1",
+            "MEDIAEDGE_EDGE_USAGE_REPORT": "1",
         }
         with mediaedge_up(tmp_path / "var", env=env, log=tmp_path / "mediaedge.log") as node:
             old_key = json.loads((node.data_dir / "demo-tenant.json").read_text())["webhook_signing_key"]
@@ -170,6 +172,9 @@ def test_dashboard_in_a_browser(browser_driver, tmp_path, clip):
             ids = [h.headers["webhook-id"] for h in receiver.hooks]
             assert ids.count(report["deliveryId"]) == 2 and report["attemptRows"] == 2
             assert report["charts"] == len(USAGE_SERIES)  # every series drew its chart
+            # The edge's usage report reached the origin: the playback is egress and requests.
+            assert re.fullmatch(r"[\d.]+ [KMG]?B", report["edgeBytes"]) and report["edgeBytes"] != "0 B"
+            assert re.fullmatch(r"[\d,]+ requests?", report["edgeRequests"]) and report["edgeRequests"] != "0 requests"
             # The API reference renders (Swagger UI under the page's CSP), one section per dialect.
             tags = " ".join(report["docsTags"])
             assert "aauti" in tags and "edge" in tags and report["docsOperations"] >= 30

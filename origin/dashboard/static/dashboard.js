@@ -34,18 +34,40 @@
   });
 
   // -- usage charts ------------------------------------------------------------------------------
+  // Axis labels as short as the totals above them: sizes for bytes (1 KB = 1000 B, as the totals),
+  // k / M for counts; whole-number series get whole-number ticks only.
+  const SIZE_UNITS = ['B', 'KB', 'MB', 'GB', 'TB'];
+  function sizeLabel(value) {
+    let unit = 0;
+    while (Math.abs(value) >= 1000 && unit < SIZE_UNITS.length - 1) {
+      value /= 1000;
+      unit += 1;
+    }
+    return `${unit ? +value.toFixed(1) : Math.round(value)} ${SIZE_UNITS[unit]}`;
+  }
+  function countLabel(value) {
+    if (Math.abs(value) >= 1e6) return `${+(value / 1e6).toFixed(1)}M`;
+    if (Math.abs(value) >= 1e3) return `${+(value / 1e3).toFixed(1)}k`;
+    return `${+value.toFixed(1)}`;
+  }
+  const WHOLE_TICKS = [1, 2, 5].flatMap((step) => [1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9].map((scale) => step * scale));
+  WHOLE_TICKS.sort((a, b) => a - b);
+
   const usage = readJSON('usage-data');
   if (usage && window.uPlot) {
     for (const chart of usage.charts) {
       const el = document.querySelector(`[data-chart="${chart.id}"]`);
       if (!el) continue;
+      const label = chart.unit === 'bytes' ? sizeLabel : countLabel;
+      const axis = { size: 64, values: (plot, ticks) => ticks.map(label) };
+      if (chart.whole) axis.incrs = WHOLE_TICKS;
       const options = {
         width: Math.max(280, el.clientWidth || 420),
         height: 180,
         legend: { show: false },
         scales: { x: { time: true } },
         series: [{}, { label: chart.title, stroke: '#2563eb', fill: 'rgba(37, 99, 235, 0.12)', width: 2 }],
-        axes: [{}, { size: 60 }],
+        axes: [{}, axis],
       };
       new window.uPlot(options, [usage.days, chart.values], el);
       el.dataset.drawn = 'true';
