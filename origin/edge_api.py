@@ -28,10 +28,10 @@ from starlette.routing import Route
 from mediaedge.cluster import EDGE_SECRET_HEADER, REGISTER_PATH, USAGE_PATH, secret_matches
 from mediaedge.errors import HTTPError
 from mediaedge.keys import InvalidKey, validate_key
-from mediaedge.storage import StorageBackend
 from origin.http import JSON, json_body, model_body, str_field
 from origin.media.delivery import asset_object
 from origin.openapi import describe
+from origin.served import Served
 from origin.state import OriginState, get_state
 from origin.store import FileRecord
 from origin.store.edges import UsageCounter
@@ -62,7 +62,7 @@ def policy_headers(record: FileRecord) -> dict[str, str]:
     }
 
 
-async def _file_object(state: OriginState, key: str) -> tuple[StorageBackend, int, dict[str, str]] | None:
+async def _file_object(state: OriginState, key: str) -> Served | None:
     """Backend, size and policy headers of a ready file; stream outputs are found by ``stream_object``."""
     record = await state.store.files.by_key(key)
     if record is None or record.status != "ready":

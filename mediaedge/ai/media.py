@@ -39,27 +39,16 @@ async def _ffmpeg(*args: str, deadline: float, what: str) -> bytes:
     return err
 
 
+async def _mono_audio(src: Path, dst: Path, rate: int, output: list[str], deadline: float) -> Path:
+    """The first audio stream of ``src``, mixed down to mono at ``rate`` Hz, written as ``output`` says."""
+    args = ["-loglevel", "error", "-i", str(src), "-map", "0:a:0", "-vn", "-ac", "1", "-ar", str(rate)]
+    await _ffmpeg(*args, *output, str(dst), deadline=deadline, what="extracting the audio")
+    return dst
+
+
 async def extract_audio(src: Path, dst: Path, *, rate: int = 16000, deadline: float = 3600) -> Path:
     """The first audio stream of ``src`` as raw signed 16-bit little-endian mono PCM at ``rate`` Hz."""
-    await _ffmpeg(
-        "-loglevel",
-        "error",
-        "-i",
-        str(src),
-        "-map",
-        "0:a:0",
-        "-vn",
-        "-ac",
-        "1",
-        "-ar",
-        str(rate),
-        "-f",
-        "s16le",
-        str(dst),
-        deadline=deadline,
-        what="extracting the audio",
-    )
-    return dst
+    return await _mono_audio(src, dst, rate, ["-f", "s16le"], deadline)
 
 
 def pcm_seconds(path: Path, rate: int = 16000) -> float:
@@ -101,26 +90,4 @@ async def encode_audio(src: Path, dst_stem: Path, format: AudioFormat, *, deadli
 async def compress_speech(src: Path, dst: Path, *, deadline: float = 3600) -> Path:
     """The first audio stream of ``src`` as mono 16 kHz 32 kb/s MP3, enough for recognition: an hour is
     14 MB, under the 25 MB upload limit of hosted transcription APIs."""
-    await _ffmpeg(
-        "-loglevel",
-        "error",
-        "-i",
-        str(src),
-        "-map",
-        "0:a:0",
-        "-vn",
-        "-ac",
-        "1",
-        "-ar",
-        "16000",
-        "-c:a",
-        "libmp3lame",
-        "-b:a",
-        "32k",
-        "-f",
-        "mp3",
-        str(dst),
-        deadline=deadline,
-        what="extracting the audio",
-    )
-    return dst
+    return await _mono_audio(src, dst, 16000, ["-c:a", "libmp3lame", "-b:a", "32k", "-f", "mp3"], deadline)

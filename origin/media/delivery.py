@@ -17,17 +17,15 @@ tenth of its lifetime), so a player asking again costs no new signature.
 from __future__ import annotations
 
 import time
-from email.utils import formatdate
 
 from cachetools import TTLCache
 
 from mediaedge.errors import HTTPError
 from mediaedge.settings import parse_duration
-from mediaedge.storage import ObjectNotFound, StorageBackend
 from mediaedge.tokens import sign_token
 from origin.catalogue.status import Status
 from origin.media.assets import require_ready
-from origin.probe import guess_mime
+from origin.served import Served, derived_object
 from origin.state import OriginState
 from origin.store import Asset
 from origin.store.streams import StreamRecord
@@ -123,7 +121,7 @@ async def stream_url(state: OriginState, asset: Asset, protocol: str, variant: s
     return edge_url(state, token, stream.output_prefix + path)
 
 
-async def asset_object(state: OriginState, key: str) -> tuple[StorageBackend, int, dict[str, str]] | None:
+async def asset_object(state: OriginState, key: str) -> Served | None:
     """Backend, size and policy headers of an object in a ready asset's variants or captions directory."""
     for suffix in _SUFFIXES:
         at = key.find(suffix)
@@ -137,29 +135,15 @@ async def asset_object(state: OriginState, key: str) -> tuple[StorageBackend, in
     asset = await state.store.assets.get(record.tenant_id, record.id)
     if asset is None or asset.status != Status.READY:
         return None
-    bucket = await state.store.buckets.get(record.tenant_id, record.bucket)
-    if bucket is None:
-        return None
-    backend = state.backend(bucket)
-    try:
-        info = await backend.stat(key)
-    except ObjectNotFound:
-        return None
-    scope = "public" if asset.is_public else "private"
-    return (
-        backend,
-        info.size,
-        {
-            "ETag": f'"{info.etag}"',
-            "Last-Modified": formatdate(info.last_modified, usegmt=True),
-            "Content-Type": guess_mime(key, info.content_type),
-            "Cache-Control": f"{scope}, max-age={MAX_AGE}",
-            "Accept-Ranges": "bytes",
-            "X-Mediaedge-File-Id": record.id,
-            "X-Mediaedge-Asset-Id": asset.id,
-            "X-Mediaedge-Tenant": record.tenant_id,
-            "X-Mediaedge-Access": "public" if asset.is_public else "signed",
-        },
+    return await derived_object(
+        state,
+        key,
+        tenant_id=record.tenant_id,
+        bucket=record.bucket,
+        file_id=record.id,
+        asset_id=asset.id,
+        signed=not asset.is_public,
+        cache_control=f"{'public' if asset.is_public else 'private'}, max-age={MAX_AGE}",
     )
 
 

@@ -10,10 +10,8 @@ manifests are short-lived so a re-made stream shows up promptly.
 from __future__ import annotations
 
 import re
-from email.utils import formatdate
 
-from mediaedge.storage import ObjectNotFound, StorageBackend
-from origin.probe import guess_mime
+from origin.served import Served, derived_object
 from origin.state import OriginState
 from origin.store.streams import StreamRecord
 
@@ -36,35 +34,22 @@ async def stream_of_key(state: OriginState, key: str) -> StreamRecord | None:
 SERVED = ("processing", "downloading", "ready")
 
 
-async def stream_object(state: OriginState, key: str) -> tuple[StorageBackend, int, dict[str, str]] | None:
+async def stream_object(state: OriginState, key: str) -> Served | None:
     """Backend, size and policy headers of ``key`` when it is an output of a stream that is ready or is
     publishing its renditions as they are made (only finished ones are stored); else ``None``."""
     stream = await stream_of_key(state, key)
     if stream is None or stream.status not in SERVED or not stream.bucket or not stream.source_file_id:
         return None
-    bucket = await state.store.buckets.get(stream.tenant_id, stream.bucket)
-    if bucket is None:
-        return None
-    backend = state.backend(bucket)
-    try:
-        info = await backend.stat(key)
-    except ObjectNotFound:
-        return None
     scope = "private" if stream.require_signed else "public"
     manifest = key.endswith(MANIFEST_SUFFIXES)
     cache = f"{scope}, max-age={MANIFEST_MAX_AGE}" if manifest else f"{scope}, max-age={SEGMENT_MAX_AGE}, immutable"
-    return (
-        backend,
-        info.size,
-        {
-            "ETag": f'"{info.etag}"',
-            "Last-Modified": formatdate(info.last_modified, usegmt=True),
-            "Content-Type": guess_mime(key, info.content_type),
-            "Cache-Control": cache,
-            "Accept-Ranges": "bytes",
-            "X-Mediaedge-File-Id": stream.source_file_id,
-            "X-Mediaedge-Asset-Id": stream.id,
-            "X-Mediaedge-Tenant": stream.tenant_id,
-            "X-Mediaedge-Access": "signed" if stream.require_signed else "public",
-        },
+    return await derived_object(
+        state,
+        key,
+        tenant_id=stream.tenant_id,
+        bucket=stream.bucket,
+        file_id=stream.source_file_id,
+        asset_id=stream.id,
+        signed=stream.require_signed,
+        cache_control=cache,
     )
