@@ -159,8 +159,13 @@ def test_chunked_upload_resumes_and_thumbnails_are_frame_accurate(
             return status["status"] == "ready"
 
         wait_for(ready, timeout=120, interval=0.1, what="the upload to be ready")
-        stat = client.get("/api/stat").json()
-        assert (stat["activeImportFromLocalDriveCount"], stat["activeBuildThumbsTasksCount"]) == (0, 0)
+
+        def idle() -> bool:  # the thumbnails job ends a moment after it marks the file ready
+            stat = client.get("/api/stat").json()
+            assert stat["activeImportFromLocalDriveCount"] == 0
+            return stat["activeBuildThumbsTasksCount"] == 0
+
+        wait_for(idle, timeout=30, interval=0.1, what="no thumbnails task left")
         assert "upload" not in seen and seen <= {"prepare_thumbnails", "ready"}
         assert client.get(f"/api/mediafiles/{upload_id}").json()["progress"] == 100
         entry = client.get(f"/api/mediafiles/{upload_id}").json()

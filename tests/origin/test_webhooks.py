@@ -306,19 +306,20 @@ def test_backoff_is_exponential_and_scaled():
 
 async def test_leases_keep_dispatchers_from_sending_twice(store: Store):
     """Claims on both databases: concurrent claimers split the due deliveries; a lease expires."""
+    LEASE = 2.0  # long enough for the six claims and the late one on a loaded machine
     tenant, _ = await store.tenants.create("acme", "local")
     async with store.transaction() as tx:
         ids = {await emit(tx, tenant, {"eventType": "test", "data": {"n": n}}) for n in range(12)}
 
-    claims = await asyncio.gather(*(store.webhooks.claim(f"d{i}", 0.3, 3) for i in range(6)))
+    claims = await asyncio.gather(*(store.webhooks.claim(f"d{i}", LEASE, 3) for i in range(6)))
     claimed = [d.id for batch in claims for d in batch]
     assert sorted(claimed) == sorted(ids)  # every delivery claimed exactly once
-    assert await store.webhooks.claim("late", 0.3, 20) == []
+    assert await store.webhooks.claim("late", LEASE, 20) == []
     owner = next(f"d{i}" for i, batch in enumerate(claims) if batch)
     mine = next(batch for batch in claims if batch)[0]
     assert not await store.webhooks.settle(mine.id, "someone-else", status="delivered", next_attempt_at=0, error=None)
 
-    await asyncio.sleep(0.35)
+    await asyncio.sleep(LEASE + 0.05)  # the leases expire: a successor takes every delivery over
     taken_over = await store.webhooks.claim("successor", 30, 20)
     assert {d.id for d in taken_over} == ids
     assert not await store.webhooks.settle(mine.id, owner, status="delivered", next_attempt_at=0, error=None)
