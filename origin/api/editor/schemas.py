@@ -105,7 +105,7 @@ class EditorDevEntry(EditorFileFacts):
 class EditorMediaEntry(EditorDevEntry):
     """``media_file_entry_object``: the custom-URL fields plus type, status, progress and error."""
 
-    type: str = one_of(("test", "uploaded", "url", "output", "folder"))
+    type: str = one_of(("test", "uploaded", "url", "output"))
     originalUrl: str
     status: str = one_of((*STAGES, "ready"))
     progress: int
@@ -117,6 +117,7 @@ class EditorMediaEntry(EditorDevEntry):
 
 
 class EditorFolderEntry(EditorMediaEntry):
+    type: Literal["folder"]
     folder: str = Field(description="The parent folder's id (root at the top)")
 
 
