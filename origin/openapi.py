@@ -11,8 +11,10 @@ route a dialect adds appears without anyone editing a document. What goes into a
 - **security and common errors**: the dialect package's ``OPENAPI`` (:class:`Dialect`) — its auth
   schemes and the error statuses all its routes may answer;
 - **request and response schemas, query parameters, extra statuses**: what the endpoint declares with
-  :func:`describe` — pydantic models (their JSON Schemas go to ``components.schemas``) or JSON Schema
-  dicts.
+  :func:`describe` — pydantic models (their JSON Schemas go to ``components.schemas``, one name one
+  schema: two models of one name are refused) or JSON Schema dicts. Answers are best described with
+  :class:`Answer` models (closed: a field the route starts answering fails the property test until it
+  is declared), a field that may be missing but is never null as ``T | Absent = None``.
 
 Every error status answers the one error body (``components.schemas.Error``). Routes built with
 ``include_in_schema=False`` (the dashboard's pages) are left out. ``GET /openapi.json`` serves the
@@ -28,7 +30,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.json_schema import SkipJsonSchema
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
@@ -39,6 +42,21 @@ from origin.static import AssetSet
 
 F = TypeVar("F", bound=Callable[..., Any])
 Schema = type[BaseModel] | dict[str, Any]
+
+#: ``field: T | Absent = None``: the field may be left out, but when it is there it is a ``T`` (never null).
+Absent = SkipJsonSchema[None]
+
+
+def one_of(values: Iterable[str | int], **field: Any) -> Any:
+    """A pydantic ``Field`` whose JSON Schema lists ``values`` (a vocabulary kept elsewhere) as its enum."""
+    return Field(json_schema_extra={"enum": list(values)}, **field)
+
+
+class Answer(BaseModel):
+    """A response body: its JSON Schema allows no field it does not declare."""
+
+    model_config = ConfigDict(extra="forbid")
+
 
 OPENAPI_VERSION = "3.1.0"
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch")
@@ -114,6 +132,7 @@ class Operation:
     description: str | None = None
     request: Schema | None = None
     request_type: str = "application/json"
+    request_required: bool = True
     responses: Mapping[int, Schema | str | None] = field(default_factory=dict)
     query: Mapping[str, Schema] = field(default_factory=dict)
     required_query: tuple[str, ...] = ()
@@ -128,6 +147,7 @@ def describe(
     description: str | None = None,
     request: Schema | None = None,
     request_type: str = "application/json",
+    request_required: bool = True,
     responses: Mapping[int, Schema | str | None] | None = None,
     query: Mapping[str, Schema] | None = None,
     required_query: Iterable[str] = (),
@@ -138,6 +158,7 @@ def describe(
     """Declare an endpoint's schemas for the OpenAPI document.
 
     ``responses`` maps a status to a schema, a media type's description string, or None (no body);
+    ``request_required=False``: the body may be empty;
     ``errors`` are further error statuses (the error body); ``security=()`` marks a public route.
     """
 
@@ -147,6 +168,7 @@ def describe(
             description,
             request,
             request_type,
+            request_required,
             dict(responses or {}),
             dict(query or {}),
             tuple(required_query),
@@ -181,10 +203,22 @@ class _Components:
         if isinstance(value, dict):
             return value
         generated = value.model_json_schema(ref_template="#/components/schemas/{model}")
-        for name, definition in generated.pop("$defs", {}).items():
-            self.schemas.setdefault(name, definition)
-        self.schemas[value.__name__] = generated
+        for name, definition in {**generated.pop("$defs", {}), value.__name__: generated}.items():
+            _drop_null_defaults(definition)
+            if self.schemas.setdefault(name, definition) != definition:
+                raise ValueError(f"two schemas named {name}: give one of the models another name")
         return {"$ref": f"#/components/schemas/{value.__name__}"}
+
+
+def _drop_null_defaults(schema: dict[str, Any]) -> None:
+    """``"default": null`` on a property that cannot be null (an :data:`Absent` field) says nothing true."""
+    for prop in schema.get("properties", {}).values():
+        if prop.get("default", ...) is None and not _nullable(prop):
+            del prop["default"]
+
+
+def _nullable(schema: dict[str, Any]) -> bool:
+    return schema.get("type") == "null" or any(_nullable(s) for s in schema.get("anyOf", []))
 
 
 def _unwrap(endpoint: Any) -> Any:
@@ -245,7 +279,7 @@ def _operation(path: str, route: Route, method: str, components: _Components) ->
         operation["parameters"] = parameters
     if declared.request is not None:
         operation["requestBody"] = {
-            "required": True,
+            "required": declared.request_required,
             "content": {declared.request_type: {"schema": components.schema(declared.request)}},
         }
     responses: dict[str, Any] = {}

@@ -1,8 +1,9 @@
 """The generated OpenAPI 3.1 document: valid, complete (every route of the running app, every dialect),
 and true — a property test sends every operation generated requests (no credentials, a tenant's key
-as API-Key and as Bearer, the edge secret; hypothesis-drawn path parameters, declared headers,
-bodies) and checks each answer is one the operation declares, with a body matching the declared
-schema (every error: the one error body)."""
+as API-Key and as Bearer, the edge secret, an editor session; hypothesis-drawn path parameters,
+declared headers, bodies) and checks each answer is one the operation declares, with a body matching
+the declared schema (every error: the one error body). The other dialects' success answers are
+checked in test_openapi_dialects.py."""
 
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ import string
 from urllib.parse import urlsplit
 
 import httpx
-import jsonschema
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -22,6 +22,7 @@ from mediaedge.cluster import edge_secret
 from mediaedge.settings import load_settings
 from origin.app import ROUTES
 from origin.openapi import Dialect, build, describe
+from tests.origin.openapi_calls import Calls, check_declared, editor_session, operations, with_success_bodies
 
 pytestmark = pytest.mark.anyio
 
@@ -100,7 +101,7 @@ def test_new_dialect_routes_appear_with_their_declarations():
 
 @pytest.fixture(scope="module")
 def running(shared_origin_server):
-    """The running origin, its document, and the three ways of calling it."""
+    """The running origin, its document, and the ways of calling it."""
     server = shared_origin_server
     secret = edge_secret(load_settings(environ=server._env()))
     # A fresh connection per request: the server may close one after an error it answered without
@@ -112,12 +113,9 @@ def running(shared_origin_server):
             server.headers,
             {"Authorization": f"Bearer {server.api_key}"},
             {"X-Mediaedge-Edge-Secret": secret},
+            {"Authorization": editor_session(client, server.api_key)},
         ]
         yield client, document, credentials
-
-
-def _operations(document: dict) -> list[tuple[str, str, dict]]:
-    return [(t, m, op) for t, ops in document["paths"].items() for m, op in ops.items()]
 
 
 def _probe(
@@ -146,26 +144,14 @@ def _probe(
         body = b"{}" if media_type == "application/json" else data.draw(st.binary(max_size=64), label="body")
         headers["Content-Type"] = media_type
     answer = client.request(method.upper(), path, headers=headers, content=body)
-    _check_declared(document, operation, method, answer, f"with {sorted(headers)}")
-
-
-def _check_declared(document: dict, operation: dict, method: str, answer: httpx.Response, how: str = "") -> None:
-    """``answer`` has a status ``operation`` declares, and a body that matches its schema."""
-    declared = operation["responses"]
-    where = f"{method.upper()} {answer.request.url.path} {how} answered {answer.status_code}: {answer.text[:300]}"
-    assert str(answer.status_code) in declared, where
-    content = declared[str(answer.status_code)].get("content", {}).get("application/json")
-    if content and method != "head" and answer.status_code != 304:
-        schema = content["schema"]
-        root = {**schema, "components": document["components"]} if "$ref" in schema else schema
-        jsonschema.validate(answer.json(), root)
+    check_declared(document, operation, method, answer, f"with {sorted(headers)}")
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_every_operation_answers_what_it_declares(running, data):
     client, document, credentials = running
-    for template, method, operation in _operations(document):
+    for template, method, operation in operations(document):
         _probe(client, document, template, method, operation, data, credentials)
 
 
@@ -174,17 +160,7 @@ def test_success_answers_match_their_declared_schemas(running):
     answer is the status its operation declares, with a body matching the declared schema."""
     client, document, credentials = running
     api_key, edge = credentials[1], credentials[3]
-    paths = document["paths"]
-    checked: list[tuple[str, str]] = []
-
-    def call(method: str, template: str, status: int, path: str | None = None, **kw) -> dict:
-        answer = client.request(method.upper(), path or template, **kw)
-        assert answer.status_code == status, (template, answer.status_code, answer.text[:300])
-        operation = paths[template][method]
-        assert "content" in operation["responses"][str(status)], f"{method} {template} declares no body for {status}"
-        _check_declared(document, operation, method, answer)
-        checked.append((method, template))
-        return answer.json()
+    call = Calls(client, document)
 
     uploaded = call(
         "post",
@@ -225,13 +201,7 @@ def test_success_answers_match_their_declared_schemas(running):
     report = {"edge": "http://edge.example", "instance": "i1", "counters": counters}
     call("post", "/_edge/usage", 200, headers=edge, json=report)
     call("post", "/_edge/register", 200, headers=edge, json={"url": "http://127.0.0.1:9", "region": "test"})
-    with_bodies = {
-        (method, template)
-        for template, method, operation in _operations(document)
-        if operation["tags"][0] in ("aauti", "edge")
-        and any("content" in r for status, r in operation["responses"].items() if int(status) < 300)
-    }
-    assert with_bodies == set(checked)  # every such route of the two, none left unchecked
+    assert with_success_bodies(document, ("aauti", "edge")) == call.checked  # every such route, none left unchecked
 
 
 async def test_docs_page_serves_swagger_ui_from_the_origin(origin_client):

@@ -82,7 +82,7 @@ class RegisterRequest(BaseModel):
 
 
 class RegisteredFile(BaseModel):
-    key: str = Field(description="The file's id (the seed's name for it)")
+    key: str = Field(description="The file's id (this API calls it key)")
     url: str
     filename: str
     file_type: str

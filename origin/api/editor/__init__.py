@@ -26,7 +26,7 @@ from origin.api.editor import (
 from origin.openapi import Dialect
 
 #: Its part of the OpenAPI document (origin.openapi): the editor session's ``Authorization`` token
-#: (from ``POST /api/users``); developer registration takes a tenant's key as a Bearer token.
+#: (from ``POST /api/users``); developer registration and media-info tasks take a tenant's key as a Bearer token.
 OPENAPI = Dialect(
     "editor",
     "The HTML5 video editor's backend: media, folders, projects, action history, render tasks, uploads. "
@@ -41,7 +41,8 @@ OPENAPI = Dialect(
         },
     },
     errors=(400, 401, 403, 404),  # 403: a tenant key of a tenant not registered as an editor developer
-    module_security={"origin.api.editor.developer": ("Bearer",)},
+    # the developer's apiKey (a tenant key): registration, and media-info tasks (also without "Bearer ")
+    module_security={"origin.api.editor.developer": ("Bearer",), "origin.api.editor.tasks": ("Bearer",)},
 )
 
 routes: list[BaseRoute] = [

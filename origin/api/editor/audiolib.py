@@ -8,21 +8,27 @@ from starlette.requests import Request
 from starlette.routing import BaseRoute, Route
 
 from mediaedge.errors import HTTPError
+from origin.api.editor import schemas as s
 from origin.api.editor.common import DEFAULT_COUNT, MAX_COUNT, caller, int_param
 from origin.api.editor.entries import media_entry
 from origin.editor import audiolib
 from origin.editor.media import get_asset
 from origin.http import JSON
+from origin.openapi import describe
 from origin.state import get_state
 
 
+@describe(responses={200: s.EditorEmpty}, errors=(500,))
 async def start_import(request: Request) -> JSON:
+    """Import the audio library from the server's JSON list (on a worker)."""
     who = await caller(request)
     await audiolib.start_import(get_state(request), who.tenant)
     return JSON({})
 
 
+@describe(responses={200: s.EditorLibraryImport})
 async def import_status(request: Request) -> JSON:
+    """The audio library import's progress (``none`` before any)."""
     who = await caller(request)
     found = await audiolib.import_state(get_state(request), who.tenant)
     if found is None:
@@ -31,7 +37,19 @@ async def import_status(request: Request) -> JSON:
     return JSON(body)
 
 
+@describe(
+    query={
+        **s.PAGE_QUERY,
+        **s.LIBRARY_QUERY,
+        "category_id": {"type": "string"},
+        "mood_id": {"type": "string"},
+        "sort_field": {"type": "string", "enum": ["name", "createTime"], "default": "name"},
+        **s.ORDER_QUERY,
+    },
+    responses={200: s.EditorAudioPage},
+)
 async def files(request: Request) -> JSON:
+    """The audio library's files of a type: category, mood and search filters, paging."""
     state = get_state(request)
     who = await caller(request)
     q = request.query_params
@@ -56,7 +74,9 @@ async def files(request: Request) -> JSON:
     return JSON({"total_count": total, "entries": [await media_entry(state, asset) for asset in found]})
 
 
+@describe(responses={200: s.EditorMediaEntry})
 async def one_file(request: Request) -> JSON:
+    """One audio library file."""
     state = get_state(request)
     who = await caller(request)
     asset = await get_asset(state, who.tenant, request.path_params["id"])
@@ -66,6 +86,9 @@ async def one_file(request: Request) -> JSON:
 
 
 def _groups(kind: str) -> Callable[[Request], Awaitable[JSON]]:
+    @describe(
+        summary=f"The audio library's {kind} groups", query=s.LIBRARY_QUERY, responses={200: s.EditorLibraryGroups}
+    )
     async def endpoint(request: Request) -> JSON:
         who = await caller(request)
         type_ = audiolib.check_type(request.query_params.get("type"))

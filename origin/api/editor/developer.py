@@ -6,6 +6,7 @@ from starlette.requests import Request
 from starlette.routing import BaseRoute, Route
 
 from mediaedge.errors import HTTPError
+from origin.api.editor import schemas as s
 from origin.auth import require_bearer
 from origin.editor import developers
 from origin.http import JSON, json_body
@@ -18,8 +19,11 @@ def own_urls(request: Request) -> dict[str, str]:
     return developers.own_urls(get_state(request).settings.origin.public_url or str(request.base_url))
 
 
-@describe(responses={200: "Already registered, or its key rotated", 201: "Registered (the apiKey shown once)"})
+@describe(request=s.EditorDeveloperRequest, responses={201: s.EditorDeveloper, 200: s.EditorDeveloper})
 async def register(request: Request) -> JSON:
+    """Register the tenant as an editor developer, or change its profile (201 with the apiKey, once).
+
+    Already registered: 200 (with a new apiKey when `rotateApiKey` is set)."""
     state = get_state(request)
     tenant = await require_bearer(request)
     body = await json_body(request)
@@ -32,7 +36,9 @@ async def register(request: Request) -> JSON:
     return JSON(view, 201 if done.api_key is not None and not body.get("rotateApiKey") else 200)
 
 
+@describe(responses={200: s.EditorDeveloper})
 async def show(request: Request) -> JSON:
+    """The tenant's developer profile (never its credentials)."""
     state = get_state(request)
     tenant = await require_bearer(request)
     developer = await state.store.editor.developer(tenant.id)

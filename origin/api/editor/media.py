@@ -9,11 +9,13 @@ from starlette.requests import Request
 from starlette.routing import BaseRoute, Route
 
 from mediaedge.errors import HTTPError
+from origin.api.editor import schemas as s
 from origin.api.editor.common import DEFAULT_COUNT, MAX_COUNT, caller, flag, int_param, media_error
 from origin.api.editor.entries import dev_entry, editor_status, error_object, folder_entry, media_entry
 from origin.editor import frames, media, projects, thumbnails
 from origin.editor.sessions import Caller
 from origin.http import JSON
+from origin.openapi import describe
 from origin.state import get_state
 
 
@@ -40,7 +42,9 @@ def _list_query(request: Request, filters: tuple[str, ...]) -> dict[str, Any]:
     }
 
 
+@describe(query=s.MEDIA_QUERY, responses={200: s.EditorMediaPage})
 async def list_media(request: Request) -> JSON:
+    """A folder's entries: its folders, then its media files (filters, sort, paging)."""
     state = get_state(request)
     who = await caller(request)
     folder = await media.folder_id(state, who.tenant, request.query_params.get("folder"))
@@ -50,7 +54,9 @@ async def list_media(request: Request) -> JSON:
     return JSON({"total_count": page.total, "entries": entries})
 
 
+@describe(responses={200: s.EditorMediaEntry})
 async def get_media(request: Request) -> JSON:
+    """One media file."""
     state = get_state(request)
     who = await caller(request)
     asset = await media.get_asset(state, who.tenant, request.path_params["id"])
@@ -58,7 +64,9 @@ async def get_media(request: Request) -> JSON:
     return JSON(await media_entry(state, asset))
 
 
+@describe(query=s.ID_QUERY, required_query=("id",), responses={200: s.EditorMediaStatus})
 async def media_status(request: Request) -> JSON:
+    """A media file's stage, progress and error."""
     state = get_state(request)
     who = await caller(request)
     asset_id = request.query_params.get("id")
@@ -70,7 +78,12 @@ async def media_status(request: Request) -> JSON:
     return JSON({"status": status, "progress": progress, "error": error_object(asset)})
 
 
+@describe(
+    query=s.FORCE_QUERY,
+    responses={200: s.EditorErrorAnswer, 404: s.EditorErrorAnswer, 409: s.EditorErrorAnswer},
+)
 async def delete_media(request: Request) -> JSON:
+    """Delete a media file (used in projects: 409 unless ``force``); 404 and 409 answer the editor's error object."""
     state = get_state(request)
     who = await caller(request)
     try:
@@ -87,7 +100,9 @@ async def delete_media(request: Request) -> JSON:
 # -- the custom URLs, served over the catalogue ----------------------------------------------------
 
 
+@describe(responses={200: s.EditorDevEntry})
 async def dev_file(request: Request) -> JSON:
+    """fetchFileUrl over the catalogue: one media file."""
     state = get_state(request)
     who = await caller(request)
     asset = await media.get_asset(state, who.tenant, request.path_params["id"])
@@ -95,7 +110,9 @@ async def dev_file(request: Request) -> JSON:
     return JSON(await dev_entry(state, asset))
 
 
+@describe(query=s.DEV_MEDIA_QUERY, responses={200: s.EditorDevMediaPage})
 async def dev_media_tab(request: Request) -> JSON:
+    """mediaTabContentUrl over the catalogue: the media files of every folder."""
     state = get_state(request)
     who = await caller(request)
     page = await media.listing(state, who.tenant, folder=None, all_folders=True, **_list_query(request, media.KINDS))
@@ -112,6 +129,12 @@ async def _asset_at(request: Request) -> tuple[Caller, Any]:
     return who, await media.get_asset(state, who.tenant, asset_id)
 
 
+@describe(
+    query={**s.ID_QUERY, "time": {"type": "integer", "minimum": 0, "default": 0, "description": "100 ns units"}},
+    required_query=("id",),
+    responses={200: s.EditorImage},
+    errors=(409, 422),
+)
 async def one_thumbnail(request: Request) -> JSON:
     """``fetchThumbnailUrl`` and ``/api/clip_thumbnail``: ``{data}`` at ``time`` (100 ns units)."""
     _, asset = await _asset_at(request)
@@ -119,7 +142,20 @@ async def one_thumbnail(request: Request) -> JSON:
     return JSON({"data": frames.b64(png)})
 
 
+@describe(
+    query={
+        **s.ID_QUERY,
+        "start_time": {"type": "integer", "minimum": 0, "default": 0},
+        "step": {"type": "integer", "minimum": 1, "description": "100 ns units (default 1 s)"},
+        "count": {"type": "integer", "minimum": 1, "maximum": thumbnails.MAX_COUNT, "default": 1},
+        "cached": {"type": "string", "enum": ["0", "1", "true", "false"]},
+    },
+    required_query=("id",),
+    responses={200: s.EditorThumbnails},
+    errors=(409, 422),
+)
 async def clip_thumbnails(request: Request) -> JSON:
+    """A timeline strip: ``count`` thumbnails from ``start_time``, ``step`` apart."""
     _, asset = await _asset_at(request)
     strip = await thumbnails.timeline(
         get_state(request),

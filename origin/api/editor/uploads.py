@@ -6,13 +6,17 @@ from starlette.requests import Request
 from starlette.routing import BaseRoute, Route
 
 from mediaedge.errors import HTTPError
+from origin.api.editor import schemas as s
 from origin.api.editor.common import caller
 from origin.editor import imports, uploads
 from origin.http import JSON, json_body
+from origin.openapi import describe
 from origin.state import get_state
 
 
+@describe(request=s.EditorUploadRequest, responses={200: s.EditorId}, errors=(507, 514))
 async def create_session(request: Request) -> JSON:
+    """Start a chunked upload: a media file in stage ``upload``."""
     who = await caller(request)
     asset = await uploads.create_session(get_state(request), who, await json_body(request))
     return JSON({"id": asset.id})
@@ -25,7 +29,17 @@ def _held(held: uploads.Held) -> JSON:
     return JSON(body, 200 if held.complete else 206, headers=headers)
 
 
+@describe(
+    request=s.CHUNK,
+    request_type="application/octet-stream",
+    query=s.ID_QUERY,
+    required_query=("id",),
+    headers=s.CONTENT_RANGE,
+    responses={200: s.EditorHeld, 206: s.EditorHeld},
+    errors=(409, 423),
+)
 async def put_chunk(request: Request) -> JSON:
+    """A chunk of the file: 200 once complete, else 206 with the ``Range`` the server holds."""
     who = await caller(request)
     asset_id = request.query_params.get("id")
     if not asset_id:
@@ -36,7 +50,9 @@ async def put_chunk(request: Request) -> JSON:
     return _held(held)
 
 
+@describe(query=s.ID_QUERY, required_query=("id",), responses={200: s.EditorHeld, 206: s.EditorHeld})
 async def session_status(request: Request) -> JSON:
+    """What the server holds of an upload: 200 complete, else 206 with ``Range``."""
     who = await caller(request)
     asset_id = request.query_params.get("id")
     if not asset_id:
@@ -44,13 +60,17 @@ async def session_status(request: Request) -> JSON:
     return _held(await uploads.status(get_state(request), who, asset_id))
 
 
+@describe(request=s.EditorImportUrl, responses={200: s.EditorId})
 async def import_url(request: Request) -> JSON:
+    """Import a media file from a URL (fetched on a worker)."""
     who = await caller(request)
     asset = await imports.import_url(get_state(request), who, await json_body(request))
     return JSON({"id": asset.id})
 
 
+@describe(request=s.EditorImportBucket, responses={200: s.EditorImportQueued})
 async def import_bucket(request: Request) -> JSON:
+    """Import the media files of an S3 bucket (on a worker)."""
     who = await caller(request)
     job_id = await imports.import_bucket(get_state(request), who, await json_body(request))
     return JSON({"id": job_id, "error": ""})

@@ -12,8 +12,10 @@ from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from mediaedge.errors import HTTPError
+from origin.api.editor import schemas as s
 from origin.editor import sessions
 from origin.http import JSON, json_body
+from origin.openapi import describe
 from origin.state import OriginState, get_state
 
 log = logging.getLogger("mediaedge.editor")
@@ -25,17 +27,23 @@ CLOSE_UNAUTHORIZED = 4401
 CLOSE_TIMEOUT = 4408
 
 
+@describe(security=(), request=s.EditorUserRequest, responses={200: s.EditorId})
 async def create_user(request: Request) -> JSON:
+    """Open an editor session with the developer's ``apiKey``: its id is the session's token."""
     session = await sessions.create_user(get_state(request), await json_body(request))
     return JSON({"id": session.id})
 
 
+@describe(security=(), request=s.EditorUserChange, responses={200: s.EditorId})
 async def update_user(request: Request) -> JSON:
+    """Change a session's name, data or apiAuthToken."""
     session = await sessions.update_user(get_state(request), request.path_params["id"], await json_body(request))
     return JSON({"id": session.id})
 
 
+@describe(security=(), responses={200: s.EditorUser})
 async def get_user(request: Request) -> JSON:
+    """A live session's name and data."""
     session = await sessions.live_session(get_state(request), request.path_params["id"])
     return JSON({"name": session.name, "data": session.data})
 

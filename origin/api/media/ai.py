@@ -35,13 +35,14 @@ from origin.ai.service import (
     usage_report,
     voices,
 )
+from origin.api.media import schemas as s
 from origin.api.media.envelope import authenticate, body, data, rate_limit
+from origin.api.media.schemas import FORMATS, media_operation
 from origin.http import JSON
 from origin.media.captions import language_tag
 from origin.store.ai import Generation
 
 BASE = "/api/v1/media/ai"
-FORMATS = ("mp3", "ogg", "wav", "m4a")
 
 
 def _job(generation: Generation, created: bool, headers: dict[str, str] | None = None) -> JSON:
@@ -63,7 +64,13 @@ def _text(body: dict[str, Any], name: str, *, required: bool = True, default: st
     return value.strip() if name != "text" and name != "prompt" else value
 
 
+@media_operation(
+    request=s.MediaCaptionGeneration,
+    responses={202: s.MediaGenerationAnswer, 200: s.MediaGenerationAnswer},
+    errors=(402, 409, 422, 429, 451, 503),
+)
 async def generate_caption(request: Request) -> JSON:
+    """Generate captions of a video or audio asset (202 with the job; the same request again: 200)."""
     caller = await authenticate(request)
     headers = await rate_limit(caller, "caption", caller.state.settings.media.caption_rate)
     fields = await body(request)
@@ -74,7 +81,13 @@ async def generate_caption(request: Request) -> JSON:
     return _job(*await request_caption(caller.state, caller.tenant, caller.user, req), headers)
 
 
+@media_operation(
+    request=s.MediaSpeechGeneration,
+    responses={202: s.MediaGenerationAnswer, 200: s.MediaGenerationAnswer},
+    errors=(402, 422, 503),
+)
 async def generate_audio(request: Request) -> JSON:
+    """Generate spoken audio of a text (an audio asset; 202 with the job, the same request again: 200)."""
     caller = await authenticate(request)
     fields = await body(request)
     fmt = _text(fields, "format", required=False) or "mp3"
@@ -85,7 +98,13 @@ async def generate_audio(request: Request) -> JSON:
     return _job(*await request_speech(caller.state, caller.tenant, caller.user, req))
 
 
+@media_operation(
+    request=s.MediaImageGeneration,
+    responses={202: s.MediaGenerationAnswer, 200: s.MediaGenerationAnswer},
+    errors=(402, 422, 503),
+)
 async def generate_image(request: Request) -> JSON:
+    """Generate an image from a prompt (an image asset; 202 with the job, the same request again: 200)."""
     caller = await authenticate(request)
     fields = await body(request)
     try:
@@ -100,7 +119,9 @@ async def generate_image(request: Request) -> JSON:
     return _job(*await request_image(caller.state, caller.tenant, caller.user, req))
 
 
+@media_operation(query={"language": s.LANG_QUERY["lang"]}, responses={200: s.MediaVoices})
 async def list_voices(request: Request) -> JSON:
+    """The voices generate-audio accepts, of every configured speech provider."""
     caller = await authenticate(request)
     language = request.query_params.get("language") or None
     return data(
@@ -117,12 +138,16 @@ async def list_voices(request: Request) -> JSON:
     )
 
 
+@media_operation(responses={200: s.MediaUsageAnswer})
 async def get_usage(request: Request) -> JSON:
+    """This month's AI usage per unit beside the tenant's budgets."""
     caller = await authenticate(request)
     return data(await usage_report(caller.state.store, caller.state.settings, caller.tenant.id))
 
 
+@media_operation(responses={200: s.MediaGenerationAnswer})
 async def get_job(request: Request) -> JSON:
+    """A generation job: status, progress, charge and result."""
     caller = await authenticate(request)
     generation = await tenant_generation(caller.state, caller.tenant, request.path_params["job_id"])
     return data(generation_dict(generation))

@@ -8,14 +8,18 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from origin.api.media import schemas as s
 from origin.api.media.envelope import authenticate, data, page
+from origin.api.media.schemas import media_operation
 from origin.api.media.shapes import asset_json, variants_json
 from origin.media import listing
 from origin.media.assets import asset_view, delete_asset, require_not_quarantined, tenant_asset
 from origin.media.delivery import VARIANTS_SUFFIX, directory_url
 
 
+@media_operation(query=s.LIST_QUERY, responses={200: s.MediaAssetPage})
 async def list_media(request: Request) -> Response:
+    """The tenant's assets, newest first: filters and cursor pages (follow ``links.next``)."""
     caller = await authenticate(request)
     query = listing.parse_query(request.query_params)
     assets, next_cursor = await listing.list_page(caller.state, caller.tenant, query)
@@ -27,7 +31,9 @@ async def list_media(request: Request) -> Response:
     return page(items, next_url, self_url, query.size)
 
 
+@media_operation(responses={200: s.MediaAssetAnswer}, errors=(451,))
 async def get_media(request: Request) -> Response:
+    """One asset: its variants, captions, transcript and stream URLs."""
     caller = await authenticate(request)
     asset = await tenant_asset(caller.state, caller.tenant, request.path_params["id"])
     require_not_quarantined(asset)
@@ -35,13 +41,17 @@ async def get_media(request: Request) -> Response:
     return data(asset_json(caller.state, await asset_view(caller.state, asset), variants))
 
 
+@media_operation(responses={204: "Deleted"}, errors=(503,))
 async def delete_media(request: Request) -> Response:
+    """Delete an asset: its stream, variants, captions and source object."""
     caller = await authenticate(request)
     await delete_asset(caller.state, caller.tenant, request.path_params["id"])
     return Response(status_code=204)
 
 
+@media_operation(responses={200: s.MediaVariants}, errors=(451,))
 async def variants(request: Request) -> Response:
+    """The asset's variants: its stream's renditions, or an image's resized files."""
     caller = await authenticate(request)
     asset = await tenant_asset(caller.state, caller.tenant, request.path_params["id"])
     require_not_quarantined(asset)

@@ -10,7 +10,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from mediaedge.errors import HTTPError
+from origin.api.media import schemas as s
 from origin.api.media.envelope import Caller, authenticate, body, data
+from origin.api.media.schemas import media_operation
 from origin.api.media.shapes import caption_json
 from origin.media import tracks
 from origin.media.assets import require_not_quarantined, tenant_asset
@@ -28,7 +30,9 @@ async def _captions_json(caller: Caller, asset: Asset, captions: list[Caption]) 
     ]
 
 
+@media_operation(query=s.LANG_QUERY, responses={200: s.MediaCaptions}, errors=(451,))
 async def list_captions(request: Request) -> Response:
+    """The asset's captions (of one language with ``lang``), each with its signed WebVTT URL."""
     caller = await authenticate(request)
     asset = await tenant_asset(caller.state, caller.tenant, request.path_params["id"])
     require_not_quarantined(asset)
@@ -38,7 +42,9 @@ async def list_captions(request: Request) -> Response:
     return data(await _captions_json(caller, asset, captions))
 
 
+@media_operation(request=s.MediaCaptionRequest, responses={201: s.MediaCaptionAnswer}, errors=(409, 503))
 async def add_caption(request: Request) -> Response:
+    """Add (or replace) a language's captions from WebVTT or SRT text."""
     caller = await authenticate(request)
     asset = await tenant_asset(caller.state, caller.tenant, request.path_params["id"])
     payload = await body(request)
@@ -63,8 +69,11 @@ def _track(request: Request) -> tuple[str, str | None]:
     return language_tag(request.path_params["lang"]), request.query_params.get("source") or None
 
 
+@media_operation(request=s.MediaCaptionApproval, query=s.SOURCE_QUERY, responses={200: s.MediaCaptions}, errors=(409,))
 async def update_captions(request: Request) -> Response:
-    """``PATCH /api/v1/media/{id}/captions/{lang}`` ``{"approved": bool}``: the language's captions, changed."""
+    """Approve or withdraw a language's captions; answers them, changed.
+
+    ``PATCH /api/v1/media/{id}/captions/{lang}`` ``{"approved": bool}``."""
     caller = await authenticate(request)
     asset = await tenant_asset(caller.state, caller.tenant, request.path_params["id"])
     language, source = _track(request)
@@ -75,8 +84,9 @@ async def update_captions(request: Request) -> Response:
     return data(await _captions_json(caller, asset, captions))
 
 
+@media_operation(query=s.SOURCE_QUERY, responses={204: "Deleted"}, errors=(503,))
 async def delete_captions(request: Request) -> Response:
-    """``DELETE /api/v1/media/{id}/captions/{lang}``: the language's captions removed (204)."""
+    """Remove a language's captions (204)."""
     caller = await authenticate(request)
     asset = await tenant_asset(caller.state, caller.tenant, request.path_params["id"])
     language, source = _track(request)
@@ -84,7 +94,9 @@ async def delete_captions(request: Request) -> Response:
     return Response(status_code=204)
 
 
+@media_operation(query=s.LANG_QUERY, responses={200: s.MediaTranscriptAnswer}, errors=(451,))
 async def transcript(request: Request) -> Response:
+    """The asset's transcript in a language: its text and timed cues."""
     caller = await authenticate(request)
     asset = await tenant_asset(caller.state, caller.tenant, request.path_params["id"])
     require_not_quarantined(asset)

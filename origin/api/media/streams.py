@@ -8,6 +8,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from origin.api.media.envelope import authenticate
+from origin.api.media.schemas import media_operation
 from origin.media.assets import tenant_asset
 from origin.media.delivery import stream_url
 
@@ -19,11 +20,15 @@ async def _redirect(request: Request, protocol: str) -> Response:
     return RedirectResponse(url, status_code=302, headers={"Cache-Control": "private, no-store"})
 
 
+@media_operation(responses={302: "To the signed HLS playlist at the edge (Location)"}, errors=(409, 451))
 async def hls(request: Request) -> Response:
+    """A variant's HLS playlist (``master`` for all): 302 to its signed edge URL."""
     return await _redirect(request, "hls")
 
 
+@media_operation(responses={302: "To the signed DASH manifest at the edge (Location)"}, errors=(409, 451))
 async def dash(request: Request) -> Response:
+    """A variant's DASH manifest (``master`` for all): 302 to its signed edge URL."""
     return await _redirect(request, "dash")
 
 

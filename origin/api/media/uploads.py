@@ -7,17 +7,26 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from mediaedge.errors import HTTPError
+from origin.api.media import schemas as s
 from origin.api.media.envelope import authenticate, body, data, iso_time
+from origin.api.media.schemas import media_operation
 from origin.api.media.shapes import asset_json, status_word
 from origin.media import uploads
 from origin.media.assets import asset_view
 from origin.media.limits import Limit
 from origin.media.policy import FORM_PATH
 from origin.multipart import read_form
+from origin.openapi import describe
 from origin.state import get_state
 
 
+@media_operation(
+    request=s.MediaUploadRequest,
+    responses={201: s.MediaUploadTicketAnswer, 200: s.MediaUploadTicketAnswer},
+    errors=(409, 413, 415, 429, 503),
+)
 async def upload_url(request: Request) -> Response:
+    """Declare a file: its asset and a form to post it to storage with (201; bytes already in: 200)."""
     caller = await authenticate(request)
     req = uploads.parse_upload_request(await body(request), caller.user_header)
     limit = Limit("upload-url", caller.tenant.id, caller.user, caller.state.settings.media.upload_url_rate)
@@ -35,6 +44,13 @@ async def upload_url(request: Request) -> Response:
     )
 
 
+@describe(
+    security=(),
+    request=s.DIRECT_UPLOAD_FORM,
+    request_type="multipart/form-data",
+    responses={204: "Stored (ETag header)"},
+    errors=(403, 413, 503),
+)
 async def direct_upload(request: Request) -> Response:
     """The form target for backends that cannot presign (local disk): S3's POST-object semantics."""
     state = get_state(request)
@@ -54,7 +70,14 @@ async def direct_upload(request: Request) -> Response:
     return Response(status_code=204, headers={"ETag": f'"{etag}"', "Access-Control-Expose-Headers": "ETag"})
 
 
+@media_operation(
+    request=s.MediaFinalizeRequest,
+    request_required=False,
+    responses={200: s.MediaAssetAnswer},
+    errors=(409, 415, 422, 451, 503),
+)
 async def finalize(request: Request) -> Response:
+    """Finalize an uploaded asset: its bytes checked against the declaration, then processed."""
     caller = await authenticate(request)
     raw = await request.body()
     etag = None

@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.routing import Route
 
 from mediaedge.errors import HTTPError
+from origin.api.uploads import schemas as s
 from origin.auth import require_bearer
 from origin.catalogue.status import UPLOAD_STATUS_TEXT, Status, shown_as
 from origin.catalogue.uploads import (
@@ -25,6 +26,7 @@ from origin.catalogue.uploads import (
 from origin.http import JSON, iso_time
 from origin.ingest import max_file_size
 from origin.multipart import read_form
+from origin.openapi import describe
 from origin.state import get_state
 from origin.store import Asset
 
@@ -48,7 +50,14 @@ def upload_dict(asset: Asset) -> dict[str, Any]:
     }
 
 
+@describe(
+    request=s.UPLOAD_FORM,
+    request_type="multipart/form-data",
+    responses={202: s.UploadAcceptedAnswer},
+    errors=(413, 415, 503),
+)
 async def create_upload(request: Request) -> JSON:
+    """Upload a video (multipart ``video`` and ``folder``): accepted, then transcoded."""
     state = get_state(request)
     tenant = await require_bearer(request)
     limit = max_file_size(state, tenant)
@@ -80,13 +89,17 @@ async def create_upload(request: Request) -> JSON:
     return JSON({"message": ACCEPTED, "data": {"id": asset.id, **_status(asset)}}, status_code=202)
 
 
+@describe(responses={200: s.UploadList})
 async def list_uploads(request: Request) -> JSON:
+    """The tenant's 50 most recent uploads, with their statuses."""
     state = get_state(request)
     tenant = await require_bearer(request)
     return JSON({"data": [upload_dict(asset) for asset in await recent_videos(state, tenant, RECENT_LIMIT)]})
 
 
+@describe(responses={200: s.UploadAnswer})
 async def get_upload(request: Request) -> JSON:
+    """One upload and its status."""
     state = get_state(request)
     tenant = await require_bearer(request)
     return JSON({"data": upload_dict(await tenant_video(state, tenant, request.path_params["upload_id"]))})

@@ -9,10 +9,12 @@ from starlette.requests import Request
 from starlette.routing import Route
 
 from mediaedge.errors import HTTPError
+from origin.api.videos import schemas as s
 from origin.api.videos.auth import video_tenant
 from origin.api.videos.shape import message, success, video_dict
 from origin.catalogue.status import Status, shown_as, vocabulary
 from origin.http import JSON
+from origin.openapi import describe
 from origin.state import get_state
 from origin.videos.delete import delete_video
 from origin.videos.events import DIALECT
@@ -123,7 +125,9 @@ def _fields(body: dict[str, Any], *, qualities: bool) -> VideoFields:
     )
 
 
+@describe(request=s.VideoCreateRequest, responses={201: s.VideoAnswer}, errors=(503,))
 async def create(request: Request, body: dict[str, Any] | None = None) -> JSON:
+    """Create a video object (its qualities, metadata, tags, player theme); then upload its parts."""
     state = get_state(request)
     tenant = await video_tenant(request)
     fields = _fields(await _body(request) if body is None else body, qualities=True)
@@ -181,9 +185,17 @@ def _query(body: dict[str, Any]) -> VideoQuery:
     )
 
 
+@describe(
+    request=s.VideoListRequest,
+    request_required=False,
+    responses={200: s.VideoPage, 201: s.VideoAnswer},
+    errors=(503,),
+)
 async def list_(request: Request) -> JSON:
-    """``POST /api/videos``: the list; a body with a ``title`` creates a video instead (the API's own
-    create example posts there)."""
+    """List, search and sort the tenant's videos.
+
+    A body with a `title` creates a video instead (201, as `POST /api/videos/create`: the API's own
+    create example posts here)."""
     state = get_state(request)
     tenant = await video_tenant(request)
     body = await _body(request)
@@ -193,13 +205,17 @@ async def list_(request: Request) -> JSON:
     return success({"videos": [video_dict(state, v) for v in videos], "total": total})
 
 
+@describe(responses={200: s.VideoAnswer})
 async def get(request: Request) -> JSON:
+    """One video object: its qualities' statuses, subtitles, player theme and asset URLs."""
     state = get_state(request)
     tenant = await video_tenant(request)
     return success(video_dict(state, await get_video(state, tenant, request.path_params["video_id"])))
 
 
+@describe(request=s.VideoUpdateRequest, request_required=False, responses={200: s.VideoMessage}, errors=(409,))
 async def update(request: Request) -> JSON:
+    """Change a video's title, description, visibility, metadata, tags or player theme."""
     state = get_state(request)
     tenant = await video_tenant(request)
     fields = _fields(await _body(request), qualities=False)
@@ -207,7 +223,9 @@ async def update(request: Request) -> JSON:
     return message("Update video info successfully.")
 
 
+@describe(responses={200: s.VideoMessage}, errors=(503,))
 async def delete(request: Request) -> JSON:
+    """Delete a video: its stream, renditions, thumbnail and source."""
     state = get_state(request)
     tenant = await video_tenant(request)
     await delete_video(state, tenant, request.path_params["video_id"])

@@ -6,10 +6,12 @@ from starlette.requests import Request
 from starlette.routing import Route
 
 from mediaedge.errors import HTTPError
+from origin.api.videos import schemas as s
 from origin.api.videos.auth import video_tenant
 from origin.api.videos.shape import message
 from origin.http import JSON
 from origin.multipart import Form, SpooledFile, read_form
+from origin.openapi import describe
 from origin.state import get_state
 from origin.videos.parts import complete_upload, parse_content_range, put_part
 from origin.videos.thumbnails import MAX_THUMBNAIL_BYTES, set_thumbnail
@@ -40,7 +42,15 @@ async def _form(request: Request, limit: int) -> Form:
         raise
 
 
+@describe(
+    request=s.PART_FORM,
+    request_type="multipart/form-data",
+    headers=s.CONTENT_RANGE,
+    responses={200: s.VideoMessage},
+    errors=(409, 413, 503),
+)
 async def part(request: Request) -> JSON:
+    """Upload one part of the video's file (multipart, with its Content-Range and MD5)."""
     state = get_state(request)
     tenant = await video_tenant(request)
     byte_range = parse_content_range(request.headers.get("content-range"))
@@ -65,14 +75,23 @@ async def part(request: Request) -> JSON:
     return message("Upload part successfully.")
 
 
+@describe(responses={200: s.VideoMessage}, errors=(409, 503))
 async def complete(request: Request) -> JSON:
+    """Join the uploaded parts and start transcoding (the same again answers as the first)."""
     state = get_state(request)
     tenant = await video_tenant(request)
     await complete_upload(state, tenant, request.path_params["video_id"])
     return message("Upload video complete successfully.")
 
 
+@describe(
+    request=s.THUMBNAIL_FORM,
+    request_type="multipart/form-data",
+    responses={200: s.VideoMessage},
+    errors=(409, 413, 502, 503),
+)
 async def thumbnail(request: Request) -> JSON:
+    """Set the video's thumbnail from a PNG or JPEG image."""
     state = get_state(request)
     tenant = await video_tenant(request)
     form = await _form(request, MAX_THUMBNAIL_BYTES)
