@@ -36,10 +36,18 @@ NOT_FOUND_TTL = 5.0  # seconds a 404 from the origin is remembered
 
 class EdgeCache(CacheFront):
     """The origin's objects through a :class:`~edge.cache.store.SliceStore` over ``origin`` (which it
-    owns: :meth:`close` closes it). ``clock`` (wall-clock seconds) is for tests."""
+    owns: :meth:`close` closes it). ``clock`` (wall-clock seconds) is for tests; ``govern`` keeps the
+    process within its memory budget (:mod:`edge.cache.budget`: a server process's one cache)."""
 
-    def __init__(self, settings: EdgeSettings, origin: OriginClient, *, clock: Callable[[], float] = time.time) -> None:
-        super().__init__(SliceStore(settings, origin), clock)
+    def __init__(
+        self,
+        settings: EdgeSettings,
+        origin: OriginClient,
+        *,
+        clock: Callable[[], float] = time.time,
+        govern: bool = False,
+    ) -> None:
+        super().__init__(SliceStore(settings, origin, govern), clock)
         self._origin = origin
         self._ttl = float(settings.object_ttl)
         self._not_found: TTLCache[str, bool] = TTLCache(NOT_FOUND_ENTRIES, NOT_FOUND_TTL, timer=clock)

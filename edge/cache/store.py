@@ -20,6 +20,7 @@ from typing import BinaryIO
 
 from cachetools import LRUCache
 
+from edge.cache.budget import Governor
 from edge.cache.disk import DiskTier
 from edge.cache.droplog import Drop, DropLog
 from edge.cache.errors import ObjectChanged, ObjectNotFound, OriginError
@@ -37,6 +38,8 @@ __all__ = ["SliceStore", "matcher"]
 log = logging.getLogger("mediaedge.edge.cache")
 
 META_ENTRIES = 100_000  # metas kept in memory (a few hundred bytes each)
+#: Bytes a read holds without I/O: one slice's bytes, or the tier's slices' views in order (no copy).
+Held = bytes | tuple[memoryview, ...]
 
 
 def matcher(key: str, prefix: bool) -> Callable[[str], bool]:
@@ -57,12 +60,14 @@ def _combinable(meta: ObjectMeta) -> bool:
 
 class SliceStore:
     """Memory tier, disk tier (when ``disk_cache_dir`` and ``disk_cache_bytes`` are set) and ``origin``,
-    which it owns (:meth:`close` closes it)."""
+    which it owns (:meth:`close` closes it). With ``govern`` the memory tier shrinks to keep the whole
+    process within its budget (:mod:`edge.cache.budget`; the default zone's store, one per process)."""
 
-    def __init__(self, settings: EdgeSettings, origin: OriginClient | UpstreamClient) -> None:
+    def __init__(self, settings: EdgeSettings, origin: OriginClient | UpstreamClient, govern: bool = False) -> None:
         self.origin = origin
         self.slice = settings.slice_bytes
         self.memory = MemoryTier(settings.memory_cache_bytes)
+        self.governor = Governor(self.memory) if govern else None
         self.disk = (
             DiskTier(Path(settings.disk_cache_dir), settings.disk_cache_bytes, settings.slice_bytes)
             if settings.disk_cache_dir and settings.disk_cache_bytes > 0
@@ -79,6 +84,8 @@ class SliceStore:
         """Open the disk tier (index, reconciliation with the directory)."""
         if self.disk is not None:
             await self.disk.open()
+        if self.governor is not None:
+            self.tasks.spawn(self.governor.run())
 
     async def close(self) -> None:
         """Stop fetches under way (their readers get :class:`OriginError`), close disk and origin."""
@@ -98,6 +105,23 @@ class SliceStore:
     def bytes_cached(self) -> dict[str, int]:
         """Bytes held per tier, for gauges: ``{"memory": ..., "disk": ...}`` (disk counts file sizes)."""
         return {"memory": self.memory.bytes_used, "disk": self.disk.bytes_used if self.disk else 0}
+
+    def tiers(self) -> dict[str, dict[str, int]]:
+        """Per tier its bytes, slices (entries) and byte limit now, for gauges; with a governor also the
+        process's resident set last measured (``{"process": {"bytes": ...}}``)."""
+        memory = self.memory
+        tiers = {"memory": {"bytes": memory.bytes_used, "entries": len(memory), "limit": memory.limit}}
+        if self.disk is not None:
+            tiers["disk"] = {"bytes": self.disk.bytes_used, "entries": len(self.disk), "limit": self.disk.max_bytes}
+        if self.governor is not None and self.governor.rss:
+            tiers["process"] = {"bytes": self.governor.rss}
+        return tiers
+
+    def _promote(self, sid: SliceId, data: bytes) -> None:
+        """Keep a slice in memory (after a fill): the governor measures first, what the fill holds included."""
+        if self.governor is not None:
+            self.governor.maybe_check()
+        self.memory.put(sid, data)
 
     # -- metas ----------------------------------------------------------------------------------
 
@@ -196,7 +220,7 @@ class SliceStore:
         data = stream.data()
         keep = not self._drops.overtaken(mark, meta.key, meta.etag)
         if keep:
-            self.memory.put((meta.key, meta.etag, index), data)
+            self._promote((meta.key, meta.etag, index), data)
         stream.finish()
         if keep and self.disk is not None and (meta.http is None or meta.http.stored):
             await self.disk.put(meta, index, data)
@@ -228,7 +252,7 @@ class SliceStore:
                             data, buf = bytes(buf), bytearray()
                             keep = not self._drops.overtaken(mark, meta.key, meta.etag)
                             if keep:
-                                self.memory.put((meta.key, meta.etag, index), data)
+                                self._promote((meta.key, meta.etag, index), data)
                             streams[index].finish()
                             if keep and disk is not None:
                                 await disk.put(meta, index, data)
@@ -252,7 +276,7 @@ class SliceStore:
             data = self.memory.get((meta.key, meta.etag, index))
             if data is not None:
                 self.stats["memory.hit"] += 1
-                yield data[lo:hi]
+                yield data if lo == 0 and hi == len(data) else memoryview(data)[lo:hi]  # type: ignore[misc]
                 continue
             self.stats["memory.miss"] += 1
             pos = 0
@@ -264,7 +288,15 @@ class SliceStore:
                     break
 
     def read_fast(self, meta: ObjectMeta, start: int, end: int) -> bytes | None:
-        """Bytes ``[start, end]`` if every slice they need is in memory, else ``None``. No I/O."""
+        """Bytes ``[start, end]`` if every slice they need is in memory, else ``None``. No I/O.
+        Several slices are joined into a copy: answers use :meth:`read_held`."""
+        held = self.read_held(meta, start, end)
+        return held if held is None or isinstance(held, bytes) else b"".join(held)
+
+    def read_held(self, meta: ObjectMeta, start: int, end: int) -> Held | None:
+        """Bytes ``[start, end]`` as the memory tier holds them, if every slice they need is there, else
+        ``None``. No I/O, and no copy of more than one slice's part: within one slice its bytes (the
+        slice itself when the range is all of it), across slices a view of each in order."""
         if not 0 <= start <= end < meta.size:
             return None
         size = self.slice
@@ -274,15 +306,15 @@ class SliceStore:
             if data is None:
                 return None
             self.stats["memory.hit"] += 1
-            return data[start - index * size : end - index * size + 1]
+            return data[start - index * size : end - index * size + 1]  # the very slice when whole
         parts = []
         for index, lo, hi in spans(start, end, size):
             data = self.memory.get((meta.key, meta.etag, index))
             if data is None:
                 return None
-            parts.append(memoryview(data)[lo:hi])  # views: the join below is the only copy
+            parts.append(memoryview(data)[lo:hi])
         self.stats["memory.hit"] += len(parts)
-        return b"".join(parts)
+        return tuple(parts)
 
     def open_fast(self, meta: ObjectMeta, start: int, end: int) -> list[tuple[BinaryIO, int, int]] | None:
         """For a zero-copy send of bytes ``[start, end]``: per slice, its open disk file, the offset
@@ -326,7 +358,7 @@ class SliceStore:
                     self.stats["disk.miss" if data is None else "disk.hit"] += 1
                     if data is not None:
                         if not self._drops.overtaken(mark, meta.key, meta.etag):
-                            self.memory.put(sid, data)  # promote
+                            self._promote(sid, data)
                         stream.feed(data)
                         stream.finish()
                         return
