@@ -253,6 +253,8 @@ def create_app(
         )
         settings = workers.worker_settings(settings)
     if cache is None:
-        cache = EdgeCache(settings.edge, OriginClient(settings.edge.origin_url, secret), govern=govern)
+        siblings = workers.siblings(settings.edge.slice_bytes) if workers is not None else None
+        origin = OriginClient(settings.edge.origin_url, secret)
+        cache = EdgeCache(settings.edge, origin, govern=govern, siblings=siblings)
     client = httpx.AsyncClient(transport=transport)
     return EdgeApp(settings, cache, client, secret, clock=clock, workers=workers, plugins=pm)

@@ -48,6 +48,7 @@ log = logging.getLogger(__name__)
 CACHE_STATUS = {
     "hit": b"mediaedge; hit",
     "miss": b"mediaedge; fwd=miss",
+    "sibling": b"mediaedge; hit; detail=sibling",  # another worker of this edge had just fetched it
     "revalidated": b"mediaedge; fwd=stale; fwd-status=304",
     "stale": b"mediaedge; fwd=stale; detail=stale-if-error",
 }

@@ -27,6 +27,7 @@ from edge.cache.errors import ObjectChanged, ObjectNotFound, OriginError
 from edge.cache.memory import MemoryTier
 from edge.cache.meta import ObjectMeta
 from edge.cache.origin import OriginClient, OriginResponse, UpstreamClient
+from edge.cache.siblings import Siblings
 from edge.cache.slices import SliceId, slice_count, slice_span, spans
 from edge.cache.stats import Histogram, LatencyHistogram, new_counters
 from edge.singleflight import SingleFlight, Stream, Tasks
@@ -61,10 +62,19 @@ def _combinable(meta: ObjectMeta) -> bool:
 class SliceStore:
     """Memory tier, disk tier (when ``disk_cache_dir`` and ``disk_cache_bytes`` are set) and ``origin``,
     which it owns (:meth:`close` closes it). With ``govern`` the memory tier shrinks to keep the whole
-    process within its budget (:mod:`edge.cache.budget`; the default zone's store, one per process)."""
+    process within its budget (:mod:`edge.cache.budget`; the default zone's store, one per process);
+    with ``siblings`` (worker processes) a slice missing here is fetched once per edge
+    (:mod:`edge.cache.siblings`)."""
 
-    def __init__(self, settings: EdgeSettings, origin: OriginClient | UpstreamClient, govern: bool = False) -> None:
+    def __init__(
+        self,
+        settings: EdgeSettings,
+        origin: OriginClient | UpstreamClient,
+        govern: bool = False,
+        siblings: Siblings | None = None,
+    ) -> None:
         self.origin = origin
+        self.siblings = siblings
         self.slice = settings.slice_bytes
         self.memory = MemoryTier(settings.memory_cache_bytes)
         self.governor = Governor(self.memory) if govern else None
@@ -357,25 +367,41 @@ class SliceStore:
                     data = await self.disk.get(sid, last - first + 1)
                     self.stats["disk.miss" if data is None else "disk.hit"] += 1
                     if data is not None:
-                        if not self._drops.overtaken(mark, meta.key, meta.etag):
-                            self._promote(sid, data)
-                        stream.feed(data)
-                        stream.finish()
+                        self._filled(meta, sid, data, stream, mark)
                         return
-                extra = dict(meta.http.vary) if meta.http is not None else None
-                async with self.origin.open(
-                    meta.key, byte_range=(first, last), if_match=meta.etag, headers=extra
-                ) as resp:
-                    self.latency.observe(resp.elapsed)
-                    if resp.status == 404:
-                        await self.drop(meta.key)
-                        raise ObjectNotFound()
-                    if resp.status == 412 or (resp.status in (200, 206) and resp.etag != meta.etag):
-                        await self.drop(meta.key)
-                        raise ObjectChanged()
-                    if not self.is_slice_body(resp, meta, index):
-                        raise OriginError(f"Origin answered {resp.status} for bytes {first}-{last}")
-                    await self.pump(meta, index, resp, stream, mark)
+                if self.siblings is None:
+                    await self._fetch(meta, index, stream, mark)
+                    return
+                async with self.siblings.fetching(f"slice\0{sid[0]}\0{sid[1]}\0{self.slice}\0{index}"):
+                    data = await self.siblings.slice(sid, last - first + 1)  # a sibling fetched it already
+                    if data is not None:
+                        self.stats["sibling.hit"] += 1
+                        self._filled(meta, sid, data, stream, mark)
+                        return
+                    await self._fetch(meta, index, stream, mark)
+
+    def _filled(self, meta: ObjectMeta, sid: SliceId, data: bytes, stream: Stream, mark: int) -> None:
+        """A slice read whole from a disk tier: into memory unless overtaken by a drop, and to its readers."""
+        if not self._drops.overtaken(mark, meta.key, meta.etag):
+            self._promote(sid, data)
+        stream.feed(data)
+        stream.finish()
+
+    async def _fetch(self, meta: ObjectMeta, index: int, stream: Stream, mark: int) -> None:
+        """Slice ``index`` of exactly ``meta``'s version from the origin, into ``stream`` and the tiers."""
+        first, last = slice_span(meta.size, self.slice, index)
+        extra = dict(meta.http.vary) if meta.http is not None else None
+        async with self.origin.open(meta.key, byte_range=(first, last), if_match=meta.etag, headers=extra) as resp:
+            self.latency.observe(resp.elapsed)
+            if resp.status == 404:
+                await self.drop(meta.key)
+                raise ObjectNotFound()
+            if resp.status == 412 or (resp.status in (200, 206) and resp.etag != meta.etag):
+                await self.drop(meta.key)
+                raise ObjectChanged()
+            if not self.is_slice_body(resp, meta, index):
+                raise OriginError(f"Origin answered {resp.status} for bytes {first}-{last}")
+            await self.pump(meta, index, resp, stream, mark)
 
     # -- invalidation ---------------------------------------------------------------------------
 
