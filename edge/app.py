@@ -232,6 +232,7 @@ def create_app(
     transport: httpx.AsyncBaseTransport | None = None,
     clock: Callable[[], float] = time.time,
     pm: pluggy.PluginManager | None = None,
+    govern: bool = False,
 ) -> EdgeApp:
     """The edge app for ``settings``, its plugins started (``startup(settings, "edge")``).
 
@@ -239,7 +240,8 @@ def create_app(
     from ``edge.origin_url``;
     ``transport`` carries the edge's own requests to the origin (JWKS, tenant policy) — tests pass
     an ``httpx.MockTransport``; ``clock`` (wall-clock seconds) drives the pull zones' caches (tests);
-    ``pm`` defaults to the installed plugins less ``plugins.block``.
+    ``pm`` defaults to the installed plugins less ``plugins.block``; ``govern`` (a server process)
+    keeps the process within ``edge.memory_cache_bytes`` plus a headroom (:mod:`edge.cache.budget`).
     """
     pm = pm or get_plugin_manager(block=settings.plugins.block)
     settings = start_plugins(settings, pm, "edge")
@@ -251,6 +253,8 @@ def create_app(
         )
         settings = workers.worker_settings(settings)
     if cache is None:
-        cache = EdgeCache(settings.edge, OriginClient(settings.edge.origin_url, secret))
+        siblings = workers.siblings(settings.edge.slice_bytes) if workers is not None else None
+        origin = OriginClient(settings.edge.origin_url, secret)
+        cache = EdgeCache(settings.edge, origin, govern=govern, siblings=siblings)
     client = httpx.AsyncClient(transport=transport)
     return EdgeApp(settings, cache, client, secret, clock=clock, workers=workers, plugins=pm)

@@ -37,7 +37,7 @@ from edge.policy import TenantPolicies
 from edge.protocols import ObjectCache, Slices
 from edge.ranges import ByteRange, content_range, multipart, parse_range, unsatisfied_range
 from edge.representation import Representation, Representations
-from edge.respond import Headers, Receive, Scope, Send, send_response
+from edge.respond import Headers, Receive, Scope, Send, send_parts, send_response
 from mediaedge.errors import HTTPError
 from mediaedge.tokens import Claims, TokenError, looks_like_token
 from mediaedge.whitelist import TenantPolicy
@@ -48,6 +48,7 @@ log = logging.getLogger(__name__)
 CACHE_STATUS = {
     "hit": b"mediaedge; hit",
     "miss": b"mediaedge; fwd=miss",
+    "sibling": b"mediaedge; hit; detail=sibling",  # another worker of this edge had just fetched it
     "revalidated": b"mediaedge; fwd=stale; fwd-status=304",
     "stale": b"mediaedge; fwd=stale; detail=stale-if-error",
 }
@@ -219,20 +220,25 @@ class Responder:
     ) -> int:
         """Send ``status``/``headers`` and, per span, its prefix then its bytes; then ``tail``.
 
-        From memory in one write when the cache can (the hot path); else, with ``zerocopy`` (the
+        From memory when the cache can (the hot path: one write within a slice, else one per slice, the
+        tier's own bytes either way, never a joined copy); else, with ``zerocopy`` (the
         server offers ASGI's ``http.response.zerocopy``), from the disk tier's files without a copy
         when every byte is there; else streamed, with the first chunk read before the headers go out
         so a failing origin still gets a proper error answer.
         """
         meta = rep.meta
+        parts: list[bytes | memoryview] | None
         if rep.size == 0:
             return await send_response(send, status, headers, b"".join(p for p, _, _ in spans) + tail)
         if len(spans) == 1 and not spans[0][0] and not tail:  # 200 or single-part 206: the hot path
-            body = self.cache.read_fast(meta, spans[0][1], spans[0][2])
+            held = self.cache.read_held(meta, spans[0][1], spans[0][2])
+            if isinstance(held, bytes):
+                return await send_response(send, status, headers, held)
+            parts = None if held is None else list(held)
         else:
-            body = self._read_fast_framed(meta, spans, tail)
-        if body is not None:
-            return await send_response(send, status, headers, body)
+            parts = self._read_held_framed(meta, spans, tail)
+        if parts is not None:  # several slices from memory: each as the tier holds it, no joined copy
+            return await send_parts(send, status, headers, parts)
         if zerocopy and len(spans) == 1 and not spans[0][0] and not tail and self._large(spans[0]):
             files = self.cache.open_fast(meta, spans[0][1], spans[0][2])
             if files is not None:  # from the disk tier, file to socket (os.sendfile)
@@ -263,16 +269,25 @@ class Responder:
             for file, _, _ in files:
                 file.close()
 
-    def _read_fast_framed(self, meta: ObjectMeta, spans: list[tuple[bytes, int, int]], tail: bytes) -> bytes | None:
-        """The whole multipart body from memory, or None if any range is not in memory."""
-        parts: list[bytes] = []
+    def _read_held_framed(
+        self, meta: ObjectMeta, spans: list[tuple[bytes, int, int]], tail: bytes
+    ) -> list[bytes | memoryview] | None:
+        """The whole multipart body from memory as parts (framing and held bytes), or None if any range
+        is not in memory."""
+        parts: list[bytes | memoryview] = []
         for prefix, first, last in spans:
-            data = self.cache.read_fast(meta, first, last)
-            if data is None:
+            held = self.cache.read_held(meta, first, last)
+            if held is None:
                 return None
-            parts += (prefix, data)
-        parts.append(tail)
-        return b"".join(parts)
+            if prefix:
+                parts.append(prefix)
+            if isinstance(held, bytes):
+                parts.append(held)
+            else:
+                parts += held
+        if tail:
+            parts.append(tail)
+        return parts
 
     async def _stream(
         self,

@@ -65,6 +65,8 @@ SLOW = frozenset({b"content-length", b"transfer-encoding", b"upgrade", b"expect"
 METHODS = frozenset({b"GET", b"HEAD"})
 
 Key = tuple[bytes, ...]
+#: A replayed body: bytes, or the memory tier's slices as views, in order.
+Body = bytes | tuple[memoryview, ...]
 #: The hook counting an answer: (method, raw path, client address, status, body bytes, tenant).
 Observe = Callable[[str, bytes, str | None, int, int, str | None], None]
 
@@ -198,7 +200,7 @@ class FastPath:
         self.hits = 0  # answers given
         self.clock = time.time  # for the tokens' exp/nbf (tests move it)
         self._lookup = cache.lookup_fast
-        self._read = cache.read_fast
+        self._read = cache.read_held
         self._keys = keys
         self._policy = policy
         self._observe = observe
@@ -212,10 +214,11 @@ class FastPath:
 
     def answer(
         self, method: bytes, raw_path: bytes, headers: Sequence[tuple[bytes, bytes]], client: tuple[str, int] | None
-    ) -> tuple[bytes, bytes] | Pending | None:
+    ) -> tuple[bytes, Body] | Pending | None:
         """For a request without a body: ``(head, body)`` to send as is (``head`` complete, its Date and
-        blank line included), or a :class:`Pending` to pass to the app, or None if only the slow path
-        can ever answer it."""
+        blank line included; ``body`` bytes, or views of the memory tier's slices in order: never a
+        copy of more than one slice), or a :class:`Pending` to pass to the app, or None if only the
+        slow path can ever answer it."""
         if method not in METHODS:
             return None
         parts = [method, raw_path]
@@ -230,16 +233,20 @@ class FastPath:
             return Pending(self, key)
         entry, body = replay
         self.hits += 1
-        self._observe(method.decode(), raw_path, client[0] if client else None, entry.status, len(body), entry.tenant)
+        sent = entry.last - entry.first + 1 if entry.last >= entry.first else 0
+        self._observe(method.decode(), raw_path, client[0] if client else None, entry.status, sent, entry.tenant)
         return entry.complete_head(), body
 
     def peek(self, pending: Pending, client: tuple[str, int] | None) -> tuple[bytes, bytes] | None:
         """What the fast path would answer now to the request of ``pending``, without counting it
         (tests compare it with the slow path's answer)."""
         replay = self._replay(pending.key, client)
-        return None if replay is None else (replay[0].complete_head(), replay[1])
+        if replay is None:
+            return None
+        body = replay[1]
+        return replay[0].complete_head(), body if isinstance(body, bytes) else b"".join(body)
 
-    def _replay(self, key: Key, client: tuple[str, int] | None) -> tuple[_Entry, bytes] | None:
+    def _replay(self, key: Key, client: tuple[str, int] | None) -> tuple[_Entry, Body] | None:
         """The entry for ``key`` and its body if every check passes, else None (an entry whose
         object, policy or token changed is dropped)."""
         entry = self.table.get(key)

@@ -65,8 +65,8 @@ log = logging.getLogger(__name__)
 
 ASGIApp = Callable[[Scope, Receive, Send], Coroutine[Any, Any, None]]
 #: An app's fast path (:meth:`edge.fastpath.FastPath.answer`): (method, raw path, headers, client) →
-#: ``(head, body)`` to send as is (the head complete: one Date, the blank line), or else an object
-#: passed to the app as the ``FAST_PATH`` extension.
+#: ``(head, body)`` to send as is (the head complete: one Date, the blank line; the body bytes or a
+#: tuple of buffers written in order), or else an object passed to the app as the ``FAST_PATH`` extension.
 FastAnswer = Callable[[bytes, bytes, list[tuple[bytes, bytes]], tuple[str, int] | None], Any]
 FAST_PATH = "mediaedge.fastpath"
 ZEROCOPY = "http.response.zerocopy"  # ASGI's extension: os.sendfile from a file (not over TLS)
@@ -632,11 +632,16 @@ class HttpProtocol(asyncio.Protocol):
                 answer = server.fast(parser.get_method(), raw_path, self.headers, self.client)
                 if type(answer) is tuple:  # a cache hit answered without ASGI (edge.fastpath)
                     head, body = answer
-                    self.out_size += len(head) + len(body)
-                    if len(body) < _COPY_LIMIT:
-                        self.out.append(head + body)
-                    else:
-                        self.out += (head, body)
+                    if type(body) is bytes:
+                        self.out_size += len(head) + len(body)
+                        if len(body) < _COPY_LIMIT:
+                            self.out.append(head + body)
+                        else:
+                            self.out += (head, body)
+                    else:  # views of several cached slices: written as they are, never joined
+                        self.out_size += len(head) + sum(map(len, body))
+                        self.out.append(head)
+                        self.out += body
                     self.parsing = None
                     return
                 pending = answer

@@ -11,7 +11,13 @@ Families (labels never carry tokens or paths):
   ``memory.hit`` is exported as ``{tier="memory",stat="hit"}`` (``lookup.stale`` as
   ``{tier="lookup",stat="stale"}``), one without a dot as ``{stat="coalesced"}``;
 - ``mediaedge_edge_zone_cache_total{zone,tier,stat}`` — the same counters for each pull zone's cache;
-- ``mediaedge_edge_origin_fetch_seconds`` — histogram of origin fetch latency (``cache.histogram()``).
+- ``mediaedge_edge_origin_fetch_seconds`` — histogram of origin fetch latency (``cache.histogram()``);
+- gauges of what the caches hold now (``cache.tiers()``): ``mediaedge_edge_cache_bytes{tier}``,
+  ``mediaedge_edge_cache_entries{tier}`` (slices) and ``mediaedge_edge_cache_limit_bytes{tier}`` (the
+  memory tier's limit is below ``edge.memory_cache_bytes`` while the process holds much besides it:
+  :mod:`edge.cache.budget`), the same per pull zone as ``mediaedge_edge_zone_cache_bytes{zone,tier}``
+  and ``mediaedge_edge_zone_cache_entries{zone,tier}``, and ``mediaedge_edge_process_resident_bytes``
+  (the edge processes' resident set, as last measured by the memory governor).
 
 With ``edge.workers`` > 1 every worker publishes a :class:`Snapshot` and ``/metrics`` answers the
 sum of all workers (:mod:`edge.workers`), at most a second old for the others.
@@ -78,11 +84,18 @@ class Snapshot(TypedDict):
     cache: dict[str, int]
     zones: dict[str, dict[str, int]]  # each pull zone's cache counters
     histogram: dict[str, Any]
+    tiers: dict[str, dict[str, int]]  # gauges: tier → {"bytes", "entries", "limit"} ("process": {"bytes"})
+    zone_tiers: dict[str, dict[str, dict[str, int]]]  # the same per pull zone
 
 
 def _add(into: dict[str, int], counts: Mapping[str, int]) -> None:
     for key, value in counts.items():
         into[key] = into.get(key, 0) + value
+
+
+def _add_tiers(into: dict[str, dict[str, int]], tiers: Mapping[str, Mapping[str, int]]) -> None:
+    for tier, values in tiers.items():
+        _add(into.setdefault(tier, {}), values)
 
 
 def merge(snapshots: Iterable[Snapshot]) -> Snapshot:
@@ -95,8 +108,13 @@ def merge(snapshots: Iterable[Snapshot]) -> Snapshot:
         "cache": {},
         "zones": {},
         "histogram": {"buckets": [], "sum": 0.0, "count": 0},
+        "tiers": {},
+        "zone_tiers": {},
     }
-    for snap in snapshots:
+    for snap in snapshots:  # workers hold separate tiers: their gauges add up too
+        _add_tiers(total["tiers"], snap.get("tiers", {}))
+        for zone, tiers in snap.get("zone_tiers", {}).items():
+            _add_tiers(total["zone_tiers"].setdefault(zone, {}), tiers)
         for name in ("requests", "tenant_requests", "tenant_bytes", "cache"):
             _add(total[name], snap[name])
         for zone, stats in snap.get("zones", {}).items():
@@ -141,8 +159,59 @@ def render(snap: Snapshot) -> bytes:
             [sample for zone, stats in sorted(snap["zones"].items()) for sample in _cache_stats(stats, zone)],
         ),
         *_histogram("mediaedge_edge_origin_fetch_seconds", "Latency of fetches from the origin.", snap["histogram"]),
+        *_gauges(snap),
     ]
     return ("\n".join(lines) + "\n").encode()
+
+
+def _tier_samples(
+    tiers: Mapping[str, Mapping[str, int]], field: str, zone: str | None = None
+) -> list[tuple[str, float]]:
+    first = f'zone="{_label(zone)}",' if zone is not None else ""
+    return [
+        (f'{{{first}tier="{_label(tier)}"}}', values[field])
+        for tier, values in sorted(tiers.items())
+        if tier != "process" and field in values
+    ]
+
+
+def _gauges(snap: Snapshot) -> list[str]:
+    """The cache tiers' gauges (bytes, entries, limits) and the processes' resident set."""
+    tiers, zones = snap.get("tiers", {}), sorted(snap.get("zone_tiers", {}).items())
+    lines = [
+        *_family(
+            "mediaedge_edge_cache_bytes", "gauge", "Bytes the cache holds, by tier.", _tier_samples(tiers, "bytes")
+        ),
+        *_family(
+            "mediaedge_edge_cache_entries", "gauge", "Slices the cache holds, by tier.", _tier_samples(tiers, "entries")
+        ),
+        *_family(
+            "mediaedge_edge_cache_limit_bytes",
+            "gauge",
+            "Bytes each tier may hold now.",
+            _tier_samples(tiers, "limit"),
+        ),
+        *_family(
+            "mediaedge_edge_zone_cache_bytes",
+            "gauge",
+            "Bytes each pull zone's cache holds, by tier.",
+            [sample for zone, t in zones for sample in _tier_samples(t, "bytes", zone)],
+        ),
+        *_family(
+            "mediaedge_edge_zone_cache_entries",
+            "gauge",
+            "Slices each pull zone's cache holds, by tier.",
+            [sample for zone, t in zones for sample in _tier_samples(t, "entries", zone)],
+        ),
+    ]
+    if "process" in tiers:
+        lines += _family(
+            "mediaedge_edge_process_resident_bytes",
+            "gauge",
+            "Resident set of the edge processes, as their memory governor last measured it.",
+            [("", tiers["process"]["bytes"])],
+        )
+    return lines
 
 
 class Metrics:
@@ -180,6 +249,11 @@ class Metrics:
                 "buckets": [[_number(float(le)), n] for le, n in histogram["buckets"]],
                 "sum": histogram["sum"],
                 "count": histogram["count"],
+            },
+            "tiers": {tier: dict(values) for tier, values in cache.tiers().items()},
+            "zone_tiers": {
+                name: {tier: dict(values) for tier, values in zone.tiers().items()}
+                for name, zone in (zones or {}).items()
             },
         }
 

@@ -22,6 +22,11 @@ class Slices(Protocol):
 
     def read_fast(self, meta: ObjectMeta, start: int, end: int) -> bytes | None: ...
 
+    def read_held(self, meta: ObjectMeta, start: int, end: int) -> bytes | tuple[memoryview, ...] | None:
+        """Bytes ``[start, end]`` from memory without copying them (one slice's bytes, or a view of each
+        slice in order), or None."""
+        ...
+
     def open_fast(self, meta: ObjectMeta, start: int, end: int) -> list[tuple[BinaryIO, int, int]] | None:
         """Open files, offsets and counts holding bytes ``[start, end]`` (a zero-copy send), or None."""
         ...
@@ -40,6 +45,10 @@ class Cache(Slices, Protocol):
     async def purge(self, key: str, prefix: bool = False) -> int: ...
 
     def histogram(self) -> Mapping[str, Any]: ...
+
+    def tiers(self) -> Mapping[str, Mapping[str, int]]:
+        """Per tier (``memory``, ``disk``) its ``bytes``, ``entries`` and ``limit`` now, for gauges."""
+        ...
 
 
 class ObjectCache(Cache, Protocol):

@@ -35,6 +35,18 @@ async def send_response(send: Send, status: int, headers: Headers, body: bytes =
     return 0 if head else len(body)
 
 
+async def send_parts(send: Send, status: int, headers: Headers, parts: Sequence[bytes | memoryview]) -> int:
+    """A complete response whose body is ``parts`` in order, one body message each (views of cached
+    slices go out as they are: no copy); ``headers`` must already hold Content-Length."""
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    sent = 0
+    for part in parts:
+        await send({"type": "http.response.body", "body": part, "more_body": True})
+        sent += len(part)
+    await send({"type": "http.response.body", "body": b""})
+    return sent
+
+
 async def send_json(send: Send, status: int, body: bytes, extra: HeaderSeq = (), head: bool = False) -> int:
     """A JSON response with Content-Type and Content-Length set."""
     headers = [(b"content-type", JSON), (b"content-length", b"%d" % len(body)), *extra]

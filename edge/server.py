@@ -58,7 +58,7 @@ def app_from_env() -> EdgeApp:
     settings = worker_settings()
     if settings.edge.workers > 1:  # a worker process of uvicorn's supervisor
         die_with_parent()
-    return create_app(settings)
+    return create_app(settings, govern=True)
 
 
 def with_date(app: Any) -> Any:

@@ -10,6 +10,9 @@ through files under ``edge.disk_cache_dir``:
 - **Purges.** A purge reaches one worker (whichever accepts the origin's connection). It applies it
   and appends it to a journal (``purges.sqlite``, WAL); every worker applies the others' entries
   within :data:`POLL_INTERVAL`. Entries older than :data:`JOURNAL_TTL` are dropped.
+- **Fetches.** A cold miss or a missing slice is fetched from the origin under a lock shared by the
+  workers (``fetch/``); a worker that waited on it reads the result from the sibling's disk tier
+  instead of fetching again (:mod:`edge.cache.siblings`).
 - **Metrics.** Each worker writes its counters to ``metrics/wN.json`` every second; ``/metrics`` on
   any worker answers the sum (the others' counters at most a second old).
 """
@@ -30,6 +33,7 @@ from typing import Any
 
 import orjson
 
+from edge.cache.siblings import Siblings
 from edge.metrics import Snapshot
 from mediaedge.settings import Settings
 
@@ -90,6 +94,11 @@ class WorkerGroup:
                 disk_cache_bytes=edge.disk_cache_bytes // self.count,
             ),
         )
+
+    def siblings(self, slice_bytes: int) -> Siblings:
+        """The fetch lock shared with the other workers and their disk tiers (:mod:`edge.cache.siblings`)."""
+        roots = [self.directory / f"w{slot}" for slot in range(self.count) if slot != self.slot]
+        return Siblings(self.directory / "fetch", roots, slice_bytes)
 
     async def start(self, apply: Callable[[dict[str, Any]], Awaitable[int]], snapshot: Callable[[], Snapshot]) -> None:
         """Apply the siblings' purges and publish this worker's metrics until :meth:`close`."""

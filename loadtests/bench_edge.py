@@ -2,16 +2,21 @@
 
     python -m loadtests.bench_edge [--duration 10] [--connections 50] [--rounds 3] [--server uvicorn|lean|both]
                                    [--memory-bytes 536870912] [--baseline CHECKOUT]
+                                   [--rss 300x1000,16x200] [--rss-duration 20] [--rss-only]
 
 Uploads a 1 KiB object (fetched one request at a time, and pipelined 16 deep), a 1 MiB segment and a
 100 MiB file as *signed* files, starts the edge on each chosen HTTP server (``edge.server``; both side
 by side by default), warms their caches through a signed JWT URL, then runs wrk against nginx
 (serving the origin's object directory) and against each edge, and prints req/s, MB/s and edge/nginx
-ratios, a row per server. Finally it holds 1,000 concurrent connections on each edge and reports its
-RSS against the configured cache budget. Not a test: numbers only. A last column runs a bare raw-ASGI
-app on uvicorn (:mod:`loadtests.bare_asgi`) with the same body on the same core: the ceiling of the
-HTTP server the edge runs on. Needs wrk and nginx (Debian: nginx-light wrk); without nginx only the
-edge is run.
+ratios, a row per server. Finally, per ``--rss`` case ``MiBxN`` (default ``300x1000``: a 300 MiB object,
+1,000 keep-alive connections), N wrk connections fetch that object whole for ``--rss-duration`` seconds
+on each edge while the edge's RSS (workers included, :func:`~loadtests._procs.rss_bytes`) is sampled
+five times a second; peak and median are printed against the cache budget + 100 MiB. wrk on one core
+reads far slower than the edge produces, so this is the slow-client case. ``--rss-only`` runs only that.
+
+Not a test: numbers only. A last column runs a bare raw-ASGI app on uvicorn (:mod:`loadtests.bare_asgi`)
+with the same body on the same core: the ceiling of the HTTP server the edge runs on. Needs wrk and
+nginx (Debian: nginx-light wrk); without nginx only the edge is run.
 """
 
 from __future__ import annotations
@@ -71,9 +76,9 @@ http {{
 """
 
 
-def wrk(url: str, duration: int, connections: int, script: str | None = None) -> tuple[float, float]:
+def wrk(url: str, duration: int, connections: int, script: str | None = None, timeout: int = 2) -> tuple[float, float]:
     """(requests/s, MB/s) from one wrk run pinned to the load core."""
-    cmd = ["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--latency"]
+    cmd = ["wrk", "-t1", f"-c{connections}", f"-d{duration}s", f"--timeout={timeout}s", "--latency"]
     if script:
         cmd += ["-s", script]
     out = subprocess.run(pinned([*cmd, url], LOAD_CORE), capture_output=True, text=True, check=True).stdout
@@ -173,6 +178,15 @@ def main() -> None:
         help="also run each edge from this checkout (rows SERVER@base), "
         "interleaved with the others: before/after under the same noise",
     )
+    ap.add_argument(
+        "--rss",
+        type=rss_cases,
+        default=[(300, 1000)],
+        help="memory cases, MiBxCONNECTIONS comma-separated: an object of that size fetched whole by that many "
+        "keep-alive connections while the edge's RSS is sampled (default 300x1000)",
+    )
+    ap.add_argument("--rss-duration", type=int, default=20, help="seconds per memory case")
+    ap.add_argument("--rss-only", action="store_true", help="only the memory cases (no nginx, no req/s table)")
     args = ap.parse_args()
     servers = ("uvicorn", "lean") if args.server == "both" else (args.server,)
     if not shutil.which("wrk"):
@@ -181,12 +195,18 @@ def main() -> None:
     budget = args.memory_bytes
     env = {"MEDIAEDGE_EDGE_MEMORY_CACHE_BYTES": str(budget)}
     with stack(tmp / "var", "origin", env=env) as s:
-        files = {
-            "1 KiB": os.urandom(1024),
-            "1 MiB segment": os.urandom(1024 * 1024),
-            "100 MiB file": os.urandom(100 * 1024 * 1024),
-        }
-        names = {"1 KiB": "small.bin", "1 MiB segment": "seg_001.bin", "100 MiB file": "movie.mp4"}
+        files: dict[str, bytes] = {}
+        names: dict[str, str] = {}
+        if not args.rss_only:
+            files |= {
+                "1 KiB": os.urandom(1024),
+                "1 MiB segment": os.urandom(1024 * 1024),
+                "100 MiB file": os.urandom(100 * 1024 * 1024),
+            }
+            names |= {"1 KiB": "small.bin", "1 MiB segment": "seg_001.bin", "100 MiB file": "movie.mp4"}
+        for mib, _ in args.rss:
+            files[f"{mib} MiB object"] = os.urandom(mib * 1024 * 1024)
+            names[f"{mib} MiB object"] = f"object-{mib}.mp4"
         edges = {server: start_edge(s, server, tmp / f"edge-cache-{server}") for server in servers}
         if args.baseline:
             edges |= {
@@ -217,85 +237,115 @@ def main() -> None:
                         )
                         assert r.status_code in (200, 206), r.text
 
-        nginx_port = free_port()
-        nginx = None
-        if shutil.which("nginx"):
-            conf = tmp / "nginx.conf"
-            # Stored objects are 0600 (atomic temp-file writes): nginx's worker must run as their owner.
-            user = "user root;" if os.geteuid() == 0 else ""
-            conf.write_text(NGINX_CONF.format(user=user, dir=tmp, port=nginx_port, root=tmp / "var" / "objects"))
-            nginx = subprocess.Popen(
-                pinned(["nginx", "-c", str(conf), "-p", str(tmp)], SERVER_CORE), stderr=subprocess.DEVNULL
-            )
-            wait_http(f"http://127.0.0.1:{nginx_port}/")
-        lua = tmp / "ranges.lua"
-        lua.write_text(RANGE_LUA.format(size=len(files["100 MiB file"]), span=1024 * 1024))
-        pipeline = tmp / "pipeline.lua"
-        pipeline.write_text(PIPELINE_LUA.format(depth=PIPELINE_DEPTH))
-        # (label, object, wrk script, target ratio)
-        cases = [
-            ("1 KiB", "1 KiB", None, "≥ 0.5"),
-            (f"1 KiB pipelined ×{PIPELINE_DEPTH}", "1 KiB", str(pipeline), "≥ 0.7"),
-            ("1 MiB segment", "1 MiB segment", None, "≥ 1.0"),
-            ("random 1 MiB ranges of 100 MiB", "100 MiB file", str(lua), "≥ 0.8"),
-        ]
-        nan = (float("nan"), float("nan"))
-        try:
-            print(
-                f"median of {args.rounds} interleaved {args.duration} s runs per server, {args.connections} connections"
-            )
-            print(
-                f"{'case':<32}{'server':<13}{'nginx req/s':>12}{'MB/s':>9}{'edge req/s':>12}{'MB/s':>9}{'ratio':>8}"
-                f"  target{'bare uvicorn req/s':>20}{'edge/bare':>10}"
-            )
-            for label, key, script, target in cases:
-                edge_path, path = paths[key]
-                runs: dict[str, list[tuple[float, float]]] = {name: [] for name in (*edges, "nginx", "bare")}
-                with contextlib.ExitStack() as bare_server:
-                    bare_url = None if script == str(lua) else bare_server.enter_context(bare_uvicorn(len(files[key])))
-                    for _ in range(args.rounds):  # interleaved: a noisy neighbour hits every server alike
-                        for server, edge in edges.items():
-                            runs[server].append(wrk(edge + edge_path, args.duration, args.connections, script))
-                        if nginx:
-                            nginx_url = f"http://127.0.0.1:{nginx_port}{path}"
-                            runs["nginx"].append(wrk(nginx_url, args.duration, args.connections, script))
-                        if bare_url:
-                            runs["bare"].append(wrk(bare_url, args.duration, args.connections, script))
-                ref, bare = (median_pair(runs[name]) if runs[name] else nan for name in ("nginx", "bare"))
-                for server in edges:
-                    edge_rps, edge_mbs = median_pair(runs[server])
-                    print(
-                        f"{label:<32}{server:<13}{ref[0]:>12.0f}{ref[1]:>9.0f}{edge_rps:>12.0f}{edge_mbs:>9.0f}"
-                        f"{edge_rps / ref[0]:>8.2f}  {target:<8}{bare[0]:>18.0f}{edge_rps / bare[0]:>10.2f}"
-                    )
-        finally:
-            if nginx:
-                nginx.terminate()
-                nginx.wait()
-
-        for server, edge in edges.items():
-            edge_pid = s.procs[f"edge-{server}"].pid
-            samples: list[int] = []
-            stop = threading.Event()
-
-            def sample(pid: int = edge_pid, into: list[int] = samples, done: threading.Event = stop) -> None:
-                while not done.wait(0.2):
-                    into.append(rss_bytes(pid))
-
-            sampler = threading.Thread(target=sample)
-            sampler.start()
-            started = time.monotonic()
-            wrk(edge + paths["1 MiB segment"][0], args.duration, 1000)
-            stop.set()
-            sampler.join()
-            peak = max(samples) if samples else rss_bytes(edge_pid)
-            print(
-                f"\n{server}: 1,000 connections for {time.monotonic() - started:.0f} s: edge RSS peak "
-                f"{peak / 2**20:.0f} MiB, median {statistics.median(samples or [peak]) / 2**20:.0f} MiB; budget "
-                f"{budget / 2**20:.0f} MiB + 100 MiB = {(budget + 100 * 2**20) / 2**20:.0f} MiB → "
-                f"{'within' if peak <= budget + 100 * 2**20 else 'OVER'}"
-            )
+        if not args.rss_only:
+            compare(args, tmp, files, paths, edges)
+        for mib, connections in args.rss:
+            for server, edge in edges.items():
+                rss_case(s, server, edge + paths[f"{mib} MiB object"][0], mib, connections, args.rss_duration, budget)
     shutil.rmtree(tmp, ignore_errors=True)
+
+
+def rss_cases(value: str) -> list[tuple[int, int]]:
+    """``"300x1000,16x200"`` → ``[(300, 1000), (16, 200)]`` (object MiB, connections)."""
+    cases = []
+    for case in value.split(","):
+        mib, _, connections = case.partition("x")
+        cases.append((int(mib), int(connections)))
+    return cases
+
+
+def rss_case(s: Stack, server: str, url: str, mib: int, connections: int, duration: int, budget: int) -> None:
+    """``connections`` wrk connections fetching ``url`` (an object of ``mib`` MiB) whole for ``duration``
+    seconds; prints the edge's RSS peak and median against the budget + 100 MiB."""
+    edge_pid = s.procs[f"edge-{server}"].pid
+    samples: list[int] = []
+    stop = threading.Event()
+
+    def sample() -> None:
+        while not stop.wait(0.2):
+            samples.append(rss_bytes(edge_pid))
+
+    idle = rss_bytes(edge_pid)
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    started = time.monotonic()
+    try:
+        _, mbs = wrk(url, duration, connections, timeout=duration + 10)
+    finally:
+        stop.set()
+        sampler.join()
+    peak = max(samples) if samples else rss_bytes(edge_pid)
+    limit = budget + 100 * 2**20
+    print(
+        f"{server}: {connections:,} connections fetching a {mib} MiB object for {time.monotonic() - started:.0f} s "
+        f"({mbs:.0f} MB/s): edge RSS before {idle / 2**20:.0f} MiB, peak {peak / 2**20:.0f} MiB, median "
+        f"{statistics.median(samples or [peak]) / 2**20:.0f} MiB; budget {budget / 2**20:.0f} MiB + 100 MiB = "
+        f"{limit / 2**20:.0f} MiB → {'within' if peak <= limit else 'OVER'}",
+        flush=True,
+    )
+
+
+def compare(
+    args: argparse.Namespace,
+    tmp: Path,
+    files: dict[str, bytes],
+    paths: dict[str, tuple[str, str]],
+    edges: dict[str, str],
+) -> None:
+    """The req/s table: each case on nginx and on every edge, interleaved, medians and ratios."""
+    nginx_port = free_port()
+    nginx = None
+    if shutil.which("nginx"):
+        conf = tmp / "nginx.conf"
+        # Stored objects are 0600 (atomic temp-file writes): nginx's worker must run as their owner.
+        user = "user root;" if os.geteuid() == 0 else ""
+        conf.write_text(NGINX_CONF.format(user=user, dir=tmp, port=nginx_port, root=tmp / "var" / "objects"))
+        nginx = subprocess.Popen(
+            pinned(["nginx", "-c", str(conf), "-p", str(tmp)], SERVER_CORE), stderr=subprocess.DEVNULL
+        )
+        wait_http(f"http://127.0.0.1:{nginx_port}/")
+    lua = tmp / "ranges.lua"
+    lua.write_text(RANGE_LUA.format(size=len(files["100 MiB file"]), span=1024 * 1024))
+    pipeline = tmp / "pipeline.lua"
+    pipeline.write_text(PIPELINE_LUA.format(depth=PIPELINE_DEPTH))
+    # (label, object, wrk script, target ratio)
+    cases = [
+        ("1 KiB", "1 KiB", None, "≥ 0.5"),
+        (f"1 KiB pipelined ×{PIPELINE_DEPTH}", "1 KiB", str(pipeline), "≥ 0.7"),
+        ("1 MiB segment", "1 MiB segment", None, "≥ 1.0"),
+        ("random 1 MiB ranges of 100 MiB", "100 MiB file", str(lua), "≥ 0.8"),
+    ]
+    nan = (float("nan"), float("nan"))
+    try:
+        print(f"median of {args.rounds} interleaved {args.duration} s runs per server, {args.connections} connections")
+        print(
+            f"{'case':<32}{'server':<13}{'nginx req/s':>12}{'MB/s':>9}{'edge req/s':>12}{'MB/s':>9}{'ratio':>8}"
+            f"  target{'bare uvicorn req/s':>20}{'edge/bare':>10}"
+        )
+        for label, key, script, target in cases:
+            edge_path, path = paths[key]
+            runs: dict[str, list[tuple[float, float]]] = {name: [] for name in (*edges, "nginx", "bare")}
+            with contextlib.ExitStack() as bare_server:
+                bare_url = None if script == str(lua) else bare_server.enter_context(bare_uvicorn(len(files[key])))
+                for _ in range(args.rounds):  # interleaved: a noisy neighbour hits every server alike
+                    for server, edge in edges.items():
+                        runs[server].append(wrk(edge + edge_path, args.duration, args.connections, script))
+                    if nginx:
+                        nginx_url = f"http://127.0.0.1:{nginx_port}{path}"
+                        runs["nginx"].append(wrk(nginx_url, args.duration, args.connections, script))
+                    if bare_url:
+                        runs["bare"].append(wrk(bare_url, args.duration, args.connections, script))
+            ref, bare = (median_pair(runs[name]) if runs[name] else nan for name in ("nginx", "bare"))
+            for server in edges:
+                edge_rps, edge_mbs = median_pair(runs[server])
+                print(
+                    f"{label:<32}{server:<13}{ref[0]:>12.0f}{ref[1]:>9.0f}{edge_rps:>12.0f}{edge_mbs:>9.0f}"
+                    f"{edge_rps / ref[0]:>8.2f}  {target:<8}{bare[0]:>18.0f}{edge_rps / bare[0]:>10.2f}"
+                )
+    finally:
+        if nginx:
+            nginx.terminate()
+            nginx.wait()
 
 
 if __name__ == "__main__":

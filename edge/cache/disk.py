@@ -57,6 +57,13 @@ class DiskTier:
     def bytes_used(self) -> int:
         return self._used
 
+    @property
+    def max_bytes(self) -> int:
+        return self._max
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
     async def open(self) -> None:
         """Open the index, reconcile it with the directory, and trim to the budget."""
         for row in await run_sync(self._load):

@@ -30,9 +30,9 @@ class CacheFront:
         self.store = store
         self.stats = store.stats
         self.start, self.close, self.join = store.start, store.close, store.join
-        self.read, self.read_fast = store.read, store.read_fast  # the hot path: no extra call
+        self.read, self.read_fast, self.read_held = store.read, store.read_fast, store.read_held  # no extra call
         self.open_fast = store.open_fast
-        self.histogram, self.bytes_cached = store.histogram, store.bytes_cached
+        self.histogram, self.bytes_cached, self.tiers = store.histogram, store.bytes_cached, store.tiers
         self._clock = clock
         self._lookups: SingleFlight[str, Answer[LookupResult]] = SingleFlight(store.tasks, closed)
 

@@ -122,3 +122,19 @@ class DiskIndex:
         """Forget metas of objects that no longer have a slice on disk (keeps the table bounded)."""
         with self._transaction() as db:
             db.execute("DELETE FROM objects WHERE key NOT IN (SELECT DISTINCT key FROM slices)")
+
+
+def read_meta(path: Path, key: str) -> ObjectMeta | None:
+    """The meta another process's index at ``path`` records for ``key``, read-only; None if there is
+    none, or the index cannot be read (missing, busy, being replaced)."""
+    if not path.exists():
+        return None
+    try:
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=1.0)
+        try:
+            row = db.execute("SELECT meta FROM objects WHERE key = ?", (key,)).fetchone()
+        finally:
+            db.close()
+        return None if row is None else ObjectMeta.from_dict(orjson.loads(row[0]))
+    except (sqlite3.Error, orjson.JSONDecodeError, KeyError, TypeError):
+        return None

@@ -20,6 +20,7 @@ from edge.cache.errors import ObjectNotFound, OriginError
 from edge.cache.front import CacheFront, LookupResult
 from edge.cache.meta import ObjectMeta, freshness_lifetime
 from edge.cache.origin import OriginClient, OriginResponse
+from edge.cache.siblings import Siblings
 from edge.cache.store import SliceStore, matcher
 from edge.singleflight import Answer
 from mediaedge.errors import HTTPError
@@ -36,19 +37,32 @@ NOT_FOUND_TTL = 5.0  # seconds a 404 from the origin is remembered
 
 class EdgeCache(CacheFront):
     """The origin's objects through a :class:`~edge.cache.store.SliceStore` over ``origin`` (which it
-    owns: :meth:`close` closes it). ``clock`` (wall-clock seconds) is for tests."""
+    owns: :meth:`close` closes it). ``clock`` (wall-clock seconds) is for tests; ``govern`` keeps the
+    process within its memory budget (:mod:`edge.cache.budget`: a server process's one cache);
+    ``siblings`` (worker processes) makes a cold miss reach the origin once per edge: a worker that
+    waited on a sibling's fetch of the same object takes that sibling's result (:mod:`edge.cache.siblings`)."""
 
-    def __init__(self, settings: EdgeSettings, origin: OriginClient, *, clock: Callable[[], float] = time.time) -> None:
-        super().__init__(SliceStore(settings, origin), clock)
+    def __init__(
+        self,
+        settings: EdgeSettings,
+        origin: OriginClient,
+        *,
+        clock: Callable[[], float] = time.time,
+        govern: bool = False,
+        siblings: Siblings | None = None,
+    ) -> None:
+        super().__init__(SliceStore(settings, origin, govern, siblings), clock)
+        self._siblings = siblings
         self._origin = origin
         self._ttl = float(settings.object_ttl)
         self._not_found: TTLCache[str, bool] = TTLCache(NOT_FOUND_ENTRIES, NOT_FOUND_TTL, timer=clock)
 
     async def lookup(self, key: str) -> LookupResult:
         """The meta of ``key`` and how it was obtained: ``"hit"`` (fresh, no I/O), ``"miss"``
-        (fetched), ``"revalidated"`` (origin confirmed the cached version) or ``"stale"`` (origin
-        failing, cached meta served). Raises :class:`ObjectNotFound`, :class:`OriginError`, or
-        :class:`~mediaedge.keys.InvalidKey` for a key that is not a valid object key."""
+        (fetched), ``"revalidated"`` (origin confirmed the cached version), ``"stale"`` (origin
+        failing, cached meta served) or ``"sibling"`` (a sibling worker's fetch, waited for).
+        Raises :class:`ObjectNotFound`, :class:`OriginError`, or :class:`~mediaedge.keys.InvalidKey`
+        for a key that is not a valid object key."""
         meta = self.store.meta(key)
         if meta is not None and self._is_fresh(meta):
             self.stats["lookup.hit"] += 1
@@ -94,7 +108,16 @@ class EdgeCache(CacheFront):
                         self.store.remember(cached, mark)
                         answer.settle((cached, "hit"))
                         return
-                await self._ask_origin(key, cached, answer, mark)
+                if cached is not None or self._siblings is None:
+                    await self._ask_origin(key, cached, answer, mark)
+                    return
+                async with self._siblings.fetching(f"meta\0{key}") as waited:
+                    found = await self._siblings.meta(key) if waited else None
+                    if found is not None and self._is_fresh(found):  # what the sibling just fetched
+                        await self.store.keep(found, mark)
+                        answer.settle((found, "sibling"))
+                        return
+                    await self._ask_origin(key, cached, answer, mark)
             except HTTPError as exc:
                 answer.fail(exc)
             except Exception:

@@ -21,6 +21,9 @@ COUNTERS = (
     "origin.error",
     "coalesced",
     "bytes_from_origin",
+    # worker processes only (edge.cache.siblings): a slice or a meta a sibling worker had fetched
+    "sibling.hit",
+    "lookup.sibling",
     # object lookups, per request, by the status lookup() returned
     "lookup.hit",
     "lookup.miss",

@@ -20,12 +20,14 @@ from typing import BinaryIO
 
 from cachetools import LRUCache
 
+from edge.cache.budget import Governor
 from edge.cache.disk import DiskTier
 from edge.cache.droplog import Drop, DropLog
 from edge.cache.errors import ObjectChanged, ObjectNotFound, OriginError
 from edge.cache.memory import MemoryTier
 from edge.cache.meta import ObjectMeta
 from edge.cache.origin import OriginClient, OriginResponse, UpstreamClient
+from edge.cache.siblings import Siblings
 from edge.cache.slices import SliceId, slice_count, slice_span, spans
 from edge.cache.stats import Histogram, LatencyHistogram, new_counters
 from edge.singleflight import SingleFlight, Stream, Tasks
@@ -37,6 +39,8 @@ __all__ = ["SliceStore", "matcher"]
 log = logging.getLogger("mediaedge.edge.cache")
 
 META_ENTRIES = 100_000  # metas kept in memory (a few hundred bytes each)
+#: Bytes a read holds without I/O: one slice's bytes, or the tier's slices' views in order (no copy).
+Held = bytes | tuple[memoryview, ...]
 
 
 def matcher(key: str, prefix: bool) -> Callable[[str], bool]:
@@ -57,12 +61,23 @@ def _combinable(meta: ObjectMeta) -> bool:
 
 class SliceStore:
     """Memory tier, disk tier (when ``disk_cache_dir`` and ``disk_cache_bytes`` are set) and ``origin``,
-    which it owns (:meth:`close` closes it)."""
+    which it owns (:meth:`close` closes it). With ``govern`` the memory tier shrinks to keep the whole
+    process within its budget (:mod:`edge.cache.budget`; the default zone's store, one per process);
+    with ``siblings`` (worker processes) a slice missing here is fetched once per edge
+    (:mod:`edge.cache.siblings`)."""
 
-    def __init__(self, settings: EdgeSettings, origin: OriginClient | UpstreamClient) -> None:
+    def __init__(
+        self,
+        settings: EdgeSettings,
+        origin: OriginClient | UpstreamClient,
+        govern: bool = False,
+        siblings: Siblings | None = None,
+    ) -> None:
         self.origin = origin
+        self.siblings = siblings
         self.slice = settings.slice_bytes
         self.memory = MemoryTier(settings.memory_cache_bytes)
+        self.governor = Governor(self.memory) if govern else None
         self.disk = (
             DiskTier(Path(settings.disk_cache_dir), settings.disk_cache_bytes, settings.slice_bytes)
             if settings.disk_cache_dir and settings.disk_cache_bytes > 0
@@ -79,6 +94,8 @@ class SliceStore:
         """Open the disk tier (index, reconciliation with the directory)."""
         if self.disk is not None:
             await self.disk.open()
+        if self.governor is not None:
+            self.tasks.spawn(self.governor.run())
 
     async def close(self) -> None:
         """Stop fetches under way (their readers get :class:`OriginError`), close disk and origin."""
@@ -98,6 +115,23 @@ class SliceStore:
     def bytes_cached(self) -> dict[str, int]:
         """Bytes held per tier, for gauges: ``{"memory": ..., "disk": ...}`` (disk counts file sizes)."""
         return {"memory": self.memory.bytes_used, "disk": self.disk.bytes_used if self.disk else 0}
+
+    def tiers(self) -> dict[str, dict[str, int]]:
+        """Per tier its bytes, slices (entries) and byte limit now, for gauges; with a governor also the
+        process's resident set last measured (``{"process": {"bytes": ...}}``)."""
+        memory = self.memory
+        tiers = {"memory": {"bytes": memory.bytes_used, "entries": len(memory), "limit": memory.limit}}
+        if self.disk is not None:
+            tiers["disk"] = {"bytes": self.disk.bytes_used, "entries": len(self.disk), "limit": self.disk.max_bytes}
+        if self.governor is not None and self.governor.rss:
+            tiers["process"] = {"bytes": self.governor.rss}
+        return tiers
+
+    def _promote(self, sid: SliceId, data: bytes) -> None:
+        """Keep a slice in memory (after a fill): the governor measures first, what the fill holds included."""
+        if self.governor is not None:
+            self.governor.maybe_check()
+        self.memory.put(sid, data)
 
     # -- metas ----------------------------------------------------------------------------------
 
@@ -196,7 +230,7 @@ class SliceStore:
         data = stream.data()
         keep = not self._drops.overtaken(mark, meta.key, meta.etag)
         if keep:
-            self.memory.put((meta.key, meta.etag, index), data)
+            self._promote((meta.key, meta.etag, index), data)
         stream.finish()
         if keep and self.disk is not None and (meta.http is None or meta.http.stored):
             await self.disk.put(meta, index, data)
@@ -228,7 +262,7 @@ class SliceStore:
                             data, buf = bytes(buf), bytearray()
                             keep = not self._drops.overtaken(mark, meta.key, meta.etag)
                             if keep:
-                                self.memory.put((meta.key, meta.etag, index), data)
+                                self._promote((meta.key, meta.etag, index), data)
                             streams[index].finish()
                             if keep and disk is not None:
                                 await disk.put(meta, index, data)
@@ -252,7 +286,7 @@ class SliceStore:
             data = self.memory.get((meta.key, meta.etag, index))
             if data is not None:
                 self.stats["memory.hit"] += 1
-                yield data[lo:hi]
+                yield data if lo == 0 and hi == len(data) else memoryview(data)[lo:hi]  # type: ignore[misc]
                 continue
             self.stats["memory.miss"] += 1
             pos = 0
@@ -264,7 +298,15 @@ class SliceStore:
                     break
 
     def read_fast(self, meta: ObjectMeta, start: int, end: int) -> bytes | None:
-        """Bytes ``[start, end]`` if every slice they need is in memory, else ``None``. No I/O."""
+        """Bytes ``[start, end]`` if every slice they need is in memory, else ``None``. No I/O.
+        Several slices are joined into a copy: answers use :meth:`read_held`."""
+        held = self.read_held(meta, start, end)
+        return held if held is None or isinstance(held, bytes) else b"".join(held)
+
+    def read_held(self, meta: ObjectMeta, start: int, end: int) -> Held | None:
+        """Bytes ``[start, end]`` as the memory tier holds them, if every slice they need is there, else
+        ``None``. No I/O, and no copy of more than one slice's part: within one slice its bytes (the
+        slice itself when the range is all of it), across slices a view of each in order."""
         if not 0 <= start <= end < meta.size:
             return None
         size = self.slice
@@ -274,15 +316,15 @@ class SliceStore:
             if data is None:
                 return None
             self.stats["memory.hit"] += 1
-            return data[start - index * size : end - index * size + 1]
+            return data[start - index * size : end - index * size + 1]  # the very slice when whole
         parts = []
         for index, lo, hi in spans(start, end, size):
             data = self.memory.get((meta.key, meta.etag, index))
             if data is None:
                 return None
-            parts.append(memoryview(data)[lo:hi])  # views: the join below is the only copy
+            parts.append(memoryview(data)[lo:hi])
         self.stats["memory.hit"] += len(parts)
-        return b"".join(parts)
+        return tuple(parts)
 
     def open_fast(self, meta: ObjectMeta, start: int, end: int) -> list[tuple[BinaryIO, int, int]] | None:
         """For a zero-copy send of bytes ``[start, end]``: per slice, its open disk file, the offset
@@ -325,25 +367,41 @@ class SliceStore:
                     data = await self.disk.get(sid, last - first + 1)
                     self.stats["disk.miss" if data is None else "disk.hit"] += 1
                     if data is not None:
-                        if not self._drops.overtaken(mark, meta.key, meta.etag):
-                            self.memory.put(sid, data)  # promote
-                        stream.feed(data)
-                        stream.finish()
+                        self._filled(meta, sid, data, stream, mark)
                         return
-                extra = dict(meta.http.vary) if meta.http is not None else None
-                async with self.origin.open(
-                    meta.key, byte_range=(first, last), if_match=meta.etag, headers=extra
-                ) as resp:
-                    self.latency.observe(resp.elapsed)
-                    if resp.status == 404:
-                        await self.drop(meta.key)
-                        raise ObjectNotFound()
-                    if resp.status == 412 or (resp.status in (200, 206) and resp.etag != meta.etag):
-                        await self.drop(meta.key)
-                        raise ObjectChanged()
-                    if not self.is_slice_body(resp, meta, index):
-                        raise OriginError(f"Origin answered {resp.status} for bytes {first}-{last}")
-                    await self.pump(meta, index, resp, stream, mark)
+                if self.siblings is None:
+                    await self._fetch(meta, index, stream, mark)
+                    return
+                async with self.siblings.fetching(f"slice\0{sid[0]}\0{sid[1]}\0{self.slice}\0{index}"):
+                    data = await self.siblings.slice(sid, last - first + 1)  # a sibling fetched it already
+                    if data is not None:
+                        self.stats["sibling.hit"] += 1
+                        self._filled(meta, sid, data, stream, mark)
+                        return
+                    await self._fetch(meta, index, stream, mark)
+
+    def _filled(self, meta: ObjectMeta, sid: SliceId, data: bytes, stream: Stream, mark: int) -> None:
+        """A slice read whole from a disk tier: into memory unless overtaken by a drop, and to its readers."""
+        if not self._drops.overtaken(mark, meta.key, meta.etag):
+            self._promote(sid, data)
+        stream.feed(data)
+        stream.finish()
+
+    async def _fetch(self, meta: ObjectMeta, index: int, stream: Stream, mark: int) -> None:
+        """Slice ``index`` of exactly ``meta``'s version from the origin, into ``stream`` and the tiers."""
+        first, last = slice_span(meta.size, self.slice, index)
+        extra = dict(meta.http.vary) if meta.http is not None else None
+        async with self.origin.open(meta.key, byte_range=(first, last), if_match=meta.etag, headers=extra) as resp:
+            self.latency.observe(resp.elapsed)
+            if resp.status == 404:
+                await self.drop(meta.key)
+                raise ObjectNotFound()
+            if resp.status == 412 or (resp.status in (200, 206) and resp.etag != meta.etag):
+                await self.drop(meta.key)
+                raise ObjectChanged()
+            if not self.is_slice_body(resp, meta, index):
+                raise OriginError(f"Origin answered {resp.status} for bytes {first}-{last}")
+            await self.pump(meta, index, resp, stream, mark)
 
     # -- invalidation ---------------------------------------------------------------------------
 

@@ -59,6 +59,19 @@ def running_edge(
 ) -> Iterator[str]:
     """An edge process in front of ``origin`` (sharing its data dir, so its edge secret) on a free
     port, with the extra settings ``env``; yields its base URL once it is healthy, then stops it."""
+    with running_edge_process(origin, env, log, scheme, verify) as (url, _):
+        yield url
+
+
+@contextlib.contextmanager
+def running_edge_process(
+    origin: OriginProcess,
+    env: dict[str, str],
+    log: Path,
+    scheme: str = "http",
+    verify: ssl.SSLContext | bool = True,
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """:func:`running_edge`, yielding the process too."""
     port = free_port()
     proc = start_mediaedge(
         ["edge"],
@@ -74,7 +87,7 @@ def running_edge(
     url = f"{scheme}://127.0.0.1:{port}"
     try:
         wait_healthy(url, proc, log, verify=verify)
-        yield url
+        yield url, proc
     finally:
         proc.terminate()
         proc.wait(timeout=20)

@@ -130,6 +130,12 @@ class FakeCache:
     def read_fast(self, meta: ObjectMeta, start: int, end: int) -> bytes | None:
         return self._bytes(meta, start, end) if self.fast else None
 
+    read_held = read_fast
+
+    def tiers(self) -> dict[str, dict[str, int]]:
+        held = sum(len(data) for _, data in self.objects.values())
+        return {"memory": {"bytes": held, "entries": len(self.objects), "limit": 1 << 30}}
+
     def open_fast(self, meta: ObjectMeta, start: int, end: int) -> None:
         return None  # no disk tier
 

@@ -186,7 +186,7 @@ def test_run_edge_passes_settings_to_workers(settings: Settings, monkeypatch: py
         False,
     )
     built: list[Settings] = []
-    monkeypatch.setattr(server, "create_app", lambda s: built.append(s) or "app")
+    monkeypatch.setattr(server, "create_app", lambda s, **_: built.append(s) or "app")
     monkeypatch.setattr(server, "die_with_parent", lambda: None)  # this is no worker process
     assert server.app_from_env() == "app"
     assert built == [tuned]  # what every worker process rebuilds
