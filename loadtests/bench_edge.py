@@ -76,12 +76,20 @@ http {{
 """
 
 
-def wrk(url: str, duration: int, connections: int, script: str | None = None, timeout: int = 2) -> tuple[float, float]:
-    """(requests/s, MB/s) from one wrk run pinned to the load core."""
-    cmd = ["wrk", "-t1", f"-c{connections}", f"-d{duration}s", f"--timeout={timeout}s", "--latency"]
+def wrk(
+    url: str,
+    duration: int,
+    connections: int,
+    script: str | None = None,
+    timeout: int = 2,
+    threads: int = 1,
+    core: int | None = LOAD_CORE,
+) -> tuple[float, float]:
+    """(requests/s, MB/s) from one wrk run pinned to ``core`` (the load core; None: unpinned)."""
+    cmd = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", f"--timeout={timeout}s", "--latency"]
     if script:
         cmd += ["-s", script]
-    out = subprocess.run(pinned([*cmd, url], LOAD_CORE), capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(pinned([*cmd, url], core), capture_output=True, text=True, check=True).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     value, unit = re.search(r"Transfer/sec:\s+([\d.]+)(\w+)", out).groups()  # type: ignore[union-attr]
     scale = {"B": 1e-6, "KB": 1024 / 1e6, "MB": 1024**2 / 1e6, "GB": 1024**3 / 1e6}[unit]
@@ -129,10 +137,12 @@ def start_edge(
     checkout: Path | None = None,
     extra: dict[str, str] | None = None,
     verify: ssl.SSLContext | None = None,
+    core: int | None = SERVER_CORE,
 ) -> str:
-    """An edge on ``server`` (its own port and disk cache) pinned to the server core, run from
-    ``checkout`` (another copy of mediaedge) if given, with the ``extra`` settings (over TLS: pass the
-    ``verify`` context that trusts its certificate); its base URL. Stopped with the stack."""
+    """An edge on ``server`` (its own port and disk cache) pinned to ``core`` (the server core; None:
+    unpinned), run from ``checkout`` (another copy of mediaedge) if given, with the ``extra`` settings
+    (over TLS: pass the ``verify`` context that trusts its certificate); its base URL. Stopped with the
+    stack."""
     port = free_port()
     env = {
         **s.env,
@@ -144,7 +154,7 @@ def start_edge(
     if checkout is not None:
         env["PYTHONPATH"] = str(checkout)
     s.procs[f"edge-{name or server}"] = subprocess.Popen(
-        pinned([sys.executable, "-m", "mediaedge", "edge"], SERVER_CORE),
+        pinned([sys.executable, "-m", "mediaedge", "edge"], core),
         cwd=checkout,
         env=env,
         stdout=subprocess.DEVNULL,
@@ -153,6 +163,32 @@ def start_edge(
     url = f"{'https' if verify else 'http'}://127.0.0.1:{port}"
     wait_http(f"{url}/healthz", verify=verify or True)
     return url
+
+
+def upload_signed(client: httpx.Client, s: Stack, name: str, data: bytes) -> tuple[str, str]:
+    """Upload ``data`` as ``name``, a file that requires a signed URL; (the signed path on an edge with
+    its JWT, the object's path under the origin's object directory)."""
+    up = client.post(
+        f"{s.origin}/upload/direct-upload",
+        headers=s.headers,
+        files={"file": (name, data)},
+        data={"userId": "bench", "requireSignedUrl": "true"},
+    ).json()
+    signed = urlsplit(
+        client.post(f"{s.origin}/auth/url-token", headers=s.headers, json={"url": up["url"], "expiresIn": "1h"}).json()[
+            "url"
+        ]
+    )
+    return (f"{signed.path}?{signed.query}" if signed.query else signed.path, f"/{up['key']}")
+
+
+def warm(client: httpx.Client, url: str, size: int, times: int = 1) -> None:
+    """Fetch every 1 MiB slice of the ``size``-byte object at ``url`` ``times`` times, so it is cached
+    (with several workers, over fresh connections each time: the kernel picks the worker)."""
+    for _ in range(times):
+        for start in range(0, size, 1024 * 1024):
+            r = client.get(url, headers={"Range": f"bytes={start}-{start + 1024 * 1024 - 1}", "Connection": "close"})
+            assert r.status_code in (200, 206), r.text
 
 
 def median_pair(runs: list[tuple[float, float]]) -> tuple[float, float]:
@@ -218,24 +254,9 @@ def main() -> None:
         paths: dict[str, tuple[str, str]] = {}  # label → (signed edge path, object path)
         with httpx.Client(timeout=120) as client:
             for label, data in files.items():
-                up = client.post(
-                    f"{s.origin}/upload/direct-upload",
-                    headers=s.headers,
-                    files={"file": (names[label], data)},
-                    data={"userId": "bench", "requireSignedUrl": "true"},
-                ).json()
-                signed = urlsplit(
-                    client.post(
-                        f"{s.origin}/auth/url-token", headers=s.headers, json={"url": up["url"], "expiresIn": "1h"}
-                    ).json()["url"]
-                )
-                paths[label] = (f"{signed.path}?{signed.query}" if signed.query else signed.path, f"/{up['key']}")
+                paths[label] = upload_signed(client, s, names[label], data)
                 for edge in edges.values():
-                    for start in range(0, len(data), 1024 * 1024):  # warm every slice
-                        r = client.get(
-                            edge + paths[label][0], headers={"Range": f"bytes={start}-{start + 1024 * 1024 - 1}"}
-                        )
-                        assert r.status_code in (200, 206), r.text
+                    warm(client, edge + paths[label][0], len(data))
 
         if not args.rss_only:
             compare(args, tmp, files, paths, edges)
