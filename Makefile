@@ -39,9 +39,11 @@ lint: install
 loadtest: install
 	$(BIN)/python -m loadtests.run $(LOADTEST_ARGS)
 
-# Edge vs nginx on this machine (needs nginx and wrk: apt-get install nginx-light wrk), then HTTP/3 beside HTTPS/1.1.
+# Edge vs nginx on this machine (needs nginx and wrk: apt-get install nginx-light wrk), one edge worker vs two,
+# then HTTP/3 beside HTTPS/1.1.
 bench: install
 	$(BIN)/python -m loadtests.bench_edge
+	$(BIN)/python -m loadtests.bench_edge_workers
 	$(BIN)/python -m loadtests.bench_http3
 
 clean:

@@ -10,9 +10,14 @@ unpinned on the same cores as the edges (2 threads, 64 keep-alive connections), 
 object from each edge in turn, ``--rounds`` interleaved runs of ``--duration`` seconds, so a noisy
 neighbour hits both alike. Prints the median req/s of each, their ratio (target ≥ 1.7 on a 2-core
 machine), each worker's share of the two-worker edge's requests (from the counters every worker
-publishes under ``metrics/`` of its disk cache: a ratio means little if one worker took everything)
-and the load average before and after. ``--baseline`` also runs both from another checkout of
-mediaedge, interleaved (before/after under the same noise).
+publishes under ``metrics/`` of its disk cache: a ratio means little if one worker took everything),
+the load average before and after, and the CPU time per request of the edge (its processes) and of
+wrk (medians of the runs). Those give the ratio's ceiling when the edge and wrk have the two cores to
+themselves: one worker is bound by one core, ``1 / edge``; two workers share both cores with wrk,
+``2 / (edge + wrk)``; the ratio cannot exceed ``2 × edge / (edge + wrk)``. On a machine shared with
+other load the measured ratio also depends on how much CPU the neighbours leave to one process
+against three. ``--baseline`` also runs both from another checkout of mediaedge, interleaved
+(before/after under the same noise).
 
 Not a test: numbers only. Needs wrk.
 """
@@ -21,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import statistics
 import tempfile
@@ -31,7 +37,7 @@ import httpx
 import orjson
 
 from edge.workers import METRICS_INTERVAL
-from loadtests._procs import Stack, stack
+from loadtests._procs import Stack, cpu_seconds, stack
 from loadtests.bench_edge import start_edge, upload_signed, warm, wrk
 
 WARM_SECONDS = 2  # one short wrk run per edge before the rounds: every worker's memory tier and fast path
@@ -53,6 +59,17 @@ def published(cache_dir: Path) -> dict[str, int]:
     """:func:`served` once every worker has published since the last request."""
     time.sleep(2 * METRICS_INTERVAL)
     return served(cache_dir)
+
+
+def children_cpu() -> float:
+    """User + system CPU seconds of this process's finished children (the wrk runs)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def cost(runs: list[tuple[float, float]]) -> tuple[float, float]:
+    """Median (edge, wrk) CPU µs per request of several runs."""
+    return statistics.median(e for e, _ in runs) * 1e6, statistics.median(w for _, w in runs) * 1e6
 
 
 def listed(runs: list[float]) -> str:
@@ -108,9 +125,15 @@ def run(s: Stack, tmp: Path, args: argparse.Namespace) -> None:
         flush=True,
     )
     runs: dict[str, list[float]] = {name: [] for name in edges}
+    costs: dict[str, list[tuple[float, float]]] = {name: [] for name in edges}  # (edge, wrk) CPU s per request
     for _ in range(args.rounds):  # interleaved: a noisy neighbour hits every edge alike
         for name, (url, _) in edges.items():
-            runs[name].append(wrk(url + path, args.duration, args.connections, threads=args.threads, core=None)[0])
+            pid = s.procs[f"edge-{name}"].pid
+            edge_cpu, wrk_cpu = cpu_seconds(pid), children_cpu()
+            rps = wrk(url + path, args.duration, args.connections, threads=args.threads, core=None)[0]
+            requests = rps * args.duration
+            costs[name].append(((cpu_seconds(pid) - edge_cpu) / requests, (children_cpu() - wrk_cpu) / requests))
+            runs[name].append(rps)
     after = {name: published(cache) for name, (_, cache) in edges.items()}
     for suffix in checkouts:
         one, two = (statistics.median(runs[f"{n}{suffix}"]) for n in (1, 2))
@@ -123,6 +146,12 @@ def run(s: Stack, tmp: Path, args: argparse.Namespace) -> None:
             f"per-worker share: {shares}"
         )
         print(f"ratio{suffix:<17} {two / one:>10.2f}  target ≥ 1.7")
+        (edge_us, wrk_us), (edge2_us, wrk2_us) = (cost(costs[f"{n}{suffix}"]) for n in (1, 2))
+        print(
+            f"CPU per request: edge {edge_us:.1f} µs with one worker, {edge2_us:.1f} µs with two (supervisor "
+            f"included); wrk {wrk_us:.1f} µs, {wrk2_us:.1f} µs → with the machine to themselves at most "
+            f"{2 * edge_us / (edge_us + wrk_us):.2f}× (two cores for edge + wrk against one core for one worker)"
+        )
     print(f"load average after {load()}", flush=True)
 
 
