@@ -56,6 +56,11 @@ QUERIES: dict[str, dict[str, Any]] = {
     "tag filter": {"tags": ["tag7"]},
     "metadata filter": {"metadata": {"genre": "g3"}},
     "search": {"search": "lesson 4242"},
+    "broad tag (all match)": {"tags": ["course"]},
+    "tag + done, by title": {"tags": ["tag7"], "status": "done", "sort_by": "title", "order_by": "asc"},
+    "metadata, largest": {"metadata": {"genre": "g3"}, "sort_by": "size"},
+    "short search": {"search": "7"},
+    "short search, none": {"search": "qz"},
 }
 
 
@@ -241,7 +246,7 @@ def bench_list(videos: int, backends: list[str], rounds: int) -> None:
         print(f"  {backend}:")
         for name, (median, p95, cpu, total) in results.items():
             print(
-                f"    {name:18} median {median:6.1f} ms  p95 {p95:6.1f} ms  origin CPU {cpu:6.1f} ms  (total {total})"
+                f"    {name:22} median {median:6.1f} ms  p95 {p95:6.1f} ms  origin CPU {cpu:6.1f} ms  (total {total})"
             )
 
 
