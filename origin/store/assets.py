@@ -215,29 +215,58 @@ class AssetRepository:
         if sort not in SORTABLE:
             raise ValueError(f"cannot sort by {sort!r}")
         scope = (tenant_id, kinds, statuses, include_deleted)
-        narrowed = self._narrowed(scope, search, folder)
+        short = bool(search) and len(search or "") < TRIGRAM
+        window = await self._short_search_window(scope) if short else None
+        narrowed = self._narrowed(search, folder, window)
         page = (sort, descending, min(limit, MAX_PAGE), offset, after)
         if (tags or metadata) and sort in CARRIED_SORTS:
             counted, listed = self._by_terms(scope, narrowed, tags or [], metadata or {}, *page)
         else:
-            counted, listed = self._by_assets(scope, narrowed, tags or [], metadata or {}, *page)
+            # SQLite would walk a sort's own index through every asset to find a short term's few
+            # matches in the window: it reads the window in creation order and sorts its matches
+            unindexed = short and self.db.dialect == "sqlite"
+            counted, listed = self._by_assets(scope, narrowed, tags or [], metadata or {}, *page, unindexed)
         total = int((await self.db.execute(counted)).scalar_one())
         return ASSETS.all(await self.db.execute(listed)), total
 
     def _narrowed(
-        self, scope: Scope, search: str | None, folder: str | list[str] | None
+        self, search: str | None, folder: str | list[str] | None, window: float | None
     ) -> list[sa.ColumnElement[bool]]:
-        """The folder and search conditions of a listing, on ``assets``."""
+        """The folder and search conditions of a listing, on ``assets`` (``window``: see
+        :meth:`_short_search_window`)."""
         where: list[sa.ColumnElement[bool]] = []
         if isinstance(folder, list):
             where.append(assets.c.folder.in_(folder))
         elif folder is not None:
             where.append(assets.c.folder == folder)
         if search and len(search) < TRIGRAM:
-            where += self._short_matches(scope, search)
+            if window is not None:
+                where.append(assets.c.created_at >= window)
+            pattern = f"%{search.lower()}%"
+            searched = SEARCHED if self.db.dialect == "postgresql" else SEARCHED_RAW
+            where.append(sa.or_(*(expression.like(pattern) for expression in searched)))
         elif search:
             where.append(self._matches(search))
         return where
+
+    async def _short_search_window(self, scope: Scope) -> float | None:
+        """Where a search term of one or two characters is looked for, as the creation time of the
+        oldest asset looked at (None: all of them).
+
+        No trigram index can look such a term up, so it is matched (as :meth:`_matches` does) in
+        the tenant's :data:`SHORT_SEARCH_WINDOW` newest assets of the listing's kinds and statuses
+        only: the count and the page read at most that many rows, instead of every row of the
+        search index (SQLite) or every asset of the tenant. On SQLite such a term folds ASCII case
+        only (LIKE's)."""
+        statement = (
+            sa.select(assets.c.created_at)
+            .where(*self._scope(assets, *scope))
+            .order_by(assets.c.created_at.desc())
+            .limit(1)
+            .offset(SHORT_SEARCH_WINDOW - 1)
+        )
+        found = (await self.db.execute(statement)).scalar()
+        return None if found is None else float(found)
 
     def _by_assets(
         self,
@@ -250,9 +279,11 @@ class AssetRepository:
         limit: int,
         offset: int,
         after: str | None,
+        unindexed: bool = False,
     ) -> tuple[sa.Select[Any], sa.Select[Any]]:
         """A listing read off ``assets``' own indexes (the count and the page), the tag and metadata
-        filters (with a sort the side tables do not carry) as lookups into them."""
+        filters (with a sort the side tables do not carry) as lookups into them. ``unindexed``: the
+        sort key as an expression no index has (the same order), so the rows are sorted, not walked."""
         where = [*self._scope(assets, *scope), *narrowed]
         where += [assets.c.id.in_(select) for select in _term_selects(scope[0], tags, metadata)]
         if not (narrowed or tags or metadata):  # no filter beyond kind and status
@@ -261,7 +292,10 @@ class AssetRepository:
             )
         else:
             counted = sa.select(sa.func.count()).select_from(assets).where(*where)
-        column = sa.func.lower(assets.c.title) if sort == "title" else assets.c[sort]  # titles sort as people read
+        # titles sort as people read
+        column: sa.ColumnElement[Any] = sa.func.lower(assets.c.title) if sort == "title" else assets.c[sort]
+        if unindexed and sort != "created_at":  # created_at: the window is read in that order already
+            column = column.concat("") if sort == "title" else column + 0
         if after is not None:
             where.append(assets.c.id < after if descending else assets.c.id > after)
         order = _order(column, assets.c.id, descending)
@@ -335,26 +369,6 @@ class AssetRepository:
         if statuses:
             where.append(table.c.status.in_([status.value for status in statuses]))
         return where
-
-    def _short_matches(self, scope: Scope, search: str) -> list[sa.ColumnElement[bool]]:
-        """A term of one or two characters, which no trigram index can look up: matched as
-        :meth:`_matches` does, in the tenant's :data:`SHORT_SEARCH_WINDOW` newest assets (of the
-        listing's kinds and statuses), so the count and the page read at most that many rows
-        instead of every asset the tenant has. On SQLite the match folds ASCII case only (LIKE's)."""
-        pattern = f"%{search.lower()}%"
-        searched = SEARCHED if self.db.dialect == "postgresql" else SEARCHED_RAW
-        oldest = (
-            sa.select(assets.c.created_at)
-            .where(*self._scope(assets, *scope))
-            .order_by(assets.c.created_at.desc())
-            .limit(1)
-            .offset(SHORT_SEARCH_WINDOW - 1)
-            .scalar_subquery()
-        )
-        return [
-            sa.or_(oldest.is_(None), assets.c.created_at >= oldest),
-            sa.or_(*(expression.like(pattern) for expression in searched)),
-        ]
 
     def _matches(self, search: str) -> sa.ColumnElement[bool]:
         """Title, description or tags hold ``search`` (case-insensitive; ``%`` and ``_`` are LIKE's).
