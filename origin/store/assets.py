@@ -222,10 +222,9 @@ class AssetRepository:
         if (tags or metadata) and sort in CARRIED_SORTS:
             counted, listed = self._by_terms(scope, narrowed, tags or [], metadata or {}, *page)
         else:
-            # SQLite would walk a sort's own index through every asset to find a short term's few
-            # matches in the window: it reads the window in creation order and sorts its matches
-            unindexed = short and self.db.dialect == "sqlite"
-            counted, listed = self._by_assets(scope, narrowed, tags or [], metadata or {}, *page, unindexed)
+            # a short term's matches in the window are sorted, not looked for along the sort's own
+            # index, which would pass every asset outside the window (as both databases otherwise do)
+            counted, listed = self._by_assets(scope, narrowed, tags or [], metadata or {}, *page, short)
         total = int((await self.db.execute(counted)).scalar_one())
         return ASSETS.all(await self.db.execute(listed)), total
 
