@@ -226,6 +226,8 @@ class AssetRepository:
             # index, which would pass every asset outside the window (as both databases otherwise do)
             counted, listed = self._by_assets(scope, narrowed, tags or [], metadata or {}, *page, short)
         total = int((await self.db.execute(counted)).scalar_one())
+        if total <= offset:  # nothing on this page: not looked for again
+            return [], total
         return ASSETS.all(await self.db.execute(listed)), total
 
     def _narrowed(
