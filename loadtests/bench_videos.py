@@ -1,7 +1,7 @@
 """The video objects API under load: a big upload in parts, and listing a large catalogue.
 
     python -m loadtests.bench_videos parts [--size-mib 2048] [--part-mib 50]
-    python -m loadtests.bench_videos list [--videos 100000] [--backend sqlite postgresql] [--rounds 20]
+    python -m loadtests.bench_videos list [--videos 100000] [--backend sqlite postgresql] [--rounds 20] [--explain]
 
 ``parts``: a real origin process (local disk); one video created with ``/api/videos/create``, its
 bytes sent with ``POST /api/videos/{id}/part`` in ``--part-mib`` parts (Content-Range + MD5, each body
@@ -14,7 +14,10 @@ database (its planner statistics refreshed after, as the origin's hourly sweep d
 ``POST /api/videos`` answered in-process for the queries below, ``--rounds`` times each. Prints the
 median and the 95th percentile answer time per query, in milliseconds, the median CPU time the
 process spent on an answer (on a shared machine the least noisy figure; with SQLite it includes the
-database's work, with PostgreSQL not the server's), and the total it counted.
+database's work, with PostgreSQL not the server's), and the total it counted. ``--explain`` also
+prints, after each query's rounds, the plan of each statement the listing ran in its last round:
+EXPLAIN QUERY PLAN on SQLite, EXPLAIN ANALYZE on PostgreSQL (whose execution time is the server's
+share, which the origin's CPU time leaves out).
 """
 
 from __future__ import annotations
@@ -56,6 +59,11 @@ QUERIES: dict[str, dict[str, Any]] = {
     "tag filter": {"tags": ["tag7"]},
     "metadata filter": {"metadata": {"genre": "g3"}},
     "search": {"search": "lesson 4242"},
+    "broad tag (all match)": {"tags": ["course"]},
+    "tag + done, by title": {"tags": ["tag7"], "status": "done", "sort_by": "title", "order_by": "asc"},
+    "metadata, largest": {"metadata": {"genre": "g3"}, "sort_by": "size"},
+    "short search": {"search": "7"},
+    "short search, none": {"search": "qz"},
 }
 
 
@@ -196,7 +204,43 @@ async def _fill(state: OriginState, tenant_id: str, videos: int) -> None:
             batch = []
 
 
-async def _bench_list(url: str, videos: int, rounds: int, data_dir: Path) -> dict[str, tuple[float, float, float, int]]:
+def _record_listing_statements(state: OriginState) -> list[sa.Executable]:
+    """The statements each ``store.assets.page`` call runs from now on, appended to the list returned."""
+    seen: list[sa.Executable] = []
+    db, page = state.store.db, state.store.assets.page
+    real = db.execute
+
+    async def recorded(statement: sa.Executable, *args: Any, **kwargs: Any) -> Any:
+        seen.append(statement)
+        return await real(statement, *args, **kwargs)
+
+    async def recording_page(*args: Any, **kwargs: Any) -> Any:
+        db.execute = recorded  # type: ignore[method-assign]
+        try:
+            return await page(*args, **kwargs)
+        finally:
+            del db.execute  # the method again
+
+    state.store.assets.page = recording_page  # type: ignore[method-assign]
+    return seen
+
+
+async def _explain(state: OriginState, statements: list[sa.Executable]) -> None:
+    """EXPLAIN QUERY PLAN (SQLite) or EXPLAIN ANALYZE (PostgreSQL: the server's own time) of each."""
+    db = state.store.db
+    prefix = "EXPLAIN (ANALYZE, TIMING OFF) " if db.dialect == "postgresql" else "EXPLAIN QUERY PLAN "
+    for number, statement in enumerate(statements, 1):
+        sql = str(statement.compile(dialect=db.engine.dialect, compile_kwargs={"literal_binds": True}))  # type: ignore[attr-defined]
+        async with db.engine.connect() as conn:
+            plan = (await conn.exec_driver_sql(prefix + sql)).all()
+        print(f"      statement {number}:")
+        for row in plan:
+            print(f"        {row[-1]}")
+
+
+async def _bench_list(
+    url: str, videos: int, rounds: int, data_dir: Path, explain: bool = False
+) -> dict[str, tuple[float, float, float, int]]:
     settings = load_settings(environ={}, overrides={"data_dir": str(data_dir), "database": {"url": url}})
     state = await OriginState.open(settings)
     try:
@@ -209,6 +253,7 @@ async def _bench_list(url: str, videos: int, rounds: int, data_dir: Path) -> dic
         app.state.origin = state
         headers = {"Authorization": f"Bearer {api_key}"}
         results = {}
+        statements = _record_listing_statements(state)
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://o") as client:
             for name, body in QUERIES.items():
                 times, cpu, total = [], [], 0
@@ -221,27 +266,33 @@ async def _bench_list(url: str, videos: int, rounds: int, data_dir: Path) -> dic
                     total = r.json()["data"]["total"]
                 median, p95 = statistics.median(times), statistics.quantiles(times, n=20)[18]
                 results[name] = (median, p95, statistics.median(cpu), total)
+                if explain:
+                    print(f"    {name}: the listing's statements")
+                    await _explain(state, statements[-len(statements) // rounds :])
+                statements.clear()
         return results
     finally:
         await state.close()
 
 
-def bench_list(videos: int, backends: list[str], rounds: int) -> None:
+def bench_list(videos: int, backends: list[str], rounds: int, explain: bool = False) -> None:
     print(f"POST /api/videos over {videos} videos of the tenant (+{videos} of another), {rounds} rounds")
     for backend in backends:
         tmp = Path(tempfile.mkdtemp(prefix="mediaedge-videos-"))
+        if explain:
+            print(f"  {backend}, the plans:")
         try:
             if backend == "sqlite":
-                results = asyncio.run(_bench_list(f"sqlite:///{tmp / 'db.sqlite'}", videos, rounds, tmp))
+                results = asyncio.run(_bench_list(f"sqlite:///{tmp / 'db.sqlite'}", videos, rounds, tmp, explain))
             else:
                 with fresh_pg_database(os.environ.get(PG_DSN_ENV, DEFAULT_PG_DSN)) as dsn:
-                    results = asyncio.run(_bench_list(dsn, videos, rounds, tmp))
+                    results = asyncio.run(_bench_list(dsn, videos, rounds, tmp, explain))
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
         print(f"  {backend}:")
         for name, (median, p95, cpu, total) in results.items():
             print(
-                f"    {name:18} median {median:6.1f} ms  p95 {p95:6.1f} ms  origin CPU {cpu:6.1f} ms  (total {total})"
+                f"    {name:22} median {median:6.1f} ms  p95 {p95:6.1f} ms  origin CPU {cpu:6.1f} ms  (total {total})"
             )
 
 
@@ -255,11 +306,12 @@ def main() -> int:
     listing.add_argument("--videos", type=int, default=100_000)
     listing.add_argument("--backend", nargs="+", default=["sqlite", "postgresql"], choices=["sqlite", "postgresql"])
     listing.add_argument("--rounds", type=int, default=20)
+    listing.add_argument("--explain", action="store_true", help="print each query's plans after its rounds")
     args = ap.parse_args()
     if args.what == "parts":
         bench_parts(args.size_mib * MiB, args.part_mib * MiB)
     else:
-        bench_list(args.videos, args.backend, args.rounds)
+        bench_list(args.videos, args.backend, args.rounds, args.explain)
     return 0
 
 

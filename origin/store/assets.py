@@ -12,6 +12,7 @@ from origin.catalogue.status import Status, can_move
 from origin.store.db import Conn, Database, Records
 from origin.store.models import Asset, Caption, Rendition, Transcript
 from origin.store.schema import (
+    CARRIED_SORTS,
     SEARCHED,
     asset_counts,
     asset_metadata,
@@ -34,6 +35,16 @@ TRANSCRIPTS = Records(Transcript, transcripts)
 SORTABLE = frozenset({"created_at", "updated_at", "title", "size", "duration"})
 #: Longest page a listing returns.
 MAX_PAGE = 1000
+#: The shortest search term the trigram indexes (FTS5 on SQLite, pg_trgm on PostgreSQL) look up.
+TRIGRAM = 3
+#: How many of the tenant's newest assets a shorter search term is looked for in.
+SHORT_SEARCH_WINDOW = 10_000
+#: What a short search term matches on SQLite: without ``lower()``, as LIKE already folds ASCII case.
+SEARCHED_RAW = (assets.c.title, assets.c.description, sa.cast(assets.c.tags, sa.Text))
+#: ... and on PostgreSQL: the searched expressions, but not as the pg_trgm indexes have them. A
+#: prepared statement's generic plan (from its sixth run on) does not know the pattern is too short
+#: for a trigram and scans those whole indexes (90 ms at 100,000 assets) instead of the window.
+SHORT_SEARCHED = tuple(expression.concat("") for expression in SEARCHED)
 
 
 def _defaults(kind: str) -> dict[str, Any]:
@@ -65,6 +76,41 @@ def _defaults(kind: str) -> dict[str, Any]:
 
 
 INSERT_ASSET = sa.insert(assets)
+#: A listing's tenant, kinds, statuses and whether deleted assets count.
+Scope = tuple[str, list[str] | None, list[Status] | None, bool]
+
+
+def _order(key: sa.ColumnElement[Any], asset_id: sa.ColumnElement[Any], descending: bool) -> list[Any]:
+    """A listing's order: the sort key, then the id (the tie-break), both the same way."""
+    return [key.desc(), asset_id.desc()] if descending else [key.asc(), asset_id.asc()]
+
+
+def _term_selects(tenant_id: str, tags: list[str], metadata: dict[str, str]) -> list[sa.Select[Any]]:
+    """The ids of the tenant's assets with each tag and each metadata pair, one SELECT for each."""
+    selects = [
+        sa.select(asset_tags.c.asset_id).where(asset_tags.c.tenant_id == tenant_id, asset_tags.c.tag == tag)
+        for tag in tags
+    ]
+    for key, value in metadata.items():
+        selects.append(
+            sa.select(asset_metadata.c.asset_id).where(
+                asset_metadata.c.tenant_id == tenant_id, asset_metadata.c.key == key, asset_metadata.c.value == value
+            )
+        )
+    return selects
+
+
+def _driving_term(
+    tenant_id: str, tags: list[str], metadata: dict[str, str]
+) -> tuple[sa.FromClause, list[sa.ColumnElement[bool]]]:
+    """The side table rows a filtered listing walks: those of its first tag, or else of its first
+    metadata pair; and the conditions that pick them."""
+    if tags:
+        terms = asset_tags.alias("terms")
+        return terms, [terms.c.tenant_id == tenant_id, terms.c.tag == tags[0]]
+    key, value = next(iter(metadata.items()))
+    terms = asset_metadata.alias("terms")
+    return terms, [terms.c.tenant_id == tenant_id, terms.c.key == key, terms.c.value == value]
 
 
 class AssetRepository:
@@ -163,49 +209,163 @@ class AssetRepository:
 
         ``folder`` keeps the assets of one folder (or of any of a list of them). ``search`` matches
         title, description and tags (case-insensitive substring); ``tags`` keeps the
-        assets with every one of these tags, ``metadata`` those with each of these key/value pairs
-        (both looked up in ``asset_tags`` / ``asset_metadata``). Without those filters the total is
-        read from ``asset_counts``. ``after`` is a
-        cursor: the id of the last asset of the previous page (ids sort with creation time, so with
-        the default order a cursor page is stable while assets are added).
+        assets with every one of these tags, ``metadata`` those with each of these key/value pairs.
+        Without those filters the total is read from ``asset_counts``. With them, the listing reads
+        ``asset_tags`` / ``asset_metadata``, which carry the kind, status and sort keys (see
+        :meth:`_by_terms`). ``after`` is a cursor: the id of the last asset of the previous page (ids
+        sort with creation time, so with the default order a cursor page is stable while assets are
+        added).
         """
         if sort not in SORTABLE:
             raise ValueError(f"cannot sort by {sort!r}")
-        scope = self._scope(assets, tenant_id, kinds, statuses, include_deleted)
-        where = list(scope)
+        scope = (tenant_id, kinds, statuses, include_deleted)
+        short = bool(search) and len(search or "") < TRIGRAM
+        window = await self._short_search_window(scope) if short else None
+        narrowed = self._narrowed(search, folder, window)
+        page = (sort, descending, min(limit, MAX_PAGE), offset, after)
+        if (tags or metadata) and sort in CARRIED_SORTS:
+            counted, listed = self._by_terms(scope, narrowed, tags or [], metadata or {}, *page)
+        else:
+            # a short term's matches in the window are sorted, not looked for along the sort's own
+            # index, which would pass every asset outside the window (as both databases otherwise do)
+            counted, listed = self._by_assets(scope, narrowed, tags or [], metadata or {}, *page, short)
+        total = int((await self.db.execute(counted)).scalar_one())
+        if total <= offset:  # nothing on this page: not looked for again
+            return [], total
+        return ASSETS.all(await self.db.execute(listed)), total
+
+    def _narrowed(
+        self, search: str | None, folder: str | list[str] | None, window: float | None
+    ) -> list[sa.ColumnElement[bool]]:
+        """The folder and search conditions of a listing, on ``assets`` (``window``: see
+        :meth:`_short_search_window`)."""
+        where: list[sa.ColumnElement[bool]] = []
         if isinstance(folder, list):
             where.append(assets.c.folder.in_(folder))
         elif folder is not None:
             where.append(assets.c.folder == folder)
-        if search:
+        if search and len(search) < TRIGRAM:
+            if window is not None:
+                where.append(assets.c.created_at >= window)
+            pattern = f"%{search.lower()}%"
+            searched = SHORT_SEARCHED if self.db.dialect == "postgresql" else SEARCHED_RAW
+            where.append(sa.or_(*(expression.like(pattern) for expression in searched)))
+        elif search:
             where.append(self._matches(search))
-        for tag in tags or []:
-            each = sa.select(asset_tags.c.asset_id).where(asset_tags.c.tenant_id == tenant_id, asset_tags.c.tag == tag)
-            where.append(assets.c.id.in_(each))
-        for key, value in (metadata or {}).items():
-            pairs = sa.select(asset_metadata.c.asset_id).where(
-                asset_metadata.c.tenant_id == tenant_id, asset_metadata.c.key == key, asset_metadata.c.value == value
-            )
-            where.append(assets.c.id.in_(pairs))
-        if len(where) == len(scope):  # no filter beyond kind and status: the counts triggers keep
+        return where
+
+    async def _short_search_window(self, scope: Scope) -> float | None:
+        """Where a search term of one or two characters is looked for, as the creation time of the
+        oldest asset looked at (None: all of them).
+
+        No trigram index can look such a term up, so it is matched (as :meth:`_matches` does) in
+        the tenant's :data:`SHORT_SEARCH_WINDOW` newest assets of the listing's kinds and statuses
+        only: the count and the page read at most that many rows, instead of every row of the
+        search index (SQLite) or every asset of the tenant. On SQLite such a term folds ASCII case
+        only (LIKE's)."""
+        statement = (
+            sa.select(assets.c.created_at)
+            .where(*self._scope(assets, *scope))
+            .order_by(assets.c.created_at.desc())
+            .limit(1)
+            .offset(SHORT_SEARCH_WINDOW - 1)
+        )
+        found = (await self.db.execute(statement)).scalar()
+        return None if found is None else float(found)
+
+    def _by_assets(
+        self,
+        scope: Scope,
+        narrowed: list[sa.ColumnElement[bool]],
+        tags: list[str],
+        metadata: dict[str, str],
+        sort: str,
+        descending: bool,
+        limit: int,
+        offset: int,
+        after: str | None,
+        unindexed: bool = False,
+    ) -> tuple[sa.Select[Any], sa.Select[Any]]:
+        """A listing read off ``assets``' own indexes (the count and the page), the tag and metadata
+        filters (with a sort the side tables do not carry) as lookups into them. ``unindexed``: the
+        sort key as an expression no index has (the same order), so the rows are sorted, not walked."""
+        where = [*self._scope(assets, *scope), *narrowed]
+        where += [assets.c.id.in_(select) for select in _term_selects(scope[0], tags, metadata)]
+        if not (narrowed or tags or metadata):  # no filter beyond kind and status
             counted = sa.select(sa.func.coalesce(sa.func.sum(asset_counts.c.n), 0)).where(
-                *self._scope(asset_counts, tenant_id, kinds, statuses, include_deleted)
+                *self._scope(asset_counts, *scope)
             )
         else:
             counted = sa.select(sa.func.count()).select_from(assets).where(*where)
-        total = int((await self.db.execute(counted)).scalar_one())
-        column = sa.func.lower(assets.c.title) if sort == "title" else assets.c[sort]  # titles sort as people read
-        order = [column.desc() if descending else column.asc(), assets.c.id.desc() if descending else assets.c.id]
+        # titles sort as people read
+        column: sa.ColumnElement[Any] = sa.func.lower(assets.c.title) if sort == "title" else assets.c[sort]
+        if unindexed and sort != "created_at":  # created_at: the window is read in that order already
+            column = column.concat("") if sort == "title" else column + 0
         if after is not None:
             where.append(assets.c.id < after if descending else assets.c.id > after)
-        statement = ASSETS.select().where(*where).order_by(*order).limit(min(limit, MAX_PAGE)).offset(offset)
-        return ASSETS.all(await self.db.execute(statement)), total
+        order = _order(column, assets.c.id, descending)
+        return counted, ASSETS.select().where(*where).order_by(*order).limit(limit).offset(offset)
+
+    def _by_terms(
+        self,
+        scope: Scope,
+        narrowed: list[sa.ColumnElement[bool]],
+        tags: list[str],
+        metadata: dict[str, str],
+        sort: str,
+        descending: bool,
+        limit: int,
+        offset: int,
+        after: str | None,
+    ) -> tuple[sa.Select[Any], sa.Select[Any]]:
+        """A tag or metadata filtered listing, answered from the side table of its first tag (or
+        pair): its rows carry kind, status and the sort keys, and each sort has an index on them
+        (tenant, term, sort key, id, kind, status), so the count is one range of an index and the page
+        is read off one in order; only the page's own assets are read from ``assets``. Further tags
+        and pairs are checked on the side tables' primary keys, folder and search against the
+        matching assets."""
+        tenant_id = scope[0]
+        terms, where = _driving_term(tenant_id, tags, metadata)
+        where += self._scope(terms, *scope)
+        for other_tag in tags[1:]:
+            other = asset_tags.alias()
+            where.append(sa.exists().where(other.c.asset_id == terms.c.asset_id, other.c.tag == other_tag))
+        for key, value in list(metadata.items())[0 if tags else 1 :]:
+            pair = asset_metadata.alias()
+            where.append(
+                sa.exists().where(pair.c.asset_id == terms.c.asset_id, pair.c.key == key, pair.c.value == value)
+            )
+        if narrowed:
+            where.append(terms.c.asset_id.in_(sa.select(assets.c.id).where(assets.c.tenant_id == tenant_id, *narrowed)))
+        counted = sa.select(sa.func.count()).select_from(terms).where(*where)
+        if after is not None:
+            where.append(terms.c.asset_id < after if descending else terms.c.asset_id > after)
+        sort_key = terms.c[CARRIED_SORTS[sort]]
+        chosen = (
+            sa.select(terms.c.asset_id, sort_key.label("sort_key"))
+            .where(*where)
+            .order_by(*_order(sort_key, terms.c.asset_id, descending))
+            .limit(limit)
+            .offset(offset)
+            .subquery("chosen")
+        )
+        listed = (
+            ASSETS.select()
+            .join_from(assets, chosen, assets.c.id == chosen.c.asset_id)
+            .order_by(*_order(chosen.c.sort_key, chosen.c.asset_id, descending))
+        )
+        return counted, listed
 
     @staticmethod
     def _scope(
-        table: sa.Table, tenant_id: str, kinds: list[str] | None, statuses: list[Status] | None, include_deleted: bool
+        table: sa.FromClause,
+        tenant_id: str,
+        kinds: list[str] | None,
+        statuses: list[Status] | None,
+        include_deleted: bool,
     ) -> list[sa.ColumnElement[bool]]:
-        """The tenant, kind and status conditions of a listing, on ``assets`` or ``asset_counts``."""
+        """The tenant, kind and status conditions of a listing, on ``assets``, ``asset_counts`` or a
+        side table (which carry kind and status)."""
         where: list[sa.ColumnElement[bool]] = [table.c.tenant_id == tenant_id]
         if not include_deleted:
             where.append(table.c.status != Status.DELETED.value)

@@ -376,8 +376,35 @@ for _name, _expression in zip(("title", "description", "tags"), SEARCHED, strict
         postgresql_ops={_expression.name: "gin_trgm_ops"},
     )
 
-# What triggers on assets keep in step with it (migration 0012): one row per tag and per string
-# metadata pair, for the filters; and how many assets a tenant has of each kind in each status.
+# What triggers on assets keep in step with it (migrations 0012, 0014): one row per tag and per
+# string metadata pair, for the filters, each carrying what a listing filters and sorts on (the
+# asset's kind, status, timestamps, size and ``lower(title)``), indexed in every sort order a listing
+# offers, so a filtered count or page reads one index and nothing of ``assets`` but the page's rows;
+# and how many assets a tenant has of each kind in each status.
+
+#: The listing sorts the side tables carry, and the column each is carried in.
+CARRIED_SORTS = {"created_at": "created_at", "updated_at": "updated_at", "title": "sort_title", "size": "size"}
+
+
+def _carried() -> list[sa.Column[Any]]:
+    return [
+        sa.Column("kind", sa.Text, nullable=False),
+        sa.Column("status", sa.Text, nullable=False),
+        *_created_updated(),
+        sa.Column("sort_title", sa.Text, nullable=False),
+        sa.Column("size", sa.BigInteger, nullable=False),
+    ]
+
+
+def _sorted_indexes(table: str, *picks: str) -> list[sa.Index]:
+    """One index per carried sort: the columns that pick the rows, the sort key, the tie-break, and
+    kind and status (so a count or a page filters on them without leaving the index)."""
+    names = {"created_at": "created", "updated_at": "updated", "sort_title": "title", "size": "size"}
+    return [
+        sa.Index(f"{table}_{names[column]}", *picks, column, "asset_id", "kind", "status")
+        for column in CARRIED_SORTS.values()
+    ]
+
 
 asset_tags = sa.Table(
     "asset_tags",
@@ -385,7 +412,8 @@ asset_tags = sa.Table(
     sa.Column("asset_id", sa.Text, sa.ForeignKey("assets.id", ondelete="CASCADE"), primary_key=True),
     sa.Column("tag", sa.Text, primary_key=True),
     sa.Column("tenant_id", sa.Text, sa.ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
-    sa.Index("asset_tags_lookup", "tenant_id", "tag", "asset_id"),
+    *_carried(),
+    *_sorted_indexes("asset_tags", "tenant_id", "tag"),
 )
 
 asset_metadata = sa.Table(
@@ -395,7 +423,8 @@ asset_metadata = sa.Table(
     sa.Column("key", sa.Text, primary_key=True),
     sa.Column("tenant_id", sa.Text, sa.ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
     sa.Column("value", sa.Text, nullable=False),
-    sa.Index("asset_metadata_lookup", "tenant_id", "key", "value", "asset_id"),
+    *_carried(),
+    *_sorted_indexes("asset_metadata", "tenant_id", "key", "value"),
 )
 
 asset_counts = sa.Table(

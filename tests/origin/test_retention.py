@@ -105,7 +105,7 @@ async def test_the_sweep_gives_sqlites_planner_statistics_of_the_catalogue(origi
     sweep = asyncio.create_task(history_pruner(origin_state))
     try:
         for _ in range(200):
-            stats = await store.db.execute(sa.text("SELECT stat FROM sqlite_stat1 WHERE idx = 'asset_tags_lookup'"))
+            stats = await store.db.execute(sa.text("SELECT stat FROM sqlite_stat1 WHERE idx = 'asset_tags_created'"))
             if (found := stats.scalar()) and found.startswith("30 "):
                 break
             await asyncio.sleep(0.05)

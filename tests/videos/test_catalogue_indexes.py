@@ -82,7 +82,7 @@ async def test_assets_and_folders_made_before_the_indexes_are_found_through_them
     database = Database.open(db_url)
     try:
         await migrate(database, "0010")
-        at = now()
+        at = at_first = now()
         async with database.transaction() as tx:
             await tx.execute(sa.insert(tenants).values(id="t1", name="acme", webhook_signing_key="k", created_at=at))
             for i, (title, tags, pairs) in enumerate([("Old lesson", ["a", "b"], {"g": "r"}), ("Other", ["b"], {})]):
@@ -120,6 +120,11 @@ async def test_assets_and_folders_made_before_the_indexes_are_found_through_them
         assert await _ids(store, "t1", tags=["b"], search="lesson") == (["mda_0"], 1)
         assert await _ids(store, "t1", tags=["a", "b"], metadata={"g": "r"}) == (["mda_0"], 1)
         assert await _ids(store, "t1", statuses=[Status.READY]) == (["mda_0", "mda_1"], 2)
+        # the side tables carry each asset's status and sort keys as they were (revision 0014)
+        assert await _ids(store, "t1", tags=["b"], statuses=[Status.READY]) == (["mda_0", "mda_1"], 2)
+        assert await _ids(store, "t1", tags=["b"], statuses=[Status.QUEUED]) == ([], 0)
+        found, _ = await store.assets.page("t1", tags=["b"], sort="created_at", descending=False)
+        assert [(a.id, a.created_at) for a in found] == [("mda_0", at_first), ("mda_1", at_first + 1)]
         top = await store.editor.subfolders("t1", None)
         assert [(f.id, f.name) for f in top] == [("f1", "a")]
         assert [(f.id, f.name) for f in await store.editor.subfolders("t1", "f1")] == [("f3", "x"), ("f5", "y")]
