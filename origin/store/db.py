@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator
 from dataclasses import fields
 from pathlib import Path
@@ -202,10 +203,27 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     """WAL, writers wait for each other, foreign keys on; the driver leaves transactions to us."""
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
-    # busy_timeout first: switching a new database to WAL takes a lock another connection may hold.
-    for pragma in (f"busy_timeout={BUSY_TIMEOUT_MS}", "journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON"):
+    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    _switch_to_wal(cursor)
+    for pragma in ("synchronous=NORMAL", "foreign_keys=ON"):
         cursor.execute(f"PRAGMA {pragma}")
     cursor.close()
+
+
+def _switch_to_wal(cursor: Any) -> None:
+    """``journal_mode=WAL``, waiting as long as ``busy_timeout`` for the lock it takes. Switching a new
+    database needs an exclusive lock, and when several connections switch at once (processes
+    starting together) SQLite answers "database is locked" at once instead of calling the busy
+    handler, as waiting could deadlock: so retry here."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except Exception as exc:  # the driver's OperationalError
+            if "database is locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
 
 
 def _sqlite_begin(conn: sa.Connection) -> None:
