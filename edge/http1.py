@@ -399,7 +399,7 @@ class _Exchange:
         elif len(body) < _COPY_LIMIT:
             transport.write(head + body)
         else:
-            transport.writelines((head, body))  # one writev, no copy of a large body
+            transport.writelines((head, body))  # one send (asyncio joins them: one copy, freed once sent)
         if not more:
             if self.length is not None and self.sent < self.length and not self.no_body:
                 self.keep_alive = False  # the client waits for bytes that will never come
@@ -638,7 +638,7 @@ class HttpProtocol(asyncio.Protocol):
                             self.out.append(head + body)
                         else:
                             self.out += (head, body)
-                    else:  # views of several cached slices: written as they are, never joined
+                    else:  # views of several cached slices, handed to the transport as they are
                         self.out_size += len(head) + sum(map(len, body))
                         self.out.append(head)
                         self.out += body
