@@ -67,14 +67,21 @@ def percentiles(samples: list[float]) -> tuple[float, float, float]:
 
 def report(name: str, samples_ms: list[float], errors: int, seconds: float, how: str = "") -> dict[str, Any]:
     p50, p95, p99 = percentiles(samples_ms)
+    return report_line(name, how, len(samples_ms), len(samples_ms) / seconds, errors, p50, p95, p99)
+
+
+def report_line(
+    name: str, how: str, n: int, rate: float, errors: int, p50: float, p95: float, p99: float
+) -> dict[str, Any]:
+    """Print one phase's line against its SLO; the figures as a dict."""
     slo = SLO_MS[name]
     verdict = "meets" if p95 < slo else "MISSES"
     print(
-        f"  {name:16s} {how:40s} n={len(samples_ms):6d} ({len(samples_ms) / seconds:7.1f}/s) errors={errors:4d}  "
+        f"  {name:16s} {how:40s} n={n:6d} ({rate:7.1f}/s) errors={errors:4d}  "
         f"p50={p50:9.1f} ms  p95={p95:9.1f} ms  p99={p99:9.1f} ms   {verdict} p95 < {slo:g} ms",
         flush=True,
     )
-    return {"n": len(samples_ms), "p50": p50, "p95": p95, "p99": p99, "errors": errors}
+    return {"n": n, "p50": p50, "p95": p95, "p99": p99, "errors": errors}
 
 
 class Client:
@@ -215,14 +222,10 @@ def wrk_upload_url(stack: Stack, args: argparse.Namespace, results: dict[str, An
     line = next(line for line in run.stdout.splitlines() if line.startswith("wrk "))
     requests, duration_us, failed, p50, p95, p99 = map(int, line.split()[1:])
     cpu_ms = (origin_cpu(stack) - cpu_before) * 1000 / max(1, requests)
-    verdict = "meets" if p95 / 1000 < SLO_MS["upload-url"] else "MISSES"
-    print(
-        f"  {'upload-url':16s} {f'closed, wrk, CPU {cpu_ms:.1f} ms':40s} n={requests:6d} "
-        f"({requests / (duration_us / 1e6):7.1f}/s) errors={failed:4d}  p50={p50 / 1000:9.1f} ms  "
-        f"p95={p95 / 1000:9.1f} ms  p99={p99 / 1000:9.1f} ms   {verdict} p95 < {SLO_MS['upload-url']:g} ms",
-        flush=True,
+    rate = requests / (duration_us / 1e6)
+    results["upload-url, closed, wrk"] = report_line(
+        "upload-url", f"closed, wrk, CPU {cpu_ms:.1f} ms", requests, rate, failed, p50 / 1000, p95 / 1000, p99 / 1000
     )
-    results["upload-url, closed, wrk"] = {"n": requests, "p50": p50 / 1000, "p95": p95 / 1000, "p99": p99 / 1000}
 
 
 async def run_phases(stack: Stack, args: argparse.Namespace, clips: list[bytes]) -> dict[str, Any]:

@@ -21,15 +21,7 @@ async def create(request: Request) -> JSON:
     return JSON({"id": record.id})
 
 
-@describe(
-    request=s.CHUNK,
-    request_type="application/octet-stream",
-    query=s.ID_QUERY,
-    required_query=("id",),
-    headers=s.CONTENT_RANGE,
-    responses={200: s.EditorProjectChunk, 206: s.EditorProjectChunk},
-    errors=(409, 423),
-)
+@describe(**s.chunk_upload(s.EditorProjectChunk))
 async def put_chunk(request: Request) -> JSON:
     """A chunk of the project's zip: 200 once the whole zip is here, else 206.
 

@@ -46,6 +46,20 @@ CONTENT_RANGE: dict[str, Any] = {"Content-Range": {"type": "string", "descriptio
 CHUNK: dict[str, Any] = {"type": "string", "contentMediaType": "application/octet-stream"}
 
 
+def chunk_upload(answer: type[BaseModel]) -> dict[str, Any]:
+    """What a ``PUT`` of one chunk declares (media files and project zips alike): the raw bytes,
+    ``?id=``, ``Content-Range``, ``answer`` with 200 when complete and 206 before."""
+    return {
+        "request": CHUNK,
+        "request_type": "application/octet-stream",
+        "query": ID_QUERY,
+        "required_query": ("id",),
+        "headers": CONTENT_RANGE,
+        "responses": {200: answer, 206: answer},
+        "errors": (409, 423),
+    }
+
+
 # -- shared answers --------------------------------------------------------------------------------
 
 

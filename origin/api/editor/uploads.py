@@ -29,15 +29,7 @@ def _held(held: uploads.Held) -> JSON:
     return JSON(body, 200 if held.complete else 206, headers=headers)
 
 
-@describe(
-    request=s.CHUNK,
-    request_type="application/octet-stream",
-    query=s.ID_QUERY,
-    required_query=("id",),
-    headers=s.CONTENT_RANGE,
-    responses={200: s.EditorHeld, 206: s.EditorHeld},
-    errors=(409, 423),
-)
+@describe(**s.chunk_upload(s.EditorHeld))
 async def put_chunk(request: Request) -> JSON:
     """A chunk of the file: 200 once complete, else 206 with the ``Range`` the server holds."""
     who = await caller(request)
