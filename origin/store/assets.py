@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -78,6 +79,21 @@ def _defaults(kind: str) -> dict[str, Any]:
 INSERT_ASSET = sa.insert(assets)
 #: A listing's tenant, kinds, statuses and whether deleted assets count.
 Scope = tuple[str, list[str] | None, list[Status] | None, bool]
+
+
+@dataclass(frozen=True)
+class _Listing:
+    """One page as :meth:`AssetRepository.page` settled it, for the statement builders."""
+
+    scope: Scope
+    narrowed: list[sa.ColumnElement[bool]]
+    tags: list[str]
+    metadata: dict[str, str]
+    sort: str
+    descending: bool
+    limit: int
+    offset: int
+    after: str | None
 
 
 def _order(key: sa.ColumnElement[Any], asset_id: sa.ColumnElement[Any], descending: bool) -> list[Any]:
@@ -222,13 +238,15 @@ class AssetRepository:
         short = bool(search) and len(search or "") < TRIGRAM
         window = await self._short_search_window(scope) if short else None
         narrowed = self._narrowed(search, folder, window)
-        page = (sort, descending, min(limit, MAX_PAGE), offset, after)
+        listing = _Listing(
+            scope, narrowed, tags or [], metadata or {}, sort, descending, min(limit, MAX_PAGE), offset, after
+        )
         if (tags or metadata) and sort in CARRIED_SORTS:
-            counted, listed = self._by_terms(scope, narrowed, tags or [], metadata or {}, *page)
+            counted, listed = self._by_terms(listing)
         else:
             # a short term's matches in the window are sorted, not looked for along the sort's own
             # index, which would pass every asset outside the window (as both databases otherwise do)
-            counted, listed = self._by_assets(scope, narrowed, tags or [], metadata or {}, *page, short)
+            counted, listed = self._by_assets(listing, short)
         total = int((await self.db.execute(counted)).scalar_one())
         if total <= offset:  # nothing on this page: not looked for again
             return [], total
@@ -273,22 +291,12 @@ class AssetRepository:
         found = (await self.db.execute(statement)).scalar()
         return None if found is None else float(found)
 
-    def _by_assets(
-        self,
-        scope: Scope,
-        narrowed: list[sa.ColumnElement[bool]],
-        tags: list[str],
-        metadata: dict[str, str],
-        sort: str,
-        descending: bool,
-        limit: int,
-        offset: int,
-        after: str | None,
-        unindexed: bool = False,
-    ) -> tuple[sa.Select[Any], sa.Select[Any]]:
+    def _by_assets(self, listing: _Listing, unindexed: bool = False) -> tuple[sa.Select[Any], sa.Select[Any]]:
         """A listing read off ``assets``' own indexes (the count and the page), the tag and metadata
         filters (with a sort the side tables do not carry) as lookups into them. ``unindexed``: the
         sort key as an expression no index has (the same order), so the rows are sorted, not walked."""
+        scope, narrowed, tags, metadata = listing.scope, listing.narrowed, listing.tags, listing.metadata
+        sort, descending, after = listing.sort, listing.descending, listing.after
         where = [*self._scope(assets, *scope), *narrowed]
         where += [assets.c.id.in_(select) for select in _term_selects(scope[0], tags, metadata)]
         if not (narrowed or tags or metadata):  # no filter beyond kind and status
@@ -304,26 +312,17 @@ class AssetRepository:
         if after is not None:
             where.append(assets.c.id < after if descending else assets.c.id > after)
         order = _order(column, assets.c.id, descending)
-        return counted, ASSETS.select().where(*where).order_by(*order).limit(limit).offset(offset)
+        return counted, ASSETS.select().where(*where).order_by(*order).limit(listing.limit).offset(listing.offset)
 
-    def _by_terms(
-        self,
-        scope: Scope,
-        narrowed: list[sa.ColumnElement[bool]],
-        tags: list[str],
-        metadata: dict[str, str],
-        sort: str,
-        descending: bool,
-        limit: int,
-        offset: int,
-        after: str | None,
-    ) -> tuple[sa.Select[Any], sa.Select[Any]]:
+    def _by_terms(self, listing: _Listing) -> tuple[sa.Select[Any], sa.Select[Any]]:
         """A tag or metadata filtered listing, answered from the side table of its first tag (or
         pair): its rows carry kind, status and the sort keys, and each sort has an index on them
         (tenant, term, sort key, id, kind, status), so the count is one range of an index and the page
         is read off one in order; only the page's own assets are read from ``assets``. Further tags
         and pairs are checked on the side tables' primary keys, folder and search against the
         matching assets."""
+        scope, narrowed, tags, metadata = listing.scope, listing.narrowed, listing.tags, listing.metadata
+        sort, descending, after = listing.sort, listing.descending, listing.after
         tenant_id = scope[0]
         terms, where = _driving_term(tenant_id, tags, metadata)
         where += self._scope(terms, *scope)
@@ -345,8 +344,8 @@ class AssetRepository:
             sa.select(terms.c.asset_id, sort_key.label("sort_key"))
             .where(*where)
             .order_by(*_order(sort_key, terms.c.asset_id, descending))
-            .limit(limit)
-            .offset(offset)
+            .limit(listing.limit)
+            .offset(listing.offset)
             .subquery("chosen")
         )
         listed = (
