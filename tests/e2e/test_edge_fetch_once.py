@@ -122,16 +122,10 @@ def test_a_hot_miss_reaches_the_origin_once_per_edge(
     slices = -(-size // MiB)
     for _attempt in range(3):  # until both workers took some of the clients
         data = os.urandom(size)
-        up = httpx.post(
-            f"{origin_server.url}/upload/direct-upload",
-            headers=origin_server.headers,
-            files={"file": ("hot.bin", data)},
-            data={"userId": "u1"},
-        )
-        assert up.status_code == 201, up.text
-        key, tenant = up.json()["key"], up.json()["key"].split("/", 1)[0]
+        up = origin_server.upload("hot.bin", data)
+        key, tenant = up["key"], up["key"].split("/", 1)[0]
         before = _served_by_worker(cache_dir, tenant)
-        url = edge + up.json()["url"].split("8080", 1)[1]
+        url = edge + up["url"].split("8080", 1)[1]
         with ThreadPoolExecutor(CLIENTS) as pool:
             bodies = list(pool.map(_get, [url] * CLIENTS))
         assert bodies == [data] * CLIENTS

@@ -81,15 +81,7 @@ def edge(origin_server: OriginProcess, request: pytest.FixtureRequest) -> Iterat
 def test_slow_clients_of_a_cached_object_hold_no_copies(origin_server: OriginProcess, edge: tuple[str, int]):
     url, pid = edge
     data = os.urandom(SIZE)
-    up = httpx.post(
-        f"{origin_server.url}/upload/direct-upload",
-        headers=origin_server.headers,
-        files={"file": ("big.bin", data)},
-        data={"userId": "u1"},
-        timeout=60,
-    )
-    assert up.status_code == 201, up.text
-    path = up.json()["url"].split("8080", 1)[1]
+    path = origin_server.upload("big.bin", data)["url"].split("8080", 1)[1]
     port = int(url.rsplit(":", 1)[1])
     request = _request(port, path)
     for _ in range(3):  # a miss, a hit recorded for the fast path, a fast-path hit

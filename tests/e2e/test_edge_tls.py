@@ -42,14 +42,7 @@ def tls_edge(
 
 def _upload(origin_server: OriginProcess, body: bytes) -> str:
     """The edge path of a new upload of ``body``."""
-    up = httpx.post(
-        f"{origin_server.url}/upload/direct-upload",
-        headers=origin_server.headers,
-        files={"file": ("clip.bin", body)},
-        data={"userId": "u1"},
-    )
-    assert up.status_code == 201, up.text
-    return str(up.json()["url"]).split("8080", 1)[1]
+    return str(origin_server.upload("clip.bin", body)["url"]).split("8080", 1)[1]
 
 
 @pytest.mark.parametrize(
